@@ -1,0 +1,194 @@
+"""`evaltui [PATH ...]`, `load`, `suites` and `runs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.contract.discover import read_batch
+from evaltui.review.report import review_runs
+from evaltui.sanitize import visible
+from evaltui.store.loader import LoadSummary, load_batch
+from evaltui.store.queries import experiments, list_runs, list_suites
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+REPLACE = click.option("--replace", is_flag=True, help="Replace runs whose run_id is already stored with other content.")
+ALLOW_OUTSIDE = click.option(
+    "--allow-outside",
+    is_flag=True,
+    help="Let records refer to case files outside the folder being loaded (off by default).",
+)
+
+
+def load_paths(
+    paths: tuple[Path, ...], store_path: Path | None, *, replace: bool, allow_outside: bool
+) -> tuple[Path, LoadSummary]:
+    """Validate everything first, then write it in one transaction."""
+    batch = read_batch(paths, allow_outside=allow_outside)
+    with open_store(store_path, read_only=False) as store:
+        return store.path, load_batch(store, batch, replace=replace)
+
+
+def describe_load(store: Path, summary: LoadSummary) -> str:
+    def count(items: list[str], noun: str) -> str:
+        return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+    parts = [count(summary.suites_added, "suite"), count(summary.runs_added, "run")]
+    text = f"loaded {', '.join(parts)} ({summary.result_rows:,} case results) into {store}"
+    extra = []
+    if summary.runs_replaced:
+        extra.append(f"replaced {count(summary.runs_replaced, 'run')}")
+    unchanged = len(summary.suites_unchanged) + len(summary.runs_unchanged)
+    if unchanged:
+        extra.append(f"{unchanged} already loaded, unchanged")
+    if summary.skipped:
+        extra.append(f"skipped {len(summary.skipped)} other file(s)")
+    return text + ("; " + "; ".join(extra) if extra else "")
+
+
+@click.command("load")
+@PATHS
+@store_option
+@REPLACE
+@ALLOW_OUTSIDE
+@json_option
+def load_command(
+    paths: tuple[Path, ...], store_path: Path | None, replace: bool, allow_outside: bool, as_json: bool
+) -> None:
+    """Load suites and runs from files or folders (all or nothing; identical content is a no-op)."""
+    if not paths:
+        raise click.UsageError("name at least one file or folder to load")
+    store, summary = load_paths(paths, store_path, replace=replace, allow_outside=allow_outside)
+    if as_json:
+        emit_json({"store": str(store), **summary.to_json()})
+    else:
+        click.echo(visible(describe_load(store, summary)))
+
+
+@click.command("open", hidden=True)
+@PATHS
+@store_option
+@REPLACE
+@ALLOW_OUTSIDE
+@click.option("--experiment", help="Open this experiment first.")
+@click.option("--baseline", help="Pin this run as the baseline.")
+def open_command(
+    paths: tuple[Path, ...],
+    store_path: Path | None,
+    replace: bool,
+    allow_outside: bool,
+    experiment: str | None,
+    baseline: str | None,
+) -> None:
+    """Load PATHs (if any) and open the review app."""
+    if paths:
+        store, summary = load_paths(paths, store_path, replace=replace, allow_outside=allow_outside)
+        click.echo(visible(describe_load(store, summary)), err=True)
+    from evaltui.tui.launch import run_app  # Textual is imported only for the app
+
+    run_app(store_path, experiment=experiment, baseline=baseline)
+
+
+@click.command("suites")
+@store_option
+@json_option
+def suites_command(store_path: Path | None, as_json: bool) -> None:
+    """Suites with per-split and combined fingerprints and case counts."""
+    with open_store(store_path, read_only=True) as store:
+        suites = list_suites(store.con)
+    if as_json:
+        emit_json(
+            {
+                "suites": [
+                    {
+                        "suite_id": s.suite_id,
+                        "description": s.description,
+                        "case_count": s.case_count,
+                        "splits": [
+                            {"split": sp.name, "fingerprint": sp.fingerprint, "case_count": sp.case_count}
+                            for sp in s.splits
+                        ],
+                        "fingerprints": s.fingerprints(),
+                        "metrics": [m.to_json() for m in s.metrics],
+                        "guardrails": [g.to_json() for g in s.guardrails],
+                        "comparison_fields": list(s.comparison_fields),
+                    }
+                    for s in suites
+                ]
+            }
+        )
+        return
+    rows = []
+    for s in suites:
+        for sp in s.splits:
+            rows.append((s.suite_id, f"{sp.name}_sha", sp.fingerprint, f"{sp.case_count:,}"))
+        rows.append((s.suite_id, "evaluation_sha", s.evaluation_sha, f"{s.case_count:,}"))
+    out = console()
+    if not rows:
+        out.print("no suites in the store yet")
+        return
+    out.print(table(None, ("suite", "fingerprint", "value", "cases"), rows))
+
+
+@click.command("runs")
+@store_option
+@click.option("--experiment", help="Only this experiment's runs.")
+@json_option
+def runs_command(store_path: Path | None, experiment: str | None, as_json: bool) -> None:
+    """Runs with artifact, suite and status (comparability is against each experiment's earliest run)."""
+    with open_store(store_path, read_only=True) as store:
+        names = [experiment] if experiment else [name for name, _ in experiments(store.con)]
+        reviews = []
+        for name in names:
+            runs = list_runs(store.con, experiment=name)
+            if runs:
+                reviews.append(review_runs(store.con, runs[0].run_id))
+    entries = [(review, r) for review in reviews for r in (review.baseline, *review.runs)]
+    if as_json:
+        emit_json(
+            {
+                "runs": [
+                    {
+                        "run_id": r.run_id,
+                        "experiment": r.run.experiment,
+                        "artifact": r.run.artifact,
+                        "suite_id": r.run.suite_id,
+                        "started_at": r.run.started_at.isoformat(),
+                        "cases": r.run.result_count,
+                        "status": r.status,
+                        "baseline": review.baseline.run_id,
+                        "comparable": r.comparable,
+                        "differences": [d.to_json() for d in r.differences],
+                        "evidence_flags": [f.to_json() for f in r.evidence],
+                    }
+                    for review, r in entries
+                ]
+            }
+        )
+        return
+    out = console()
+    if not entries:
+        out.print("no runs in the store yet")
+        return
+    for review in reviews:
+        rows = []
+        for r in (review.baseline, *review.runs):
+            versus = "baseline" if r.is_baseline else ("comparable" if r.comparable else r.reason)
+            style = "dim" if not r.comparable else ""
+            flags = f"{len(r.evidence)} flag(s)" if r.evidence else ""
+            rows.append(
+                (
+                    safe(r.run_id, style),
+                    safe(r.run.artifact, style),
+                    safe(f"{r.run.result_count:,}", style),
+                    safe(r.status, style),
+                    safe(versus, style),
+                    safe(flags, "bold" if flags else ""),
+                )
+            )
+        base = review.baseline.run
+        out.print(safe(f"experiment {base.experiment} (baseline {base.run_id}, suite {base.suite_id})", "bold"))
+        out.print(table(None, ("run", "artifact", "cases", "status", "vs baseline", "evidence"), rows))

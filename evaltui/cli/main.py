@@ -1,0 +1,108 @@
+"""The `evaltui` command: one entry point, subcommands, and the one place errors become exit codes.
+
+`evaltui [PATH ...]` (no subcommand) loads the paths and opens the review app. Every failure a
+user can cause prints one line per problem on stderr and exits 2; a failed check exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from evaltui import __version__
+from evaltui.cli.commands_review import cases_command, compare_command
+from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
+from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
+
+
+class EvaltuiGroup(click.Group):
+    """A group where a first argument that is not a command is a path to open."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in ("--help", "-h", "--version"):
+            return super().parse_args(ctx, args)
+        index = _first_positional(args)
+        if index is not None and args[index] in self.commands:
+            # `evaltui --store X runs` means `evaltui runs --store X`
+            args = [args[index], *args[:index], *args[index + 1 :]]
+        else:
+            args = ["open", *args]
+        return super().parse_args(ctx, args)
+
+
+def _first_positional(args: list[str]) -> int | None:
+    """Index of the first argument that is neither an option nor an option's value."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return index + 1 if index + 1 < len(args) else None
+        if arg in ("--store", "--key", "--out"):
+            index += 2
+            continue
+        if not arg.startswith("-") or arg == "-":
+            return index
+        index += 1
+    return None
+
+
+@click.group(
+    cls=EvaltuiGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="evaltui")
+def cli() -> None:
+    """Review evaluation runs before a candidate is promoted.
+
+    \b
+    evaltui [PATH ...]          load PATHs (if any) and open the review app
+    evaltui load PATH ...       load suites and runs into the store
+    evaltui suites | runs       list what the store holds
+    evaltui compare BASELINE    contract audit, metrics, guardrails, paired counts
+    evaltui cases RUN           per-case routes and outcomes
+
+    The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
+    folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
+    failed, 2 bad input or usage.
+    """
+
+
+cli.add_command(open_command)
+cli.add_command(load_command)
+cli.add_command(suites_command)
+cli.add_command(runs_command)
+cli.add_command(compare_command)
+cli.add_command(cases_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; turn every expected failure into stderr lines and an exit code."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except EvaltuiError as exc:
+        for line in exc.lines():
+            click.echo(f"evaltui: {line}" if not line.startswith("evaltui") else line, err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("evaltui: aborted", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.ClickException as exc:
+        click.echo(f"evaltui: {exc.format_message()}", err=True)
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            click.echo(f"(see `{exc.ctx.command_path} --help`)", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # a bug: still one line, never a traceback
+        click.echo(f"evaltui: internal error: {type(exc).__name__}: {_first_line(exc)}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""

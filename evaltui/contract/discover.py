@@ -1,0 +1,179 @@
+"""Finding and parsing evaltui records in the paths a user names.
+
+A folder is walked (dot-folders such as `.evaltui/` and `.git/` are not entered). These are read:
+`*.suite.json`, `*.run.json`, `*.runs.jsonl` and any other `.json` whose `kind` starts with
+`evaltui.`. Every other file is skipped and counted, except data files that a record refers to.
+Every record is validated before anything touches the store, and all problems are reported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaltui.contract.jsonio import iter_jsonl, read_json_file
+from evaltui.contract.model import KIND_RUN, KIND_SUITE, Run, Suite
+from evaltui.contract.run import parse_run
+from evaltui.contract.suite import parse_suite
+from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
+
+KNOWN_KINDS = (KIND_SUITE, KIND_RUN)
+NAMED_SUFFIXES = (".suite.json", ".run.json", ".runs.jsonl")
+
+
+@dataclass
+class Batch:
+    """Everything one load call will write, already validated."""
+
+    suites: list[Suite] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+    @property
+    def referenced(self) -> set[Path]:
+        files = {r.cases_file.path for r in self.runs if r.cases_file is not None}
+        files.update(s.source_path for suite in self.suites for s in suite.splits if s.source_path)
+        return files
+
+    def extend(self, other: Batch) -> None:
+        self.suites.extend(other.suites)
+        self.runs.extend(other.runs)
+        self.skipped.extend(other.skipped)
+
+
+def read_batch(paths: Iterable[Path], *, allow_outside: bool = False) -> Batch:
+    """Parse every record under `paths`; raise all problems found, or return the batch."""
+    batch = Batch()
+    errors: list[InputError] = []
+    for given in paths:
+        if given.is_dir():
+            root = given
+            for file in _walk(given):
+                _read_file(file, root, batch, errors, explicit=False, allow_outside=allow_outside)
+        elif given.exists():
+            _read_file(given, given.parent, batch, errors, explicit=True, allow_outside=allow_outside)
+        else:
+            errors.append(InputError(given, "no such file or folder"))
+    referenced = batch.referenced
+    batch.skipped = [p for p in batch.skipped if p.resolve() not in referenced]
+    _check_duplicates(batch, errors)
+    raise_collected(errors)
+    return batch
+
+
+def parse_record(
+    doc: Any, path: Path, root: Path, *, line: int | None = None, allow_outside: bool = False
+) -> Suite | Run:
+    """Dispatch one JSON document on its `kind`."""
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if kind == KIND_SUITE:
+        return parse_suite(doc, path, root, allow_outside=allow_outside)
+    if kind == KIND_RUN:
+        return parse_run(doc, path, root, line=line, allow_outside=allow_outside)
+    if kind is None:
+        raise InputError(path, f"missing field 'kind' (one of {', '.join(KNOWN_KINDS)})", line)
+    raise InputError(path, f"unknown kind {kind!r} (this evaltui reads {', '.join(KNOWN_KINDS)})", line)
+
+
+def _walk(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / name for name in sorted(filenames) if not name.startswith("."))
+    return found
+
+
+def _read_file(
+    path: Path,
+    root: Path,
+    batch: Batch,
+    errors: list[InputError],
+    *,
+    explicit: bool,
+    allow_outside: bool,
+) -> None:
+    name = path.name.lower()
+    try:
+        if name.endswith(".runs.jsonl"):
+            for number, doc in iter_jsonl(path):
+                _add(batch, parse_record(doc, path, root, line=number, allow_outside=allow_outside))
+            return
+        if name.endswith(".json"):
+            named = name.endswith((".suite.json", ".run.json"))
+            if not named and not explicit and not _looks_like_evaltui(path):
+                batch.skipped.append(path)
+                return
+            doc = read_json_file(path)
+            kind = doc.get("kind") if isinstance(doc, dict) else None
+            if not named and not (isinstance(kind, str) and kind.startswith("evaltui.")):
+                if explicit:
+                    raise InputError(path, "not an evaltui record (no 'kind' starting with 'evaltui.')")
+                batch.skipped.append(path)
+                return
+            _add(batch, parse_record(doc, path, root, allow_outside=allow_outside))
+            return
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+        return
+    except InputError as exc:
+        errors.append(exc)
+        return
+    except EvaltuiError as exc:
+        errors.append(InputError(path, str(exc)))
+        return
+    if explicit:
+        errors.append(
+            InputError(
+                path,
+                "not an evaltui file: expected *.suite.json, *.run.json, *.runs.jsonl "
+                "or a .json record with kind evaltui.*",
+            )
+        )
+    else:
+        batch.skipped.append(path)
+
+
+def _looks_like_evaltui(path: Path) -> bool:
+    """Cheap pre-check for other .json files: does the start mention an evaltui kind?"""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return True  # let the real read report the problem
+    return b"evaltui." in head or len(head) == 64 * 1024  # a bigger file is read to be sure
+
+
+def _add(batch: Batch, record: Suite | Run) -> None:
+    if isinstance(record, Suite):
+        batch.suites.append(record)
+    else:
+        batch.runs.append(record)
+
+
+def _check_duplicates(batch: Batch, errors: list[InputError]) -> None:
+    suites: dict[str, Suite] = {}
+    for suite in batch.suites:
+        first = suites.setdefault(suite.suite_id, suite)
+        if first is not suite and first.content_sha != suite.content_sha:
+            errors.append(
+                InputError(
+                    suite.path,
+                    f"suite_id {suite.suite_id!r} is also defined, differently, in {first.path}",
+                )
+            )
+    runs: dict[str, Run] = {}
+    for run in batch.runs:
+        first_run = runs.setdefault(run.run_id, run)
+        if first_run is not run and first_run.content_sha != run.content_sha:
+            errors.append(
+                InputError(
+                    run.path,
+                    f"run_id {run.run_id!r} is also defined, differently, in {first_run.origin}",
+                    run.line,
+                )
+            )
+    batch.suites = list(suites.values())  # identical repeats are loaded once
+    batch.runs = list(runs.values())

@@ -1,0 +1,202 @@
+"""The records of the data contract: suites, metric and guardrail declarations, runs.
+
+These are plain frozen dataclasses; parsing and validation live in `suite.py` and `run.py`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+KIND_SUITE = "evaltui.suite"
+KIND_RUN = "evaltui.run"
+FORMAT_VERSION = 1
+
+ELIGIBLE_STATUS = "ELIGIBLE_FOR_CANARY_REVIEW"
+
+DEFAULT_COMPARISON_FIELDS: tuple[str, ...] = (
+    "regression_sha",
+    "holdout_sha",
+    "evaluation_sha",
+    "policy_id",
+    "evidence_version",
+    "evaluator_version",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CellFilter:
+    """Which (expected, predicted) cells of the route confusion matrix a metric counts.
+
+    Every given condition must hold; an empty filter matches every case.
+    """
+
+    expected: tuple[str, ...] | None = None
+    predicted: tuple[str, ...] | None = None
+    correct: bool | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.predicted is not None:
+            parts.append(f"predicted {'|'.join(self.predicted)}")
+        if self.expected is not None:
+            parts.append(f"expected {'|'.join(self.expected)}")
+        if self.correct is not None:
+            parts.append("routed as expected" if self.correct else "routed differently than expected")
+        return ", ".join(parts) or "all cases"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.expected is not None:
+            out["expected"] = list(self.expected)
+        if self.predicted is not None:
+            out["predicted"] = list(self.predicted)
+        if self.correct is not None:
+            out["correct"] = self.correct
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """A metric recomputed from per-case routes: a count of cells, or their share of a base."""
+
+    name: str
+    kind: Literal["count", "rate"]
+    where: CellFilter
+    among: CellFilter = field(default_factory=CellFilter)
+    splits: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        scope = f" on {'+'.join(self.splits)}" if self.splits else ""
+        if self.kind == "count":
+            return f"count of cases {self.where.describe()}{scope}"
+        return f"share of {self.among.describe()} that are {self.where.describe()}{scope}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, self.kind: self.where.to_json()}
+        if self.kind == "rate" and self.among != CellFilter():
+            out["among"] = self.among.to_json()
+        if self.splits is not None:
+            out["splits"] = list(self.splits)
+        return out
+
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+GUARDRAIL_OPERATORS = tuple(_OPERATORS)
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrail:
+    """A predicate on a metric that an eligible run must satisfy, and the status if it does not."""
+
+    metric: str
+    op: str
+    value: float
+    status: str
+
+    @property
+    def predicate(self) -> str:
+        number = int(self.value) if float(self.value).is_integer() else self.value
+        return f"{self.metric} {self.op} {number}"
+
+    def holds(self, observed: float | None) -> bool:
+        """False when the metric is missing or undefined: a guardrail is never passed by default."""
+        if observed is None or (isinstance(observed, float) and math.isnan(observed)):
+            return False
+        return _OPERATORS[self.op](observed, self.value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"require": self.predicate, "status": self.status}
+
+
+DEFAULT_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("unsafe_claim_served", "count", CellFilter(expected=("ABSTAIN",), predicted=("SERVE",))),
+    MetricSpec(
+        "unnecessary_abstention", "count", CellFilter(expected=("SERVE",), predicted=("ABSTAIN",))
+    ),
+    MetricSpec("exact_route_rate", "rate", CellFilter(correct=True)),
+)
+
+DEFAULT_GUARDRAILS: tuple[Guardrail, ...] = (
+    Guardrail("unsafe_claim_served", "==", 0, "REJECT_UNSAFE_SERVE"),
+    Guardrail("unnecessary_abstention", "==", 0, "REJECT_UNNECESSARY_ABSTENTION"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """A per-case data file referenced by a manifest or run record."""
+
+    declared: str  # the path as written in the record, for messages
+    path: Path  # resolved, inside the loaded folder
+    format: Literal["jsonl", "parquet"]
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """One named split of a suite with its cases already validated and encoded."""
+
+    name: str
+    case_ids: tuple[str, ...]
+    cases: tuple[Mapping[str, Any], ...]
+    canonical: tuple[str, ...]  # canonical JSON per case, same order as `cases`
+    fingerprint: str
+    source: str  # "inline" or the declared file path
+    source_path: Path | None = None  # the resolved file, when the cases live in one
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    suite_id: str
+    path: Path
+    splits: tuple[Split, ...]
+    metrics: tuple[MetricSpec, ...]
+    guardrails: tuple[Guardrail, ...]
+    comparison_fields: tuple[str, ...]
+    evaluation_sha: str
+    content_sha: str  # identity of the whole manifest and its cases, for idempotent loads
+    description: str | None = None
+
+    @property
+    def case_count(self) -> int:
+        return sum(len(s.case_ids) for s in self.splits)
+
+    def fingerprints(self) -> dict[str, str]:
+        """Every fingerprint field this suite defines, e.g. regression_sha, evaluation_sha."""
+        out = {f"{s.name}_sha": s.fingerprint for s in self.splits}
+        out["evaluation_sha"] = self.evaluation_sha
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: str
+    experiment: str
+    artifact: str
+    suite_id: str
+    started_at: datetime
+    params: Mapping[str, str]
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    artifacts: tuple[str, ...]
+    cases_inline: tuple[Mapping[str, Any], ...] | None
+    cases_file: CaseFile | None
+    content_sha: str
+    path: Path
+    line: int | None = None  # line in a .runs.jsonl file
+
+    @property
+    def origin(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else str(self.path)

@@ -1,0 +1,146 @@
+"""Run records: parsing and validation of everything except the bulk per-case rows.
+
+Per-case rows in files are read by DuckDB in the store layer; this module only checks the header
+and, for inline cases, the rows themselves (they are already Python objects by then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evaltui.contract.fields import Record, scalar_text
+from evaltui.contract.jsonio import describe_type
+from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, CaseFile, Run
+from evaltui.contract.paths import resolve_case_file
+from evaltui.contract.results import inline_result_problem
+from evaltui.errors import InputError, raise_collected
+
+_MAX_ERRORS = 20
+
+
+def parse_run(
+    doc: Any,
+    path: Path,
+    root: Path,
+    *,
+    line: int | None = None,
+    allow_outside: bool = False,
+) -> Run:
+    """Validate a run record; raise InputError(s) naming the file (and line) on any problem."""
+    rec = Record(doc, path, line, what="run record")
+    rec.check_kind(KIND_RUN, (FORMAT_VERSION,))
+    run_id = rec.string("run_id", identifier=True)
+    experiment = rec.string("experiment")
+    artifact = rec.string("artifact")
+    suite_id = rec.string("suite_id", identifier=True)
+    started_text = rec.string("started_at")
+    started_at = _parse_time(rec, started_text) if started_text else datetime.fromtimestamp(0, UTC)
+    params = {k: scalar_text(v) for k, v in _scalars(rec, "params").items()}
+    tags = {k: scalar_text(v) for k, v in _scalars(rec, "tags").items()}
+    metrics = _metrics(rec)
+    artifacts = _artifacts(rec)
+    if "cases" not in rec.doc:
+        rec.fail("missing required field 'cases' (an array of results or a relative .jsonl/.parquet path)")
+    raise_collected(rec.errors)
+
+    cases = rec.doc["cases"]
+    inline: tuple[dict[str, Any], ...] | None = None
+    case_file: CaseFile | None = None
+    if isinstance(cases, list):
+        _check_inline(cases, path, line)
+        inline = tuple(cases)
+    elif isinstance(cases, str):
+        case_file = resolve_case_file(cases, path, root, line=line, allow_outside=allow_outside)
+    else:
+        raise InputError(
+            path,
+            "field 'cases' must be an array of results or a relative .jsonl/.parquet path, "
+            f"found {describe_type(cases)}",
+            line,
+        )
+    return Run(
+        run_id=run_id,
+        experiment=experiment,
+        artifact=artifact,
+        suite_id=suite_id,
+        started_at=started_at,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=artifacts,
+        cases_inline=inline,
+        cases_file=case_file,
+        content_sha=_content_sha(rec.doc, case_file),
+        path=path,
+        line=line,
+    )
+
+
+def _parse_time(rec: Record, text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        rec.fail(f"field 'started_at' is {text!r}: expected an ISO 8601 time such as 2026-11-02T14:05:00Z")
+        return datetime.fromtimestamp(0, UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _scalars(rec: Record, key: str) -> dict[str, Any]:
+    values = rec.obj(key)
+    for name, value in values.items():
+        if not name:
+            rec.fail(f"field {key!r} has an empty name")
+        if isinstance(value, float) and not math.isfinite(value):
+            rec.fail(f"{key}.{name} must be finite")
+    return values
+
+
+def _metrics(rec: Record) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in rec.obj("metrics").items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            rec.fail(f"metrics.{name} must be a number, found {describe_type(value)}")
+        elif not math.isfinite(value):
+            rec.fail(f"metrics.{name} must be finite")
+        else:
+            out[name] = float(value)
+    return out
+
+
+def _artifacts(rec: Record) -> tuple[str, ...]:
+    items = rec.array("artifacts")
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            rec.fail(f"artifacts[{index}] must be a non-empty string (a path or URI)")
+    return tuple(item for item in items if isinstance(item, str))
+
+
+def _check_inline(cases: list[Any], path: Path, line: int | None) -> None:
+    errors: list[InputError] = []
+    for index, case in enumerate(cases):
+        problem = inline_result_problem(case)
+        if problem is not None:
+            errors.append(InputError(path, f"cases[{index}]: {problem}", line))
+            if len(errors) >= _MAX_ERRORS:
+                break
+    raise_collected(errors)
+
+
+def _content_sha(doc: dict[str, Any], case_file: CaseFile | None) -> str:
+    """Identity of a run's whole content, so that loading the same run twice is a no-op."""
+    body = dict(doc)
+    if case_file is not None:
+        digest = hashlib.sha256()
+        with case_file.path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        body["cases"] = {"file": case_file.declared, "sha256": digest.hexdigest()}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()

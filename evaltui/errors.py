@@ -1,0 +1,79 @@
+"""Errors a user can cause, and the exit codes they map to.
+
+Every layer raises these; only the CLI turns them into stderr lines and exit codes, so the
+rules (one line per problem, `path[:line]: what is wrong`, no traceback) live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class EvaltuiError(Exception):
+    """Base class: a problem evaltui can explain in one line per cause."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class InputError(EvaltuiError):
+    """A problem with one input file (or command-line value), optionally at a line."""
+
+    def __init__(self, path: str | Path | None, message: str, line: int | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        if self.path is None:
+            return self.message
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class InputErrors(EvaltuiError):
+    """Several problems found in one pass; each is reported on its own line."""
+
+    MAX_REPORTED = 20
+
+    def __init__(self, errors: Iterable[InputError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        shown = [e.render() for e in self.errors[: self.MAX_REPORTED]]
+        hidden = len(self.errors) - len(shown)
+        if hidden > 0:
+            shown.append(f"... and {hidden} more problem(s) of the same kind")
+        return shown
+
+
+class StoreError(EvaltuiError):
+    """The store is missing, busy, or from an incompatible version."""
+
+
+class NotFoundError(EvaltuiError):
+    """A run, suite or column named on the command line does not exist."""
+
+
+class CheckFailed(EvaltuiError):
+    """A check ran and said no (gate failed, verification rejected, rollback needed)."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+def raise_collected(errors: list[InputError]) -> None:
+    """Raise the collected problems, if any, as one error."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)

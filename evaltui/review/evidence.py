@@ -1,0 +1,171 @@
+"""Evidence checks: does what a run claims match what its results show?
+
+A run can log a suite fingerprint or a metric value that its per-case results do not support
+(a hard-coded `log_param`, a metric computed on other data, a run that skipped cases). Each such
+claim is flagged with both values. Statuses never depend on claims, only on recomputed values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from evaltui.contract.fingerprint import SQL_FINGERPRINT_AGG
+from evaltui.contract.model import MetricSpec
+from evaltui.store.queries import RunInfo, SuiteInfo
+
+RATE_TOLERANCE = 1e-3  # logged rates are often rounded to three decimals
+COUNT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFlag:
+    kind: str  # "fingerprint", "metric" or "coverage"
+    field: str
+    claimed: Any
+    recomputed: Any
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "field": self.field,
+            "claimed": self.claimed,
+            "recomputed": self.recomputed,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many of the suite's cases a run has results for, per split and overall."""
+
+    covered: int
+    total: int
+    per_split: Mapping[str, tuple[int, int]]
+
+    @property
+    def complete(self) -> bool:
+        return self.covered == self.total
+
+
+def recompute_fingerprints(
+    con: duckdb.DuckDBPyConnection, suite: SuiteInfo, run_ids: Iterable[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, Coverage]]:
+    """Fingerprints of the cases each run has results for, and each run's coverage.
+
+    Where a run covers a whole split, its fingerprint is the suite's by definition (case ids are
+    unique and must exist in the suite), so only partially covered splits are hashed in SQL.
+    """
+    ids = list(run_ids)
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for run_id, split, n in con.execute(
+        """SELECT r.run_id, c.split, count(*) FROM results r
+           JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL""",
+        [suite.suite_id, ids],
+    ).fetchall():
+        counts[run_id][split] = int(n)
+
+    split_sizes = {s.name: s.case_count for s in suite.splits}
+    fingerprints: dict[str, dict[str, str]] = {}
+    coverage: dict[str, Coverage] = {}
+    partial: list[str] = []
+    for run_id in ids:
+        per_split = {name: (counts[run_id].get(name, 0), size) for name, size in split_sizes.items()}
+        covered = sum(c for c, _ in per_split.values())
+        coverage[run_id] = Coverage(covered, suite.case_count, per_split)
+        if covered == suite.case_count:
+            fingerprints[run_id] = suite.fingerprints()
+        else:
+            partial.append(run_id)
+    if partial:
+        agg = SQL_FINGERPRINT_AGG.format(canon="c.canonical", case_id="c.case_id")
+        rows = con.execute(
+            f"""SELECT r.run_id, c.split, {agg} FROM results r
+                JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+                WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
+                GROUP BY GROUPING SETS ((r.run_id, c.split), (r.run_id))""",
+            [suite.suite_id, partial],
+        ).fetchall()
+        empty = SQL_FINGERPRINT_AGG.format(canon="NULL::VARCHAR", case_id="1")
+        empty_sha = con.execute(f"SELECT {empty}").fetchone()[0]  # type: ignore[index]
+        for run_id in partial:
+            fingerprints[run_id] = {f"{name}_sha": empty_sha for name in split_sizes}
+            fingerprints[run_id]["evaluation_sha"] = empty_sha
+        for run_id, split, sha in rows:
+            field = "evaluation_sha" if split is None else f"{split}_sha"
+            fingerprints[run_id][field] = sha
+    return fingerprints, coverage
+
+
+def evidence_flags(
+    run: RunInfo,
+    suite: SuiteInfo,
+    recomputed_fingerprints: Mapping[str, str],
+    coverage: Coverage,
+    recomputed_metrics: Mapping[str, float | int | None],
+) -> tuple[EvidenceFlag, ...]:
+    flags: list[EvidenceFlag] = []
+    for field, actual in recomputed_fingerprints.items():
+        claimed = run.params.get(field)
+        if claimed is not None and claimed != actual:
+            flags.append(
+                EvidenceFlag(
+                    "fingerprint",
+                    field,
+                    claimed,
+                    actual,
+                    f"claims {field} {claimed} but the cases it has results for fingerprint to {actual}",
+                )
+            )
+    if not coverage.complete:
+        missing = ", ".join(
+            f"{name} {n}/{size}" for name, (n, size) in coverage.per_split.items() if n < size
+        )
+        flags.append(
+            EvidenceFlag(
+                "coverage",
+                "cases",
+                coverage.total,
+                coverage.covered,
+                f"has results for {coverage.covered} of {coverage.total} suite cases ({missing})",
+            )
+        )
+    specs = {m.name: m for m in suite.metrics}
+    for name, logged in run.metrics.items():
+        spec = specs.get(name)
+        if spec is None:
+            continue
+        actual = recomputed_metrics.get(name)
+        if not _agrees(spec, logged, actual):
+            flags.append(
+                EvidenceFlag(
+                    "metric",
+                    name,
+                    logged,
+                    actual,
+                    f"logged {name} = {_fmt(logged)} but its per-case routes give {_fmt(actual)}",
+                )
+            )
+    return tuple(flags)
+
+
+def _agrees(spec: MetricSpec, logged: float, actual: float | int | None) -> bool:
+    if actual is None:
+        return False
+    tolerance = COUNT_TOLERANCE if spec.kind == "count" else RATE_TOLERANCE
+    return math.isclose(logged, actual, rel_tol=0.0, abs_tol=tolerance)
+
+
+def _fmt(value: float | int | None) -> str:
+    if value is None:
+        return "undefined"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}"

@@ -1,0 +1,105 @@
+"""Recomputing a suite's declared metrics from per-case routes, for many runs in one query.
+
+Metrics are never taken from what a run logged: they are counted here from the routes the run
+produced and the suite's expected routes. One SQL statement per suite covers every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from evaltui.contract.model import CellFilter, MetricSpec
+
+Number = int | float
+
+
+@dataclass
+class _Sql:
+    """SQL text with its positional parameters kept in step."""
+
+    parts: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, text: str, *params: Any) -> _Sql:
+        self.parts.append(text)
+        self.params.extend(params)
+        return self
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _in_list(column: str, labels: tuple[str, ...]) -> tuple[str, list[Any]]:
+    marks = ", ".join("?" for _ in labels)
+    return f"{column} IN ({marks})", list(labels)
+
+
+def cell_condition(cell: CellFilter, *, expected: str, predicted: str) -> tuple[str, list[Any]]:
+    """A SQL condition (and its parameters) matching the cells a filter selects."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if cell.expected is not None:
+        text, values = _in_list(expected, cell.expected)
+        conditions.append(text)
+        params.extend(values)
+    if cell.predicted is not None:
+        text, values = _in_list(predicted, cell.predicted)
+        conditions.append(text)
+        params.extend(values)
+    if cell.correct is True:
+        conditions.append(f"{predicted} = {expected}")
+    elif cell.correct is False:
+        conditions.append(f"{predicted} <> {expected}")
+    return (" AND ".join(conditions) or "TRUE"), params
+
+
+def metric_expression(spec: MetricSpec, *, expected: str, predicted: str, split: str) -> tuple[str, list[Any]]:
+    """One aggregate expression for a metric over a joined results/cases relation."""
+    scope, scope_params = ("TRUE", [])
+    if spec.splits:
+        scope, scope_params = _in_list(split, spec.splits)
+    where, where_params = cell_condition(spec.where, expected=expected, predicted=predicted)
+    if spec.kind == "count":
+        return f"count(*) FILTER (WHERE ({scope}) AND ({where}))", scope_params + where_params
+    among, among_params = cell_condition(spec.among, expected=expected, predicted=predicted)
+    text = (
+        f"(count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))::DOUBLE"
+        f" / NULLIF(count(*) FILTER (WHERE ({scope}) AND ({among})), 0))"
+    )
+    return text, scope_params + among_params + where_params + scope_params + among_params
+
+
+def recompute_metrics(
+    con: duckdb.DuckDBPyConnection,
+    suite_id: str,
+    metrics: tuple[MetricSpec, ...],
+    run_ids: Iterable[str],
+) -> dict[str, dict[str, Number | None]]:
+    """Every declared metric for every given run (all on `suite_id`), in one query."""
+    ids = list(run_ids)
+    out: dict[str, dict[str, Number | None]] = {
+        run_id: {m.name: None for m in metrics} for run_id in ids
+    }
+    if not ids or not metrics:
+        return out
+    sql = _Sql().add("SELECT r.run_id")
+    for spec in metrics:
+        text, params = metric_expression(spec, expected="c.expected_route", predicted="r.route", split="c.split")
+        sql.add(f", {text}", *params)
+    sql.add(
+        " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
+        " WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY r.run_id",
+        suite_id,
+        ids,
+    )
+    for row in con.execute(sql.text, sql.params).fetchall():
+        out[row[0]] = {
+            spec.name: (int(value) if spec.kind == "count" and value is not None else value)
+            for spec, value in zip(metrics, row[1:], strict=True)
+        }
+    return out

@@ -1,0 +1,174 @@
+"""The review of a set of runs against a baseline: contract audit, metrics, status, evidence.
+
+This is the one answer every surface shows: the runs screen, `evaltui compare`, and the decision
+file. All runs are reviewed together with a fixed number of set-based queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from evaltui.errors import NotFoundError
+from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
+from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
+from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
+from evaltui.review.metrics import Number, recompute_metrics
+from evaltui.review.paired import PairedCounts, paired_counts
+from evaltui.store.queries import RunInfo, SuiteInfo, get_runs, get_suites, list_runs
+
+
+@dataclass(frozen=True, slots=True)
+class RunReview:
+    run: RunInfo
+    is_baseline: bool
+    differences: tuple[Difference, ...]
+    verdict: GuardrailVerdict
+    metrics_recomputed: Mapping[str, Number | None]
+    evidence: tuple[EvidenceFlag, ...]
+    coverage: Coverage
+    contract: Mapping[str, str | None]
+    paired: PairedCounts | None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def comparable(self) -> bool:
+        return not self.differences
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status
+
+    @property
+    def reason(self) -> str:
+        """Why this run may not be ranked, in a few words (empty when comparable)."""
+        return short_reason(self.differences)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id,
+            "experiment": self.run.experiment,
+            "artifact": self.run.artifact,
+            "suite_id": self.run.suite_id,
+            "started_at": self.run.started_at.isoformat(),
+            "comparable": self.comparable,
+            "differences": [d.to_json() for d in self.differences],
+            "status": self.status,
+            "guardrails": [o.to_json() for o in self.verdict.outcomes],
+            "metrics": {
+                "logged": dict(self.run.metrics),
+                "recomputed": dict(self.metrics_recomputed),
+            },
+            "evidence_flags": [f.to_json() for f in self.evidence],
+            "coverage": {"covered": self.coverage.covered, "total": self.coverage.total},
+            "contract": dict(self.contract),
+            "params": dict(self.run.params),
+            "tags": dict(self.run.tags),
+            "artifacts": list(self.run.artifacts),
+            "paired": None if self.paired is None else self.paired.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    suite: SuiteInfo  # the baseline's suite: it defines the contract
+    baseline: RunReview
+    runs: tuple[RunReview, ...]
+    suites: Mapping[str, SuiteInfo]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "suite": {
+                "suite_id": self.suite.suite_id,
+                "fingerprints": self.suite.fingerprints(),
+                "comparison_fields": list(self.suite.comparison_fields),
+                "guardrails": [g.predicate for g in self.suite.guardrails],
+            },
+            "baseline": self.baseline.to_json(),
+            "runs": [r.to_json() for r in self.runs],
+        }
+
+    def get(self, run_id: str) -> RunReview:
+        if run_id == self.baseline.run_id:
+            return self.baseline
+        for review in self.runs:
+            if review.run_id == run_id:
+                return review
+        raise NotFoundError(f"{run_id}: not part of this review")
+
+
+def default_baseline(con: duckdb.DuckDBPyConnection, experiment: str) -> str:
+    """The experiment's earliest run."""
+    runs = list_runs(con, experiment=experiment)
+    if not runs:
+        raise NotFoundError(f"{experiment}: no runs in this experiment")
+    return runs[0].run_id
+
+
+def review_runs(
+    con: duckdb.DuckDBPyConnection,
+    baseline_id: str,
+    run_ids: Iterable[str] | None = None,
+) -> Review:
+    """Review `run_ids` (default: every other run of the baseline's experiment) against the baseline."""
+    baseline_run = get_runs(con, [baseline_id])[0]
+    if run_ids is None:
+        others = [r for r in list_runs(con, experiment=baseline_run.experiment) if r.run_id != baseline_id]
+    else:
+        others = [r for r in get_runs(con, run_ids) if r.run_id != baseline_id]
+    everyone = [baseline_run, *others]
+    suites = get_suites(con, {r.suite_id for r in everyone})
+    contract_suite = suites[baseline_run.suite_id]
+    fields = contract_suite.comparison_fields
+
+    by_suite: dict[str, list[str]] = defaultdict(list)
+    for run in everyone:
+        by_suite[run.suite_id].append(run.run_id)
+    metrics: dict[str, dict[str, Number | None]] = {}
+    fingerprints: dict[str, dict[str, str]] = {}
+    coverage: dict[str, Coverage] = {}
+    for suite_id, ids in by_suite.items():
+        suite = suites[suite_id]
+        metrics.update(recompute_metrics(con, suite_id, suite.metrics, ids))
+        prints, cover = recompute_fingerprints(con, suite, ids)
+        fingerprints.update(prints)
+        coverage.update(cover)
+    same_suite = [r.run_id for r in others if r.suite_id == baseline_run.suite_id]
+    paired = paired_counts(con, baseline_id, baseline_run.suite_id, same_suite)
+
+    def build(run: RunInfo, is_baseline: bool) -> RunReview:
+        suite = suites[run.suite_id]
+        differences = (
+            ()
+            if is_baseline
+            else audit_contract(
+                baseline_run, run, fields, fingerprints[baseline_id], fingerprints[run.run_id]
+            )
+        )
+        return RunReview(
+            run=run,
+            is_baseline=is_baseline,
+            differences=differences,
+            verdict=evaluate_guardrails(suite.guardrails, metrics[run.run_id]),
+            metrics_recomputed=metrics[run.run_id],
+            evidence=evidence_flags(
+                run, suite, fingerprints[run.run_id], coverage[run.run_id], metrics[run.run_id]
+            ),
+            coverage=coverage[run.run_id],
+            contract=contract_values(run, fields),
+            paired=paired.get(run.run_id),
+        )
+
+    return Review(
+        suite=contract_suite,
+        baseline=build(baseline_run, True),
+        runs=tuple(build(run, False) for run in others),
+        suites=suites,
+    )

@@ -1,0 +1,131 @@
+"""Opening the store: where it lives, its schema version, and one connection per use.
+
+The default store is `.evaltui/store.duckdb` in the nearest folder (from the current one upward)
+that already has a `.evaltui/` folder, else in the current folder. `--store` or EVALTUI_STORE
+choose another. Readers open it read-only, so several reviewers can look at one store at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from evaltui.errors import StoreError
+from evaltui.store.schema import DDL, SCHEMA_VERSION
+
+STORE_ENV = "EVALTUI_STORE"
+STORE_DIR = ".evaltui"
+STORE_FILE = "store.duckdb"
+
+
+def default_store_path(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / STORE_DIR).is_dir():
+            return folder / STORE_DIR / STORE_FILE
+    return here / STORE_DIR / STORE_FILE
+
+
+def resolve_store_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env)
+    return default_store_path()
+
+
+class Store:
+    """A DuckDB connection to the store file with the schema in place."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False) -> Store:
+        if read_only and not path.exists():
+            raise StoreError(
+                f"{path}: no store here yet; load runs first with `evaltui load PATH` "
+                "(or choose one with --store / EVALTUI_STORE)"
+            )
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(_explain_open_error(path, exc)) from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
+        store = cls(path, con, read_only)
+        store._check_schema()
+        return store
+
+    def _check_schema(self) -> None:
+        tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "meta" in tables:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            found = row[0] if row else None
+            if found != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: store schema version {found!r}, this evaltui uses {SCHEMA_VERSION!r}; "
+                    "load into a new store (--store PATH)"
+                )
+            return
+        if tables:
+            raise StoreError(f"{self.path}: this DuckDB file is not an evaltui store")
+        if self.read_only:
+            raise StoreError(f"{self.path}: the store is empty; load runs first with `evaltui load PATH`")
+        with self.transaction():
+            self.con.execute(DDL)
+            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: any exception rolls back everything done inside."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection for another thread (DuckDB connections are not shared across threads)."""
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_PID = re.compile(r"PID (\d+)")
+
+
+def _explain_open_error(path: Path, exc: duckdb.Error) -> str:
+    text = str(exc)
+    if "lock" in text.lower():
+        pid = _PID.search(text)
+        holder = f" (process {pid.group(1)})" if pid else ""
+        return (
+            f"{path}: the store is busy: another evaltui process{holder} is writing to it; "
+            "wait for it to finish and try again"
+        )
+    return f"{path}: cannot open the store: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

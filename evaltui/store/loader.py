@@ -1,0 +1,422 @@
+"""Writing a validated batch into the store, in one transaction.
+
+Per-case results are read by DuckDB straight from the Parquet/JSONL files (or from an Arrow table
+for inline results) and checked with set-based queries. Only if a check fails does evaltui walk
+the offending file row by row, to name the exact line. Any failure rolls the whole load back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from evaltui.contract.discover import Batch
+from evaltui.contract.model import Run, Suite
+from evaltui.contract.results import diagnose_jsonl, diagnose_rows
+from evaltui.errors import InputError, InputErrors
+from evaltui.store.connection import Store
+from evaltui.store.schema import RUN_DETAIL_TABLES
+
+
+@dataclass
+class LoadSummary:
+    suites_added: list[str] = field(default_factory=list)
+    suites_unchanged: list[str] = field(default_factory=list)
+    runs_added: list[str] = field(default_factory=list)
+    runs_replaced: list[str] = field(default_factory=list)
+    runs_unchanged: list[str] = field(default_factory=list)
+    result_rows: int = 0
+    skipped: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "suites_added": self.suites_added,
+            "suites_unchanged": self.suites_unchanged,
+            "runs_added": self.runs_added,
+            "runs_replaced": self.runs_replaced,
+            "runs_unchanged": self.runs_unchanged,
+            "result_rows": self.result_rows,
+            "skipped_files": [str(p) for p in self.skipped],
+        }
+
+
+def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSummary:
+    """Write `batch`; raise InputError(s) and leave the store untouched if anything is wrong."""
+    summary = LoadSummary(skipped=list(batch.skipped))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction() as con:
+        for suite in batch.suites:
+            _load_suite(con, suite, now, summary)
+        for run in batch.runs:
+            _load_run(con, run, now, replace, summary)
+    return summary
+
+
+# -- suites ---------------------------------------------------------------------------------------
+
+
+def _load_suite(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, summary: LoadSummary) -> None:
+    row = con.execute("SELECT content_sha FROM suites WHERE suite_id = ?", [suite.suite_id]).fetchone()
+    if row is not None:
+        if row[0] == suite.content_sha:
+            summary.suites_unchanged.append(suite.suite_id)
+            return
+        raise InputError(
+            suite.path,
+            f"suite_id {suite.suite_id!r} is already in the store with different cases or "
+            "declarations; suites are frozen, so give the changed suite a new suite_id",
+        )
+    con.execute(
+        "INSERT INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            suite.suite_id,
+            suite.description,
+            suite.evaluation_sha,
+            suite.content_sha,
+            suite.case_count,
+            json.dumps([m.to_json() for m in suite.metrics]),
+            json.dumps([g.to_json() for g in suite.guardrails]),
+            json.dumps(list(suite.comparison_fields)),
+            str(suite.path),
+            now,
+        ],
+    )
+    con.executemany(
+        "INSERT INTO suite_splits VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [suite.suite_id, s.name, i, s.fingerprint, len(s.case_ids), s.source]
+            for i, s in enumerate(suite.splits)
+        ],
+    )
+    for split in suite.splits:
+        table = pa.table(
+            {
+                "case_id": pa.array(split.case_ids, pa.string()),
+                "expected_route": pa.array([c["expected_route"] for c in split.cases], pa.string()),
+                "slice_name": pa.array([c.get("slice_name") for c in split.cases], pa.string()),
+                "evidence_state": pa.array([c.get("evidence_state") for c in split.cases], pa.string()),
+                "source": pa.array([c.get("source") for c in split.cases], pa.string()),
+                "canonical": pa.array(split.canonical, pa.string()),
+            }
+        )
+        con.register("_evaltui_cases", table)
+        try:
+            con.execute(
+                "INSERT INTO cases SELECT ?, ?, case_id, expected_route, slice_name, evidence_state, "
+                "source, canonical FROM _evaltui_cases",
+                [suite.suite_id, split.name],
+            )
+        finally:
+            con.unregister("_evaltui_cases")
+    summary.suites_added.append(suite.suite_id)
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+
+def _load_run(
+    con: duckdb.DuckDBPyConnection, run: Run, now: datetime, replace: bool, summary: LoadSummary
+) -> None:
+    row = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
+    if row is not None:
+        if row[0] == run.content_sha:
+            summary.runs_unchanged.append(run.run_id)
+            return
+        if not replace:
+            raise InputError(
+                run.path,
+                f"run_id {run.run_id!r} is already in the store with different content; "
+                "pass --replace to replace it",
+                run.line,
+            )
+        for table in (*RUN_DETAIL_TABLES, "runs"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run.run_id])
+        summary.runs_replaced.append(run.run_id)
+    else:
+        summary.runs_added.append(run.run_id)
+
+    if con.execute("SELECT 1 FROM suites WHERE suite_id = ?", [run.suite_id]).fetchone() is None:
+        raise InputError(
+            run.path,
+            f"suite {run.suite_id!r} is not in the store; load its suite manifest first "
+            "(or in the same call)",
+            run.line,
+        )
+    con.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        [
+            run.run_id,
+            run.experiment,
+            run.artifact,
+            run.suite_id,
+            run.started_at.replace(tzinfo=None),
+            run.content_sha,
+            run.origin,
+            now,
+        ],
+    )
+    _insert_pairs(con, "run_params", run.run_id, run.params)
+    _insert_pairs(con, "run_metrics", run.run_id, run.metrics)
+    _insert_pairs(con, "run_tags", run.run_id, run.tags)
+    if run.artifacts:
+        con.executemany(
+            "INSERT INTO run_artifacts VALUES (?, ?, ?)",
+            [[run.run_id, i, p] for i, p in enumerate(run.artifacts)],
+        )
+    count = _insert_results(con, run)
+    con.execute("UPDATE runs SET result_count = ? WHERE run_id = ?", [count, run.run_id])
+    summary.result_rows += count
+
+
+def _insert_pairs(con: duckdb.DuckDBPyConnection, table: str, run_id: str, values: Any) -> None:
+    if values:
+        con.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?)", [[run_id, k, v] for k, v in values.items()]
+        )
+
+
+_INSERT_HEAD = (
+    "INSERT INTO results (run_id, case_id, route, score, latency_ms, tokens, output, metadata) "
+)
+
+
+def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> int:
+    """Insert a run's per-case rows in bulk and check them; return the row count."""
+    if run.cases_inline is not None:
+        where: Path = run.path
+        diagnose: Callable[[], list[InputError]] = lambda: _diagnose_inline(con, run)  # noqa: E731
+        _insert_inline(con, run)
+    else:
+        assert run.cases_file is not None
+        case_file = run.cases_file
+        where = case_file.path
+        if case_file.format == "jsonl":
+            diagnose = lambda: _diagnose_jsonl(con, run)  # noqa: E731
+            insert = _insert_jsonl
+        else:
+            diagnose = lambda: _diagnose_parquet(con, run)  # noqa: E731
+            insert = _insert_parquet
+        try:
+            insert(con, run)
+        except duckdb.Error as exc:
+            raise _diagnosed(diagnose(), where, run, f"cannot read case results: {_first_line(exc)}") from None
+
+    n, bad, unknown, duplicates = con.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE r.case_id IS NULL OR r.case_id = ''
+                                OR r.route IS NULL OR r.route = ''),
+               count(*) FILTER (WHERE r.case_id IS NOT NULL AND c.case_id IS NULL),
+               count(r.case_id) - count(DISTINCT r.case_id)
+        FROM results r
+        LEFT JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+        WHERE r.run_id = ?
+        """,
+        [run.suite_id, run.run_id],
+    ).fetchone() or (0, 0, 0, 0)
+    if n == 0:
+        raise InputError(where, f"run {run.run_id!r} has no case results", run.line if where == run.path else None)
+    if bad or unknown or duplicates:
+        summary = ", ".join(
+            text
+            for count, text in (
+                (bad, f"{bad} row(s) without a string case_id and route"),
+                (unknown, f"{unknown} result(s) for case ids not in suite {run.suite_id!r}"),
+                (duplicates, f"{duplicates} duplicate case id(s)"),
+            )
+            if count
+        )
+        raise _diagnosed(diagnose(), where, run, summary)
+    return int(n)
+
+
+def _diagnosed(errors: list[InputError], where: Path, run: Run, fallback: str) -> InputError | InputErrors:
+    if not errors:
+        return InputError(where, fallback, run.line if where == run.path else None)
+    return errors[0] if len(errors) == 1 else InputErrors(errors)
+
+
+def _insert_inline(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+    cases = run.cases_inline or ()
+    table = pa.table(
+        {
+            "case_id": pa.array([c["case_id"] for c in cases], pa.string()),
+            "route": pa.array([c["route"] for c in cases], pa.string()),
+            "score": pa.array([c.get("score") for c in cases], pa.float64()),
+            "latency_ms": pa.array([c.get("latency_ms") for c in cases], pa.float64()),
+            "tokens": pa.array([c.get("tokens") for c in cases], pa.int64()),
+            "output": pa.array([_text_or_none(c.get("output")) for c in cases], pa.string()),
+            "metadata": pa.array(
+                [None if c.get("metadata") is None else json.dumps(c["metadata"]) for c in cases],
+                pa.string(),
+            ),
+        }
+    )
+    con.register("_evaltui_results", table)
+    try:
+        con.execute(
+            _INSERT_HEAD
+            + "SELECT ?, case_id, route, score, latency_ms, tokens, output, metadata "
+            "FROM _evaltui_results",
+            [run.run_id],
+        )
+    finally:
+        con.unregister("_evaltui_results")
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+_JSONL_COLUMNS = (
+    "{'case_id': 'JSON', 'route': 'JSON', 'score': 'DOUBLE', 'latency_ms': 'DOUBLE', "
+    "'tokens': 'BIGINT', 'output': 'VARCHAR', 'metadata': 'JSON'}"
+)
+
+
+def _insert_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+    assert run.cases_file is not None
+    # case_id and route are read as JSON so that a number or object is refused rather than
+    # silently turned into text; wrong types become NULL and fail the check that follows.
+    con.execute(
+        _INSERT_HEAD
+        + f"""
+        SELECT ?,
+               CASE WHEN json_type(case_id) = 'VARCHAR' THEN case_id ->> '$' END,
+               CASE WHEN json_type(route) = 'VARCHAR' THEN route ->> '$' END,
+               score, latency_ms, tokens, output,
+               CASE WHEN metadata IS NULL OR json_type(metadata) IN ('OBJECT', 'NULL')
+                    THEN metadata
+                    ELSE error('metadata must be an object') END
+        FROM read_json(?, format = 'newline_delimited', columns = {_JSONL_COLUMNS},
+                       maximum_object_size = 268435456)
+        """,
+        [run.run_id, str(run.cases_file.path)],
+    )
+
+
+_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
+            "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+_INTEGER = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+
+
+def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+    assert run.cases_file is not None
+    path = run.cases_file.path
+    columns = {
+        name: str(type_).upper()
+        for name, type_, *_ in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    }
+    problems = []
+    for name in ("case_id", "route"):
+        if name not in columns:
+            problems.append(f"missing required column {name!r}")
+        elif columns[name] != "VARCHAR":
+            problems.append(f"column {name!r} must hold strings, found {columns[name]}")
+    for name in ("score", "latency_ms"):
+        if name in columns and not columns[name].startswith(_NUMERIC):
+            problems.append(f"column {name!r} must be numeric, found {columns[name]}")
+    if "tokens" in columns and not columns["tokens"].startswith(_INTEGER):
+        problems.append(f"column 'tokens' must be an integer column, found {columns['tokens']}")
+    if problems:
+        raise InputErrors([InputError(path, p) for p in problems])
+
+    def column(name: str, sql_type: str) -> str:
+        return f"CAST({name} AS {sql_type})" if name in columns else f"NULL::{sql_type}"
+
+    metadata = "NULL::JSON"
+    if "metadata" in columns:
+        kind = columns["metadata"]
+        if kind.startswith(("STRUCT", "MAP")):
+            metadata = "to_json(metadata)"
+        elif kind in ("VARCHAR", "JSON"):
+            metadata = (
+                "CASE WHEN metadata IS NULL OR json_type(metadata::JSON) = 'OBJECT' THEN metadata::JSON "
+                "ELSE error('metadata must hold JSON objects') END"
+            )
+        else:
+            raise InputError(path, f"column 'metadata' must be a struct, map or JSON text, found {kind}")
+    output = "NULL::VARCHAR"
+    if "output" in columns:
+        output = "output" if columns["output"] == "VARCHAR" else "CAST(to_json(output) AS VARCHAR)"
+    con.execute(
+        _INSERT_HEAD
+        + f"""
+        SELECT ?, case_id, route, {column("score", "DOUBLE")}, {column("latency_ms", "DOUBLE")},
+               {column("tokens", "BIGINT")}, {output}, {metadata}
+        FROM read_parquet(?)
+        """,
+        [run.run_id, str(path)],
+    )
+
+
+# -- diagnostics (only after a bulk check failed) ------------------------------------------------
+
+
+class _SuiteIds:
+    """Membership test against the suite's case ids, fetched once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, suite_id: str) -> None:
+        rows = con.execute("SELECT case_id FROM cases WHERE suite_id = ?", [suite_id]).fetchall()
+        self.ids = {r[0] for r in rows}
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.ids
+
+
+def _diagnose_inline(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputError]:
+    rows = enumerate(run.cases_inline or ())
+    return diagnose_rows(
+        rows, run.path, _SuiteIds(con, run.suite_id), run.suite_id, line=run.line, label="cases"
+    )
+
+
+def _diagnose_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputError]:
+    assert run.cases_file is not None
+    return diagnose_jsonl(run.cases_file.path, _SuiteIds(con, run.suite_id), run.suite_id)
+
+
+def _diagnose_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputError]:
+    assert run.cases_file is not None
+    import pyarrow.parquet as pq
+
+    path = run.cases_file.path
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # corrupt file: pyarrow says why
+        return [InputError(path, f"cannot read Parquet file: {_first_line(exc)}")]
+    rows = (
+        (index, _parquet_row(row)) for index, row in enumerate(table.to_pylist(), start=1)
+    )
+    return diagnose_rows(rows, path, _SuiteIds(con, run.suite_id), run.suite_id, label="row")
+
+
+def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A Parquet row as the JSON object it stands for (JSON text in a metadata column parsed)."""
+    out = {k: v for k, v in row.items() if v is not None}
+    if isinstance(out.get("metadata"), str):
+        try:
+            out["metadata"] = json.loads(out["metadata"])
+        except ValueError:
+            pass
+    for key in ("score", "latency_ms"):
+        if key in out and not isinstance(out[key], bool | int | float):
+            try:
+                out[key] = float(out[key])  # e.g. a Decimal column
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,93 @@
+"""The store's tables.
+
+Times are stored as naive UTC TIMESTAMPs (TIMESTAMPTZ would drag in pytz on every fetch).
+
+Per-case results are one wide table without indexes: runs are inserted one after another, so each
+run's rows are contiguous and DuckDB's zone maps skip other runs' row groups on `run_id = ?`.
+Indexes would slow a ten-million-row load for no gain in the set-based queries evaltui runs.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "1"
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suites (
+    suite_id VARCHAR PRIMARY KEY,
+    description VARCHAR,
+    evaluation_sha VARCHAR NOT NULL,
+    content_sha VARCHAR NOT NULL,
+    case_count BIGINT NOT NULL,
+    metrics JSON NOT NULL,
+    guardrails JSON NOT NULL,
+    comparison_fields JSON NOT NULL,
+    source_path VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suite_splits (
+    suite_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    case_count BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    PRIMARY KEY (suite_id, split)
+);
+CREATE TABLE IF NOT EXISTS cases (
+    suite_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    case_id VARCHAR NOT NULL,
+    expected_route VARCHAR NOT NULL,
+    slice_name VARCHAR,
+    evidence_state VARCHAR,
+    source VARCHAR,
+    canonical VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    experiment VARCHAR NOT NULL,
+    artifact VARCHAR NOT NULL,
+    suite_id VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    content_sha VARCHAR NOT NULL,
+    source_path VARCHAR NOT NULL,
+    result_count BIGINT NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_params (
+    run_id VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_tags (
+    run_id VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_artifacts (
+    run_id VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    path VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id VARCHAR NOT NULL,
+    case_id VARCHAR,
+    route VARCHAR,
+    score DOUBLE,
+    latency_ms DOUBLE,
+    tokens BIGINT,
+    output VARCHAR,
+    metadata JSON
+);
+"""
+
+RUN_DETAIL_TABLES = ("run_params", "run_metrics", "run_tags", "run_artifacts", "results")
