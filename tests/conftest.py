@@ -1,0 +1,83 @@
+"""Shared fixtures: real DuckDB store files in temporary folders, the bundled sample runs,
+and an in-process CLI runner. No test touches the developer's own store."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_RUNS = REPO / "sample_runs"
+SHARED = REPO.parent / "shared"
+REAL_LOGS = SHARED / "real-logs"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's store and environment out of every test."""
+    monkeypatch.delenv("EVALTUI_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `evaltui ARGS` in-process and capture exit code, stdout and stderr."""
+    from evaltui.cli.main import main
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def _loaded_sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from evaltui.contract.discover import read_batch
+    from evaltui.store.connection import Store
+    from evaltui.store.loader import load_batch
+
+    path = tmp_path_factory.mktemp("sample-store") / "store.duckdb"
+    with Store.open(path) as store:
+        load_batch(store, read_batch([SAMPLE_RUNS]))
+    return path
+
+
+@pytest.fixture
+def sample_store(_loaded_sample_store: Path, tmp_path: Path) -> Path:
+    """A private copy of a store holding the bundled sample runs."""
+    path = tmp_path / "sample.duckdb"
+    shutil.copy(_loaded_sample_store, path)
+    return path
+
+
+@pytest.fixture
+def sample_con(sample_store: Path) -> Iterator:
+    from evaltui.store.connection import Store
+
+    with Store.open(sample_store, read_only=True) as store:
+        yield store.con
+
+
+@pytest.fixture
+def real_logs() -> Path:
+    if not REAL_LOGS.is_dir():
+        pytest.fail(f"{REAL_LOGS} is missing: CI provides ../shared beside the checkout")
+    return REAL_LOGS
