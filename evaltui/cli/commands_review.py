@@ -40,9 +40,13 @@ def compare_command(
     else:
         _print_review(review)
     if gate:
-        failing = [r for r in review.runs if not (r.comparable and not r.evidence and r.verdict.eligible)]
+        failing = [
+            r for r in review.runs if not (r.comparable and not r.evidence and r.verdict.eligible)
+        ]
         if failing or not review.runs:
-            names = ", ".join(f"{r.run_id} ({_gate_reason(r)})" for r in failing) or "no runs to gate"
+            names = (
+                ", ".join(f"{r.run_id} ({_gate_reason(r)})" for r in failing) or "no runs to gate"
+            )
             raise CheckFailed(f"gate failed: {names}")
 
 
@@ -67,7 +71,9 @@ def _print_review(review: Review) -> None:
             safe(review.suite.suite_id),
         )
     )
-    contract = ", ".join(f"{k}={v if v is not None else '(missing)'}" for k, v in base.contract.items())
+    contract = ", ".join(
+        f"{k}={v if v is not None else '(missing)'}" for k, v in base.contract.items()
+    )
     out.print(Text.assemble(("contract ", "bold"), safe(contract, limit=1000)))
     metric_names = [m.name for m in review.suite.metrics]
     columns = ["run", "artifact", "status", *metric_names, "fixed", "broken", "delta", "p"]
@@ -84,7 +90,9 @@ def _print_review(review: Review) -> None:
                 *(safe(number(r.metrics_recomputed.get(n)), style) for n in metric_names),
                 safe("-" if paired is None or r.is_baseline else paired.fixed, style),
                 safe("-" if paired is None or r.is_baseline else paired.broken, style),
-                safe("-" if paired is None or paired.delta is None else f"{paired.delta:+.3f}", style),
+                safe(
+                    "-" if paired is None or paired.delta is None else f"{paired.delta:+.3f}", style
+                ),
                 safe("-" if paired is None else f"{paired.mcnemar_p:.3g}", style),
             ]
         )
@@ -105,11 +113,17 @@ def _print_review(review: Review) -> None:
 
 @click.command("cases")
 @click.argument("run")
-@click.option("--vs", "baseline", help="Pair with this baseline run (adds baseline_route and outcome).")
-@click.option("--failures", is_flag=True, help="Only cases the run routed differently than expected.")
+@click.option(
+    "--vs", "baseline", help="Pair with this baseline run (adds baseline_route and outcome)."
+)
+@click.option(
+    "--failures", is_flag=True, help="Only cases the run routed differently than expected."
+)
 @click.option("--slice", "slice_name", help="Only cases of this slice.")
 @click.option("--split", help="Only cases of this split.")
-@click.option("--outcome", type=click.Choice(OUTCOMES), help="Only cases with this outcome (needs --vs).")
+@click.option(
+    "--outcome", type=click.Choice(OUTCOMES), help="Only cases with this outcome (needs --vs)."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many rows.")
 @store_option
 @json_option
@@ -128,7 +142,9 @@ def cases_command(
     with open_store(store_path, read_only=True) as store:
         run_info = get_run(store.con, run)
         base_info = get_run(store.con, baseline) if baseline else None
-        where = CaseFilter(failures_only=failures, slice_name=slice_name, outcome=outcome, split=split)
+        where = CaseFilter(
+            failures_only=failures, slice_name=slice_name, outcome=outcome, split=split
+        )
         rows = fetch_cases(store.con, run_info, base_info, where)
     if limit is not None:
         rows = rows.slice(0, limit)

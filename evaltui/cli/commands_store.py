@@ -15,7 +15,11 @@ from evaltui.store.loader import LoadSummary, load_batch
 from evaltui.store.queries import experiments, list_runs, list_suites
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-REPLACE = click.option("--replace", is_flag=True, help="Replace runs whose run_id is already stored with other content.")
+REPLACE = click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace runs whose run_id is already stored with other content.",
+)
 ALLOW_OUTSIDE = click.option(
     "--allow-outside",
     is_flag=True,
@@ -56,7 +60,11 @@ def describe_load(store: Path, summary: LoadSummary) -> str:
 @ALLOW_OUTSIDE
 @json_option
 def load_command(
-    paths: tuple[Path, ...], store_path: Path | None, replace: bool, allow_outside: bool, as_json: bool
+    paths: tuple[Path, ...],
+    store_path: Path | None,
+    replace: bool,
+    allow_outside: bool,
+    as_json: bool,
 ) -> None:
     """Load suites and runs from files or folders (all or nothing; identical content is a no-op)."""
     if not paths:
@@ -108,7 +116,11 @@ def suites_command(store_path: Path | None, as_json: bool) -> None:
                         "description": s.description,
                         "case_count": s.case_count,
                         "splits": [
-                            {"split": sp.name, "fingerprint": sp.fingerprint, "case_count": sp.case_count}
+                            {
+                                "split": sp.name,
+                                "fingerprint": sp.fingerprint,
+                                "case_count": sp.case_count,
+                            }
                             for sp in s.splits
                         ],
                         "fingerprints": s.fingerprints(),
@@ -190,5 +202,12 @@ def runs_command(store_path: Path | None, experiment: str | None, as_json: bool)
                 )
             )
         base = review.baseline.run
-        out.print(safe(f"experiment {base.experiment} (baseline {base.run_id}, suite {base.suite_id})", "bold"))
-        out.print(table(None, ("run", "artifact", "cases", "status", "vs baseline", "evidence"), rows))
+        out.print(
+            safe(
+                f"experiment {base.experiment} (baseline {base.run_id}, suite {base.suite_id})",
+                "bold",
+            )
+        )
+        out.print(
+            table(None, ("run", "artifact", "cases", "status", "vs baseline", "evidence"), rows)
+        )

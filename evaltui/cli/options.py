@@ -25,7 +25,9 @@ def store_option(func: F) -> F:
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts and CI.")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts and CI.")(
+        func
+    )
 
 
 def open_store(store_path: Path | None, *, read_only: bool) -> Store:

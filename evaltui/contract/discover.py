@@ -54,7 +54,9 @@ def read_batch(paths: Iterable[Path], *, allow_outside: bool = False) -> Batch:
             for file in _walk(given):
                 _read_file(file, root, batch, errors, explicit=False, allow_outside=allow_outside)
         elif given.exists():
-            _read_file(given, given.parent, batch, errors, explicit=True, allow_outside=allow_outside)
+            _read_file(
+                given, given.parent, batch, errors, explicit=True, allow_outside=allow_outside
+            )
         else:
             errors.append(InputError(given, "no such file or folder"))
     referenced = batch.referenced
@@ -75,7 +77,9 @@ def parse_record(
         return parse_run(doc, path, root, line=line, allow_outside=allow_outside)
     if kind is None:
         raise InputError(path, f"missing field 'kind' (one of {', '.join(KNOWN_KINDS)})", line)
-    raise InputError(path, f"unknown kind {kind!r} (this evaltui reads {', '.join(KNOWN_KINDS)})", line)
+    raise InputError(
+        path, f"unknown kind {kind!r} (this evaltui reads {', '.join(KNOWN_KINDS)})", line
+    )
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -110,7 +114,9 @@ def _read_file(
             kind = doc.get("kind") if isinstance(doc, dict) else None
             if not named and not (isinstance(kind, str) and kind.startswith("evaltui.")):
                 if explicit:
-                    raise InputError(path, "not an evaltui record (no 'kind' starting with 'evaltui.')")
+                    raise InputError(
+                        path, "not an evaltui record (no 'kind' starting with 'evaltui.')"
+                    )
                 batch.skipped.append(path)
                 return
             _add(batch, parse_record(doc, path, root, allow_outside=allow_outside))

@@ -91,7 +91,9 @@ class Record:
             return
         version = self.doc.get("version")
         if "version" not in self.doc:
-            self.fail(f"missing required field 'version' (this evaltui reads version {versions[-1]})")
+            self.fail(
+                f"missing required field 'version' (this evaltui reads version {versions[-1]})"
+            )
         elif isinstance(version, bool) or version not in versions:
             self.fail(
                 f"unsupported version {version!r} for {kind} "

@@ -47,7 +47,9 @@ class CellFilter:
         if self.expected is not None:
             parts.append(f"expected {'|'.join(self.expected)}")
         if self.correct is not None:
-            parts.append("routed as expected" if self.correct else "routed differently than expected")
+            parts.append(
+                "routed as expected" if self.correct else "routed differently than expected"
+            )
         return ", ".join(parts) or "all cases"
 
     def to_json(self) -> dict[str, Any]:
@@ -122,7 +124,9 @@ class Guardrail:
 
 
 DEFAULT_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("unsafe_claim_served", "count", CellFilter(expected=("ABSTAIN",), predicted=("SERVE",))),
+    MetricSpec(
+        "unsafe_claim_served", "count", CellFilter(expected=("ABSTAIN",), predicted=("SERVE",))
+    ),
     MetricSpec(
         "unnecessary_abstention", "count", CellFilter(expected=("SERVE",), predicted=("ABSTAIN",))
     ),

@@ -48,7 +48,9 @@ def resolve_case_file(
     try:
         resolved = candidate.resolve(strict=True)
     except FileNotFoundError:
-        raise InputError(record_path, f"referenced case file {declared!r} not found", line) from None
+        raise InputError(
+            record_path, f"referenced case file {declared!r} not found", line
+        ) from None
     except (OSError, RuntimeError) as exc:
         raise InputError(
             record_path, f"referenced case file {declared!r} cannot be opened: {exc}", line

@@ -33,7 +33,9 @@ def inline_result_problem(case: Any) -> str | None:
     for key in ("score", "latency_ms"):
         value = case.get(key)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             return f"case {case['case_id']!r}: field {key!r} must be a number, found {describe_type(value)}"
     tokens = case.get("tokens")
@@ -68,12 +70,17 @@ def diagnose_rows(
             if case_id not in suite_case_ids:
                 problem = f"case_id {case_id!r} is not in suite {suite_id!r}"
             elif case_id in seen:
-                problem = f"duplicate result for case_id {case_id!r} (first at {label} {seen[case_id]})"
+                first = (
+                    f"cases[{seen[case_id]}]" if label == "cases" else f"{label} {seen[case_id]}"
+                )
+                problem = f"duplicate result for case_id {case_id!r} (first at {first})"
             else:
                 seen[case_id] = position
         if problem is not None:
             if label == "line":
                 errors.append(InputError(path, problem, position))
+            elif label == "cases":
+                errors.append(InputError(path, f"cases[{position}]: {problem}", line))
             else:
                 errors.append(InputError(path, f"{label} {position}: {problem}", line))
             if len(errors) >= _MAX_ERRORS:

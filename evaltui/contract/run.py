@@ -45,7 +45,9 @@ def parse_run(
     metrics = _metrics(rec)
     artifacts = _artifacts(rec)
     if "cases" not in rec.doc:
-        rec.fail("missing required field 'cases' (an array of results or a relative .jsonl/.parquet path)")
+        rec.fail(
+            "missing required field 'cases' (an array of results or a relative .jsonl/.parquet path)"
+        )
     raise_collected(rec.errors)
 
     cases = rec.doc["cases"]
@@ -85,7 +87,9 @@ def _parse_time(rec: Record, text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        rec.fail(f"field 'started_at' is {text!r}: expected an ISO 8601 time such as 2026-11-02T14:05:00Z")
+        rec.fail(
+            f"field 'started_at' is {text!r}: expected an ISO 8601 time such as 2026-11-02T14:05:00Z"
+        )
         return datetime.fromtimestamp(0, UTC)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

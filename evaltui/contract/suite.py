@@ -59,9 +59,13 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
     metric_splits = {s for m in metrics for s in (m.splits or ())}
     unknown_splits = metric_splits - {s.name for s in splits}
     if unknown_splits:
-        raise InputError(path, f"metrics refer to unknown split(s): {', '.join(sorted(unknown_splits))}")
+        raise InputError(
+            path, f"metrics refer to unknown split(s): {', '.join(sorted(unknown_splits))}"
+        )
 
-    all_pairs = [(cid, text) for s in splits for cid, text in zip(s.case_ids, s.canonical, strict=True)]
+    all_pairs = [
+        (cid, text) for s in splits for cid, text in zip(s.case_ids, s.canonical, strict=True)
+    ]
     evaluation_digest = digest_encoded(all_pairs)
     identity = {
         "suite_id": suite_id,
@@ -99,7 +103,9 @@ def _read_split(name: str, source: Any, path: Path, root: Path, allow_outside: b
             "('evaluation' is reserved for the combined fingerprint)",
         )
     if isinstance(source, list):
-        rows: Iterable[tuple[str, Any]] = ((f"splits.{name}[{i}]", case) for i, case in enumerate(source))
+        rows: Iterable[tuple[str, Any]] = (
+            (f"splits.{name}[{i}]", case) for i, case in enumerate(source)
+        )
         label = "inline"
         where_path = path
         source_path = None
@@ -243,7 +249,9 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
             rec.fail(f"{where} ({name}): 'among' only applies to a rate")
         splits = item.get("splits")
         if splits is not None and (
-            not isinstance(splits, list) or not splits or not all(isinstance(s, str) for s in splits)
+            not isinstance(splits, list)
+            or not splits
+            or not all(isinstance(s, str) for s in splits)
         ):
             rec.fail(f"{where}.splits must be a non-empty array of split names")
             splits = None
@@ -261,7 +269,9 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
                 )
             )
     if not items and rec.has("metrics") and isinstance(rec.raw("metrics"), list):
-        rec.fail("field 'metrics' must declare at least one metric (or be left out for the defaults)")
+        rec.fail(
+            "field 'metrics' must declare at least one metric (or be left out for the defaults)"
+        )
     return tuple(metrics)
 
 
@@ -331,7 +341,9 @@ def _parse_guardrails(rec: Record, metrics: tuple[MetricSpec, ...]) -> tuple[Gua
     for index, item in enumerate(rec.array("guardrails")):
         where = f"guardrails[{index}]"
         if not isinstance(item, dict) or not isinstance(item.get("require"), str):
-            rec.fail(f"{where} must be an object with 'require' (e.g. \"unsafe_claim_served == 0\")")
+            rec.fail(
+                f"{where} must be an object with 'require' (e.g. \"unsafe_claim_served == 0\")"
+            )
             continue
         parsed = parse_predicate(item["require"])
         if parsed is None:

@@ -40,7 +40,9 @@ def outcome_sql(candidate: str, baseline: str, expected: str) -> str:
 def case_query(run: RunInfo, baseline: RunInfo | None, where: CaseFilter) -> tuple[str, list[Any]]:
     """SQL and parameters for the rows of `run` (paired with `baseline` when given)."""
     if where.outcome is not None and where.outcome not in OUTCOMES:
-        raise InputError(None, f"--outcome must be one of {', '.join(OUTCOMES)}, not {where.outcome!r}")
+        raise InputError(
+            None, f"--outcome must be one of {', '.join(OUTCOMES)}, not {where.outcome!r}"
+        )
     if where.outcome is not None and baseline is None:
         raise InputError(None, "--outcome needs a baseline (--vs RUN)")
     params: list[Any] = [run.run_id]

@@ -23,7 +23,12 @@ class Difference:
     source: str  # "run" (suite_id), "params" (as logged) or "recomputed" (from the results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "baseline": self.baseline, "value": self.value, "source": self.source}
+        return {
+            "field": self.field,
+            "baseline": self.baseline,
+            "value": self.value,
+            "source": self.source,
+        }
 
     def describe(self) -> str:
         def show(v: str | None) -> str:

@@ -77,7 +77,9 @@ def recompute_fingerprints(
     coverage: dict[str, Coverage] = {}
     partial: list[str] = []
     for run_id in ids:
-        per_split = {name: (counts[run_id].get(name, 0), size) for name, size in split_sizes.items()}
+        per_split = {
+            name: (counts[run_id].get(name, 0), size) for name, size in split_sizes.items()
+        }
         covered = sum(c for c, _ in per_split.values())
         coverage[run_id] = Coverage(covered, suite.case_count, per_split)
         if covered == suite.case_count:
@@ -142,15 +144,15 @@ def evidence_flags(
         spec = specs.get(name)
         if spec is None:
             continue
-        actual = recomputed_metrics.get(name)
-        if not _agrees(spec, logged, actual):
+        value = recomputed_metrics.get(name)
+        if not _agrees(spec, logged, value):
             flags.append(
                 EvidenceFlag(
                     "metric",
                     name,
                     logged,
-                    actual,
-                    f"logged {name} = {_fmt(logged)} but its per-case routes give {_fmt(actual)}",
+                    value,
+                    f"logged {name} = {_fmt(logged)} but its per-case routes give {_fmt(value)}",
                 )
             )
     return tuple(flags)

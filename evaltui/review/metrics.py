@@ -58,9 +58,12 @@ def cell_condition(cell: CellFilter, *, expected: str, predicted: str) -> tuple[
     return (" AND ".join(conditions) or "TRUE"), params
 
 
-def metric_expression(spec: MetricSpec, *, expected: str, predicted: str, split: str) -> tuple[str, list[Any]]:
+def metric_expression(
+    spec: MetricSpec, *, expected: str, predicted: str, split: str
+) -> tuple[str, list[Any]]:
     """One aggregate expression for a metric over a joined results/cases relation."""
-    scope, scope_params = ("TRUE", [])
+    scope: str = "TRUE"
+    scope_params: list[Any] = []
     if spec.splits:
         scope, scope_params = _in_list(split, spec.splits)
     where, where_params = cell_condition(spec.where, expected=expected, predicted=predicted)
@@ -89,7 +92,9 @@ def recompute_metrics(
         return out
     sql = _Sql().add("SELECT r.run_id")
     for spec in metrics:
-        text, params = metric_expression(spec, expected="c.expected_route", predicted="r.route", split="c.split")
+        text, params = metric_expression(
+            spec, expected="c.expected_route", predicted="r.route", split="c.split"
+        )
         sql.add(f", {text}", *params)
     sql.add(
         " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"

@@ -120,7 +120,9 @@ def review_runs(
     """Review `run_ids` (default: every other run of the baseline's experiment) against the baseline."""
     baseline_run = get_runs(con, [baseline_id])[0]
     if run_ids is None:
-        others = [r for r in list_runs(con, experiment=baseline_run.experiment) if r.run_id != baseline_id]
+        others = [
+            r for r in list_runs(con, experiment=baseline_run.experiment) if r.run_id != baseline_id
+        ]
     else:
         others = [r for r in get_runs(con, run_ids) if r.run_id != baseline_id]
     everyone = [baseline_run, *others]

@@ -68,7 +68,9 @@ class Store:
         return store
 
     def _check_schema(self) -> None:
-        tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {
+            row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
         if "meta" in tables:
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             found = row[0] if row else None
@@ -81,7 +83,9 @@ class Store:
         if tables:
             raise StoreError(f"{self.path}: this DuckDB file is not an evaltui store")
         if self.read_only:
-            raise StoreError(f"{self.path}: the store is empty; load runs first with `evaltui load PATH`")
+            raise StoreError(
+                f"{self.path}: the store is empty; load runs first with `evaltui load PATH`"
+            )
         with self.transaction():
             self.con.execute(DDL)
             self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])

@@ -7,10 +7,12 @@ the offending file row by row, to name the exact line. Any failure rolls the who
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +64,12 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
 # -- suites ---------------------------------------------------------------------------------------
 
 
-def _load_suite(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, summary: LoadSummary) -> None:
-    row = con.execute("SELECT content_sha FROM suites WHERE suite_id = ?", [suite.suite_id]).fetchone()
+def _load_suite(
+    con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, summary: LoadSummary
+) -> None:
+    row = con.execute(
+        "SELECT content_sha FROM suites WHERE suite_id = ?", [suite.suite_id]
+    ).fetchone()
     if row is not None:
         if row[0] == suite.content_sha:
             summary.suites_unchanged.append(suite.suite_id)
@@ -101,7 +107,9 @@ def _load_suite(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, sum
                 "case_id": pa.array(split.case_ids, pa.string()),
                 "expected_route": pa.array([c["expected_route"] for c in split.cases], pa.string()),
                 "slice_name": pa.array([c.get("slice_name") for c in split.cases], pa.string()),
-                "evidence_state": pa.array([c.get("evidence_state") for c in split.cases], pa.string()),
+                "evidence_state": pa.array(
+                    [c.get("evidence_state") for c in split.cases], pa.string()
+                ),
                 "source": pa.array([c.get("source") for c in split.cases], pa.string()),
                 "canonical": pa.array(split.canonical, pa.string()),
             }
@@ -191,22 +199,27 @@ def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> int:
     """Insert a run's per-case rows in bulk and check them; return the row count."""
     if run.cases_inline is not None:
         where: Path = run.path
-        diagnose: Callable[[], list[InputError]] = lambda: _diagnose_inline(con, run)  # noqa: E731
+        diagnose: Callable[[Container[str]], list[InputError]] = partial(_diagnose_inline, run)
         _insert_inline(con, run)
     else:
         assert run.cases_file is not None
         case_file = run.cases_file
         where = case_file.path
         if case_file.format == "jsonl":
-            diagnose = lambda: _diagnose_jsonl(con, run)  # noqa: E731
+            diagnose = partial(_diagnose_jsonl, run)
             insert = _insert_jsonl
         else:
-            diagnose = lambda: _diagnose_parquet(con, run)  # noqa: E731
+            diagnose = partial(_diagnose_parquet, run)
             insert = _insert_parquet
         try:
             insert(con, run)
         except duckdb.Error as exc:
-            raise _diagnosed(diagnose(), where, run, f"cannot read case results: {_first_line(exc)}") from None
+            # The transaction is aborted now, so the walk cannot ask the store for the suite's
+            # case ids: it reports format problems, which is what DuckDB stumbled on.
+            found = diagnose(_Anything())
+            raise _diagnosed(
+                found, where, run, f"cannot read case results: {_first_line(exc)}"
+            ) from None
 
     n, bad, unknown, duplicates = con.execute(
         """
@@ -222,7 +235,11 @@ def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> int:
         [run.suite_id, run.run_id],
     ).fetchone() or (0, 0, 0, 0)
     if n == 0:
-        raise InputError(where, f"run {run.run_id!r} has no case results", run.line if where == run.path else None)
+        raise InputError(
+            where,
+            f"run {run.run_id!r} has no case results",
+            run.line if where == run.path else None,
+        )
     if bad or unknown or duplicates:
         summary = ", ".join(
             text
@@ -233,11 +250,13 @@ def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> int:
             )
             if count
         )
-        raise _diagnosed(diagnose(), where, run, summary)
+        raise _diagnosed(diagnose(_SuiteIds(con, run.suite_id)), where, run, summary)
     return int(n)
 
 
-def _diagnosed(errors: list[InputError], where: Path, run: Run, fallback: str) -> InputError | InputErrors:
+def _diagnosed(
+    errors: list[InputError], where: Path, run: Run, fallback: str
+) -> InputError | InputErrors:
     if not errors:
         return InputError(where, fallback, run.line if where == run.path else None)
     return errors[0] if len(errors) == 1 else InputErrors(errors)
@@ -262,8 +281,7 @@ def _insert_inline(con: duckdb.DuckDBPyConnection, run: Run) -> None:
     con.register("_evaltui_results", table)
     try:
         con.execute(
-            _INSERT_HEAD
-            + "SELECT ?, case_id, route, score, latency_ms, tokens, output, metadata "
+            _INSERT_HEAD + "SELECT ?, case_id, route, score, latency_ms, tokens, output, metadata "
             "FROM _evaltui_results",
             [run.run_id],
         )
@@ -304,9 +322,31 @@ def _insert_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> None:
     )
 
 
-_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
-            "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
-_INTEGER = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+_NUMERIC = (
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "DECIMAL",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+)
+_INTEGER = (
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+)
 
 
 def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
@@ -314,7 +354,9 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
     path = run.cases_file.path
     columns = {
         name: str(type_).upper()
-        for name, type_, *_ in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        for name, type_, *_ in con.execute(
+            "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
+        ).fetchall()
     }
     problems = []
     for name in ("case_id", "route"):
@@ -344,7 +386,9 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
                 "ELSE error('metadata must hold JSON objects') END"
             )
         else:
-            raise InputError(path, f"column 'metadata' must be a struct, map or JSON text, found {kind}")
+            raise InputError(
+                path, f"column 'metadata' must be a struct, map or JSON text, found {kind}"
+            )
     output = "NULL::VARCHAR"
     if "output" in columns:
         output = "output" if columns["output"] == "VARCHAR" else "CAST(to_json(output) AS VARCHAR)"
@@ -373,19 +417,24 @@ class _SuiteIds:
         return item in self.ids
 
 
-def _diagnose_inline(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputError]:
+class _Anything:
+    """Stands in for the suite's case ids when they cannot be fetched."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _diagnose_inline(run: Run, ids: Container[str]) -> list[InputError]:
     rows = enumerate(run.cases_inline or ())
-    return diagnose_rows(
-        rows, run.path, _SuiteIds(con, run.suite_id), run.suite_id, line=run.line, label="cases"
-    )
+    return diagnose_rows(rows, run.path, ids, run.suite_id, line=run.line, label="cases")
 
 
-def _diagnose_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputError]:
+def _diagnose_jsonl(run: Run, ids: Container[str]) -> list[InputError]:
     assert run.cases_file is not None
-    return diagnose_jsonl(run.cases_file.path, _SuiteIds(con, run.suite_id), run.suite_id)
+    return diagnose_jsonl(run.cases_file.path, ids, run.suite_id)
 
 
-def _diagnose_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputError]:
+def _diagnose_parquet(run: Run, ids: Container[str]) -> list[InputError]:
     assert run.cases_file is not None
     import pyarrow.parquet as pq
 
@@ -394,26 +443,20 @@ def _diagnose_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> list[InputErr
         table = pq.read_table(path)
     except Exception as exc:  # corrupt file: pyarrow says why
         return [InputError(path, f"cannot read Parquet file: {_first_line(exc)}")]
-    rows = (
-        (index, _parquet_row(row)) for index, row in enumerate(table.to_pylist(), start=1)
-    )
-    return diagnose_rows(rows, path, _SuiteIds(con, run.suite_id), run.suite_id, label="row")
+    rows = ((index, _parquet_row(row)) for index, row in enumerate(table.to_pylist(), start=1))
+    return diagnose_rows(rows, path, ids, run.suite_id, label="row")
 
 
 def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
     """A Parquet row as the JSON object it stands for (JSON text in a metadata column parsed)."""
     out = {k: v for k, v in row.items() if v is not None}
     if isinstance(out.get("metadata"), str):
-        try:
+        with contextlib.suppress(ValueError):
             out["metadata"] = json.loads(out["metadata"])
-        except ValueError:
-            pass
     for key in ("score", "latency_ms"):
         if key in out and not isinstance(out[key], bool | int | float):
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 out[key] = float(out[key])  # e.g. a Decimal column
-            except (TypeError, ValueError):
-                pass
     return out
 
 

@@ -92,7 +92,17 @@ def _suites(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> list[Suite
     ).fetchall():
         splits[suite_id].append(SplitInfo(name, fingerprint, int(count), source))
     out = []
-    for suite_id, description, evaluation_sha, case_count, metrics, guardrails, fields, path, at in rows:
+    for (
+        suite_id,
+        description,
+        evaluation_sha,
+        case_count,
+        metrics,
+        guardrails,
+        fields,
+        path,
+        at,
+    ) in rows:
         metric_specs, guardrail_specs = declarations_from_json(
             json.loads(metrics), json.loads(guardrails), f"store suite {suite_id}"
         )
@@ -121,7 +131,8 @@ def list_runs(
     run_ids: Iterable[str] | None = None,
 ) -> list[RunInfo]:
     """Runs in time order (oldest first), with params, metrics, tags and artifacts."""
-    clauses, args = [], []
+    clauses: list[str] = []
+    args: list[object] = []
     if experiment is not None:
         clauses.append("experiment = ?")
         args.append(experiment)
