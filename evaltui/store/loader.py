@@ -273,7 +273,7 @@ def _insert_inline(con: duckdb.DuckDBPyConnection, run: Run) -> None:
             "tokens": pa.array([c.get("tokens") for c in cases], pa.int64()),
             "output": pa.array([_text_or_none(c.get("output")) for c in cases], pa.string()),
             "metadata": pa.array(
-                [None if c.get("metadata") is None else json.dumps(c["metadata"]) for c in cases],
+                [None if c.get("metadata") is None else _compact(c["metadata"]) for c in cases],
                 pa.string(),
             ),
         }
@@ -292,7 +292,12 @@ def _insert_inline(con: duckdb.DuckDBPyConnection, run: Run) -> None:
 def _text_or_none(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    """JSON text as DuckDB writes it, so inline and file-borne values read back the same."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _JSONL_COLUMNS = (
