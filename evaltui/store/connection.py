@@ -60,7 +60,7 @@ class Store:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise StoreError(_explain_open_error(path, exc)) from None
+            raise StoreError(_explain_open_error(path, exc, read_only)) from None
         except duckdb.Error as exc:
             raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
         store = cls(path, con, read_only)
@@ -118,14 +118,19 @@ class Store:
 _PID = re.compile(r"PID (\d+)")
 
 
-def _explain_open_error(path: Path, exc: duckdb.Error) -> str:
+def _explain_open_error(path: Path, exc: duckdb.Error, read_only: bool) -> str:
     text = str(exc)
     if "lock" in text.lower():
         pid = _PID.search(text)
-        holder = f" (process {pid.group(1)})" if pid else ""
+        holder = f"process {pid.group(1)}" if pid else "another process"
+        if read_only:
+            return (
+                f"{path}: the store is busy: {holder} is writing to it (a load?); "
+                "try again when it has finished"
+            )
         return (
-            f"{path}: the store is busy: another evaltui process{holder} is writing to it; "
-            "wait for it to finish and try again"
+            f"{path}: the store is busy: {holder} has it open (the review app?); "
+            "close it, or load into another store with --store, and try again"
         )
     return f"{path}: cannot open the store: {_first_line(exc)}"
 
