@@ -20,6 +20,7 @@ from evaltui.decision.keys import (
     PassphraseRequired,
     UnsupportedKey,
     WrongPassphrase,
+    available_keys,
     load_signer,
 )
 from evaltui.decision.sshwire import string
@@ -169,3 +170,33 @@ def test_agent_socket_that_does_not_exist(tmp_path: Path) -> None:
 
     with pytest.raises(AgentError, match="no ssh-agent listens"):
         load_signer(key.with_name("id.pub"), agent_sock=str(tmp_path / "gone.sock"))
+
+
+def test_available_keys_for_the_chooser(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ssh = home / ".ssh"
+    ssh.mkdir(parents=True)
+    plain = make_key(ssh, "id_ed25519")
+    locked = make_key(ssh, "id_ecdsa", "ecdsa256", passphrase="pw")
+    (ssh / "known_hosts.pub").write_text("not a key\n")  # skipped, no private twin, not a key
+    agent_only = make_key(tmp_path, "agent_only", comment="bot@ci")
+    with running_agent(tmp_path) as sock:
+        agent_add(sock, plain)
+        agent_add(sock, agent_only)
+        choices = available_keys(agent_sock=sock, home=home)
+        by_path = {c.path: c for c in choices}
+        assert set(by_path) == {ssh / "id_ecdsa", ssh / "id_ed25519", None}
+        assert (
+            by_path[ssh / "id_ed25519"].in_agent
+            and not by_path[ssh / "id_ed25519"].needs_passphrase
+        )
+        assert by_path[locked].needs_passphrase and "passphrase" in by_path[locked].label
+        assert by_path[None].public_key.comment == "bot@ci"
+        with pytest.raises(PassphraseRequired):
+            by_path[locked].signer()
+        for choice in choices:
+            _roundtrip(choice.signer("pw" if choice.needs_passphrase else None))
+    assert [c.path for c in available_keys(use_agent=False, home=home)] == [
+        ssh / "id_ecdsa",
+        ssh / "id_ed25519",
+    ]

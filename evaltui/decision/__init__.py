@@ -29,6 +29,8 @@ _EXPORTS = {
     "DEFAULT_ALIAS": "record",
     "DEFAULT_STATUS": "record",
     "load_signer": "keys",
+    "available_keys": "keys",
+    "KeyChoice": "keys",
     "Signer": "keys",
     "PublicKey": "keys",
     "SigningKeyError": "keys",
@@ -63,6 +65,7 @@ __all__ = [
     "DecisionRecord",
     "DecisionRefused",
     "InvalidChoice",
+    "KeyChoice",
     "KeyNotFound",
     "KeyPermissionsTooOpen",
     "LoggedDecision",
@@ -76,6 +79,7 @@ __all__ = [
     "WrittenDecision",
     "WrongPassphrase",
     "apply_stop_rule",
+    "available_keys",
     "build_record",
     "load_signer",
     "log_path_for_store",
@@ -91,6 +95,7 @@ if TYPE_CHECKING:
     from evaltui.decision.draft import DecisionDraft, Refusal, prepare
     from evaltui.decision.files import DecisionExists
     from evaltui.decision.keys import (
+        KeyChoice,
         KeyNotFound,
         KeyPermissionsTooOpen,
         PassphraseRequired,
@@ -99,6 +104,7 @@ if TYPE_CHECKING:
         SigningKeyError,
         UnsupportedKey,
         WrongPassphrase,
+        available_keys,
         load_signer,
     )
     from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log

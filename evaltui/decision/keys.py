@@ -498,3 +498,85 @@ def _b64(text: str, where: str | None) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise UnsupportedKey(where, "key data is not valid base64") from None
+
+
+# -- the keys a reviewer can choose from (the app's key chooser) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChoice:
+    """One signing key on offer: a key file in ~/.ssh, an agent key, or both."""
+
+    path: Path | None  # the private key file; None for a key only the agent holds
+    public_key: PublicKey
+    in_agent: bool
+    encrypted: bool  # the file needs a passphrase (irrelevant when the agent holds the key)
+    agent_sock: str | None = None
+
+    @property
+    def label(self) -> str:
+        where = (
+            str(self.path) if self.path else f"ssh-agent: {self.public_key.comment or 'no comment'}"
+        )
+        notes = [n for n, on in (("in agent", self.in_agent), ("passphrase", self.encrypted)) if on]
+        suffix = f" ({', '.join(notes)})" if notes else ""
+        return f"{where}  {self.public_key.describe()}{suffix}"
+
+    @property
+    def needs_passphrase(self) -> bool:
+        return self.encrypted and not self.in_agent
+
+    def signer(self, passphrase: str | bytes | None = None) -> Signer:
+        """Load this key; PassphraseRequired / WrongPassphrase as `load_signer`."""
+        if self.path is not None:
+            return load_signer(
+                self.path, passphrase, use_agent=self.in_agent, agent_sock=self.agent_sock
+            )
+        if self.agent_sock is None:
+            raise KeyNotFound(None, "this key lives in ssh-agent, which is not reachable")
+        return AgentSigner(AgentClient(self.agent_sock), self.public_key)
+
+
+def available_keys(
+    *, use_agent: bool = True, agent_sock: str | None = None, home: Path | None = None
+) -> list[KeyChoice]:
+    """Key files in ~/.ssh that have a .pub beside them, then keys only ssh-agent holds.
+
+    Never raises for a key it cannot use: such keys are just not offered.
+    """
+    sock = agent_socket(agent_sock) if use_agent else None
+    in_agent: dict[bytes, AgentIdentity] = {}
+    if sock:
+        in_agent = {i.blob: i for i in _identities(AgentClient(sock), quiet=True) if _usable(i)}
+    choices = []
+    folder = (home or Path.home()) / ".ssh"
+    try:
+        pubs = sorted(folder.glob("*.pub"))
+    except OSError:
+        pubs = []
+    for pub in pubs:
+        private = pub.with_suffix("")
+        try:
+            if not private.is_file():
+                continue
+            key = PublicKey.from_openssh(pub.read_text(encoding="utf-8").strip(), str(pub))
+        except (SigningKeyError, OSError, UnicodeDecodeError):
+            continue
+        held = in_agent.pop(key.blob, None) is not None
+        choices.append(KeyChoice(private, key, held, _is_encrypted(private), sock))
+    for blob, identity in in_agent.items():
+        choices.append(
+            KeyChoice(None, PublicKey.from_blob(blob, identity.comment), True, False, sock)
+        )
+    return choices
+
+
+def _is_encrypted(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+        header = _openssh_header(path, data)
+    except (OSError, SigningKeyError):
+        return False
+    if header is not None:
+        return header[0] != "none"
+    return b"ENCRYPTED" in data[:200]
