@@ -286,3 +286,26 @@ def test_canary_check_needs_every_monitored_metric(
         other,
     )
     assert untrusted.code == 2 and "not applying the stop rule" in untrusted.err
+
+
+def test_passphrase_prompt_on_a_terminal(
+    run_cli, sample_store: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import sys
+
+    from evaltui.cli import commands_decision
+
+    key = make_key(tmp_path, "locked", passphrase="open sesame")
+    prompts: list[str] = []
+
+    def answer(text: str, **options: object) -> str:
+        prompts.append(text)
+        assert options.get("hide_input") is True
+        return "open sesame"
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(commands_decision.click, "prompt", answer)
+    done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE)
+    assert done.code == 0, done.err
+    assert prompts == [f"passphrase for {key}"]

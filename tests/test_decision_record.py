@@ -163,3 +163,13 @@ def test_plain_values() -> None:
 
 def _fields(choices: DecisionChoices) -> dict:
     return {name: getattr(choices, name) for name in DecisionChoices.__dataclass_fields__}
+
+
+def test_deciding_on_the_baseline_itself(sample_con) -> None:
+    draft = prepare(sample_con, "run_001")
+    assert draft.run.is_baseline and {r.kind for r in draft.refusals} == {"guardrail"}
+    choices = DecisionChoices(**{**_fields(CHOICES), "override": "keep serving while fix-b bakes"})
+    doc = build_record(draft, choices).doc
+    roles = {r["run_id"]: r["role"] for r in doc["considered_runs"]}
+    assert roles["run_001"] == "chosen" and doc["baseline"]["run_id"] == "run_001"
+    assert doc["evidence"]["source"]["paired"] is None

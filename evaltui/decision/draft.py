@@ -16,7 +16,8 @@ import duckdb
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
 
-REFUSAL_KINDS = ("incomparable", "guardrail", "evidence")
+REFUSAL_KINDS = ("incomparable", "guardrail", "evidence")  # an override answers these
+CHOICE_KIND = "choice"  # several eligible runs and no explicit choice: choosing answers it
 
 
 @dataclass(frozen=True, slots=True)

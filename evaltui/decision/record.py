@@ -22,7 +22,7 @@ from evaltui import __version__
 from evaltui.contract.model import Guardrail
 from evaltui.contract.suite import parse_predicate
 from evaltui.decision.canonical import canonical_bytes, plain
-from evaltui.decision.draft import DecisionDraft, Refusal, is_eligible_candidate
+from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, is_eligible_candidate
 from evaltui.errors import CheckFailed, InputError
 from evaltui.review.report import RunReview
 
@@ -160,7 +160,7 @@ def build_record(
         raise DecisionRefused(
             [
                 Refusal(
-                    "choice",
+                    CHOICE_KIND,
                     f"{len(draft.eligible_run_ids)} runs are eligible: "
                     + ", ".join(draft.eligible_run_ids),
                 )
@@ -249,10 +249,10 @@ def _run_summary(review: RunReview) -> dict[str, Any]:
 
 
 def _considered(review: RunReview, draft: DecisionDraft) -> dict[str, Any]:
-    if review.is_baseline:
+    if review.run_id == draft.run.run_id:
+        role = "chosen"  # even when it is the baseline itself; `baseline` names that run
+    elif review.is_baseline:
         role = "baseline"
-    elif review.run_id == draft.run.run_id:
-        role = "chosen"
     else:
         role = "candidate"
     return {
