@@ -106,7 +106,7 @@ def test_decide_refuses_then_records_override(
         "refused: run_002 is REJECT_UNNECESSARY_ABSTENTION: fails unnecessary_abstention == 0"
         in refused.err
     )
-    assert "override" in refused.err
+    assert "pass --override REASON to decide anyway" in refused.err
     assert not out.exists() or not any(out.iterdir())
     incomparable = _decide(run_cli, sample_store, key, out, "run_005", *EXAMPLE)
     assert (

@@ -106,7 +106,7 @@ def decide_command(
     """
     from evaltui.decision.draft import prepare
     from evaltui.decision.log import log_path_for_store
-    from evaltui.decision.record import DecisionChoices, build_record
+    from evaltui.decision.record import DecisionChoices, DecisionRefused, build_record
     from evaltui.decision.writer import sign_and_write
 
     choices = DecisionChoices(
@@ -122,9 +122,15 @@ def decide_command(
     with open_store(store_path, read_only=True) as store:
         draft = prepare(store.con, run, baseline)
         resolved_store = store.path
-    build_record(
-        draft, replace(choices, reviewer=reviewer or "pending")
-    )  # refuse before any prompt
+    try:  # refuse before asking for a passphrase
+        build_record(draft, replace(choices, reviewer=reviewer or "pending"))
+    except DecisionRefused as exc:
+        hint = (
+            "pass --override REASON to decide anyway (the reason is recorded in the file)"
+            if exc.refusals[0].kind != "choice"
+            else exc.hint
+        )
+        raise DecisionRefused(exc.refusals, hint) from None
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
     if not reviewer:
         reviewer = _default_reviewer(signer)
