@@ -12,6 +12,12 @@ from collections.abc import Sequence
 import click
 
 from evaltui import __version__
+from evaltui.cli.commands_decision import (
+    canary_check_command,
+    decide_command,
+    decisions_command,
+    verify_command,
+)
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
@@ -62,6 +68,10 @@ def cli() -> None:
     evaltui suites | runs       list what the store holds
     evaltui compare BASELINE    contract audit, metrics, guardrails, paired counts
     evaltui cases RUN           per-case routes and outcomes
+    evaltui decide RUN          sign a decision file (--rollback, --limitation required)
+    evaltui verify DECISION     check a decision file's signature, signer and replay
+    evaltui canary-check DEC    apply a decision's canary stop rule to observed values
+    evaltui decisions           past decisions made on this store
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
     folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
@@ -75,6 +85,10 @@ cli.add_command(suites_command)
 cli.add_command(runs_command)
 cli.add_command(compare_command)
 cli.add_command(cases_command)
+cli.add_command(decide_command)
+cli.add_command(verify_command)
+cli.add_command(canary_check_command)
+cli.add_command(decisions_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

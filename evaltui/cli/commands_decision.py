@@ -1,0 +1,381 @@
+"""`evaltui decide`, `verify`, `canary-check` and `decisions`: signed decision files.
+
+The decision layer (and `cryptography` with it) is imported inside the commands, so the other
+commands start without it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.text import Text
+
+from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.errors import CheckFailed, InputError
+from evaltui.sanitize import visible
+from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
+
+if TYPE_CHECKING:
+    from evaltui.decision.keys import Signer
+
+PASSPHRASE_ENV = "EVALTUI_KEY_PASSPHRASE"
+REVIEWER_ENV = "EVALTUI_REVIEWER"
+SIGNING_KEY_ENV = "EVALTUI_SIGNING_KEY"
+ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
+
+
+@click.command("decide")
+@click.argument("run")
+@click.option("--rollback", "rollback", required=True, help="Artifact to roll back to (required).")
+@click.option("--limitation", required=True, help="What the evidence does not support (required).")
+@click.option("--baseline", help="Baseline run (default: the experiment's earliest run).")
+@click.option(
+    "--alias", default="canary_candidate", show_default=True, help="Alias the artifact gets."
+)
+@click.option(
+    "--status", default="APPROVED_FOR_CANARY", show_default=True, help="The decision's status."
+)
+@click.option(
+    "--invariant",
+    "invariants",
+    multiple=True,
+    help="Monitored invariant `metric OP number` (repeatable; default: the suite's guardrails).",
+)
+@click.option(
+    "--override",
+    help="Decide on an incomparable, gate-failing or flagged run; the reason is recorded.",
+)
+@click.option(
+    "--key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=SIGNING_KEY_ENV,
+    help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
+    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}.",
+)
+@click.option(
+    "--reviewer",
+    envvar=REVIEWER_ENV,
+    help=f"Your principal in allowed_signers (default: the key's comment; env {REVIEWER_ENV}).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder for the files (default: here).",
+)
+@click.option("--name", help="File name stem (default: the decision id).")
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Read the key's passphrase from this file (or env {PASSPHRASE_ENV}; "
+    "asked for on a terminal).",
+)
+@click.option(
+    "--no-agent", is_flag=True, help="Do not sign through ssh-agent even if SSH_AUTH_SOCK is set."
+)
+@store_option
+@json_option
+def decide_command(
+    run: str,
+    rollback: str,
+    limitation: str,
+    baseline: str | None,
+    alias: str,
+    status: str,
+    invariants: tuple[str, ...],
+    override: str | None,
+    key: Path | None,
+    reviewer: str | None,
+    out: Path,
+    name: str | None,
+    passphrase_file: Path | None,
+    no_agent: bool,
+    store_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Sign a decision on RUN: NAME.decision.json and NAME.decision.json.sig, never overwritten.
+
+    Refuses a run that is incomparable with the baseline, fails a guardrail or has evidence flags,
+    unless --override REASON is given. Naming RUN is the explicit choice when several are eligible.
+    """
+    from evaltui.decision.draft import prepare
+    from evaltui.decision.log import log_path_for_store
+    from evaltui.decision.record import DecisionChoices, DecisionRefused, build_record
+    from evaltui.decision.writer import sign_and_write
+
+    choices = DecisionChoices(
+        rollback_artifact=rollback,
+        limitation=limitation,
+        reviewer=reviewer or "",
+        alias=alias,
+        status=status,
+        monitored_invariants=invariants or None,
+        override=override,
+        chosen_explicitly=True,
+    )
+    with open_store(store_path, read_only=True) as store:
+        draft = prepare(store.con, run, baseline)
+        resolved_store = store.path
+    try:  # refuse before asking for a passphrase
+        build_record(draft, replace(choices, reviewer=reviewer or "pending"))
+    except DecisionRefused as exc:
+        hint = (
+            "pass --override REASON to decide anyway (the reason is recorded in the file)"
+            if exc.refusals[0].kind != "choice"
+            else exc.hint
+        )
+        raise DecisionRefused(exc.refusals, hint) from None
+    signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
+    if not reviewer:
+        reviewer = _default_reviewer(signer)
+    record = build_record(draft, replace(choices, reviewer=reviewer))
+    written = sign_and_write(
+        record, signer, out, name=name, log_path=log_path_for_store(resolved_store)
+    )
+    for warning in written.warnings:
+        click.echo(f"evaltui: warning: {visible(warning)}", err=True)
+    if as_json:
+        emit_json(written.to_json())
+        return
+    doc = record.doc
+    show = console()
+    show.print(Text.assemble("wrote ", safe(written.json_path)))
+    show.print(Text.assemble("wrote ", safe(written.sig_path)))
+    show.print(
+        Text.assemble(
+            "  ",
+            safe(doc["source_run_id"]),
+            " (",
+            safe(doc["artifact"]),
+            ") -> ",
+            safe(doc["alias"]),
+            ", ",
+            safe(doc["status"]),
+            "; rollback ",
+            safe(doc["rollback_artifact"]),
+            "" if doc["override"] is None else "; OVERRIDE recorded",
+        )
+    )
+    others = [r for r in draft.other_eligible]
+    if others:
+        show.print(safe(f"  also eligible, recorded as considered: {', '.join(others)}"))
+    show.print(
+        safe(
+            f"  signed as {written.reviewer} with {signer.public_key.describe()} "
+            f"({written.signer_source})"
+        )
+    )
+    show.print(
+        safe(
+            f"  check: ssh-keygen -Y verify -f allowed_signers -I {written.reviewer} "
+            f"-n evaltui-decision -s {written.sig_path} < {written.json_path}",
+            limit=1000,
+        )
+    )
+
+
+def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: bool) -> Signer:
+    from evaltui.decision.keys import PassphraseRequired, load_signer
+
+    passphrase: str | None = None
+    if passphrase_file is not None:
+        try:
+            passphrase = passphrase_file.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError):
+            raise InputError(
+                passphrase_file, "cannot read a passphrase from this file (first line)"
+            ) from None
+    elif os.environ.get(PASSPHRASE_ENV):
+        passphrase = os.environ[PASSPHRASE_ENV]
+    try:
+        return load_signer(key, passphrase, use_agent=use_agent)
+    except PassphraseRequired as exc:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise InputError(
+                exc.path,
+                "this key is protected by a passphrase: pass --passphrase-file FILE, set "
+                f"{PASSPHRASE_ENV}, add the key to ssh-agent (ssh-add), or run in a terminal "
+                "to be asked",
+            ) from None
+        asked = click.prompt(
+            f"passphrase for {exc.path}", hide_input=True, err=True, default="", show_default=False
+        )
+        return load_signer(exc.path, asked, use_agent=use_agent)
+
+
+def _default_reviewer(signer: Signer) -> str:
+    comment = signer.public_key.comment.strip()
+    if comment and len(comment.split()) == 1:
+        return comment
+    raise InputError(
+        None,
+        "--reviewer is required: name the principal your key is listed under in allowed_signers "
+        f"(or set {REVIEWER_ENV}); the key has no one-word comment to use instead",
+    )
+
+
+@click.command("verify")
+@click.argument("decision", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--allowed-signers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=ALLOWED_SIGNERS_ENV,
+    help=f"OpenSSH allowed_signers file (env {ALLOWED_SIGNERS_ENV}); required.",
+)
+@click.option(
+    "--signature",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Signature file (default: DECISION.sig).",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=STORE_ENV,
+    help=f"Also replay the decision against this store (env {STORE_ENV}).",
+)
+@json_option
+def verify_command(
+    decision: Path,
+    allowed_signers: Path | None,
+    signature: Path | None,
+    store_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Check a decision file: signature, signer, canonical bytes, fields, and with --store a replay.
+
+    Exit 0 valid, 1 rejected (the reason on stderr), 2 bad usage.
+    """
+    from evaltui.decision.verify import verify_decision
+
+    if allowed_signers is None:
+        raise click.UsageError(
+            f"name the trusted signers with --allowed-signers FILE (or {ALLOWED_SIGNERS_ENV})"
+        )
+    if store_path is not None:
+        with Store.open(store_path, read_only=True) as store:
+            result = verify_decision(
+                decision, allowed_signers, signature_path=signature, con=store.con
+            )
+    else:
+        result = verify_decision(decision, allowed_signers, signature_path=signature)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        rows = [
+            (
+                safe(
+                    c.status.upper(), "bold" if c.failed else ("dim" if c.status == "skip" else "")
+                ),
+                safe(c.name),
+                safe(c.message, limit=400),
+            )
+            for c in result.checks
+        ]
+        show = console()
+        show.print(table(None, ("result", "check", "detail"), rows))
+        if result.valid:
+            show.print(Text.assemble(("VALID ", "bold"), safe(decision)))
+    if not result.valid:
+        raise CheckFailed(f"{visible(decision)}: rejected: {visible(result.reason)}")
+
+
+@click.command("canary-check")
+@click.argument("decision", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--observed",
+    multiple=True,
+    required=True,
+    help="An observed canary value METRIC=VALUE (repeatable).",
+)
+@click.option(
+    "--allowed-signers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verify the decision's signature against this file first.",
+)
+@json_option
+def canary_check_command(
+    decision: Path, observed: tuple[str, ...], allowed_signers: Path | None, as_json: bool
+) -> None:
+    """Apply DECISION's canary stop rule to observed values.
+
+    Prints CONTINUE_CANARY_MONITORING (exit 0) or ROLL_BACK_TO:<rollback artifact> (exit 1).
+    """
+    from evaltui.decision.canary import apply_stop_rule, parse_observed, read_decision
+    from evaltui.decision.verify import verify_decision
+
+    values = parse_observed(observed)
+    if allowed_signers is not None:
+        result = verify_decision(decision, allowed_signers)
+        if not result.valid:
+            raise InputError(
+                decision, f"not applying the stop rule: the decision is rejected: {result.reason}"
+            )
+    doc = read_decision(decision)
+    verdict = apply_stop_rule(doc, values)
+    if as_json:
+        emit_json({"decision": str(decision), **verdict.to_json()})
+    else:
+        click.echo(visible(verdict.action))
+    if verdict.rollback:
+        broken = "; ".join(
+            f"{r.predicate} broken (observed {r.observed:g})" for r in verdict.broken
+        )
+        raise CheckFailed(visible(broken))
+
+
+@click.command("decisions")
+@store_option
+@json_option
+def decisions_command(store_path: Path | None, as_json: bool) -> None:
+    """Past decisions made on this store (the append-only log), with the state of their files."""
+    from evaltui.decision.log import log_path_for_store, read_log
+
+    log_path = log_path_for_store(resolve_store_path(store_path))
+    entries, problems = read_log(log_path)
+    for problem in problems:
+        click.echo(f"evaltui: warning: {visible(problem)}", err=True)
+    if as_json:
+        emit_json({"log": str(log_path), "decisions": [e.to_json() for e in entries]})
+        return
+    show = console()
+    if not entries:
+        show.print(safe(f"no decisions logged yet ({log_path})"))
+        return
+    rows = [
+        (
+            safe(e.entry.get("decided_at")),
+            safe(e.entry.get("source_run_id")),
+            safe(e.entry.get("artifact")),
+            safe(e.entry.get("status")),
+            safe(e.entry.get("rollback_artifact")),
+            safe(e.entry.get("reviewer")),
+            safe("yes" if e.entry.get("override") else ""),
+            safe(e.state, "" if e.state == "ok" else "bold"),
+            safe(e.entry.get("json_path"), limit=400),
+        )
+        for e in entries
+    ]
+    show.print(
+        table(
+            None,
+            (
+                "decided_at",
+                "run",
+                "artifact",
+                "status",
+                "rollback",
+                "reviewer",
+                "override",
+                "file",
+                "path",
+            ),
+            rows,
+        )
+    )

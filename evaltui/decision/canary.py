@@ -1,0 +1,119 @@
+"""The canary stop rule of a decision: roll back as soon as an observed value breaks an invariant.
+
+The rule is executable from the record alone: every monitored invariant (`metric OP number`) is
+tested against the observed value of its metric. Any broken invariant means
+`ROLL_BACK_TO:<rollback_artifact>`; all holding means `CONTINUE_CANARY_MONITORING`. A monitored
+metric with no observed value is an error rather than a pass: a stop rule that silently does not
+look is worse than none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
+from evaltui.decision.record import CONTINUE, ROLL_BACK_PREFIX, parse_invariant, validate_record
+from evaltui.errors import InputError, NotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantResult:
+    predicate: str
+    metric: str
+    observed: float
+    holds: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "predicate": self.predicate,
+            "metric": self.metric,
+            "observed": self.observed,
+            "holds": self.holds,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryVerdict:
+    action: str
+    rollback: bool
+    results: tuple[InvariantResult, ...]
+    unmonitored: tuple[str, ...]  # observed metrics no invariant watches
+
+    @property
+    def broken(self) -> tuple[InvariantResult, ...]:
+        return tuple(r for r in self.results if not r.holds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "rollback": self.rollback,
+            "invariants": [r.to_json() for r in self.results],
+            "unmonitored": list(self.unmonitored),
+        }
+
+
+def parse_observed(items: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise InputError(
+                None, f"--observed {item!r}: expected METRIC=VALUE, e.g. unsafe_claim_served=0"
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(None, f"--observed {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise InputError(None, f"--observed {item!r}: the value must be a finite number")
+        if name in out and out[name] != number:
+            raise InputError(None, f"--observed gives {name} twice with different values")
+        out[name] = number
+    if not out:
+        raise InputError(None, "give at least one --observed METRIC=VALUE")
+    return out
+
+
+def read_decision(path: Path) -> dict[str, Any]:
+    """A decision file read for its rule: strict, canonical, with its fields (not its signature)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: decision file not found") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the decision file: {exc.strerror}") from None
+    doc = parse_strict(data, str(path))
+    try:
+        check_canonical(data, doc)
+    except NotCanonical as exc:
+        raise InputError(path, f"decision file {exc}") from None
+    problems = validate_record(doc)
+    if problems:
+        raise InputError(path, "not a decision file: " + "; ".join(problems[:3]))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def apply_stop_rule(doc: Mapping[str, Any], observed: Mapping[str, float]) -> CanaryVerdict:
+    invariants = [parse_invariant(text) for text in doc["monitored_invariants"]]
+    missing = sorted({g.metric for g in invariants if g.metric not in observed})
+    if missing:
+        raise InputError(
+            None,
+            f"no observed value for monitored metric(s) {', '.join(missing)}: pass "
+            + " ".join(f"--observed {m}=VALUE" for m in missing)
+            + " (the stop rule does not guess)",
+        )
+    results = tuple(
+        InvariantResult(g.predicate, g.metric, observed[g.metric], g.holds(observed[g.metric]))
+        for g in invariants
+    )
+    rollback = any(not r.holds for r in results)
+    action = ROLL_BACK_PREFIX + str(doc["rollback_artifact"]) if rollback else CONTINUE
+    watched = {g.metric for g in invariants}
+    return CanaryVerdict(action, rollback, results, tuple(sorted(set(observed) - watched)))

@@ -1,0 +1,127 @@
+"""What a decision on one run would rest on, before anyone signs: `prepare()`.
+
+A draft reviews the whole experiment against the baseline (so every run looked at ends up in the
+record, rejected ones included) and lists the reasons the chosen run may not be promoted without
+an override: incomparable with the baseline, a failed guardrail, evidence flags. When several
+runs are eligible, the draft says so; the reviewer must have picked this one explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from evaltui.review.report import Review, RunReview, default_baseline, review_runs
+from evaltui.store.queries import get_run, list_runs
+
+REFUSAL_KINDS = ("incomparable", "guardrail", "evidence")  # an override answers these
+CHOICE_KIND = "choice"  # several eligible runs and no explicit choice: choosing answers it
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One reason the run may not be promoted without a written override."""
+
+    kind: str  # one of REFUSAL_KINDS
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDraft:
+    review: Review
+    run: RunReview
+    refusals: tuple[Refusal, ...]
+    eligible_run_ids: tuple[str, ...]  # comparable, evidence-clean, eligible candidates
+
+    @property
+    def baseline(self) -> RunReview:
+        return self.review.baseline
+
+    @property
+    def needs_override(self) -> bool:
+        return bool(self.refusals)
+
+    @property
+    def several_eligible(self) -> bool:
+        """More than one candidate is eligible: the choice of this one must be explicit."""
+        return len(self.eligible_run_ids) > 1
+
+    @property
+    def other_eligible(self) -> tuple[str, ...]:
+        return tuple(r for r in self.eligible_run_ids if r != self.run.run_id)
+
+    @property
+    def default_invariants(self) -> tuple[str, ...]:
+        """The canary keeps watching what the suite's guardrails demanded offline."""
+        return tuple(g.predicate for g in self.review.suite.guardrails)
+
+    @property
+    def suggested_rollback(self) -> str:
+        """The baseline's artifact: usually what serves today. Never filled in silently."""
+        return self.baseline.run.artifact
+
+    def considered(self) -> list[RunReview]:
+        return [self.review.baseline, *self.review.runs]
+
+
+def is_eligible_candidate(review: RunReview) -> bool:
+    return (
+        not review.is_baseline
+        and review.comparable
+        and not review.evidence
+        and review.verdict.eligible
+    )
+
+
+def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
+    out = []
+    if not review.comparable:
+        fields = "; ".join(d.describe() for d in review.differences)
+        out.append(
+            Refusal(
+                "incomparable", f"{review.run_id} is not comparable with the baseline: {fields}"
+            )
+        )
+    if not review.verdict.eligible:
+        failed = ", ".join(
+            f"{o.predicate} (observed {'undefined' if o.observed is None else o.observed})"
+            for o in review.verdict.failed
+        )
+        out.append(Refusal("guardrail", f"{review.run_id} is {review.status}: fails {failed}"))
+    if review.evidence:
+        out.append(
+            Refusal(
+                "evidence",
+                f"{review.run_id} has {len(review.evidence)} evidence flag(s): "
+                + "; ".join(f.message for f in review.evidence),
+            )
+        )
+    return tuple(out)
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection, run_id: str, baseline_id: str | None = None
+) -> DecisionDraft:
+    """Review `run_id` and the rest of the baseline's experiment against the baseline.
+
+    The baseline defaults to the run's experiment's earliest run (what the CLI does; the app
+    passes its pinned baseline).
+    """
+    run = get_run(con, run_id)
+    if baseline_id is None:
+        baseline_id = default_baseline(con, run.experiment)
+    baseline = get_run(con, baseline_id)
+    ids = [
+        r.run_id for r in list_runs(con, experiment=baseline.experiment) if r.run_id != baseline_id
+    ]
+    if run_id not in ids and run_id != baseline_id:
+        ids.append(run_id)
+    review = review_runs(con, baseline_id, ids)
+    chosen = review.get(run_id)
+    eligible = tuple(r.run_id for r in review.runs if is_eligible_candidate(r))
+    return DecisionDraft(review, chosen, refusals_for(chosen), eligible)

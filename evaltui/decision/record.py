@@ -1,0 +1,330 @@
+"""The decision record (schema `evaltui.decision/1`): building it from a draft, checking its fields.
+
+The record is what a deployment system trusts, so it carries the whole basis of the decision: the
+suite fingerprints and contract values, every run considered with its status and reason, the
+evidence against the baseline as the review layer reports it, the rollback target, the
+limitation, and the canary stop rule in a form `evaltui canary-check` (or any script) applies.
+
+`status` is the decision (e.g. APPROVED_FOR_CANARY); `review_status` is what the source run
+earned from the guardrails (e.g. ELIGIBLE_FOR_CANARY_REVIEW), which a replay must reproduce.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from evaltui import __version__
+from evaltui.contract.model import Guardrail
+from evaltui.contract.suite import parse_predicate
+from evaltui.decision.canonical import canonical_bytes, plain
+from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, is_eligible_candidate
+from evaltui.errors import CheckFailed, InputError
+from evaltui.review.report import RunReview
+
+SCHEMA = "evaltui.decision/1"
+DEFAULT_ALIAS = "canary_candidate"
+DEFAULT_STATUS = "APPROVED_FOR_CANARY"
+CONTINUE = "CONTINUE_CANARY_MONITORING"
+ROLL_BACK_PREFIX = "ROLL_BACK_TO:"
+
+REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "schema": str,
+    "decision_id": str,
+    "decided_at": str,
+    "reviewer": str,
+    "experiment": str,
+    "suite": dict,
+    "contract": dict,
+    "baseline": dict,
+    "source_run_id": str,
+    "artifact": str,
+    "alias": str,
+    "status": str,
+    "review_status": str,
+    "rollback_artifact": str,
+    "limitation": str,
+    "monitored_invariants": list,
+    "canary_stop_rule": dict,
+    "considered_runs": list,
+    "eligible_run_ids": list,
+    "refusals": list,
+    "evidence": dict,
+    "override": (str, type(None)),
+    "tool": dict,
+}
+
+_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f]+$")  # one printable word: artifacts, aliases, ids
+_STATUS = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class InvalidChoice(InputError):
+    """A value the reviewer typed is not acceptable; `field` names the form field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(None, f"{field_name}: {message}")
+
+
+class DecisionRefused(CheckFailed):
+    """The run may not be promoted as asked; one line per reason."""
+
+    def __init__(self, refusals: Sequence[Refusal], hint: str) -> None:
+        self.refusals = tuple(refusals)
+        self.hint = hint
+        super().__init__("; ".join(r.message for r in self.refusals))
+
+    def lines(self) -> list[str]:
+        return [f"refused: {r.message}" for r in self.refusals] + ([self.hint] if self.hint else [])
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionChoices:
+    """What the reviewer decides (the decide form, or the CLI's options)."""
+
+    rollback_artifact: str
+    limitation: str
+    reviewer: str
+    alias: str = DEFAULT_ALIAS
+    status: str = DEFAULT_STATUS
+    monitored_invariants: tuple[str, ...] | None = None  # None: the suite's guardrail predicates
+    override: str | None = None
+    chosen_explicitly: bool = (
+        False  # the CLI names the run; the app sets it when the reviewer picks
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    doc: Mapping[str, Any]
+    data: bytes = field(repr=False)  # the canonical bytes: what is written and signed
+
+    @property
+    def decision_id(self) -> str:
+        return str(self.doc["decision_id"])
+
+    @property
+    def name(self) -> str:
+        """File name stem: NAME.decision.json."""
+        return self.decision_id
+
+
+def build_record(
+    draft: DecisionDraft,
+    choices: DecisionChoices,
+    *,
+    now: datetime | None = None,
+    decision_id: str | None = None,
+) -> DecisionRecord:
+    """Check the choices against the draft and build the canonical record.
+
+    Raises InvalidChoice for a bad value and DecisionRefused when the run needs an override (or
+    an explicit choice among several eligible runs) that was not given.
+    """
+    rollback = _token(choices.rollback_artifact, "rollback_artifact")
+    alias = _token(choices.alias, "alias")
+    reviewer = _token(choices.reviewer, "reviewer")
+    limitation = _text(choices.limitation, "limitation")
+    status = choices.status.strip()
+    if not _STATUS.match(status):
+        raise InvalidChoice(
+            "status", f"must be an upper-case word like {DEFAULT_STATUS}, got {status!r}"
+        )
+    if rollback == draft.run.run.artifact:
+        raise InvalidChoice(
+            "rollback_artifact",
+            f"{rollback} is the artifact being promoted; name what to go back to",
+        )
+    invariants = normalise_invariants(
+        draft.default_invariants
+        if choices.monitored_invariants is None
+        else choices.monitored_invariants
+    )
+    override = choices.override.strip() if choices.override and choices.override.strip() else None
+    if override is not None:
+        override = _text(override, "override")
+    if draft.refusals and override is None:
+        raise DecisionRefused(
+            draft.refusals, "write an override reason to decide anyway (it is recorded in the file)"
+        )
+    if override is not None and not draft.refusals:
+        raise InvalidChoice(
+            "override", f"nothing to override: {draft.run.run_id} is comparable, clean and eligible"
+        )
+    if draft.several_eligible and not choices.chosen_explicitly:
+        raise DecisionRefused(
+            [
+                Refusal(
+                    CHOICE_KIND,
+                    f"{len(draft.eligible_run_ids)} runs are eligible: "
+                    + ", ".join(draft.eligible_run_ids),
+                )
+            ],
+            "choose one explicitly; the others are recorded as considered",
+        )
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    run = draft.run
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "decision_id": decision_id or new_decision_id(run.run_id, moment),
+        "decided_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reviewer": reviewer,
+        "experiment": run.run.experiment,
+        "suite": {
+            "suite_id": draft.review.suite.suite_id,
+            "fingerprints": draft.review.suite.fingerprints(),
+            "comparison_fields": list(draft.review.suite.comparison_fields),
+            "case_count": draft.review.suite.case_count,
+        },
+        "contract": dict(run.contract),
+        "baseline": _run_summary(draft.baseline),
+        "source_run_id": run.run_id,
+        "artifact": run.run.artifact,
+        "alias": alias,
+        "status": status,
+        "review_status": run.status,
+        "comparable": run.comparable,
+        "rollback_artifact": rollback,
+        "limitation": limitation,
+        "monitored_invariants": list(invariants),
+        "canary_stop_rule": stop_rule(rollback),
+        "considered_runs": [_considered(r, draft) for r in draft.considered()],
+        "eligible_run_ids": list(draft.eligible_run_ids),
+        "refusals": [r.to_json() for r in draft.refusals],
+        "override": override,
+        "evidence": {"baseline": draft.baseline.to_json(), "source": run.to_json()},
+        "tool": {"name": "evaltui", "version": __version__},
+    }
+    return DecisionRecord(plain(doc), canonical_bytes(doc))
+
+
+def stop_rule(rollback: str) -> dict[str, str]:
+    return {
+        "rule": "roll back when any observed value breaks a monitored invariant",
+        "on_violation": ROLL_BACK_PREFIX + rollback,
+        "otherwise": CONTINUE,
+        "unobserved": "error: every monitored metric must be observed",
+    }
+
+
+def new_decision_id(run_id: str, moment: datetime) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._") or "run"
+    return f"{moment:%Y%m%dT%H%M%SZ}-{slug[:48]}-{secrets.token_hex(3)}"
+
+
+def normalise_invariants(texts: Sequence[str]) -> tuple[str, ...]:
+    """Each invariant as `metric op number` (the guardrail predicate form); at least one."""
+    out = []
+    for text in texts:
+        parsed = parse_predicate(text)
+        if parsed is None:
+            raise InvalidChoice(
+                "monitored_invariants",
+                f"{text!r} is not `metric OP number` (e.g. unsafe_claim_served == 0)",
+            )
+        predicate = Guardrail(parsed[0], parsed[1], parsed[2], "").predicate
+        if predicate not in out:
+            out.append(predicate)
+    if not out:
+        raise InvalidChoice(
+            "monitored_invariants", "name at least one invariant: the canary needs a stop rule"
+        )
+    return tuple(out)
+
+
+def parse_invariant(text: str) -> Guardrail:
+    parsed = parse_predicate(text)
+    if parsed is None:
+        raise ValueError(f"{text!r} is not `metric OP number`")
+    return Guardrail(parsed[0], parsed[1], parsed[2], "")
+
+
+def _run_summary(review: RunReview) -> dict[str, Any]:
+    return {"run_id": review.run_id, "artifact": review.run.artifact, "status": review.status}
+
+
+def _considered(review: RunReview, draft: DecisionDraft) -> dict[str, Any]:
+    if review.run_id == draft.run.run_id:
+        role = "chosen"  # even when it is the baseline itself; `baseline` names that run
+    elif review.is_baseline:
+        role = "baseline"
+    else:
+        role = "candidate"
+    return {
+        "run_id": review.run_id,
+        "artifact": review.run.artifact,
+        "suite_id": review.run.suite_id,
+        "role": role,
+        "status": review.status,
+        "comparable": review.comparable,
+        "eligible": is_eligible_candidate(review),
+        "reason": _reason(review),
+        "differences": [d.to_json() for d in review.differences],
+        "evidence_flags": [f.to_json() for f in review.evidence],
+    }
+
+
+def _reason(review: RunReview) -> str:
+    if not review.comparable:
+        return "incomparable: " + review.reason
+    if review.evidence:
+        return f"{len(review.evidence)} evidence flag(s): " + review.evidence[0].message
+    failed = review.verdict.failed
+    if failed:
+        return "fails " + ", ".join(o.predicate for o in failed)
+    return "passes every guardrail"
+
+
+def _token(value: str, name: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidChoice(name, "is required")
+    if not _TOKEN.match(text):
+        raise InvalidChoice(
+            name, f"must be one word without spaces or control characters, got {text!r}"
+        )
+    return text
+
+
+def _text(value: str, name: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidChoice(name, "is required")
+    if _CONTROL.search(text):
+        raise InvalidChoice(name, "must be one line of text without control characters")
+    return text
+
+
+def validate_record(doc: Any) -> list[str]:
+    """Problems with a parsed decision's fields (empty when it has every field it must)."""
+    if not isinstance(doc, dict):
+        return ["the decision file must hold a JSON object"]
+    problems = []
+    if doc.get("schema") != SCHEMA and "schema" in doc:
+        problems.append(f"schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
+    for name, kind in REQUIRED_FIELDS.items():
+        if name not in doc:
+            problems.append(f"missing field {name!r}")
+        elif not isinstance(doc[name], kind):
+            problems.append(f"field {name!r} has the wrong type")
+    for name in ("reviewer", "rollback_artifact", "limitation", "artifact", "source_run_id"):
+        if isinstance(doc.get(name), str) and not doc[name].strip():
+            problems.append(f"field {name!r} is empty")
+    suite = doc.get("suite")
+    if isinstance(suite, dict) and not (
+        isinstance(suite.get("suite_id"), str) and isinstance(suite.get("fingerprints"), dict)
+    ):
+        problems.append("field 'suite' needs suite_id and fingerprints")
+    invariants = doc.get("monitored_invariants")
+    if isinstance(invariants, list):
+        if not invariants:
+            problems.append("monitored_invariants is empty")
+        for text in invariants:
+            if not isinstance(text, str) or parse_predicate(text) is None:
+                problems.append(f"monitored invariant {text!r} is not `metric OP number`")
+    return problems

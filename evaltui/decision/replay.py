@@ -1,0 +1,147 @@
+"""Replaying a decision against a store: would the same review give the same answer today?
+
+The suite the decision rests on must still have the recorded fingerprints, and the source run,
+reviewed against the recorded baseline, must still earn the recorded status, comparability and
+evidence flags. Each disagreement is its own check with its own message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from evaltui.decision.draft import prepare
+from evaltui.errors import NotFoundError
+from evaltui.store.queries import get_suites
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: str  # "pass", "fail" or "skip"
+    code: str
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+def passed(name: str, message: str) -> Check:
+    return Check(name, "pass", "ok", message)
+
+
+def failed(name: str, code: str, message: str) -> Check:
+    return Check(name, "fail", code, message)
+
+
+def skipped(name: str, message: str) -> Check:
+    return Check(name, "skip", "skipped", message)
+
+
+def replay(con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any]) -> list[Check]:
+    suite_doc = doc["suite"]
+    suite_id = str(suite_doc["suite_id"])
+    recorded: dict[str, Any] = dict(suite_doc["fingerprints"])
+    checks: list[Check] = []
+    found = get_suites(con, [suite_id])
+    if suite_id not in found:
+        checks.append(
+            failed("replay.suite", "replay_suite_missing", f"suite {suite_id} is not in the store")
+        )
+    else:
+        current = found[suite_id].fingerprints()
+        changed = [
+            f"{name} is now {current.get(name, '(absent)')}, the decision recorded {value}"
+            for name, value in sorted(recorded.items())
+            if current.get(name) != value
+        ]
+        changed += [
+            f"{name} is new ({value})"
+            for name, value in sorted(current.items())
+            if name not in recorded
+        ]
+        if changed:
+            checks.append(
+                failed(
+                    "replay.suite",
+                    "replay_suite_changed",
+                    f"suite {suite_id} changed since the decision: " + "; ".join(changed),
+                )
+            )
+        else:
+            checks.append(passed("replay.suite", f"suite {suite_id} fingerprints unchanged"))
+
+    run_id = str(doc["source_run_id"])
+    baseline_id = str(doc["baseline"].get("run_id", ""))
+    try:
+        draft = prepare(con, run_id, baseline_id or None)
+    except NotFoundError as exc:
+        checks.append(failed("replay.run", "replay_run_missing", f"cannot replay: {exc}"))
+        return checks
+    run = draft.run
+    if run.status == doc["review_status"]:
+        checks.append(passed("replay.status", f"{run_id} still earns {run.status}"))
+    else:
+        checks.append(
+            failed(
+                "replay.status",
+                "replay_status_changed",
+                f"{run_id} now earns {run.status}, the decision recorded {doc['review_status']}",
+            )
+        )
+    was_comparable = bool(doc.get("comparable", not doc.get("refusals")))
+    if run.comparable == was_comparable:
+        checks.append(
+            passed(
+                "replay.comparable",
+                f"{run_id} is {'' if run.comparable else 'still not '}comparable "
+                f"with {baseline_id}",
+            )
+        )
+    else:
+        now = "comparable" if run.comparable else f"not comparable ({run.reason})"
+        checks.append(
+            failed(
+                "replay.comparable",
+                "replay_comparability_changed",
+                f"{run_id} is now {now} with {baseline_id}; the decision recorded the opposite",
+            )
+        )
+    recorded_flags = _flag_keys(doc["evidence"].get("source", {}).get("evidence_flags", []))
+    now_flags = {(f.kind, f.field) for f in run.evidence}
+    if recorded_flags == now_flags:
+        checks.append(passed("replay.evidence", f"{len(now_flags)} evidence flag(s), as recorded"))
+    else:
+        checks.append(
+            failed(
+                "replay.evidence",
+                "replay_evidence_changed",
+                f"{run_id}'s evidence flags are now {_show(now_flags)}, "
+                f"the decision recorded {_show(recorded_flags)}",
+            )
+        )
+    return checks
+
+
+def _flag_keys(flags: Any) -> set[tuple[str, str]]:
+    out = set()
+    for flag in flags if isinstance(flags, list) else []:
+        if isinstance(flag, dict):
+            out.add((str(flag.get("kind")), str(flag.get("field"))))
+    return out
+
+
+def _show(flags: set[tuple[str, str]]) -> str:
+    return ", ".join(f"{k}:{f}" for k, f in sorted(flags)) or "none"

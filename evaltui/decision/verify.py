@@ -1,0 +1,201 @@
+"""Verifying a decision file: every check a deployment job relies on, each with its own answer.
+
+Checks run in a fixed order and all that can run do run (so `--json` shows the whole picture);
+the first failure is the reason. The signature is checked over the raw bytes before the JSON is
+even parsed, so any changed byte is reported as tampering, whatever else it breaks.
+
+signature_file, namespace, algorithm, signature (cryptographic), json (strict: UTF-8, no
+duplicate keys), canonical (the bytes are RFC 8785), fields (every required field), signer
+(allowed_signers lists the key for the decision's reviewer in this namespace), then with a store
+the replay checks (see replay.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from evaltui.decision.allowed_signers import SignerRejected, find_signer, read_allowed_signers
+from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
+from evaltui.decision.files import signature_path_for
+from evaltui.decision.record import validate_record
+from evaltui.decision.replay import Check, failed, passed, replay, skipped
+from evaltui.decision.sshsig import (
+    NAMESPACE,
+    SignatureRejected,
+    SshSignature,
+    check_algorithms,
+    parse,
+    verify,
+)
+from evaltui.errors import InputError, NotFoundError
+
+CHECK_ORDER = (
+    "signature_file",
+    "namespace",
+    "algorithm",
+    "signature",
+    "json",
+    "canonical",
+    "fields",
+    "signer",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    decision_path: Path
+    signature_path: Path
+    checks: tuple[Check, ...]
+    record: dict[str, Any] | None
+    signature: SshSignature | None
+
+    @property
+    def valid(self) -> bool:
+        return not any(c.failed for c in self.checks)
+
+    @property
+    def reason(self) -> str | None:
+        first = next((c for c in self.checks if c.failed), None)
+        return None if first is None else first.message
+
+    def to_json(self) -> dict[str, Any]:
+        key = None if self.signature is None else self.signature.public_key
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "decision": str(self.decision_path),
+            "signature": str(self.signature_path),
+            "reviewer": None if self.record is None else self.record.get("reviewer"),
+            "signer": None
+            if key is None
+            else {"fingerprint": key.fingerprint, "key_type": key.key_type},
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+def verify_decision(
+    decision_path: Path,
+    allowed_signers: Path,
+    *,
+    signature_path: Path | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    namespace: str = NAMESPACE,
+    now: datetime | None = None,
+) -> Verification:
+    """Run every check. A missing decision or allowed_signers file raises (bad usage); every
+    failed check, a missing signature included, is in the result."""
+    decision_path = Path(decision_path)
+    sig_path = Path(signature_path) if signature_path else signature_path_for(decision_path)
+    try:
+        data = decision_path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"{decision_path}: decision file not found") from None
+    except OSError as exc:
+        raise InputError(decision_path, f"cannot read the decision file: {exc.strerror}") from None
+    signers = read_allowed_signers(allowed_signers)
+    checks: list[Check] = []
+
+    # -- the signature, over the raw bytes
+    sig: SshSignature | None = None
+    try:
+        sig = parse(sig_path.read_bytes())
+        key = sig.public_key
+        checks.append(passed("signature_file", f"SSHSIG by {key.describe()}"))
+    except FileNotFoundError:
+        checks.append(
+            failed("signature_file", "signature_missing", f"no signature file {sig_path}")
+        )
+    except OSError as exc:
+        checks.append(
+            failed("signature_file", "signature_missing", f"cannot read {sig_path}: {exc.strerror}")
+        )
+    except SignatureRejected as exc:
+        checks.append(failed("signature_file", exc.code, exc.message))
+    if sig is None:
+        checks += [
+            skipped(n, "no readable signature") for n in ("namespace", "algorithm", "signature")
+        ]
+    else:
+        if sig.namespace == namespace:
+            checks.append(passed("namespace", f"namespace {namespace}"))
+        else:
+            checks.append(
+                failed(
+                    "namespace",
+                    "namespace",
+                    f"signature namespace is {sig.namespace!r}, expected {namespace!r} "
+                    "(a signature made for another purpose)",
+                )
+            )
+        try:
+            check_algorithms(sig)
+            checks.append(passed("algorithm", f"{sig.algorithm} over {sig.hash_algorithm}"))
+            verify(sig, data, sig.namespace)
+            checks.append(passed("signature", "signature matches the file's bytes"))
+        except SignatureRejected as exc:
+            if exc.code == "signature":
+                checks.append(failed("signature", exc.code, exc.message))
+            else:
+                checks.append(failed("algorithm", exc.code, exc.message))
+                checks.append(skipped("signature", "algorithm refused"))
+
+    # -- the record
+    doc: Any = None
+    try:
+        doc = parse_strict(data, str(decision_path))
+        checks.append(passed("json", "strict JSON (UTF-8, no duplicate keys)"))
+    except InputError as exc:
+        code = "duplicate_key" if "duplicate key" in exc.message else "json"
+        checks.append(failed("json", code, f"decision file is not valid: {exc.message}"))
+    record: dict[str, Any] | None = None
+    if doc is None:
+        checks += [skipped(n, "not parsed") for n in ("canonical", "fields")]
+    else:
+        try:
+            check_canonical(data, doc)
+            checks.append(passed("canonical", "bytes are RFC 8785 canonical JSON"))
+        except NotCanonical as exc:
+            checks.append(failed("canonical", "not_canonical", f"decision file {exc}"))
+        problems = validate_record(doc)
+        if problems:
+            checks.append(failed("fields", "fields", "; ".join(problems)))
+        else:
+            record = doc
+            checks.append(passed("fields", "every required field is present"))
+
+    # -- who signed
+    if sig is None or record is None:
+        checks.append(skipped("signer", "needs a readable signature and the decision's reviewer"))
+    else:
+        try:
+            line = find_signer(
+                signers,
+                sig.public_key,
+                str(record["reviewer"]),
+                namespace,
+                now,
+                source=str(allowed_signers),
+            )
+            checks.append(passed("signer", f"{line.where} lists the key for {record['reviewer']}"))
+        except SignerRejected as exc:
+            checks.append(failed("signer", exc.code, exc.message))
+
+    # -- replay
+    if con is None:
+        checks.append(skipped("replay", "no store given (--store)"))
+    elif record is None:
+        checks.append(skipped("replay", "needs the decision's fields"))
+    else:
+        checks += replay(con, record)
+    return Verification(
+        decision_path,
+        sig_path,
+        tuple(checks),
+        record if record is not None else doc if isinstance(doc, dict) else None,
+        sig,
+    )

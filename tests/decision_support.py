@@ -1,0 +1,136 @@
+"""Helpers for the decision tests: real keys from ssh-keygen, a real ssh-agent, allowed_signers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+SSH_KEYGEN = shutil.which("ssh-keygen")
+SSH_AGENT = shutil.which("ssh-agent")
+SSH_ADD = shutil.which("ssh-add")
+
+# (ssh-keygen -t, -b) for every key kind evaltui signs with
+KEY_KINDS = {
+    "ed25519": ("ed25519", None),
+    "ecdsa256": ("ecdsa", "256"),
+    "ecdsa384": ("ecdsa", "384"),
+    "ecdsa521": ("ecdsa", "521"),
+    "rsa": ("rsa", "3072"),
+}
+
+
+def require_openssh() -> str:
+    if SSH_KEYGEN is None:
+        pytest.fail("ssh-keygen is required for the decision tests (install openssh-client)")
+    return SSH_KEYGEN
+
+
+def make_key(
+    folder: Path,
+    name: str,
+    kind: str = "ed25519",
+    *,
+    comment: str = "alice@example.com",
+    passphrase: str = "",
+    pem: bool = False,
+) -> Path:
+    keygen = require_openssh()
+    key_type, bits = KEY_KINDS[kind]
+    path = folder / name
+    args = [keygen, "-q", "-t", key_type, "-N", passphrase, "-C", comment, "-f", str(path)]
+    if bits:
+        args += ["-b", bits]
+    if pem:
+        args += ["-m", "PEM"]
+    subprocess.run(args, check=True, capture_output=True)
+    return path
+
+
+def public_line(key: Path) -> str:
+    return " ".join(key.with_name(key.name + ".pub").read_text().split()[:2])
+
+
+def write_allowed_signers(path: Path, *lines: str) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def keygen_sign(key: Path, message: Path, namespace: str = "evaltui-decision") -> Path:
+    """Sign `message` with `ssh-keygen -Y sign`; returns the .sig path."""
+    keygen = require_openssh()
+    subprocess.run(
+        [keygen, "-Y", "sign", "-f", str(key), "-n", namespace, str(message)],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return message.with_name(message.name + ".sig")
+
+
+def keygen_verify(
+    allowed: Path,
+    principal: str,
+    signature: Path,
+    message: Path,
+    namespace: str = "evaltui-decision",
+) -> subprocess.CompletedProcess[bytes]:
+    keygen = require_openssh()
+    with message.open("rb") as handle:
+        return subprocess.run(
+            [
+                keygen,
+                "-Y",
+                "verify",
+                "-f",
+                str(allowed),
+                "-I",
+                principal,
+                "-n",
+                namespace,
+                "-s",
+                str(signature),
+            ],
+            stdin=handle,
+            capture_output=True,
+        )
+
+
+@contextmanager
+def running_agent(folder: Path) -> Iterator[str]:
+    """A private ssh-agent in the foreground (-D), stopped by its own process handle."""
+    if SSH_AGENT is None or SSH_ADD is None:
+        pytest.fail("ssh-agent and ssh-add are required for the agent tests")
+    sock = folder / "agent.sock"
+    proc = subprocess.Popen(
+        [SSH_AGENT, "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            if sock.exists():
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("ssh-agent did not create its socket")
+        yield str(sock)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def agent_add(sock: str, key: Path) -> None:
+    assert SSH_ADD is not None
+    env = {**os.environ, "SSH_AUTH_SOCK": sock}
+    subprocess.run(
+        [SSH_ADD, "-q", str(key)],
+        check=True,
+        capture_output=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
