@@ -6,13 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from decision_support import (
-    keygen_sign,
-    keygen_verify,
-    make_key,
-    public_line,
-    write_allowed_signers,
-)
 
 from evaltui.decision import sshsig
 from evaltui.decision.allowed_signers import (
@@ -23,6 +16,13 @@ from evaltui.decision.allowed_signers import (
     read_allowed_signers,
 )
 from evaltui.errors import InputError
+from tests.decision_support import (
+    keygen_sign,
+    keygen_verify,
+    make_key,
+    public_line,
+    write_allowed_signers,
+)
 
 CASES = [
     ("alice@example.com {key}", None),

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+
+from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
 
 EXAMPLE = (
     "--rollback",

@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from decision_support import make_key
 
 from evaltui.decision import writer
 from evaltui.decision.draft import prepare
@@ -15,6 +14,7 @@ from evaltui.decision.keys import load_signer
 from evaltui.decision.log import append_entry, log_path_for_store, read_log
 from evaltui.decision.record import DecisionChoices, build_record
 from evaltui.decision.writer import sign_and_write
+from tests.decision_support import make_key
 
 CHOICES = DecisionChoices(
     rollback_artifact="ci-answerer-v1",

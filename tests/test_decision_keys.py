@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from decision_support import agent_add, make_key, require_openssh, running_agent
 
 from evaltui.decision import sshsig
 from evaltui.decision.keys import (
@@ -24,6 +23,7 @@ from evaltui.decision.keys import (
     load_signer,
 )
 from evaltui.decision.sshwire import string
+from tests.decision_support import agent_add, make_key, require_openssh, running_agent
 
 
 def _roundtrip(signer: object) -> None:

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from decision_support import (
+
+from evaltui.decision import sshsig
+from evaltui.decision.keys import load_signer
+from evaltui.decision.sshwire import string, uint32
+from tests.decision_support import (
     KEY_KINDS,
     agent_add,
     keygen_sign,
@@ -18,10 +22,6 @@ from decision_support import (
     running_agent,
     write_allowed_signers,
 )
-
-from evaltui.decision import sshsig
-from evaltui.decision.keys import load_signer
-from evaltui.decision.sshwire import string, uint32
 
 MESSAGE = b'{"schema":"evaltui.decision/1","note":"caf\xc3\xa9 \xe2\x9c\x93"}'
 

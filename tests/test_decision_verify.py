@@ -8,13 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from decision_support import (
-    keygen_sign,
-    keygen_verify,
-    make_key,
-    public_line,
-    write_allowed_signers,
-)
 
 from evaltui.decision import sshsig
 from evaltui.decision.draft import prepare
@@ -24,6 +17,13 @@ from evaltui.decision.verify import Verification, verify_decision
 from evaltui.decision.writer import sign_and_write
 from evaltui.errors import InputError, NotFoundError
 from evaltui.store.connection import Store
+from tests.decision_support import (
+    keygen_sign,
+    keygen_verify,
+    make_key,
+    public_line,
+    write_allowed_signers,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
