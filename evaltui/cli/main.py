@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 
 from evaltui import __version__
+from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
@@ -62,6 +63,7 @@ def cli() -> None:
     evaltui suites | runs       list what the store holds
     evaltui compare BASELINE    contract audit, metrics, guardrails, paired counts
     evaltui cases RUN           per-case routes and outcomes
+    evaltui import TOOL SOURCE  lm-eval / inspect / mlflow logs become runs and suites
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
     folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
@@ -75,6 +77,7 @@ cli.add_command(suites_command)
 cli.add_command(runs_command)
 cli.add_command(compare_command)
 cli.add_command(cases_command)
+cli.add_command(import_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
