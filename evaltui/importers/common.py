@@ -129,7 +129,7 @@ class Imported:
             raise InputError(self.skipped[0].path, f"nothing to import: {self.skipped[0].reason}")
         raise InputError(
             source,
-            f"nothing to import: {len(self.skipped)} file(s) looked at, none is a usable {what} "
+            f"nothing to import: no usable {what}; {len(self.skipped)} candidates skipped "
             f"(first: {self.skipped[0].path.name}: {self.skipped[0].reason})",
         )
 
