@@ -198,3 +198,23 @@ def test_one_damaged_log_in_a_folder_loads_nothing(
     (folder / "mmlu.eval").write_bytes(data[:-200])
     line = _refused(run_cli, folder, tmp_path / "s.duckdb")
     assert "mmlu.eval" in line
+
+
+def test_several_epochs_give_a_case_per_sample_and_epoch(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    log = json.loads((real_logs / "inspect_ai" / CANCELLED_LOG).read_text())
+    log["eval"]["config"]["epochs"] = 2
+    second = [
+        {**s, "epoch": 2, "scores": {"match": {"value": "C", "answer": "Yes"}}}
+        for s in log["samples"]
+    ]
+    log["samples"] = log["samples"] + second
+    path = tmp_path / "epochs.json"
+    path.write_text(json.dumps(log))
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, path, store)
+    assert data["runs"][0]["cases"] == 6
+    review, routes = _one_run(store)
+    assert [case_id for case_id, _, _ in routes] == ["1:1", "1:2", "2:1", "2:2", "3:1", "3:2"]
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(5 / 6)

@@ -213,3 +213,24 @@ def test_repeated_document_without_filter_is_refused(
     samples.write_text("\n".join([*lines, lines[0]]) + "\n")
     line = _refused(run_cli, target, tmp_path / "s.duckdb")
     assert "doc_id 0 appears again" in line and f"{samples.name}:11:" in line
+
+
+def test_a_document_without_a_metric_value_is_unscored(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    source = real_logs / "lm_eval" / "llama3.1-pro16-0827-Inst-nc-chat_241016"
+    target = tmp_path / "nan"
+    shutil.copytree(source, target)
+    samples = next(target.glob("samples_*.jsonl"))
+    lines = samples.read_text().splitlines()
+    lines[4] = lines[4].replace('"acc": 1.0', '"acc": NaN')  # Python's json writes NaN
+    samples.write_text("\n".join(lines) + "\n")
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, target, store)
+    assert any("1 document(s) have no acc value" in n for n in data["runs"][0]["notes"])
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(opened.con, LLAMA)
+    assert review.baseline.metrics_recomputed["unscored_cases"] == 1
+    assert review.baseline.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6)
+    assert review.baseline.status == "REJECT_UNSCORED"
+    assert "exact_route_rate" not in review.baseline.run.metrics  # no claim when a case is unscored

@@ -285,3 +285,36 @@ def test_empty_predictions_file_is_refused(run_cli, tmp_path: Path) -> None:
     target.write_text("")
     line = _refused(run_cli, db, tmp_path / "s.duckdb")
     assert "predictions.csv: file is empty" in line
+
+
+def test_predictions_tables_in_every_shape(tmp_path: Path) -> None:
+    from evaltui.importers.mlflow import label_text, read_table
+
+    expected = [
+        {"id": "q1", "label": 1, "prediction": 1.0},
+        {"id": "q2", "label": 0, "prediction": 1.0},
+    ]
+    shapes = {
+        "records.json": expected,
+        "split.json": {
+            "columns": ["id", "label", "prediction"],
+            "data": [["q1", 1, 1.0], ["q2", 0, 1.0]],
+        },
+        "columns.json": {
+            "id": {"0": "q1", "1": "q2"},
+            "label": {"0": 1, "1": 0},
+            "prediction": {"0": 1.0, "1": 1.0},
+        },
+    }
+    for name, doc in shapes.items():
+        (tmp_path / name).write_text(json.dumps(doc))
+        assert read_table(tmp_path / name) == expected, name
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in expected))
+    assert read_table(tmp_path / "rows.jsonl") == expected
+    (tmp_path / "rows.csv").write_text("id,label,prediction\nq1,1,1.0\nq2,0,1.0\n")
+    assert read_table(tmp_path / "rows.csv")[1] == {"id": "q2", "label": "0", "prediction": "1.0"}
+    # A label 1 and a prediction 1.0 are the same route, in JSON and in CSV text alike.
+    assert label_text(1) == label_text(1.0) == label_text("1.0") == label_text(" 1 ") == "1"
+    assert (
+        label_text(" yes ") == "yes" and label_text("1.5") == "1.5" and label_text("10.00") == "10"
+    )

@@ -161,11 +161,12 @@ def _task_run(
     for _line, row in rows:
         doc_id = row["doc_id"]
         cases.append(_case(task, row, config, split))
-        route, score = ROUTE_UNSCORED, None
-        if metric is not None:
-            value = row[metric]
-            score = float(value) if isinstance(value, bool) else as_number(value)
-            assert score is not None  # _judging_metric checked every row
+        route = ROUTE_UNSCORED
+        value = row.get(metric) if metric is not None else None
+        score = float(value) if isinstance(value, bool) else as_number(value)
+        if score is None:
+            binary = False  # a document without a value (NaN, missing) stays UNSCORED
+        else:
             route = (
                 ROUTE_CORRECT
                 if score == 1.0
@@ -223,6 +224,9 @@ def _task_run(
         cases=results,
     )
     notes = []
+    unscored = sum(1 for r in results if r["route"] == ROUTE_UNSCORED)
+    if metric is not None and unscored:
+        notes.append(f"unscored: {unscored} document(s) have no {metric} value")
     if metric is None:
         notes.append("unscored: no per-sample metric with values in [0, 1] to judge documents by")
     else:
@@ -268,7 +272,11 @@ def _filters(config: dict[str, Any]) -> list[str]:
 def _judging_metric(
     rows: list[tuple[int, dict[str, Any]]], config: dict[str, Any], task_results: dict[str, Any]
 ) -> str | None:
-    """The first metric, in the task's order, with a value in [0, 1] on every sample."""
+    """The first metric, in the task's order, whose per-sample values all lie in [0, 1].
+
+    A sample without a value (missing, or NaN read as null) does not disqualify the metric: that
+    document is routed UNSCORED.
+    """
     candidates: list[str] = []
     for item in config.get("metric_list") or []:
         if isinstance(item, dict) and isinstance(item.get("metric"), str):
@@ -279,7 +287,8 @@ def _judging_metric(
     candidates += [k.split(",")[0] for k in task_results if "," in k and "_stderr" not in k]
     candidates += [k for k in first if k not in SAMPLE_KEYS]
     for name in dict.fromkeys(candidates):
-        if all(_unit_value(row.get(name)) for _, row in rows):
+        present = [row[name] for _, row in rows if row.get(name) is not None]
+        if present and all(_unit_value(value) for value in present):
             return name
     return None
 

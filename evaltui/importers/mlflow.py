@@ -84,6 +84,7 @@ EXPECTED_COLUMNS = (
     "truth",
 )
 INPUT_COLUMNS = ("input", "inputs", "question", "prompt", "request", "text")
+_INTEGRAL_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 PREDICTIONS_FILE = re.compile(
     r"(^|_)predictions?([_.-].*)?\.(csv|json|jsonl)$|^eval_results_table\.json$", re.I
 )
@@ -383,11 +384,15 @@ def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def label_text(value: Any) -> str:
-    """A cell as a route label: strings stripped, integral numbers without '.0', others as JSON."""
+    """A cell as a route label: strings stripped, integral numbers without '.0', others as JSON.
+
+    pandas writes an integer column as `1` and a float column as `1.0`; both are the label `1`.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()
+        return _INTEGRAL_FLOAT.sub(r"\1", text)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
