@@ -218,3 +218,31 @@ def test_several_epochs_give_a_case_per_sample_and_epoch(
     review, routes = _one_run(store)
     assert [case_id for case_id, _, _ in routes] == ["1:1", "1:2", "2:1", "2:2", "3:1", "3:2"]
     assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(5 / 6)
+
+
+def _rewrite(source: Path, target: Path, keep) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            if keep(name):
+                new.writestr(name, old.read(name))
+
+
+def test_summaries_only_and_unfinished_logs(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    source = real_logs / "inspect_ai" / "mmlu-summary-choices.eval"
+    summaries = tmp_path / "summaries.eval"
+    _rewrite(source, summaries, lambda n: not n.startswith("samples/"))
+    data = _import(run_cli, summaries, tmp_path / "a.duckdb")
+    assert data["runs"][0]["cases"] == 1 and any(
+        "summaries only" in n for n in data["runs"][0]["notes"]
+    )
+    review, routes = _one_run(tmp_path / "a.duckdb")
+    assert (
+        routes == [("1", "A", "C")] and review.run.params["log_format"] == "eval (summaries only)"
+    )
+
+    unfinished = tmp_path / "unfinished.eval"
+    _rewrite(source, unfinished, lambda n: n != "header.json")
+    data = _import(run_cli, unfinished, tmp_path / "b.duckdb")
+    assert any("status started" in n for n in data["runs"][0]["notes"])
+    review, routes = _one_run(tmp_path / "b.duckdb")
+    assert routes == [("1", "A", "C")] and review.run.params["status"] == "started"

@@ -15,6 +15,11 @@ from evaltui.importers.pipeline import Prepared, prepare, source_path
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary, load_batch
 
+SHORT = {
+    "lm-eval": "lm-evaluation-harness results + samples (a file or a folder).",
+    "inspect": "inspect_ai .eval / .json logs (a file or a folder).",
+    "mlflow": "MLflow file store (mlruns/) or mlflow.db with a predictions artifact.",
+}
 SOURCES = {
     "lm-eval": "lm-evaluation-harness output: a results_*.json (its samples_<task>_*.jsonl beside it), "
     "a samples file, or a folder of them.",
@@ -40,7 +45,7 @@ def import_group() -> None:
 
 
 def _import_command(tool: str) -> click.Command:
-    @click.command(tool, help=f"Import {SOURCES[tool]}")
+    @click.command(tool, help=f"Import {SOURCES[tool]}", short_help=SHORT[tool])
     @click.argument("source")
     @store_option
     @click.option(
