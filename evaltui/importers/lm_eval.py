@@ -112,7 +112,7 @@ def _read_results(path: Path, imported: Imported, only_task: str | None) -> None
     for task in doc["results"]:
         if only_task is not None and task != only_task:
             continue
-        samples = _samples_file(path, task, stamp)
+        samples = _samples_file(path, task, stamp) if _file_safe(task) else None
         if samples is None:
             if groups.get(task) and task not in configs:
                 continue  # a group's aggregate: its subtasks are runs of their own
@@ -130,12 +130,17 @@ def _samples_file(results: Path, task: str, stamp: str | None) -> Path | None:
     if stamp is not None:
         exact = results.parent / f"samples_{task}_{stamp}.jsonl"
         return exact if exact.is_file() else None
-    found = sorted(results.parent.glob(f"samples_{glob_escape(task)}_*.jsonl"))
+    found = sorted(results.parent.glob(f"samples_{_glob_escape(task)}_*.jsonl"))
     return found[0] if len(found) == 1 else None
 
 
-def glob_escape(text: str) -> str:
+def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _file_safe(task: str) -> bool:
+    """A task name from the results file is only used to name a file beside it, never a path."""
+    return bool(task) and "/" not in task and "\\" not in task and task not in (".", "..")
 
 
 # -- one task -----------------------------------------------------------------------------------
