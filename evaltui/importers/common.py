@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evaltui.contract.fingerprint import fingerprint_cases
+from evaltui.contract.fingerprint import FINGERPRINT_DIGITS, canonical_case, digest_encoded
 from evaltui.contract.jsonio import decode_text
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
 from evaltui.errors import InputError
@@ -101,7 +101,7 @@ class Imported:
     _by_id: dict[str, ImportedRun] = field(default_factory=dict, repr=False)
 
     def add(
-        self, suite: dict[str, Any], run: dict[str, Any], source: Path, notes: Iterable[str] = ()
+        self, suite: BuiltSuite, run: dict[str, Any], source: Path, notes: Iterable[str] = ()
     ) -> None:
         other = self._by_id.get(run["run_id"])
         if other is not None:
@@ -112,7 +112,7 @@ class Imported:
                 f"run {run['run_id']!r} is also read, differently, from {other.source}; "
                 "import the two logs separately",
             )
-        self.suites.setdefault(suite["suite_id"], ImportedSuite(suite, source))
+        self.suites.setdefault(suite.suite_id, ImportedSuite(suite.doc, source))
         self._by_id[run["run_id"]] = imported = ImportedRun(run, source, tuple(notes))
         self.runs.append(imported)
 
@@ -151,6 +151,18 @@ def slug(text: str, fallback: str = "task") -> str:
     return cleaned
 
 
+@dataclass(frozen=True, slots=True)
+class BuiltSuite:
+    """A suite manifest built by an importer, with the fingerprints of its cases."""
+
+    doc: dict[str, Any]
+    fingerprints: dict[str, str]  # `<split>_sha` and `evaluation_sha`
+
+    @property
+    def suite_id(self) -> str:
+        return str(self.doc["suite_id"])
+
+
 def suite_doc(
     tool: str,
     task: str,
@@ -161,27 +173,26 @@ def suite_doc(
     comparison_fields: list[str],
     metrics: list[dict[str, Any]] | None = None,
     guardrails: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """A suite manifest whose id ends in a digest of everything it declares."""
-    body: dict[str, Any] = {
+) -> BuiltSuite:
+    """A one-split suite manifest whose id ends in a digest of everything it declares.
+
+    Each case is encoded once; the encodings give the split's fingerprint (the contract's own
+    definition, `evaltui.contract.fingerprint`) and, with the declarations, the id's digest.
+    """
+    cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
+    declarations: dict[str, Any] = {
         "kind": KIND_SUITE,
         "version": FORMAT_VERSION,
         "description": description,
-        "splits": {split: cases},
         "metrics": metrics if metrics is not None else BASE_METRICS,
         "guardrails": guardrails if guardrails is not None else BASE_GUARDRAILS,
         "comparison_fields": comparison_fields,
     }
-    digest = hashlib.sha256(canonical_json(body).encode("ascii")).hexdigest()[:12]
-    return {"suite_id": f"{tool}.{slug(task)}.{digest}", **body}
-
-
-def fingerprint_params(suite: Mapping[str, Any]) -> dict[str, str]:
-    """The run's claims for the suite's fingerprint fields (`<split>_sha`, `evaluation_sha`)."""
-    splits: dict[str, list[dict[str, Any]]] = suite["splits"]
-    out = {f"{name}_sha": fingerprint_cases(cases) for name, cases in splits.items()}
-    out["evaluation_sha"] = fingerprint_cases([c for cases in splits.values() for c in cases])
-    return out
+    identity = {**declarations, "splits": {split: cases_digest}}
+    digest = hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()[:12]
+    doc = {"suite_id": f"{tool}.{slug(task)}.{digest}", **declarations, "splits": {split: cases}}
+    fingerprint = cases_digest[:FINGERPRINT_DIGITS]
+    return BuiltSuite(doc, {f"{split}_sha": fingerprint, "evaluation_sha": fingerprint})
 
 
 def run_doc(
@@ -189,7 +200,7 @@ def run_doc(
     run_id: str,
     experiment: str,
     artifact: str,
-    suite: Mapping[str, Any],
+    suite: BuiltSuite,
     started_at: datetime,
     params: Mapping[str, Any],
     metrics: Mapping[str, Any],
@@ -208,9 +219,9 @@ def run_doc(
         "run_id": run_id,
         "experiment": experiment,
         "artifact": artifact,
-        "suite_id": suite["suite_id"],
+        "suite_id": suite.suite_id,
         "started_at": started_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "params": {**fingerprint_params(suite), **clean_values(params)},
+        "params": {**suite.fingerprints, **clean_values(params)},
         "metrics": clean_metrics(metrics),
         "tags": clean_values(tags),
         "artifacts": [a for a in artifacts if a],

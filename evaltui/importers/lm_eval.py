@@ -30,6 +30,7 @@ from evaltui.importers.common import (
     ROUTE_INCORRECT,
     ROUTE_PARTIAL,
     ROUTE_UNSCORED,
+    BuiltSuite,
     Imported,
     as_number,
     from_unix,
@@ -153,7 +154,7 @@ def _task_run(
     samples: Path,
     results_path: Path,
     stamp: str | None,
-) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+) -> tuple[BuiltSuite, dict[str, Any], list[str]]:
     rows = _primary_rows(samples, config)
     task_results = _obj(doc["results"].get(task))
     metric = _judging_metric(rows, config, task_results)
