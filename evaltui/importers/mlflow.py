@@ -131,14 +131,14 @@ def read_mlflow(source: Path) -> Imported:
 
 def _import_run(run: MlflowRun, imported: Imported) -> None:
     if run.lifecycle_stage == "deleted":
-        imported.skip(run.origin, f"run {run.run_id} is deleted")
+        imported.skip(run.origin, f"run {run.run_id!r} is deleted")
         return
     artifact = _predictions_artifact(run)
     if artifact is None:
         where = "no artifact folder found on this machine" if run.artifact_dir is None else "none"
         imported.skip(
             run.origin,
-            f"run {run.run_id} ({run.name or 'unnamed'}) has no predictions artifact "
+            f"run {run.run_id!r} ({run.name or 'unnamed'!r}) has no predictions artifact "
             f"(predictions*.csv|json|jsonl or eval_results_table.json; {where})",
         )
         return
@@ -154,7 +154,7 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
     if pred_col is None:
         raise InputError(
             artifact,
-            f"no prediction column (one of {', '.join(PREDICTED_COLUMNS)}); found {', '.join(columns)}",
+            f"no prediction column (one of {', '.join(PREDICTED_COLUMNS)}); found {', '.join(repr(c) for c in columns)}",
         )
     used = {id_col, pred_col, expected_col, input_col}
 
