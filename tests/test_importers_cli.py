@@ -123,3 +123,10 @@ def test_missing_source_is_one_line(run_cli, tmp_path: Path) -> None:
         assert result.err.strip().splitlines() == [
             f"evaltui: {tmp_path / 'nope'}: no such file or folder"
         ]
+
+
+def test_store_option_before_the_tool(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    result = run_cli("--store", store, "import", "lm-eval", real_logs / "lm_eval", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["store"] == str(store) and store.exists()

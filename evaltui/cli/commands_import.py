@@ -30,7 +30,9 @@ SOURCES = {
 
 
 @click.group("import")
-def import_group() -> None:
+@store_option
+@click.pass_context
+def import_group(ctx: click.Context, store_path: Path | None) -> None:
     """Convert another tool's logs into runs and suites, then load them like `evaltui load`.
 
     \b
@@ -42,6 +44,7 @@ def import_group() -> None:
     runs of the same task on the same cases are comparable. Re-importing is a no-op. A file
     that is not such a log, or a damaged one, is refused (exit 2) and nothing is loaded.
     """
+    ctx.obj = {"store": store_path}  # `evaltui --store X import ...` puts --store here
 
 
 def _import_command(tool: str) -> click.Command:
@@ -60,7 +63,9 @@ def _import_command(tool: str) -> click.Command:
     )
     @REPLACE
     @json_option
+    @click.pass_context
     def command(
+        ctx: click.Context,
         source: str,
         store_path: Path | None,
         out: Path | None,
@@ -73,7 +78,7 @@ def _import_command(tool: str) -> click.Command:
         run_import(
             tool,
             source_path(tool, source),
-            store_path,
+            store_path or (ctx.obj or {}).get("store"),
             out=out,
             load=not no_load,
             replace=replace,
