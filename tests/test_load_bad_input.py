@@ -341,3 +341,13 @@ def test_allow_outside_lets_a_reference_leave_the_folder(tmp_path: Path, run_cli
     assert run_cli("load", folder, "--store", store).code == 2
     result = run_cli("load", folder, "--store", store, "--allow-outside")
     assert result.code == 0, result.err
+
+
+def test_error_lines_show_hostile_file_names_literally(tmp_path: Path, run_cli) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "evil\x1b]0;TITLE\x07.run.json").write_text("{")
+    result = run_cli("load", folder, "--store", tmp_path / "s.duckdb")
+    assert result.code == 2
+    assert "\x1b" not in result.err and "\x07" not in result.err
+    assert "evil\u241b]0;TITLE\u2407.run.json" in result.err

@@ -18,9 +18,11 @@ from evaltui.cli.commands_decision import (
     decisions_command,
     verify_command,
 )
+from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
+from evaltui.sanitize import visible
 
 
 class EvaltuiGroup(click.Group):
@@ -72,6 +74,7 @@ def cli() -> None:
     evaltui verify DECISION     check a decision file's signature, signer and replay
     evaltui canary-check DEC    apply a decision's canary stop rule to observed values
     evaltui decisions           past decisions made on this store
+    evaltui import TOOL SOURCE  lm-eval / inspect / mlflow logs become runs and suites
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
     folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
@@ -89,6 +92,7 @@ cli.add_command(decide_command)
 cli.add_command(verify_command)
 cli.add_command(canary_check_command)
 cli.add_command(decisions_command)
+cli.add_command(import_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -97,13 +101,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except EvaltuiError as exc:
         for line in exc.lines():
-            click.echo(f"evaltui: {line}" if not line.startswith("evaltui") else line, err=True)
+            # file names and values in messages come from outside: no control byte reaches the terminal
+            shown = visible(line)
+            click.echo(shown if shown.startswith("evaltui") else f"evaltui: {shown}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("evaltui: aborted", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as exc:
-        click.echo(f"evaltui: {exc.format_message()}", err=True)
+        click.echo(f"evaltui: {visible(exc.format_message())}", err=True)
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             click.echo(f"(see `{exc.ctx.command_path} --help`)", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -112,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # a bug: still one line, never a traceback
-        click.echo(f"evaltui: internal error: {type(exc).__name__}: {_first_line(exc)}", err=True)
+        click.echo(
+            f"evaltui: internal error: {type(exc).__name__}: {visible(_first_line(exc))}", err=True
+        )
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
 

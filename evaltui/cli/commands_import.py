@@ -1,0 +1,196 @@
+"""`evaltui import lm-eval|inspect|mlflow SOURCE`: other tools' logs become native runs and suites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.text import Text
+
+from evaltui.cli.commands_store import REPLACE, describe_load
+from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.importers.pipeline import Prepared, prepare, source_path
+from evaltui.sanitize import visible
+from evaltui.store.loader import LoadSummary, load_batch
+
+SHORT = {
+    "lm-eval": "lm-evaluation-harness results + samples (a file or a folder).",
+    "inspect": "inspect_ai .eval / .json logs (a file or a folder).",
+    "mlflow": "MLflow file store (mlruns/) or mlflow.db with a predictions artifact.",
+}
+SOURCES = {
+    "lm-eval": "lm-evaluation-harness output: a results_*.json (its samples_<task>_*.jsonl beside it), "
+    "a samples file, or a folder of them.",
+    "inspect": "inspect_ai logs: a .eval archive (deflate or zstd) or a .json log, or a folder of them.",
+    "mlflow": "MLflow tracking data: an mlruns/ folder, the project folder holding it or mlflow.db, "
+    "or the mlflow.db SQLite file.",
+}
+
+
+@click.group("import")
+@store_option
+@click.pass_context
+def import_group(ctx: click.Context, store_path: Path | None) -> None:
+    """Convert another tool's logs into runs and suites, then load them like `evaltui load`.
+
+    \b
+    evaltui import lm-eval SOURCE   lm-evaluation-harness results + samples
+    evaltui import inspect SOURCE   inspect_ai .eval / .json logs
+    evaltui import mlflow SOURCE    MLflow file store or mlflow.db, with a predictions artifact
+
+    Every run gets a suite per task (or dataset) whose id ends in a digest of its cases, so
+    runs of the same task on the same cases are comparable. Re-importing is a no-op. A file
+    that is not such a log, or a damaged one, is refused (exit 2) and nothing is loaded.
+    """
+    ctx.obj = {"store": store_path}  # `evaltui --store X import ...` puts --store here
+
+
+def _import_command(tool: str) -> click.Command:
+    @click.command(tool, help=f"Import {SOURCES[tool]}", short_help=SHORT[tool])
+    @click.argument("source")
+    @store_option
+    @click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Also write the native records (*.suite.json, *.run.json) into this folder, to commit them.",
+    )
+    @click.option(
+        "--no-load",
+        is_flag=True,
+        help="Only write the records (needs --out); leave the store alone.",
+    )
+    @REPLACE
+    @json_option
+    @click.pass_context
+    def command(
+        ctx: click.Context,
+        source: str,
+        store_path: Path | None,
+        out: Path | None,
+        no_load: bool,
+        replace: bool,
+        as_json: bool,
+    ) -> None:
+        if no_load and out is None:
+            raise click.UsageError("--no-load only makes sense with --out DIR")
+        run_import(
+            tool,
+            source_path(tool, source),
+            store_path or (ctx.obj or {}).get("store"),
+            out=out,
+            load=not no_load,
+            replace=replace,
+            as_json=as_json,
+        )
+
+    return command
+
+
+def run_import(
+    tool: str,
+    source: Path,
+    store_path: Path | None,
+    *,
+    out: Path | None,
+    load: bool,
+    replace: bool,
+    as_json: bool,
+) -> None:
+    """Read, validate, optionally write, then load in one transaction (all or nothing)."""
+    store: Path | None = None
+    summary: LoadSummary | None = None
+    written: list[Path] = []
+    with prepare(tool, source) as prepared:
+        if out is not None:
+            written = prepared.write(out, overwrite=replace)
+        if load:
+            with open_store(store_path, read_only=False) as opened:
+                store = opened.path
+                summary = load_batch(opened, prepared.batch, replace=replace)
+        report = _report(tool, source, prepared, written, store, summary)
+    if as_json:
+        emit_json(report)
+    else:
+        _print(report, store, summary)
+
+
+def _report(
+    tool: str,
+    source: Path,
+    prepared: Prepared,
+    written: list[Path],
+    store: Path | None,
+    summary: LoadSummary | None,
+) -> dict[str, Any]:
+    suites = {s.suite_id: s for s in prepared.batch.suites}
+    return {
+        "tool": tool,
+        "source": str(source),
+        "store": str(store) if store is not None else None,
+        "runs": [
+            {
+                "run_id": run.run_id,
+                "experiment": run.doc["experiment"],
+                "artifact": run.doc["artifact"],
+                "suite_id": run.doc["suite_id"],
+                "cases": len(run.doc["cases"]),
+                "source": str(run.source),
+                "notes": list(run.notes),
+            }
+            for run in prepared.imported.runs
+        ],
+        "suites": [
+            {"suite_id": s.suite_id, "cases": s.case_count, "fingerprints": s.fingerprints()}
+            for s in suites.values()
+        ],
+        "skipped": [s.to_json() for s in prepared.imported.skipped],
+        "written": [str(p) for p in written],
+        "load": summary.to_json() if summary is not None else None,
+    }
+
+
+def _print(report: dict[str, Any], store: Path | None, summary: LoadSummary | None) -> None:
+    out = console()
+    runs = report["runs"]
+    out.print(
+        Text.assemble(
+            (f"{report['tool']}: ", "bold"),
+            f"{len(runs)} run(s), {len(report['suites'])} suite(s) from ",
+            safe(report["source"], limit=400),
+        )
+    )
+    rows = [
+        (
+            safe(r["run_id"], limit=90),
+            safe(r["artifact"], limit=60),
+            safe(r["suite_id"], limit=60),
+            safe(f"{r['cases']:,}"),
+            safe("; ".join(r["notes"]), limit=160),
+        )
+        for r in runs
+    ]
+    out.print(table(None, ("run", "artifact", "suite", "cases", "notes"), rows))
+    for skipped in report["skipped"]:
+        out.print(
+            Text.assemble(
+                ("skipped ", "dim"),
+                safe(skipped["path"], "dim", 300),
+                ": ",
+                safe(skipped["reason"], "dim", 300),
+            )
+        )
+    if report["written"]:
+        out.print(
+            Text(
+                f"wrote {len(report['written'])} file(s) into {visible(Path(report['written'][0]).parent)}"
+            )
+        )
+    if store is not None and summary is not None:
+        click.echo(visible(describe_load(store, summary)))
+
+
+import_group.add_command(_import_command("lm-eval"))
+import_group.add_command(_import_command("inspect"))
+import_group.add_command(_import_command("mlflow"))

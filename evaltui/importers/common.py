@@ -1,0 +1,358 @@
+"""What every importer shares: route labels, suite declarations, and native-record builders.
+
+An importer reads a foreign log and produces native documents: dicts exactly like the JSON of a
+suite manifest and a run record (cases inline). They are then validated and loaded by the same
+code as `evaltui load` (see `pipeline.py`), so an imported run is held to the same contract.
+
+Suites are named `<tool>.<task>.<digest>`, the digest being a hash of the whole manifest (cases,
+metrics, guardrails, contract). Runs of the same task on the same cases therefore share one suite
+and are comparable; a different set of cases is a different suite and is never silently ranked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evaltui.contract.fingerprint import FINGERPRINT_DIGITS, canonical_case, digest_encoded
+from evaltui.contract.jsonio import decode_text
+from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
+from evaltui.errors import InputError
+
+# Routes an importer writes when a case has no predicted label of its own.
+ROUTE_CORRECT = "CORRECT"
+ROUTE_INCORRECT = "INCORRECT"
+ROUTE_PARTIAL = "PARTIAL"
+ROUTE_NOANSWER = "NOANSWER"
+ROUTE_UNSCORED = "UNSCORED"
+ROUTE_ERROR = "ERROR"
+EXPECTED_UNLABELED = "UNLABELED"
+
+EXACT_ROUTE_RATE = "exact_route_rate"
+
+# Every imported suite declares these. No guardrail sits on exact_route_rate: a benchmark has no
+# absolute pass mark, ranking against the baseline is the paired comparison's job. A run with cases
+# that were never judged (a cancelled or unscored log) cannot be promoted on what it did not show.
+BASE_METRICS: list[dict[str, Any]] = [
+    {"name": EXACT_ROUTE_RATE, "rate": {"correct": True}},
+    {"name": "unscored_cases", "count": {"predicted": [ROUTE_UNSCORED, ROUTE_ERROR]}},
+]
+BASE_GUARDRAILS: list[dict[str, Any]] = [
+    {"require": "unscored_cases == 0", "status": "REJECT_UNSCORED"},
+]
+UNLABELED_METRIC: dict[str, Any] = {
+    "name": "unlabeled_cases",
+    "count": {"expected": EXPECTED_UNLABELED},
+}
+UNLABELED_GUARDRAIL: dict[str, Any] = {
+    "require": "unlabeled_cases == 0",
+    "status": "REJECT_UNLABELED",
+}
+
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@/+-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: Path
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": str(self.path), "reason": self.reason}
+
+
+@dataclass(slots=True)
+class ImportedRun:
+    doc: dict[str, Any]
+    source: Path
+    notes: tuple[str, ...] = ()
+
+    @property
+    def run_id(self) -> str:
+        return str(self.doc["run_id"])
+
+
+@dataclass(slots=True)
+class ImportedSuite:
+    doc: dict[str, Any]
+    source: Path
+
+    @property
+    def suite_id(self) -> str:
+        return str(self.doc["suite_id"])
+
+
+@dataclass
+class Imported:
+    """Everything read from one SOURCE: native suite and run documents, and what was skipped."""
+
+    tool: str
+    suites: dict[str, ImportedSuite] = field(default_factory=dict)
+    runs: list[ImportedRun] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    _by_id: dict[str, ImportedRun] = field(default_factory=dict, repr=False)
+
+    def add(
+        self, suite: BuiltSuite, run: dict[str, Any], source: Path, notes: Iterable[str] = ()
+    ) -> None:
+        other = self._by_id.get(run["run_id"])
+        if other is not None:
+            if canonical_json(other.doc) == canonical_json(run):
+                return  # the same log twice (e.g. a copy): load it once
+            raise InputError(
+                source,
+                f"run {run['run_id']!r} is also read, differently, from {other.source}; "
+                "import the two logs separately",
+            )
+        self.suites.setdefault(suite.suite_id, ImportedSuite(suite.doc, source))
+        self._by_id[run["run_id"]] = imported = ImportedRun(run, source, tuple(notes))
+        self.runs.append(imported)
+
+    def skip(self, path: Path, reason: str) -> None:
+        self.skipped.append(Skipped(path, reason))
+
+    def require_runs(self, source: Path, what: str) -> None:
+        """A SOURCE that yields no run is an error that says why each candidate file was skipped."""
+        if self.runs:
+            return
+        if not self.skipped:
+            raise InputError(source, f"nothing to import: no {what} found here")
+        if len(self.skipped) == 1:
+            raise InputError(self.skipped[0].path, f"nothing to import: {self.skipped[0].reason}")
+        raise InputError(
+            source,
+            f"nothing to import: no usable {what}; {len(self.skipped)} candidates skipped "
+            f"(first: {self.skipped[0].path.name}: {self.skipped[0].reason})",
+        )
+
+
+# -- building native documents --------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def slug(text: str, fallback: str = "task") -> str:
+    """A string usable inside suite and run ids (letters, digits and _ . : @ / + -)."""
+    cleaned = _ID_UNSAFE.sub("-", text.strip()).strip("-")
+    if not cleaned:
+        return fallback
+    if not re.match(r"[A-Za-z0-9_]", cleaned[0]):
+        cleaned = "_" + cleaned
+    return cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltSuite:
+    """A suite manifest built by an importer, with the fingerprints of its cases."""
+
+    doc: dict[str, Any]
+    fingerprints: dict[str, str]  # `<split>_sha` and `evaluation_sha`
+
+    @property
+    def suite_id(self) -> str:
+        return str(self.doc["suite_id"])
+
+
+def suite_doc(
+    tool: str,
+    task: str,
+    split: str,
+    cases: list[dict[str, Any]],
+    *,
+    description: str,
+    comparison_fields: list[str],
+    metrics: list[dict[str, Any]] | None = None,
+    guardrails: list[dict[str, Any]] | None = None,
+) -> BuiltSuite:
+    """A one-split suite manifest whose id ends in a digest of everything it declares.
+
+    Each case is encoded once; the encodings give the split's fingerprint (the contract's own
+    definition, `evaltui.contract.fingerprint`) and, with the declarations, the id's digest.
+    """
+    cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
+    declarations: dict[str, Any] = {
+        "kind": KIND_SUITE,
+        "version": FORMAT_VERSION,
+        "description": description,
+        "metrics": metrics if metrics is not None else BASE_METRICS,
+        "guardrails": guardrails if guardrails is not None else BASE_GUARDRAILS,
+        "comparison_fields": comparison_fields,
+    }
+    identity = {**declarations, "splits": {split: cases_digest}}
+    digest = hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()[:12]
+    doc = {"suite_id": f"{tool}.{slug(task)}.{digest}", **declarations, "splits": {split: cases}}
+    fingerprint = cases_digest[:FINGERPRINT_DIGITS]
+    return BuiltSuite(doc, {f"{split}_sha": fingerprint, "evaluation_sha": fingerprint})
+
+
+def run_doc(
+    *,
+    run_id: str,
+    experiment: str,
+    artifact: str,
+    suite: BuiltSuite,
+    started_at: datetime,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    tags: Mapping[str, Any],
+    cases: list[dict[str, Any]],
+    artifacts: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A run record; null or non-finite values are dropped.
+
+    Params gain the suite's fingerprints as the run's claims, unless the log already claims a value
+    under that name (a hard-coded `evaluation_sha` stays what the run said, and is checked).
+    """
+    return {
+        "kind": KIND_RUN,
+        "version": FORMAT_VERSION,
+        "run_id": run_id,
+        "experiment": experiment,
+        "artifact": artifact,
+        "suite_id": suite.suite_id,
+        "started_at": started_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "params": {**suite.fingerprints, **clean_values(params)},
+        "metrics": clean_metrics(metrics),
+        "tags": clean_values(tags),
+        "artifacts": [a for a in artifacts if a],
+        "cases": cases,
+    }
+
+
+def clean_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """Params and tags as strings: nulls dropped, structures as compact JSON."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None or key == "":
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
+        out[str(key)] = value if isinstance(value, str) else compact(value)
+    return out
+
+
+def clean_metrics(values: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        number = as_number(value)
+        if number is not None and key:
+            out[str(key)] = number
+    return out
+
+
+def as_number(value: Any) -> float | None:
+    """A finite float from a number (not a bool) or a numeric string; None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def short_label(value: Any, limit: int = 64) -> str | None:
+    """`value` stripped, if it reads as a label (one short line); None if it does not."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > limit or "\n" in text or "\r" in text:
+        return None
+    return text
+
+
+def from_unix(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# -- reading foreign files ------------------------------------------------------------------------
+
+
+def load_json_bytes(data: bytes, path: Path | str, *, what: str = "file") -> Any:
+    """Parse JSON written by another tool: NaN/Infinity (which Python's writers emit) become null."""
+    if not data.strip():
+        raise InputError(path, f"{what} is empty")
+    text = decode_text(data, path)
+    try:
+        return json.loads(text, parse_constant=lambda _name: None)
+    except json.JSONDecodeError as exc:
+        truncated = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        raise InputError(
+            path, f"invalid JSON: {exc.msg}{truncated} at column {exc.colno}", exc.lineno
+        ) from None
+    except RecursionError:
+        raise InputError(path, "invalid JSON: nested too deeply") from None
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, expected a file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror}") from None
+
+
+def load_json_file(path: Path) -> Any:
+    return load_json_bytes(read_bytes(path), path)
+
+
+def iter_json_lines(path: Path) -> Iterable[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of a JSON Lines file written by another tool."""
+    data = read_bytes(path)
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    text = decode_text(data, path)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                yield number, json.loads(line, parse_constant=lambda _name: None)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    path, f"invalid JSON: {exc.msg} at column {exc.colno}", number
+                ) from None
+
+
+def walk_files(folder: Path) -> list[Path]:
+    """Every file under `folder`, in name order, without entering dot-folders."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / name for name in sorted(filenames) if not name.startswith("."))
+    return found
+
+
+def require_source(source: Path) -> None:
+    if not source.exists():
+        raise InputError(source, "no such file or folder")

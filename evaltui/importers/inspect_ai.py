@@ -1,0 +1,538 @@
+"""inspect_ai eval logs: `.eval` zip archives (deflate or zstd entries) and `.json` logs.
+
+One run per log (a log is one task on one model). The suite of a task is its samples: a case per
+sample id (per sample id and epoch when the log ran several epochs) with the target, the input
+and the choices, so a changed target or input changes the fingerprint.
+
+Routes keep inspect's verdict and, where the target is a short label (a letter, "Yes", a class),
+the label: the expected route is the target; a sample scored correct is routed to the target, an
+incorrect one to the scorer's extracted answer when that is a different short label (else
+`INCORRECT`). Free-text targets expect `CORRECT`. Partial credit is `PARTIAL`, `N` is `NOANSWER`,
+a sample without a score is `UNSCORED`, one that raised is `ERROR`. Values are read as inspect's
+`value_to_float` reads them (C=1, P=0.5, I=N=0, yes/true, no/false, numbers); the per-case score
+keeps that number. A cancelled or unscored log loads with the samples it has and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evaltui.errors import InputError
+from evaltui.importers.common import (
+    EXACT_ROUTE_RATE,
+    EXPECTED_UNLABELED,
+    ROUTE_CORRECT,
+    ROUTE_ERROR,
+    ROUTE_INCORRECT,
+    ROUTE_NOANSWER,
+    ROUTE_PARTIAL,
+    ROUTE_UNSCORED,
+    Imported,
+    as_number,
+    compact,
+    from_unix,
+    load_json_bytes,
+    load_json_file,
+    parse_time,
+    require_source,
+    run_doc,
+    short_label,
+    slug,
+    suite_doc,
+    walk_files,
+)
+from evaltui.importers.zipread import ZipArchive
+
+TOOL = "inspect"
+COMPARISON_FIELDS = ["evaluation_sha", "task_version", "scorer"]
+SPLIT = "samples"
+SPECIAL_ROUTES = {
+    ROUTE_CORRECT,
+    ROUTE_INCORRECT,
+    ROUTE_PARTIAL,
+    ROUTE_NOANSWER,
+    ROUTE_UNSCORED,
+    ROUTE_ERROR,
+    EXPECTED_UNLABELED,
+}
+LOG_LISTING = "logs.json"  # inspect's index of a log folder, not a log
+
+
+def read_inspect(source: Path) -> Imported:
+    """Import one `.eval` / `.json` log, or every log in a folder."""
+    require_source(source)
+    imported = Imported(TOOL)
+    if source.is_dir():
+        for path in walk_files(source):
+            suffix = path.suffix.lower()
+            if suffix == ".eval":
+                _import_log(_read_eval(path), path, imported)
+            elif suffix == ".json" and path.name != LOG_LISTING:
+                log = _read_json_log(path, explicit=False)
+                if log is None:
+                    imported.skip(path, "not an inspect_ai log (no 'eval' header)")
+                else:
+                    _import_log(log, path, imported)
+    elif source.suffix.lower() == ".eval":
+        _import_log(_read_eval(source), source, imported)
+    elif source.suffix.lower() != ".json":
+        raise InputError(
+            source, "not an inspect_ai log: expected a .eval archive, a .json log or a folder"
+        )
+    else:
+        log = _read_json_log(source, explicit=True)
+        assert log is not None
+        _import_log(log, source, imported)
+    imported.require_runs(source, "inspect_ai log with samples")
+    return imported
+
+
+# -- reading the two log formats ----------------------------------------------------------------
+
+
+def _read_json_log(path: Path, *, explicit: bool) -> dict[str, Any] | None:
+    doc = load_json_file(path)
+    if _is_log(doc):
+        samples = doc.get("samples")
+        if samples is not None and not isinstance(samples, list):
+            raise InputError(path, "field 'samples' of an inspect_ai log must be an array")
+        return {**doc, "samples": samples or [], "log_format": "json"}
+    if explicit:
+        raise InputError(
+            path,
+            "not an inspect_ai log: expected a JSON object with 'version' and an 'eval' header "
+            "(as `inspect eval` writes with --log-format json)",
+        )
+    return None
+
+
+def _is_log(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("eval"), dict)
+        and isinstance(doc["eval"].get("task"), str)
+        and "version" in doc
+    )
+
+
+def _read_eval(path: Path) -> dict[str, Any]:
+    with ZipArchive(path) as archive:
+        names = archive.names()
+
+        def entry(name: str) -> Any:
+            return load_json_bytes(archive.read(name), f"{path} [{name}]", what="entry")
+
+        if "header.json" in archive:
+            header = entry("header.json")
+        elif "_journal/start.json" in archive:
+            header = {**entry("_journal/start.json"), "status": "started"}
+        else:
+            raise InputError(
+                path,
+                "not an inspect_ai log: the archive has neither header.json nor _journal/start.json",
+            )
+        if not _is_log(header):
+            raise InputError(path, "not an inspect_ai log: header.json has no 'eval' header")
+        sample_names = sorted(n for n in names if n.startswith("samples/") and n.endswith(".json"))
+        samples = [entry(n) for n in sample_names]
+        if not samples:
+            samples = list(_summaries(archive, names, entry))
+            log_format = "eval (summaries only)"
+        else:
+            log_format = "eval"
+    for index, sample in enumerate(samples):
+        if not isinstance(sample, dict):
+            raise InputError(path, f"sample {index} is not a JSON object")
+    return {**header, "samples": samples, "log_format": log_format}
+
+
+def _summaries(archive: ZipArchive, names: list[str], entry: Any) -> Iterator[Any]:
+    """Sample summaries, when the log kept no full samples (scores, usage, times; no output)."""
+    if "summaries.json" in archive:
+        parts = ["summaries.json"]
+    else:
+        parts = sorted(
+            (n for n in names if n.startswith("_journal/summaries/") and n.endswith(".json")),
+            key=lambda n: (len(n), n),
+        )
+    for name in parts:
+        value = entry(name)
+        if isinstance(value, list):
+            yield from value
+
+
+# -- mapping one log ------------------------------------------------------------------------------
+
+
+def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
+    header = log["eval"]
+    task = header["task"]
+    samples = log["samples"]
+    if not samples:
+        imported.skip(path, "the log has no samples (was it run with log_samples=False?)")
+        return
+    scorer = _primary_scorer(log)
+    multi_epoch = (
+        any(_int(s.get("epoch"), 1) != 1 for s in samples)
+        or _int(_obj(header.get("config")).get("epochs"), 1) > 1
+    )
+
+    cases: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    values: list[float | None] = []
+    for index, sample in enumerate(samples):
+        sample_id = sample.get("id")
+        if isinstance(sample_id, bool) or not isinstance(sample_id, int | str) or sample_id == "":
+            raise InputError(path, f"sample {index} has no usable 'id' (found {sample_id!r})")
+        epoch = _int(sample.get("epoch"), 1)
+        case_id = f"{sample_id}:{epoch}" if multi_epoch else str(sample_id)
+        if case_id in seen:
+            raise InputError(path, f"sample {case_id!r} appears twice in the log")
+        seen.add(case_id)
+        case, result, value = _sample(sample, case_id, epoch, scorer)
+        cases.append(case)
+        results.append(result)
+        values.append(value)
+
+    dataset = _obj(header.get("dataset"))
+    description = f"inspect_ai task {task}: {len(cases)} sample(s)" + (
+        f" of dataset {dataset['name']}" if isinstance(dataset.get("name"), str) else ""
+    )
+    suite = suite_doc(
+        TOOL, task, SPLIT, cases, description=description, comparison_fields=COMPARISON_FIELDS
+    )
+
+    status = str(log["status"]) if isinstance(log.get("status"), str) else "unknown"
+    metrics = _metrics(log, scorer, values)
+    identifier = header.get("eval_id") or header.get("task_id") or header.get("run_id")
+    if not isinstance(identifier, str) or not identifier:
+        raise InputError(path, "the log's eval header has no eval_id, task_id or run_id")
+    model = header.get("model") if isinstance(header.get("model"), str) else "unknown-model"
+    run = run_doc(
+        run_id=f"{TOOL}:{slug(task)}:{slug(identifier)}",
+        experiment=f"{TOOL}:{task}",
+        artifact=model,
+        suite=suite,
+        started_at=_started(log),
+        params=_params(log, scorer, status),
+        metrics=metrics,
+        tags=_tags(log, path, status),
+        cases=results,
+    )
+    imported.add(suite, run, path, _notes(log, status, scorer, values))
+
+
+def _primary_scorer(log: dict[str, Any]) -> str | None:
+    for score in _list(_obj(log.get("results")).get("scores")):
+        if isinstance(score, dict) and isinstance(score.get("name"), str):
+            return score["name"]
+    for scorer in _list(log["eval"].get("scorers")):
+        if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
+            return scorer["name"]
+    for sample in log["samples"]:
+        scores = _obj(sample.get("scores"))
+        if scores:
+            return next(iter(scores))
+    return None
+
+
+def _sample(
+    sample: dict[str, Any], case_id: str, epoch: int, scorer: str | None
+) -> tuple[dict[str, Any], dict[str, Any], float | None]:
+    attachments = _obj(sample.get("attachments"))
+    target = sample.get("target")
+    expected = _expected(target)
+    case: dict[str, Any] = {
+        "case_id": case_id,
+        "sample_id": sample["id"],
+        "epoch": epoch,
+        "expected_route": expected or ROUTE_CORRECT,
+        "target": target,
+        "input": _input(sample.get("input"), attachments),
+    }
+    if isinstance(sample.get("choices"), list):
+        case["choices"] = sample["choices"]
+
+    score = _obj(_obj(sample.get("scores")).get(scorer)) if scorer else {}
+    raw = score.get("value")
+    value = value_to_float(raw) if "value" in score else None
+    error = sample.get("error")
+    if error:
+        route = ROUTE_ERROR
+    elif value is None:
+        route = ROUTE_UNSCORED
+    elif raw == "N":
+        route = ROUTE_NOANSWER
+    elif value == 1.0:
+        route = expected or ROUTE_CORRECT
+    elif value == 0.0:
+        answer = short_label(score.get("answer"))
+        usable = expected is not None and answer is not None and answer != expected
+        route = answer if usable and answer not in SPECIAL_ROUTES else ROUTE_INCORRECT  # type: ignore[assignment]
+    else:
+        route = ROUTE_PARTIAL
+
+    result: dict[str, Any] = {"case_id": case_id, "route": route}
+    if value is not None:
+        result["score"] = value
+    total_time = as_number(sample.get("total_time"))
+    if total_time is not None:
+        result["latency_ms"] = total_time * 1000.0
+    tokens = _tokens(sample.get("model_usage"))
+    if tokens is not None:
+        result["tokens"] = tokens
+    output = _output_text(sample.get("output"), attachments)
+    if output is not None:
+        result["output"] = output
+    result["metadata"] = _sample_metadata(sample, score, error)
+    return case, result, value
+
+
+def value_to_float(value: Any) -> float | None:
+    """A score value as inspect's `value_to_float` reads it; None for values it cannot reduce."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return as_number(value)
+    if isinstance(value, str):
+        if value == "C":
+            return 1.0
+        if value == "P":
+            return 0.5
+        if value in ("I", "N"):
+            return 0.0
+        lowered = value.lower()
+        if lowered in ("yes", "true"):
+            return 1.0
+        if lowered in ("no", "false"):
+            return 0.0
+        if value.replace(".", "", 1).isnumeric():
+            return float(value)
+        return 0.0  # inspect warns and counts an unreadable value as 0
+    return None  # dict / list values need a reducer evaltui does not guess
+
+
+def _expected(target: Any) -> str | None:
+    if isinstance(target, str):
+        return short_label(target)
+    if isinstance(target, list) and target:
+        labels = [short_label(t) for t in target]
+        if all(labels):
+            return " | ".join(labels)  # type: ignore[arg-type]
+    return None
+
+
+def _resolve(text: Any, attachments: dict[str, Any]) -> Any:
+    if isinstance(text, str) and text.startswith("attachment://"):
+        return attachments.get(text[len("attachment://") :], text)
+    return text
+
+
+def _input(value: Any, attachments: dict[str, Any]) -> Any:
+    """The sample input without per-run noise (message ids): role and content only."""
+    if isinstance(value, list):
+        messages = []
+        for message in value:
+            if isinstance(message, dict):
+                messages.append(
+                    {
+                        "role": message.get("role"),
+                        "content": _content(message.get("content"), attachments),
+                    }
+                )
+        return messages
+    return _resolve(value, attachments)
+
+
+def _content(content: Any, attachments: dict[str, Any]) -> Any:
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, dict):
+                kept = {
+                    k: _resolve(part[k], attachments)
+                    for k in ("type", "text", "image", "audio")
+                    if k in part
+                }
+                parts.append(kept)
+        return parts
+    return _resolve(content, attachments)
+
+
+def _output_text(output: Any, attachments: dict[str, Any]) -> str | None:
+    output = _obj(output)
+    completion = output.get("completion")
+    if isinstance(completion, str) and completion:
+        return str(_resolve(completion, attachments))
+    for choice in _list(output.get("choices")):
+        message = _obj(_obj(choice).get("message"))
+        content = _resolve(message.get("content"), attachments)
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            texts = [
+                str(_resolve(p.get("text"), attachments))
+                for p in content
+                if isinstance(p, dict) and p.get("type") == "text"
+            ]
+            if texts:
+                return "\n".join(texts)
+    return None
+
+
+def _tokens(usage: Any) -> int | None:
+    total = 0
+    found = False
+    for model_usage in _obj(usage).values():
+        counts = _obj(model_usage)
+        value = counts.get("total_tokens")
+        if value is None and ("input_tokens" in counts or "output_tokens" in counts):
+            value = (counts.get("input_tokens") or 0) + (counts.get("output_tokens") or 0)
+        if isinstance(value, int) and not isinstance(value, bool):
+            total += value
+            found = True
+    return total if found else None
+
+
+def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    if score:
+        for key in ("value", "answer", "explanation"):
+            if score.get(key) is not None:
+                meta[key] = score[key]
+    scores = {name: _obj(s).get("value") for name, s in _obj(sample.get("scores")).items()}
+    if len(scores) > 1:
+        meta["scores"] = scores
+    for key in ("metadata", "model_usage", "working_time", "uuid", "limit", "retries"):
+        if sample.get(key) not in (None, {}, []):
+            meta["sample_metadata" if key == "metadata" else key] = sample[key]
+    if error:
+        message = _obj(error).get("message") if isinstance(error, dict) else error
+        meta["error"] = message if isinstance(message, str) else compact(error)
+    return meta
+
+
+# -- run header -----------------------------------------------------------------------------------
+
+
+def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    headline = None
+    for score in _list(_obj(log.get("results")).get("scores")):
+        score = _obj(score)
+        name = score.get("name")
+        for metric in _obj(score.get("metrics")).values():
+            metric = _obj(metric)
+            if isinstance(name, str) and isinstance(metric.get("name"), str):
+                metrics[f"{name}/{metric['name']}"] = metric.get("value")
+                if name == scorer and metric["name"] == "accuracy":
+                    headline = as_number(metric.get("value"))
+    binary = bool(values) and all(v in (0.0, 1.0) for v in values)
+    if headline is not None and binary:
+        metrics[EXACT_ROUTE_RATE] = headline  # inspect's accuracy, checked against the cases
+    for model, usage in _obj(_obj(log.get("stats")).get("model_usage")).items():
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            if key in _obj(usage):
+                metrics[f"usage/{model}/{key}"] = usage[key]
+    return metrics
+
+
+def _started(log: dict[str, Any]) -> datetime:
+    for text in (_obj(log.get("stats")).get("started_at"), log["eval"].get("created")):
+        when = parse_time(text)
+        if when is not None:
+            return when
+    return from_unix(0)
+
+
+def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, Any]:
+    header = log["eval"]
+    config = _obj(header.get("config"))
+    dataset = _obj(header.get("dataset"))
+    plan = _obj(log.get("plan"))
+    results = _obj(log.get("results"))
+    revision = _obj(header.get("revision"))
+    return {
+        "task": header.get("task"),
+        "task_version": header.get("task_version"),
+        "task_file": header.get("task_file"),
+        "task_registry_name": header.get("task_registry_name"),
+        "task_args": header.get("task_args") or None,
+        "dataset": dataset.get("name"),
+        "dataset_location": dataset.get("location"),
+        "dataset_samples": dataset.get("samples"),
+        "model": header.get("model"),
+        "model_args": header.get("model_args") or None,
+        "model_generate_config": header.get("model_generate_config") or None,
+        "solvers": [
+            {"solver": s.get("solver"), "params": s.get("params")}
+            for s in _list(plan.get("steps"))
+            if isinstance(s, dict)
+        ]
+        or None,
+        "plan_config": plan.get("config") or None,
+        "scorer": scorer,
+        "scorers": [s.get("name") for s in _list(header.get("scorers")) if isinstance(s, dict)]
+        or None,
+        "limit": config.get("limit"),
+        "epochs": config.get("epochs"),
+        "epochs_reducer": config.get("epochs_reducer"),
+        "total_samples": results.get("total_samples"),
+        "completed_samples": results.get("completed_samples"),
+        "status": status,
+        "eval_id": header.get("eval_id"),
+        "eval_run_id": header.get("run_id"),
+        "task_id": header.get("task_id"),
+        "revision_commit": revision.get("commit"),
+        "revision_origin": revision.get("origin"),
+        "inspect_version": _obj(header.get("packages")).get("inspect_ai"),
+        "log_format": log.get("log_format"),
+    }
+
+
+def _tags(log: dict[str, Any], path: Path, status: str) -> dict[str, Any]:
+    tags: dict[str, Any] = {"imported_from": TOOL, "source_file": path.name, "status": status}
+    for name in _list(log["eval"].get("tags")):
+        if isinstance(name, str) and name:
+            tags[f"tag:{name}"] = "true"
+    for key, value in _obj(log["eval"].get("metadata")).items():
+        tags[f"metadata.{key}"] = value
+    return tags
+
+
+def _notes(
+    log: dict[str, Any], status: str, scorer: str | None, values: list[float | None]
+) -> list[str]:
+    notes = []
+    samples = log["samples"]
+    if status != "success":
+        notes.append(f"status {status}: loaded the {len(samples)} sample(s) the log has")
+    error = log.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        notes.append(
+            f"error: {error['message'].strip().splitlines()[0] if error['message'].strip() else ''}"
+        )
+    unscored = sum(1 for v in values if v is None)
+    if scorer is None:
+        notes.append(f"unscored: no scorer ran ({len(samples)} sample(s) routed UNSCORED)")
+    elif unscored:
+        notes.append(f"unscored: {unscored} of {len(samples)} sample(s) have no {scorer} score")
+    if log.get("log_format") == "eval (summaries only)":
+        notes.append("the log kept sample summaries only: no outputs")
+    return notes
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

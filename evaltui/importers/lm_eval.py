@@ -1,0 +1,488 @@
+"""lm-evaluation-harness output: `results_<time>.json` with its `samples_<task>_<time>.jsonl` files.
+
+One run per model and task. The suite of a task is its documents: a case per `doc_id`, carrying
+the document and its `doc_hash` (lm-eval's SHA-256 of the document, gold answer included), so any
+changed document or label changes the fingerprint.
+
+The route is lm-eval's own verdict on the document, not a label. lm-eval's `target` belongs to the
+task configuration rather than to the document (the same winogrande document has target "2" in a
+generate-until variant and "always got the easier cases." in the multiple-choice one), and the
+verdict comes from the task's metric (argmax of log-likelihoods, exact match after filters and
+normalisation), which evaltui cannot redo from strings. So every case expects `CORRECT`, and the
+route is `CORRECT` / `INCORRECT` (`PARTIAL` for a value strictly between 0 and 1) from the task's
+first per-sample metric whose values lie in [0, 1]. The filtered response (or the chosen choice)
+is the case output; target, raw response, prompt and every per-sample metric go to its metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evaltui.errors import InputError
+from evaltui.importers.common import (
+    EXACT_ROUTE_RATE,
+    ROUTE_CORRECT,
+    ROUTE_INCORRECT,
+    ROUTE_PARTIAL,
+    ROUTE_UNSCORED,
+    BuiltSuite,
+    Imported,
+    as_number,
+    from_unix,
+    iter_json_lines,
+    load_json_file,
+    require_source,
+    run_doc,
+    slug,
+    suite_doc,
+    walk_files,
+)
+
+TOOL = "lm-eval"
+RESULTS_FILE = re.compile(r"^results_(?P<stamp>.+)\.json$")
+SAMPLES_FILE = re.compile(r"^samples_(?P<rest>.+)\.jsonl$")
+COMPARISON_FIELDS = ["evaluation_sha", "task_version"]
+# Keys of a sample row that are not per-sample metric values.
+SAMPLE_KEYS = {
+    "doc_id",
+    "doc",
+    "target",
+    "arguments",
+    "resps",
+    "filtered_resps",
+    "filter",
+    "metrics",
+    "doc_hash",
+    "prompt_hash",
+    "target_hash",
+}
+
+
+def read_lm_eval(source: Path) -> Imported:
+    """Import a results file, a samples file (its results file is found beside it) or a folder."""
+    require_source(source)
+    imported = Imported(TOOL)
+    only_task: str | None = None
+    if source.is_dir():
+        files = [p for p in walk_files(source) if RESULTS_FILE.match(p.name)]
+        if not files:
+            raise InputError(
+                source,
+                "no lm-evaluation-harness results_*.json file here or below; "
+                "point at the folder lm_eval --output_path wrote",
+            )
+    elif SAMPLES_FILE.match(source.name):
+        results, only_task = _results_for_samples(source)
+        files = [results]
+    else:
+        files = [source]
+    for path in files:
+        _read_results(path, imported, only_task)
+    imported.require_runs(source, "lm-evaluation-harness task with a samples file")
+    return imported
+
+
+def _results_for_samples(samples: Path) -> tuple[Path, str]:
+    for candidate in sorted(samples.parent.glob("results_*.json")):
+        stamp = RESULTS_FILE.match(candidate.name)
+        if stamp and samples.name.endswith(f"_{stamp['stamp']}.jsonl"):
+            task = samples.name[len("samples_") : -len(f"_{stamp['stamp']}.jsonl")]
+            return candidate, task
+    raise InputError(
+        samples,
+        "no results_<time>.json with the same time beside this samples file; "
+        "import the results file or its folder",
+    )
+
+
+def _read_results(path: Path, imported: Imported, only_task: str | None) -> None:
+    doc = load_json_file(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+        raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
+    if not doc["results"]:
+        raise InputError(path, "the results file lists no tasks")
+    match = RESULTS_FILE.match(path.name)
+    stamp = match["stamp"] if match else None
+    configs = _obj(doc.get("configs"))
+    groups = _obj(doc.get("group_subtasks"))
+    for task in doc["results"]:
+        if only_task is not None and task != only_task:
+            continue
+        samples = _samples_file(path, task, stamp) if _file_safe(task) else None
+        if samples is None:
+            if groups.get(task) and task not in configs:
+                continue  # a group's aggregate: its subtasks are runs of their own
+            imported.skip(
+                path,
+                f"task {task!r} has no samples_{task}_{stamp or '<time>'}.jsonl beside it "
+                "(run lm_eval with --log_samples)",
+            )
+            continue
+        suite, run, notes = _task_run(doc, task, _obj(configs.get(task)), samples, path, stamp)
+        imported.add(suite, run, path, notes)
+
+
+def _samples_file(results: Path, task: str, stamp: str | None) -> Path | None:
+    if stamp is not None:
+        exact = results.parent / f"samples_{task}_{stamp}.jsonl"
+        return exact if exact.is_file() else None
+    found = sorted(results.parent.glob(f"samples_{_glob_escape(task)}_*.jsonl"))
+    return found[0] if len(found) == 1 else None
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _file_safe(task: str) -> bool:
+    """A task name from the results file is only used to name a file beside it, never a path."""
+    return bool(task) and "/" not in task and "\\" not in task and task not in (".", "..")
+
+
+# -- one task -----------------------------------------------------------------------------------
+
+
+def _task_run(
+    doc: dict[str, Any],
+    task: str,
+    config: dict[str, Any],
+    samples: Path,
+    results_path: Path,
+    stamp: str | None,
+) -> tuple[BuiltSuite, dict[str, Any], list[str]]:
+    rows = _primary_rows(samples, config)
+    task_results = _obj(doc["results"].get(task))
+    metric = _judging_metric(rows, config, task_results)
+    filter_name = rows[0][1].get("filter") or _filters(config)[0]
+    split = _split_name(config)
+
+    cases = []
+    results = []
+    binary = metric is not None
+    for _line, row in rows:
+        doc_id = row["doc_id"]
+        cases.append(_case(task, row, config, split))
+        route = ROUTE_UNSCORED
+        value = row.get(metric) if metric is not None else None
+        score = float(value) if isinstance(value, bool) else as_number(value)
+        if score is None:
+            binary = False  # a document without a value (NaN, missing) stays UNSCORED
+        else:
+            route = (
+                ROUTE_CORRECT
+                if score == 1.0
+                else ROUTE_INCORRECT
+                if score == 0.0
+                else ROUTE_PARTIAL
+            )
+            binary = binary and score in (0.0, 1.0)
+        result: dict[str, Any] = {
+            "case_id": str(doc_id),
+            "route": route,
+            "metadata": _metadata(row),
+        }
+        if score is not None:
+            result["score"] = score
+        output = _output(row)
+        if output is not None:
+            result["output"] = output
+        results.append(result)
+
+    description = (
+        f"lm-evaluation-harness task {task}: {len(cases)} document(s) of "
+        f"{config.get('dataset_path') or task}"
+        + (f"/{config['dataset_name']}" if config.get("dataset_name") else "")
+        + f" ({split} split)"
+    )
+    suite = suite_doc(
+        TOOL, task, split, cases, description=description, comparison_fields=COMPARISON_FIELDS
+    )
+
+    model_name = _model_name(doc)
+    metrics: dict[str, Any] = {}
+    for key, value in task_results.items():
+        if key != "alias" and as_number(value) is not None:
+            metrics[key] = value
+    headline = f"{metric},{filter_name}" if metric else None
+    if headline and binary and as_number(task_results.get(headline)) is not None:
+        metrics[EXACT_ROUTE_RATE] = task_results[
+            headline
+        ]  # the tool's claim, checked against the cases
+
+    run = run_doc(
+        run_id=f"{TOOL}:{slug(model_name.rstrip('/').split('/')[-1], 'model')}:{slug(task)}:{slug(stamp or _date_stamp(doc))}",
+        experiment=f"{TOOL}:{task}",
+        artifact=model_name,
+        suite=suite,
+        started_at=_started(doc, stamp),
+        params=_params(doc, task, config, metric, filter_name, split),
+        metrics=metrics,
+        tags={
+            "imported_from": TOOL,
+            "source_file": results_path.name,
+            "samples_file": samples.name,
+        },
+        cases=results,
+    )
+    notes = []
+    unscored = sum(1 for r in results if r["route"] == ROUTE_UNSCORED)
+    if metric is not None and unscored:
+        notes.append(f"unscored: {unscored} document(s) have no {metric} value")
+    if metric is None:
+        notes.append("unscored: no per-sample metric with values in [0, 1] to judge documents by")
+    else:
+        notes.append(f"judged by {metric} (filter {filter_name})")
+    return suite, run, notes
+
+
+def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The sample rows of the task's first filter, one per document, checked."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, row in iter_json_lines(samples):
+        if not isinstance(row, dict) or "doc_id" not in row:
+            raise InputError(samples, "not an lm-evaluation-harness sample row (no 'doc_id')", line)
+        doc_id = row["doc_id"]
+        if isinstance(doc_id, bool) or not isinstance(doc_id, int | str) or doc_id == "":
+            raise InputError(
+                samples, f"doc_id must be an integer or a string, found {doc_id!r}", line
+            )
+        rows.append((line, row))
+    filters_seen = [r.get("filter") for _, r in rows if r.get("filter")]
+    if filters_seen:
+        declared = [f for f in _filters(config) if f in filters_seen]
+        primary = declared[0] if declared else filters_seen[0]
+        rows = [(line, r) for line, r in rows if r.get("filter", primary) == primary]
+    seen: dict[Any, int] = {}
+    for line, row in rows:
+        if row["doc_id"] in seen:
+            raise InputError(
+                samples,
+                f"doc_id {row['doc_id']!r} appears again (first at line {seen[row['doc_id']]}) "
+                "without a 'filter' key to tell the rows apart",
+                line,
+            )
+        seen[row["doc_id"]] = line
+    return rows
+
+
+def _filters(config: dict[str, Any]) -> list[str]:
+    names = [f.get("name") for f in config.get("filter_list") or [] if isinstance(f, dict)]
+    return [n for n in names if isinstance(n, str) and n] or ["none"]
+
+
+def _judging_metric(
+    rows: list[tuple[int, dict[str, Any]]], config: dict[str, Any], task_results: dict[str, Any]
+) -> str | None:
+    """The first metric, in the task's order, whose per-sample values all lie in [0, 1].
+
+    A sample without a value (missing, or NaN read as null) does not disqualify the metric: that
+    document is routed UNSCORED.
+    """
+    candidates: list[str] = []
+    for item in config.get("metric_list") or []:
+        if isinstance(item, dict) and isinstance(item.get("metric"), str):
+            candidates.append(item["metric"])
+    first = rows[0][1]
+    if isinstance(first.get("metrics"), list):
+        candidates += [m for m in first["metrics"] if isinstance(m, str)]
+    candidates += [k.split(",")[0] for k in task_results if "," in k and "_stderr" not in k]
+    candidates += [k for k in first if k not in SAMPLE_KEYS]
+    for name in dict.fromkeys(candidates):
+        present = [row[name] for _, row in rows if row.get(name) is not None]
+        if present and all(_unit_value(value) for value in present):
+            return name
+    return None
+
+
+def _unit_value(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    number = as_number(value) if not isinstance(value, str) else None
+    return number is not None and 0.0 <= number <= 1.0
+
+
+def _split_name(config: dict[str, Any]) -> str:
+    for key in ("test_split", "validation_split"):
+        value = config.get(key)
+        if isinstance(value, str) and value:
+            cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", value).strip("_")
+            if cleaned and cleaned[0].isalpha() and cleaned != "evaluation":
+                return cleaned
+    return "docs"
+
+
+def _case(task: str, row: dict[str, Any], config: dict[str, Any], split: str) -> dict[str, Any]:
+    doc = row.get("doc")
+    doc_hash = row.get("doc_hash")
+    if not isinstance(doc_hash, str) or not doc_hash:
+        # Older writers have no doc_hash: hash the document the way lm-eval does.
+        text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+        doc_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    case: dict[str, Any] = {
+        "case_id": str(row["doc_id"]),
+        "doc_id": row["doc_id"],
+        "doc_hash": doc_hash,
+        "expected_route": ROUTE_CORRECT,
+        "task": task,
+    }
+    if doc is not None:
+        case["doc"] = doc
+    dataset = config.get("dataset_path")
+    if isinstance(dataset, str) and dataset:
+        name = config.get("dataset_name")
+        case["source"] = (
+            f"{dataset}/{name}:{split}" if isinstance(name, str) and name else f"{dataset}:{split}"
+        )
+    return case
+
+
+def _metadata(row: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = {"doc_id": row["doc_id"]}
+    for key in ("target", "filter", "prompt_hash", "target_hash"):
+        if row.get(key) is not None:
+            meta[key] = row[key]
+    values = {k: v for k, v in row.items() if k not in SAMPLE_KEYS}
+    if values:
+        meta["metrics"] = values
+    resps = row.get("resps")
+    if resps is not None:
+        meta["resps"] = resps
+    prompt = _prompt(row.get("arguments"))
+    if prompt is not None:
+        meta["prompt"] = prompt
+    return meta
+
+
+def _prompt(arguments: Any) -> str | None:
+    """The first request's context: the prompt the model saw (few-shot examples included)."""
+    if isinstance(arguments, dict) and arguments:
+        first = next(iter(arguments.values()))
+        if isinstance(first, dict) and isinstance(first.get("arg_0"), str):
+            return first["arg_0"]
+    if isinstance(arguments, list) and arguments:
+        first = arguments[0]
+        if isinstance(first, list) and first and isinstance(first[0], str):
+            return first[0]
+    return None
+
+
+def _output(row: dict[str, Any]) -> str | None:
+    """What the model answered: the filtered response, or the choice with the best log-likelihood."""
+    filtered = row.get("filtered_resps")
+    if isinstance(filtered, str):
+        return filtered
+    if not isinstance(filtered, list) or not filtered:
+        return None
+    if len(filtered) == 1 and isinstance(filtered[0], str):
+        return filtered[0]
+    scores = [_loglikelihood(item) for item in filtered]
+    if all(s is not None for s in scores):
+        best = max(range(len(scores)), key=lambda i: scores[i])  # type: ignore[arg-type,return-value]
+        return f"choice {best}" if len(scores) > 1 else f"loglikelihood {scores[0]}"
+    return json.dumps(filtered, ensure_ascii=False)
+
+
+def _loglikelihood(item: Any) -> float | None:
+    """A multiple-choice response is [log-likelihood, is_greedy] (older writers: strings)."""
+    if isinstance(item, list) and item:
+        return as_number(item[0])
+    return as_number(item) if isinstance(item, int | float) else None
+
+
+# -- run header -----------------------------------------------------------------------------------
+
+
+def _model_name(doc: dict[str, Any]) -> str:
+    name = doc.get("model_name")
+    if isinstance(name, str) and name:
+        return name
+    args = _obj(doc.get("config")).get("model_args")
+    if isinstance(args, str):
+        for part in args.split(","):
+            key, _, value = part.partition("=")
+            if key.strip() in ("pretrained", "model", "model_name") and value.strip():
+                return value.strip()
+    model = _obj(doc.get("config")).get("model")
+    return model if isinstance(model, str) and model else "unknown-model"
+
+
+def _started(doc: dict[str, Any], stamp: str | None) -> datetime:
+    date = as_number(doc.get("date"))
+    if date is not None:
+        return from_unix(date)
+    if stamp:
+        try:
+            return datetime.fromisoformat(re.sub(r"T(\d\d)-(\d\d)-(\d\d)", r"T\1:\2:\3", stamp))
+        except ValueError:
+            pass
+    return from_unix(0)
+
+
+def _date_stamp(doc: dict[str, Any]) -> str:
+    return _started(doc, None).strftime("%Y-%m-%dT%H-%M-%S")
+
+
+def _params(
+    doc: dict[str, Any],
+    task: str,
+    config: dict[str, Any],
+    metric: str | None,
+    filter_name: str,
+    split: str,
+) -> dict[str, Any]:
+    run_config = _obj(doc.get("config"))
+    n_samples = _obj(_obj(doc.get("n-samples")).get(task))
+    params: dict[str, Any] = {
+        "task": task,
+        "task_version": _obj(doc.get("versions")).get(task),
+        "task_hash": _obj(doc.get("task_hashes")).get(task),
+        "output_type": config.get("output_type"),
+        "num_fewshot": _obj(doc.get("n-shot")).get(task, config.get("num_fewshot")),
+        "metric": metric,
+        "filter": filter_name,
+        "dataset_path": config.get("dataset_path"),
+        "dataset_name": config.get("dataset_name"),
+        "split": split,
+        "doc_to_text": config.get("doc_to_text"),
+        "generation_kwargs": config.get("generation_kwargs"),
+        "samples_original": n_samples.get("original"),
+        "samples_effective": n_samples.get("effective"),
+    }
+    for key in (
+        "model",
+        "model_args",
+        "model_sha",
+        "model_dtype",
+        "model_revision",
+        "model_num_parameters",
+        "batch_size",
+        "limit",
+        "gen_kwargs",
+        "random_seed",
+        "numpy_seed",
+        "torch_seed",
+        "fewshot_seed",
+        "bootstrap_iters",
+    ):
+        params[key] = run_config.get(key)
+    for key in (
+        "lm_eval_version",
+        "git_hash",
+        "transformers_version",
+        "model_source",
+        "chat_template_sha",
+        "system_instruction_sha",
+        "fewshot_as_multiturn",
+        "max_length",
+    ):
+        params[key] = doc.get(key)
+    return params
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

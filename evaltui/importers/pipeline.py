@@ -1,0 +1,212 @@
+"""From a foreign log to a validated Batch, through the same contract code as `evaltui load`.
+
+`prepare(tool, source)` reads the log with the tool's importer, lays the native documents out as
+files would be (case lists larger than INLINE_LIMIT move to JSONL files, as a team committing the
+records would keep them), and validates every document with `parse_suite` / `parse_run`. The
+result holds a `Batch` for `load_batch` and can write the native records to a folder (`--out`).
+Because both paths use the same documents and data files, importing directly and loading the
+written records give identical content: re-importing is a no-op either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from evaltui.contract.discover import Batch
+from evaltui.contract.run import parse_run
+from evaltui.contract.suite import parse_suite
+from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
+from evaltui.importers.common import Imported
+
+INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
+
+_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]+")
+
+
+def _readers() -> dict[str, Callable[[Path], Imported]]:
+    from evaltui.importers.inspect_ai import read_inspect
+    from evaltui.importers.lm_eval import read_lm_eval
+    from evaltui.importers.mlflow import read_mlflow
+
+    return {"lm-eval": read_lm_eval, "inspect": read_inspect, "mlflow": read_mlflow}
+
+
+TOOLS = ("lm-eval", "inspect", "mlflow")
+
+
+def source_path(tool: str, text: str) -> Path:
+    """SOURCE as typed: a path, or for MLflow also a `sqlite:///...` tracking URI."""
+    if tool == "mlflow":
+        from evaltui.importers.mlflow import source_path as mlflow_source
+
+        return mlflow_source(text)
+    return Path(text)
+
+
+def read_source(tool: str, source: Path) -> Imported:
+    """Run one importer on SOURCE (a file or folder)."""
+    readers = _readers()
+    if tool not in readers:
+        raise InputError(None, f"unknown tool {tool!r}; choose one of {', '.join(TOOLS)}")
+    return readers[tool](source)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeRecord:
+    """One native record as it would be written: the document, its file name, its data files."""
+
+    kind: str  # "suite" or "run"
+    record_id: str
+    doc: dict[str, Any]
+    filename: str
+    source: Path
+    data: dict[str, bytes] = field(default_factory=dict)
+
+    def text(self) -> bytes:
+        return (json.dumps(self.doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@dataclass
+class Prepared:
+    imported: Imported
+    records: list[NativeRecord]
+    batch: Batch
+
+    def write(self, folder: Path, *, overwrite: bool = False) -> list[Path]:
+        """Write the native records (and their data files) into `folder`."""
+        return write_records(self.records, folder, overwrite=overwrite)
+
+
+@contextmanager
+def prepare(tool: str, source: Path) -> Iterator[Prepared]:
+    """Read SOURCE and validate its native records; the Batch is usable inside the block."""
+    imported = read_source(tool, source)
+    records = native_records(imported)
+    with tempfile.TemporaryDirectory(prefix="evaltui-import-") as tmp:
+        folder = Path(tmp)
+        for record in records:
+            for name, data in record.data.items():
+                (folder / name).write_bytes(data)
+        yield Prepared(imported, records, build_batch(records, folder))
+
+
+def native_records(imported: Imported) -> list[NativeRecord]:
+    records = []
+    for suite in imported.suites.values():
+        stem = file_stem(suite.suite_id)
+        doc = dict(suite.doc)
+        data: dict[str, bytes] = {}
+        splits = {}
+        for split, cases in doc["splits"].items():
+            if len(cases) > INLINE_LIMIT:
+                name = f"{stem}.{split}.jsonl"
+                data[name] = jsonl_bytes(cases)
+                splits[split] = name
+            else:
+                splits[split] = cases
+        doc["splits"] = splits
+        records.append(
+            NativeRecord("suite", suite.suite_id, doc, f"{stem}.suite.json", suite.source, data)
+        )
+    for run in imported.runs:
+        stem = file_stem(run.run_id)
+        doc = dict(run.doc)
+        data = {}
+        if len(doc["cases"]) > INLINE_LIMIT:
+            name = f"{stem}.cases.jsonl"
+            data[name] = jsonl_bytes(doc["cases"])
+            doc["cases"] = name
+        records.append(NativeRecord("run", run.run_id, doc, f"{stem}.run.json", run.source, data))
+    return records
+
+
+def build_batch(records: list[NativeRecord], folder: Path) -> Batch:
+    """Validate every record as `evaltui load` would; messages name the log each came from."""
+    batch = Batch()
+    errors: list[InputError] = []
+    for record in records:
+        # A JSON round trip makes the document exactly what a written file would hold.
+        doc = json.loads(json.dumps(record.doc))
+        path = folder / record.filename
+        try:
+            if record.kind == "suite":
+                batch.suites.append(replace(parse_suite(doc, path, folder), path=record.source))
+            else:
+                batch.runs.append(replace(parse_run(doc, path, folder), path=record.source))
+        except InputErrors as exc:
+            errors.extend(_from_source(e, record, path) for e in exc.errors)
+        except InputError as exc:
+            errors.append(_from_source(exc, record, path))
+        except EvaltuiError as exc:
+            errors.append(InputError(record.source, str(exc)))
+    raise_collected(errors)
+    return batch
+
+
+def _from_source(error: InputError, record: NativeRecord, path: Path) -> InputError:
+    """A problem in a generated document is reported against the log it came from."""
+    if error.path == str(path):
+        return InputError(record.source, f"{record.kind} {record.record_id!r}: {error.message}")
+    return error
+
+
+def write_records(
+    records: list[NativeRecord], folder: Path, *, overwrite: bool = False
+) -> list[Path]:
+    """Write records atomically; an existing file with other content is refused unless `overwrite`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(folder, f"cannot create the output folder: {exc.strerror}") from None
+    planned: list[tuple[Path, bytes]] = []
+    for record in records:
+        planned.extend((folder / name, data) for name, data in record.data.items())
+        planned.append((folder / record.filename, record.text()))
+    clashes = [
+        InputError(
+            path,
+            "already exists with other content; choose another --out folder (or pass --replace)",
+        )
+        for path, data in planned
+        if path.exists() and not overwrite and _content(path) != data
+    ]
+    raise_collected(clashes)
+    written = []
+    for path, data in planned:
+        if path.exists() and _content(path) == data:
+            written.append(path)
+            continue
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(path, f"cannot write: {exc.strerror}") from None
+        written.append(path)
+    return written
+
+
+def _content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def file_stem(record_id: str) -> str:
+    return _FILE_UNSAFE.sub("_", record_id).strip("._") or "record"
+
+
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(
+        json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows
+    ).encode("utf-8")

@@ -1,0 +1,248 @@
+"""inspect_ai logs: every real log (deflate and zstd archives, a cancelled JSON log) and bad files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from evaltui.importers.zipread import ZIP_ZSTANDARD, ZipArchive
+from evaltui.review.report import review_runs
+from evaltui.store.connection import Store
+from evaltui.store.queries import list_runs
+
+UNSCORED_LOG = "2025-02-11T15-17-00-05-00_popularity_dPiJifoWeEQBrfWsAopzWr.eval"
+CANCELLED_LOG = "2025-05-12T20-28-13-04-00_popularity.json"
+ZSTD_LOG = "generated_zstd_log_formats.eval"
+
+
+def _import(run_cli, source: Path, store: Path) -> dict:
+    result = run_cli("import", "inspect", source, "--store", store, "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def _refused(run_cli, source: Path, store: Path) -> str:
+    result = run_cli("import", "inspect", source, "--store", store)
+    assert result.code == 2, result.out
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert not store.exists()  # refused before the store was opened
+    return lines[0]
+
+
+def _one_run(store: Path):
+    with Store.open(store, read_only=True) as opened:
+        [run] = list_runs(opened.con)
+        review = review_runs(opened.con, run.run_id)
+        routes = opened.con.execute(
+            """SELECT r.case_id, c.expected_route, r.route FROM results r
+               JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id ORDER BY r.case_id""",
+            [run.suite_id],
+        ).fetchall()
+    return review.baseline, routes
+
+
+@pytest.mark.parametrize(
+    ("log", "cases", "scorer_metric", "logged", "rate", "routes"),
+    [
+        ("log_read_sample.eval", 1, "match/accuracy", 1.0, 1.0, [("1", "Yes", "Yes")]),
+        ("mmlu-summary-choices.eval", 1, "choice/accuracy", 0.0, 0.0, [("1", "A", "C")]),
+        (ZSTD_LOG, 1, "match/accuracy", 0.0, 0.0, [("1", "Yes", "No")]),
+        (
+            CANCELLED_LOG,
+            3,
+            "match/accuracy",
+            2 / 3,
+            2 / 3,
+            [("1", "Yes", "Yes"), ("2", "No", "No"), ("3", "Yes", "No")],
+        ),
+    ],
+)
+def test_each_scored_log(
+    real_logs: Path, run_cli, tmp_path: Path, log, cases, scorer_metric, logged, rate, routes
+) -> None:
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, real_logs / "inspect_ai" / log, store)
+    assert [r["cases"] for r in data["runs"]] == [cases]
+    review, found = _one_run(store)
+    assert review.run.metrics[scorer_metric] == pytest.approx(logged)
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(rate)
+    assert review.metrics_recomputed["unscored_cases"] == 0
+    assert review.evidence == ()  # inspect's accuracy agrees with the per-case verdicts
+    assert found == routes
+    assert review.status == "ELIGIBLE_FOR_CANARY_REVIEW"
+
+
+def test_cancelled_log_loads_what_it_has_and_says_so(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, real_logs / "inspect_ai" / CANCELLED_LOG, store)
+    [run] = data["runs"]
+    assert any("cancelled" in note for note in run["notes"])
+    review, _ = _one_run(store)
+    assert review.run.params["status"] == "cancelled" and review.run.tags["status"] == "cancelled"
+    assert review.run.metrics["match/accuracy"] == pytest.approx(0.667, abs=5e-4)
+    assert review.run.params["dataset_samples"] == "100" and review.run.params["limit"] == "3"
+
+
+def test_unscored_log_loads_and_is_rejected(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, real_logs / "inspect_ai" / UNSCORED_LOG, store)
+    [run] = data["runs"]
+    assert run["cases"] == 10 and any("unscored" in note for note in run["notes"])
+    review, routes = _one_run(store)
+    assert {route for _, _, route in routes} == {"UNSCORED"}
+    assert review.metrics_recomputed["unscored_cases"] == 10
+    assert review.status == "REJECT_UNSCORED"
+    assert "exact_route_rate" not in review.run.metrics  # no accuracy was logged, none is claimed
+    with Store.open(store, read_only=True) as opened:
+        outputs = opened.con.execute("SELECT DISTINCT output FROM results").fetchall()
+    assert sorted(o for (o,) in outputs) == ["No", "Yes"]  # the answers are kept, not scored
+
+
+def test_zstd_entries_are_read_and_checked(real_logs: Path) -> None:
+    path = real_logs / "inspect_ai" / ZSTD_LOG
+    with zipfile.ZipFile(path) as plain:
+        assert {i.compress_type for i in plain.infolist()} == {ZIP_ZSTANDARD}
+        with pytest.raises(NotImplementedError):
+            plain.read("header.json")
+    with ZipArchive(path) as archive:
+        data = {name: archive.read(name) for name in archive.names()}  # every CRC-32 checked
+    assert json.loads(data["header.json"])["eval"]["model"] == "ollama/llama3.1"
+    assert json.loads(data["samples/1_epoch_1.json"])["scores"]["match"]["value"] == "I"
+
+
+def test_folder_imports_every_log_and_pairs_the_same_samples(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, real_logs / "inspect_ai", store)
+    assert len(data["runs"]) == 5 and len(data["suites"]) == 4
+    assert sum(r["cases"] for r in data["runs"]) == 16
+    by_file = {Path(r["source"]).name: r for r in data["runs"]}
+    zstd, sample = by_file[ZSTD_LOG], by_file["log_read_sample.eval"]
+    assert (
+        zstd["suite_id"] == sample["suite_id"]
+    )  # the same popularity sample 1 with the same target
+    assert by_file[CANCELLED_LOG]["suite_id"] != sample["suite_id"]
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(
+            opened.con, zstd["run_id"], [sample["run_id"], by_file[CANCELLED_LOG]["run_id"]]
+        )
+    gemma, cancelled = review.runs
+    assert (
+        gemma.comparable
+        and gemma.paired is not None
+        and (gemma.paired.n, gemma.paired.fixed) == (1, 1)
+    )
+    assert not cancelled.comparable and {d.field for d in cancelled.differences} >= {"suite_id"}
+
+
+def test_truncated_archive_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    data = (real_logs / "inspect_ai" / "log_read_sample.eval").read_bytes()
+    path = tmp_path / "cut.eval"
+    path.write_bytes(data[: len(data) // 2])
+    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    assert "cut.eval: not a readable zip archive" in line
+
+
+def test_damaged_zstd_entry_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "damaged.eval"
+    shutil.copy(real_logs / "inspect_ai" / ZSTD_LOG, path)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("header.json")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for offset in range(start + 8, start + 40):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    assert "damaged.eval: entry 'header.json' is damaged" in line
+
+
+def test_json_that_is_not_an_inspect_log_is_refused(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"version": 2, "results": {"winogrande": {}}}))
+    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    assert "other.json: not an inspect_ai log" in line
+
+
+def test_a_text_file_named_eval_is_refused(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "notes.eval"
+    path.write_text("not a zip")
+    assert "notes.eval: not a readable zip archive" in _refused(
+        run_cli, path, tmp_path / "s.duckdb"
+    )
+
+
+def test_folder_without_logs_is_refused_and_other_json_is_skipped(run_cli, tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"a": 1}')
+    line = _refused(run_cli, folder, tmp_path / "s.duckdb")
+    assert "config.json: nothing to import: not an inspect_ai log" in line
+
+
+def test_one_damaged_log_in_a_folder_loads_nothing(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(real_logs / "inspect_ai" / "log_read_sample.eval", folder)
+    data = (real_logs / "inspect_ai" / "mmlu-summary-choices.eval").read_bytes()
+    (folder / "mmlu.eval").write_bytes(data[:-200])
+    line = _refused(run_cli, folder, tmp_path / "s.duckdb")
+    assert "mmlu.eval" in line
+
+
+def test_several_epochs_give_a_case_per_sample_and_epoch(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    log = json.loads((real_logs / "inspect_ai" / CANCELLED_LOG).read_text())
+    log["eval"]["config"]["epochs"] = 2
+    second = [
+        {**s, "epoch": 2, "scores": {"match": {"value": "C", "answer": "Yes"}}}
+        for s in log["samples"]
+    ]
+    log["samples"] = log["samples"] + second
+    path = tmp_path / "epochs.json"
+    path.write_text(json.dumps(log))
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, path, store)
+    assert data["runs"][0]["cases"] == 6
+    review, routes = _one_run(store)
+    assert [case_id for case_id, _, _ in routes] == ["1:1", "1:2", "2:1", "2:2", "3:1", "3:2"]
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(5 / 6)
+
+
+def _rewrite(source: Path, target: Path, keep) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            if keep(name):
+                new.writestr(name, old.read(name))
+
+
+def test_summaries_only_and_unfinished_logs(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    source = real_logs / "inspect_ai" / "mmlu-summary-choices.eval"
+    summaries = tmp_path / "summaries.eval"
+    _rewrite(source, summaries, lambda n: not n.startswith("samples/"))
+    data = _import(run_cli, summaries, tmp_path / "a.duckdb")
+    assert data["runs"][0]["cases"] == 1 and any(
+        "summaries only" in n for n in data["runs"][0]["notes"]
+    )
+    review, routes = _one_run(tmp_path / "a.duckdb")
+    assert (
+        routes == [("1", "A", "C")] and review.run.params["log_format"] == "eval (summaries only)"
+    )
+
+    unfinished = tmp_path / "unfinished.eval"
+    _rewrite(source, unfinished, lambda n: n != "header.json")
+    data = _import(run_cli, unfinished, tmp_path / "b.duckdb")
+    assert any("status started" in n for n in data["runs"][0]["notes"])
+    review, routes = _one_run(tmp_path / "b.duckdb")
+    assert routes == [("1", "A", "C")] and review.run.params["status"] == "started"

@@ -1,0 +1,236 @@
+"""lm-evaluation-harness logs: the two real winogrande runs, their pairing, and damaged inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evaltui.review.cases import fetch_cases
+from evaltui.review.report import review_runs
+from evaltui.store.connection import Store
+from evaltui.store.queries import get_run
+
+LLAMA = "lm-eval:llama3.1-pro16-0827-Inst-nc-chat_241016:winogrande:2024-12-23T13-17-27.691350"
+EXAONE = "lm-eval:EXAONE-3.0-7.8B-Instruct:winogrande:2024-12-23T14-45-44.695233"
+EXAONE_DIR = "LGAI-EXAONE__EXAONE-3.0-7.8B-Instruct"
+EXAONE_STAMP = "2024-12-23T14-45-44.695233"
+
+
+def _import(run_cli, source: Path, store: Path, *extra: str) -> dict:
+    result = run_cli("import", "lm-eval", source, "--store", store, "--json", *extra)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def _refused(run_cli, source: Path, store: Path) -> str:
+    result = run_cli("import", "lm-eval", source, "--store", store)
+    assert result.code == 2, result.out
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert not store.exists()  # refused before the store was opened
+    return lines[0]
+
+
+def _copy_exaone(real_logs: Path, target: Path) -> tuple[Path, Path]:
+    target.mkdir(parents=True, exist_ok=True)
+    source = real_logs / "lm_eval" / EXAONE_DIR
+    results = target / f"results_{EXAONE_STAMP}.json"
+    samples = target / f"samples_winogrande_{EXAONE_STAMP}.jsonl"
+    shutil.copy(source / results.name, results)
+    shutil.copy(source / samples.name, samples)
+    return results, samples
+
+
+def test_folder_gives_two_runs_of_ten_documents_on_one_suite(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    data = _import(run_cli, real_logs / "lm_eval", tmp_path / "s.duckdb")
+    runs = {r["run_id"]: r for r in data["runs"]}
+    assert set(runs) == {LLAMA, EXAONE}
+    assert all(r["cases"] == 10 for r in runs.values())
+    assert len(data["suites"]) == 1 and data["suites"][0]["cases"] == 10
+    assert runs[LLAMA]["suite_id"] == runs[EXAONE]["suite_id"] == data["suites"][0]["suite_id"]
+    assert runs[LLAMA]["artifact"].endswith("llama3.1-pro16-0827-Inst-nc-chat_241016")
+    assert runs[EXAONE]["artifact"] == "LGAI-EXAONE/EXAONE-3.0-7.8B-Instruct"
+    assert data["load"]["runs_added"] and data["load"]["result_rows"] == 20
+
+
+def test_known_metrics_and_the_pair_is_comparable(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    _import(run_cli, real_logs / "lm_eval", store)
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(opened.con, LLAMA, [EXAONE])
+    base, [exaone] = review.baseline, review.runs
+    # The older writer (no filter/metrics keys): acc 0.7 as logged and as recomputed from the cases.
+    assert base.run.metrics["acc,none"] == pytest.approx(0.7)
+    assert base.run.metrics["acc_stderr,none"] == pytest.approx(0.15275252316519466)
+    assert base.metrics_recomputed["exact_route_rate"] == pytest.approx(0.7)
+    assert base.run.params["num_fewshot"] == "5" and base.run.params["metric"] == "acc"
+    # The newer writer (filter get-answer, exact_match all 0.0).
+    assert exaone.run.metrics["exact_match,get-answer"] == 0.0
+    assert exaone.metrics_recomputed["exact_route_rate"] == 0.0
+    assert (
+        exaone.run.params["filter"] == "get-answer"
+        and exaone.run.params["output_type"] == "generate_until"
+    )
+    # Same ten documents, same task version: comparable, and the claims hold.
+    assert exaone.comparable, exaone.differences
+    assert base.evidence == () and exaone.evidence == ()
+    assert exaone.coverage.covered == exaone.coverage.total == 10
+    paired = exaone.paired
+    assert paired is not None
+    assert (paired.n, paired.fixed, paired.broken, paired.both_right, paired.both_wrong) == (
+        10,
+        0,
+        7,
+        0,
+        3,
+    )
+    assert paired.mcnemar_p == pytest.approx(2 * 0.5**7)
+
+
+def test_the_pair_opens_case_by_case(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    _import(run_cli, real_logs / "lm_eval", store)
+    with Store.open(store, read_only=True) as opened:
+        rows = fetch_cases(
+            opened.con, get_run(opened.con, EXAONE), get_run(opened.con, LLAMA)
+        ).to_pylist()
+        detail = opened.con.execute(
+            "SELECT output, metadata->>'$.target', score FROM results WHERE run_id = ? AND case_id = '0'",
+            [LLAMA],
+        ).fetchone()
+    assert [r["case_id"] for r in rows] == [str(i) for i in sorted(range(10), key=str)]
+    outcomes = [r["outcome"] for r in rows]
+    assert outcomes.count("broken") == 7 and outcomes.count("both_wrong") == 3
+    # The chosen option (argmax of the log-likelihoods -52.0 / -43.5) and the task's target text.
+    assert detail == ("choice 1", "always got the easier cases.", 1.0)
+
+
+def test_reimport_is_a_no_op(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    _import(run_cli, real_logs / "lm_eval", store)
+    again = _import(run_cli, real_logs / "lm_eval", store)
+    assert again["load"]["runs_added"] == [] and sorted(again["load"]["runs_unchanged"]) == sorted(
+        [LLAMA, EXAONE]
+    )
+    assert again["load"]["suites_unchanged"] and again["load"]["result_rows"] == 0
+
+
+def test_results_file_or_samples_file_alone(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    folder = real_logs / "lm_eval" / EXAONE_DIR
+    by_results = _import(run_cli, folder / f"results_{EXAONE_STAMP}.json", tmp_path / "a.duckdb")
+    by_samples = _import(
+        run_cli, folder / f"samples_winogrande_{EXAONE_STAMP}.jsonl", tmp_path / "b.duckdb"
+    )
+    assert (
+        [r["run_id"] for r in by_results["runs"]]
+        == [r["run_id"] for r in by_samples["runs"]]
+        == [EXAONE]
+    )
+
+
+def test_a_changed_document_makes_another_suite(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    _import(run_cli, real_logs / "lm_eval" / "llama3.1-pro16-0827-Inst-nc-chat_241016", store)
+    _results, samples = _copy_exaone(real_logs, tmp_path / "edited")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    rows[3]["doc"]["answer"] = "2"  # a relabelled document: lm-eval's doc_hash changes with it
+    rows[3]["doc_hash"] = "0" * 64
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _import(run_cli, tmp_path / "edited", store)
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(opened.con, LLAMA, [EXAONE])
+    [exaone] = review.runs
+    assert not exaone.comparable
+    assert {d.field for d in exaone.differences} >= {"suite_id", "evaluation_sha"}
+
+
+def test_only_the_first_filter_of_a_task_gives_the_routes(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    _results, samples = _copy_exaone(real_logs, tmp_path / "two-filters")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    flexible = [
+        {**r, "filter": "flexible-extract", "filtered_resps": ["2"], "exact_match": 1.0}
+        for r in rows
+    ]
+    samples.write_text("".join(json.dumps(r) + "\n" for r in flexible + rows))
+    data = _import(run_cli, tmp_path / "two-filters", tmp_path / "s.duckdb")
+    assert data["runs"][0]["cases"] == 10
+    with Store.open(tmp_path / "s.duckdb", read_only=True) as opened:
+        routes = opened.con.execute("SELECT DISTINCT route FROM results").fetchall()
+    assert routes == [("INCORRECT",)]  # get-answer is the task's filter; flexible-extract is not
+
+
+def test_empty_results_file_is_refused(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "results_2024-01-01T00-00-00.json").write_text("")
+    line = _refused(run_cli, tmp_path / "results_2024-01-01T00-00-00.json", tmp_path / "s.duckdb")
+    assert "results_2024-01-01T00-00-00.json: file is empty" in line
+
+
+def test_folder_with_nothing_importable_is_refused(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "notes.txt").write_text("hello")
+    line = _refused(run_cli, tmp_path / "logs", tmp_path / "s.duckdb")
+    assert "no lm-evaluation-harness results_*.json" in line
+
+
+def test_results_without_samples_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    _results, samples = _copy_exaone(real_logs, tmp_path / "no-samples")
+    samples.unlink()
+    line = _refused(run_cli, tmp_path / "no-samples", tmp_path / "s.duckdb")
+    assert "nothing to import" in line and "--log_samples" in line
+
+
+def test_json_that_is_not_a_results_file_is_refused(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "results_x.json"
+    path.write_text('{"version": 2, "eval": {}}')
+    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    assert "not an lm-evaluation-harness results file" in line
+
+
+def test_truncated_samples_file_names_the_line(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    _results, samples = _copy_exaone(real_logs, tmp_path / "cut")
+    text = samples.read_text()
+    samples.write_text(text[: len(text) // 2])
+    line = _refused(run_cli, tmp_path / "cut", tmp_path / "s.duckdb")
+    assert samples.name in line and "invalid JSON" in line
+    assert line.split(samples.name + ":")[1].split(":")[0].isdigit()  # a line number
+
+
+def test_repeated_document_without_filter_is_refused(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    source = real_logs / "lm_eval" / "llama3.1-pro16-0827-Inst-nc-chat_241016"
+    target = tmp_path / "dup"
+    shutil.copytree(source, target)
+    samples = next(target.glob("samples_*.jsonl"))
+    lines = samples.read_text().splitlines()
+    samples.write_text("\n".join([*lines, lines[0]]) + "\n")
+    line = _refused(run_cli, target, tmp_path / "s.duckdb")
+    assert "doc_id 0 appears again" in line and f"{samples.name}:11:" in line
+
+
+def test_a_document_without_a_metric_value_is_unscored(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    source = real_logs / "lm_eval" / "llama3.1-pro16-0827-Inst-nc-chat_241016"
+    target = tmp_path / "nan"
+    shutil.copytree(source, target)
+    samples = next(target.glob("samples_*.jsonl"))
+    lines = samples.read_text().splitlines()
+    lines[4] = lines[4].replace('"acc": 1.0', '"acc": NaN')  # Python's json writes NaN
+    samples.write_text("\n".join(lines) + "\n")
+    store = tmp_path / "s.duckdb"
+    data = _import(run_cli, target, store)
+    assert any("1 document(s) have no acc value" in n for n in data["runs"][0]["notes"])
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(opened.con, LLAMA)
+    assert review.baseline.metrics_recomputed["unscored_cases"] == 1
+    assert review.baseline.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6)
+    assert review.baseline.status == "REJECT_UNSCORED"
+    assert "exact_route_rate" not in review.baseline.run.metrics  # no claim when a case is unscored
