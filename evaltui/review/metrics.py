@@ -58,20 +58,38 @@ def cell_condition(cell: CellFilter, *, expected: str, predicted: str) -> tuple[
     return (" AND ".join(conditions) or "TRUE"), params
 
 
-def metric_expression(spec: MetricSpec, *, expected: str, predicted: str, split: str) -> tuple[str, list[Any]]:
-    """One aggregate expression for a metric over a joined results/cases relation."""
-    scope, scope_params = ("TRUE", [])
+def rate_parts(
+    spec: MetricSpec, *, expected: str, predicted: str, split: str
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The numerator and denominator counts of a metric, as two aggregate expressions.
+
+    For a count metric the denominator is every case in scope.
+    """
+    scope, scope_params = "TRUE", list[Any]()
     if spec.splits:
         scope, scope_params = _in_list(split, spec.splits)
     where, where_params = cell_condition(spec.where, expected=expected, predicted=predicted)
-    if spec.kind == "count":
-        return f"count(*) FILTER (WHERE ({scope}) AND ({where}))", scope_params + where_params
-    among, among_params = cell_condition(spec.among, expected=expected, predicted=predicted)
-    text = (
-        f"(count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))::DOUBLE"
-        f" / NULLIF(count(*) FILTER (WHERE ({scope}) AND ({among})), 0))"
+    among, among_params = "TRUE", list[Any]()
+    if spec.kind == "rate":
+        among, among_params = cell_condition(spec.among, expected=expected, predicted=predicted)
+    numerator = (
+        f"count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))",
+        scope_params + among_params + where_params,
     )
-    return text, scope_params + among_params + where_params + scope_params + among_params
+    denominator = (f"count(*) FILTER (WHERE ({scope}) AND ({among}))", scope_params + among_params)
+    return numerator, denominator
+
+
+def metric_expression(
+    spec: MetricSpec, *, expected: str, predicted: str, split: str
+) -> tuple[str, list[Any]]:
+    """One aggregate expression for a metric over a joined results/cases relation."""
+    (num, num_params), (den, den_params) = rate_parts(
+        spec, expected=expected, predicted=predicted, split=split
+    )
+    if spec.kind == "count":
+        return num, num_params
+    return f"({num}::DOUBLE / NULLIF({den}, 0))", num_params + den_params
 
 
 def recompute_metrics(
@@ -89,7 +107,9 @@ def recompute_metrics(
         return out
     sql = _Sql().add("SELECT r.run_id")
     for spec in metrics:
-        text, params = metric_expression(spec, expected="c.expected_route", predicted="r.route", split="c.split")
+        text, params = metric_expression(
+            spec, expected="c.expected_route", predicted="r.route", split="c.split"
+        )
         sql.add(f", {text}", *params)
     sql.add(
         " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
@@ -101,5 +121,43 @@ def recompute_metrics(
         out[row[0]] = {
             spec.name: (int(value) if spec.kind == "count" and value is not None else value)
             for spec, value in zip(metrics, row[1:], strict=True)
+        }
+    return out
+
+
+def rate_counts(
+    con: duckdb.DuckDBPyConnection,
+    suite_id: str,
+    metrics: tuple[MetricSpec, ...],
+    run_ids: Iterable[str],
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """(successes, trials) of every declared rate metric for every given run, in one query.
+
+    These are the counts behind each rate, for its Wilson interval. Runs without results get
+    (0, 0); count metrics are left out (a count has no interval of its own).
+    """
+    ids = list(run_ids)
+    rates = [m for m in metrics if m.kind == "rate"]
+    out: dict[str, dict[str, tuple[int, int]]] = {
+        run_id: {m.name: (0, 0) for m in rates} for run_id in ids
+    }
+    if not ids or not rates:
+        return out
+    sql = _Sql().add("SELECT r.run_id")
+    for spec in rates:
+        (num, num_params), (den, den_params) = rate_parts(
+            spec, expected="c.expected_route", predicted="r.route", split="c.split"
+        )
+        sql.add(f", {num}", *num_params).add(f", {den}", *den_params)
+    sql.add(
+        " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
+        " WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY r.run_id",
+        suite_id,
+        ids,
+    )
+    for row in con.execute(sql.text, sql.params).fetchall():
+        values = row[1:]
+        out[row[0]] = {
+            spec.name: (int(values[2 * i]), int(values[2 * i + 1])) for i, spec in enumerate(rates)
         }
     return out
