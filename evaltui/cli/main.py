@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 
 from evaltui import __version__
+from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
@@ -60,8 +61,10 @@ def cli() -> None:
     evaltui [PATH ...]          load PATHs (if any) and open the review app
     evaltui load PATH ...       load suites and runs into the store
     evaltui suites | runs       list what the store holds
-    evaltui compare BASELINE    contract audit, metrics, guardrails, paired counts
+    evaltui compare BASELINE    contract audit, metrics, guardrails, paired statistics
     evaltui cases RUN           per-case routes and outcomes
+    evaltui drift REF CUR -c COL  PSI and JS of a per-case column, overall and per slice
+    evaltui trend EXP -m METRIC   a metric across an experiment's runs in time order
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
     folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
@@ -75,6 +78,8 @@ cli.add_command(suites_command)
 cli.add_command(runs_command)
 cli.add_command(compare_command)
 cli.add_command(cases_command)
+cli.add_command(drift_command)
+cli.add_command(trend_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
