@@ -209,6 +209,7 @@ def test_case_fields_and_metadata_keys_are_columns(edge_store: Path) -> None:
         tier = drift(store.con, "ref", "cur", "tier")
         weight = drift(store.con, "ref", "cur", "case.weight")
         model = drift(store.con, "ref", "cur", "metadata.model")
+        prefixed = drift(store.con, "ref", "cur", "case.slice_name")
         docs = drift(store.con, "ref", "cur", "metadata.docs", bins=4)
     assert columns["tier"] == "categorical" and columns["weight"] == "numeric"
     assert columns["metadata.docs"] == "numeric" and columns["metadata.model"] == "categorical"
@@ -218,10 +219,14 @@ def test_case_fields_and_metadata_keys_are_columns(edge_store: Path) -> None:
     }
     assert [b.label for b in model.bins] == ["m1", "m2"] and model.reading == "major"
     assert docs.psi == 0.0 and sum(b.reference_count for b in docs.bins) == 8
+    assert prefixed.column.source == "cases" and [b.label for b in prefixed.bins] == [
+        "billing",
+        "legal",
+    ]
 
 
 def test_unknown_column_run_or_option_is_a_clear_error(sample_con) -> None:
-    with pytest.raises(NotFoundError, match="no such column.*known columns: route"):
+    with pytest.raises(NotFoundError, match=r"no such column.*known columns: route"):
         drift(sample_con, "sr-prod-v3.4", "sr-v3.5-rc2", "nope")
     with pytest.raises(NotFoundError, match="no such run"):
         drift(sample_con, "sr-prod-v3.4", "missing-run", "route")

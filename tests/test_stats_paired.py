@@ -25,7 +25,8 @@ from evaltui.review.transitions import transition_matrices, transition_matrix
 from evaltui.store.connection import Store
 from evaltui.store.queries import get_run
 
-# expected: c1 SERVE, c2 SERVE, c3 ABSTAIN, c4 ESCALATE, c5 ESCALATE, c6 ABSTAIN, c7 SERVE, c8 ABSTAIN
+# expected: c1 SERVE, c2 SERVE, c3 ABSTAIN, c4 ESCALATE, c5 ESCALATE, c6 ABSTAIN, c7 SERVE,
+# c8 ABSTAIN
 BASELINE = routes("SERVE", "ABSTAIN", "SERVE", "ESCALATE", "ABSTAIN", "ABSTAIN", "SERVE", "SERVE")
 CANDIDATE = routes(
     "SERVE", "SERVE", "ABSTAIN", "ABSTAIN", "ESCALATE", "ABSTAIN", "ABSTAIN", "SERVE"

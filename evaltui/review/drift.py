@@ -203,19 +203,45 @@ def _columns(con: duckdb.DuckDBPyConnection, reference: RunInfo, current: RunInf
 def resolve_column(
     con: duckdb.DuckDBPyConnection, reference: RunInfo, current: RunInfo, name: str
 ) -> Column:
-    """The column called `name`: a results or cases column, a case field, or metadata.KEY."""
-    columns = _columns(con, reference, current)
-    by_name = {c.name: c for c in columns}
-    if (
-        name.startswith("case.")
-        and name[5:] in by_name
-        and by_name[name[5:]].source == "case field"
-    ):
-        return by_name[name[5:]]
-    if name in by_name:
-        return by_name[name]
-    known = ", ".join(c.name for c in columns)
+    """The column called `name`: a results or cases column, a case field, or metadata.KEY.
+
+    Built-in columns need no query; a case field or metadata key is looked up on its own (one
+    scan of the JSON for that key), and only an unknown name lists every column.
+    """
+    if name in RESULT_COLUMNS:
+        return Column(name, RESULT_COLUMNS[name], "results", f"r.{name}")
+    bare = name[len("case.") :] if name.startswith("case.") else name
+    if bare in CASE_COLUMNS:
+        return Column(bare, CASE_COLUMNS[bare], "cases", f"c.{bare}")
+    if name.startswith("metadata.") and len(name) > len("metadata."):
+        key = name[len("metadata.") :]
+        types = _key_types(
+            con,
+            "SELECT DISTINCT json_type(r.metadata, ?) FROM results r "
+            "WHERE r.run_id IN (?, ?) AND r.metadata IS NOT NULL",
+            [_pointer(key), reference.run_id, current.run_id],
+        )
+        if types is not None:
+            return _json_column(name, "metadata", "r.metadata", key, types)
+    else:
+        key = name[len("case.") :] if name.startswith("case.") else name
+        types = _key_types(
+            con,
+            "SELECT DISTINCT json_type(c.canonical, ?) FROM cases c WHERE c.suite_id IN (?, ?)",
+            [_pointer(key), reference.suite_id, current.suite_id],
+        )
+        if types is not None and key not in CASE_COLUMNS:
+            return _json_column(name, "case field", "c.canonical", key, types)
+    known = ", ".join(c.name for c in _columns(con, reference, current))
     raise NotFoundError(f"{name}: no such column for these runs; known columns: {known}")
+
+
+def _key_types(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> set[str] | None:
+    """The JSON types a key takes (without NULL), or None when no row has the key at all."""
+    found = {row[0] for row in con.execute(sql, params).fetchall() if row[0] is not None}
+    if not found:
+        return None
+    return found - {"NULL"}
 
 
 def _two_runs(
