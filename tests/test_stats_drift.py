@@ -203,6 +203,24 @@ def test_all_null_columns_do_not_break_drift(edge_store: Path) -> None:
     assert "no_reference_values" in {w.code for w in appears.warnings}
 
 
+def test_a_slice_without_values_next_to_one_with_values(tmp_path: Path) -> None:
+    folder = tmp_path / "half"
+    folder.mkdir()
+    write_suite(folder)
+    same = routes(
+        "SERVE", "SERVE", "ABSTAIN", "ESCALATE", "ESCALATE", "ABSTAIN", "SERVE", "ABSTAIN"
+    )
+    billing = {f"c{i}": {"latency_ms": 100.0 * i} for i in range(1, 5)}  # legal: no latency at all
+    write_run(folder, "ref", same, day=1, extra=billing)
+    write_run(folder, "cur", same, day=2, extra=billing)
+    with Store.open(load(folder, tmp_path / "h.duckdb"), read_only=True) as store:
+        result = drift(store.con, "ref", "cur", "latency_ms", bins=4)
+    legal = result.slice("legal")
+    assert [b.label for b in legal.bins if b.reference_count] == ["(null)"]
+    assert legal.psi == 0.0 and result.psi == 0.0
+    assert sum(b.reference_count for b in result.slice("billing").bins if b.kind == "range") == 4
+
+
 def test_case_fields_and_metadata_keys_are_columns(edge_store: Path) -> None:
     with Store.open(edge_store, read_only=True) as store:
         columns = {c.name: c.kind for c in drift_columns(store.con, "ref", "cur")}

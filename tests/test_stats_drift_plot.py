@@ -84,6 +84,7 @@ def _hand_result(label: str) -> DriftResult:
         column=Column("output", "categorical", "results", "r.output"),
         epsilon=1e-8,
         bins_requested=10,
+        max_categories=20,
         cut_points=(),
         overall=overall,
         slice_column="slice_name",

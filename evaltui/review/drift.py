@@ -340,6 +340,7 @@ class DriftResult:
     column: Column
     epsilon: float
     bins_requested: int
+    max_categories: int
     cut_points: tuple[float, ...]  # numeric: the reference cut points used; () for labels
     overall: SliceDrift
     slice_column: str
@@ -389,9 +390,10 @@ class DriftResult:
                 "rule": (
                     "reference quantiles, right-closed, open outer bins"
                     if self.column.kind == "numeric"
-                    else f"one bin per label, at most {MAX_CATEGORIES} then (other)"
+                    else f"one bin per label, at most {self.max_categories} then (other)"
                 ),
                 "bins_requested": self.bins_requested,
+                "max_categories": self.max_categories,
                 "cut_points": list(self.cut_points),
             },
             "bins": [b.to_json() for b in self.bins],
@@ -451,8 +453,7 @@ def drift(
                 StatWarning(
                     "categories_capped",
                     f"{distinct} distinct values: the {max_categories} most frequent keep "
-                    "their own "
-                    "bin, the rest are pooled as (other)",
+                    "their own bin, the rest are pooled as (other)",
                 )
             )
     groups = _drop_empty_null_bin(groups)
@@ -462,7 +463,7 @@ def drift(
         for (scope, name), counts in sorted(groups.items(), key=lambda kv: _slice_order(kv[0]))
         if scope == "slice"
     )
-    warnings += _drift_warnings(reference, current, overall, per_slice, by)
+    warnings += _drift_warnings(reference, current, overall, per_slice, by, epsilon)
     return DriftResult(
         reference=RunSide(
             reference.run_id, reference.artifact, reference.suite_id, overall.reference_count
@@ -471,6 +472,7 @@ def drift(
         column=col,
         epsilon=epsilon,
         bins_requested=bins,
+        max_categories=max_categories,
         cut_points=cut_points,
         overall=overall,
         slice_column=by,
@@ -542,6 +544,7 @@ def _numeric_counts(
         [*params, boundaries] if boundaries else params,
     ).fetchall()
     template = _numeric_bins(cut_points, point_mass)
+    edges = set(boundaries)
     out: dict[tuple[str, str | None], dict[str, list[int]]] = defaultdict(
         lambda: {"reference": [0] * len(template), "current": [0] * len(template)}
     )
@@ -549,11 +552,10 @@ def _numeric_counts(
         key = ("overall", None) if overall else ("slice", _group_name(grp))
         counts = out[key][side]
         if boundaries:
+            hist = hist or {}  # NULL when every value of the group is missing
             for i, boundary in enumerate(boundaries):
                 counts[i] += int(hist.get(boundary, 0))
-            counts[len(boundaries)] += int(
-                sum(v for k, v in hist.items() if k not in set(boundaries))
-            )
+            counts[len(boundaries)] += int(sum(v for k, v in hist.items() if k not in edges))
         else:
             counts[0] += int(hist)
         counts[-1] += int(nulls)
@@ -677,6 +679,7 @@ def _drift_warnings(
     overall: SliceDrift,
     per_slice: tuple[SliceDrift, ...],
     by: str,
+    epsilon: float,
 ) -> list[StatWarning]:
     out = []
     if reference.suite_id != current.suite_id:
@@ -703,8 +706,7 @@ def _drift_warnings(
             StatWarning(
                 "unseen_in_reference",
                 f"{sum(b.current_count for b in unseen)} current value(s) fall in bins empty in "
-                "the "
-                f"reference ({labels}); with epsilon {EPSILON:g} each such bin adds about "
+                f"the reference ({labels}); with epsilon {epsilon:g} each such bin adds about "
                 "share x ln(share / epsilon) to PSI",
             )
         )
@@ -715,8 +717,7 @@ def _drift_warnings(
             StatWarning(
                 "vanished_in_current",
                 f"{sum(b.reference_count for b in gone)} reference value(s) fall in bins empty "
-                "in the "
-                f"current run ({labels}); with epsilon {EPSILON:g} each such bin adds about "
+                f"in the current run ({labels}); with epsilon {epsilon:g} each such bin adds about "
                 "share x ln(share / epsilon) to PSI",
             )
         )
@@ -726,8 +727,7 @@ def _drift_warnings(
             StatWarning(
                 "noisy_slices",
                 f"{len(noisy)} {by} group(s) have too few cases for the PSI thresholds to mean "
-                "much "
-                f"(marked noisy): {', '.join(str(s.name) for s in noisy[:5])}"
+                f"much (marked noisy): {', '.join(str(s.name) for s in noisy[:5])}"
                 + (" ..." if len(noisy) > 5 else ""),
             )
         )

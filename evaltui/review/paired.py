@@ -294,8 +294,8 @@ def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
                 StatWarning(
                     "ci_includes_zero",
                     f"the {level} interval of the difference [{ci.low:+.3f}, {ci.high:+.3f}] "
-                    "includes 0: "
-                    "these cases do not show that the candidate differs from the baseline",
+                    "includes 0: these cases do not show that the candidate differs from the "
+                    "baseline",
                 )
             )
         if delta != 0 and ci.width > abs(delta):

@@ -95,8 +95,7 @@ def _warnings(delta: Spread | None, statuses: dict[str, str]) -> tuple[StatWarni
             StatWarning(
                 "status_varies",
                 f"the guardrail status differs between repeats ({listing}): the artifact does "
-                "not pass "
-                "or fail reliably",
+                "not pass or fail reliably",
             )
         )
     if delta is not None and delta.k > 1 and delta.range >= abs(delta.mean):
@@ -104,8 +103,7 @@ def _warnings(delta: Spread | None, statuses: dict[str, str]) -> tuple[StatWarni
             StatWarning(
                 "seed_spread",
                 f"the difference from the baseline moves by {delta.range:.3f} between repeats, "
-                "as much "
-                f"as its mean {delta.mean:+.3f}: no single repeat stands for the artifact",
+                f"as much as its mean {delta.mean:+.3f}: no single repeat stands for the artifact",
             )
         )
     return tuple(out)
