@@ -99,52 +99,44 @@ def recompute_metrics(
     run_ids: Iterable[str],
 ) -> dict[str, dict[str, Number | None]]:
     """Every declared metric for every given run (all on `suite_id`), in one query."""
-    ids = list(run_ids)
-    out: dict[str, dict[str, Number | None]] = {
-        run_id: {m.name: None for m in metrics} for run_id in ids
-    }
-    if not ids or not metrics:
-        return out
-    sql = _Sql().add("SELECT r.run_id")
+    counts = metric_counts(con, suite_id, metrics, run_ids)
+    return {run_id: metric_values(metrics, row) for run_id, row in counts.items()}
+
+
+def metric_values(
+    metrics: tuple[MetricSpec, ...], counts: dict[str, tuple[int, int]]
+) -> dict[str, Number | None]:
+    """Metric values from their (numerator, denominator) counts: a count is its numerator, a
+    rate the share (None over no cases). Integer division in IEEE doubles, as SQL would do it."""
+    out: dict[str, Number | None] = {}
     for spec in metrics:
-        text, params = metric_expression(
-            spec, expected="c.expected_route", predicted="r.route", split="c.split"
-        )
-        sql.add(f", {text}", *params)
-    sql.add(
-        " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
-        " WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY r.run_id",
-        suite_id,
-        ids,
-    )
-    for row in con.execute(sql.text, sql.params).fetchall():
-        out[row[0]] = {
-            spec.name: (int(value) if spec.kind == "count" and value is not None else value)
-            for spec, value in zip(metrics, row[1:], strict=True)
-        }
+        numerator, denominator = counts.get(spec.name, (0, 0))
+        if spec.kind == "count":
+            out[spec.name] = numerator
+        else:
+            out[spec.name] = numerator / denominator if denominator else None
     return out
 
 
-def rate_counts(
+def metric_counts(
     con: duckdb.DuckDBPyConnection,
     suite_id: str,
     metrics: tuple[MetricSpec, ...],
     run_ids: Iterable[str],
 ) -> dict[str, dict[str, tuple[int, int]]]:
-    """(successes, trials) of every declared rate metric for every given run, in one query.
+    """(numerator, denominator) of every declared metric for every given run, in one query.
 
-    These are the counts behind each rate, for its Wilson interval. Runs without results get
-    (0, 0); count metrics are left out (a count has no interval of its own).
+    The counts behind each value: a rate's successes and trials (for its Wilson interval), a
+    count's cases and the cases in its scope. Runs without results get (0, 0).
     """
     ids = list(run_ids)
-    rates = [m for m in metrics if m.kind == "rate"]
     out: dict[str, dict[str, tuple[int, int]]] = {
-        run_id: {m.name: (0, 0) for m in rates} for run_id in ids
+        run_id: {m.name: (0, 0) for m in metrics} for run_id in ids
     }
-    if not ids or not rates:
+    if not ids or not metrics:
         return out
     sql = _Sql().add("SELECT r.run_id")
-    for spec in rates:
+    for spec in metrics:
         (num, num_params), (den, den_params) = rate_parts(
             spec, expected="c.expected_route", predicted="r.route", split="c.split"
         )
@@ -158,6 +150,7 @@ def rate_counts(
     for row in con.execute(sql.text, sql.params).fetchall():
         values = row[1:]
         out[row[0]] = {
-            spec.name: (int(values[2 * i]), int(values[2 * i + 1])) for i, spec in enumerate(rates)
+            spec.name: (int(values[2 * i]), int(values[2 * i + 1]))
+            for i, spec in enumerate(metrics)
         }
     return out

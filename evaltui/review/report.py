@@ -17,7 +17,7 @@ from evaltui.errors import NotFoundError
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
-from evaltui.review.metrics import Number, rate_counts, recompute_metrics
+from evaltui.review.metrics import Number, metric_counts, metric_values
 from evaltui.review.paired import PairedSettings, PairedStats, paired_counts, paired_statistics
 from evaltui.review.repeats import RepeatGroup, group_repeats
 from evaltui.review.stats import Proportion, proportion
@@ -172,8 +172,9 @@ def review_runs(
     counts: dict[str, dict[str, tuple[int, int]]] = {}
     for suite_id, ids in by_suite.items():
         suite = suites[suite_id]
-        metrics.update(recompute_metrics(con, suite_id, suite.metrics, ids))
-        counts.update(rate_counts(con, suite_id, suite.metrics, ids))
+        for run_id, row in metric_counts(con, suite_id, suite.metrics, ids).items():
+            counts[run_id] = row
+            metrics[run_id] = metric_values(suite.metrics, row)
         prints, cover = recompute_fingerprints(con, suite, ids)
         fingerprints.update(prints)
         coverage.update(cover)
@@ -203,8 +204,9 @@ def review_runs(
             contract=contract_values(run, fields),
             paired=paired.get(run.run_id),
             intervals={
-                name: proportion(k, n, settings.confidence)
-                for name, (k, n) in counts[run.run_id].items()
+                m.name: proportion(*counts[run.run_id][m.name], settings.confidence)
+                for m in suite.metrics
+                if m.kind == "rate"
             },
         )
 

@@ -17,7 +17,7 @@ import duckdb
 
 from evaltui.errors import NotFoundError
 from evaltui.review.evidence import COUNT_TOLERANCE, RATE_TOLERANCE
-from evaltui.review.metrics import Number, rate_counts, recompute_metrics
+from evaltui.review.metrics import Number, metric_counts, metric_values
 from evaltui.review.paired import StatWarning
 from evaltui.review.stats import DEFAULT_CONFIDENCE, Proportion, proportion
 from evaltui.store.queries import get_suites, list_runs
@@ -110,12 +110,10 @@ def metric_trend(
     rates: dict[str, Proportion] = {}
     for suite_id, ids in by_suite.items():
         spec = declared[suite_id]
-        for run_id, row in recompute_metrics(con, suite_id, (spec,), ids).items():
-            values[run_id] = row[metric]
-        if spec.kind == "rate":
-            for run_id, counted in rate_counts(con, suite_id, (spec,), ids).items():
-                successes, trials = counted[metric]
-                rates[run_id] = proportion(successes, trials, confidence)
+        for run_id, counted in metric_counts(con, suite_id, (spec,), ids).items():
+            values[run_id] = metric_values((spec,), counted)[metric]
+            if spec.kind == "rate":
+                rates[run_id] = proportion(*counted[metric], confidence)
     source: Literal["recomputed", "logged"] = "recomputed" if declared else "logged"
     kinds = {spec.kind for spec in declared.values()}
     kind: Literal["count", "rate", "logged"] = (
