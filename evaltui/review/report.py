@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -35,7 +35,7 @@ class RunReview:
     coverage: Coverage
     contract: Mapping[str, str | None]
     paired: PairedStats | None  # None for the baseline and for runs on another suite
-    intervals: Mapping[str, Proportion]  # every declared rate with its Wilson interval
+    intervals: Mapping[str, Proportion] = field(default_factory=dict)  # declared rates, Wilson
 
     @property
     def run_id(self) -> str:
