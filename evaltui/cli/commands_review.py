@@ -11,7 +11,10 @@ from evaltui.cli.options import json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
+from evaltui.review.paired import PairedSettings, PairedStats
 from evaltui.review.report import Review, RunReview, review_runs
+from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, Interval
+from evaltui.review.transitions import TransitionMatrix, transition_matrices
 from evaltui.store.queries import get_run
 
 
@@ -25,20 +28,63 @@ from evaltui.store.queries import get_run
     is_flag=True,
     help="Exit 1 unless every named run is comparable, evidence-clean and eligible (for CI).",
 )
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Level of the bootstrap and Wilson intervals.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(100, 1_000_000),
+    default=DEFAULT_RESAMPLES,
+    show_default=True,
+    help="Bootstrap resamples.",
+)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--transitions",
+    is_flag=True,
+    help="Also show each run's route transition matrix (baseline route x run route).",
+)
 def compare_command(
-    baseline: str, runs: tuple[str, ...], store_path: Path | None, as_json: bool, gate: bool
+    baseline: str,
+    runs: tuple[str, ...],
+    store_path: Path | None,
+    as_json: bool,
+    gate: bool,
+    confidence: float,
+    resamples: int,
+    seed: int,
+    transitions: bool,
 ) -> None:
     """Audit RUNs (default: the rest of BASELINE's experiment) against BASELINE.
 
     Shows the comparison contract, metrics as logged and as recomputed from the per-case
-    routes, guardrail status, evidence flags, and paired counts on the shared cases.
+    routes, guardrail status, evidence flags, and paired statistics on the shared cases:
+    fixed/broken counts, the exact McNemar p (Holm-adjusted across the comparable runs), the
+    exact-route-rate difference with its paired bootstrap interval, Wilson intervals of every
+    rate, repeats of one artifact summarised, and warnings. See docs/statistics.md.
     """
+    settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed)
+    matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
-        review = review_runs(store.con, baseline, list(runs) if runs else None)
+        review = review_runs(store.con, baseline, list(runs) if runs else None, settings)
+        if transitions:
+            paired_ids = [r.run_id for r in review.runs if r.paired is not None]
+            matrices = transition_matrices(store.con, baseline, paired_ids)
     if as_json:
-        emit_json(review.to_json())
+        data = review.to_json()
+        if transitions:
+            for entry in data["runs"]:
+                matrix = matrices.get(entry["run_id"])
+                entry["transitions"] = None if matrix is None else matrix.to_json()
+        emit_json(data)
     else:
         _print_review(review)
+        for run_id, matrix in matrices.items():
+            _print_transitions(run_id, matrix)
     if gate:
         failing = [
             r for r in review.runs if not (r.comparable and not r.evidence and r.verdict.eligible)
@@ -48,6 +94,150 @@ def compare_command(
                 ", ".join(f"{r.run_id} ({_gate_reason(r)})" for r in failing) or "no runs to gate"
             )
             raise CheckFailed(f"gate failed: {names}")
+
+
+def _print_paired(review: Review) -> None:
+    paired = [r for r in review.runs if r.paired is not None]
+    if not paired:
+        return
+    out = console()
+    level = f"{review.settings.confidence:.0%}"
+    out.print(Text("paired with the baseline on shared cases:", style="bold"))
+    columns = ["run", "n", "fixed", "broken", "delta", f"{level} CI", "p", "p Holm", "verdict"]
+    rows = []
+    for r in paired:
+        style = "" if r.comparable else "dim"
+        rows.append(
+            [safe(r.run_id, style), *(safe(cell, style) for cell in _paired_cells(r.paired))]
+        )
+    out.print(table(None, columns, rows))
+    out.print(
+        Text(
+            f"delta = exact-route rate minus the baseline's on the shared cases; {level} paired "
+            f"bootstrap interval ({review.settings.resamples:,} resamples, "
+            f"seed {review.settings.seed}); "
+            f"exact McNemar p; {review.adjustment_note}",
+            style="dim",
+        )
+    )
+
+
+def _paired_cells(paired: PairedStats | None) -> list[str]:
+    if paired is None:
+        return ["-"] * 8
+    return [
+        str(paired.n),
+        str(paired.fixed),
+        str(paired.broken),
+        "-" if paired.delta is None else f"{paired.delta:+.3f}",
+        _interval(paired.ci, signed=True),
+        f"{paired.mcnemar_p:.3g}" if paired.n else "-",
+        "-" if paired.holm_p is None else f"{paired.holm_p:.3g}",
+        paired.verdict,
+    ]
+
+
+def _interval(ci: Interval | None, *, signed: bool = False) -> str:
+    if ci is None:
+        return "-"
+    form = "+.3f" if signed else ".3f"
+    return f"[{ci.low:{form}}, {ci.high:{form}}]"
+
+
+def _print_intervals(review: Review) -> None:
+    names = [m.name for m in review.suite.metrics if m.kind == "rate"]
+    if not names:
+        return
+    out = console()
+    level = f"{review.settings.confidence:.0%}"
+    out.print(Text(f"rates with {level} Wilson intervals:", style="bold"))
+    rows = []
+    for r in (review.baseline, *review.runs):
+        style = "" if r.comparable else "dim"
+        cells = []
+        for name in names:
+            rate = r.intervals.get(name)
+            if rate is None or rate.rate is None:
+                cells.append(safe("-", style))
+            else:
+                cells.append(safe(f"{rate.rate:.3f} {_interval(rate.interval)} n={rate.n}", style))
+        rows.append([safe(r.run_id, style), *cells])
+    out.print(table(None, ["run", *names], rows))
+
+
+def _print_warnings(review: Review) -> None:
+    flagged = [r for r in review.runs if r.paired is not None and r.paired.warnings]
+    if not flagged:
+        return
+    out = console()
+    out.print(Text("statistical warnings (read before trusting a difference):", style="bold"))
+    for r in flagged:
+        assert r.paired is not None
+        for w in r.paired.warnings:
+            out.print(
+                Text.assemble("  ", safe(r.run_id), f"  {w.code}: ", safe(w.message, limit=400))
+            )
+
+
+def _print_repeats(review: Review) -> None:
+    if not review.repeats:
+        return
+    out = console()
+    out.print(Text("repeated runs of one artifact (comparable runs only):", style="bold"))
+    rows = []
+    for group in review.repeats:
+        exact = group.metrics.get("exact_route_rate")
+        rows.append(
+            [
+                safe(group.artifact),
+                safe(", ".join(group.run_ids), limit=400),
+                safe(
+                    "-"
+                    if exact is None
+                    else f"{exact.mean:.3f} sd {number(exact.sd, 4)} se {number(exact.se, 4)}"
+                ),
+                safe(
+                    "-"
+                    if group.delta is None
+                    else f"{group.delta.mean:+.3f} sd {number(group.delta.sd, 4)} "
+                    f"se {number(group.delta.se, 4)} "
+                    f"[{group.delta.low:+.3f}..{group.delta.high:+.3f}]"
+                ),
+            ]
+        )
+    out.print(
+        table(None, ["artifact", "runs", "exact_route_rate mean", "delta mean (range)"], rows)
+    )
+    for group in review.repeats:
+        for run_id, reason in group.left_out.items():
+            out.print(
+                Text.assemble(
+                    "  left out ", safe(run_id), ": ", safe(reason, limit=400), style="dim"
+                )
+            )
+        for w in group.warnings:
+            out.print(
+                Text.assemble(
+                    "  ", safe(group.artifact), f"  {w.code}: ", safe(w.message, limit=400)
+                )
+            )
+
+
+def _print_transitions(run_id: str, matrix: TransitionMatrix) -> None:
+    out = console()
+    out.print(
+        Text.assemble(
+            ("routes: ", "bold"),
+            "baseline (rows) x ",
+            safe(run_id),
+            f" (columns); {matrix.changed} of {matrix.total} case(s) changed route",
+        )
+    )
+    rows = [
+        [safe(label, "bold"), *(safe(count) for count in matrix.counts[i])]
+        for i, label in enumerate(matrix.labels)
+    ]
+    out.print(table(None, ["baseline \\ run", *matrix.labels], rows))
 
 
 def _gate_reason(r: RunReview) -> str:
@@ -76,11 +266,9 @@ def _print_review(review: Review) -> None:
     )
     out.print(Text.assemble(("contract ", "bold"), safe(contract, limit=1000)))
     metric_names = [m.name for m in review.suite.metrics]
-    columns = ["run", "artifact", "status", *metric_names, "fixed", "broken", "delta", "p"]
     rows = []
     for r in (base, *review.runs):
         style = "" if r.comparable else "dim"
-        paired = r.paired
         marker = " (baseline)" if r.is_baseline else ("" if r.comparable else " (incomparable)")
         rows.append(
             [
@@ -88,15 +276,13 @@ def _print_review(review: Review) -> None:
                 safe(r.run.artifact, style),
                 safe(r.status, style),
                 *(safe(number(r.metrics_recomputed.get(n)), style) for n in metric_names),
-                safe("-" if paired is None or r.is_baseline else paired.fixed, style),
-                safe("-" if paired is None or r.is_baseline else paired.broken, style),
-                safe(
-                    "-" if paired is None or paired.delta is None else f"{paired.delta:+.3f}", style
-                ),
-                safe("-" if paired is None else f"{paired.mcnemar_p:.3g}", style),
             ]
         )
-    out.print(table(None, columns, rows))
+    out.print(table(None, ["run", "artifact", "status", *metric_names], rows))
+    _print_paired(review)
+    _print_intervals(review)
+    _print_warnings(review)
+    _print_repeats(review)
     incomparable = [r for r in review.runs if not r.comparable]
     if incomparable:
         out.print(Text("not comparable with the baseline (never ranked):", style="bold"))

@@ -18,6 +18,7 @@ from evaltui.cli.commands_decision import (
     decisions_command,
     verify_command,
 )
+from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
@@ -68,13 +69,15 @@ def cli() -> None:
     evaltui [PATH ...]          load PATHs (if any) and open the review app
     evaltui load PATH ...       load suites and runs into the store
     evaltui suites | runs       list what the store holds
-    evaltui compare BASELINE    contract audit, metrics, guardrails, paired counts
+    evaltui compare BASELINE    contract audit, metrics, guardrails, paired statistics
     evaltui cases RUN           per-case routes and outcomes
     evaltui decide RUN          sign a decision file (--rollback, --limitation required)
     evaltui verify DECISION     check a decision file's signature, signer and replay
     evaltui canary-check DEC    apply a decision's canary stop rule to observed values
     evaltui decisions           past decisions made on this store
     evaltui import TOOL SOURCE  lm-eval / inspect / mlflow logs become runs and suites
+    evaltui drift REF CUR -c COL  PSI and JS of a per-case column, overall and per slice
+    evaltui trend EXP -m METRIC   a metric across an experiment's runs in time order
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
     folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
@@ -93,6 +96,8 @@ cli.add_command(verify_command)
 cli.add_command(canary_check_command)
 cli.add_command(decisions_command)
 cli.add_command(import_group)
+cli.add_command(drift_command)
+cli.add_command(trend_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

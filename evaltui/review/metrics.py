@@ -58,23 +58,38 @@ def cell_condition(cell: CellFilter, *, expected: str, predicted: str) -> tuple[
     return (" AND ".join(conditions) or "TRUE"), params
 
 
+def rate_parts(
+    spec: MetricSpec, *, expected: str, predicted: str, split: str
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The numerator and denominator counts of a metric, as two aggregate expressions.
+
+    For a count metric the denominator is every case in scope.
+    """
+    scope, scope_params = "TRUE", list[Any]()
+    if spec.splits:
+        scope, scope_params = _in_list(split, spec.splits)
+    where, where_params = cell_condition(spec.where, expected=expected, predicted=predicted)
+    among, among_params = "TRUE", list[Any]()
+    if spec.kind == "rate":
+        among, among_params = cell_condition(spec.among, expected=expected, predicted=predicted)
+    numerator = (
+        f"count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))",
+        scope_params + among_params + where_params,
+    )
+    denominator = (f"count(*) FILTER (WHERE ({scope}) AND ({among}))", scope_params + among_params)
+    return numerator, denominator
+
+
 def metric_expression(
     spec: MetricSpec, *, expected: str, predicted: str, split: str
 ) -> tuple[str, list[Any]]:
     """One aggregate expression for a metric over a joined results/cases relation."""
-    scope: str = "TRUE"
-    scope_params: list[Any] = []
-    if spec.splits:
-        scope, scope_params = _in_list(split, spec.splits)
-    where, where_params = cell_condition(spec.where, expected=expected, predicted=predicted)
-    if spec.kind == "count":
-        return f"count(*) FILTER (WHERE ({scope}) AND ({where}))", scope_params + where_params
-    among, among_params = cell_condition(spec.among, expected=expected, predicted=predicted)
-    text = (
-        f"(count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))::DOUBLE"
-        f" / NULLIF(count(*) FILTER (WHERE ({scope}) AND ({among})), 0))"
+    (num, num_params), (den, den_params) = rate_parts(
+        spec, expected=expected, predicted=predicted, split=split
     )
-    return text, scope_params + among_params + where_params + scope_params + among_params
+    if spec.kind == "count":
+        return num, num_params
+    return f"({num}::DOUBLE / NULLIF({den}, 0))", num_params + den_params
 
 
 def recompute_metrics(
@@ -84,18 +99,48 @@ def recompute_metrics(
     run_ids: Iterable[str],
 ) -> dict[str, dict[str, Number | None]]:
     """Every declared metric for every given run (all on `suite_id`), in one query."""
+    counts = metric_counts(con, suite_id, metrics, run_ids)
+    return {run_id: metric_values(metrics, row) for run_id, row in counts.items()}
+
+
+def metric_values(
+    metrics: tuple[MetricSpec, ...], counts: dict[str, tuple[int, int]]
+) -> dict[str, Number | None]:
+    """Metric values from their (numerator, denominator) counts: a count is its numerator, a
+    rate the share (None over no cases). Integer division in IEEE doubles, as SQL would do it."""
+    out: dict[str, Number | None] = {}
+    for spec in metrics:
+        numerator, denominator = counts.get(spec.name, (0, 0))
+        if spec.kind == "count":
+            out[spec.name] = numerator
+        else:
+            out[spec.name] = numerator / denominator if denominator else None
+    return out
+
+
+def metric_counts(
+    con: duckdb.DuckDBPyConnection,
+    suite_id: str,
+    metrics: tuple[MetricSpec, ...],
+    run_ids: Iterable[str],
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """(numerator, denominator) of every declared metric for every given run, in one query.
+
+    The counts behind each value: a rate's successes and trials (for its Wilson interval), a
+    count's cases and the cases in its scope. Runs without results get (0, 0).
+    """
     ids = list(run_ids)
-    out: dict[str, dict[str, Number | None]] = {
-        run_id: {m.name: None for m in metrics} for run_id in ids
+    out: dict[str, dict[str, tuple[int, int]]] = {
+        run_id: {m.name: (0, 0) for m in metrics} for run_id in ids
     }
     if not ids or not metrics:
         return out
     sql = _Sql().add("SELECT r.run_id")
     for spec in metrics:
-        text, params = metric_expression(
+        (num, num_params), (den, den_params) = rate_parts(
             spec, expected="c.expected_route", predicted="r.route", split="c.split"
         )
-        sql.add(f", {text}", *params)
+        sql.add(f", {num}", *num_params).add(f", {den}", *den_params)
     sql.add(
         " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
         " WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY r.run_id",
@@ -103,8 +148,9 @@ def recompute_metrics(
         ids,
     )
     for row in con.execute(sql.text, sql.params).fetchall():
+        values = row[1:]
         out[row[0]] = {
-            spec.name: (int(value) if spec.kind == "count" and value is not None else value)
-            for spec, value in zip(metrics, row[1:], strict=True)
+            spec.name: (int(values[2 * i]), int(values[2 * i + 1]))
+            for i, spec in enumerate(metrics)
         }
     return out

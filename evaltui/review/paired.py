@@ -1,17 +1,34 @@
 """Paired comparison of candidates with the baseline on the cases both have results for.
 
 One set-based query counts, for every candidate at once, the cases it fixed (baseline wrong,
-candidate right), broke (the reverse), and those both got right or wrong.
+candidate right), broke (the reverse), and those both got right or wrong. Everything else is
+computed from those four counts: the exact McNemar test, the paired bootstrap interval of the
+exact-route-rate difference, Wilson intervals of both rates, Holm's adjustment across the
+candidates of one review, and the warnings a reviewer needs before trusting a difference.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
+
+from evaltui.errors import InputError
+from evaltui.review.stats import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    Interval,
+    Proportion,
+    binomial_two_sided_half,
+    holm_adjust,
+    paired_bootstrap_delta,
+    proportion,
+)
+from evaltui.store.queries import get_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +43,10 @@ class PairedCounts:
     def delta(self) -> float | None:
         """Candidate's exact-route rate minus the baseline's, on the paired cases."""
         return (self.fixed - self.broken) / self.n if self.n else None
+
+    @property
+    def discordant(self) -> int:
+        return self.fixed + self.broken
 
     @property
     def mcnemar_p(self) -> float:
@@ -45,12 +66,7 @@ class PairedCounts:
 
 def mcnemar_exact(fixed: int, broken: int) -> float:
     """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2."""
-    n = fixed + broken
-    if n == 0:
-        return 1.0
-    k = min(fixed, broken)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return binomial_two_sided_half(min(fixed, broken), fixed + broken)
 
 
 PAIR_COUNTS_SQL = """
@@ -82,3 +98,269 @@ def paired_counts(
     ).fetchall():
         out[run_id] = PairedCounts(int(n), int(fixed), int(broken), int(right), int(wrong))
     return out
+
+
+# -- statistics on the counts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PairedSettings:
+    """How the paired statistics are computed; part of the output, so a result can be replayed."""
+
+    confidence: float = DEFAULT_CONFIDENCE
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    min_discordant: int = 10  # fewer discordant cases than this earns a warning
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - self.confidence
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "confidence": self.confidence,
+            "resamples": self.resamples,
+            "seed": self.seed,
+            "min_discordant": self.min_discordant,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatWarning:
+    """Something a reviewer must know before trusting a figure. `code` is stable for scripts."""
+
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class PairedStats:
+    """A candidate against the baseline on their shared cases: counts, test, intervals, warnings."""
+
+    counts: PairedCounts
+    ci: Interval | None  # bootstrap interval of `delta`
+    baseline_rate: Proportion  # exact-route rate on the paired cases, with its Wilson interval
+    candidate_rate: Proportion
+    holm_p: float | None  # None when the run is not in the adjusted family (e.g. incomparable)
+    family_size: int  # how many candidates the Holm adjustment covered (0 when not adjusted)
+    ranked: bool  # False for a run outside the family: its figures are shown, never ranked
+    settings: PairedSettings
+    warnings: tuple[StatWarning, ...]
+
+    @property
+    def n(self) -> int:
+        return self.counts.n
+
+    @property
+    def fixed(self) -> int:
+        return self.counts.fixed
+
+    @property
+    def broken(self) -> int:
+        return self.counts.broken
+
+    @property
+    def both_right(self) -> int:
+        return self.counts.both_right
+
+    @property
+    def both_wrong(self) -> int:
+        return self.counts.both_wrong
+
+    @property
+    def discordant(self) -> int:
+        return self.counts.discordant
+
+    @property
+    def delta(self) -> float | None:
+        return self.counts.delta
+
+    @property
+    def mcnemar_p(self) -> float:
+        return self.counts.mcnemar_p
+
+    @property
+    def verdict(self) -> str:
+        """ "better" / "worse" only when the interval excludes 0 and the (adjusted) p agrees.
+
+        A run outside the family (incomparable with the baseline) is "not ranked", whatever its
+        figures say: it is never put above or below the baseline.
+        """
+        if self.n == 0 or self.ci is None or self.delta is None:
+            return "not paired"
+        if not self.ranked:
+            return "not ranked"
+        p = self.holm_p if self.holm_p is not None else self.mcnemar_p
+        if p < self.settings.alpha and self.ci.low > 0:
+            return "better"
+        if p < self.settings.alpha and self.ci.high < 0:
+            return "worse"
+        return "no clear difference"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.counts.to_json(),
+            "discordant": self.discordant,
+            "ci": None if self.ci is None else self.ci.to_json(),
+            "confidence": self.settings.confidence,
+            "holm_p": self.holm_p,
+            "adjustment": "holm" if self.holm_p is not None else None,
+            "family_size": self.family_size,
+            "ranked": self.ranked,
+            "baseline_rate": self.baseline_rate.to_json(),
+            "candidate_rate": self.candidate_rate.to_json(),
+            "bootstrap": {
+                "method": "percentile, paired cases resampled with replacement",
+                "resamples": self.settings.resamples,
+                "seed": self.settings.seed,
+            },
+            "verdict": self.verdict,
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+def paired_from_counts(
+    counts: PairedCounts,
+    settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
+    *,
+    holm_p: float | None = None,
+    family_size: int = 0,
+    ranked: bool = True,
+) -> PairedStats:
+    """Every paired statistic of one candidate, from its four counts (pure, no store)."""
+    ties = counts.both_right + counts.both_wrong
+    ci = paired_bootstrap_delta(
+        counts.fixed,
+        counts.broken,
+        ties,
+        resamples=settings.resamples,
+        seed=settings.seed,
+        confidence=settings.confidence,
+    )
+    base_right = counts.both_right + counts.broken
+    cand_right = counts.both_right + counts.fixed
+    stats = PairedStats(
+        counts=counts,
+        ci=ci,
+        baseline_rate=proportion(base_right, counts.n, settings.confidence),
+        candidate_rate=proportion(cand_right, counts.n, settings.confidence),
+        holm_p=holm_p,
+        family_size=family_size,
+        ranked=ranked,
+        settings=settings,
+        warnings=(),
+    )
+    return replace(stats, warnings=paired_warnings(stats))
+
+
+def min_discordant_for(alpha: float) -> int:
+    """The fewest discordant cases for which the exact test can reach p < alpha at all."""
+    # the smallest two-sided p with d discordant cases is 2 * 0.5**d (all of them one way)
+    return math.floor(math.log2(2.0 / alpha)) + 1
+
+
+def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
+    """Honest caveats on one paired comparison (see docs/statistics.md, "Warnings")."""
+    s = stats.settings
+    level = f"{s.confidence:.0%}"
+    if stats.n == 0:
+        return (
+            StatWarning(
+                "no_paired_cases", "no case has results from both runs: nothing to compare"
+            ),
+        )
+    out: list[StatWarning] = []
+    d = stats.discordant
+    if d < s.min_discordant:
+        floor = min_discordant_for(s.alpha)
+        unreachable = (
+            f"; with fewer than {floor}, p < {s.alpha:g} is impossible" if d < floor else ""
+        )
+        out.append(
+            StatWarning(
+                "few_discordant",
+                f"only {d} case(s) differ between the runs "
+                f"({stats.fixed} fixed, {stats.broken} broken): "
+                f"too few for the McNemar test to show a change{unreachable}",
+            )
+        )
+    ci, delta = stats.ci, stats.delta
+    if ci is not None and delta is not None:
+        if ci.contains(0.0):
+            out.append(
+                StatWarning(
+                    "ci_includes_zero",
+                    f"the {level} interval of the difference [{ci.low:+.3f}, {ci.high:+.3f}] "
+                    "includes 0: these cases do not show that the candidate differs from the "
+                    "baseline",
+                )
+            )
+        if delta != 0 and ci.width > abs(delta):
+            needed = math.ceil(stats.n * (ci.width / abs(delta)) ** 2)
+            out.append(
+                StatWarning(
+                    "suite_too_small",
+                    f"the {level} interval is {ci.width:.3f} wide, wider than the "
+                    f"{delta:+.3f} difference claimed: about {needed:,} paired cases "
+                    f"(now {stats.n:,}) would pin a difference of "
+                    "this size, if the share of changed cases stays the same",
+                )
+            )
+    holm = stats.holm_p
+    if holm is not None and stats.family_size > 1 and stats.mcnemar_p < s.alpha <= holm:
+        out.append(
+            StatWarning(
+                "significant_only_unadjusted",
+                f"p = {stats.mcnemar_p:.3g} is below {s.alpha:g} only before adjusting for "
+                f"{stats.family_size} candidates (Holm p = {holm:.3g}): with several "
+                "candidates one of them looks better by chance",
+            )
+        )
+    return tuple(out)
+
+
+def paired_statistics(
+    counts: Mapping[str, PairedCounts],
+    family: Iterable[str],
+    settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
+) -> dict[str, PairedStats]:
+    """Statistics for every candidate; McNemar p-values of `family` are Holm-adjusted together.
+
+    The family is the set of candidates a reviewer ranks against the baseline (the comparable
+    ones); runs outside it keep their unadjusted p-value and `holm_p` None.
+    """
+    members = [
+        run_id for run_id in dict.fromkeys(family) if run_id in counts and counts[run_id].n > 0
+    ]
+    adjusted = dict(zip(members, holm_adjust([counts[m].mcnemar_p for m in members]), strict=True))
+    return {
+        run_id: paired_from_counts(
+            c,
+            settings,
+            holm_p=adjusted.get(run_id),
+            family_size=len(members) if run_id in adjusted else 0,
+            ranked=run_id in adjusted,
+        )
+        for run_id, c in counts.items()
+    }
+
+
+def pair_stats(
+    con: duckdb.DuckDBPyConnection,
+    baseline_id: str,
+    run_id: str,
+    settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
+) -> PairedStats:
+    """One candidate against one baseline (unadjusted: a family of one)."""
+    baseline, run = get_runs(con, [baseline_id])[0], get_runs(con, [run_id])[0]
+    if baseline.suite_id != run.suite_id:
+        raise InputError(
+            None,
+            f"{run_id} (suite {run.suite_id}) and {baseline_id} (suite {baseline.suite_id}) "
+            "ran on different suites; their cases cannot be paired",
+        )
+    counts = paired_counts(con, baseline_id, baseline.suite_id, [run_id])
+    return paired_statistics(counts, [run_id], settings)[run_id]

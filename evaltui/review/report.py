@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -17,8 +17,10 @@ from evaltui.errors import NotFoundError
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
-from evaltui.review.metrics import Number, recompute_metrics
-from evaltui.review.paired import PairedCounts, paired_counts
+from evaltui.review.metrics import Number, metric_counts, metric_values
+from evaltui.review.paired import PairedSettings, PairedStats, paired_counts, paired_statistics
+from evaltui.review.repeats import RepeatGroup, group_repeats
+from evaltui.review.stats import Proportion, proportion
 from evaltui.store.queries import RunInfo, SuiteInfo, get_runs, get_suites, list_runs
 
 
@@ -32,7 +34,8 @@ class RunReview:
     evidence: tuple[EvidenceFlag, ...]
     coverage: Coverage
     contract: Mapping[str, str | None]
-    paired: PairedCounts | None
+    paired: PairedStats | None  # None for the baseline and for runs on another suite
+    intervals: Mapping[str, Proportion] = field(default_factory=dict)  # declared rates, Wilson
 
     @property
     def run_id(self) -> str:
@@ -72,6 +75,7 @@ class RunReview:
             "params": dict(self.run.params),
             "tags": dict(self.run.tags),
             "artifacts": list(self.run.artifacts),
+            "intervals": {name: p.to_json() for name, p in self.intervals.items()},
             "paired": None if self.paired is None else self.paired.to_json(),
         }
 
@@ -82,6 +86,22 @@ class Review:
     baseline: RunReview
     runs: tuple[RunReview, ...]
     suites: Mapping[str, SuiteInfo]
+    settings: PairedSettings = PairedSettings()  # noqa: RUF009 - frozen, safe as a default
+    family: tuple[str, ...] = ()  # candidates whose McNemar p-values were Holm-adjusted together
+    repeats: tuple[RepeatGroup, ...] = ()
+
+    @property
+    def adjustment_note(self) -> str:
+        """One sentence on how the p-values were adjusted, for every surface that shows them."""
+        m = len(self.family)
+        if m == 0:
+            return "no comparable candidate shares cases with the baseline: nothing to adjust"
+        if m == 1:
+            return "McNemar p for 1 comparable candidate: no adjustment needed"
+        return (
+            f"McNemar p-values adjusted for {m} comparable candidates (Holm); "
+            "incomparable runs are outside the family and keep their raw p"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +113,16 @@ class Review:
             },
             "baseline": self.baseline.to_json(),
             "runs": [r.to_json() for r in self.runs],
+            "repeats": [g.to_json() for g in self.repeats],
+            "statistics": {
+                **self.settings.to_json(),
+                "multiple_comparisons": {
+                    "method": "holm",
+                    "family": list(self.family),
+                    "size": len(self.family),
+                    "note": self.adjustment_note,
+                },
+            },
         }
 
     def get(self, run_id: str) -> RunReview:
@@ -116,8 +146,13 @@ def review_runs(
     con: duckdb.DuckDBPyConnection,
     baseline_id: str,
     run_ids: Iterable[str] | None = None,
+    settings: PairedSettings = PairedSettings(),  # noqa: B008 - frozen, safe as a default
 ) -> Review:
-    """Review `run_ids` (default: every other run of the baseline's experiment) against the baseline."""
+    """Review `run_ids` (default: every other run of the baseline's experiment) against it.
+
+    Paired statistics cover the runs on the baseline's suite; the comparable ones form the Holm
+    family. Repeats (comparable runs of one artifact) are summarised in `Review.repeats`.
+    """
     baseline_run = get_runs(con, [baseline_id])[0]
     if run_ids is None:
         others = [
@@ -136,28 +171,32 @@ def review_runs(
     metrics: dict[str, dict[str, Number | None]] = {}
     fingerprints: dict[str, dict[str, str]] = {}
     coverage: dict[str, Coverage] = {}
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
     for suite_id, ids in by_suite.items():
         suite = suites[suite_id]
-        metrics.update(recompute_metrics(con, suite_id, suite.metrics, ids))
+        for run_id, row in metric_counts(con, suite_id, suite.metrics, ids).items():
+            counts[run_id] = row
+            metrics[run_id] = metric_values(suite.metrics, row)
         prints, cover = recompute_fingerprints(con, suite, ids)
         fingerprints.update(prints)
         coverage.update(cover)
     same_suite = [r.run_id for r in others if r.suite_id == baseline_run.suite_id]
-    paired = paired_counts(con, baseline_id, baseline_run.suite_id, same_suite)
+    differences = {
+        run.run_id: audit_contract(
+            baseline_run, run, fields, fingerprints[baseline_id], fingerprints[run.run_id]
+        )
+        for run in others
+    }
+    pair_counts = paired_counts(con, baseline_id, baseline_run.suite_id, same_suite)
+    family = tuple(r for r in same_suite if not differences[r] and pair_counts[r].n > 0)
+    paired = paired_statistics(pair_counts, family, settings)
 
     def build(run: RunInfo, is_baseline: bool) -> RunReview:
         suite = suites[run.suite_id]
-        differences = (
-            ()
-            if is_baseline
-            else audit_contract(
-                baseline_run, run, fields, fingerprints[baseline_id], fingerprints[run.run_id]
-            )
-        )
         return RunReview(
             run=run,
             is_baseline=is_baseline,
-            differences=differences,
+            differences=() if is_baseline else differences[run.run_id],
             verdict=evaluate_guardrails(suite.guardrails, metrics[run.run_id]),
             metrics_recomputed=metrics[run.run_id],
             evidence=evidence_flags(
@@ -166,11 +205,21 @@ def review_runs(
             coverage=coverage[run.run_id],
             contract=contract_values(run, fields),
             paired=paired.get(run.run_id),
+            intervals={
+                m.name: proportion(*counts[run.run_id][m.name], settings.confidence)
+                for m in suite.metrics
+                if m.kind == "rate"
+            },
         )
 
+    baseline = build(baseline_run, True)
+    reviews = tuple(build(run, False) for run in others)
     return Review(
         suite=contract_suite,
-        baseline=build(baseline_run, True),
-        runs=tuple(build(run, False) for run in others),
+        baseline=baseline,
+        runs=reviews,
         suites=suites,
+        settings=settings,
+        family=family,
+        repeats=group_repeats([baseline, *reviews], [m.name for m in contract_suite.metrics]),
     )

@@ -1,0 +1,247 @@
+"""`evaltui drift` (reference vs current distribution of a per-case column) and `evaltui trend`
+(a metric across an experiment's runs in time order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.render import console, emit_json, number, safe, table
+from evaltui.review.drift import (
+    DEFAULT_BINS,
+    GROUP_COLUMNS,
+    MAJOR_ABOVE,
+    MAX_CATEGORIES,
+    STABLE_BELOW,
+    DriftResult,
+    SliceDrift,
+    drift,
+)
+from evaltui.review.paired import StatWarning
+from evaltui.review.trend import MetricTrend, metric_trend
+
+BAR_WIDTH = 24
+FULL, PARTS = "\u2588", " \u258f\u258e\u258d\u258c\u258b\u258a\u2589"
+
+
+def bar(share: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of `share` (0..1) of `width` cells, in eighths of a cell."""
+    eighths = round(max(0.0, min(1.0, share)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    return FULL * full + (PARTS[rest] if rest else "")
+
+
+@click.command("drift")
+@click.argument("reference")
+@click.argument("current")
+@click.option(
+    "--column",
+    "-c",
+    required=True,
+    help="Per-case column: route, score, latency_ms, tokens, a case field, metadata.KEY ...",
+)
+@click.option(
+    "--bins",
+    type=click.IntRange(2, 100),
+    default=DEFAULT_BINS,
+    show_default=True,
+    help="Numeric columns: quantile bins taken from the reference.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(GROUP_COLUMNS),
+    default="slice_name",
+    show_default=True,
+    help="Case column that splits the cases into slices.",
+)
+@click.option("--slice", "slice_name", help="Show the bins of this slice instead of all cases.")
+@store_option
+@json_option
+def drift_command(
+    reference: str,
+    current: str,
+    column: str,
+    bins: int,
+    by: str,
+    slice_name: str | None,
+    store_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Distribution of COLUMN in CURRENT against REFERENCE: PSI and Jensen-Shannon divergence.
+
+    PSI reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major. Epsilon 1e-8 is added to every
+    share; JS uses the natural log. Numeric bins come from the reference's quantiles (see
+    docs/statistics.md). Overall and per slice.
+    """
+    with open_store(store_path, read_only=True) as store:
+        result = drift(
+            store.con, reference, current, column, bins=bins, by=by, max_categories=MAX_CATEGORIES
+        )
+    shown = result.slice(slice_name)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        _print_drift(result, shown)
+
+
+def _notes(entry: SliceDrift) -> str:
+    notes = []
+    if entry.noisy and entry.psi is not None:
+        notes.append("small sample")
+    if entry.one_sided_bins:
+        notes.append(f"{entry.one_sided_bins} one-sided bin(s)")
+    return ", ".join(notes)
+
+
+def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
+    out = console()
+    out.print(
+        Text.assemble(
+            ("drift of ", "bold"),
+            safe(result.column.name, "bold"),
+            f" ({result.column.kind}, {result.column.source}): ",
+            safe(result.reference.run_id),
+            f" (reference, {result.reference.count:,}) -> ",
+            safe(result.current.run_id),
+            f" (current, {result.current.count:,})",
+        )
+    )
+    scope = "all cases" if shown.name is None else f"{result.slice_column} = {shown.name}"
+    out.print(
+        Text.assemble(
+            ("PSI ", "bold"),
+            number(shown.psi, 4),
+            f" {shown.reading}  ",
+            ("JS ", "bold"),
+            number(shown.js, 4),
+            f" nats  epsilon {result.epsilon:g}  sampling noise ~{shown.noise_floor:.3f}  (",
+            safe(scope),
+            ")",
+        )
+    )
+    out.print(
+        Text(
+            f"PSI < {STABLE_BELOW} stable, {STABLE_BELOW}-{MAJOR_ABOVE} moderate, "
+            f"> {MAJOR_ABOVE} major",
+            style="dim",
+        )
+    )
+    rows = [
+        [
+            safe(b.label, limit=40),
+            Text(f"{b.reference_share:6.1%} {bar(b.reference_share)}"),
+            Text(f"{b.current_share:6.1%} {bar(b.current_share)}"),
+            Text(f"{(b.current_share - b.reference_share) * 100:+.1f} pt"),
+        ]
+        for b in shown.bins
+    ]
+    out.print(table(None, ["bin", "reference", "current", "change"], rows))
+    if result.per_slice:
+        out.print(Text(f"per {result.slice_column}:", style="bold"))
+        out.print(
+            table(
+                None,
+                [
+                    result.slice_column,
+                    "reference",
+                    "current",
+                    "PSI",
+                    "JS",
+                    "reading",
+                    "noise",
+                    "note",
+                ],
+                (
+                    [
+                        s.name,
+                        s.reference_count,
+                        s.current_count,
+                        number(s.psi, 4),
+                        number(s.js, 4),
+                        s.reading,
+                        f"~{s.noise_floor:.3f}",
+                        _notes(s),
+                    ]
+                    for s in result.per_slice
+                ),
+            )
+        )
+    _print_warnings(result.warnings)
+
+
+def _print_warnings(warnings: tuple[StatWarning, ...]) -> None:
+    if not warnings:
+        return
+    out = console()
+    out.print(Text("warnings:", style="bold"))
+    for w in warnings:
+        out.print(Text.assemble(f"  {w.code}: ", safe(w.message, limit=400)))
+
+
+@click.command("trend")
+@click.argument("experiment")
+@click.option(
+    "--metric", "-m", required=True, help="A metric the suite declares (recomputed) or runs logged."
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Level of the Wilson intervals of rates.",
+)
+@store_option
+@json_option
+def trend_command(
+    experiment: str, metric: str, confidence: float, store_path: Path | None, as_json: bool
+) -> None:
+    """METRIC across the runs of EXPERIMENT, oldest first (recomputed from per-case routes)."""
+    with open_store(store_path, read_only=True) as store:
+        trend = metric_trend(store.con, experiment, metric, confidence=confidence)
+    if as_json:
+        emit_json(trend.to_json())
+    else:
+        _print_trend(trend, confidence)
+
+
+def _print_trend(trend: MetricTrend, confidence: float) -> None:
+    out = console()
+    values = [p.value for p in trend.points if p.value is not None]
+    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+    out.print(
+        Text.assemble(
+            ("trend of ", "bold"),
+            safe(trend.metric, "bold"),
+            " in ",
+            safe(trend.experiment),
+            f" ({trend.source}; oldest first; bars span {number(low, 4)}..{number(high, 4)})",
+        )
+    )
+    rows = []
+    for p in trend.points:
+        share = 1.0 if high == low else ((p.value or low) - low) / (high - low)
+        interval = p.rate.interval if p.rate is not None else None
+        rows.append(
+            [
+                p.run_id,
+                p.artifact,
+                p.started_at.strftime("%Y-%m-%d %H:%M"),
+                number(p.value, 4),
+                "-" if interval is None else f"[{interval.low:.3f}, {interval.high:.3f}]",
+                number(p.logged, 4),
+                Text("-" if p.value is None else bar(share, 16) or "\u258f"),
+            ]
+        )
+    out.print(
+        table(
+            None,
+            ["run", "artifact", "started", "value", f"{confidence:.0%} CI", "logged", ""],
+            rows,
+        )
+    )
+    if trend.change is not None:
+        out.print(Text(f"change first -> last: {trend.change:+.4g}", style="dim"))
+    _print_warnings(trend.warnings)

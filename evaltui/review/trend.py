@@ -1,0 +1,187 @@
+"""A metric across an experiment's runs in time order.
+
+Values are recomputed from the per-case routes (one query per suite for all its runs), never
+taken from what a run logged; the logged value is shown beside it. Rates carry their Wilson
+interval, so a reviewer can see whether a step between two runs is larger than the noise.
+A metric no suite declares but runs logged is shown as logged, and marked so.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import duckdb
+
+from evaltui.errors import NotFoundError
+from evaltui.review.evidence import COUNT_TOLERANCE, RATE_TOLERANCE
+from evaltui.review.metrics import Number, metric_counts, metric_values
+from evaltui.review.paired import StatWarning
+from evaltui.review.stats import DEFAULT_CONFIDENCE, Proportion, proportion
+from evaltui.store.queries import get_suites, list_runs
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    run_id: str
+    artifact: str
+    suite_id: str
+    started_at: datetime
+    value: float | None  # recomputed (or logged, when the trend's source is "logged")
+    logged: float | None
+    rate: Proportion | None  # rate metrics: counts and Wilson interval
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "artifact": self.artifact,
+            "suite_id": self.suite_id,
+            "started_at": self.started_at.isoformat(),
+            "value": self.value,
+            "logged": self.logged,
+            "ci": None
+            if self.rate is None or self.rate.interval is None
+            else self.rate.interval.to_json(),
+            "successes": None if self.rate is None else self.rate.successes,
+            "n": None if self.rate is None else self.rate.n,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MetricTrend:
+    experiment: str
+    metric: str
+    kind: Literal["count", "rate", "logged"]
+    source: Literal["recomputed", "logged"]
+    points: tuple[TrendPoint, ...]  # oldest first
+    warnings: tuple[StatWarning, ...]
+
+    @property
+    def change(self) -> float | None:
+        """Last value minus first value (runs without a value skipped)."""
+        values = [p.value for p in self.points if p.value is not None]
+        return values[-1] - values[0] if len(values) >= 2 else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "metric": self.metric,
+            "kind": self.kind,
+            "source": self.source,
+            "change": self.change,
+            "points": [p.to_json() for p in self.points],
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+def metric_trend(
+    con: duckdb.DuckDBPyConnection,
+    experiment: str,
+    metric: str,
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> MetricTrend:
+    """`metric` for every run of `experiment`, oldest first."""
+    runs = list_runs(con, experiment=experiment)
+    if not runs:
+        raise NotFoundError(f"{experiment}: no such experiment in the store (see `evaltui runs`)")
+    suites = get_suites(con, {r.suite_id for r in runs})
+    specs = {
+        sid: next((m for m in s.metrics if m.name == metric), None) for sid, s in suites.items()
+    }
+    declared = {sid: spec for sid, spec in specs.items() if spec is not None}
+    logged_anywhere = any(metric in r.metrics for r in runs)
+    if not declared and not logged_anywhere:
+        known = sorted(
+            {m.name for s in suites.values() for m in s.metrics}
+            | {k for r in runs for k in r.metrics}
+        )
+        raise NotFoundError(
+            f"{metric}: no such metric in experiment {experiment}; "
+            f"known metrics: {', '.join(known)}"
+        )
+    by_suite: dict[str, list[str]] = defaultdict(list)
+    for run in runs:
+        if run.suite_id in declared:
+            by_suite[run.suite_id].append(run.run_id)
+    values: dict[str, Number | None] = {}
+    rates: dict[str, Proportion] = {}
+    for suite_id, ids in by_suite.items():
+        spec = declared[suite_id]
+        for run_id, counted in metric_counts(con, suite_id, (spec,), ids).items():
+            values[run_id] = metric_values((spec,), counted)[metric]
+            if spec.kind == "rate":
+                rates[run_id] = proportion(*counted[metric], confidence)
+    source: Literal["recomputed", "logged"] = "recomputed" if declared else "logged"
+    kinds = {spec.kind for spec in declared.values()}
+    kind: Literal["count", "rate", "logged"] = (
+        "logged" if not declared else ("rate" if "rate" in kinds else "count")
+    )
+    points = tuple(
+        TrendPoint(
+            run_id=run.run_id,
+            artifact=run.artifact,
+            suite_id=run.suite_id,
+            started_at=run.started_at,
+            value=_float(values.get(run.run_id)) if declared else run.metrics.get(metric),
+            logged=run.metrics.get(metric),
+            rate=rates.get(run.run_id),
+        )
+        for run in runs
+    )
+    return MetricTrend(
+        experiment, metric, kind, source, points, _warnings(points, declared, kind, source)
+    )
+
+
+def _float(value: Number | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _warnings(
+    points: tuple[TrendPoint, ...], declared: dict[str, Any], kind: str, source: str
+) -> tuple[StatWarning, ...]:
+    out = []
+    suites_used = list(dict.fromkeys(p.suite_id for p in points))
+    if len(suites_used) > 1:
+        out.append(
+            StatWarning(
+                "several_suites",
+                f"the runs span {len(suites_used)} suites ({', '.join(suites_used)}): "
+                "values on different suites are not comparable",
+            )
+        )
+    if source == "logged":
+        out.append(
+            StatWarning(
+                "not_recomputed",
+                "no suite declares this metric: values are as logged, not recomputed",
+            )
+        )
+    else:
+        missing = [p.run_id for p in points if p.suite_id not in declared]
+        if missing:
+            out.append(
+                StatWarning(
+                    "not_declared",
+                    f"{len(missing)} run(s) are on a suite that does not declare this metric: "
+                    f"{', '.join(missing[:5])}",
+                )
+            )
+        tolerance = RATE_TOLERANCE if kind == "rate" else COUNT_TOLERANCE
+        disagree = [
+            p.run_id
+            for p in points
+            if p.value is not None and p.logged is not None and abs(p.value - p.logged) > tolerance
+        ]
+        if disagree:
+            out.append(
+                StatWarning(
+                    "logged_differs",
+                    f"{len(disagree)} run(s) logged a value their per-case routes do not give: "
+                    f"{', '.join(disagree[:5])}",
+                )
+            )
+    return tuple(out)
