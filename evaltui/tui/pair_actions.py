@@ -43,6 +43,11 @@ class PairAction:
     open: Callable[[PairContext], Screen[Any]]  # the screen or modal to push
     show: bool = True  # shown in the footer (always in help and the palette)
     key_display: str | None = None
+    tooltip: str = ""  # the longer description the help screen shows
+
+
+SIDE_BY_SIDE = "the baseline and the highlighted run side by side (enter does it too)"
+CASES = "every case of the pair, to step through its failures"
 
 
 def _side_by_side(ctx: PairContext) -> Screen[Any]:
@@ -58,8 +63,8 @@ def _cases(ctx: PairContext) -> Screen[Any]:
 
 
 PAIR_ACTIONS: tuple[PairAction, ...] = (
-    PairAction("compare", "s", "side by side", _side_by_side, show=False),
-    PairAction("cases", "c", "cases", _cases),
+    PairAction("compare", "s", "side by side", _side_by_side, show=False, tooltip=SIDE_BY_SIDE),
+    PairAction("cases", "c", "cases", _cases, tooltip=CASES),
 )
 
 
@@ -73,7 +78,14 @@ def pair_action(name: str) -> PairAction:
 def pair_bindings(*, exclude: tuple[str, ...] = ()) -> list[Binding]:
     """Key bindings for every pair action (a screen excludes the one it is itself)."""
     return [
-        Binding(a.key, f"pair('{a.name}')", a.description, show=a.show, key_display=a.key_display)
+        Binding(
+            a.key,
+            f"pair('{a.name}')",
+            a.description,
+            show=a.show,
+            key_display=a.key_display,
+            tooltip=a.tooltip,
+        )
         for a in PAIR_ACTIONS
         if a.name not in exclude
     ]

@@ -183,10 +183,22 @@ class CaseScreen(ReviewScreen[int]):
         "never applied."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", key_display="esc"),
-        Binding("n,right_square_bracket", "step(1)", "failure", key_display="n/N"),
         Binding(
-            "N,left_square_bracket", "step(-1)", "previous failure", key_display="N", show=False
+            "escape", "back", "back", key_display="esc", tooltip="back to the list, on this case"
+        ),
+        Binding(
+            "n,right_square_bracket",
+            "step(1)",
+            "failure",
+            key_display="n/N",
+            tooltip="show the next failure of the list (also ])",
+        ),
+        Binding(
+            "N,left_square_bracket",
+            "step(-1)",
+            "previous failure",
+            show=False,
+            tooltip="show the previous failure of the list (also [)",
         ),
         Binding("j", "scroll('down')", "scroll down", show=False),
         Binding("k", "scroll('up')", "scroll up", show=False),

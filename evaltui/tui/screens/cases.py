@@ -32,6 +32,12 @@ from evaltui.tui.text import safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, CaseList, CaseRow, case_rows
 from evaltui.tui.widgets.transitions import TransitionSummary
 
+BACK = "back to where you came from (from the filter box: back to the list)"
+NEXT = "next failure: the next case the candidate got wrong (also ])"
+PREV = "previous failure (also [)"
+TEXT = "filter by text in the case id, slice, routes or either output (enter applies, esc leaves)"
+OUTCOME = "filter by outcome: fixed, broken, both right, both wrong, missing"
+SUMMARY = "hide or show the route transition summary"
 TEXT_FILTER_DELAY = 0.3  # seconds of typing pause before the text filter is applied
 ALL = "\x00all"  # picker value meaning "no filter" (cannot be a real slice name from the store)
 
@@ -132,17 +138,22 @@ class CasesScreen(ReviewScreen):
         "cases shown. Filters combine; `x` clears them all."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", key_display="esc"),
-        Binding("n,right_square_bracket", "step(1)", "failure", key_display="n/N"),
+        Binding("escape", "back", "back", key_display="esc", tooltip=BACK),
+        Binding("n,right_square_bracket", "step(1)", "failure", key_display="n/N", tooltip=NEXT),
+        Binding("N,left_square_bracket", "step(-1)", "previous failure", show=False, tooltip=PREV),
         Binding(
-            "N,left_square_bracket", "step(-1)", "previous failure", key_display="N", show=False
+            "f",
+            "toggle_failures",
+            "fails only",
+            tooltip="show only the cases the candidate got wrong",
         ),
-        Binding("f", "toggle_failures", "fails only"),
-        Binding("slash", "text_filter", "filter", key_display="/"),
-        Binding("s", "pick_slice", "slice", show=False),
-        Binding("o", "pick_outcome", "outcome", show=False),
-        Binding("x", "clear_filters", "clear filters", show=False),
-        Binding("t", "toggle_summary", "route summary", show=False),
+        Binding("slash", "text_filter", "filter", key_display="/", tooltip=TEXT),
+        Binding(
+            "s", "pick_slice", "slice", show=False, tooltip="filter by slice (a list to pick from)"
+        ),
+        Binding("o", "pick_outcome", "outcome", show=False, tooltip=OUTCOME),
+        Binding("x", "clear_filters", "clear filters", show=False, tooltip="clear every filter"),
+        Binding("t", "toggle_summary", "route summary", show=False, tooltip=SUMMARY),
     ]
     AUTO_FOCUS = "#cases"
 

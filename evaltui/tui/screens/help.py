@@ -29,12 +29,8 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
         binding: Binding = active.binding
         if not binding.description:
             continue
-        ident = (id(active.node), binding.action, binding.description)
-        display = (
-            binding.key_display
-            if binding.key_display and "," not in binding.key
-            else app.get_key_display(Binding(key, binding.action))
-        )
+        ident = (id(active.node), binding.action, binding.tooltip or binding.description)
+        display = app.get_key_display(Binding(key, binding.action))
         grouped.setdefault(ident, [])
         if display not in grouped[ident]:
             grouped[ident].append(display)

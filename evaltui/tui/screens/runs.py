@@ -54,9 +54,14 @@ class RunsScreen(ReviewScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *pair_bindings(),
-        Binding("b", "pin_baseline", "baseline"),
-        Binding("e", "choose_experiment", "experiment"),
-        Binding("r", "reload", "reload", show=False),
+        Binding(
+            "b",
+            "pin_baseline",
+            "baseline",
+            tooltip="pin the highlighted run as the baseline: re-audit all",
+        ),
+        Binding("e", "choose_experiment", "experiment", tooltip="review another experiment"),
+        Binding("r", "reload", "reload", show=False, tooltip="read the store again and re-audit"),
     ]
     AUTO_FOCUS = "#runs"
 

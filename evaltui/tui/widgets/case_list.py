@@ -25,6 +25,7 @@ from textual.strip import Strip
 from evaltui.tui.text import fit, plain
 
 PAGE = 100
+GAP = 2  # spaces between columns
 MAX_PAGES = 40
 OUTCOME_LABELS = {
     "fixed": "fixed",
@@ -269,11 +270,11 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
             ]
         else:
             fixed += [route_column("route", "route"), _Column("outcome", "result", 6)]
-        gaps = len(fixed) + 2  # one space between columns, one at the left edge
+        gaps = GAP * (len(fixed) + 1) + 1  # between columns, and one space at the left edge
         rest = max(16, width - sum(c.width for c in fixed) - gaps)
         show_split = rest >= 60
         if show_split:
-            rest -= 12
+            rest -= 11 + GAP
         case_width = max(8, min(self.case_width, rest // 2, 40))
         slice_width = max(6, rest - case_width)
         columns = [fixed[0], _Column("case_id", "case", case_width)]
@@ -322,7 +323,7 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
 
     @staticmethod
     def _strip(cells: list[tuple[str, _Column]], style: Style, width: int) -> Strip:
-        text = " ".join(fit(value, column.width, column.justify) for value, column in cells)
+        text = (" " * GAP).join(fit(value, column.width, column.justify) for value, column in cells)
         return Strip([Segment(" " + text, style)]).crop_extend(0, width, style)
 
     def _want(self, index: int) -> None:

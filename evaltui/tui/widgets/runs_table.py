@@ -154,7 +154,13 @@ class RunsTable(DataTable[Text]):
     """The runs of one review; the highlighted row is the candidate every pair action uses."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "compare", key_display="enter"),
+        Binding(
+            "enter",
+            "select_cursor",
+            "compare",
+            key_display="enter",
+            tooltip="the baseline and the highlighted run side by side",
+        ),
         Binding("j", "cursor_down", "down", show=False),
         Binding("k", "cursor_up", "up", show=False),
         Binding("g", "scroll_top", "first run", show=False),
