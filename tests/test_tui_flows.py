@@ -371,3 +371,36 @@ def test_every_screen_fits(sample_store: Path, size: tuple[int, int]) -> None:
         assert isinstance(app.screen, CaseScreen)
 
     drive(sample_store, flow, size=size)
+
+
+def test_enter_then_n_steps_into_the_failures_of_the_pair(sample_store: Path) -> None:
+    # the keys of the README's first session: j Enter n n Escape ? q
+    expected = failures(sample_store, "sr-v3.5-rc3-s3", "sr-prod-v3.4")
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        cases = app.screen.query_one(CaseList)
+        assert cases.current is not None and cases.current.case_id == expected[0]
+        await pilot.press("n")
+        await settle(pilot)
+        assert cases.current is not None and cases.current.case_id == expected[1]
+        assert f"failure 2 of {len(expected)}" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("N")  # from the side by side: straight to the last failure
+        await settle(pilot)
+        cases = app.screen.query_one(CaseList)
+        assert cases.current is not None and cases.current.case_id == expected[-1]
+        await pilot.press("escape", "question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+    drive(sample_store, flow)

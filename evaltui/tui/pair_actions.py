@@ -68,6 +68,34 @@ PAIR_ACTIONS: tuple[PairAction, ...] = (
 )
 
 
+def failure_bindings(*, show: bool = True) -> list[Binding]:
+    """`n`/`]` and `N`/`[` on a pair screen: open its cases on the first (last) failure."""
+    return [
+        Binding(
+            "n,right_square_bracket",
+            "failures(1)",
+            "failures",
+            show=show,
+            key_display="n/N",
+            tooltip="the cases of the pair, on its first failure (also ])",
+        ),
+        Binding(
+            "N,left_square_bracket",
+            "failures(-1)",
+            "last failure",
+            show=False,
+            tooltip="the cases of the pair, on its last failure (also [)",
+        ),
+    ]
+
+
+def open_at_failure(ctx: PairContext, step: int) -> Screen[Any]:
+    """The cases screen of the pair, moved to its first (step 1) or last (step -1) failure."""
+    from evaltui.tui.screens.cases import CasesScreen
+
+    return CasesScreen(ctx, initial_step=step)
+
+
 def pair_action(name: str) -> PairAction:
     for action in PAIR_ACTIONS:
         if action.name == name:

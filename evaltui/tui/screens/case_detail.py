@@ -20,7 +20,6 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from evaltui.review.case_pager import CaseView
@@ -29,6 +28,7 @@ from evaltui.store.queries import RunInfo
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, number, safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, CaseRow, case_rows
+from evaltui.tui.widgets.pane import ScrollPane
 
 SIDE_BY_SIDE_WIDTH = 110  # below this, the two results are stacked
 VALUE_LIMIT = 20_000  # characters of one output or metadata value shown (the store keeps all)
@@ -200,11 +200,6 @@ class CaseScreen(ReviewScreen[int]):
             show=False,
             tooltip="show the previous failure of the list (also [)",
         ),
-        Binding("j", "scroll('down')", "scroll down", show=False),
-        Binding("k", "scroll('up')", "scroll up", show=False),
-        Binding("g", "scroll('home')", "top", show=False),
-        Binding("G", "scroll('end')", "bottom", show=False),
-        Binding("space", "scroll('page')", "page down", show=False),
     ]
     AUTO_FOCUS = "#case-body"
 
@@ -226,7 +221,7 @@ class CaseScreen(ReviewScreen[int]):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), classes="title", id="case-title")
-        with VerticalScroll(id="case-body"):
+        with ScrollPane(id="case-body"):
             yield Static(Text("loading…", style="italic"), id="case-content")
         yield Footer(compact=True)
 
@@ -256,7 +251,7 @@ class CaseScreen(ReviewScreen[int]):
         self.case = shown.case
         self.query_one("#case-title", Static).update(self.title_text())
         self.render_case()
-        self.query_one("#case-body", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#case-body", ScrollPane).scroll_home(animate=False)
 
     def render_case(self) -> None:
         if self.shown is not None:
@@ -300,16 +295,6 @@ class CaseScreen(ReviewScreen[int]):
 
     def action_back(self) -> None:
         self.dismiss(self.case.row)
-
-    def action_scroll(self, where: str) -> None:
-        body = self.query_one("#case-body", VerticalScroll)
-        {
-            "down": body.scroll_down,
-            "up": body.scroll_up,
-            "home": body.scroll_home,
-            "end": body.scroll_end,
-            "page": body.scroll_page_down,
-        }[where]()
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         return [

@@ -157,9 +157,11 @@ class CasesScreen(ReviewScreen):
     ]
     AUTO_FOCUS = "#cases"
 
-    def __init__(self, context: PairContext) -> None:
+    def __init__(self, context: PairContext, *, initial_step: int = 0) -> None:
+        """`initial_step` 1 (or -1): open on the first (or last) failure, not the first case."""
         super().__init__()
         self.context = context
+        self.initial_step = initial_step
         cand = context.candidate
         base = context.review.baseline
         self.run = cand.run
@@ -240,7 +242,11 @@ class CasesScreen(ReviewScreen):
         }
         self.case_list.route_width = max((len(r) for r in routes if r), default=8)
         self.show_view(opened.data)
-        if self._queued_steps:
+        if self.initial_step and opened.data.view.failures:
+            start = -1 if self.initial_step > 0 else opened.data.view.total
+            self._jumping = True
+            self.fetch(self.jumped, jump, opened.data.view, start, self.initial_step, group="jump")
+        elif self._queued_steps:
             steps, self._queued_steps = self._queued_steps, 0
             self.action_step(steps)
 

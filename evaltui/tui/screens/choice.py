@@ -27,6 +27,7 @@ class ChoiceModal(ReviewModal[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "cancel"),
+        Binding("q", "app.quit", "quit", show=False),
         Binding("j", "cursor('down')", "down", show=False),
         Binding("k", "cursor('up')", "up", show=False),
     ]

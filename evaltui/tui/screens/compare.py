@@ -18,13 +18,20 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from evaltui.review.report import Review, RunReview
-from evaltui.tui.pair_actions import PAIR_ACTIONS, PairContext, pair_action, pair_bindings
+from evaltui.tui.pair_actions import (
+    PAIR_ACTIONS,
+    PairContext,
+    failure_bindings,
+    open_at_failure,
+    pair_action,
+    pair_bindings,
+)
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, number, pvalue, safe, signed
+from evaltui.tui.widgets.pane import ScrollPane
 
 DIFF = "≠"
 DIFF_STYLE = "bold"
@@ -169,7 +176,6 @@ def sections(review: Review, cand: RunReview) -> list[tuple[str, list[tuple[str,
 
 
 def side_by_side(review: Review, cand: RunReview) -> RenderableType:
-    base = review.baseline
     table = Table(
         box=None,
         expand=True,
@@ -180,12 +186,8 @@ def side_by_side(review: Review, cand: RunReview) -> RenderableType:
     )
     table.add_column("", width=1, no_wrap=True)
     table.add_column("", max_width=24, overflow="fold")
-    table.add_column(
-        Text.assemble("baseline ", safe(base.run_id, limit=60)), ratio=1, overflow="fold"
-    )
-    table.add_column(
-        Text.assemble("candidate ", safe(cand.run_id, limit=60)), ratio=1, overflow="fold"
-    )
+    table.add_column("baseline", ratio=1, overflow="fold")
+    table.add_column("candidate", ratio=1, overflow="fold")
     for title, rows in sections(review, cand):
         table.add_row("", Text(title.upper(), style="bold underline"), "", "")
         if not rows:
@@ -215,11 +217,7 @@ class CompareScreen(ReviewScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "back", key_display="esc"),
         *pair_bindings(exclude=("compare",)),
-        Binding("j", "scroll('down')", "scroll down", show=False),
-        Binding("k", "scroll('up')", "scroll up", show=False),
-        Binding("g", "scroll('home')", "top", show=False),
-        Binding("G", "scroll('end')", "bottom", show=False),
-        Binding("space", "scroll('page')", "page down", show=False),
+        *failure_bindings(),
     ]
     AUTO_FOCUS = "#compare-body"
 
@@ -240,19 +238,12 @@ class CompareScreen(ReviewScreen):
             ),
             classes="title",
         )
-        with VerticalScroll(id="compare-body"):
+        with ScrollPane(id="compare-body"):
             yield Static(side_by_side(review, cand), id="compare-table")
         yield Footer(compact=True)
 
-    def action_scroll(self, where: str) -> None:
-        body = self.query_one("#compare-body", VerticalScroll)
-        {
-            "down": body.scroll_down,
-            "up": body.scroll_up,
-            "home": body.scroll_home,
-            "end": body.scroll_end,
-            "page": body.scroll_page_down,
-        }[where]()
+    def action_failures(self, step: int) -> None:
+        self.app.push_screen(open_at_failure(self.context, step))
 
     def action_pair(self, name: str) -> None:
         self.app.push_screen(pair_action(name).open(self.context))

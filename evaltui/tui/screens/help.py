@@ -8,11 +8,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
 from evaltui.tui.screens.base import ReviewModal
+from evaltui.tui.widgets.pane import ScrollPane
 
 _SCREEN_BASE_ACTIONS = {
     b.action if isinstance(b, Binding) else b[1]
@@ -54,8 +55,7 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
 class HelpScreen(ReviewModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,f1", "dismiss(None)", "close help", key_display="esc"),
-        Binding("j", "scroll('down')", "scroll down", show=False),
-        Binding("k", "scroll('up')", "scroll up", show=False),
+        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self, below: Screen[Any]) -> None:
@@ -72,7 +72,7 @@ class HelpScreen(ReviewModal[None]):
         title = getattr(self.below, "HELP_TITLE", type(self.below).__name__)
         with Vertical(classes="dialog help"):
             yield Static(Text(f"keys · {title}  (esc closes)", style="bold"))
-            with VerticalScroll(id="help-body"):
+            with ScrollPane(id="help-body"):
                 yield Static(table)
                 about = getattr(self.below, "HELP_TEXT", "")
                 if about:
@@ -80,10 +80,3 @@ class HelpScreen(ReviewModal[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
-
-    def action_scroll(self, direction: str) -> None:
-        body = self.query_one("#help-body", VerticalScroll)
-        if direction == "down":
-            body.scroll_down()
-        else:
-            body.scroll_up()

@@ -21,7 +21,14 @@ from textual.widgets import DataTable, Footer, Static
 
 from evaltui.review.report import Review, default_baseline, review_runs
 from evaltui.store.queries import experiments, get_run
-from evaltui.tui.pair_actions import PAIR_ACTIONS, PairContext, pair_action, pair_bindings
+from evaltui.tui.pair_actions import (
+    PAIR_ACTIONS,
+    PairContext,
+    failure_bindings,
+    open_at_failure,
+    pair_action,
+    pair_bindings,
+)
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import safe
@@ -52,8 +59,17 @@ def load_runs(
 class RunsScreen(ReviewScreen):
     """Runs of one experiment, baseline pinned on top; `enter` opens the side-by-side panes."""
 
+    HELP_TITLE = "runs"
+    HELP_TEXT = (
+        "The baseline (B) is pinned on top; comparable runs are ranked (eligible first, then by "
+        "their paired exact-route delta); runs whose comparison contract differs are grayed, "
+        "never ranked, and say which fields differ (* = recomputed from the results). ⚑ counts "
+        "evidence flags: claims the per-case results do not support."
+    )
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *pair_bindings(),
+        *failure_bindings(show=False),
         Binding(
             "b",
             "pin_baseline",
@@ -160,6 +176,11 @@ class RunsScreen(ReviewScreen):
         context = self.pair_context()
         if context is not None:
             self.app.push_screen(pair_action(name).open(context))
+
+    def action_failures(self, step: int) -> None:
+        context = self.pair_context()
+        if context is not None:
+            self.app.push_screen(open_at_failure(context, step))
 
     def action_pin_baseline(self) -> None:
         highlighted = self.query_one(RunsTable).highlighted

@@ -4,16 +4,13 @@ ranked (each differing field, both values), what its evidence flags say, its gua
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.text import NONE, number, pvalue, safe, signed
+from evaltui.tui.widgets.pane import ScrollPane
 
 HEADING = "bold"
 WARN = "bold"
@@ -93,13 +90,10 @@ def run_summary(review: Review, r: RunReview) -> Text:
     return out
 
 
-class RunPanel(VerticalScroll, can_focus=True):
+class RunPanel(ScrollPane):
     """The highlighted run's summary; focus it (tab) to scroll when it is longer than its room."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        ("j", "scroll_down", "scroll down"),
-        ("k", "scroll_up", "scroll up"),
-    ]
+    HELP_NAME = "run summary"
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-summary")

@@ -150,8 +150,13 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
     return columns
 
 
-class RunsTable(DataTable[Text]):
-    """The runs of one review; the highlighted row is the candidate every pair action uses."""
+class RunsTable(DataTable[Text], inherit_bindings=False):
+    """The runs of one review; the highlighted row is the candidate every pair action uses.
+
+    Only row movement keys: the table always fits the width, so there is nothing to move sideways.
+    """
+
+    HELP_NAME = "runs list"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -161,10 +166,12 @@ class RunsTable(DataTable[Text]):
             key_display="enter",
             tooltip="the baseline and the highlighted run side by side",
         ),
-        Binding("j", "cursor_down", "down", show=False),
-        Binding("k", "cursor_up", "up", show=False),
-        Binding("g", "scroll_top", "first run", show=False),
-        Binding("G", "scroll_bottom", "last run", show=False),
+        Binding("down,j", "cursor_down", "next run", show=False),
+        Binding("up,k", "cursor_up", "previous run", show=False),
+        Binding("pagedown", "page_down", "page down", show=False),
+        Binding("pageup", "page_up", "page up", show=False),
+        Binding("home,g", "scroll_top", "first run", show=False),
+        Binding("end,G", "scroll_bottom", "last run", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
