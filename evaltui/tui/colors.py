@@ -34,4 +34,12 @@ def color_system(environ: Mapping[str, str]) -> str:
 
 
 def pick_theme(environ: Mapping[str, str]) -> str:
+    """The ANSI theme on 16-color terminals, unless NO_COLOR is set.
+
+    With NO_COLOR Textual turns every color into a gray of the default theme, which a 16-color
+    terminal shows as black, gray and white; the ANSI theme's "default" colors have no gray to
+    turn into and would come out black on black.
+    """
+    if "NO_COLOR" in environ:
+        return DEFAULT_THEME
     return ANSI_THEME if color_system(environ) in ("standard", "windows") else DEFAULT_THEME

@@ -29,7 +29,7 @@ from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import safe
-from evaltui.tui.widgets.case_list import OUTCOME_LABELS, CaseList, CaseRow, case_rows
+from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
 from evaltui.tui.widgets.transitions import TransitionSummary
 
 BACK = "back to where you came from (from the filter box: back to the list)"
@@ -103,20 +103,27 @@ def load_page(
 
 @dataclass(frozen=True, slots=True)
 class Jump:
+    """Where a failure jump lands, with the page of rows around it (one worker round trip)."""
+
     table: str
-    start: int
     steps: int
     target: int | None
     failures_before: int
+    page_start: int
+    rows: list[CaseRow]
 
 
 def jump(con: duckdb.DuckDBPyConnection, view: CaseView, start: int, steps: int) -> Jump | None:
     try:
         target = view.step_failure(con, start, steps)
-        before = view.failures_before(con, target) if target is not None else 0
-    except duckdb.CatalogException:
+        if target is None:
+            return Jump(view.table, steps, None, 0, 0, [])
+        before = view.failures_before(con, target)
+        page_start = (target // PAGE) * PAGE
+        rows = case_rows(view.page(con, page_start, PAGE))
+    except duckdb.CatalogException:  # the view was replaced (and dropped) meanwhile
         return None
-    return Jump(view.table, start, steps, target, before)
+    return Jump(view.table, steps, target, before, page_start, rows)
 
 
 def failure_number(
@@ -183,6 +190,7 @@ class CasesScreen(ReviewScreen):
         self._queued_steps = 0
         self._text_timer: Timer | None = None
         self._failure_label = ""
+        self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -257,6 +265,7 @@ class CasesScreen(ReviewScreen):
             self.review_app.discard(lambda con: old.drop(con))
         self.generation += 1
         self._failure_label = ""
+        self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
         self.case_list.reset(
             self.generation, data.view.total, paired=data.view.paired, cursor=data.cursor
         )
@@ -288,13 +297,20 @@ class CasesScreen(ReviewScreen):
     @on(CaseList.CursorMoved)
     def cursor_moved(self, event: CaseList.CursorMoved) -> None:
         self._failure_label = ""
-        if self.view is not None and event.case is not None and not event.case.correct:
-            self.fetch(self.numbered, failure_number, self.view, event.row, group="failure-number")
+        self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
+        view = self.view
+        if view is not None and event.case is not None and not event.case.correct:
+            known = self._numbered
+            if known is not None and known[:2] == (view.table, event.row):
+                self._failure_label = f"failure {known[2] + 1:,} of {view.failures:,}"
+            else:
+                self.fetch(self.numbered, failure_number, view, event.row, group="failure-number")
         self.update_filter_bar()
 
     def numbered(self, found: tuple[str, int, int] | None) -> None:
         if found is None or self.view is None:
             return
+        self._numbered = found
         table, row, before = found
         if table == self.view.table and row == self.case_list.cursor:
             self._failure_label = f"failure {before + 1:,} of {self.view.failures:,}"
@@ -446,12 +462,9 @@ class CasesScreen(ReviewScreen):
                 where = "after" if result.steps > 0 else "before"
                 self.notify(f"no failure {where} this case", markup=False, timeout=3)
             else:
+                self._numbered = (result.table, result.target, result.failures_before)
+                self.case_list.add_rows(self.generation, result.page_start, result.rows)
                 self.case_list.move_to(result.target, center=True)
-                if self.view.failures:
-                    self._failure_label = (
-                        f"failure {result.failures_before + 1:,} of {self.view.failures:,}"
-                    )
-                    self.update_filter_bar()
         if self._queued_steps:
             steps, self._queued_steps = self._queued_steps, 0
             self.action_step(steps)
