@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -128,6 +129,8 @@ def main() -> None:
     args = parser.parse_args()
     bare_queries(args.store, args.candidate, args.baseline, args.presses)
     asyncio.run(in_app(args.store, args.candidate, args.baseline, args.presses))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak memory (RSS): {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

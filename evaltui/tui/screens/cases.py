@@ -265,7 +265,6 @@ class CasesScreen(ReviewScreen):
             self.review_app.discard(lambda con: old.drop(con))
         self.generation += 1
         self._failure_label = ""
-        self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
         self.case_list.reset(
             self.generation, data.view.total, paired=data.view.paired, cursor=data.cursor
         )
@@ -297,7 +296,6 @@ class CasesScreen(ReviewScreen):
     @on(CaseList.CursorMoved)
     def cursor_moved(self, event: CaseList.CursorMoved) -> None:
         self._failure_label = ""
-        self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
         view = self.view
         if view is not None and event.case is not None and not event.case.correct:
             known = self._numbered

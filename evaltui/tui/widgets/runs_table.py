@@ -94,7 +94,7 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
     columns = [
         Column("rank", "#", widest(lambda r: labels[r.run_id], "#", 3), lambda r: labels[r.run_id]),
         Column("run", "run", widest(lambda r: r.run_id, "run", 28), lambda r: r.run_id),
-        Column("status", "status", widest(lambda r: r.status, "status", 28), lambda r: r.status),
+        Column("status", "status", widest(lambda r: r.status, "status", 34), lambda r: r.status),
         Column("delta", "Δ exact", 7, _paired_delta, "right"),
         Column("flags", "⚑", widest(_flags, "⚑", 4), _flags),
     ]
@@ -108,7 +108,7 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
             return number(r.metrics_recomputed.get(name))
 
         optional.append(
-            Column(f"m:{spec.name}", spec.name, widest(metric, spec.name[:14], 14), metric, "right")
+            Column(f"m:{spec.name}", spec.name, widest(metric, spec.name[:12], 12), metric, "right")
         )
     optional.append(
         Column(
@@ -139,9 +139,10 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
         spare = budget - (used(columns) + reason_min + 2 * PADDING)
         status = columns[2]
         columns[2] = Column(status.key, status.header, max(12, status.width + spare), status.cell)
-    # the reason a run may not be ranked comes before any optional column
+    # the reason a run may not be ranked gets room first (the panel below shows it in full)
+    reason_first = min(reason_full, 24)
     for extra in optional:
-        if used(columns) + extra.width + 2 * PADDING + reason_full + 2 * PADDING <= budget:
+        if used(columns) + extra.width + 2 * PADDING + reason_first + 2 * PADDING <= budget:
             columns.append(extra)
     rest = budget - used(columns) - 2 * PADDING
     columns.append(
