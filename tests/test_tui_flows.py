@@ -404,3 +404,32 @@ def test_enter_then_n_steps_into_the_failures_of_the_pair(sample_store: Path) ->
         assert not app.is_running
 
     drive(sample_store, flow)
+
+
+def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
+    sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from evaltui.review.paired import PairedCounts, mcnemar_exact
+
+    threads: list[str] = []
+
+    def recorded(self: PairedCounts) -> float:
+        threads.append(threading.current_thread().name)
+        return mcnemar_exact(self.fixed, self.broken)
+
+    monkeypatch.setattr(PairedCounts, "mcnemar_p", property(recorded))
+    ui_thread = threading.current_thread().name
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        for _ in range(9):
+            await pilot.press("j")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+
+    drive(sample_store, flow, size=(160, 50))
+    assert threads, "the review computed p-values"
+    assert ui_thread not in threads

@@ -44,12 +44,22 @@ class PairedCounts:
 
 
 def mcnemar_exact(fixed: int, broken: int) -> float:
-    """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2."""
+    """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2.
+
+    The binomial tail is summed in log space (each term from the previous one), so 17,000
+    discordant pairs cost milliseconds rather than the seconds exact big integers take.
+    """
     n = fixed + broken
     if n == 0:
         return 1.0
     k = min(fixed, broken)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    log_term = -n * math.log(2.0)  # log of C(n, 0) / 2**n
+    logs = [log_term]
+    for i in range(1, k + 1):
+        log_term += math.log(n - i + 1) - math.log(i)
+        logs.append(log_term)
+    top = max(logs)
+    tail = math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
     return min(1.0, 2 * tail)
 
 

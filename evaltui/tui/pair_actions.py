@@ -8,8 +8,8 @@ inside the factory so this module stays cheap and free of import cycles.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.binding import Binding
@@ -19,11 +19,37 @@ from evaltui.review.report import Review, RunReview
 
 
 @dataclass(frozen=True, slots=True)
+class PairStats:
+    """Statistics of every run against the baseline, computed in the worker with the review.
+
+    Screens read these instead of calling statistics on the UI thread (an exact test over
+    many thousand discordant pairs is not free).
+    """
+
+    mcnemar_p: Mapping[str, float]
+
+    @classmethod
+    def of(cls, review: Review) -> PairStats:
+        return cls(
+            {
+                r.run_id: r.paired.mcnemar_p
+                for r in review.runs
+                if r.paired is not None and r.paired.n
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PairContext:
     """What a pair screen is opened on: the whole review and the run chosen as the candidate."""
 
     review: Review
     candidate: RunReview
+    stats: PairStats = field(default_factory=lambda: PairStats({}))
+
+    @property
+    def mcnemar_p(self) -> float | None:
+        return self.stats.mcnemar_p.get(self.candidate.run_id)
 
     @property
     def baseline(self) -> RunReview:

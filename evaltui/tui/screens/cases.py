@@ -394,7 +394,9 @@ class CasesScreen(ReviewScreen):
         choices = [Choice(ALL, Text("all outcomes"))]
         for name in OUTCOMES:
             count = self.pair_outcomes.get(name, 0)
-            choices.append(Choice(name, Text(f"{OUTCOME_LABELS[name]}  {count:,} cases")))
+            choices.append(
+                Choice(name, Text(f"{OUTCOME_LABELS[name]}  {_count(count, 'case')} in the pair"))
+            )
         current = self.where.outcome if self.where.outcome is not None else ALL
         self.app.push_screen(
             ChoiceModal("an outcome", choices, current=current), self.outcome_picked
@@ -426,9 +428,7 @@ class CasesScreen(ReviewScreen):
         self.leave_text_filter()
 
     def leave_text_filter(self) -> None:
-        text_input = self.query_one("#text-filter", Input)
-        if not text_input.value:
-            text_input.display = False
+        self.query_one("#text-filter", Input).display = False  # the filter bar shows the text
         self.case_list.focus()
 
     def action_toggle_summary(self) -> None:

@@ -63,7 +63,9 @@ def _recomputed(r: RunReview, field: str) -> str | None:
     return None
 
 
-def sections(review: Review, cand: RunReview) -> list[tuple[str, list[tuple[str, Cell, Cell]]]]:
+def sections(
+    review: Review, cand: RunReview, mcnemar_p: float | None
+) -> list[tuple[str, list[tuple[str, Cell, Cell]]]]:
     """The facts of both runs as (section, [(label, baseline value, candidate value)])."""
     base = review.baseline
     same_run = base.run_id == cand.run_id
@@ -136,7 +138,7 @@ def sections(review: Review, cand: RunReview) -> list[tuple[str, list[tuple[str,
                 ("both right", "", f"{p.both_right:,}"),
                 ("both wrong", "", f"{p.both_wrong:,}"),
                 ("Δ exact-route rate", "", signed(p.delta)),
-                ("McNemar p", "", pvalue(p.mcnemar_p)),
+                ("McNemar p", "", pvalue(mcnemar_p)),
             ]
         out.append(("paired with the baseline", paired_rows))
 
@@ -175,7 +177,7 @@ def sections(review: Review, cand: RunReview) -> list[tuple[str, list[tuple[str,
     return out
 
 
-def side_by_side(review: Review, cand: RunReview) -> RenderableType:
+def side_by_side(review: Review, cand: RunReview, mcnemar_p: float | None) -> RenderableType:
     table = Table(
         box=None,
         expand=True,
@@ -188,7 +190,7 @@ def side_by_side(review: Review, cand: RunReview) -> RenderableType:
     table.add_column("", max_width=24, overflow="fold")
     table.add_column("baseline", ratio=1, overflow="fold")
     table.add_column("candidate", ratio=1, overflow="fold")
-    for title, rows in sections(review, cand):
+    for title, rows in sections(review, cand, mcnemar_p):
         table.add_row("", Text(title.upper(), style="bold underline"), "", "")
         if not rows:
             table.add_row("", Text(NONE, style="dim"), "", "")
@@ -239,7 +241,7 @@ class CompareScreen(ReviewScreen):
             classes="title",
         )
         with ScrollPane(id="compare-body"):
-            yield Static(side_by_side(review, cand), id="compare-table")
+            yield Static(side_by_side(review, cand, self.context.mcnemar_p), id="compare-table")
         yield Footer(compact=True)
 
     def action_failures(self, step: int) -> None:

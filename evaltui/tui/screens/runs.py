@@ -24,6 +24,7 @@ from evaltui.store.queries import experiments, get_run
 from evaltui.tui.pair_actions import (
     PAIR_ACTIONS,
     PairContext,
+    PairStats,
     failure_bindings,
     open_at_failure,
     pair_action,
@@ -40,6 +41,7 @@ from evaltui.tui.widgets.runs_table import RunsTable
 class RunsData:
     experiments: list[tuple[str, int]]
     review: Review | None
+    stats: PairStats
 
 
 def load_runs(
@@ -48,12 +50,13 @@ def load_runs(
     """The experiments in the store and the review of one of them (worker side)."""
     names = experiments(con)
     if not names:
-        return RunsData(names, None)
+        return RunsData(names, None, PairStats({}))
     if baseline is not None:
         experiment = get_run(con, baseline).experiment
     experiment = experiment or names[0][0]
     baseline = baseline or default_baseline(con, experiment)
-    return RunsData(names, review_runs(con, baseline))
+    review = review_runs(con, baseline)
+    return RunsData(names, review, PairStats.of(review))
 
 
 class RunsScreen(ReviewScreen):
@@ -86,6 +89,7 @@ class RunsScreen(ReviewScreen):
         self.experiment = experiment
         self.baseline = baseline
         self.review: Review | None = None
+        self.stats = PairStats({})
         self.experiment_list: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
@@ -116,6 +120,7 @@ class RunsScreen(ReviewScreen):
     def show_runs(self, data: RunsData, keep: str | None) -> None:
         self.experiment_list = data.experiments
         self.review = data.review
+        self.stats = data.stats
         table = self.query_one(RunsTable)
         if data.review is None:
             self.query_one("#title", Static).update(Text("evaltui · the store has no runs yet"))
@@ -126,7 +131,7 @@ class RunsScreen(ReviewScreen):
         self.experiment = data.review.baseline.run.experiment
         self.baseline = data.review.baseline.run_id
         self.query_one("#title", Static).update(self.title_text())
-        table.show_review(data.review, keep=keep)
+        table.show_review(data.review, self.stats, keep=keep)
         self.show_panel()
 
     def title_text(self) -> Text:
@@ -154,7 +159,7 @@ class RunsScreen(ReviewScreen):
     def show_panel(self) -> None:
         highlighted = self.query_one(RunsTable).highlighted
         if self.review is not None and highlighted is not None:
-            self.query_one(RunPanel).show(self.review, highlighted)
+            self.query_one(RunPanel).show(self.review, highlighted, self.stats)
 
     @on(DataTable.RowSelected, "#runs")
     def open_side_by_side(self) -> None:
@@ -164,13 +169,13 @@ class RunsScreen(ReviewScreen):
         if self.review is not None:
             table = self.query_one(RunsTable)
             keep = table.highlighted.run_id if table.highlighted else None
-            table.show_review(self.review, keep=keep)
+            table.show_review(self.review, self.stats, keep=keep)
 
     def pair_context(self) -> PairContext | None:
         highlighted = self.query_one(RunsTable).highlighted
         if self.review is None or highlighted is None:
             return None
-        return PairContext(self.review, highlighted)
+        return PairContext(self.review, highlighted, self.stats)
 
     def action_pair(self, name: str) -> None:
         context = self.pair_context()

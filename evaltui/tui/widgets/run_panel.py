@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from evaltui.review.report import Review, RunReview
+from evaltui.tui.pair_actions import PairStats
 from evaltui.tui.text import NONE, number, pvalue, safe, signed
 from evaltui.tui.widgets.pane import ScrollPane
 
@@ -16,7 +17,7 @@ HEADING = "bold"
 WARN = "bold"
 
 
-def run_summary(review: Review, r: RunReview) -> Text:
+def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
     """The highlighted run's story, one fact per line, every untrusted value sanitized."""
     base = review.baseline
     out = Text()
@@ -79,7 +80,7 @@ def run_summary(review: Review, r: RunReview) -> Text:
             ("paired ", HEADING),
             f"on {p.n:,} shared cases: fixed {p.fixed:,} · broken {p.broken:,}",
             f" · both wrong {p.both_wrong:,}",
-            f" · Δ exact {signed(p.delta)} · McNemar p {pvalue(p.mcnemar_p)}",
+            f" · Δ exact {signed(p.delta)} · McNemar p {pvalue(stats.mcnemar_p.get(r.run_id))}",
         )
     elif not r.is_baseline:
         line(("paired ", HEADING), f"{NONE} (another suite: no shared cases)")
@@ -98,8 +99,8 @@ class RunPanel(ScrollPane):
     def compose(self) -> ComposeResult:
         yield Static(id="run-summary")
 
-    def show(self, review: Review, r: RunReview) -> None:
-        self.query_one("#run-summary", Static).update(run_summary(review, r))
+    def show(self, review: Review, r: RunReview, stats: PairStats) -> None:
+        self.query_one("#run-summary", Static).update(run_summary(review, r, stats))
         self.scroll_home(animate=False)
 
     def show_text(self, text: str) -> None:

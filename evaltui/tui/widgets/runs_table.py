@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from evaltui.review.report import Review, RunReview
+from evaltui.tui.pair_actions import PairStats
 from evaltui.tui.text import NONE, clip, number, plain, pvalue, signed
 
 DIM = "dim"
@@ -84,7 +85,9 @@ def _flags(r: RunReview) -> str:
     return f"⚑{len(r.evidence)}" if r.evidence else ""
 
 
-def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Column]:
+def fit_columns(
+    review: Review, order: list[RunReview], width: int, stats: PairStats
+) -> list[Column]:
     """The columns that fit in `width` cells, the reason column taking what is left."""
     labels = rank_labels(order)
 
@@ -123,7 +126,7 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
             "p",
             "p",
             6,
-            lambda r: NONE if r.is_baseline or r.paired is None else pvalue(r.paired.mcnemar_p),
+            lambda r: pvalue(stats.mcnemar_p.get(r.run_id)),
             "right",
         )
     )
@@ -179,11 +182,11 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=PADDING)
         self.order: list[RunReview] = []
 
-    def show_review(self, review: Review, keep: str | None = None) -> None:
+    def show_review(self, review: Review, stats: PairStats, keep: str | None = None) -> None:
         """Fill the table for `review`, keeping the cursor on run `keep` when it is still there."""
         self.order = display_order(review)
         self.clear(columns=True)
-        columns = fit_columns(review, self.order, self.size.width or 80)
+        columns = fit_columns(review, self.order, self.size.width or 80, stats)
         for column in columns:
             header = Text(clip(plain(column.header), column.width), justify=column.justify)  # type: ignore[arg-type]
             self.add_column(header, width=column.width, key=column.key)
