@@ -433,3 +433,17 @@ def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
     drive(sample_store, flow, size=(160, 50))
     assert threads, "the review computed p-values"
     assert ui_thread not in threads
+
+
+def test_keys_typed_into_the_text_filter_are_text(sample_store: Path) -> None:
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", "q", "n", "f", "question_mark", "escape")
+        await settle(pilot)
+        assert app.is_running and app.screen is screen
+        assert isinstance(screen, CasesScreen) and screen.where.text == "qnf?"
+        assert screen.query_one(CaseList).has_focus
+
+    drive(sample_store, flow)

@@ -436,7 +436,11 @@ class CasesScreen(ReviewScreen):
         summary.display = not summary.display
 
     def action_back(self) -> None:
-        if self.query_one("#text-filter", Input).has_focus:
+        text_input = self.query_one("#text-filter", Input)
+        if text_input.has_focus:  # keep what was typed, as enter does
+            if self._text_timer is not None:
+                self._text_timer.stop()
+            self.set_filter(replace(self.where, text=text_input.value or None))
             self.leave_text_filter()
             return
         self.app.pop_screen()
