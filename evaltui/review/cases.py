@@ -6,13 +6,14 @@ hundreds of thousands of rows without turning them into Python objects.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from evaltui.errors import InputError
+from evaltui.errors import InputError, NotFoundError
 from evaltui.store.queries import RunInfo
 
 OUTCOMES = ("fixed", "broken", "both_right", "both_wrong", "missing")
@@ -105,3 +106,59 @@ def fetch_cases(
         )
     sql, params = case_query(run, baseline, where or CaseFilter())
     return con.sql(sql, params=params).to_arrow_table()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """What one run produced for one case, as stored (metadata as JSON text)."""
+
+    run_id: str
+    route: str | None
+    score: float | None
+    latency_ms: float | None
+    tokens: int | None
+    output: str | None
+    metadata: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail:
+    """One suite case with every field it was frozen with, and each run's result for it."""
+
+    suite_id: str
+    split: str
+    case_id: str
+    fields: dict[str, Any]
+    results: dict[str, CaseResult | None]  # by run id, in the order asked; None: no result
+
+    @property
+    def expected_route(self) -> str | None:
+        value = self.fields.get("expected_route")
+        return None if value is None else str(value)
+
+
+def case_detail(
+    con: duckdb.DuckDBPyConnection, suite_id: str, case_id: str, run_ids: list[str]
+) -> CaseDetail:
+    """The case's suite fields (from its canonical JSON) and the named runs' results for it."""
+    row = con.execute(
+        "SELECT split, canonical FROM cases WHERE suite_id = ? AND case_id = ?", [suite_id, case_id]
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"{case_id}: no such case in suite {suite_id}")
+    split, canonical = row
+    found = {
+        r[0]: CaseResult(*r)
+        for r in con.execute(
+            """SELECT run_id, route, score, latency_ms, tokens, output, CAST(metadata AS VARCHAR)
+               FROM results WHERE case_id = ? AND run_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [case_id, run_ids],
+        ).fetchall()
+    }
+    return CaseDetail(
+        suite_id=suite_id,
+        split=split,
+        case_id=case_id,
+        fields=json.loads(canonical),
+        results={run_id: found.get(run_id) for run_id in run_ids},
+    )

@@ -1,0 +1,249 @@
+"""A pair's cases as a numbered list, so paging and failure jumps are index lookups.
+
+The cases of a candidate (and its baseline) are joined and numbered once, in suite order, into a
+thin table in the scratch schema (`PairCases`); each filter is a further numbered copy
+(`CaseView`). A page is then `row BETWEEN a AND b`, and the next failure is one `min(row)` over a
+boolean column, whatever the number of cases. Outputs stay in the store: only ids, routes and
+outcomes are copied, so a 200,000-case pair costs a few megabytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from evaltui.errors import InputError
+from evaltui.review.cases import OUTCOMES, CaseFilter, outcome_sql
+from evaltui.store.queries import RunInfo
+from evaltui.store.scratch import drop_table, new_table_name
+
+PAGE_COLUMNS = (
+    "row",
+    "pair_row",
+    "case_id",
+    "split",
+    "slice_name",
+    "expected_route",
+    "baseline_route",
+    "route",
+    "outcome",
+    "correct",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """How many cases went from one route (baseline's, or expected when unpaired) to another."""
+
+    source: str | None
+    target: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SliceCount:
+    slice_name: str | None
+    cases: int
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairCases:
+    """Every case of `run` (paired with `baseline` when given), numbered in suite order."""
+
+    table: str
+    run: RunInfo
+    baseline: RunInfo | None
+    total: int
+    failures: int
+
+    @property
+    def paired(self) -> bool:
+        return self.baseline is not None
+
+    @classmethod
+    def build(
+        cls, con: duckdb.DuckDBPyConnection, run: RunInfo, baseline: RunInfo | None
+    ) -> PairCases:
+        if baseline is not None and baseline.suite_id != run.suite_id:
+            raise InputError(
+                None,
+                f"{run.run_id} (suite {run.suite_id}) and {baseline.run_id} "
+                f"(suite {baseline.suite_id}) ran on different suites; their cases cannot be "
+                "paired",
+            )
+        table = new_table_name(con, "pair")
+        if baseline is not None:
+            baseline_route = "b.route"
+            outcome = outcome_sql("r.route", "b.route", "c.expected_route")
+            joins = "LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id"
+            has_result = "(r.route IS NOT NULL OR b.route IS NOT NULL)"
+            params = [run.run_id, baseline.run_id, run.suite_id]
+        else:
+            baseline_route, outcome, joins = "NULL::VARCHAR", "NULL::VARCHAR", ""
+            has_result = "r.route IS NOT NULL"
+            params = [run.run_id, run.suite_id]
+        con.execute(
+            f"""CREATE TABLE {table} AS
+                SELECT row_number() OVER (ORDER BY s.position, c.case_id) - 1 AS row,
+                       row AS pair_row, c.case_id, c.split, c.slice_name, c.expected_route,
+                       {baseline_route} AS baseline_route, r.route, {outcome} AS outcome,
+                       r.route IS NOT DISTINCT FROM c.expected_route AS correct
+                FROM cases c
+                LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id
+                {joins}
+                JOIN suite_splits s ON s.suite_id = c.suite_id AND s.split = c.split
+                WHERE c.suite_id = ? AND {has_result}
+                ORDER BY row""",
+            params,
+        )
+        total, failures = _counts(con, table)
+        return cls(table, run, baseline, total, failures)
+
+    def view(self, con: duckdb.DuckDBPyConnection, where: CaseFilter | None = None) -> CaseView:
+        """The cases that pass `where`, renumbered from 0 in suite order.
+
+        Without a filter the pair's own table is the view (nothing is copied).
+        """
+        where = where or CaseFilter()
+        conditions, params = self._conditions(where)
+        if len(conditions) == 1:
+            return CaseView(self.table, where, self.total, self.failures, self.paired, owned=False)
+        table = new_table_name(con, "view")
+        con.execute(
+            f"""CREATE TABLE {table} AS
+                SELECT row_number() OVER (ORDER BY row) - 1 AS row, * EXCLUDE (row)
+                FROM {self.table} WHERE {" AND ".join(conditions)} ORDER BY row""",
+            params,
+        )
+        total, failures = _counts(con, table)
+        return CaseView(table, where, total, failures, self.paired, owned=True)
+
+    def slices(self, con: duckdb.DuckDBPyConnection) -> list[SliceCount]:
+        """Every slice of the pair with its case and failure counts, by name."""
+        rows = con.execute(
+            f"""SELECT slice_name, count(*), count(*) FILTER (WHERE NOT correct)
+                FROM {self.table} GROUP BY slice_name ORDER BY slice_name NULLS LAST"""
+        ).fetchall()
+        return [SliceCount(name, int(n), int(bad)) for name, n, bad in rows]
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        drop_table(con, self.table)
+
+    def _conditions(self, where: CaseFilter) -> tuple[list[str], list[Any]]:
+        if where.outcome is not None and where.outcome not in OUTCOMES:
+            raise InputError(
+                None, f"outcome must be one of {', '.join(OUTCOMES)}, not {where.outcome!r}"
+            )
+        if where.outcome is not None and not self.paired:
+            raise InputError(None, "filtering by outcome needs a baseline to pair with")
+        conditions: list[str] = ["TRUE"]
+        params: list[Any] = []
+        if where.failures_only:
+            conditions.append("NOT correct")
+        if where.slice_name is not None:
+            conditions.append("slice_name = ?")
+            params.append(where.slice_name)
+        if where.split is not None:
+            conditions.append("split = ?")
+            params.append(where.split)
+        if where.outcome is not None:
+            conditions.append("outcome = ?")
+            params.append(where.outcome)
+        if where.text:
+            runs = [self.run.run_id] + ([self.baseline.run_id] if self.baseline else [])
+            labels = "concat_ws(' ', case_id, slice_name, expected_route, baseline_route, route)"
+            outputs = (
+                "SELECT case_id FROM results WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
+                " AND contains(lower(output), lower(?))"
+            )
+            conditions.append(f"(contains(lower({labels}), lower(?)) OR case_id IN ({outputs}))")
+            params += [where.text, runs, where.text]
+        return conditions, params
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A pair's cases under one filter, numbered 0..total-1 (`row`)."""
+
+    table: str
+    where: CaseFilter
+    total: int
+    failures: int
+    paired: bool
+    owned: bool  # False when this is the pair's own table, which the view must not drop
+
+    def page(self, con: duckdb.DuckDBPyConnection, start: int, count: int) -> pa.Table:
+        """Rows `start` .. `start + count - 1` (fewer at the end), with PAGE_COLUMNS."""
+        columns = ", ".join(PAGE_COLUMNS)
+        return con.sql(
+            f"SELECT {columns} FROM {self.table} WHERE row >= ? AND row < ? ORDER BY row",
+            params=[start, start + count],
+        ).to_arrow_table()
+
+    def step_failure(self, con: duckdb.DuckDBPyConnection, row: int, steps: int) -> int | None:
+        """The row `steps` failures after `row` (before it when negative), or the farthest there is.
+
+        None when there is no failure at all in that direction.
+        """
+        if steps == 0:
+            return row
+        if steps > 0:
+            sql = (
+                f"SELECT max(row) FROM (SELECT row FROM {self.table} WHERE NOT correct AND row > ? "
+                "ORDER BY row LIMIT ?)"
+            )
+        else:
+            sql = (
+                f"SELECT min(row) FROM (SELECT row FROM {self.table} WHERE NOT correct AND row < ? "
+                "ORDER BY row DESC LIMIT ?)"
+            )
+        found = con.execute(sql, [row, abs(steps)]).fetchall()[0][0]
+        return None if found is None else int(found)
+
+    def failures_before(self, con: duckdb.DuckDBPyConnection, row: int) -> int:
+        """How many failures come before `row` (so a failure at `row` is number this + 1)."""
+        return int(
+            con.execute(
+                f"SELECT count(*) FROM {self.table} WHERE NOT correct AND row < ?", [row]
+            ).fetchall()[0][0]
+        )
+
+    def locate(self, con: duckdb.DuckDBPyConnection, pair_row: int) -> int:
+        """The row of this view at or after the pair's row `pair_row` (the last row if none)."""
+        found = con.execute(
+            f"SELECT min(row) FROM {self.table} WHERE pair_row >= ?", [pair_row]
+        ).fetchall()[0][0]
+        return max(0, self.total - 1) if found is None else int(found)
+
+    def transitions(self, con: duckdb.DuckDBPyConnection) -> list[Transition]:
+        """Baseline route x candidate route counts (expected x route when unpaired)."""
+        source = "baseline_route" if self.paired else "expected_route"
+        rows = con.execute(
+            f"SELECT {source}, route, count(*) FROM {self.table} GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        return [Transition(a, b, int(n)) for a, b, n in rows]
+
+    def outcome_counts(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        """Cases per outcome (empty when unpaired), in the order of OUTCOMES."""
+        if not self.paired:
+            return {}
+        found = dict(
+            con.execute(f"SELECT outcome, count(*) FROM {self.table} GROUP BY outcome").fetchall()
+        )
+        return {name: int(found.get(name, 0)) for name in OUTCOMES}
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.owned:
+            drop_table(con, self.table)
+
+
+def _counts(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Rows and failures (rows whose candidate route is not the expected one) of a table."""
+    rows = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT correct) FROM {table}"
+    ).fetchall()
+    return int(rows[0][0]), int(rows[0][1])

@@ -1,0 +1,53 @@
+"""`evaltui [PATH ...]` ends here: open the store read-only and run the app until the user quits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from evaltui.errors import InputError, NotFoundError
+from evaltui.sanitize import visible
+from evaltui.store.connection import Store, resolve_store_path
+from evaltui.store.queries import experiments, get_run
+
+
+def run_app(
+    store_path: str | Path | None,
+    *,
+    experiment: str | None = None,
+    baseline: str | None = None,
+) -> None:
+    """Run the review app on the store (`store_path`, else EVALTUI_STORE, else the default).
+
+    Errors opening the store (missing, empty, busy) are `StoreError`s for the CLI to report.
+    """
+    from evaltui.tui.app import EvaltuiApp
+    from evaltui.tui.colors import pick_theme
+
+    store = Store.open(resolve_store_path(store_path), read_only=True)
+    try:
+        check_start(store, experiment=experiment, baseline=baseline)
+    except BaseException:
+        store.close()
+        raise
+    app = EvaltuiApp(store, experiment=experiment, baseline=baseline, theme=pick_theme(os.environ))
+    try:
+        app.run()
+    finally:
+        app.release_store()
+
+
+def check_start(store: Store, *, experiment: str | None, baseline: str | None) -> None:
+    """Refuse an unknown experiment or baseline before the screen is taken over."""
+    if baseline is not None:
+        run = get_run(store.con, baseline)
+        if experiment is not None and run.experiment != experiment:
+            raise InputError(
+                None,
+                f"--baseline {visible(baseline)} belongs to experiment {visible(run.experiment)}, "
+                f"not {visible(experiment)}",
+            )
+    if experiment is not None and experiment not in {name for name, _ in experiments(store.con)}:
+        raise NotFoundError(
+            f"{visible(experiment)}: no such experiment in the store (see `evaltui runs`)"
+        )

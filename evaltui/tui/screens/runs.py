@@ -1,0 +1,261 @@
+"""The runs screen: an experiment's runs audited against a pinned baseline.
+
+Opening, switching experiment and pinning another baseline all re-run the whole review (contract
+audit, recomputed metrics, guardrails, evidence, paired counts) in a worker; the table keeps the
+cursor on the run it was on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar
+
+import duckdb
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Static
+
+from evaltui.review.report import Review, default_baseline, review_runs
+from evaltui.store.queries import experiments, get_run
+from evaltui.tui.pair_actions import (
+    PAIR_ACTIONS,
+    PairContext,
+    PairStats,
+    failure_bindings,
+    open_at_failure,
+    pair_action,
+    pair_bindings,
+)
+from evaltui.tui.screens.base import ReviewScreen
+from evaltui.tui.screens.choice import Choice, ChoiceModal
+from evaltui.tui.text import safe
+from evaltui.tui.widgets.run_panel import RunPanel
+from evaltui.tui.widgets.runs_table import RunsTable
+
+
+@dataclass(frozen=True, slots=True)
+class RunsData:
+    experiments: list[tuple[str, int]]
+    review: Review | None
+    stats: PairStats
+
+
+def load_runs(
+    con: duckdb.DuckDBPyConnection, experiment: str | None, baseline: str | None
+) -> RunsData:
+    """The experiments in the store and the review of one of them (worker side)."""
+    names = experiments(con)
+    if not names:
+        return RunsData(names, None, PairStats({}))
+    if baseline is not None:
+        experiment = get_run(con, baseline).experiment
+    experiment = experiment or names[0][0]
+    baseline = baseline or default_baseline(con, experiment)
+    review = review_runs(con, baseline)
+    return RunsData(names, review, PairStats.of(review))
+
+
+class RunsScreen(ReviewScreen):
+    """Runs of one experiment, baseline pinned on top; `enter` opens the side-by-side panes."""
+
+    HELP_TITLE = "runs"
+    HELP_TEXT = (
+        "The baseline (B) is pinned on top; comparable runs are ranked (eligible first, then by "
+        "their paired exact-route delta); runs whose comparison contract differs are grayed, "
+        "never ranked, and say which fields differ (* = recomputed from the results). ⚑ counts "
+        "evidence flags: claims the per-case results do not support."
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *pair_bindings(),
+        *failure_bindings(show=False),
+        Binding(
+            "b",
+            "pin_baseline",
+            "baseline",
+            tooltip="pin the highlighted run as the baseline: re-audit all",
+        ),
+        Binding("e", "choose_experiment", "experiment", tooltip="review another experiment"),
+        Binding("r", "reload", "reload", show=False, tooltip="read the store again and re-audit"),
+    ]
+    AUTO_FOCUS = "#runs"
+
+    def __init__(self, *, experiment: str | None = None, baseline: str | None = None) -> None:
+        super().__init__()
+        self.experiment = experiment
+        self.baseline = baseline
+        self.review: Review | None = None
+        self.stats = PairStats({})
+        self.experiment_list: list[tuple[str, int]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("evaltui · loading runs…"), id="title", classes="title")
+        yield RunsTable(id="runs")
+        yield RunPanel(id="panel")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def reload(self, keep: str | None = None) -> None:
+        self.loading_note("auditing runs…")
+        self.fetch(
+            lambda data: self.show_runs(data, keep),
+            load_runs,
+            self.experiment,
+            self.baseline,
+            group="review",
+        )
+
+    def loading_note(self, note: str) -> None:
+        title = self.query_one("#title", Static)
+        title.update(Text.assemble(self.title_text(), ("  " + note, "italic")))
+
+    def show_runs(self, data: RunsData, keep: str | None) -> None:
+        self.experiment_list = data.experiments
+        self.review = data.review
+        self.stats = data.stats
+        table = self.query_one(RunsTable)
+        if data.review is None:
+            self.query_one("#title", Static).update(Text("evaltui · the store has no runs yet"))
+            self.query_one(RunPanel).show_text(
+                "Load runs with `evaltui load PATH` (or open them directly: `evaltui PATH`)."
+            )
+            return
+        self.experiment = data.review.baseline.run.experiment
+        self.baseline = data.review.baseline.run_id
+        self.query_one("#title", Static).update(self.title_text())
+        table.show_review(data.review, self.stats, keep=keep)
+        self.show_panel()
+
+    def title_text(self) -> Text:
+        if self.review is None:
+            return Text("evaltui")
+        base = self.review.baseline
+        total = 1 + len(self.review.runs)
+        incomparable = sum(1 for r in self.review.runs if not r.comparable)
+        return Text.assemble(
+            safe(base.run.experiment, "bold", limit=60),
+            " · baseline ",
+            safe(base.run_id, "bold", limit=60),
+            f" · {total} runs",
+            f", {incomparable} not comparable" if incomparable else "",
+            " · suite ",
+            safe(self.review.suite.suite_id, limit=60),
+        )
+
+    def fetch_failed(self, error: BaseException | None) -> None:
+        self.query_one("#title", Static).update(self.title_text())
+
+    # -- events and actions ----------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def show_panel(self) -> None:
+        highlighted = self.query_one(RunsTable).highlighted
+        if self.review is not None and highlighted is not None:
+            self.query_one(RunPanel).show(self.review, highlighted, self.stats)
+
+    @on(DataTable.RowSelected, "#runs")
+    def open_side_by_side(self) -> None:
+        self.action_pair("compare")
+
+    def on_resize(self) -> None:
+        if self.review is not None:
+            table = self.query_one(RunsTable)
+            keep = table.highlighted.run_id if table.highlighted else None
+            table.show_review(self.review, self.stats, keep=keep)
+
+    def pair_context(self) -> PairContext | None:
+        highlighted = self.query_one(RunsTable).highlighted
+        if self.review is None or highlighted is None:
+            return None
+        return PairContext(self.review, highlighted, self.stats)
+
+    def action_pair(self, name: str) -> None:
+        context = self.pair_context()
+        if context is not None:
+            self.app.push_screen(pair_action(name).open(context))
+
+    def action_failures(self, step: int) -> None:
+        context = self.pair_context()
+        if context is not None:
+            self.app.push_screen(open_at_failure(context, step))
+
+    def action_pin_baseline(self) -> None:
+        highlighted = self.query_one(RunsTable).highlighted
+        if highlighted is None or highlighted.is_baseline:
+            return
+        self.baseline = highlighted.run_id
+        self.notify(
+            f"baseline: {safe(highlighted.run_id).plain}; re-auditing every run", markup=False
+        )
+        self.reload(keep=highlighted.run_id)
+
+    def action_reload(self) -> None:
+        highlighted = self.query_one(RunsTable).highlighted
+        self.reload(keep=highlighted.run_id if highlighted else None)
+
+    def action_choose_experiment(self) -> None:
+        if not self.experiment_list:
+            return
+        choices = [
+            Choice(name, Text.assemble(safe(name), f"  ({count} run{'s' if count != 1 else ''})"))
+            for name, count in self.experiment_list
+        ]
+        self.app.push_screen(
+            ChoiceModal("experiment", choices, current=self.experiment), self.switch_experiment
+        )
+
+    def switch_experiment(self, name: str | None) -> None:
+        if name is None or name == self.experiment:
+            return
+        self.experiment, self.baseline = name, None
+        self.reload()
+
+    def select_run(self, run_id: str) -> None:
+        table = self.query_one(RunsTable)
+        for index, r in enumerate(table.order):
+            if r.run_id == run_id:
+                table.move_cursor(row=index)
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        commands: list[tuple[str, str, Callable[[], Any]]] = []
+        for action in PAIR_ACTIONS:
+            commands.append(
+                (
+                    f"Open {action.description}",
+                    f"{action.description} of the highlighted run",
+                    partial(self.action_pair, action.name),
+                )
+            )
+        commands.append(
+            (
+                "Pin baseline",
+                "Audit every run against the highlighted run",
+                self.action_pin_baseline,
+            )
+        )
+        for name, count in self.experiment_list:
+            commands.append(
+                (
+                    f"Experiment: {safe(name).plain}",
+                    f"{count} runs",
+                    partial(self.switch_experiment, name),
+                )
+            )
+        if self.review is not None:
+            for r in (self.review.baseline, *self.review.runs):
+                commands.append(
+                    (
+                        f"Run: {safe(r.run_id).plain}",
+                        safe(r.status).plain,
+                        partial(self.select_run, r.run_id),
+                    )
+                )
+        return commands

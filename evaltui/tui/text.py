@@ -1,0 +1,64 @@
+"""Turning values into what the app shows: literal, sanitized Rich Text and short numbers.
+
+Every untrusted string (ids, routes, outputs, metadata, file names) reaches a widget through
+`safe()` (or `plain()` for Line-API segments), which replaces control characters and bidi
+overrides with visible placeholders and never interprets markup.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+
+from evaltui.sanitize import visible
+
+NONE = "–"  # shown for a missing value
+
+
+def plain(value: object, *, limit: int | None = None, multiline: bool = False) -> str:
+    """Sanitized text for places that take a plain string (Line-API segments, option labels)."""
+    return visible(value, limit=limit, multiline=multiline)
+
+
+def safe(
+    value: object, style: str = "", *, limit: int | None = 400, multiline: bool = False
+) -> Text:
+    """Untrusted text as literal Rich Text: controls made visible, markup never parsed."""
+    return Text(visible(value, limit=limit, multiline=multiline), style=style)
+
+
+def number(value: float | int | None, digits: int = 3) -> str:
+    """A metric for a table cell: integers as they are, rates with `digits` decimals."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 3) -> str:
+    return NONE if value is None else f"{value:+.{digits}f}"
+
+
+def pvalue(value: float | None) -> str:
+    if value is None:
+        return NONE
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells, with an ellipsis when something was cut."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    return set_cell_size(text, width - 1) + "…"
+
+
+def fit(text: str, width: int, justify: str = "left") -> str:
+    """`text` clipped or padded to exactly `width` cells."""
+    text = clip(text, width)
+    pad = " " * (width - cell_len(text))
+    return pad + text if justify == "right" else text + pad

@@ -1,0 +1,20 @@
+"""A focusable, vertically scrolling pane with the app's keys (j/k, g/G, space) and no others."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+
+
+class ScrollPane(VerticalScroll, can_focus=True, inherit_bindings=False):
+    HELP_NAME = "pane"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "scroll_down", "scroll down", show=False),
+        Binding("up,k", "scroll_up", "scroll up", show=False),
+        Binding("pagedown,space", "page_down", "page down", show=False),
+        Binding("pageup", "page_up", "page up", show=False),
+        Binding("home,g", "scroll_home", "top", show=False),
+        Binding("end,G", "scroll_end", "bottom", show=False),
+    ]

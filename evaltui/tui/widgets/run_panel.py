@@ -1,0 +1,107 @@
+"""What the runs screen says about the highlighted run, below the table: why it may not be
+ranked (each differing field, both values), what its evidence flags say, its guardrails, metrics
+(recomputed, and the logged value where it differs) and its paired counts against the baseline."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from evaltui.review.report import Review, RunReview
+from evaltui.tui.pair_actions import PairStats
+from evaltui.tui.text import NONE, number, pvalue, safe, signed
+from evaltui.tui.widgets.pane import ScrollPane
+
+HEADING = "bold"
+WARN = "bold"
+
+
+def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
+    """The highlighted run's story, one fact per line, every untrusted value sanitized."""
+    base = review.baseline
+    out = Text()
+
+    def line(*parts: Text | str | tuple[str, str]) -> None:
+        out.append_text(Text.assemble(*parts))
+        out.append("\n")
+
+    cases = f"{r.coverage.covered:,}/{r.coverage.total:,} cases"
+    line(
+        safe(r.run_id, "bold"),
+        "  ",
+        safe(r.run.artifact),
+        "  ",
+        safe(r.run.started_at.strftime("%Y-%m-%d %H:%M")),
+        "  ",
+        cases,
+    )
+    if r.is_baseline:
+        line(
+            ("BASELINE", HEADING),
+            " every other run is audited against this one (",
+            ("b", "bold"),
+            " pins another)",
+        )
+    elif r.comparable:
+        line(
+            ("comparable", HEADING),
+            " with baseline ",
+            safe(base.run_id),
+            ": every contract field is equal",
+        )
+    else:
+        line(("NOT COMPARABLE", WARN), " with baseline ", safe(base.run_id), " (never ranked):")
+        for d in r.differences:
+            line("  ", safe(d.describe(), limit=300))
+    if r.evidence:
+        line(("EVIDENCE FLAGS", WARN), " (claims its results do not support):")
+        for flag in r.evidence:
+            line("  ⚑ ", safe(flag.message, limit=300))
+    line(("status ", HEADING), safe(r.status, "bold" if not r.verdict.eligible else ""))
+    for outcome in r.verdict.outcomes:
+        mark = "✓" if outcome.passed else "✗"
+        line(f"  {mark} ", safe(outcome.predicate), f"  (observed {number(outcome.observed)})")
+    metric_parts: list[Text | str] = []
+    for spec in review.suites[r.run.suite_id].metrics:
+        value = r.metrics_recomputed.get(spec.name)
+        logged = r.run.metrics.get(spec.name)
+        text = Text.assemble(safe(spec.name), " ", number(value))
+        if logged is not None and (value is None or abs(float(logged) - float(value)) > 1e-3):
+            text.append(f" (logged {number(logged)})", style="bold")
+        metric_parts.append(text)
+    if metric_parts:
+        out.append("metrics ", style=HEADING)
+        out.append_text(Text(" · ").join(metric_parts))  # type: ignore[arg-type]
+        out.append("\n")
+    if not r.is_baseline and r.paired is not None:
+        p = r.paired
+        line(
+            ("paired ", HEADING),
+            f"on {p.n:,} shared cases: fixed {p.fixed:,} · broken {p.broken:,}",
+            f" · both wrong {p.both_wrong:,}",
+            f" · Δ exact {signed(p.delta)} · McNemar p {pvalue(stats.mcnemar_p.get(r.run_id))}",
+        )
+    elif not r.is_baseline:
+        line(("paired ", HEADING), f"{NONE} (another suite: no shared cases)")
+    if r.run.tags:
+        tags = " · ".join(f"{k}={v}" for k, v in r.run.tags.items())
+        line(("tags ", HEADING), safe(tags, limit=300))
+    out.rstrip()
+    return out
+
+
+class RunPanel(ScrollPane):
+    """The highlighted run's summary; focus it (tab) to scroll when it is longer than its room."""
+
+    HELP_NAME = "run summary"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="run-summary")
+
+    def show(self, review: Review, r: RunReview, stats: PairStats) -> None:
+        self.query_one("#run-summary", Static).update(run_summary(review, r, stats))
+        self.scroll_home(animate=False)
+
+    def show_text(self, text: str) -> None:
+        self.query_one("#run-summary", Static).update(Text(text))

@@ -1,0 +1,213 @@
+"""The runs of a review, one row each: baseline pinned first, then ranked runs, then the runs that
+may not be ranked (grayed, with the fields that differ).
+
+Columns are fitted to the width: at 80 columns the rank, run, status, paired delta, evidence
+flags and the reason a run is not comparable; wider terminals add fixed/broken counts, the
+suite's metrics, the artifact and the McNemar p-value. The row order is `display_order`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from evaltui.review.report import Review, RunReview
+from evaltui.tui.pair_actions import PairStats
+from evaltui.tui.text import NONE, clip, number, plain, pvalue, signed
+
+DIM = "dim"
+PADDING = 1  # DataTable cell padding on each side
+
+
+def display_order(review: Review) -> list[RunReview]:
+    """Baseline first; comparable runs ranked (eligible first, then by paired delta, higher
+    first); incomparable runs last in time order, never ranked."""
+    comparable = [r for r in review.runs if r.comparable]
+    incomparable = [r for r in review.runs if not r.comparable]
+
+    def rank_key(r: RunReview) -> tuple[bool, float, str]:
+        delta = r.paired.delta if r.paired is not None else None
+        return (not r.verdict.eligible, -(delta if delta is not None else float("-inf")), r.run_id)
+
+    return [review.baseline, *sorted(comparable, key=rank_key), *incomparable]
+
+
+def rank_labels(order: list[RunReview]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    rank = 0
+    for r in order:
+        if r.is_baseline:
+            labels[r.run_id] = "B"
+        elif r.comparable:
+            rank += 1
+            labels[r.run_id] = str(rank)
+        else:
+            labels[r.run_id] = NONE
+    return labels
+
+
+def versus(r: RunReview) -> str:
+    if r.is_baseline:
+        return "baseline"
+    if r.comparable:
+        return "comparable"
+    return "≠ " + r.reason.removeprefix("differs: ")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    header: str
+    width: int
+    cell: Callable[[RunReview], str]
+    justify: str = "left"
+
+
+def _paired_delta(r: RunReview) -> str:
+    if r.is_baseline or r.paired is None:
+        return NONE
+    return signed(r.paired.delta)
+
+
+def _fixed_broken(r: RunReview) -> str:
+    if r.is_baseline or r.paired is None:
+        return NONE
+    return f"{r.paired.fixed}/{r.paired.broken}"
+
+
+def _flags(r: RunReview) -> str:
+    return f"⚑{len(r.evidence)}" if r.evidence else ""
+
+
+def fit_columns(
+    review: Review, order: list[RunReview], width: int, stats: PairStats
+) -> list[Column]:
+    """The columns that fit in `width` cells, the reason column taking what is left."""
+    labels = rank_labels(order)
+
+    def widest(cell: Callable[[RunReview], str], header: str, cap: int) -> int:
+        return min(cap, max(len(header), *(cell_len(plain(cell(r))) for r in order)))
+
+    columns = [
+        Column("rank", "#", widest(lambda r: labels[r.run_id], "#", 3), lambda r: labels[r.run_id]),
+        Column("run", "run", widest(lambda r: r.run_id, "run", 28), lambda r: r.run_id),
+        Column("status", "status", widest(lambda r: r.status, "status", 34), lambda r: r.status),
+        Column("delta", "Δ exact", 7, _paired_delta, "right"),
+        Column("flags", "⚑", widest(_flags, "⚑", 4), _flags),
+    ]
+    reason = Column("versus", "vs baseline", 0, versus)
+    optional = [
+        Column("fixbrk", "fix/brk", widest(_fixed_broken, "fix/brk", 11), _fixed_broken, "right")
+    ]
+    for spec in review.suite.metrics:
+
+        def metric(r: RunReview, name: str = spec.name) -> str:
+            return number(r.metrics_recomputed.get(name))
+
+        optional.append(
+            Column(f"m:{spec.name}", spec.name, widest(metric, spec.name[:12], 12), metric, "right")
+        )
+    optional.append(
+        Column(
+            "artifact",
+            "artifact",
+            widest(lambda r: r.run.artifact, "artifact", 30),
+            lambda r: r.run.artifact,
+        )
+    )
+    optional.append(
+        Column(
+            "p",
+            "p",
+            6,
+            lambda r: pvalue(stats.mcnemar_p.get(r.run_id)),
+            "right",
+        )
+    )
+
+    def used(cols: list[Column]) -> int:
+        return sum(c.width + 2 * PADDING for c in cols)
+
+    reason_min = min(widest(versus, "vs baseline", 60), 13)
+    reason_full = widest(versus, "vs baseline", 60)
+    budget = width - 2  # room for a vertical scrollbar
+    if used(columns) + reason_min + 2 * PADDING > budget:
+        # narrow terminal: give the status column less room first
+        spare = budget - (used(columns) + reason_min + 2 * PADDING)
+        status = columns[2]
+        columns[2] = Column(status.key, status.header, max(12, status.width + spare), status.cell)
+    # the reason a run may not be ranked gets room first (the panel below shows it in full)
+    reason_first = min(reason_full, 24)
+    for extra in optional:
+        if used(columns) + extra.width + 2 * PADDING + reason_first + 2 * PADDING <= budget:
+            columns.append(extra)
+    rest = budget - used(columns) - 2 * PADDING
+    columns.append(
+        Column(reason.key, reason.header, max(reason_min, min(rest, reason_full)), versus)
+    )
+    return columns
+
+
+class RunsTable(DataTable[Text], inherit_bindings=False):
+    """The runs of one review; the highlighted row is the candidate every pair action uses.
+
+    Only row movement keys: the table always fits the width, so there is nothing to move sideways.
+    """
+
+    HELP_NAME = "runs list"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "compare",
+            key_display="enter",
+            tooltip="the baseline and the highlighted run side by side",
+        ),
+        Binding("down,j", "cursor_down", "next run", show=False),
+        Binding("up,k", "cursor_up", "previous run", show=False),
+        Binding("pagedown", "page_down", "page down", show=False),
+        Binding("pageup", "page_up", "page up", show=False),
+        Binding("home,g", "scroll_top", "first run", show=False),
+        Binding("end,G", "scroll_bottom", "last run", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=PADDING)
+        self.order: list[RunReview] = []
+
+    def show_review(self, review: Review, stats: PairStats, keep: str | None = None) -> None:
+        """Fill the table for `review`, keeping the cursor on run `keep` when it is still there."""
+        self.order = display_order(review)
+        self.clear(columns=True)
+        columns = fit_columns(review, self.order, self.size.width or 80, stats)
+        for column in columns:
+            header = Text(clip(plain(column.header), column.width), justify=column.justify)  # type: ignore[arg-type]
+            self.add_column(header, width=column.width, key=column.key)
+        for r in self.order:
+            style = DIM if not r.comparable else ""
+            cells = []
+            for column in columns:
+                value = clip(plain(column.cell(r)), column.width)
+                cell_style = style
+                if (column.key == "flags" and value) or (column.key == "rank" and r.is_baseline):
+                    cell_style = "bold"
+                cells.append(Text(value, style=cell_style, justify=column.justify))  # type: ignore[arg-type]
+            self.add_row(*cells, key=r.run_id)
+        if keep is not None:
+            for index, r in enumerate(self.order):
+                if r.run_id == keep:
+                    self.move_cursor(row=index, animate=False)
+                    break
+
+    @property
+    def highlighted(self) -> RunReview | None:
+        if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
+            return None
+        return self.order[self.cursor_row]

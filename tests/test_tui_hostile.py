@@ -1,0 +1,147 @@
+"""Untrusted text reaches the terminal as visible characters, never as escape sequences or markup.
+
+A run whose output, metadata, case fields, slice, tags and artifact paths carry an OSC title
+sequence, a BEL, a C1 CSI, a bidi override and Rich markup is loaded into a real store and driven
+through every screen. At each step the exact bytes Textual would write to the terminal are
+checked: the hostile text is there as placeholders (␛, ␇, ⟨9B⟩, ⟨RLO⟩) and literal brackets, and
+no OSC, BEL, C1 or bidi control is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from evaltui.contract.discover import read_batch
+from evaltui.store.connection import Store
+from evaltui.store.loader import load_batch
+from evaltui.tui.app import EvaltuiApp
+from evaltui.tui.screens.case_detail import CaseScreen
+from evaltui.tui.screens.cases import CasesScreen
+from evaltui.tui.screens.compare import CompareScreen
+from tests.tui_helpers import make_app, screen_text, settle, terminal_bytes
+
+TITLE = "\x1b]0;TITLE\x07"
+MARKUP = "[reverse]x[/reverse]"
+HOSTILE = f"answer {TITLE} then {MARKUP} and \x9b31m c1 and \u202eevil\u202c done"
+SHOWN_TITLE = "␛]0;TITLE␇"
+SHOWN_C1 = "⟨9B⟩31m"
+SHOWN_BIDI = "⟨RLO⟩evil⟨PDF⟩"
+FORBIDDEN = ("\x1b]", "\x07", "\x9b", "\u202e", "\u202c", "\x1bP", "\x1b_", "\x1b^")
+
+
+@pytest.fixture
+def hostile_store(tmp_path: Path) -> Path:
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    cases = [
+        {
+            "case_id": "c1",
+            "expected_route": "SERVE",
+            "slice_name": f"slice {MARKUP}",
+            "input": HOSTILE,
+        },
+        {"case_id": "c2", "expected_route": "ABSTAIN", "slice_name": "plain", "input": "fine"},
+    ]
+    suite = {
+        "kind": "evaltui.suite",
+        "version": 1,
+        "suite_id": "hostile-suite",
+        "splits": {"main": cases},
+    }
+    (folder / "hostile.suite.json").write_text(json.dumps(suite), encoding="utf-8")
+
+    def run(run_id: str, started: str, route: str, output: str) -> dict:
+        return {
+            "kind": "evaltui.run",
+            "version": 1,
+            "run_id": run_id,
+            "experiment": "hostile",
+            "artifact": f"artifact-{run_id}",
+            "suite_id": "hostile-suite",
+            "started_at": started,
+            "params": {},
+            "metrics": {},
+            "tags": {"note": HOSTILE},
+            "artifacts": [f"reports/{HOSTILE}.html"],
+            "cases": [
+                {
+                    "case_id": "c1",
+                    "route": route,
+                    "output": output,
+                    "metadata": {"why": HOSTILE, MARKUP: 1},
+                },
+                {"case_id": "c2", "route": "ABSTAIN", "output": "ok"},
+            ],
+        }
+
+    for record in (
+        run("base", "2026-01-01T00:00:00Z", "SERVE", "fine"),
+        run("cand", "2026-01-02T00:00:00Z", "ABSTAIN", HOSTILE),
+    ):
+        (folder / f"{record['run_id']}.run.json").write_text(json.dumps(record), encoding="utf-8")
+    path = tmp_path / "hostile.duckdb"
+    with Store.open(path) as store:
+        load_batch(store, read_batch([folder]))
+    return path
+
+
+def assert_harmless(app: EvaltuiApp, *expected: str) -> None:
+    written = terminal_bytes(app)
+    for sequence in FORBIDDEN:
+        assert sequence not in written, f"{sequence!r} reached the terminal"
+    text = screen_text(app)
+    for shown in expected:
+        assert shown in text, f"{shown!r} is not on screen"
+        assert shown in written
+
+
+def test_hostile_text_is_shown_literally_on_every_screen(hostile_store: Path) -> None:
+    async def main() -> None:
+        app = make_app(hostile_store)
+        try:
+            async with app.run_test(size=(160, 50)) as pilot:
+                await settle(pilot)
+                await walk(app, pilot)
+        finally:
+            app.release_store()
+
+    async def walk(app: EvaltuiApp, pilot: Pilot) -> None:
+        # runs screen: the baseline's tags in the panel
+        assert_harmless(app, SHOWN_TITLE, MARKUP)
+        await pilot.press("j", "enter")  # the candidate, side by side: tags and artifact paths
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("G")
+        await settle(pilot)
+        assert_harmless(app, SHOWN_TITLE, MARKUP, SHOWN_C1)
+        await pilot.press("c")  # its cases: the slice name carries markup
+        await settle(pilot)
+        assert isinstance(app.screen, CasesScreen)
+        assert_harmless(app, f"slice {MARKUP}")
+        await pilot.press("n", "enter")  # the failure: output, metadata and case input
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert_harmless(app, SHOWN_TITLE, MARKUP, SHOWN_C1, SHOWN_BIDI)
+        text = screen_text(app)
+        assert text.count(SHOWN_TITLE) == 2  # the case's input and the candidate's output
+        assert (
+            '"why": "answer \\u001b]0;TITLE\\u0007 then [reverse]x[/reverse]' in text
+        )  # metadata is JSON
+        assert f'"{MARKUP}": 1' in text
+
+    asyncio.run(main())
+
+
+def test_the_sanitizer_keeps_the_text_and_removes_only_controls() -> None:
+    from evaltui.tui.text import plain, safe
+
+    assert plain(TITLE) == SHOWN_TITLE
+    assert safe(MARKUP).plain == MARKUP
+    assert safe(MARKUP).spans == []  # no style was parsed out of it
+    assert plain("a\nb", multiline=True) == "a\nb"
+    assert plain("a\nb") == "a␊b"

@@ -1,0 +1,77 @@
+"""SVG snapshots that pin the layouts at 80x24 and 120x40 (and with NO_COLOR, and 16 colors).
+
+Update them after an intended change with `pytest tests/test_tui_snapshots.py --snapshot-update`
+and look at every changed SVG (snapshot_report.html) before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui_helpers import make_app, settle
+
+Snap = Callable[..., bool]
+
+
+def keys(*steps: str) -> Callable[[Pilot], object]:
+    async def before(pilot: Pilot) -> None:
+        await settle(pilot)
+        for step in steps:
+            await pilot.press(*step.split())
+            await settle(pilot)
+
+    return before
+
+
+def snap(
+    snap_compare: Snap, store: Path, size: tuple[int, int], *steps: str, **kwargs: str
+) -> None:
+    app = make_app(store, **kwargs)
+    try:
+        assert snap_compare(app, terminal_size=size, run_before=keys(*steps))
+    finally:
+        app.release_store()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_runs_screen_with_an_incomparable_run(snap_compare: Snap, sample_store: Path, size) -> None:  # type: ignore[no-untyped-def]
+    snap(snap_compare, sample_store, size, "j j j j j j j j")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_cases_screen_on_a_failure(snap_compare: Snap, sample_store: Path, size) -> None:  # type: ignore[no-untyped-def]
+    snap(snap_compare, sample_store, size, "j j j j j", "c", "n", "n")
+
+
+def test_case_detail(snap_compare: Snap, sample_store: Path) -> None:
+    snap(snap_compare, sample_store, (80, 24), "j j j j j", "c", "n", "enter")
+
+
+def test_side_by_side_of_an_incomparable_run(snap_compare: Snap, sample_store: Path) -> None:
+    # the worked example: run_005 ran with another evaluator version
+    snap(
+        snap_compare,
+        sample_store,
+        (120, 40),
+        "G",
+        "enter",
+        "j j j j j j j j j j j j",
+        experiment="ci-claim-gate-repair",
+    )
+
+
+def test_help(snap_compare: Snap, sample_store: Path) -> None:
+    snap(snap_compare, sample_store, (80, 24), "c", "question_mark")
+
+
+def test_no_color(snap_compare: Snap, sample_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    snap(snap_compare, sample_store, (80, 24), "j j j j j", "c", "n")
+
+
+def test_sixteen_colors(snap_compare: Snap, sample_store: Path) -> None:
+    snap(snap_compare, sample_store, (80, 24), "j j j j j j j j", theme="ansi-dark")
