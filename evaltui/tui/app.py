@@ -31,6 +31,14 @@ class EvaltuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit", id="quit"),
         Binding("question_mark,f1", "help", "help", key_display="?", id="help"),
+        Binding(
+            "L",
+            "decisions",
+            "past decisions",
+            show=False,
+            id="decisions",
+            tooltip="past decisions: the append-only log of signed decisions on this store",
+        ),
     ]
 
     def __init__(
@@ -100,12 +108,23 @@ class EvaltuiApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_decisions(self) -> None:
+        from textual.screen import ModalScreen
+
+        from evaltui.tui.screens.decisions import DecisionsScreen
+
+        if not isinstance(self.screen, DecisionsScreen | ModalScreen):
+            self.push_screen(DecisionsScreen())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         from evaltui.tui.screens.base import ReviewModal, ReviewScreen
 
         if isinstance(screen, ReviewScreen | ReviewModal):
             for title, help_text, callback in screen.palette_commands():
                 yield SystemCommand(title, help_text, callback)
+        yield SystemCommand(
+            "Past decisions", "The signed decisions logged on this store", self.action_decisions
+        )
         yield SystemCommand("Help", "Every key of this screen and of the app", self.action_help)
         yield SystemCommand("Quit", "Quit evaltui", self.action_quit)
         yield SystemCommand("Theme", "Change the colors", self.action_change_theme)
