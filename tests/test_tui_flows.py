@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -470,3 +471,29 @@ def test_keys_typed_into_the_text_filter_are_text(sample_store: Path) -> None:
         assert screen.query_one(CaseList).has_focus
 
     drive(sample_store, flow)
+
+
+@pytest.mark.parametrize("after", ["e", "D", "L"])
+def test_keys_arriving_with_the_quit_key_do_not_crash(sample_store: Path, after: str) -> None:
+    """`q` and another key read from the terminal at once ("qe"): the second is queued before the
+    exit is processed and used to open a screen in a closing app (a traceback on exit)."""
+    from textual import events
+
+    from tests.tui_helpers import make_app
+
+    async def main() -> None:
+        app = make_app(sample_store)
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                await pilot.press("j")
+                app.post_message(events.Key("q", "q"))
+                app.post_message(events.Key(after, after))
+                await pilot.pause()
+                await pilot.pause()
+        finally:
+            app.release_store()
+        assert app._exception is None
+        assert not app.is_running and app.return_code == 0
+
+    asyncio.run(main())

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import duckdb
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -54,6 +55,7 @@ class EvaltuiApp(App[None]):
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._cursors_idle = threading.Condition()
         self._releasing = False
+        self._exiting = False
         self.start_experiment = experiment
         self.start_baseline = baseline
         if theme is not None:
@@ -96,6 +98,17 @@ class EvaltuiApp(App[None]):
                 fn(con, *args)
 
         self.run_worker(job, group="discard", thread=True, exit_on_error=False)
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        self._exiting = True
+        super().exit(*args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys that arrive with the quitting one ("qe" in one read from the terminal) are queued
+        # before the exit is processed; a screen they push would mount into a closing app.
+        if self._exiting and isinstance(event, events.Key):
+            return
+        await super().on_event(event)
 
     def get_default_screen(self) -> Screen[Any]:
         from evaltui.tui.screens.runs import RunsScreen
