@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import events, on
@@ -68,6 +68,7 @@ from evaltui.tui.widgets.safe_input import SafeInput
 REVIEWER_ENV = "EVALTUI_REVIEWER"
 SIGNING_KEY_ENV = "EVALTUI_SIGNING_KEY"
 KEY_FILE = "file"  # the key picker's "type a key file's path" entry
+LOADING = "loading"  # the key picker's only entry until the keys are listed
 INVARIANT_SEPARATOR = ";"
 
 # (field, label) in form order; the field names are those `InvalidChoice.field` uses
@@ -322,7 +323,12 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
     def _field(self, name: str, label: str) -> ComposeResult:
         widget: Widget
         if name == "key":
-            widget = Select[str]([], id="field-key", allow_blank=True, compact=True)
+            widget = Select[str](
+                [(Text("looking for keys…"), LOADING)],
+                id="field-key",
+                allow_blank=False,
+                compact=True,
+            )
         else:
             widget = SafeInput(id=f"field-{name}", compact=True, password=name == "passphrase")
         with Horizontal(classes="field", id=f"row-{name}"):
@@ -389,47 +395,55 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         first = "decide-explicit" if draft.several_eligible else "field-rollback_artifact"
         self.query_one(f"#{first}").focus()
 
-    def facts(self, data: DecideData) -> Text:
+    def facts(self, data: DecideData) -> Group:
+        """What the decision would rest on; refusals with a hanging indent, one per line."""
         draft = data.draft
         run = draft.run
-        out = Text()
-        out.append_text(
-            Text.assemble(
-                ("artifact ", "bold"),
-                safe(run.run.artifact, limit=80),
-                " · ",
-                ("review ", "bold"),
-                safe(run.status, "" if run.verdict.eligible else "bold", limit=60),
-                " · ",
-                "comparable" if run.comparable else ("NOT COMPARABLE", "bold"),
-            )
+        head = Text.assemble(
+            ("artifact ", "bold"),
+            safe(run.run.artifact, limit=80),
+            " · ",
+            ("review ", "bold"),
+            safe(run.status, "" if run.verdict.eligible else "bold", limit=60),
+            " · ",
+            "comparable" if run.comparable else ("NOT COMPARABLE", "bold"),
         )
         if data.verdict is not None:
-            out.append(" · vs baseline: ")
-            out.append(data.verdict, style="bold" if data.verdict in ("better", "worse") else "")
+            head.append(" · vs baseline: ")
+            head.append(data.verdict, style="bold" if data.verdict in ("better", "worse") else "")
+        parts: list[RenderableType] = [head]
         if draft.refusals:
-            out.append("\nREFUSED unless you write an override reason (it is recorded):", "bold")
+            parts.append(
+                Text("REFUSED unless you write an override reason (it is recorded):", "bold")
+            )
+            refusals = Table.grid(padding=(0, 1))
+            refusals.add_column(no_wrap=True)
+            refusals.add_column(overflow="fold")
             for refusal in draft.refusals:
-                out.append("\n  ✗ ")
-                out.append_text(safe(f"{refusal.kind}: {refusal.message}", limit=600))
+                refusals.add_row(" ✗", safe(f"{refusal.kind}: {refusal.message}", limit=600))
+            parts.append(refusals)
         if draft.several_eligible:
-            out.append(f"\n{len(draft.eligible_run_ids)} runs are eligible: ", style="bold")
-            out.append_text(safe(", ".join(draft.eligible_run_ids), limit=400))
-            out.append("; choose this one explicitly (the box below), the others are recorded.")
+            eligible = Text(f"{len(draft.eligible_run_ids)} runs are eligible: ", style="bold")
+            eligible.append_text(safe(", ".join(draft.eligible_run_ids), limit=400))
+            eligible.append(
+                "; choose this one explicitly (the box below), the others are recorded."
+            )
+            parts.append(eligible)
         if data.past:
             last = data.past[-1].entry
-            out.append(f"\n{len(data.past)} earlier decision(s) on this run; the latest: ")
-            out.append_text(
+            past = Text(f"{len(data.past)} earlier decision(s) on this run; the latest: ")
+            past.append_text(
                 safe(f"{last.get('decided_at')} {last.get('status')} ({data.past[-1].state})")
             )
-            out.append(" · L lists them all")
-        return out
+            past.append(" (L on the runs screen lists every decision)")
+            parts.append(past)
+        return Group(*parts)
 
     # -- keys -----------------------------------------------------------------------------------
 
     def selected_key(self) -> KeyChoice | None:
         value = self.query_one("#field-key", Select).value
-        if self.data is None or not isinstance(value, str) or value == KEY_FILE:
+        if self.data is None or not isinstance(value, str) or value in (KEY_FILE, LOADING):
             return None
         return self.data.keys[int(value)]
 

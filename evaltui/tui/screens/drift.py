@@ -45,7 +45,7 @@ from evaltui.tui.drift_plot import DriftPlot
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
-from evaltui.tui.text import NONE, plain, safe
+from evaltui.tui.text import NONE, clip, plain, safe
 from evaltui.tui.widgets.pane import ScrollPane
 from evaltui.tui.widgets.trend import TrendView
 
@@ -220,6 +220,7 @@ class DriftScreen(ReviewScreen):
         self.columns: tuple[Column, ...] = ()
         self.metric = self.default_metric()
         self.trend: MetricTrend | None = None
+        self._reveal_trend = False
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -313,9 +314,11 @@ class DriftScreen(ReviewScreen):
 
     def show_trend(self, trend: MetricTrend) -> None:
         self.trend = trend
-        self.query_one(TrendView).show(
-            trend, reference=self.reference.run_id, current=self.current.run_id
-        )
+        view = self.query_one(TrendView)
+        view.show(trend, reference=self.reference.run_id, current=self.current.run_id)
+        if self._reveal_trend:  # a metric was just picked: keep the trend in view
+            self._reveal_trend = False
+            self.call_after_refresh(view.scroll_visible, top=True, animate=False)
 
     def fetch_failed(self, error: BaseException | None) -> None:
         if self.result is not None:
@@ -385,18 +388,22 @@ class DriftScreen(ReviewScreen):
             return
         self.slice_name = None if value == ALL else value
         self.redraw()
+        self.query_one("#drift-body", ScrollPane).scroll_home(animate=False)  # to the plot
 
     def action_pick_current(self) -> None:
         review = self.context.review
         choices = []
         for r in (review.baseline, *review.runs):
-            note = (
-                "baseline" if r.is_baseline else ("comparable" if r.comparable else "≠ " + r.reason)
-            )
+            if r.is_baseline:
+                note = "baseline (the reference)"
+            elif r.comparable:
+                note = "comparable"
+            else:
+                note = "≠ " + r.reason.removeprefix("differs: ")
             choices.append(
                 Choice(
                     r.run_id,
-                    Text.assemble(safe(r.run_id, limit=40), "  ", safe(note, "dim", limit=40)),
+                    Text.assemble(safe(r.run_id, limit=40), "  ", (clip(plain(note), 36), "dim")),
                 )
             )
         self.app.push_screen(
@@ -427,6 +434,7 @@ class DriftScreen(ReviewScreen):
         if name is None or name == self.metric:
             return
         self.metric = name
+        self._reveal_trend = True
         self.query_one(TrendView).show(
             None, reference=self.reference.run_id, current=self.current.run_id
         )
