@@ -15,6 +15,7 @@ from evaltui.decision.log import log_path_for_store, read_log
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.decide import DecideModal
 from evaltui.tui.screens.decisions import DecisionsScreen
+from evaltui.tui.screens.help import HelpScreen
 from evaltui.tui.screens.runs import RunsScreen
 from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
 from tests.tui_helpers import drive, highlight, screen_text, settle
@@ -98,6 +99,13 @@ def test_decide_on_an_eligible_run_signs_and_lists_it(
         assert form.query_one("#field-status", Input).value == "APPROVED_FOR_CANARY"
         assert form.query_one("#field-alias", Input).value == "canary_candidate"
         assert "e.g. ci-answerer-v1.1-regression" in text  # suggested, never filled in
+        await pilot.press("f1")  # help works inside the form too
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "sign with the chosen key" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is form and form.query_one("#field-rollback_artifact", Input).has_focus
 
         # required fields and bad values come back next to their field; nothing is written
         await sign(pilot)

@@ -233,6 +233,11 @@ def parse_invariants(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(INVARIANT_SEPARATOR) if part.strip())
 
 
+class FormBody(VerticalScroll, inherit_bindings=False):
+    """The form's scroll area: focus moves with tab/enter and scrolls the field into view, so
+    it needs none of VerticalScroll's own keys (which would only crowd the help)."""
+
+
 class Tick(Checkbox):
     """A checkbox whose state reads without color: `[x]` ticked, `[ ]` not (NO_COLOR safe)."""
 
@@ -265,6 +270,13 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             "sign and write",
             key_display="^s",
             tooltip="check the form, sign with the chosen key and write the two files",
+        ),
+        Binding(
+            "f1,question_mark",
+            "app.help",
+            "help",
+            key_display="F1",
+            tooltip="every key of this form (? types a question mark in a text field)",
         ),
         Binding("y", "copy_command", "copy check", show=False, tooltip="copy the ssh-keygen check"),
         Binding(
@@ -304,7 +316,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
                 ),
                 id="decide-title",
             )
-            with VerticalScroll(id="decide-body"):
+            with FormBody(id="decide-body"):
                 yield Static(Text("preparing the decision…", style="italic"), id="decide-facts")
                 yield Tick(id="decide-explicit", compact=True)
                 yield Static(classes="field-error", id="error-choice")
