@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,37 +19,7 @@ from evaltui.tui.screens.compare import CompareScreen
 from evaltui.tui.screens.help import HelpScreen, binding_rows
 from evaltui.tui.screens.runs import RunsScreen
 from evaltui.tui.widgets.case_list import CaseList
-from evaltui.tui.widgets.runs_table import RunsTable
-from tests.tui_helpers import make_app, screen_text, settle
-
-Flow = Callable[[EvaltuiApp, Pilot], Awaitable[None]]
-
-
-def drive(store: Path, flow: Flow, size: tuple[int, int] = (80, 24), **kwargs: str) -> None:
-    async def main() -> None:
-        app = make_app(store, **kwargs)
-        try:
-            async with app.run_test(size=size) as pilot:
-                await settle(pilot)
-                await flow(app, pilot)
-        finally:
-            app.release_store()
-
-    asyncio.run(main())
-
-
-def runs_table(app: EvaltuiApp) -> RunsTable:
-    assert isinstance(app.screen, RunsScreen)
-    return app.screen.query_one(RunsTable)
-
-
-async def highlight(pilot: Pilot, app: EvaltuiApp, run_id: str) -> None:
-    """Move the runs cursor to `run_id` with j/k only."""
-    table = runs_table(app)
-    target = [r.run_id for r in table.order].index(run_id)
-    while table.cursor_row != target:
-        await pilot.press("j" if table.cursor_row < target else "k")
-    await settle(pilot)
+from tests.tui_helpers import drive, highlight, runs_table, screen_text, settle
 
 
 def failures(store: Path, run: str, baseline: str) -> list[str]:
@@ -407,32 +376,87 @@ def test_enter_then_n_steps_into_the_failures_of_the_pair(sample_store: Path) ->
 
 
 def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
-    sample_store: Path, monkeypatch: pytest.MonkeyPatch
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every screen that shows statistics (runs panel, side by side, cases, drift, decide and its
+    signing) gets them from workers: p-values, bootstrap intervals and PSI are recorded with the
+    thread that computed them."""
     import threading
+    from collections.abc import Callable
 
+    from textual.widgets import Input
+
+    from evaltui.review import drift as drift_module
+    from evaltui.review import paired as paired_module
     from evaltui.review.paired import PairedCounts, mcnemar_exact
+    from evaltui.tui.screens.decide import DecideModal
+    from evaltui.tui.screens.drift import DriftScreen
+    from tests.decision_support import make_key
+    from tests.tui_helpers import pick
 
-    threads: list[str] = []
+    threads: dict[str, list[str]] = {"mcnemar": [], "bootstrap": [], "psi": []}
 
     def recorded(self: PairedCounts) -> float:
-        threads.append(threading.current_thread().name)
+        threads["mcnemar"].append(threading.current_thread().name)
         return mcnemar_exact(self.fixed, self.broken)
 
+    def spy(name: str, fn: Callable[..., object]) -> Callable[..., object]:
+        def wrapper(*args: object, **kwargs: object) -> object:
+            threads[name].append(threading.current_thread().name)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
     monkeypatch.setattr(PairedCounts, "mcnemar_p", property(recorded))
+    monkeypatch.setattr(
+        paired_module,
+        "paired_bootstrap_delta",
+        spy("bootstrap", paired_module.paired_bootstrap_delta),
+    )
+    monkeypatch.setattr(drift_module, "psi", spy("psi", drift_module.psi))
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    make_key(home / ".ssh", "id_ed25519")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     ui_thread = threading.current_thread().name
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
-        for _ in range(9):
+        for _ in range(9):  # every run in the panel
             await pilot.press("j")
         await settle(pilot)
+        await highlight(pilot, app, "sr-v3.5-rc1")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CompareScreen)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CasesScreen)
+        await pilot.press("escape", "d")
+        await settle(pilot)
+        assert isinstance(app.screen, DriftScreen)
+        await pilot.press("c")
+        await settle(pilot)
+        await pick(pilot, app, "latency_ms")
+        await pilot.press("escape", "D")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, DecideModal)
+        form.query_one("#field-rollback_artifact", Input).value = "support-router-v3.4"
+        form.query_one("#field-limitation", Input).value = "canary only"
+        form.query_one("#field-override", Input).value = "checked by hand"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert form.written is None and "tick the box" in screen_text(app)  # 3 are eligible
+        await pilot.press("space")  # the box has the focus now: choose rc1 explicitly
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert form.written is not None  # building the record computed every figure again
 
     drive(sample_store, flow, size=(160, 50))
-    assert threads, "the review computed p-values"
-    assert ui_thread not in threads
+    for name, seen in threads.items():
+        assert seen, f"nothing computed {name}"
+        assert ui_thread not in seen, f"{name} ran on the UI thread"
 
 
 def test_keys_typed_into_the_text_filter_are_text(sample_store: Path) -> None:
@@ -447,3 +471,29 @@ def test_keys_typed_into_the_text_filter_are_text(sample_store: Path) -> None:
         assert screen.query_one(CaseList).has_focus
 
     drive(sample_store, flow)
+
+
+@pytest.mark.parametrize("after", ["e", "D", "L"])
+def test_keys_arriving_with_the_quit_key_do_not_crash(sample_store: Path, after: str) -> None:
+    """`q` and another key read from the terminal at once ("qe"): the second is queued before the
+    exit is processed and used to open a screen in a closing app (a traceback on exit)."""
+    from textual import events
+
+    from tests.tui_helpers import make_app
+
+    async def main() -> None:
+        app = make_app(sample_store)
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                await pilot.press("j")
+                app.post_message(events.Key("q", "q"))
+                app.post_message(events.Key(after, after))
+                await pilot.pause()
+                await pilot.pause()
+        finally:
+            app.release_store()
+        assert app._exception is None
+        assert not app.is_running and app.return_code == 0
+
+    asyncio.run(main())

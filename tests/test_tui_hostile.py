@@ -145,3 +145,98 @@ def test_the_sanitizer_keeps_the_text_and_removes_only_controls() -> None:
     assert safe(MARKUP).spans == []  # no style was parsed out of it
     assert plain("a\nb", multiline=True) == "a\nb"
     assert plain("a\nb") == "a␊b"
+
+
+def test_hostile_text_on_the_drift_decide_and_decisions_screens(
+    hostile_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual import events
+    from textual.widgets import Input
+
+    from evaltui.decision.log import log_path_for_store
+    from evaltui.tui.screens.decide import DecideModal
+    from evaltui.tui.screens.decisions import DecisionsScreen
+    from evaltui.tui.screens.drift import DriftScreen
+    from evaltui.tui.text import plain
+    from tests.decision_support import make_key
+    from tests.tui_helpers import pick
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    make_key(home / ".ssh", "id_ed25519")
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("SSH_AUTH_SOCK", "EVALTUI_REVIEWER", "EVALTUI_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    log = log_path_for_store(hostile_store)
+    planted = {
+        "decision_id": f"old {TITLE}",
+        "decided_at": "2026-01-03T00:00:00Z",
+        "reviewer": HOSTILE,
+        "source_run_id": "cand",
+        "status": HOSTILE,
+        "override": HOSTILE,
+        "json_path": f"/nowhere/{HOSTILE}.decision.json",
+        "sha256": "0" * 64,
+    }
+    log.write_text(json.dumps(planted) + "\n", encoding="utf-8")
+
+    async def main() -> None:
+        app = make_app(hostile_store)
+        try:
+            async with app.run_test(size=(160, 50)) as pilot:
+                await settle(pilot)
+                await walk(app, pilot)
+        finally:
+            app.release_store()
+
+    async def walk(app: EvaltuiApp, pilot: Pilot) -> None:
+        await pilot.press("j", "d")  # drift of the candidate: slices carry markup
+        await settle(pilot)
+        assert isinstance(app.screen, DriftScreen)
+        assert_harmless(app, f"slice {MARKUP}")
+        await pilot.press("c")  # the column picker lists a metadata key made of markup
+        await settle(pilot)
+        assert_harmless(app, f"metadata.{MARKUP}")
+        await pick(pilot, app, "output")  # bins labelled with the hostile output
+        assert isinstance(app.screen, DriftScreen)
+        assert_harmless(app, SHOWN_TITLE, SHOWN_C1, MARKUP)
+        await pilot.press("s")
+        await settle(pilot)
+        assert_harmless(app, f"slice {MARKUP}")
+        await pick(pilot, app, f"slice {MARKUP}")
+        assert_harmless(app, f"slice {MARKUP}", SHOWN_TITLE)
+        await pilot.press("escape", "D")  # decide: values typed back come back harmless
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, DecideModal)
+        assert_harmless(app)
+        rollback = form.query_one("#field-rollback_artifact", Input)
+        rollback.focus()
+        rollback.post_message(events.Paste(HOSTILE))  # a paste with controls is refused
+        await settle(pilot)
+        assert rollback.value == ""
+        await pilot.press(*"x")
+        rollback.post_message(events.Paste(f"{MARKUP} y"))  # markup alone is just text
+        await settle(pilot)
+        assert rollback.value == f"x{MARKUP} y"
+        form.query_one("#field-limitation", Input).value = HOSTILE  # set from an outside value
+        assert form.query_one("#field-limitation", Input).value == plain(HOSTILE)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert_harmless(app, MARKUP, "must be one word", SHOWN_TITLE)  # the limitation field
+        form.query_one("#field-rollback_artifact", Input).value = "artifact-base"
+        form.query_one("#field-limitation", Input).value = f"limit {MARKUP}"
+        form.query_one("#field-override", Input).value = f"override {MARKUP}"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert form.written is not None
+        assert_harmless(app, f"override {MARKUP}", "SIGNED AND WRITTEN")
+        await pilot.press("escape", "L")  # the log: ours, and a planted hostile line
+        await settle(pilot)
+        assert isinstance(app.screen, DecisionsScreen)
+        assert_harmless(app, "2 logged")
+        await pilot.press("G")  # the planted line is the oldest
+        await settle(pilot)
+        assert_harmless(app, SHOWN_TITLE, MARKUP, SHOWN_C1, SHOWN_BIDI, "MISSING")
+
+    asyncio.run(main())

@@ -75,3 +75,40 @@ def test_no_color(snap_compare: Snap, sample_store: Path, monkeypatch: pytest.Mo
 
 def test_sixteen_colors(snap_compare: Snap, sample_store: Path) -> None:
     snap(snap_compare, sample_store, (80, 24), "j j j j j j j j", theme="ansi-dark")
+
+
+def test_drift_screen(snap_compare: Snap, sample_store: Path) -> None:
+    # the snapshot: reference vs current bars, PSI/JS line, warnings and slices at 80x24
+    snap(snap_compare, sample_store, (80, 24), "j", "d")
+
+
+def test_drift_screen_numeric_no_color(
+    snap_compare: Snap, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    snap(snap_compare, sample_store, (80, 24), "j j j j j", "d", "c", "j j", "enter")
+
+
+def test_decide_form_on_an_incomparable_run(
+    snap_compare: Snap, sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.widgets import Input
+
+    home = tmp_path / "home"  # no key: the form asks for a key file's path
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("SSH_AUTH_SOCK", "EVALTUI_REVIEWER", "EVALTUI_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+    async def before(pilot: Pilot) -> None:
+        await keys("G", "D")(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#field-out", Input).value = "decisions"  # not the random tmp path
+        screen.query_one("#field-rollback_artifact", Input).focus()
+        await settle(pilot)
+
+    app = make_app(sample_store, experiment="ci-claim-gate-repair")
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+    finally:
+        app.release_store()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 from textual.worker import WorkerState
 
 from evaltui.store.connection import Store
 from evaltui.tui.app import EvaltuiApp
+from evaltui.tui.screens.runs import RunsScreen
+from evaltui.tui.widgets.runs_table import RunsTable
 
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
@@ -43,3 +48,47 @@ def screen_text(app: EvaltuiApp) -> str:
 def terminal_bytes(app: EvaltuiApp) -> str:
     """Exactly what Textual would write to the terminal to draw the current screen."""
     return app.screen._compositor.render_full_update().render_segments(app.console)
+
+
+Flow = Callable[[EvaltuiApp, Pilot], Awaitable[None]]
+
+
+def drive(store: Path, flow: Flow, size: tuple[int, int] = (80, 24), **kwargs: str) -> None:
+    """Run `flow` against the app on `store` at `size`, once its first workers have settled."""
+
+    async def main() -> None:
+        app = make_app(store, **kwargs)
+        try:
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot)
+                await flow(app, pilot)
+        finally:
+            app.release_store()
+
+    asyncio.run(main())
+
+
+def runs_table(app: EvaltuiApp) -> RunsTable:
+    assert isinstance(app.screen, RunsScreen)
+    return app.screen.query_one(RunsTable)
+
+
+async def highlight(pilot: Pilot, app: EvaltuiApp, run_id: str) -> None:
+    """Move the runs cursor to `run_id` with j/k only."""
+    table = runs_table(app)
+    target = [r.run_id for r in table.order].index(run_id)
+    while table.cursor_row != target:
+        await pilot.press("j" if table.cursor_row < target else "k")
+    await settle(pilot)
+
+
+async def pick(pilot: Pilot, app: EvaltuiApp, startswith: str) -> None:
+    """In an open picker (ChoiceModal), move with j/k to the option starting with `startswith`
+    and choose it with enter."""
+    options = app.screen.query_one(OptionList)
+    labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+    target = next(i for i, label in enumerate(labels) if label.startswith(startswith))
+    while options.highlighted != target:
+        await pilot.press("j" if (options.highlighted or 0) < target else "k")
+    await pilot.press("enter")
+    await settle(pilot)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import duckdb
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -31,6 +32,14 @@ class EvaltuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit", id="quit"),
         Binding("question_mark,f1", "help", "help", key_display="?", id="help"),
+        Binding(
+            "L",
+            "decisions",
+            "past decisions",
+            show=False,
+            id="decisions",
+            tooltip="past decisions: the append-only log of signed decisions on this store",
+        ),
     ]
 
     def __init__(
@@ -46,6 +55,7 @@ class EvaltuiApp(App[None]):
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._cursors_idle = threading.Condition()
         self._releasing = False
+        self._exiting = False
         self.start_experiment = experiment
         self.start_baseline = baseline
         if theme is not None:
@@ -89,6 +99,17 @@ class EvaltuiApp(App[None]):
 
         self.run_worker(job, group="discard", thread=True, exit_on_error=False)
 
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        self._exiting = True
+        super().exit(*args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys that arrive with the quitting one ("qe" in one read from the terminal) are queued
+        # before the exit is processed; a screen they push would mount into a closing app.
+        if self._exiting and isinstance(event, events.Key):
+            return
+        await super().on_event(event)
+
     def get_default_screen(self) -> Screen[Any]:
         from evaltui.tui.screens.runs import RunsScreen
 
@@ -100,12 +121,23 @@ class EvaltuiApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_decisions(self) -> None:
+        from textual.screen import ModalScreen
+
+        from evaltui.tui.screens.decisions import DecisionsScreen
+
+        if not isinstance(self.screen, DecisionsScreen | ModalScreen):
+            self.push_screen(DecisionsScreen())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         from evaltui.tui.screens.base import ReviewModal, ReviewScreen
 
         if isinstance(screen, ReviewScreen | ReviewModal):
             for title, help_text, callback in screen.palette_commands():
                 yield SystemCommand(title, help_text, callback)
+        yield SystemCommand(
+            "Past decisions", "The signed decisions logged on this store", self.action_decisions
+        )
         yield SystemCommand("Help", "Every key of this screen and of the app", self.action_help)
         yield SystemCommand("Quit", "Quit evaltui", self.action_quit)
         yield SystemCommand("Theme", "Change the colors", self.action_change_theme)

@@ -15,28 +15,56 @@ from typing import Any
 from textual.binding import Binding
 from textual.screen import Screen
 
+from evaltui.review.paired import StatWarning
 from evaltui.review.report import Review, RunReview
+from evaltui.review.stats import Interval
+
+
+@dataclass(frozen=True, slots=True)
+class PairFigures:
+    """One candidate's paired statistics against the baseline, every figure already computed."""
+
+    mcnemar_p: float
+    holm_p: float | None  # None outside the Holm family (incomparable runs)
+    family_size: int
+    verdict: str  # "better", "worse", "no clear difference", "not ranked", "not paired"
+    delta: float | None
+    ci: Interval | None  # paired bootstrap interval of `delta`
+    warnings: tuple[StatWarning, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class PairStats:
     """Statistics of every run against the baseline, computed in the worker with the review.
 
-    Screens read these instead of calling statistics on the UI thread (an exact test over
-    many thousand discordant pairs is not free).
+    Screens read these instead of calling statistics on the UI thread: `PairedStats.mcnemar_p`
+    and `.verdict` compute an exact test on every access (not free over many thousand
+    discordant pairs), so they are evaluated once here, off the UI thread.
     """
 
-    mcnemar_p: Mapping[str, float]
+    figures: Mapping[str, PairFigures]
+    adjustment_note: str = ""
 
     @classmethod
     def of(cls, review: Review) -> PairStats:
-        return cls(
-            {
-                r.run_id: r.paired.mcnemar_p
-                for r in review.runs
-                if r.paired is not None and r.paired.n
-            }
-        )
+        figures = {}
+        for r in review.runs:
+            p = r.paired
+            if p is None or not p.n:
+                continue
+            figures[r.run_id] = PairFigures(
+                mcnemar_p=p.mcnemar_p,
+                holm_p=p.holm_p,
+                family_size=p.family_size,
+                verdict=p.verdict,
+                delta=p.delta,
+                ci=p.ci,
+                warnings=p.warnings,
+            )
+        return cls(figures, review.adjustment_note)
+
+    def get(self, run_id: str) -> PairFigures | None:
+        return self.figures.get(run_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +76,9 @@ class PairContext:
     stats: PairStats = field(default_factory=lambda: PairStats({}))
 
     @property
-    def mcnemar_p(self) -> float | None:
-        return self.stats.mcnemar_p.get(self.candidate.run_id)
+    def figures(self) -> PairFigures | None:
+        """The candidate's paired statistics (None for the baseline or an unpaired run)."""
+        return self.stats.get(self.candidate.run_id)
 
     @property
     def baseline(self) -> RunReview:
@@ -74,6 +103,8 @@ class PairAction:
 
 SIDE_BY_SIDE = "the baseline and the highlighted run side by side (enter does it too)"
 CASES = "every case of the pair, to step through its failures"
+DRIFT = "drift: the run's per-case column against the baseline's (PSI, JS, per slice), a trend"
+DECIDE = "decide on the run: a signed decision file (rollback, limitation, invariants, key)"
 
 
 def _side_by_side(ctx: PairContext) -> Screen[Any]:
@@ -88,9 +119,23 @@ def _cases(ctx: PairContext) -> Screen[Any]:
     return CasesScreen(ctx)
 
 
+def _drift(ctx: PairContext) -> Screen[Any]:
+    from evaltui.tui.screens.drift import DriftScreen
+
+    return DriftScreen(ctx)
+
+
+def _decide(ctx: PairContext) -> Screen[Any]:
+    from evaltui.tui.screens.decide import DecideModal
+
+    return DecideModal(ctx)
+
+
 PAIR_ACTIONS: tuple[PairAction, ...] = (
     PairAction("compare", "s", "side by side", _side_by_side, show=False, tooltip=SIDE_BY_SIDE),
     PairAction("cases", "c", "cases", _cases, tooltip=CASES),
+    PairAction("drift", "d", "drift", _drift, tooltip=DRIFT),
+    PairAction("decide", "D", "decide", _decide, tooltip=DECIDE),
 )
 
 

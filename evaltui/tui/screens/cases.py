@@ -28,8 +28,10 @@ from evaltui.store.queries import RunInfo
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
+from evaltui.tui.stats_text import compact
 from evaltui.tui.text import safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
+from evaltui.tui.widgets.safe_input import SafeInput
 from evaltui.tui.widgets.transitions import TransitionSummary
 
 BACK = "back to where you came from (from the filter box: back to the list)"
@@ -37,7 +39,7 @@ NEXT = "next failure: the next case the candidate got wrong (also ])"
 PREV = "previous failure (also [)"
 TEXT = "filter by text in the case id, slice, routes or either output (enter applies, esc leaves)"
 OUTCOME = "filter by outcome: fixed, broken, both right, both wrong, missing"
-SUMMARY = "hide or show the route transition summary"
+SUMMARY = "hide or show the route transition summary and the paired statistics line"
 TEXT_FILTER_DELAY = 0.3  # seconds of typing pause before the text filter is applied
 ALL = "\x00all"  # picker value meaning "no filter" (cannot be a real slice name from the store)
 
@@ -142,7 +144,11 @@ class CasesScreen(ReviewScreen):
     HELP_TEXT = (
         "A failure is a case the candidate did not route as expected (outcomes broken, both wrong, "
         "missing). The summary counts baseline route (rows) x candidate route (columns) over the "
-        "cases shown. Filters combine; `x` clears them all."
+        "cases shown. The line below it is the paired statistics of the whole pair (all its "
+        "shared cases, whatever the filters): the exact-route difference with its bootstrap "
+        "interval, the exact McNemar p, the Holm-adjusted p when several candidates are ranked, "
+        "the verdict and how many warnings the side-by-side screen lists. Filters combine; `x` "
+        "clears them all."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", key_display="esc", tooltip=BACK),
@@ -197,9 +203,11 @@ class CasesScreen(ReviewScreen):
     def compose(self) -> ComposeResult:
         yield Static(self.title_text(), classes="title", id="cases-title")
         yield TransitionSummary(id="summary")
+        if self.baseline is not None:
+            yield Static(self.stats_text(), id="pair-stats", classes="stats-line")
         with Horizontal(id="filter-bar"):
             yield Static(Text("loading cases…", style="italic"), id="filters")
-            yield Input(placeholder="text in id, slice, routes or outputs", id="text-filter")
+            yield SafeInput(placeholder="text in id, slice, routes or outputs", id="text-filter")
         yield CaseList(id="cases")
         yield Footer(compact=True)
 
@@ -215,6 +223,10 @@ class CasesScreen(ReviewScreen):
         if self.view is not None:
             parts += [f" · {self.view.total:,} shown · {self.view.failures:,} failures"]
         return Text.assemble(*parts)
+
+    def stats_text(self) -> Text:
+        """The pair's paired statistics in one line (over all its cases, whatever the filters)."""
+        return compact(self.context.figures, self.context.review.settings.confidence)
 
     @property
     def case_list(self) -> CaseList:
@@ -434,6 +446,8 @@ class CasesScreen(ReviewScreen):
     def action_toggle_summary(self) -> None:
         summary = self.query_one(TransitionSummary)
         summary.display = not summary.display
+        for line in self.query("#pair-stats"):
+            line.display = summary.display
 
     def action_back(self) -> None:
         text_input = self.query_one("#text-filter", Input)

@@ -3,8 +3,11 @@
 One row per fact, the baseline's value on the left and the candidate's on the right: the run,
 the review outcome (status and every guardrail), the comparison contract (as claimed, and as
 recomputed from the results where that differs), metrics (recomputed, with the logged value where
-it disagrees), paired counts, evidence flags, other params, tags and artifacts. A row whose two
-sides differ is marked `≠` and drawn bold, so the marks survive NO_COLOR.
+it disagrees, rates with their Wilson intervals), the paired statistics (counts, the difference
+with its bootstrap interval, exact McNemar and Holm-adjusted p, the verdict, every warning), the
+spread over repeats of the candidate's artifact, evidence flags, other params, tags and artifacts.
+A row whose two sides differ is marked `≠` and drawn bold, so the marks survive NO_COLOR. One line
+under the title keeps the paired verdict in view while the table scrolls.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import (
     PAIR_ACTIONS,
     PairContext,
+    PairFigures,
     failure_bindings,
     open_at_failure,
     pair_action,
     pair_bindings,
 )
 from evaltui.tui.screens.base import ReviewScreen
+from evaltui.tui.stats_text import WARNING_MARK, compact, holm, interval, level, rate, spread
 from evaltui.tui.text import NONE, number, pvalue, safe, signed
 from evaltui.tui.widgets.pane import ScrollPane
 
@@ -43,7 +48,8 @@ Cell = str | None
 def _metric_cell(r: RunReview, name: str) -> str:
     value = r.metrics_recomputed.get(name)
     logged = r.run.metrics.get(name)
-    text = number(value)
+    wilson = r.intervals.get(name)
+    text = rate(wilson) if wilson is not None and wilson.rate is not None else number(value)
     if logged is not None and (value is None or abs(float(logged) - float(value)) > 1e-3):
         text += f"  ⚑ logged {number(logged)}"
     return text
@@ -64,7 +70,7 @@ def _recomputed(r: RunReview, field: str) -> str | None:
 
 
 def sections(
-    review: Review, cand: RunReview, mcnemar_p: float | None
+    review: Review, cand: RunReview, figures: PairFigures | None
 ) -> list[tuple[str, list[tuple[str, Cell, Cell]]]]:
     """The facts of both runs as (section, [(label, baseline value, candidate value)])."""
     base = review.baseline
@@ -126,21 +132,10 @@ def sections(
     )
 
     if not same_run:
-        p = cand.paired
-        paired_rows: list[tuple[str, Cell, Cell]]
-        if p is None:
-            paired_rows = [("shared cases", NONE, "another suite: nothing to pair")]
-        else:
-            paired_rows = [
-                ("shared cases", f"{p.n:,}", f"{p.n:,}"),
-                ("fixed", "", f"{p.fixed:,}"),
-                ("broken", "", f"{p.broken:,}"),
-                ("both right", "", f"{p.both_right:,}"),
-                ("both wrong", "", f"{p.both_wrong:,}"),
-                ("Δ exact-route rate", "", signed(p.delta)),
-                ("McNemar p", "", pvalue(mcnemar_p)),
-            ]
-        out.append(("paired with the baseline", paired_rows))
+        out.append(("paired with the baseline", _paired_rows(review, cand, figures)))
+        repeats = _repeat_rows(review, cand)
+        if repeats:
+            out.append(("repeats of this artifact", repeats))
 
     flags = max(len(base.evidence), len(cand.evidence))
     if flags:
@@ -177,7 +172,52 @@ def sections(
     return out
 
 
-def side_by_side(review: Review, cand: RunReview, mcnemar_p: float | None) -> RenderableType:
+def _paired_rows(
+    review: Review, cand: RunReview, figures: PairFigures | None
+) -> list[tuple[str, Cell, Cell]]:
+    p = cand.paired
+    if p is None:
+        return [("shared cases", NONE, "another suite: nothing to pair")]
+    conf = level(review.settings.confidence)
+    rows: list[tuple[str, Cell, Cell]] = [
+        ("shared cases", f"{p.n:,}", f"{p.n:,}"),
+        (f"exact route ({conf} Wilson)", rate(p.baseline_rate), rate(p.candidate_rate)),
+        ("fixed", "", f"{p.fixed:,}"),
+        ("broken", "", f"{p.broken:,}"),
+        ("both right", "", f"{p.both_right:,}"),
+        ("both wrong", "", f"{p.both_wrong:,}"),
+        ("Δ exact-route rate", "", signed(p.delta)),
+        (f"{conf} CI of Δ (bootstrap)", "", interval(p.ci)),
+    ]
+    if figures is not None:
+        rows += [
+            ("McNemar p (exact)", "", pvalue(figures.mcnemar_p)),
+            ("Holm-adjusted p", "", holm(figures)),
+            ("verdict", "", figures.verdict),
+        ]
+        rows += [(f"{WARNING_MARK} {w.code}", "", w.message) for w in figures.warnings]
+        rows.append(("p-values", "", review.adjustment_note))
+    return rows
+
+
+def _repeat_rows(review: Review, cand: RunReview) -> list[tuple[str, Cell, Cell]]:
+    for group in review.repeats:
+        if cand.run_id not in group.run_ids:
+            continue
+        rows: list[tuple[str, Cell, Cell]] = [
+            ("runs", "", f"{len(group.run_ids)}: " + ", ".join(group.run_ids)),
+        ]
+        if group.delta is not None:
+            rows.append(("Δ exact-route rate", "", spread(group.delta, sign=True)))
+        for name, summary in group.metrics.items():
+            rows.append((name, "", spread(summary)))
+        rows += [(f"left out: {run_id}", "", why) for run_id, why in group.left_out.items()]
+        rows += [(f"{WARNING_MARK} {w.code}", "", w.message) for w in group.warnings]
+        return rows
+    return []
+
+
+def side_by_side(review: Review, cand: RunReview, figures: PairFigures | None) -> RenderableType:
     table = Table(
         box=None,
         expand=True,
@@ -190,7 +230,7 @@ def side_by_side(review: Review, cand: RunReview, mcnemar_p: float | None) -> Re
     table.add_column("", max_width=24, overflow="fold")
     table.add_column("baseline", ratio=1, overflow="fold")
     table.add_column("candidate", ratio=1, overflow="fold")
-    for title, rows in sections(review, cand, mcnemar_p):
+    for title, rows in sections(review, cand, figures):
         table.add_row("", Text(title.upper(), style="bold underline"), "", "")
         if not rows:
             table.add_row("", Text(NONE, style="dim"), "", "")
@@ -240,8 +280,14 @@ class CompareScreen(ReviewScreen):
             ),
             classes="title",
         )
+        if not self.context.is_baseline:
+            yield Static(
+                compact(self.context.figures, review.settings.confidence),
+                id="compare-stats",
+                classes="stats-line",
+            )
         with ScrollPane(id="compare-body"):
-            yield Static(side_by_side(review, cand, self.context.mcnemar_p), id="compare-table")
+            yield Static(side_by_side(review, cand, self.context.figures), id="compare-table")
         yield Footer(compact=True)
 
     def action_failures(self, step: int) -> None:

@@ -79,7 +79,13 @@ class RunsScreen(ReviewScreen):
             "baseline",
             tooltip="pin the highlighted run as the baseline: re-audit all",
         ),
-        Binding("e", "choose_experiment", "experiment", tooltip="review another experiment"),
+        Binding(
+            "e",
+            "choose_experiment",
+            "experiment",
+            show=False,
+            tooltip="review another experiment (ctrl+p lists them too)",
+        ),
         Binding("r", "reload", "reload", show=False, tooltip="read the store again and re-audit"),
     ]
     AUTO_FOCUS = "#runs"

@@ -1,6 +1,8 @@
 """What the runs screen says about the highlighted run, below the table: why it may not be
 ranked (each differing field, both values), what its evidence flags say, its guardrails, metrics
-(recomputed, and the logged value where it differs) and its paired counts against the baseline."""
+(recomputed, and the logged value where it differs), its paired statistics against the baseline
+(counts, the difference with its interval, McNemar and Holm-adjusted p, the verdict and the
+warnings) and, when other runs repeat its artifact, their spread."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from textual.widgets import Static
 
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import PairStats
-from evaltui.tui.text import NONE, number, pvalue, safe, signed
+from evaltui.tui.stats_text import WARNING_MARK, compact, spread, verdict_style
+from evaltui.tui.text import NONE, number, safe
 from evaltui.tui.widgets.pane import ScrollPane
 
 HEADING = "bold"
@@ -58,7 +61,11 @@ def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
         line(("EVIDENCE FLAGS", WARN), " (claims its results do not support):")
         for flag in r.evidence:
             line("  ⚑ ", safe(flag.message, limit=300))
-    line(("status ", HEADING), safe(r.status, "bold" if not r.verdict.eligible else ""))
+    figures = stats.get(r.run_id)
+    verdict: list[Text | str | tuple[str, str]] = []
+    if figures is not None:
+        verdict = ["  · vs baseline: ", (figures.verdict, verdict_style(figures.verdict))]
+    line(("status ", HEADING), safe(r.status, "bold" if not r.verdict.eligible else ""), *verdict)
     for outcome in r.verdict.outcomes:
         mark = "✓" if outcome.passed else "✗"
         line(f"  {mark} ", safe(outcome.predicate), f"  (observed {number(outcome.observed)})")
@@ -80,10 +87,28 @@ def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
             ("paired ", HEADING),
             f"on {p.n:,} shared cases: fixed {p.fixed:,} · broken {p.broken:,}",
             f" · both wrong {p.both_wrong:,}",
-            f" · Δ exact {signed(p.delta)} · McNemar p {pvalue(stats.mcnemar_p.get(r.run_id))}",
         )
+        if figures is not None:
+            line("  ", compact(figures, review.settings.confidence, count_warnings=False))
+            if figures.holm_p is not None and figures.family_size > 1:
+                line("  ", (review.adjustment_note, "dim"))
+            for warning in figures.warnings:
+                line(f"  {WARNING_MARK} ", safe(warning.message, limit=400))
     elif not r.is_baseline:
         line(("paired ", HEADING), f"{NONE} (another suite: no shared cases)")
+    for group in review.repeats:
+        if r.run_id in group.run_ids:
+            others = [x for x in group.run_ids if x != r.run_id]
+            line(
+                ("repeats ", HEADING),
+                f"{len(group.run_ids)} comparable runs of this artifact (with ",
+                safe(", ".join(others), limit=200),
+                ")",
+            )
+            if group.delta is not None:
+                line("  Δ exact over repeats: ", spread(group.delta, sign=True))
+            for warning in group.warnings:
+                line(f"  {WARNING_MARK} ", safe(warning.message, limit=400))
     if r.run.tags:
         tags = " · ".join(f"{k}={v}" for k, v in r.run.tags.items())
         line(("tags ", HEADING), safe(tags, limit=300))

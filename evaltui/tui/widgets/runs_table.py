@@ -81,6 +81,11 @@ def _fixed_broken(r: RunReview) -> str:
     return f"{r.paired.fixed}/{r.paired.broken}"
 
 
+def _p(stats: PairStats, r: RunReview) -> float | None:
+    figures = stats.get(r.run_id)
+    return None if figures is None else figures.mcnemar_p
+
+
 def _flags(r: RunReview) -> str:
     return f"⚑{len(r.evidence)}" if r.evidence else ""
 
@@ -126,7 +131,7 @@ def fit_columns(
             "p",
             "p",
             6,
-            lambda r: pvalue(stats.mcnemar_p.get(r.run_id)),
+            lambda r: pvalue(_p(stats, r)),
             "right",
         )
     )

@@ -1,0 +1,206 @@
+"""Past decisions: the append-only log next to the store, newest first, and one in full.
+
+`decision.read_log` reads `<store>.decisions.jsonl` in a worker and says for each decision
+whether its file is still there with the bytes that were signed (`ok`, `missing`, `changed`).
+The log is an index; the signed files are the record, so the detail shows the command that
+checks them with plain OpenSSH. Every field comes from a file and is shown through `safe()`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Static
+
+from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
+from evaltui.decision.sshsig import NAMESPACE
+from evaltui.tui.screens.base import ReviewScreen
+from evaltui.tui.text import NONE, clip, plain, safe
+from evaltui.tui.widgets.pane import ScrollPane
+
+STATE_WORDS = {
+    "ok": "ok",
+    "missing": "MISSING",
+    "changed": "CHANGED",
+}
+STATE_HELP = {
+    "ok": "the decision file is where it was written, byte for byte",
+    "missing": "the decision file is no longer where it was written",
+    "changed": "the decision file no longer holds the bytes that were signed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLog:
+    path: Path
+    entries: tuple[LoggedDecision, ...]  # newest first
+    problems: tuple[str, ...]
+
+
+def load_log(con: duckdb.DuckDBPyConnection, log_path: Path) -> DecisionLog:
+    """The log, newest first, with the state of each file (worker side; `con` is not needed)."""
+    del con
+    entries, problems = read_log(log_path)
+    return DecisionLog(
+        log_path, tuple(reversed(entries)), tuple(" / ".join(p.lines()) for p in problems)
+    )
+
+
+def check_command(entry: dict[str, Any]) -> str:
+    reviewer = str(entry.get("reviewer", "REVIEWER"))
+    sig = str(entry.get("sig_path", "NAME.decision.json.sig"))
+    doc = str(entry.get("json_path", "NAME.decision.json"))
+    return (
+        f"ssh-keygen -Y verify -f allowed_signers -I {shlex.quote(reviewer)} -n {NAMESPACE} "
+        f"-s {shlex.quote(sig)} < {shlex.quote(doc)}"
+    )
+
+
+def detail(logged: LoggedDecision) -> Table:
+    """One logged decision, label and value per row (long paths fold inside their column)."""
+    entry = logged.entry
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def row(label: str, value: object, style: str = "") -> None:
+        grid.add_row(label, safe(NONE if value is None else value, style, limit=2000))
+
+    row("decision", entry.get("decision_id"))
+    row("decided", f"{entry.get('decided_at')} by {entry.get('reviewer')}")
+    row("run", f"{entry.get('source_run_id')} ({entry.get('experiment')})")
+    row("artifact", f"{entry.get('artifact')} -> {entry.get('alias')}")
+    row("status", f"{entry.get('status')} (review: {entry.get('review_status')})")
+    row("rollback", entry.get("rollback_artifact"))
+    if entry.get("override"):
+        row("OVERRIDE", entry.get("override"), "bold")
+    state = STATE_WORDS.get(logged.state, logged.state)
+    row("file", f"{state}: {STATE_HELP.get(logged.state, '')}")
+    row("json", entry.get("json_path"))
+    row("signature", entry.get("sig_path"))
+    row("signer", entry.get("signer"))
+    row("sha256", entry.get("sha256"))
+    row("check", check_command(entry))
+    return grid
+
+
+class LogTable(DataTable[Text], inherit_bindings=False):
+    """The logged decisions, one row each; only the keys that move between rows."""
+
+    HELP_NAME = "decisions list"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "cursor_down", "next decision", show=False),
+        Binding("up,k", "cursor_up", "previous decision", show=False),
+        Binding("pagedown", "page_down", "page down", show=False),
+        Binding("pageup", "page_up", "page up", show=False),
+        Binding("home,g", "scroll_top", "newest", show=False),
+        Binding("end,G", "scroll_bottom", "oldest", show=False),
+    ]
+
+
+class DecisionsScreen(ReviewScreen):
+    """Every decision logged on this store, newest first; the highlighted one in full below."""
+
+    HELP_TITLE = "past decisions"
+    HELP_TEXT = (
+        "Decisions are append-only: each signed decision adds one line to the log next to the "
+        "store (STORE.decisions.jsonl). The file column says whether the decision file is still "
+        "where it was written with the bytes that were signed (ok), gone (MISSING) or altered "
+        "(CHANGED). A deployment trusts the signed files, not this list: check them with the "
+        "ssh-keygen command shown."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "back", key_display="esc"),
+        Binding("r", "reload", "reload", tooltip="read the log again"),
+    ]
+    AUTO_FOCUS = "#decisions"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decision_log: DecisionLog | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("past decisions · reading the log…"), classes="title", id="log-title")
+        yield LogTable(id="decisions", cursor_type="row", zebra_stripes=False)
+        with ScrollPane(id="decision-detail"):
+            yield Static(id="decision-text")
+        yield Footer(compact=True)
+
+    @property
+    def log_path(self) -> Path:
+        return log_path_for_store(self.review_app.store.path).absolute()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.fetch(self.show_log, load_log, self.log_path, group="log")
+
+    def show_log(self, log: DecisionLog) -> None:
+        self.decision_log = log
+        count = len(log.entries)
+        self.query_one("#log-title", Static).update(
+            Text.assemble(
+                ("past decisions", "bold"),
+                f" · {count} logged · ",
+                safe(log.path, limit=200),
+            )
+        )
+        table = self.query_one("#decisions", LogTable)
+        table.clear(columns=True)
+        for name, width in (
+            ("decided (UTC)", 16),
+            ("run", 16),
+            ("status", 20),
+            ("override", 8),
+            ("file", 7),
+        ):
+            table.add_column(Text(name, style="bold"), width=width, key=name)
+        for index, logged in enumerate(log.entries):
+            entry = logged.entry
+            decided = str(entry.get("decided_at") or NONE).replace("T", " ")[:16]
+            cells = [
+                Text(plain(decided)),
+                Text(clip(plain(entry.get("source_run_id") or NONE), 16)),
+                Text(clip(plain(entry.get("status") or NONE), 20)),
+                Text("yes" if entry.get("override") else "", style="bold"),
+                Text(
+                    STATE_WORDS.get(logged.state, plain(logged.state)),
+                    style="" if logged.state == "ok" else "bold",
+                ),
+            ]
+            table.add_row(*cells, key=str(index))
+        text = self.query_one("#decision-text", Static)
+        if not log.entries:
+            text.update(
+                Text.assemble(
+                    "No decision logged on this store yet. ",
+                    ("D", "bold"),
+                    " on a run (runs or side-by-side screen) writes one.",
+                )
+            )
+        else:
+            self.show_detail()
+        for problem in log.problems:
+            self.notify(plain(problem, limit=300), severity="warning", markup=False)
+
+    @on(DataTable.RowHighlighted, "#decisions")
+    def show_detail(self) -> None:
+        if self.decision_log is None or not self.decision_log.entries:
+            return
+        table = self.query_one("#decisions", LogTable)
+        row = min(max(table.cursor_row, 0), len(self.decision_log.entries) - 1)
+        self.query_one("#decision-text", Static).update(detail(self.decision_log.entries[row]))
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        return [("Reload the decision log", "Read the log again", self.action_reload)]

@@ -1,0 +1,88 @@
+"""How the paired statistics read in the app: intervals, p-values, verdicts and warnings.
+
+Every figure here was computed in a worker (`PairStats.of`); these functions only format them,
+so the runs panel, the side-by-side screen and the cases screen say the same thing the same way.
+The verdict is a word, never only a color: "better" / "worse" need the interval to exclude 0 and
+the (Holm-adjusted) p to agree.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from evaltui.review.stats import Interval, Proportion, Spread
+from evaltui.tui.pair_actions import PairFigures
+from evaltui.tui.text import NONE, pvalue, signed
+
+WARNING_MARK = "⚠"
+STRONG_VERDICTS = ("better", "worse")
+
+
+def level(confidence: float) -> str:
+    """`0.95` -> `95%`."""
+    percent = confidence * 100
+    return f"{percent:.0f}%" if abs(percent - round(percent)) < 1e-9 else f"{percent:.1f}%"
+
+
+def interval(ci: Interval | None, digits: int = 3) -> str:
+    """A difference's interval, signed: `[-0.002, +0.040]`."""
+    if ci is None:
+        return NONE
+    return f"[{ci.low:+.{digits}f}, {ci.high:+.{digits}f}]"
+
+
+def rate(p: Proportion | None, digits: int = 3) -> str:
+    """A rate with its Wilson interval: `0.965 [0.945, 0.978]`."""
+    if p is None or p.rate is None:
+        return NONE
+    if p.interval is None:
+        return f"{p.rate:.{digits}f}"
+    return f"{p.rate:.{digits}f} [{p.interval.low:.{digits}f}, {p.interval.high:.{digits}f}]"
+
+
+def holm(figures: PairFigures | None) -> str:
+    if figures is None:
+        return NONE
+    if figures.holm_p is None:
+        return f"{NONE} (not in the ranked family)"
+    if figures.family_size <= 1:
+        return f"{pvalue(figures.holm_p)} (1 candidate: unadjusted)"
+    return f"{pvalue(figures.holm_p)} ({figures.family_size} candidates)"
+
+
+def verdict_style(verdict: str) -> str:
+    return "bold" if verdict in STRONG_VERDICTS else ""
+
+
+def compact(figures: PairFigures | None, confidence: float, *, count_warnings: bool = True) -> Text:
+    """One line that fits 80 columns: verdict, Δ with its interval, McNemar and Holm p, warnings.
+
+    `no clear difference · Δ +0.019, 95% CI +0.000…+0.038 · p 0.064, Holm 0.383 ⚠3`
+    (`⚠3`: three warnings, listed where there is room for them).
+    """
+    if figures is None:
+        return Text(f"paired {NONE}: no shared cases with the baseline", style="dim")
+    out = Text(figures.verdict, style=verdict_style(figures.verdict) or "italic")
+    ci = figures.ci
+    span = NONE if ci is None else f"{ci.low:+.3f}…{ci.high:+.3f}"
+    out.append(f" · Δ {signed(figures.delta)}, {level(confidence)} CI {span}")
+    out.append(f" · p {pvalue(figures.mcnemar_p)}")
+    if figures.holm_p is not None and figures.family_size > 1:
+        out.append(f", Holm {pvalue(figures.holm_p)}")
+    if figures.warnings and count_warnings:
+        out.append(f" {WARNING_MARK}{len(figures.warnings)}", style="bold")
+    return out
+
+
+def spread(s: Spread | None, digits: int = 3, *, sign: bool = False) -> str:
+    """Repeated runs of one artifact: `mean 0.982 · sd 0.004 · se 0.002 · range 0.977–0.985`."""
+    if s is None:
+        return NONE
+    fmt = f"{{:{'+' if sign else ''}.{digits}f}}"
+    parts = [f"mean {fmt.format(s.mean)}"]
+    if s.sd is not None:
+        parts.append(f"sd {s.sd:.{digits}f}")
+    if s.se is not None:
+        parts.append(f"se {s.se:.{digits}f}")
+    parts.append(f"range {fmt.format(s.low)}…{fmt.format(s.high)}")
+    return " · ".join(parts)

@@ -1,0 +1,28 @@
+"""A text input that can never draw a control character.
+
+Textual's `Input` draws its value as it is: a pasted ESC or OSC sequence, or a value the app sets
+from an untrusted source (an environment variable, a folder name), would reach the terminal. This
+input refuses typed and pasted control characters and bidirectional overrides (the `restrict`
+pattern, which Textual checks on every insertion), and any value set from code passes through
+`sanitize.visible()` first, so what is shown, and later signed, is exactly the visible text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from evaltui.sanitize import visible
+
+# everything `sanitize.visible()` would replace: C0, DEL, C1 and bidirectional controls
+PRINTABLE = "[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*"
+
+
+class SafeInput(Input):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("restrict", PRINTABLE)
+        super().__init__(*args, **kwargs)
+
+    def validate_value(self, value: str) -> str:
+        return visible(value)
