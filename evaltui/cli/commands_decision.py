@@ -16,7 +16,7 @@ import click
 from rich.text import Text
 
 from evaltui.cli.options import json_option, open_store, store_option
-from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import CheckFailed, InputError
 from evaltui.sanitize import visible
 from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
@@ -139,7 +139,7 @@ def decide_command(
         record, signer, out, name=name, log_path=log_path_for_store(resolved_store)
     )
     for warning in written.warnings:
-        click.echo(f"evaltui: warning: {visible(warning)}", err=True)
+        click.echo(f"evaltui: warning: {visible(warning, limit=ERROR_LINE_LIMIT)}", err=True)
     if as_json:
         emit_json(written.to_json())
         return
@@ -340,7 +340,7 @@ def decisions_command(store_path: Path | None, as_json: bool) -> None:
     log_path = log_path_for_store(resolve_store_path(store_path))
     entries, problems = read_log(log_path)
     for problem in problems:
-        click.echo(f"evaltui: warning: {visible(problem)}", err=True)
+        click.echo(f"evaltui: warning: {visible(problem, limit=ERROR_LINE_LIMIT)}", err=True)
     if as_json:
         emit_json({"log": str(log_path), "decisions": [e.to_json() for e in entries]})
         return

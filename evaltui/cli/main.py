@@ -22,6 +22,7 @@ from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
+from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
 from evaltui.sanitize import visible
 
@@ -107,14 +108,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except EvaltuiError as exc:
         for line in exc.lines():
             # file names and values in messages come from outside: no control byte reaches the terminal
-            shown = visible(line)
+            shown = visible(line, limit=ERROR_LINE_LIMIT)
             click.echo(shown if shown.startswith("evaltui") else f"evaltui: {shown}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("evaltui: aborted", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as exc:
-        click.echo(f"evaltui: {visible(exc.format_message())}", err=True)
+        click.echo(f"evaltui: {visible(exc.format_message(), limit=ERROR_LINE_LIMIT)}", err=True)
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             click.echo(f"(see `{exc.ctx.command_path} --help`)", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -124,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(0)
     except Exception as exc:  # a bug: still one line, never a traceback
         click.echo(
-            f"evaltui: internal error: {type(exc).__name__}: {visible(_first_line(exc))}", err=True
+            f"evaltui: internal error: {type(exc).__name__}: "
+            f"{visible(_first_line(exc), limit=ERROR_LINE_LIMIT)}",
+            err=True,
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
