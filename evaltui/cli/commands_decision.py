@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 import click
 from rich.text import Text
 
-from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.options import (
+    current_wait,
+    json_option,
+    open_store,
+    say_waiting,
+    store_option,
+    wait_option,
+)
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import CheckFailed, InputError
 from evaltui.sanitize import visible
@@ -240,6 +247,7 @@ def _default_reviewer(signer: Signer) -> str:
     envvar=STORE_ENV,
     help=f"Also replay the decision against this store (env {STORE_ENV}).",
 )
+@wait_option
 @json_option
 def verify_command(
     decision: Path,
@@ -259,7 +267,9 @@ def verify_command(
             f"name the trusted signers with --allowed-signers FILE (or {ALLOWED_SIGNERS_ENV})"
         )
     if store_path is not None:
-        with Store.open(store_path, read_only=True) as store:
+        with Store.open(
+            store_path, read_only=True, wait=current_wait(), on_wait=say_waiting
+        ) as store:
             result = verify_decision(
                 decision, allowed_signers, signature_path=signature, con=store.con
             )

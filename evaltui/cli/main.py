@@ -49,7 +49,7 @@ def _first_positional(args: list[str]) -> int | None:
         arg = args[index]
         if arg == "--":
             return index + 1 if index + 1 < len(args) else None
-        if arg in ("--store", "--key", "--out"):
+        if arg in ("--store", "--key", "--out", "--wait"):
             index += 2
             continue
         if not arg.startswith("-") or arg == "-":
