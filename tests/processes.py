@@ -7,6 +7,7 @@ Modes:
 - `pause-after-run N`: a load prints `MIDWAY` once N runs are inserted (inside its transaction,
   holding the store's write lock), then blocks until a line arrives on stdin.
 - `announce-run N`: a load prints `INSERTING` as it starts inserting run N, and goes on.
+- `announce-commit`: a load prints `COMMITTING` just before its COMMIT, and goes on.
 - `kill-at WHERE`: a `decide` kills itself with SIGKILL at WHERE: `json-fsync` (its temp file
   half written), `json-link` (temp file complete, before it gets its name), `sig-link` (the JSON
   in place, the signature's temp file complete) or `log` (both files in place, before the log).
@@ -27,7 +28,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,23 @@ def _announce(n: int) -> None:
     _hook_runs(None, before)
 
 
+def _announce_commit() -> None:
+    from evaltui.store.connection import Store
+
+    @contextmanager
+    def transaction(self: Store) -> Iterator[Any]:  # Store.transaction, with a word before COMMIT
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        _say("COMMITTING")
+        self.con.execute("COMMIT")
+
+    Store.transaction = transaction  # type: ignore[method-assign]
+
+
 def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -258,6 +277,8 @@ def _child(argv: list[str]) -> None:
         _pause_after(int(mode[1]))
     elif mode and mode[0] == "announce-run":
         _announce(int(mode[1]))
+    elif mode and mode[0] == "announce-commit":
+        _announce_commit()
     elif mode and mode[0] == "kill-at":
         _kill_at(mode[1])
     elif mode:
