@@ -391,8 +391,16 @@ def nan_in_json(folder: Path) -> tuple[str, int | None]:
     return "run_new.run.json", None
 
 
+def symlinked_record_escape(folder: Path) -> tuple[str, int | None]:
+    """A record found by walking the folder that is a symlink to a file elsewhere."""
+    target = write(folder.parent / "elsewhere" / "run_x.json", run_doc("run_x"))
+    os.symlink(target, folder / "run_x.run.json")
+    return "run_x.run.json", None
+
+
 MORE_BUILDERS: list[Builder] = [
     suite_split_parquet_column_without_json_form,
+    symlinked_record_escape,
     parquet_route_not_strings,
     nan_in_json,
 ]
@@ -401,6 +409,28 @@ MORE_BUILDERS: list[Builder] = [
 @pytest.mark.parametrize("build", MORE_BUILDERS, ids=lambda b: b.__name__)
 def test_more_bad_input_is_refused_cleanly(build: Builder, tmp_path: Path, run_cli) -> None:
     test_bad_input_is_refused_cleanly(build, tmp_path, run_cli)
+
+
+def test_symlinks_out_of_the_folder(tmp_path: Path, run_cli) -> None:
+    """A symlinked record needs --allow-outside; another symlinked .json is skipped unread."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
+    symlinked_record_escape(folder)
+    secret = tmp_path / "private" / "settings.json"
+    write(secret, {"kind": "evaltui.run", "token": "do not read"})
+    os.symlink(secret, folder / "settings.json")
+    store = tmp_path / "s.duckdb"
+    refused = run_cli("load", folder, "--store", store)
+    assert refused.code == 2 and "run_x.run.json: is a symlink" in refused.err
+    (folder / "run_x.run.json").unlink()
+    loaded = run_cli("load", folder, "--store", store, "--json")
+    assert loaded.code == 0, loaded.err
+    assert json.loads(loaded.out)["skipped_files"] == [str(folder / "settings.json")]
+    symlinked_record_escape(folder)
+    allowed = run_cli("load", folder, "--store", store, "--allow-outside", "--json")
+    assert allowed.code == 2  # settings.json is now read, and it is not a valid run record
+    assert "settings.json" in allowed.err
 
 
 # -- importers: the same promise for other tools' logs ---------------------------------------------
