@@ -21,6 +21,7 @@ import decimal
 import hashlib
 import io
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,8 +114,10 @@ def _truncated(value: Any) -> Any:
         return dict(list(value.items())[: len(value) // 2])
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return int(value / 10)
+    if isinstance(value, int):
+        return value // 10
+    if isinstance(value, float):
+        return int(value / 10) if math.isfinite(value) else None
     return None
 
 

@@ -525,6 +525,17 @@ def mlflow_empty_predictions(real: Path, folder: Path) -> tuple[str, Path, str, 
     return "mlflow", mlruns, "predictions.csv", None
 
 
+def mlflow_predictions_row_wider_than_header(
+    real: Path, folder: Path
+) -> tuple[str, Path, str, int | None]:
+    """An unquoted comma: a row with more cells than the header (was an internal error)."""
+    mlruns = _copy_real(real, "mlflow_filestore/mlruns", folder)
+    (mlruns / MLFLOW_RUN / "artifacts" / "predictions.csv").write_text(
+        "case_id,expected,pred\nc1,greet,greet\nc2,a, b,bye\n"
+    )
+    return "mlflow", mlruns, "predictions.csv", 3
+
+
 def mlflow_not_a_store(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
     (folder / "mlruns").mkdir()
     (folder / "mlruns" / "notes.txt").write_text("nothing here")
@@ -541,6 +552,7 @@ IMPORT_BUILDERS: list[ImportBuilder] = [
     inspect_damaged_archive_entry,
     mlflow_meta_not_yaml,
     mlflow_empty_predictions,
+    mlflow_predictions_row_wider_than_header,
     mlflow_not_a_store,
 ]
 
