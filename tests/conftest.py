@@ -44,6 +44,7 @@ settings.load_profile("fuzz" if os.environ.get(FUZZ_ENV) else "ci")
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep the developer's store and environment out of every test."""
     monkeypatch.delenv("EVALTUI_STORE", raising=False)
+    monkeypatch.delenv("EVALTUI_WAIT", raising=False)
     monkeypatch.chdir(tmp_path)
 
 

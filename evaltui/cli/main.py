@@ -81,8 +81,10 @@ def cli() -> None:
     evaltui trend EXP -m METRIC   a metric across an experiment's runs in time order
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
-    folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
-    failed, 2 bad input or usage.
+    folder); --store PATH or EVALTUI_STORE choose another. A store has one writer (a load) or
+    many readers (the app, runs, compare ...); --wait SECONDS (or EVALTUI_WAIT) waits for a store
+    another process holds instead of failing at once. Exit codes: 0 ok, 1 a check failed, 2 bad
+    input or usage.
     """
 
 
