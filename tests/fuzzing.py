@@ -293,7 +293,7 @@ def damaged_table(draw: st.DrawFn, table: pa.Table, max_mutations: int = 3) -> p
         name = draw(st.sampled_from(names))
         index = names.index(name)
         if damage == "drop":
-            table = table.drop_columns([name])
+            table = table.remove_column(index)
         elif damage == "rename":
             table = table.rename_columns(
                 [
