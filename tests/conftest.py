@@ -3,23 +3,48 @@ and an in-process CLI runner. No test touches the developer's own store."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RUNS = REPO / "sample_runs"
 SHARED = REPO.parent / "shared"
 REAL_LOGS = SHARED / "real-logs"
 
+# Fuzzing (tests/test_fuzz_*.py): CI runs the same 40 examples per property every time; set
+# EVALTUI_FUZZ_EXAMPLES=N for N fresh random ones, remembered in .hypothesis/ when they fail.
+FUZZ_ENV = "EVALTUI_FUZZ_EXAMPLES"
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get(FUZZ_ENV) or 1000),
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(str(REPO / ".hypothesis" / "examples")),
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.load_profile("fuzz" if os.environ.get(FUZZ_ENV) else "ci")
+
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep the developer's store and environment out of every test."""
     monkeypatch.delenv("EVALTUI_STORE", raising=False)
+    monkeypatch.delenv("EVALTUI_WAIT", raising=False)
     monkeypatch.chdir(tmp_path)
 
 

@@ -1,5 +1,10 @@
 """Every kind of bad input: exit 2, one line per problem naming the file (and line), no traceback,
-and the store byte-for-byte as it was."""
+and the store byte-for-byte as it was.
+
+Three tables: what `evaltui load` reads (suites, runs, JSONL, Parquet, runs.jsonl), what the
+importers read (lm-eval, inspect_ai, MLflow logs), and decision files (which `verify` rejects
+with exit 1, a failed check, and `canary-check` refuses to act on with exit 2).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -351,3 +357,395 @@ def test_error_lines_show_hostile_file_names_literally(tmp_path: Path, run_cli) 
     assert result.code == 2
     assert "\x1b" not in result.err and "\x07" not in result.err
     assert "evil\u241b]0;TITLE\u2407.run.json" in result.err
+
+
+# -- more load kinds -------------------------------------------------------------------------------
+
+
+def suite_split_parquet_column_without_json_form(folder: Path) -> tuple[str, int | None]:
+    """A suite case is a JSON object: a binary (or timestamp, decimal ...) column is refused."""
+    cases = suite_doc()["splits"]["regression"]
+    table = pa.Table.from_pylist(cases).append_column("blob", pa.array([b"\xff"] * len(cases)))
+    pq.write_table(table, folder / "regression.parquet")
+    doc = suite_doc()
+    doc["suite_id"] = "binary-suite"
+    doc["splits"] = {"regression": "regression.parquet"}
+    doc["metrics"] = [m for m in doc["metrics"] if "splits" not in m]
+    write(folder / "binary.suite.json", doc)
+    return "regression.parquet", None
+
+
+def parquet_route_not_strings(folder: Path) -> tuple[str, int | None]:
+    pq.write_table(
+        pa.table({"case_id": ["req_205", "reg_002"], "route": [1, 2]}), folder / "cases.parquet"
+    )
+    run_with_file(folder, "cases.parquet")
+    return "cases.parquet", None
+
+
+def nan_in_json(folder: Path) -> tuple[str, int | None]:
+    text = json.dumps(run_doc(), indent=1).replace(
+        '"exact_route_rate": 1.0', '"exact_route_rate": NaN'
+    )
+    (folder / "run_new.run.json").write_text(text)
+    return "run_new.run.json", None
+
+
+def symlinked_record_escape(folder: Path) -> tuple[str, int | None]:
+    """A record found by walking the folder that is a symlink to a file elsewhere."""
+    target = write(folder.parent / "elsewhere" / "run_x.json", run_doc("run_x"))
+    os.symlink(target, folder / "run_x.run.json")
+    return "run_x.run.json", None
+
+
+MORE_BUILDERS: list[Builder] = [
+    suite_split_parquet_column_without_json_form,
+    symlinked_record_escape,
+    parquet_route_not_strings,
+    nan_in_json,
+]
+
+
+@pytest.mark.parametrize("build", MORE_BUILDERS, ids=lambda b: b.__name__)
+def test_more_bad_input_is_refused_cleanly(build: Builder, tmp_path: Path, run_cli) -> None:
+    test_bad_input_is_refused_cleanly(build, tmp_path, run_cli)
+
+
+def test_symlinks_out_of_the_folder(tmp_path: Path, run_cli) -> None:
+    """A symlinked record needs --allow-outside; another symlinked .json is skipped unread."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
+    symlinked_record_escape(folder)
+    secret = tmp_path / "private" / "settings.json"
+    write(secret, {"kind": "evaltui.run", "token": "do not read"})
+    os.symlink(secret, folder / "settings.json")
+    store = tmp_path / "s.duckdb"
+    refused = run_cli("load", folder, "--store", store)
+    assert refused.code == 2 and "run_x.run.json: is a symlink" in refused.err
+    (folder / "run_x.run.json").unlink()
+    loaded = run_cli("load", folder, "--store", store, "--json")
+    assert loaded.code == 0, loaded.err
+    assert json.loads(loaded.out)["skipped_files"] == [str(folder / "settings.json")]
+    symlinked_record_escape(folder)
+    allowed = run_cli("load", folder, "--store", store, "--allow-outside", "--json")
+    assert allowed.code == 2  # settings.json is now read, and it is not a valid run record
+    assert "settings.json" in allowed.err
+
+
+# -- importers: the same promise for other tools' logs ---------------------------------------------
+
+# Each builder lays out a damaged log under `folder`; returns (tool, source, file named, line).
+ImportBuilder = Callable[[Path, Path], tuple[str, Path, str, int | None]]
+
+
+def _copy_real(real_logs: Path, part: str, folder: Path) -> Path:
+    target = folder / Path(part).name
+    if (real_logs / part).is_dir():
+        shutil.copytree(real_logs / part, target)
+    else:
+        shutil.copy(real_logs / part, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    return target
+
+
+LM_EVAL_RUN = "lm_eval/LGAI-EXAONE__EXAONE-3.0-7.8B-Instruct"
+LM_STAMP = "2024-12-23T14-45-44.695233"
+INSPECT_JSON = "inspect_ai/2025-05-12T20-28-13-04-00_popularity.json"
+MLFLOW_RUN = "420363470196949355/93d9b7fae4f44b6790cb4691ce429469"
+
+
+def lm_eval_truncated_samples_line(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    logs = _copy_real(real, LM_EVAL_RUN, folder)
+    samples = logs / f"samples_winogrande_{LM_STAMP}.jsonl"
+    lines = samples.read_text().splitlines()
+    lines[3] = lines[3][: len(lines[3]) // 2]
+    samples.write_text("\n".join(lines) + "\n")
+    return "lm-eval", logs, samples.name, 4
+
+
+def lm_eval_results_not_utf8(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    logs = _copy_real(real, LM_EVAL_RUN, folder)
+    results = logs / f"results_{LM_STAMP}.json"
+    results.write_bytes(results.read_bytes().replace(b"winogrande", b"winogr\xffande", 1))
+    return "lm-eval", logs, results.name, 3
+
+
+def lm_eval_results_not_results(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    logs = _copy_real(real, LM_EVAL_RUN, folder)
+    results = logs / f"results_{LM_STAMP}.json"
+    results.write_text(json.dumps([{"results": {}}]))
+    return "lm-eval", logs, results.name, None
+
+
+def inspect_sample_without_id(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    log = _copy_real(real, INSPECT_JSON, folder)
+    doc = json.loads(log.read_text())
+    del doc["samples"][1]["id"]
+    log.write_text(json.dumps(doc))
+    return "inspect", log, log.name, None
+
+
+def inspect_samples_not_an_array(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    log = _copy_real(real, INSPECT_JSON, folder)
+    doc = json.loads(log.read_text())
+    doc["samples"] = {"1": doc["samples"][0]}
+    log.write_text(json.dumps(doc))
+    return "inspect", log, log.name, None
+
+
+def inspect_truncated_archive(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    log = _copy_real(real, "inspect_ai/log_read_sample.eval", folder)
+    log.write_bytes(log.read_bytes()[:-200])
+    return "inspect", log, log.name, None
+
+
+def inspect_damaged_archive_entry(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    import zipfile
+
+    source = real / "inspect_ai" / "log_read_sample.eval"
+    log = folder / "damaged.eval"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(log, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            data = src.read(name)
+            out.writestr(name, data[: len(data) // 2] if name.startswith("samples/") else data)
+    return "inspect", log, "damaged.eval [samples/1_epoch_1.json]", None
+
+
+def mlflow_meta_not_yaml(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    mlruns = _copy_real(real, "mlflow_filestore/mlruns", folder)
+    (mlruns / MLFLOW_RUN / "meta.yaml").write_text("artifact_uri: [unclosed\n")
+    return "mlflow", mlruns, f"{MLFLOW_RUN}/meta.yaml", 2
+
+
+def mlflow_empty_predictions(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    mlruns = _copy_real(real, "mlflow_filestore/mlruns", folder)
+    (mlruns / MLFLOW_RUN / "artifacts" / "predictions.csv").write_text("")
+    return "mlflow", mlruns, "predictions.csv", None
+
+
+def mlflow_predictions_row_wider_than_header(
+    real: Path, folder: Path
+) -> tuple[str, Path, str, int | None]:
+    """An unquoted comma: a row with more cells than the header (was an internal error)."""
+    mlruns = _copy_real(real, "mlflow_filestore/mlruns", folder)
+    (mlruns / MLFLOW_RUN / "artifacts" / "predictions.csv").write_text(
+        "case_id,expected,pred\nc1,greet,greet\nc2,a, b,bye\n"
+    )
+    return "mlflow", mlruns, "predictions.csv", 3
+
+
+def mlflow_not_a_store(real: Path, folder: Path) -> tuple[str, Path, str, int | None]:
+    (folder / "mlruns").mkdir()
+    (folder / "mlruns" / "notes.txt").write_text("nothing here")
+    return "mlflow", folder / "mlruns", "mlruns", None
+
+
+IMPORT_BUILDERS: list[ImportBuilder] = [
+    lm_eval_truncated_samples_line,
+    lm_eval_results_not_utf8,
+    lm_eval_results_not_results,
+    inspect_sample_without_id,
+    inspect_samples_not_an_array,
+    inspect_truncated_archive,
+    inspect_damaged_archive_entry,
+    mlflow_meta_not_yaml,
+    mlflow_empty_predictions,
+    mlflow_predictions_row_wider_than_header,
+    mlflow_not_a_store,
+]
+
+
+@pytest.mark.parametrize("build", IMPORT_BUILDERS, ids=lambda b: b.__name__)
+def test_bad_import_is_refused_cleanly(
+    build: ImportBuilder, real_logs: Path, tmp_path: Path, run_cli
+) -> None:
+    store = tmp_path / "store.duckdb"
+    assert run_cli("load", EXAMPLE, "--store", store).code == 0
+    before = digest(store)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    tool, source, named, line = build(real_logs, folder)
+
+    result = run_cli("import", tool, source, "--store", store)
+    assert result.code == 2, result
+    assert result.out == ""
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert 1 <= len(lines) <= 21, result.err
+    assert named in lines[0], lines[0]
+    if line is not None:
+        assert f"{named}:{line}:" in lines[0], lines[0]
+    assert digest(store) == before, "a refused import must leave the store byte-for-byte unchanged"
+
+
+# -- decision files: verify rejects them (exit 1), canary-check will not use them (exit 2) ---------
+
+
+@dataclass
+class Decision:
+    json: Path
+    sig: Path
+    key: Path
+    allowed: Path
+    folder: Path
+
+
+@pytest.fixture
+def decision(sample_store: Path, tmp_path: Path) -> Decision:
+    from evaltui.decision.draft import prepare
+    from evaltui.decision.keys import load_signer
+    from evaltui.decision.record import DecisionChoices, build_record
+    from evaltui.decision.writer import sign_and_write
+    from evaltui.store.connection import Store
+    from tests.decision_support import make_key, public_line, write_allowed_signers
+
+    key = make_key(tmp_path, "alice")
+    with Store.open(sample_store, read_only=True) as store:
+        draft = prepare(store.con, "run_003")
+    record = build_record(
+        draft,
+        DecisionChoices(
+            rollback_artifact="ci-answerer-v1",
+            limitation="requires production review and monitored canary",
+            reviewer="alice@example.com",
+            chosen_explicitly=True,
+        ),
+    )
+    written = sign_and_write(record, load_signer(key, use_agent=False), tmp_path / "out", name="d")
+    allowed = write_allowed_signers(
+        tmp_path / "allowed_signers", f"alice@example.com {public_line(key)}"
+    )
+    return Decision(written.json_path, written.sig_path, key, allowed, tmp_path)
+
+
+def _resign(d: Decision, data: bytes, key: Path | None = None) -> None:
+    from evaltui.decision import sshsig
+    from evaltui.decision.keys import load_signer
+
+    d.json.chmod(0o644)
+    d.json.write_bytes(data)
+    d.sig.unlink()
+    d.sig.write_text(sshsig.sign(data, load_signer(key or d.key, use_agent=False)))
+
+
+def _decision_doc(d: Decision) -> dict:
+    return json.loads(d.json.read_bytes())
+
+
+def decision_truncated(d: Decision) -> None:
+    d.json.write_bytes(d.json.read_bytes()[:-40])
+
+
+def decision_not_utf8(d: Decision) -> None:
+    _resign(d, d.json.read_bytes().replace(b"ci-answerer-v1", b"ci-answerer-\xff1", 1))
+
+
+def decision_empty(d: Decision) -> None:
+    d.json.write_bytes(b"")
+
+
+def decision_duplicate_key(d: Decision) -> None:
+    _resign(d, d.json.read_bytes()[:-1] + b',"alias":"production"}')
+
+
+def decision_not_canonical(d: Decision) -> None:
+    _resign(d, json.dumps(_decision_doc(d), indent=2, sort_keys=True).encode())
+
+
+def decision_missing_field(d: Decision) -> None:
+    import rfc8785
+
+    doc = _decision_doc(d)
+    del doc["rollback_artifact"]
+    _resign(d, rfc8785.dumps(doc))
+
+
+def decision_changed_byte(d: Decision) -> None:
+    data = d.json.read_bytes()
+    d.json.write_bytes(data.replace(b"ci-answerer-v1", b"ci-answerer-v9", 1))
+
+
+def decision_signature_missing(d: Decision) -> None:
+    d.sig.unlink()
+
+
+def decision_signature_garbage(d: Decision) -> None:
+    d.sig.write_text("-----BEGIN SSH SIGNATURE-----\n!!!!\n-----END SSH SIGNATURE-----\n")
+
+
+def decision_wrong_namespace(d: Decision) -> None:
+    from tests.decision_support import keygen_sign
+
+    d.sig.unlink()
+    keygen_sign(d.key, d.json, namespace="git")
+
+
+def decision_unlisted_signer(d: Decision) -> None:
+    from tests.decision_support import make_key
+
+    _resign(d, d.json.read_bytes(), make_key(d.folder, "mallory", comment="mallory@example.com"))
+
+
+def decision_ssh_rsa_sha1(d: Decision) -> None:
+    from tests.decision_support import make_key, public_line, write_allowed_signers
+    from tests.test_decision_sshsig import _ssh_rsa_sha1_signature
+
+    rsa = make_key(d.folder, "id_rsa", "rsa")
+    write_allowed_signers(d.allowed, f"alice@example.com {public_line(rsa)}")
+    d.sig.write_text(_ssh_rsa_sha1_signature(rsa, d.json.read_bytes()))
+
+
+DECISION_BUILDERS: list[Callable[[Decision], None]] = [
+    decision_truncated,
+    decision_not_utf8,
+    decision_empty,
+    decision_duplicate_key,
+    decision_not_canonical,
+    decision_missing_field,
+    decision_changed_byte,
+    decision_signature_missing,
+    decision_signature_garbage,
+    decision_wrong_namespace,
+    decision_unlisted_signer,
+    decision_ssh_rsa_sha1,
+]
+
+
+@pytest.mark.parametrize("damage", DECISION_BUILDERS, ids=lambda b: b.__name__)
+def test_bad_decision_file_is_refused_cleanly(
+    damage: Callable[[Decision], None], decision: Decision, sample_store: Path, run_cli
+) -> None:
+    damage(decision)
+    before = digest(sample_store)
+    observed = ("--observed", "unsafe_claim_served=0", "--observed", "unnecessary_abstention=0")
+    for args, code in (
+        (
+            (
+                "verify",
+                decision.json,
+                "--allowed-signers",
+                decision.allowed,
+                "--store",
+                sample_store,
+            ),
+            1,
+        ),
+        (("canary-check", decision.json, *observed, "--allowed-signers", decision.allowed), 2),
+    ):
+        result = run_cli(*args)
+        assert result.code == code, (args[0], result)
+        assert "Traceback" not in result.err
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1, result.err
+        assert str(decision.json) in lines[0], lines[0]
+    assert digest(sample_store) == before
+
+
+def test_the_corpus_has_at_least_twenty_kinds_of_each_family() -> None:
+    """Bad input of every family the issue names is covered: load (suites, runs, JSONL, Parquet),
+    importers and decision files."""
+    load_kinds = len(BUILDERS) + len(MORE_BUILDERS)
+    assert load_kinds >= 20
+    assert len(IMPORT_BUILDERS) + len(DECISION_BUILDERS) >= 20

@@ -20,9 +20,14 @@ from evaltui.contract.discover import read_batch
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
 from evaltui.tui.app import EvaltuiApp
-from evaltui.tui.screens.case_detail import CaseScreen
+from evaltui.tui.screens.case_detail import VALUE_LIMIT, CaseScreen
 from evaltui.tui.screens.cases import CasesScreen
+from evaltui.tui.screens.choice import ChoiceModal
 from evaltui.tui.screens.compare import CompareScreen
+from evaltui.tui.screens.help import HelpScreen
+from tests.hostile import BIG, SHOWN_CLEAR, SHOWN_OSC52, write_hostile_review
+from tests.hostile import HOSTILE as HOSTILE_FULL
+from tests.hostile import SHOWN_TITLE as TITLE_SHOWN
 from tests.tui_helpers import make_app, screen_text, settle, terminal_bytes
 
 TITLE = "\x1b]0;TITLE\x07"
@@ -238,5 +243,85 @@ def test_hostile_text_on_the_drift_decide_and_decisions_screens(
         await pilot.press("G")  # the planted line is the oldest
         await settle(pilot)
         assert_harmless(app, SHOWN_TITLE, MARKUP, SHOWN_C1, SHOWN_BIDI, "MISSING")
+
+    asyncio.run(main())
+
+
+# -- the full hostile review: OSC 52, clear-screen, hyperlink markup and 1 MB single lines -------
+
+# Textual writes its own SGR and cursor-movement CSI sequences; none of these it ever writes.
+FULL_FORBIDDEN = ("\x1b]", "\x07", "\x9b", "\x1b[2J", "\u202e", "\u202c", "\x1bP", "\x1b_")
+
+
+@pytest.fixture
+def full_hostile_store(tmp_path: Path) -> Path:
+    folder = write_hostile_review(tmp_path / "review")
+    path = tmp_path / "full-hostile.duckdb"
+    with Store.open(path) as store:
+        load_batch(store, read_batch([folder]))
+    return path
+
+
+def assert_nothing_reaches_the_terminal(app: EvaltuiApp, *expected: str) -> str:
+    written = terminal_bytes(app)
+    for sequence in FULL_FORBIDDEN:
+        assert sequence not in written, f"{sequence!r} reached the terminal"
+    assert "\x1b]8;" not in written  # markup never became a hyperlink
+    text = screen_text(app)
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    assert longest <= 200, "a screen line is wider than the terminal"
+    for shown in expected:
+        assert shown in text, f"{shown!r} is not on screen"
+    return text
+
+
+def test_osc52_clear_screen_links_and_megabyte_lines(full_hostile_store: Path) -> None:
+    async def main() -> None:
+        app = make_app(full_hostile_store)
+        try:
+            async with app.run_test(size=(200, 60)) as pilot:
+                await settle(pilot)
+                await walk(app, pilot)
+        finally:
+            app.release_store()
+
+    async def walk(app: EvaltuiApp, pilot: Pilot) -> None:
+        # runs screen: the experiment, artifacts and the baseline's tags carry every sequence
+        assert_nothing_reaches_the_terminal(app, TITLE_SHOWN, SHOWN_OSC52)
+        await pilot.press("e")  # the experiment picker lists the hostile experiment name
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceModal)
+        assert_nothing_reaches_the_terminal(app, SHOWN_OSC52)
+        await pilot.press("escape", "j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        for _ in range(3):  # the side-by-side panes, scrolled through: params of 1 MB
+            assert_nothing_reaches_the_terminal(app)
+            await pilot.press("pagedown")
+            await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CasesScreen)
+        assert_nothing_reaches_the_terminal(app, SHOWN_CLEAR)
+        await pilot.press("s")  # the slice picker: a slice name with every sequence
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceModal)
+        assert_nothing_reaches_the_terminal(app, TITLE_SHOWN)
+        await pilot.press("escape", "n", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        # the 1 MB output and the 1 MB case input: cut for display, with the marker
+        text = assert_nothing_reaches_the_terminal(app, TITLE_SHOWN, SHOWN_OSC52, SHOWN_CLEAR)
+        assert "[link=https://x]y[/link]" in text.replace("\n", "")  # markup shown literally
+        for _ in range(40):
+            await pilot.press("pagedown")
+        await settle(pilot)
+        text = assert_nothing_reaches_the_terminal(app)
+        cut = len(HOSTILE_FULL + BIG) - VALUE_LIMIT
+        assert f"\u2026 (+{cut:,} chars)" in text  # the output's end: cut, and says by how much
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert_nothing_reaches_the_terminal(app)
 
     asyncio.run(main())

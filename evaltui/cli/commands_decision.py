@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING
 import click
 from rich.text import Text
 
-from evaltui.cli.options import json_option, open_store, store_option
-from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.cli.options import (
+    current_wait,
+    json_option,
+    open_store,
+    say_waiting,
+    store_option,
+    wait_option,
+)
+from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import CheckFailed, InputError
 from evaltui.sanitize import visible
 from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
@@ -139,7 +146,7 @@ def decide_command(
         record, signer, out, name=name, log_path=log_path_for_store(resolved_store)
     )
     for warning in written.warnings:
-        click.echo(f"evaltui: warning: {visible(warning)}", err=True)
+        click.echo(f"evaltui: warning: {visible(warning, limit=ERROR_LINE_LIMIT)}", err=True)
     if as_json:
         emit_json(written.to_json())
         return
@@ -240,6 +247,7 @@ def _default_reviewer(signer: Signer) -> str:
     envvar=STORE_ENV,
     help=f"Also replay the decision against this store (env {STORE_ENV}).",
 )
+@wait_option
 @json_option
 def verify_command(
     decision: Path,
@@ -259,7 +267,9 @@ def verify_command(
             f"name the trusted signers with --allowed-signers FILE (or {ALLOWED_SIGNERS_ENV})"
         )
     if store_path is not None:
-        with Store.open(store_path, read_only=True) as store:
+        with Store.open(
+            store_path, read_only=True, wait=current_wait(), on_wait=say_waiting
+        ) as store:
             result = verify_decision(
                 decision, allowed_signers, signature_path=signature, con=store.con
             )
@@ -340,7 +350,7 @@ def decisions_command(store_path: Path | None, as_json: bool) -> None:
     log_path = log_path_for_store(resolve_store_path(store_path))
     entries, problems = read_log(log_path)
     for problem in problems:
-        click.echo(f"evaltui: warning: {visible(problem)}", err=True)
+        click.echo(f"evaltui: warning: {visible(problem, limit=ERROR_LINE_LIMIT)}", err=True)
     if as_json:
         emit_json({"log": str(log_path), "decisions": [e.to_json() for e in entries]})
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
 from evaltui.cli.render import console, emit_json, safe, table
 from evaltui.contract.discover import read_batch
 from evaltui.review.report import review_runs
@@ -97,7 +97,13 @@ def open_command(
         click.echo(visible(describe_load(store, summary)), err=True)
     from evaltui.tui.launch import run_app  # Textual is imported only for the app
 
-    run_app(store_path, experiment=experiment, baseline=baseline)
+    run_app(
+        store_path,
+        experiment=experiment,
+        baseline=baseline,
+        wait=current_wait(),
+        on_wait=say_waiting,
+    )
 
 
 @click.command("suites")

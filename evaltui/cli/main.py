@@ -22,6 +22,7 @@ from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
+from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
 from evaltui.sanitize import visible
 
@@ -48,7 +49,7 @@ def _first_positional(args: list[str]) -> int | None:
         arg = args[index]
         if arg == "--":
             return index + 1 if index + 1 < len(args) else None
-        if arg in ("--store", "--key", "--out"):
+        if arg in ("--store", "--key", "--out", "--wait"):
             index += 2
             continue
         if not arg.startswith("-") or arg == "-":
@@ -80,8 +81,10 @@ def cli() -> None:
     evaltui trend EXP -m METRIC   a metric across an experiment's runs in time order
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
-    folder); --store PATH or EVALTUI_STORE choose another. Exit codes: 0 ok, 1 a check
-    failed, 2 bad input or usage.
+    folder); --store PATH or EVALTUI_STORE choose another. A store has one writer (a load) or
+    many readers (the app, runs, compare ...); --wait SECONDS (or EVALTUI_WAIT) waits for a store
+    another process holds instead of failing at once. Exit codes: 0 ok, 1 a check failed, 2 bad
+    input or usage.
     """
 
 
@@ -107,14 +110,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except EvaltuiError as exc:
         for line in exc.lines():
             # file names and values in messages come from outside: no control byte reaches the terminal
-            shown = visible(line)
+            shown = visible(line, limit=ERROR_LINE_LIMIT)
             click.echo(shown if shown.startswith("evaltui") else f"evaltui: {shown}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("evaltui: aborted", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as exc:
-        click.echo(f"evaltui: {visible(exc.format_message())}", err=True)
+        click.echo(f"evaltui: {visible(exc.format_message(), limit=ERROR_LINE_LIMIT)}", err=True)
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             click.echo(f"(see `{exc.ctx.command_path} --help`)", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -124,7 +127,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(0)
     except Exception as exc:  # a bug: still one line, never a traceback
         click.echo(
-            f"evaltui: internal error: {type(exc).__name__}: {visible(_first_line(exc))}", err=True
+            f"evaltui: internal error: {type(exc).__name__}: "
+            f"{visible(_first_line(exc), limit=ERROR_LINE_LIMIT)}",
+            err=True,
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)

@@ -8,12 +8,18 @@ from typing import Any, TypeVar
 
 import click
 
+from evaltui.sanitize import visible
 from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+WAIT_ENV = "EVALTUI_WAIT"
+_WAIT_KEY = "evaltui.wait"
+
 
 def store_option(func: F) -> F:
+    """`--store PATH`, and with it `--wait SECONDS` for when another process holds the store."""
+    func = wait_option(func)
     return click.option(
         "--store",
         "store_path",
@@ -24,6 +30,37 @@ def store_option(func: F) -> F:
     )(func)
 
 
+def _remember_wait(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+    # ctx.meta is shared by a group and its subcommands, so `evaltui import --wait 5 lm-eval X`
+    # and `evaltui import lm-eval X --wait 5` both count; an unset inner option keeps the outer.
+    if value is not None:
+        ctx.meta[_WAIT_KEY] = value
+
+
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        envvar=WAIT_ENV,
+        default=None,
+        expose_value=False,
+        callback=_remember_wait,
+        metavar="SECONDS",
+        help="If another process has the store (a load, or the review app), wait up to this "
+        f"long for it instead of failing at once (default 0; env {WAIT_ENV}).",
+    )(func)
+
+
+def current_wait() -> float:
+    """The --wait of the command being run (0 outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return float(ctx.meta.get(_WAIT_KEY, 0.0)) if ctx is not None else 0.0
+
+
+def say_waiting(message: str) -> None:
+    click.echo(f"evaltui: {visible(message)}", err=True)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts and CI.")(
         func
@@ -31,4 +68,10 @@ def json_option(func: F) -> F:
 
 
 def open_store(store_path: Path | None, *, read_only: bool) -> Store:
-    return Store.open(resolve_store_path(store_path), read_only=read_only)
+    """The store a command names, waiting for it as long as --wait says."""
+    return Store.open(
+        resolve_store_path(store_path),
+        read_only=read_only,
+        wait=current_wait(),
+        on_wait=say_waiting,
+    )

@@ -14,6 +14,10 @@ from rich.text import Text
 from evaltui.sanitize import visible
 
 CELL_LIMIT = 200
+HEADER_LIMIT = 60
+# An error or warning line quotes what it complains about, and that can be a 1 MB field: it is
+# cut for the terminal (the marker says how much); the file itself keeps the whole value.
+ERROR_LINE_LIMIT = 1000
 
 
 def console() -> Console:
@@ -27,13 +31,28 @@ def safe(value: object, style: str = "", limit: int = CELL_LIMIT) -> Text:
     return Text(visible(value, limit=limit), style=style)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    out = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, box=None)
+def table(
+    title: str | Text | None, columns: Sequence[str | Text], rows: Iterable[Sequence[Any]]
+) -> Table:
+    """A plain table. Headers are data too (a route label can be a column), so every string
+    handed to Rich here, title and headers included, goes through `safe()`: Rich would parse a
+    `str` header as markup and pass its control characters to the terminal."""
+    out = Table(
+        title=None if title is None else _literal(title),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+        box=None,
+    )
     for name in columns:
-        out.add_column(name, overflow="fold")
+        out.add_column(_literal(name), overflow="fold")
     for row in rows:
         out.add_row(*(cell if isinstance(cell, Text) else safe(cell) for cell in row))
     return out
+
+
+def _literal(value: str | Text) -> Text:
+    return value if isinstance(value, Text) else safe(value, limit=HEADER_LIMIT)
 
 
 def emit_json(data: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from evaltui.contract.jsonio import iter_jsonl, read_json_file
 from evaltui.contract.model import KIND_RUN, KIND_SUITE, Run, Suite
+from evaltui.contract.paths import check_inside
 from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
@@ -101,6 +102,16 @@ def _read_file(
 ) -> None:
     name = path.name.lower()
     try:
+        if not explicit and name.endswith(NAMED_SUFFIXES):
+            check_inside(path, root, allow_outside=allow_outside)
+        elif (
+            not explicit
+            and name.endswith(".json")
+            and not allow_outside
+            and _links_outside(path, root)
+        ):
+            batch.skipped.append(path)  # not a record by its name: not worth following out
+            return
         if name.endswith(".runs.jsonl"):
             for number, doc in iter_jsonl(path):
                 _add(batch, parse_record(doc, path, root, line=number, allow_outside=allow_outside))
@@ -140,6 +151,14 @@ def _read_file(
         )
     else:
         batch.skipped.append(path)
+
+
+def _links_outside(path: Path, root: Path) -> bool:
+    try:
+        check_inside(path, root)
+    except InputError:
+        return True
+    return False
 
 
 def _looks_like_evaltui(path: Path) -> bool:

@@ -15,6 +15,29 @@ from evaltui.errors import InputError
 CASE_FILE_FORMATS = {".jsonl": "jsonl", ".parquet": "parquet"}
 
 
+def check_inside(path: Path, root: Path, *, allow_outside: bool = False) -> None:
+    """Refuse a file found inside `root` that is a symlink to somewhere outside it.
+
+    Walking a folder finds such a link like any file; reading it would read whatever it points
+    at (another project's records, a file of the reviewer's), so it gets the same rule as a
+    path written in a record.
+    """
+    if allow_outside or not path.is_symlink():
+        return
+    try:
+        resolved = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise InputError(path, "is a symlink to a file that does not exist") from None
+    except (OSError, RuntimeError) as exc:
+        raise InputError(path, f"cannot be opened: {exc}") from None
+    if not resolved.is_relative_to(root.resolve()):
+        raise InputError(
+            path,
+            f"is a symlink to a file outside the loaded folder {str(root)!r}; "
+            "copy the file in (or pass --allow-outside)",
+        )
+
+
 def resolve_case_file(
     declared: str,
     record_path: Path,

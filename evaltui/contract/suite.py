@@ -148,9 +148,40 @@ def _case_file_rows(case_file: CaseFile) -> Iterator[tuple[str, Any]]:
         table = pq.read_table(case_file.path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(case_file.path, f"cannot read Parquet file: {_first_line(exc)}") from None
+    raise_collected(
+        [
+            InputError(
+                case_file.path,
+                f"column {column.name!r} holds {column.type}, which has no JSON form (a suite "
+                "case is a JSON object): store it as text, a number or a boolean",
+            )
+            for column in table.schema
+            if not _json_type(column.type)
+        ]
+    )
     # Parquet has no "absent" field: a null cell means the case does not have that field.
     for index, row in enumerate(table.to_pylist(), start=1):
         yield f"row {index}", {k: v for k, v in row.items() if v is not None}
+
+
+def _json_type(kind: Any) -> bool:
+    """Whether every value of this Arrow type comes out of pyarrow as a JSON value."""
+    import pyarrow.types as t
+
+    if t.is_dictionary(kind):
+        return _json_type(kind.value_type)
+    if t.is_list(kind) or t.is_large_list(kind) or t.is_fixed_size_list(kind):
+        return _json_type(kind.value_type)
+    if t.is_struct(kind):
+        return all(_json_type(kind.field(i).type) for i in range(kind.num_fields))
+    return bool(
+        t.is_string(kind)
+        or t.is_large_string(kind)
+        or t.is_integer(kind)
+        or t.is_floating(kind)
+        or t.is_boolean(kind)
+        or t.is_null(kind)
+    )
 
 
 def _validate_cases(
@@ -178,7 +209,7 @@ def _validate_cases(
             continue
         try:
             text = canonical_case(case)
-        except ValueError as exc:  # e.g. NaN from a Parquet float column
+        except (ValueError, TypeError) as exc:  # e.g. NaN from a Parquet float column
             errors.append(InputError(path, f"{where}: case cannot be encoded as JSON: {exc}"))
             continue
         cases.append(case)

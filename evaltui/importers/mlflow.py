@@ -337,10 +337,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
             raise InputError(path, "not valid UTF-8") from None
         if not text.strip():
             raise InputError(path, "file is empty")
-        try:
-            return [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
-        except csv.Error as exc:
-            raise InputError(path, f"invalid CSV: {exc}") from None
+        return _csv_rows(text, path)
     if suffix == ".jsonl":
         rows = [value for _, value in iter_json_lines(path)]
     else:
@@ -349,6 +346,31 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             raise InputError(path, f"row {index + 1} is not an object")
+    return rows
+
+
+def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
+    """CSV rows as dicts (as csv.DictReader makes them: blank rows skipped, missing cells None);
+    a row with more cells than the header is an error rather than a column without a name."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[dict[str, Any]] = []
+    try:
+        header = next(reader, [])
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) > len(header):
+                raise InputError(
+                    path,
+                    f"this row has {len(cells)} cells but the header names {len(header)} "
+                    "(quote cells that hold commas)",
+                    reader.line_num,
+                )
+            rows.append(
+                {name: (cells[i] if i < len(cells) else None) for i, name in enumerate(header)}
+            )
+    except csv.Error as exc:
+        raise InputError(path, f"invalid CSV: {exc}", reader.line_num) from None
     return rows
 
 

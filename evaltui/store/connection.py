@@ -3,13 +3,18 @@
 The default store is `.evaltui/store.duckdb` in the nearest folder (from the current one upward)
 that already has a `.evaltui/` folder, else in the current folder. `--store` or EVALTUI_STORE
 choose another. Readers open it read-only, so several reviewers can look at one store at once.
+
+DuckDB locks the file: one writer (a load) or any number of readers (the app, `runs`, `compare`
+...), never both. A conflicting open fails at once with a line naming the process that holds the
+store, or, given `wait` seconds, retries until the store is free or the time is up.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from evaltui.store.schema import DDL, SCHEMA_VERSION
 STORE_ENV = "EVALTUI_STORE"
 STORE_DIR = ".evaltui"
 STORE_FILE = "store.duckdb"
+_RETRY_FIRST, _RETRY_MAX = 0.05, 0.5  # seconds between attempts to open a busy store
 
 
 def default_store_path(start: Path | None = None) -> Path:
@@ -49,7 +55,16 @@ class Store:
         self.read_only = read_only
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> Store:
+    def open(
+        cls,
+        path: Path,
+        *,
+        read_only: bool = False,
+        wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Store:
+        """Open the store; if another process holds a conflicting lock, retry for up to `wait`
+        seconds (telling `on_wait` once why), then fail with a line naming that process."""
         if read_only and not path.exists():
             raise StoreError(
                 f"{path}: no store here yet; load runs first with `evaltui load PATH` "
@@ -57,12 +72,24 @@ class Store:
             )
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(_explain_open_error(path, exc, read_only)) from None
-        except duckdb.Error as exc:
-            raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
+        deadline = time.monotonic() + max(0.0, wait)
+        pause = _RETRY_FIRST
+        told = False
+        while True:
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                left = deadline - time.monotonic()
+                if not _is_lock_conflict(exc) or left <= 0:
+                    raise StoreError(_explain_open_error(path, exc, read_only, wait)) from None
+                if on_wait is not None and not told:
+                    on_wait(f"{_busy(path, exc, read_only)}; waiting up to {wait:g}s for it")
+                    told = True
+                time.sleep(min(pause, left))  # a retry backoff, not a synchronisation
+                pause = min(pause * 2, _RETRY_MAX)
+            except duckdb.Error as exc:
+                raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
         store = cls(path, con, read_only)
         store._check_schema()
         return store
@@ -118,21 +145,31 @@ class Store:
 _PID = re.compile(r"PID (\d+)")
 
 
-def _explain_open_error(path: Path, exc: duckdb.Error, read_only: bool) -> str:
-    text = str(exc)
-    if "lock" in text.lower():
-        pid = _PID.search(text)
-        holder = f"process {pid.group(1)}" if pid else "another process"
-        if read_only:
-            return (
-                f"{path}: the store is busy: {holder} is writing to it (a load?); "
-                "try again when it has finished"
-            )
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def _busy(path: Path, exc: duckdb.Error, read_only: bool) -> str:
+    pid = _PID.search(str(exc))
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    if read_only:
+        return f"{path}: the store is busy: {holder} is writing to it (a load?)"
+    return f"{path}: the store is busy: {holder} has it open (the review app, or a load?)"
+
+
+def _explain_open_error(path: Path, exc: duckdb.Error, read_only: bool, wait: float = 0) -> str:
+    if not _is_lock_conflict(exc):
+        return f"{path}: cannot open the store: {_first_line(exc)}"
+    waited = f"; still busy after {wait:g}s" if wait > 0 else ""
+    if read_only:
         return (
-            f"{path}: the store is busy: {holder} has it open (the review app?); "
-            "close it, or load into another store with --store, and try again"
+            f"{_busy(path, exc, read_only)}{waited}; try again when it has finished "
+            "(or pass --wait SECONDS)"
         )
-    return f"{path}: cannot open the store: {_first_line(exc)}"
+    return (
+        f"{_busy(path, exc, read_only)}{waited}; close it, or load into another store with "
+        "--store, and try again (or pass --wait SECONDS to wait for it)"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from evaltui.errors import InputError, NotFoundError
@@ -16,15 +17,19 @@ def run_app(
     *,
     experiment: str | None = None,
     baseline: str | None = None,
+    wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> None:
     """Run the review app on the store (`store_path`, else EVALTUI_STORE, else the default).
 
-    Errors opening the store (missing, empty, busy) are `StoreError`s for the CLI to report.
+    Errors opening the store (missing, empty, busy after `wait` seconds) are `StoreError`s for
+    the CLI to report. The app keeps the store open read-only until it quits: other readers are
+    welcome meanwhile, a load waits for it (or is refused at once, naming this process).
     """
     from evaltui.tui.app import EvaltuiApp
     from evaltui.tui.colors import pick_theme
 
-    store = Store.open(resolve_store_path(store_path), read_only=True)
+    store = Store.open(resolve_store_path(store_path), read_only=True, wait=wait, on_wait=on_wait)
     try:
         check_start(store, experiment=experiment, baseline=baseline)
     except BaseException:
