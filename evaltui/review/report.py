@@ -1,7 +1,8 @@
 """The review of a set of runs against a baseline: contract audit, metrics, status, evidence.
 
 This is the one answer every surface shows: the runs screen, `evaltui compare`, and the decision
-file. All runs are reviewed together with a fixed number of set-based queries.
+file. All runs are reviewed together with a fixed number of set-based queries: one pass over the
+results per suite (`cells.route_cells`) gives every run's metrics, coverage and paired counts.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from typing import Any
 import duckdb
 
 from evaltui.errors import NotFoundError
+from evaltui.review.cells import (
+    coverage_counts,
+    metric_counts_from_cells,
+    paired_counts_from_cells,
+    route_cells,
+)
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
-from evaltui.review.metrics import Number, metric_counts, metric_values
-from evaltui.review.paired import PairedSettings, PairedStats, paired_counts, paired_statistics
+from evaltui.review.metrics import Number, metric_values
+from evaltui.review.paired import PairedCounts, PairedSettings, PairedStats, paired_statistics
 from evaltui.review.repeats import RepeatGroup, group_repeats
 from evaltui.review.stats import Proportion, proportion
 from evaltui.store.queries import RunInfo, SuiteInfo, get_runs, get_suites, list_runs
@@ -172,12 +179,18 @@ def review_runs(
     fingerprints: dict[str, dict[str, str]] = {}
     coverage: dict[str, Coverage] = {}
     counts: dict[str, dict[str, tuple[int, int]]] = {}
+    pair_counts: dict[str, PairedCounts] = {}
     for suite_id, ids in by_suite.items():
+        # one pass over the results per suite gives metrics, coverage and paired counts
         suite = suites[suite_id]
-        for run_id, row in metric_counts(con, suite_id, suite.metrics, ids).items():
-            counts[run_id] = row
-            metrics[run_id] = metric_values(suite.metrics, row)
-        prints, cover = recompute_fingerprints(con, suite, ids)
+        paired_with = baseline_id if suite_id == baseline_run.suite_id else None
+        cells = route_cells(con, suite_id, ids, paired_with)
+        for run_id in ids:
+            counts[run_id] = metric_counts_from_cells(suite.metrics, cells.get(run_id, ()))
+            metrics[run_id] = metric_values(suite.metrics, counts[run_id])
+            if paired_with is not None and run_id != baseline_id:
+                pair_counts[run_id] = paired_counts_from_cells(cells.get(run_id, ()))
+        prints, cover = recompute_fingerprints(con, suite, ids, coverage_counts(cells))
         fingerprints.update(prints)
         coverage.update(cover)
     same_suite = [r.run_id for r in others if r.suite_id == baseline_run.suite_id]
@@ -187,7 +200,6 @@ def review_runs(
         )
         for run in others
     }
-    pair_counts = paired_counts(con, baseline_id, baseline_run.suite_id, same_suite)
     family = tuple(r for r in same_suite if not differences[r] and pair_counts[r].n > 0)
     paired = paired_statistics(pair_counts, family, settings)
 

@@ -1,8 +1,17 @@
 """Writing a validated batch into the store, in one transaction.
 
 Per-case results are read by DuckDB straight from the Parquet/JSONL files (or from an Arrow table
-for inline results) and checked with set-based queries. Only if a check fails does evaltui walk
-the offending file row by row, to name the exact line. Any failure rolls the whole load back.
+for inline results), one INSERT per run, and then checked for every run of the batch at once with
+one set-based query per suite. Only if a check fails does evaltui walk the offending file row by
+row, to name the exact line. Any failure rolls the whole load back.
+
+Speed notes (see docs/performance.md): results are inserted with one DuckDB thread. With several
+threads each INSERT from Parquet leaves one partly filled row group per thread behind, and DuckDB
+then rewrites all of them when it checkpoints the store at close, which costs about as much again
+as the insert itself. One thread fills whole row groups across the runs of a batch, keeps each
+run's rows contiguous (so `run_id = ?` skips other runs' row groups) and needs less memory; for
+JSONL, which DuckDB parses one file at a time anyway, it costs nothing. The check that follows
+runs with all threads again.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import pyarrow as pa
 from evaltui.contract.discover import Batch
 from evaltui.contract.model import Run, Suite
 from evaltui.contract.results import diagnose_jsonl, diagnose_rows
-from evaltui.errors import InputError, InputErrors
+from evaltui.errors import InputError, InputErrors, raise_collected
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
 
@@ -53,12 +62,27 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     """Write `batch`; raise InputError(s) and leave the store untouched if anything is wrong."""
     summary = LoadSummary(skipped=list(batch.skipped))
     now = datetime.now(UTC).replace(tzinfo=None)
-    with store.transaction() as con:
-        for suite in batch.suites:
-            _load_suite(con, suite, now, summary)
-        for run in batch.runs:
-            _load_run(con, run, now, replace, summary)
+    threads = _threads(store.con)
+    try:
+        with store.transaction() as con:
+            _set_threads(con, 1)  # see the module docstring
+            for suite in batch.suites:
+                _load_suite(con, suite, now, summary)
+            inserted = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
+            _set_threads(con, threads)
+            _check_results(con, inserted, summary)
+    finally:
+        _set_threads(store.con, threads)
     return summary
+
+
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    return int(row[0]) if row else 1
+
+
+def _set_threads(con: duckdb.DuckDBPyConnection, threads: int) -> None:
+    con.execute(f"SET threads = {int(threads)}")
 
 
 # -- suites ---------------------------------------------------------------------------------------
@@ -131,12 +155,13 @@ def _load_suite(
 
 def _load_run(
     con: duckdb.DuckDBPyConnection, run: Run, now: datetime, replace: bool, summary: LoadSummary
-) -> None:
+) -> bool:
+    """Insert the run and its results (checked later, with the batch); False if unchanged."""
     row = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
     if row is not None:
         if row[0] == run.content_sha:
             summary.runs_unchanged.append(run.run_id)
-            return
+            return False
         if not replace:
             raise InputError(
                 run.path,
@@ -178,9 +203,8 @@ def _load_run(
             "INSERT INTO run_artifacts VALUES (?, ?, ?)",
             [[run.run_id, i, p] for i, p in enumerate(run.artifacts)],
         )
-    count = _insert_results(con, run)
-    con.execute("UPDATE runs SET result_count = ? WHERE run_id = ?", [count, run.run_id])
-    summary.result_rows += count
+    _insert_results(con, run)
+    return True
 
 
 def _insert_pairs(con: duckdb.DuckDBPyConnection, table: str, run_id: str, values: Any) -> None:
@@ -195,63 +219,108 @@ _INSERT_HEAD = (
 )
 
 
-def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> int:
-    """Insert a run's per-case rows in bulk and check them; return the row count."""
+def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+    """Insert a run's per-case rows in bulk (`_check_results` checks them afterwards)."""
     if run.cases_inline is not None:
-        where: Path = run.path
-        diagnose: Callable[[Container[str]], list[InputError]] = partial(_diagnose_inline, run)
         _insert_inline(con, run)
+        return
+    assert run.cases_file is not None
+    if run.cases_file.format == "jsonl":
+        diagnose: Callable[[Container[str]], list[InputError]] = partial(_diagnose_jsonl, run)
+        insert = _insert_jsonl
     else:
-        assert run.cases_file is not None
-        case_file = run.cases_file
-        where = case_file.path
-        if case_file.format == "jsonl":
-            diagnose = partial(_diagnose_jsonl, run)
-            insert = _insert_jsonl
-        else:
-            diagnose = partial(_diagnose_parquet, run)
-            insert = _insert_parquet
-        try:
-            insert(con, run)
-        except duckdb.Error as exc:
-            # The transaction is aborted now, so the walk cannot ask the store for the suite's
-            # case ids: it reports format problems, which is what DuckDB stumbled on.
-            found = diagnose(_Anything())
-            raise _diagnosed(
-                found, where, run, f"cannot read case results: {_first_line(exc)}"
-            ) from None
+        diagnose = partial(_diagnose_parquet, run)
+        insert = _insert_parquet
+    try:
+        insert(con, run)
+    except duckdb.Error as exc:
+        # The transaction is aborted now, so the walk cannot ask the store for the suite's
+        # case ids: it reports format problems, which is what DuckDB stumbled on.
+        found = diagnose(_Anything())
+        raise _diagnosed(
+            found, run.cases_file.path, run, f"cannot read case results: {_first_line(exc)}"
+        ) from None
 
-    n, bad, unknown, duplicates = con.execute(
-        """
-        SELECT count(*),
-               count(*) FILTER (WHERE r.case_id IS NULL OR r.case_id = ''
-                                OR r.route IS NULL OR r.route = ''),
-               count(*) FILTER (WHERE r.case_id IS NOT NULL AND c.case_id IS NULL),
-               count(r.case_id) - count(DISTINCT r.case_id)
-        FROM results r
-        LEFT JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-        WHERE r.run_id = ?
-        """,
-        [run.suite_id, run.run_id],
-    ).fetchone() or (0, 0, 0, 0)
+
+# Every run of a batch on one suite is checked by one query. Suite cases are numbered 0..n-1
+# and duplicates are found by comparing the number of matched rows with the number of distinct
+# case numbers, counted with a bitstring (one bit per suite case): much cheaper than a
+# count(DISTINCT case_id) over millions of strings.
+_CHECK_SQL = """
+WITH suite_cases AS (
+    SELECT case_id, (row_number() OVER () - 1)::UINTEGER AS number
+    FROM cases WHERE suite_id = ?
+)
+SELECT r.run_id,
+       count(*),
+       count(*) FILTER (WHERE r.case_id IS NULL OR r.case_id = '' OR r.route IS NULL OR r.route = ''),
+       count(*) FILTER (WHERE r.case_id IS NOT NULL AND c.number IS NULL),
+       count(c.number) - coalesce(bit_count(bitstring_agg(c.number, 0, {last})), 0)
+FROM results r
+LEFT JOIN suite_cases c ON c.case_id = r.case_id
+WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
+GROUP BY r.run_id
+"""
+
+
+def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: LoadSummary) -> None:
+    """Check the results of every inserted run; set their counts or raise every problem found."""
+    by_suite: dict[str, list[Run]] = {}
+    for run in runs:
+        by_suite.setdefault(run.suite_id, []).append(run)
+    found: dict[str, tuple[int, int, int, int]] = {}
+    for suite_id, suite_runs in by_suite.items():
+        row = con.execute("SELECT count(*) FROM cases WHERE suite_id = ?", [suite_id]).fetchone()
+        last = max(0, int(row[0]) - 1) if row else 0
+        for run_id, *counts in con.execute(
+            _CHECK_SQL.format(last=last), [suite_id, [r.run_id for r in suite_runs]]
+        ).fetchall():
+            n, bad, unknown, duplicates = (int(c) for c in counts)
+            found[run_id] = (n, bad, unknown, duplicates)
+    errors: list[InputError] = []
+    suite_ids: dict[str, _SuiteIds] = {}
+    for run in runs:
+        n, bad, unknown, duplicates = found.get(run.run_id, (0, 0, 0, 0))
+        problems = _problems(run, n, bad, unknown, duplicates)
+        if problems is None:
+            con.execute("UPDATE runs SET result_count = ? WHERE run_id = ?", [n, run.run_id])
+            summary.result_rows += n
+            continue
+        where = run.path if run.cases_file is None else run.cases_file.path
+        if n == 0:
+            errors.append(InputError(where, problems, run.line if where == run.path else None))
+            continue
+        ids = suite_ids.get(run.suite_id)
+        if ids is None:
+            ids = suite_ids[run.suite_id] = _SuiteIds(con, run.suite_id)
+        error = _diagnosed(_diagnose(run, ids), where, run, problems)
+        errors.extend(error.errors if isinstance(error, InputErrors) else [error])
+    raise_collected(errors)
+
+
+def _problems(run: Run, n: int, bad: int, unknown: int, duplicates: int) -> str | None:
+    """What the counts say is wrong with a run's results (None when nothing is)."""
     if n == 0:
-        raise InputError(
-            where,
-            f"run {run.run_id!r} has no case results",
-            run.line if where == run.path else None,
+        return f"run {run.run_id!r} has no case results"
+    if not (bad or unknown or duplicates):
+        return None
+    return ", ".join(
+        text
+        for count, text in (
+            (bad, f"{bad} row(s) without a string case_id and route"),
+            (unknown, f"{unknown} result(s) for case ids not in suite {run.suite_id!r}"),
+            (duplicates, f"{duplicates} duplicate case id(s)"),
         )
-    if bad or unknown or duplicates:
-        summary = ", ".join(
-            text
-            for count, text in (
-                (bad, f"{bad} row(s) without a string case_id and route"),
-                (unknown, f"{unknown} result(s) for case ids not in suite {run.suite_id!r}"),
-                (duplicates, f"{duplicates} duplicate case id(s)"),
-            )
-            if count
-        )
-        raise _diagnosed(diagnose(_SuiteIds(con, run.suite_id)), where, run, summary)
-    return int(n)
+        if count
+    )
+
+
+def _diagnose(run: Run, ids: Container[str]) -> list[InputError]:
+    if run.cases_file is None:
+        return _diagnose_inline(run, ids)
+    if run.cases_file.format == "jsonl":
+        return _diagnose_jsonl(run, ids)
+    return _diagnose_parquet(run, ids)
 
 
 def _diagnosed(

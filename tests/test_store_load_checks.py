@@ -1,0 +1,179 @@
+"""The batch check after the bulk inserts, and the layout the inserts leave in the store.
+
+Results of every run in a load are checked together (one query per suite); every bad run is
+reported, with its exact rows, and nothing is written. Inserts run on one DuckDB thread so that
+each run's rows are contiguous and the table is made of whole row groups (nothing for the
+checkpoint at close to rewrite); the thread setting is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from evaltui.contract.discover import read_batch
+from evaltui.errors import InputError
+from evaltui.store.connection import Store
+from evaltui.store.loader import load_batch
+from tests.conftest import SAMPLE_RUNS
+
+EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
+ROW_GROUP = 122_880  # DuckDB's row group size
+
+
+def run_record(run_id: str, cases: object, suite_id: str = "ci-claim-gate-v1") -> dict:
+    doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
+    doc.update(run_id=run_id, suite_id=suite_id, cases=cases)
+    return doc
+
+
+def write_run(folder: Path, run_id: str, cases: object, **kw: str) -> None:
+    (folder / f"{run_id}.run.json").write_text(json.dumps(run_record(run_id, cases, **kw)))
+
+
+GOOD = [
+    {"case_id": "req_205", "route": "ABSTAIN"},
+    {"case_id": "reg_002", "route": "SERVE"},
+    {"case_id": "hold_001", "route": "SERVE"},
+    {"case_id": "hold_002", "route": "ABSTAIN"},
+]
+
+
+def incoming(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
+    return folder
+
+
+def test_every_bad_run_of_a_batch_is_reported(tmp_path: Path, run_cli) -> None:
+    store = tmp_path / "s.duckdb"
+    assert run_cli("load", EXAMPLE, "--store", store).code == 0
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    folder = incoming(tmp_path)
+    write_run(folder, "good_a", GOOD)
+    (folder / "a.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in [*GOOD[:3], {"case_id": "nope", "route": "SERVE"}])
+    )
+    write_run(folder, "bad_jsonl", "a.jsonl")
+    pq.write_table(pa.Table.from_pylist([*GOOD, GOOD[1]]), folder / "b.parquet")
+    write_run(folder, "bad_parquet", "b.parquet")
+    write_run(folder, "good_b", GOOD)
+
+    result = run_cli("load", folder, "--store", store)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 2, result.err
+    assert "a.jsonl:4: case_id 'nope' is not in suite 'ci-claim-gate-v1'" in lines[0]
+    assert "b.parquet: row 5: duplicate result for case_id 'reg_002' (first at row 2)" in lines[1]
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+
+
+def test_each_suite_checks_its_own_case_ids(tmp_path: Path) -> None:
+    """A case id of another suite in the same batch is still unknown to this run's suite."""
+    folder = incoming(tmp_path)
+    shutil.copy(EXAMPLE / "ci-claim-gate-v2.suite.json", folder)
+    v2 = json.loads((EXAMPLE / "ci-claim-gate-v2.suite.json").read_text())
+    v2_ids = {c["case_id"] for split in v2["splits"].values() for c in split}
+    v1 = json.loads((EXAMPLE / "ci-claim-gate-v1.suite.json").read_text())
+    v1_ids = {c["case_id"] for split in v1["splits"].values() for c in split}
+    only_v2 = sorted(v2_ids - v1_ids)[0]
+    write_run(folder, "on_v1", [*GOOD[:3], {"case_id": only_v2, "route": "SERVE"}])
+    write_run(
+        folder,
+        "on_v2",
+        [{"case_id": c, "route": "SERVE"} for c in sorted(v2_ids)],
+        suite_id="ci-claim-gate-v2",
+    )
+    try:
+        with Store.open(tmp_path / "s.duckdb") as store:
+            load_batch(store, read_batch([folder]))
+    except InputError as exc:
+        assert "on_v1.run.json" in str(exc) and f"{only_v2!r} is not in suite" in str(exc)
+    else:
+        raise AssertionError("a result for another suite's case was accepted")
+
+
+def test_counts_are_set_per_run(tmp_path: Path) -> None:
+    folder = incoming(tmp_path)
+    write_run(folder, "four", GOOD)
+    write_run(folder, "two", GOOD[:2])
+    with Store.open(tmp_path / "s.duckdb") as store:
+        summary = load_batch(store, read_batch([folder]))
+        counts = dict(store.con.execute("SELECT run_id, result_count FROM runs").fetchall())
+    assert counts == {"four": 4, "two": 2}
+    assert summary.result_rows == 6
+
+
+def big_review(folder: Path, cases: int, runs: int) -> None:
+    """A suite of `cases` cases in Parquet and `runs` runs of results for all of them."""
+    con = duckdb.connect()
+    (folder / "data").mkdir(parents=True)
+    con.execute(
+        f"""COPY (SELECT printf('c%07d', i) AS case_id, 'SERVE' AS expected_route
+                  FROM range({cases}) t(i))
+            TO '{folder / "data" / "cases.parquet"}' (FORMAT parquet)"""
+    )
+    suite = {
+        "kind": "evaltui.suite",
+        "version": 1,
+        "suite_id": "big",
+        "splits": {"all": "data/cases.parquet"},
+        "metrics": [{"name": "right", "rate": {"correct": True}}],
+        "guardrails": [],
+    }
+    (folder / "big.suite.json").write_text(json.dumps(suite))
+    for k in range(runs):
+        con.execute(
+            f"""COPY (SELECT printf('c%07d', i) AS case_id,
+                             CASE WHEN i % 7 = {k} THEN 'ABSTAIN' ELSE 'SERVE' END AS route
+                      FROM range({cases}) t(i))
+                TO '{folder / "data" / f"r{k}.parquet"}' (FORMAT parquet, ROW_GROUP_SIZE 50000)"""
+        )
+        write_run(folder, f"r{k}", f"data/r{k}.parquet", suite_id="big")
+
+
+def test_runs_are_contiguous_in_whole_row_groups(tmp_path: Path) -> None:
+    """Each run's rows sit together and the table is as few row groups as its rows need.
+
+    Small Parquet row groups (50,000 rows here) used to leave partly filled DuckDB row groups
+    behind every insert, which the checkpoint at close then rewrote.
+    """
+    cases, runs = 130_000, 3
+    folder = tmp_path / "in"
+    big_review(folder, cases, runs)
+    path = tmp_path / "s.duckdb"
+    with Store.open(path) as store:
+        load_batch(store, read_batch([folder]))
+    with Store.open(path, read_only=True) as store:
+        spans = store.con.execute(
+            "SELECT run_id, count(*), max(rowid) - min(rowid) + 1 FROM results GROUP BY run_id"
+        ).fetchall()
+        groups = store.con.execute(
+            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('results')"
+        ).fetchone()
+    assert sorted(spans) == [(f"r{k}", cases, cases) for k in range(runs)]
+    assert groups is not None and groups[0] == -(-cases * runs // ROW_GROUP)
+
+
+def test_thread_setting_is_restored(tmp_path: Path) -> None:
+    folder = incoming(tmp_path)
+    write_run(folder, "good", GOOD)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", bad)
+    write_run(bad, "bad", [{"case_id": "nope", "route": "SERVE"}])
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.con.execute("SET threads = 3")
+        load_batch(store, read_batch([folder]))
+        assert store.con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+        with pytest.raises(InputError, match="'nope' is not in suite"):
+            load_batch(store, read_batch([bad]))
+        assert store.con.execute("SELECT current_setting('threads')").fetchone() == (3,)
