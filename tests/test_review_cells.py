@@ -1,9 +1,10 @@
-"""The one-pass route cells give exactly what the dedicated queries give.
+"""The runs' case sets give exactly what the queries over the results give.
 
-`review_runs` takes metrics, coverage and paired counts from `cells.route_cells` (one scan of the
-results); `metric_counts`, `paired_counts` and the coverage query of `recompute_fingerprints` stay
-as the reference. Checked on the bundled sample runs and on random suites with every kind of
-metric filter (split scope, `among`, `correct` true and false), partial runs and unpaired cases.
+`review_runs` takes metrics, coverage and paired counts from the case sets the loader records
+(`cells.py`, `store/case_sets.py`); `metric_counts`, `paired_counts` and the coverage query of
+`recompute_fingerprints` scan the results and stay as the reference. Checked on the bundled
+sample runs and on random suites with every kind of metric filter (split scope, `among`,
+`correct` true and false), partial runs, unpaired cases and route labels no case expects.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from evaltui.contract.discover import read_batch
 from evaltui.review.cells import (
     coverage_counts,
     metric_counts_from_cells,
-    paired_counts_from_cells,
+    paired_counts_from_sets,
     route_cells,
 )
 from evaltui.review.evidence import recompute_fingerprints
@@ -40,7 +41,7 @@ def assert_cells_agree(con: duckdb.DuckDBPyConnection) -> int:
     checked = 0
     for suite_id, suite in suites.items():
         ids = [r.run_id for r in runs if r.suite_id == suite_id]
-        cells = route_cells(con, suite_id, ids)
+        cells = route_cells(con, suite, ids)
         reference = metric_counts(con, suite_id, suite.metrics, ids)
         for run_id in ids:
             assert metric_counts_from_cells(suite.metrics, cells[run_id]) == reference[run_id]
@@ -48,11 +49,10 @@ def assert_cells_agree(con: duckdb.DuckDBPyConnection) -> int:
         _, by_cells = recompute_fingerprints(con, suite, ids, coverage_counts(cells))
         assert by_cells == by_query
         for baseline in ids:
-            paired = route_cells(con, suite_id, ids, baseline)
-            expected = paired_counts(con, baseline, suite_id, ids)
-            for run_id in ids:
-                assert paired_counts_from_cells(paired[run_id]) == expected[run_id]
-                checked += 1
+            others = [r for r in ids if r != baseline]
+            paired = paired_counts_from_sets(con, suite, baseline, others)
+            assert paired == paired_counts(con, baseline, suite_id, others)
+            checked += len(others)
     return checked
 
 
@@ -127,7 +127,7 @@ def test_random_reviews_agree(seed: int, tmp_path: Path) -> None:
     folder.mkdir()
     with Store.open(tmp_path / "s.duckdb") as store:
         load_batch(store, read_batch([random_review(folder, seed)]))
-        assert assert_cells_agree(store.con) == 16
+        assert assert_cells_agree(store.con) == 12
 
 
 def test_review_uses_the_same_figures(sample_con: duckdb.DuckDBPyConnection) -> None:
@@ -141,3 +141,29 @@ def test_review_uses_the_same_figures(sample_con: duckdb.DuckDBPyConnection) -> 
     for run in review.runs:
         assert run.paired is not None
         assert run.paired.counts == reference[run.run_id]
+
+
+def test_replaced_run_brings_its_new_sets(tmp_path: Path, run_cli) -> None:
+    """--replace swaps a run's case sets with its results, so reviews follow the new routes."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    random_review(folder, 7)
+    store = tmp_path / "s.duckdb"
+    assert run_cli("load", folder, "--store", store).code == 0
+    doc = json.loads((folder / "run-1.run.json").read_text())
+    for case in doc["cases"]:
+        case["route"] = "HANDOFF" if case["route"] != "HANDOFF" else "SERVE"
+    (folder / "run-1.run.json").write_text(json.dumps(doc))
+    assert run_cli("load", folder, "--store", store, "--replace").code == 0
+    with Store.open(store, read_only=True) as opened:
+        assert assert_cells_agree(opened.con) == 12
+        routes = opened.con.execute(
+            "SELECT list(route ORDER BY route) FROM result_sets WHERE run_id = 'random-7-1'"
+        ).fetchone()
+    assert routes is not None and "HANDOFF" in routes[0]
+
+
+def test_runs_of_another_suite_get_no_cells(sample_con: duckdb.DuckDBPyConnection) -> None:
+    suite = get_suites(sample_con, ["ci-claim-gate-v1"])["ci-claim-gate-v1"]
+    cells = route_cells(sample_con, suite, ["run_001", "run_004"])  # run_004 is on v2
+    assert cells["run_004"] == () and sum(c.count for c in cells["run_001"]) == 4

@@ -1,15 +1,13 @@
-"""A review's per-case results in one pass: every run's cases counted by route cell.
+"""A review's figures from the runs' case sets, without scanning their results.
 
-A cell is (split, expected route, predicted route, whether the baseline got the case right). One
-query over results joined with the suite's cases counts the cells of every run at once; the
-recomputed metrics, the coverage per split and the paired counts against the baseline are all
-sums over those few hundred cells. That is one scan of the results instead of one per figure,
-which is what keeps a review of 50 runs of 200,000 cases close to the cost of the join itself.
+A route cell is (split, expected route, predicted route) with the number of a run's cases in it.
+The cells of every run come from the case sets the loader recorded (`store.case_sets`); the
+recomputed metrics and the coverage per split are sums over those few cells, and the paired
+counts against the baseline are popcounts over the same sets. A review of 50 runs of 200,000
+cases therefore costs milliseconds, not a pass over ten million rows.
 
-The baseline's routes are joined to the suite's cases first (a table as small as the suite), so
-the results are probed once, not twice. Every function here gives exactly what the dedicated
-queries give (`metric_counts`, `paired_counts`, the coverage counts of `recompute_fingerprints`);
-tests hold them to it.
+Every function here gives exactly what the queries over the results give (`metric_counts`,
+`paired_counts`, the coverage counts of `recompute_fingerprints`); tests hold them to it.
 """
 
 from __future__ import annotations
@@ -21,65 +19,47 @@ import duckdb
 
 from evaltui.contract.model import CellFilter, MetricSpec
 from evaltui.review.paired import PairedCounts
+from evaltui.store import case_sets
+from evaltui.store.queries import SuiteInfo
 
 
 @dataclass(frozen=True, slots=True)
 class RouteCell:
-    """How many of a run's cases fall in one (split, expected, predicted, baseline) cell."""
+    """How many of a run's cases fall in one (split, expected, predicted) cell."""
 
     split: str
     expected: str
     predicted: str
-    baseline_correct: (
-        bool | None
-    )  # None: the baseline has no result for these cases (or no baseline)
     count: int
 
 
-ROUTE_CELLS_SQL = """
-WITH suite_cases AS (
-    SELECT c.case_id, c.split, c.expected_route,
-           {baseline_correct} AS baseline_correct
-    FROM cases c
-    {baseline_join}
-    WHERE c.suite_id = ?
-)
-SELECT r.run_id, c.split, c.expected_route, r.route, c.baseline_correct, count(*)
-FROM results r
-JOIN suite_cases c ON c.case_id = r.case_id
-WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-GROUP BY ALL
-"""
-
-
 def route_cells(
-    con: duckdb.DuckDBPyConnection,
-    suite_id: str,
-    run_ids: Iterable[str],
-    baseline_id: str | None = None,
+    con: duckdb.DuckDBPyConnection, suite: SuiteInfo, run_ids: Iterable[str]
 ) -> dict[str, tuple[RouteCell, ...]]:
-    """The cells of every given run (all on `suite_id`); runs without results get none.
-
-    With `baseline_id` (a run on the same suite), each cell also says whether the baseline routed
-    those cases as expected, so paired counts come from the same pass.
-    """
+    """The cells of every given run (all on `suite`); a run without results has none."""
     ids = list(dict.fromkeys(run_ids))
     out: dict[str, list[RouteCell]] = {run_id: [] for run_id in ids}
-    if not ids:
-        return {}
-    params: list[object] = []
-    if baseline_id is None:
-        baseline_correct, baseline_join = "NULL::BOOLEAN", ""
-    else:
-        baseline_correct = "b.route = c.expected_route"
-        baseline_join = "LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id"
-        params.append(baseline_id)
-    sql = ROUTE_CELLS_SQL.format(baseline_correct=baseline_correct, baseline_join=baseline_join)
-    for run_id, split, expected, predicted, base_ok, n in con.execute(
-        sql, [*params, suite_id, ids]
-    ).fetchall():
-        out[run_id].append(RouteCell(split, expected, predicted, base_ok, int(n)))
+    if ids:
+        for run_id, split, expected, predicted, n in case_sets.route_cells(
+            con, suite.suite_id, suite.case_count, ids
+        ):
+            out[run_id].append(RouteCell(split, expected, predicted, n))
     return {run_id: tuple(cells) for run_id, cells in out.items()}
+
+
+def paired_counts_from_sets(
+    con: duckdb.DuckDBPyConnection, suite: SuiteInfo, baseline_id: str, run_ids: Iterable[str]
+) -> dict[str, PairedCounts]:
+    """Every run (on the baseline's suite) against the baseline, as `paired.paired_counts`."""
+    ids = [r for r in dict.fromkeys(run_ids) if r != baseline_id]
+    out = {run_id: PairedCounts(0, 0, 0, 0, 0) for run_id in ids}
+    if ids:
+        for run_id, *counts in case_sets.paired_counts(
+            con, suite.suite_id, suite.case_count, baseline_id, ids
+        ):
+            if run_id in out:
+                out[run_id] = PairedCounts(*counts)
+    return out
 
 
 def _matches(cell_filter: CellFilter, expected: str, predicted: str) -> bool:
@@ -117,25 +97,6 @@ def split_counts(cells: Iterable[RouteCell]) -> dict[str, int]:
     for cell in cells:
         out[cell.split] = out.get(cell.split, 0) + cell.count
     return out
-
-
-def paired_counts_from_cells(cells: Iterable[RouteCell]) -> PairedCounts:
-    """The run against the baseline on the cases both have results for (`paired_counts`)."""
-    n = fixed = broken = both_right = both_wrong = 0
-    for cell in cells:
-        if cell.baseline_correct is None:
-            continue
-        right = cell.predicted == cell.expected
-        n += cell.count
-        if cell.baseline_correct and right:
-            both_right += cell.count
-        elif cell.baseline_correct:
-            broken += cell.count
-        elif right:
-            fixed += cell.count
-        else:
-            both_wrong += cell.count
-    return PairedCounts(n, fixed, broken, both_right, both_wrong)
 
 
 def coverage_counts(cells: Mapping[str, Iterable[RouteCell]]) -> dict[str, dict[str, int]]:

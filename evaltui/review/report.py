@@ -1,8 +1,8 @@
 """The review of a set of runs against a baseline: contract audit, metrics, status, evidence.
 
 This is the one answer every surface shows: the runs screen, `evaltui compare`, and the decision
-file. All runs are reviewed together with a fixed number of set-based queries: one pass over the
-results per suite (`cells.route_cells`) gives every run's metrics, coverage and paired counts.
+file. All runs are reviewed together with a fixed number of set-based queries over the runs' case sets
+(`cells.py`, `store/case_sets.py`): metrics, coverage and paired counts never scan the results.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from evaltui.errors import NotFoundError
 from evaltui.review.cells import (
     coverage_counts,
     metric_counts_from_cells,
-    paired_counts_from_cells,
+    paired_counts_from_sets,
     route_cells,
 )
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
 from evaltui.review.metrics import Number, metric_values
-from evaltui.review.paired import PairedCounts, PairedSettings, PairedStats, paired_statistics
+from evaltui.review.paired import PairedSettings, PairedStats, paired_statistics
 from evaltui.review.repeats import RepeatGroup, group_repeats
 from evaltui.review.stats import Proportion, proportion
 from evaltui.store.queries import RunInfo, SuiteInfo, get_runs, get_suites, list_runs
@@ -179,21 +179,18 @@ def review_runs(
     fingerprints: dict[str, dict[str, str]] = {}
     coverage: dict[str, Coverage] = {}
     counts: dict[str, dict[str, tuple[int, int]]] = {}
-    pair_counts: dict[str, PairedCounts] = {}
     for suite_id, ids in by_suite.items():
-        # one pass over the results per suite gives metrics, coverage and paired counts
+        # metrics and coverage from the runs' case sets: no pass over the results
         suite = suites[suite_id]
-        paired_with = baseline_id if suite_id == baseline_run.suite_id else None
-        cells = route_cells(con, suite_id, ids, paired_with)
+        cells = route_cells(con, suite, ids)
         for run_id in ids:
             counts[run_id] = metric_counts_from_cells(suite.metrics, cells.get(run_id, ()))
             metrics[run_id] = metric_values(suite.metrics, counts[run_id])
-            if paired_with is not None and run_id != baseline_id:
-                pair_counts[run_id] = paired_counts_from_cells(cells.get(run_id, ()))
         prints, cover = recompute_fingerprints(con, suite, ids, coverage_counts(cells))
         fingerprints.update(prints)
         coverage.update(cover)
     same_suite = [r.run_id for r in others if r.suite_id == baseline_run.suite_id]
+    pair_counts = paired_counts_from_sets(con, contract_suite, baseline_id, same_suite)
     differences = {
         run.run_id: audit_contract(
             baseline_run, run, fields, fingerprints[baseline_id], fingerprints[run.run_id]

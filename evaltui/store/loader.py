@@ -2,7 +2,7 @@
 
 Per-case results are read by DuckDB straight from the Parquet/JSONL files (or from an Arrow table
 for inline results), one INSERT per run, and then checked for every run of the batch at once with
-one set-based query per suite. Only if a check fails does evaltui walk the offending file row by
+one set-based query per suite, which also records each run's case sets (`case_sets.py`). Only if a check fails does evaltui walk the offending file row by
 row, to name the exact line. Any failure rolls the whole load back.
 
 Speed notes (see docs/performance.md): results are inserted with one DuckDB thread. With several
@@ -32,6 +32,7 @@ from evaltui.contract.discover import Batch
 from evaltui.contract.model import Run, Suite
 from evaltui.contract.results import diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
+from evaltui.store.case_sets import ResultCheck, check_and_record
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
 
@@ -242,52 +243,33 @@ def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> None:
         ) from None
 
 
-# Every run of a batch on one suite is checked by one query. Suite cases are numbered 0..n-1
-# and duplicates are found by comparing the number of matched rows with the number of distinct
-# case numbers, counted with a bitstring (one bit per suite case): much cheaper than a
-# count(DISTINCT case_id) over millions of strings.
-_CHECK_SQL = """
-WITH suite_cases AS (
-    SELECT case_id, (row_number() OVER () - 1)::UINTEGER AS number
-    FROM cases WHERE suite_id = ?
-)
-SELECT r.run_id,
-       count(*),
-       count(*) FILTER (WHERE r.case_id IS NULL OR r.case_id = '' OR r.route IS NULL OR r.route = ''),
-       count(*) FILTER (WHERE r.case_id IS NOT NULL AND c.number IS NULL),
-       count(c.number) - coalesce(bit_count(bitstring_agg(c.number, 0, {last})), 0)
-FROM results r
-LEFT JOIN suite_cases c ON c.case_id = r.case_id
-WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-GROUP BY r.run_id
-"""
-
-
 def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: LoadSummary) -> None:
-    """Check the results of every inserted run; set their counts or raise every problem found."""
+    """Check the results of every inserted run; set their counts or raise every problem found.
+
+    One pass per suite (`case_sets.check_and_record`) checks all its runs and, when they pass,
+    records their case sets for reviews.
+    """
     by_suite: dict[str, list[Run]] = {}
     for run in runs:
         by_suite.setdefault(run.suite_id, []).append(run)
-    found: dict[str, tuple[int, int, int, int]] = {}
+    found: dict[str, ResultCheck] = {}
     for suite_id, suite_runs in by_suite.items():
-        row = con.execute("SELECT count(*) FROM cases WHERE suite_id = ?", [suite_id]).fetchone()
-        last = max(0, int(row[0]) - 1) if row else 0
-        for run_id, *counts in con.execute(
-            _CHECK_SQL.format(last=last), [suite_id, [r.run_id for r in suite_runs]]
-        ).fetchall():
-            n, bad, unknown, duplicates = (int(c) for c in counts)
-            found[run_id] = (n, bad, unknown, duplicates)
+        row = con.execute("SELECT case_count FROM suites WHERE suite_id = ?", [suite_id]).fetchone()
+        case_count = int(row[0]) if row else 0
+        found.update(check_and_record(con, suite_id, case_count, [r.run_id for r in suite_runs]))
     errors: list[InputError] = []
     suite_ids: dict[str, _SuiteIds] = {}
     for run in runs:
-        n, bad, unknown, duplicates = found.get(run.run_id, (0, 0, 0, 0))
-        problems = _problems(run, n, bad, unknown, duplicates)
+        check = found.get(run.run_id, ResultCheck(0, 0, 0, 0))
+        problems = _problems(run, check)
         if problems is None:
-            con.execute("UPDATE runs SET result_count = ? WHERE run_id = ?", [n, run.run_id])
-            summary.result_rows += n
+            con.execute(
+                "UPDATE runs SET result_count = ? WHERE run_id = ?", [check.rows, run.run_id]
+            )
+            summary.result_rows += check.rows
             continue
         where = run.path if run.cases_file is None else run.cases_file.path
-        if n == 0:
+        if check.rows == 0:
             errors.append(InputError(where, problems, run.line if where == run.path else None))
             continue
         ids = suite_ids.get(run.suite_id)
@@ -298,12 +280,13 @@ def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: Loa
     raise_collected(errors)
 
 
-def _problems(run: Run, n: int, bad: int, unknown: int, duplicates: int) -> str | None:
-    """What the counts say is wrong with a run's results (None when nothing is)."""
-    if n == 0:
+def _problems(run: Run, check: ResultCheck) -> str | None:
+    """What the check says is wrong with a run's results (None when nothing is)."""
+    if check.rows == 0:
         return f"run {run.run_id!r} has no case results"
-    if not (bad or unknown or duplicates):
+    if check.ok:
         return None
+    bad, unknown, duplicates = check.bad, check.unknown, check.duplicates
     return ", ".join(
         text
         for count, text in (
