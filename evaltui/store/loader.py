@@ -5,13 +5,14 @@ for inline results), one INSERT per run, and then checked for every run of the b
 one set-based query per suite, which also records each run's case sets (`case_sets.py`). Only if a check fails does evaltui walk the offending file row by
 row, to name the exact line. Any failure rolls the whole load back.
 
-Speed notes (see docs/performance.md): results are inserted with one DuckDB thread. With several
-threads each INSERT from Parquet leaves one partly filled row group per thread behind, and DuckDB
-then rewrites all of them when it checkpoints the store at close, which costs about as much again
-as the insert itself. One thread fills whole row groups across the runs of a batch, keeps each
-run's rows contiguous (so `run_id = ?` skips other runs' row groups) and needs less memory; for
-JSONL, which DuckDB parses one file at a time anyway, it costs nothing. The check that follows
-runs with all threads again.
+Speed notes (see docs/performance.md): Parquet results are inserted one file at a time on one
+DuckDB thread. With several threads each INSERT from Parquet leaves one partly filled row group per
+thread behind, and DuckDB then rewrites all of them when it checkpoints the store at close, which
+costs about as much again as the insert itself; one thread fills whole row groups across the runs
+of a batch, keeps each run's rows contiguous (so `run_id = ?` skips other runs' row groups) and
+needs less memory. JSONL inserts leave nothing for the checkpoint, but parsing is the slow part,
+so all JSONL files of a batch are read by one statement on every thread (insertion order kept,
+so each run's rows stay contiguous too). The check that follows runs on every thread.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import json
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +66,17 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     threads = _threads(store.con)
     try:
         with store.transaction() as con:
-            _set_threads(con, 1)  # see the module docstring
             for suite in batch.suites:
                 _load_suite(con, suite, now, summary)
-            inserted = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
-            _set_threads(con, threads)
-            _check_results(con, inserted, summary)
+            added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
+            _insert_results(con, added, threads)
+            _check_results(con, added, summary)
+            # the case files were hashed meanwhile (see contract.run); now the ids are needed
+            if added:
+                con.executemany(
+                    "UPDATE runs SET content_sha = ? WHERE run_id = ?",
+                    [[run.content_sha, run.run_id] for run in added],
+                )
     finally:
         _set_threads(store.con, threads)
     return summary
@@ -157,7 +162,7 @@ def _load_suite(
 def _load_run(
     con: duckdb.DuckDBPyConnection, run: Run, now: datetime, replace: bool, summary: LoadSummary
 ) -> bool:
-    """Insert the run and its results (checked later, with the batch); False if unchanged."""
+    """Insert the run's record (its results follow, with the batch's); False if unchanged."""
     row = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
     if row is not None:
         if row[0] == run.content_sha:
@@ -191,7 +196,7 @@ def _load_run(
             run.artifact,
             run.suite_id,
             run.started_at.replace(tzinfo=None),
-            run.content_sha,
+            "",  # content_sha: set at the end of the load, when the case file's hash is done
             run.origin,
             now,
         ],
@@ -204,7 +209,6 @@ def _load_run(
             "INSERT INTO run_artifacts VALUES (?, ?, ?)",
             [[run.run_id, i, p] for i, p in enumerate(run.artifacts)],
         )
-    _insert_results(con, run)
     return True
 
 
@@ -220,24 +224,46 @@ _INSERT_HEAD = (
 )
 
 
-def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> None:
-    """Insert a run's per-case rows in bulk (`_check_results` checks them afterwards)."""
-    if run.cases_inline is not None:
-        _insert_inline(con, run)
-        return
+def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run], threads: int) -> None:
+    """Insert the per-case rows of `runs` in bulk (`_check_results` checks them afterwards).
+
+    Parquet files one at a time on one thread, JSONL files all in one statement on every thread
+    (see the module docstring), inline results from Arrow.
+    """
+    jsonl: list[Run] = []
+    files: set[Path] = set()
+    _set_threads(con, 1)
+    for run in runs:
+        if run.cases_inline is not None:
+            _insert_inline(con, run)
+        elif run.cases_file is not None and run.cases_file.format == "parquet":
+            _insert_file(con, run, _insert_parquet, _diagnose_parquet)
+        elif run.cases_file is not None and run.cases_file.path not in files:
+            files.add(run.cases_file.path)
+            jsonl.append(run)
+        else:  # a JSONL file another run of the batch also names: on its own
+            _insert_file(con, run, _insert_jsonl, _diagnose_jsonl)
+    _set_threads(con, threads)
+    if jsonl:
+        try:
+            _insert_jsonl_files(con, jsonl)
+        except duckdb.Error as exc:
+            raise _unreadable_jsonl(jsonl, exc) from None
+
+
+def _insert_file(
+    con: duckdb.DuckDBPyConnection,
+    run: Run,
+    insert: Callable[[duckdb.DuckDBPyConnection, Run], None],
+    diagnose: Callable[[Run, Container[str]], list[InputError]],
+) -> None:
     assert run.cases_file is not None
-    if run.cases_file.format == "jsonl":
-        diagnose: Callable[[Container[str]], list[InputError]] = partial(_diagnose_jsonl, run)
-        insert = _insert_jsonl
-    else:
-        diagnose = partial(_diagnose_parquet, run)
-        insert = _insert_parquet
     try:
         insert(con, run)
     except duckdb.Error as exc:
         # The transaction is aborted now, so the walk cannot ask the store for the suite's
         # case ids: it reports format problems, which is what DuckDB stumbled on.
-        found = diagnose(_Anything())
+        found = diagnose(run, _Anything())
         raise _diagnosed(
             found, run.cases_file.path, run, f"cannot read case results: {_first_line(exc)}"
         ) from None
@@ -358,25 +384,76 @@ _JSONL_COLUMNS = (
 )
 
 
-def _insert_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> None:
-    assert run.cases_file is not None
+def _json_string(column: str) -> str:
+    """SQL for a JSON-typed column's value when it is a JSON string, else NULL.
+
+    DuckDB hands JSON values over re-serialised (no whitespace, only the escapes JSON needs), so
+    a string is exactly the text between its quotes unless it holds a backslash; only those few
+    are parsed. That is a fifth cheaper than json_type plus ->> on every row.
+    """
+    return (
+        f"CASE WHEN starts_with({column}, '\"') THEN CASE WHEN contains({column}, '\\') "
+        f"THEN {column} ->> '$' ELSE {column}[2:-2] END END"
+    )
+
+
+def _jsonl_select(run_id: str) -> str:
     # case_id and route are read as JSON so that a number or object is refused rather than
     # silently turned into text; wrong types become NULL and fail the check that follows.
-    con.execute(
-        _INSERT_HEAD
-        + f"""
-        SELECT ?,
-               CASE WHEN json_type(case_id) = 'VARCHAR' THEN case_id ->> '$' END,
-               CASE WHEN json_type(route) = 'VARCHAR' THEN route ->> '$' END,
+    return f"""
+        SELECT {run_id}, {_json_string("case_id")}, {_json_string("route")},
                score, latency_ms, tokens, output,
-               CASE WHEN metadata IS NULL OR json_type(metadata) IN ('OBJECT', 'NULL')
-                    THEN metadata
+               CASE WHEN metadata IS NULL OR starts_with(metadata, '{{') THEN metadata
                     ELSE error('metadata must be an object') END
         FROM read_json(?, format = 'newline_delimited', columns = {_JSONL_COLUMNS},
-                       maximum_object_size = 268435456)
-        """,
-        [run.run_id, str(run.cases_file.path)],
-    )
+                       maximum_object_size = 268435456, filename = true)
+        """
+
+
+def _insert_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+    assert run.cases_file is not None
+    con.execute(_INSERT_HEAD + _jsonl_select("?"), [run.run_id, str(run.cases_file.path)])
+
+
+def _insert_jsonl_files(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
+    """Every run's JSONL file in one statement, so DuckDB reads several files at once.
+
+    Each row's run comes from the file it was read from; insertion order is kept, so each run's
+    rows stay contiguous. Every file must be named by one run only.
+    """
+    paths = [str(r.cases_file.path) for r in runs if r.cases_file is not None]
+    run_id = "list_extract(?::VARCHAR[], list_position(?::VARCHAR[], filename))"
+    con.execute(_INSERT_HEAD + _jsonl_select(run_id), [[r.run_id for r in runs], paths, paths])
+
+
+def _unreadable_jsonl(runs: list[Run], exc: duckdb.Error) -> InputError | InputErrors:
+    """Which of the files DuckDB could not read, and where: each is tried on its own, aside.
+
+    The load's transaction is aborted by then, so the files are read again in a private
+    in-memory database, and the first one that fails there is walked line by line.
+    """
+    probe = duckdb.connect()
+    try:
+        for run in runs:
+            assert run.cases_file is not None
+            try:
+                probe.execute(
+                    "CREATE OR REPLACE TEMP TABLE probe AS " + _jsonl_select("NULL"),
+                    [str(run.cases_file.path)],
+                )
+            except duckdb.Error as single:
+                found = _diagnose_jsonl(run, _Anything())
+                return _diagnosed(
+                    found,
+                    run.cases_file.path,
+                    run,
+                    f"cannot read case results: {_first_line(single)}",
+                )
+    finally:
+        probe.close()
+    first = runs[0]
+    assert first.cases_file is not None
+    return InputError(first.cases_file.path, f"cannot read case results: {_first_line(exc)}")
 
 
 _NUMERIC = (
