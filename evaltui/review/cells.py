@@ -41,7 +41,7 @@ def route_cells(
     out: dict[str, list[RouteCell]] = {run_id: [] for run_id in ids}
     if ids:
         for run_id, split, expected, predicted, n in case_sets.route_cells(
-            con, suite.suite_id, suite.case_count, ids
+            con, suite.suite_id, ids
         ):
             out[run_id].append(RouteCell(split, expected, predicted, n))
     return {run_id: tuple(cells) for run_id, cells in out.items()}
@@ -54,9 +54,7 @@ def paired_counts_from_sets(
     ids = [r for r in dict.fromkeys(run_ids) if r != baseline_id]
     out = {run_id: PairedCounts(0, 0, 0, 0, 0) for run_id in ids}
     if ids:
-        for run_id, *counts in case_sets.paired_counts(
-            con, suite.suite_id, suite.case_count, baseline_id, ids
-        ):
+        for run_id, *counts in case_sets.paired_counts(con, suite.suite_id, baseline_id, ids):
             if run_id in out:
                 out[run_id] = PairedCounts(*counts)
     return out

@@ -4,12 +4,14 @@ A suite's cases are numbered 0..n-1 in `case_id` order (suites are frozen, so th
 changes). For every run and every route label it produced, table `result_sets` holds a bitstring
 of n bits: bit i is set when the run routed case number i to that label. The loader writes these
 in the same pass that checks the results (`check_and_record`), in the load's transaction, and a
-replaced run loses them with its results.
+replaced run loses them with its results. `suite_sets` holds, the same way, each suite's cases
+per (split, expected route), written with the suite (`record_suite`).
 
-A review then never scans the results: a run's route cells (split x expected x predicted counts)
-are popcounts of its sets against the suite's (split, expected route) masks, and the paired
-counts of 50 candidates against a baseline are popcounts of a few ANDs, whatever the number of
-cases. Tests hold both to the queries over the results they replace.
+The route cells of each run (cases per split, expected and predicted route: popcounts of its sets
+against the suite's) are written with the sets, into `result_cells`. A review then never scans
+the results: metrics and coverage are sums over a run's few cells, and the paired counts of 50
+candidates against a baseline are popcounts of a few ANDs, whatever the number of cases. Tests
+hold both to the queries over the results they replace.
 """
 
 from __future__ import annotations
@@ -37,11 +39,23 @@ _SETS = (
     "SELECT s.run_id, s.route, s.cases FROM result_sets s JOIN runs USING (run_id) "
     "WHERE runs.suite_id = ? AND s.run_id IN (SELECT unnest(?::VARCHAR[]))"
 )
+_MASKS = "SELECT split, expected_route, cases FROM suite_sets WHERE suite_id = ?"
 
 
 def _last(case_count: int) -> int:
     """The highest case number (bitstring_agg wants its range as literals)."""
     return max(0, int(case_count) - 1)
+
+
+def record_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_count: int) -> None:
+    """Write the suite's (split, expected route) case sets; its cases must be in the store."""
+    con.execute(
+        f"""INSERT INTO suite_sets
+            WITH suite_cases AS ({_numbered()})
+            SELECT ?, split, expected_route, bitstring_agg(number, 0, {_last(case_count)})
+            FROM suite_cases GROUP BY split, expected_route""",
+        [suite_id, suite_id],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,48 +109,45 @@ def check_and_record(
         }
         if all(found.get(run_id, ResultCheck(0, 0, 0, 0)).ok for run_id in run_ids):
             con.execute(f"INSERT INTO result_sets SELECT run_id, route, cases FROM {TEMP_TABLE}")
+            con.execute(
+                f"""INSERT INTO result_cells
+                    WITH masks AS MATERIALIZED ({_MASKS}),
+                         cells AS (SELECT s.run_id, m.split, m.expected_route, s.route,
+                                          bit_count(s.cases & m.cases) AS n
+                                   FROM {TEMP_TABLE} s, masks m)
+                    SELECT * FROM cells WHERE n > 0""",
+                [suite_id],
+            )
     finally:
         con.execute(f"DROP TABLE {TEMP_TABLE}")
     return found
 
 
 def route_cells(
-    con: duckdb.DuckDBPyConnection, suite_id: str, case_count: int, run_ids: Iterable[str]
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: Iterable[str]
 ) -> list[tuple[str, str, str, str, int]]:
     """(run_id, split, expected route, route, cases) for every non-empty cell of the runs."""
-    last = _last(case_count)
     rows = con.execute(
-        f"""WITH sets AS MATERIALIZED ({_SETS}),
-                 suite_cases AS ({_numbered()}),
-                 masks AS (SELECT split, expected_route, bitstring_agg(number, 0, {last}) AS cases
-                           FROM suite_cases GROUP BY split, expected_route),
-                 cells AS (SELECT s.run_id, m.split, m.expected_route, s.route,
-                                  bit_count(s.cases & m.cases) AS n
-                           FROM sets s, masks m)
-            SELECT * FROM cells WHERE n > 0""",
-        [suite_id, list(run_ids), suite_id],
+        """SELECT c.run_id, c.split, c.expected_route, c.route, c.cases
+           FROM result_cells c JOIN runs USING (run_id)
+           WHERE runs.suite_id = ? AND c.run_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [suite_id, list(run_ids)],
     ).fetchall()
     return [(run_id, split, exp, route, int(n)) for run_id, split, exp, route, n in rows]
 
 
 def paired_counts(
-    con: duckdb.DuckDBPyConnection,
-    suite_id: str,
-    case_count: int,
-    baseline_id: str,
-    run_ids: Iterable[str],
+    con: duckdb.DuckDBPyConnection, suite_id: str, baseline_id: str, run_ids: Iterable[str]
 ) -> list[tuple[str, int, int, int, int, int]]:
     """(run_id, n, fixed, broken, both_right, both_wrong) of each run against the baseline.
 
     n counts the cases both have results for; fixed are those the baseline routed wrong and the
     run right, broken the reverse. Runs without results (or a baseline without) get n = 0.
     """
-    last = _last(case_count)
     rows = con.execute(
         f"""WITH sets AS MATERIALIZED ({_SETS}),
-                 suite_cases AS ({_numbered()}),
-                 expected AS (SELECT expected_route, bitstring_agg(number, 0, {last}) AS cases
-                              FROM suite_cases GROUP BY expected_route),
+                 expected AS MATERIALIZED (SELECT expected_route, bit_or(cases) AS cases
+                                           FROM ({_MASKS}) GROUP BY expected_route),
                  runs AS (SELECT s.run_id, bit_or(s.cases) AS present,
                                  bit_or(coalesce(s.cases & e.cases, xor(s.cases, s.cases)))
                                      AS correct

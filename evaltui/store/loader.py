@@ -32,7 +32,7 @@ from evaltui.contract.discover import Batch
 from evaltui.contract.model import Run, Suite
 from evaltui.contract.results import diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
-from evaltui.store.case_sets import ResultCheck, check_and_record
+from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
 
@@ -153,6 +153,7 @@ def _load_suite(
             )
         finally:
             con.unregister("_evaltui_cases")
+    record_suite(con, suite.suite_id, suite.case_count)
     summary.suites_added.append(suite.suite_id)
 
 

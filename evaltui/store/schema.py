@@ -7,12 +7,14 @@ run's rows are contiguous and DuckDB's zone maps skip other runs' row groups on 
 Indexes would slow a ten-million-row load for no gain in the set-based queries evaltui runs.
 
 `result_sets` summarises each run's results as one bitstring per route label over the suite's
-cases (see `case_sets.py`): reviews read those, not the ten million rows.
+cases, `suite_sets` each suite's cases per (split, expected route) the same way, and
+`result_cells` counts each run's cases per (split, expected route, route) (see `case_sets.py`):
+reviews read those, not the ten million rows.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "2"  # 2: result_sets
+SCHEMA_VERSION = "2"  # 2: suite_sets, result_sets, result_cells
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -91,6 +93,19 @@ CREATE TABLE IF NOT EXISTS results (
     output VARCHAR,
     metadata JSON
 );
+CREATE TABLE IF NOT EXISTS suite_sets (
+    suite_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    expected_route VARCHAR NOT NULL,
+    cases BIT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS result_cells (
+    run_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    expected_route VARCHAR NOT NULL,
+    route VARCHAR NOT NULL,
+    cases BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS result_sets (
     run_id VARCHAR NOT NULL,
     route VARCHAR NOT NULL,
@@ -105,4 +120,5 @@ RUN_DETAIL_TABLES = (
     "run_artifacts",
     "results",
     "result_sets",
+    "result_cells",
 )
