@@ -77,3 +77,25 @@ def test_cached_pages_are_the_same_rows(sample_con: duckdb.DuckDBPyConnection) -
     fresh = view.page(sample_con, 100, 50)
     assert fresh is not first and fresh.to_pylist() == first.to_pylist()
     assert [r["row"] for r in fresh.to_pylist()] == list(range(100, 150))
+
+
+def test_prefetch_puts_the_next_failure_page_in_the_cache(
+    sample_con: duckdb.DuckDBPyConnection,
+) -> None:
+    pair = PairCases.build(
+        sample_con, get_run(sample_con, CANDIDATE), get_run(sample_con, BASELINE)
+    )
+    view = pair.view(sample_con)
+    first = view.step_failure(sample_con, -1, 1)
+    assert first is not None
+    second = view.step_failure(sample_con, first, 1)
+    assert second is not None
+    key = ((second // 10) * 10, 10)
+    assert key not in view._cache.pages
+    view.prefetch(sample_con, first, 1, 10)
+    assert key in view._cache.pages
+    page = view.page(sample_con, *key)
+    assert page is view._cache.pages[key]
+    assert second in [r["row"] for r in page.to_pylist()]
+    pair.drop(sample_con)
+    view.prefetch(sample_con, 0, 1, 10)  # the table is gone: nothing happens, nothing raised

@@ -247,6 +247,19 @@ class CaseView:
         """How many failures come before `row` (so a failure at `row` is number this + 1)."""
         return int(np.searchsorted(self.failure_rows(con), row, side="left"))
 
+    def prefetch(self, con: duckdb.DuckDBPyConnection, row: int, steps: int, count: int) -> None:
+        """Fetch into the cache the `count`-row page of the failure `steps` away from `row`.
+
+        Run after a jump, so that the next keypress in the same direction finds its page here.
+        Quietly does nothing once the view has been dropped.
+        """
+        try:
+            target = self.step_failure(con, row, steps)
+            if target is not None:
+                self.page(con, (target // count) * count, count)
+        except duckdb.CatalogException:
+            pass
+
     def locate(self, con: duckdb.DuckDBPyConnection, pair_row: int) -> int:
         """The row of this view at or after the pair's row `pair_row` (the last row if none)."""
         found = con.execute(
