@@ -9,7 +9,8 @@ driver delivers them (`step_latency.send_key`): Pilot.press waits for the app to
 each key, about 100 ms, so it cannot time a keypress.
 
 Timed, each from the key to the new state on screen:
-- open: process start (before imports) to the runs table filled (`open_seconds` in-process);
+- open: process start (before imports, the CLI's included, as `evaltui` pays them) to the runs
+  table filled (`open_seconds` in-process; the parent times it from spawn as well);
 - pair open: `c` on the highlighted run to the first case rows of the pair on screen;
 - step: `n` (then `N`) to the cursor on the next (previous) failure with its row drawn;
 - pair switch: `esc`, `j`, `c` from one pair's cases to the next run's cases on screen.
@@ -33,8 +34,10 @@ sys.path.insert(0, str(HERE))
 
 from step_latency import send_key  # noqa: E402
 
+import evaltui.cli.main  # noqa: E402, F401  (`evaltui` starts the app through the CLI: same imports)
 from evaltui.store.connection import Store  # noqa: E402
 from evaltui.tui.app import EvaltuiApp  # noqa: E402
+from evaltui.tui.launch import check_start  # noqa: E402
 from evaltui.tui.screens.cases import CasesScreen  # noqa: E402
 from evaltui.tui.screens.runs import RunsScreen  # noqa: E402
 from evaltui.tui.widgets.case_list import CaseList  # noqa: E402
@@ -72,7 +75,9 @@ def cases_ready(app: EvaltuiApp, previous: object = None) -> bool:
 
 
 async def session(store: Path, candidate: str, presses: int, switches: int) -> dict[str, object]:
-    app = EvaltuiApp(Store.open(store, read_only=True))
+    opened = Store.open(store, read_only=True)
+    check_start(opened, experiment=None, baseline=None)  # what `run_app` does before the app
+    app = EvaltuiApp(opened)
     out: dict[str, object] = {}
     try:
         async with app.run_test(size=(80, 24)) as pilot:
