@@ -249,3 +249,22 @@ def test_runs_sharing_a_jsonl_file_each_get_its_rows(tmp_path: Path) -> None:
             "SELECT run_id, count(*) FROM results GROUP BY run_id ORDER BY run_id"
         ).fetchall()
     assert counts == [("first", 4), ("second", 4)]
+
+
+def test_run_identity_covers_the_case_file(tmp_path: Path) -> None:
+    """The background hash gives the same identity for the same bytes, another for others."""
+    folder = incoming(tmp_path)
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in GOOD))
+    write_run(folder, "hashed", "a.jsonl")
+    first = read_batch([folder]).runs[0]
+    again = read_batch([folder]).runs[0]
+    assert first.content_sha == again.content_sha and len(first.content_sha) == 64
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reversed(GOOD)))
+    changed = read_batch([folder]).runs[0]
+    assert changed.content_sha != first.content_sha
+    changed.content.cancel()  # too late to cancel: the value stays available
+    assert len(changed.content_sha) == 64
+    with Store.open(tmp_path / "s.duckdb") as store:
+        load_batch(store, read_batch([folder]))
+        stored = store.con.execute("SELECT content_sha FROM runs").fetchall()
+    assert stored == [(changed.content_sha,)]

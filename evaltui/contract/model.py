@@ -206,6 +206,10 @@ class Digest:
     def value(self) -> str:
         return self._future.result()
 
+    def cancel(self) -> None:
+        """Do not start the hash if it has not started (the load was refused: nobody needs it)."""
+        self._future.cancel()
+
 
 @dataclass(frozen=True, slots=True)
 class Run:

@@ -77,6 +77,9 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
                     "UPDATE runs SET content_sha = ? WHERE run_id = ?",
                     [[run.content_sha, run.run_id] for run in added],
                 )
+    except BaseException:
+        batch.cancel()  # a refused load leaves no case file hashing behind it
+        raise
     finally:
         _set_threads(store.con, threads)
     return summary
