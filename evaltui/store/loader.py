@@ -5,14 +5,13 @@ for inline results), one INSERT per run, and then checked for every run of the b
 one set-based query per suite, which also records each run's case sets (`case_sets.py`). Only if a check fails does evaltui walk the offending file row by
 row, to name the exact line. Any failure rolls the whole load back.
 
-Speed notes (see docs/performance.md): Parquet results are inserted one file at a time on one
-DuckDB thread. With several threads each INSERT from Parquet leaves one partly filled row group per
-thread behind, and DuckDB then rewrites all of them when it checkpoints the store at close, which
-costs about as much again as the insert itself; one thread fills whole row groups across the runs
-of a batch, keeps each run's rows contiguous (so `run_id = ?` skips other runs' row groups) and
-needs less memory. JSONL inserts leave nothing for the checkpoint, but parsing is the slow part,
-so all JSONL files of a batch are read by one statement on every thread (insertion order kept,
-so each run's rows stay contiguous too). The check that follows runs on every thread.
+Speed notes (see docs/performance.md): the result files of a load are read by as few statements
+as possible (one per file format and schema), so DuckDB reads several files at once on every
+thread; each row's run comes from its file name, and insertion order is kept, so each run's rows
+stay contiguous (`run_id = ?` skips other runs' row groups by zone maps). Several threads leave
+partly filled row groups behind, which DuckDB's checkpoint would merge by rewriting them, about
+as costly as the insert itself; the load is checkpointed at once with that vacuuming off (unless
+it replaced runs, whose deleted rows the vacuum reclaims).
 """
 
 from __future__ import annotations
@@ -63,13 +62,14 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     """Write `batch`; raise InputError(s) and leave the store untouched if anything is wrong."""
     summary = LoadSummary(skipped=list(batch.skipped))
     now = datetime.now(UTC).replace(tzinfo=None)
-    threads = _threads(store.con)
+    vacuum = _setting(store.con, "max_vacuum_tasks")
     try:
+        store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
         with store.transaction() as con:
             for suite in batch.suites:
                 _load_suite(con, suite, now, summary)
             added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
-            _insert_results(con, added, threads)
+            _insert_results(con, added)
             _check_results(con, added, summary)
             # the case files were hashed meanwhile (see contract.run); now the ids are needed
             if added:
@@ -77,21 +77,26 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
                     "UPDATE runs SET content_sha = ? WHERE run_id = ?",
                     [[run.content_sha, run.run_id] for run in added],
                 )
+        if summary.runs_replaced:
+            store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
+        _checkpoint(store.con)
     except BaseException:
         batch.cancel()  # a refused load leaves no case file hashing behind it
         raise
     finally:
-        _set_threads(store.con, threads)
+        store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
     return summary
 
 
-def _threads(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT current_setting('threads')").fetchone()
-    return int(row[0]) if row else 1
+def _setting(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = con.execute("SELECT current_setting(?)", [name]).fetchone()
+    return int(row[0]) if row else 0
 
 
-def _set_threads(con: duckdb.DuckDBPyConnection, threads: int) -> None:
-    con.execute(f"SET threads = {int(threads)}")
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the load to the store file now, with the settings of the load."""
+    with contextlib.suppress(duckdb.Error):  # another transaction open: the close will do it
+        con.execute("CHECKPOINT")
 
 
 # -- suites ---------------------------------------------------------------------------------------
@@ -100,9 +105,10 @@ def _set_threads(con: duckdb.DuckDBPyConnection, threads: int) -> None:
 def _load_suite(
     con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, summary: LoadSummary
 ) -> None:
-    row = con.execute(
+    found = con.execute(
         "SELECT content_sha FROM suites WHERE suite_id = ?", [suite.suite_id]
-    ).fetchone()
+    ).fetchall()
+    row = found[0] if found else None
     if row is not None:
         if row[0] == suite.content_sha:
             summary.suites_unchanged.append(suite.suite_id)
@@ -167,7 +173,9 @@ def _load_run(
     con: duckdb.DuckDBPyConnection, run: Run, now: datetime, replace: bool, summary: LoadSummary
 ) -> bool:
     """Insert the run's record (its results follow, with the batch's); False if unchanged."""
-    row = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
+    # fetchall, not fetchone: an unfinished result would block `register` on this connection
+    found = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchall()
+    row = found[0] if found else None
     if row is not None:
         if row[0] == run.content_sha:
             summary.runs_unchanged.append(run.run_id)
@@ -185,7 +193,7 @@ def _load_run(
     else:
         summary.runs_added.append(run.run_id)
 
-    if con.execute("SELECT 1 FROM suites WHERE suite_id = ?", [run.suite_id]).fetchone() is None:
+    if not con.execute("SELECT 1 FROM suites WHERE suite_id = ?", [run.suite_id]).fetchall():
         raise InputError(
             run.path,
             f"suite {run.suite_id!r} is not in the store; load its suite manifest first "
@@ -228,49 +236,78 @@ _INSERT_HEAD = (
 )
 
 
-def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run], threads: int) -> None:
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """How a kind of result file is read: `select(run_id_sql)` is a SELECT of the result columns
+    FROM read_...(?, filename = true); `diagnose` walks one file when DuckDB could not read it."""
+
+    select: Callable[[str], str]
+    diagnose: Callable[[Run, Container[str]], list[InputError]]
+
+
+# the run a row belongs to, from the file it was read from (parameters: run ids, their files)
+_RUN_OF_FILE = "list_extract(?::VARCHAR[], list_position(?::VARCHAR[], filename))"
+
+
+def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
     """Insert the per-case rows of `runs` in bulk (`_check_results` checks them afterwards).
 
-    Parquet files one at a time on one thread, JSONL files all in one statement on every thread
-    (see the module docstring), inline results from Arrow.
+    Files that are read the same way (JSONL; Parquet files with the same columns) go in one
+    statement; a file named by two runs is read once per run; inline results come from Arrow.
     """
-    jsonl: list[Run] = []
-    files: set[Path] = set()
-    _set_threads(con, 1)
+    groups: dict[str, tuple[_Reader, list[Run]]] = {}
+    again: list[tuple[_Reader, Run]] = []
+    seen: set[Path] = set()
     for run in runs:
-        if run.cases_inline is not None:
+        if run.cases_file is None:
             _insert_inline(con, run)
-        elif run.cases_file is not None and run.cases_file.format == "parquet":
-            _insert_file(con, run, _insert_parquet, _diagnose_parquet)
-        elif run.cases_file is not None and run.cases_file.path not in files:
-            files.add(run.cases_file.path)
-            jsonl.append(run)
-        else:  # a JSONL file another run of the batch also names: on its own
-            _insert_file(con, run, _insert_jsonl, _diagnose_jsonl)
-    _set_threads(con, threads)
-    if jsonl:
+            continue
+        reader = _JSONL if run.cases_file.format == "jsonl" else _parquet_reader(con, run)
+        if run.cases_file.path in seen:
+            again.append((reader, run))
+            continue
+        seen.add(run.cases_file.path)
+        groups.setdefault(reader.select("?"), (reader, []))[1].append(run)
+    for reader, group in [*groups.values(), *((r, [run]) for r, run in again)]:
+        paths = [str(r.cases_file.path) for r in group if r.cases_file is not None]
         try:
-            _insert_jsonl_files(con, jsonl)
+            con.execute(
+                _INSERT_HEAD + reader.select(_RUN_OF_FILE),
+                [[r.run_id for r in group], paths, paths],
+            )
         except duckdb.Error as exc:
-            raise _unreadable_jsonl(jsonl, exc) from None
+            raise _unreadable(reader, group, exc) from None
 
 
-def _insert_file(
-    con: duckdb.DuckDBPyConnection,
-    run: Run,
-    insert: Callable[[duckdb.DuckDBPyConnection, Run], None],
-    diagnose: Callable[[Run, Container[str]], list[InputError]],
-) -> None:
-    assert run.cases_file is not None
+def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputError | InputErrors:
+    """Which of the files DuckDB could not read, and where: each is read again on its own.
+
+    The load's transaction is aborted by then, so the files are read in a private in-memory
+    database; the first one that fails there is walked row by row (format problems only: the
+    store cannot be asked for the suite's case ids any more).
+    """
+    probe = duckdb.connect()
     try:
-        insert(con, run)
-    except duckdb.Error as exc:
-        # The transaction is aborted now, so the walk cannot ask the store for the suite's
-        # case ids: it reports format problems, which is what DuckDB stumbled on.
-        found = diagnose(run, _Anything())
-        raise _diagnosed(
-            found, run.cases_file.path, run, f"cannot read case results: {_first_line(exc)}"
-        ) from None
+        for run in runs:
+            assert run.cases_file is not None
+            try:
+                probe.execute(
+                    "CREATE OR REPLACE TEMP TABLE probe AS " + reader.select("NULL"),
+                    [str(run.cases_file.path)],
+                )
+            except duckdb.Error as single:
+                found = reader.diagnose(run, _Anything())
+                return _diagnosed(
+                    found,
+                    run.cases_file.path,
+                    run,
+                    f"cannot read case results: {_first_line(single)}",
+                )
+    finally:
+        probe.close()
+    first = runs[0]
+    assert first.cases_file is not None
+    return InputError(first.cases_file.path, f"cannot read case results: {_first_line(exc)}")
 
 
 def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: LoadSummary) -> None:
@@ -391,14 +428,10 @@ _JSONL_COLUMNS = (
 def _json_string(column: str) -> str:
     """SQL for a JSON-typed column's value when it is a JSON string, else NULL.
 
-    DuckDB hands JSON values over re-serialised (no whitespace, only the escapes JSON needs), so
-    a string is exactly the text between its quotes unless it holds a backslash; only those few
-    are parsed. That is a fifth cheaper than json_type plus ->> on every row.
+    DuckDB hands JSON values over re-serialised (no whitespace), so a JSON string is exactly a
+    value that starts with a quote: one cheap test instead of `json_type` (a second parse).
     """
-    return (
-        f"CASE WHEN starts_with({column}, '\"') THEN CASE WHEN contains({column}, '\\') "
-        f"THEN {column} ->> '$' ELSE {column}[2:-2] END END"
-    )
+    return f"CASE WHEN starts_with({column}, '\"') THEN {column} ->> '$' END"
 
 
 def _jsonl_select(run_id: str) -> str:
@@ -412,52 +445,6 @@ def _jsonl_select(run_id: str) -> str:
         FROM read_json(?, format = 'newline_delimited', columns = {_JSONL_COLUMNS},
                        maximum_object_size = 268435456, filename = true)
         """
-
-
-def _insert_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> None:
-    assert run.cases_file is not None
-    con.execute(_INSERT_HEAD + _jsonl_select("?"), [run.run_id, str(run.cases_file.path)])
-
-
-def _insert_jsonl_files(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
-    """Every run's JSONL file in one statement, so DuckDB reads several files at once.
-
-    Each row's run comes from the file it was read from; insertion order is kept, so each run's
-    rows stay contiguous. Every file must be named by one run only.
-    """
-    paths = [str(r.cases_file.path) for r in runs if r.cases_file is not None]
-    run_id = "list_extract(?::VARCHAR[], list_position(?::VARCHAR[], filename))"
-    con.execute(_INSERT_HEAD + _jsonl_select(run_id), [[r.run_id for r in runs], paths, paths])
-
-
-def _unreadable_jsonl(runs: list[Run], exc: duckdb.Error) -> InputError | InputErrors:
-    """Which of the files DuckDB could not read, and where: each is tried on its own, aside.
-
-    The load's transaction is aborted by then, so the files are read again in a private
-    in-memory database, and the first one that fails there is walked line by line.
-    """
-    probe = duckdb.connect()
-    try:
-        for run in runs:
-            assert run.cases_file is not None
-            try:
-                probe.execute(
-                    "CREATE OR REPLACE TEMP TABLE probe AS " + _jsonl_select("NULL"),
-                    [str(run.cases_file.path)],
-                )
-            except duckdb.Error as single:
-                found = _diagnose_jsonl(run, _Anything())
-                return _diagnosed(
-                    found,
-                    run.cases_file.path,
-                    run,
-                    f"cannot read case results: {_first_line(single)}",
-                )
-    finally:
-        probe.close()
-    first = runs[0]
-    assert first.cases_file is not None
-    return InputError(first.cases_file.path, f"cannot read case results: {_first_line(exc)}")
 
 
 _NUMERIC = (
@@ -487,15 +474,18 @@ _INTEGER = (
 )
 
 
-def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+def _parquet_reader(con: duckdb.DuckDBPyConnection, run: Run) -> _Reader:
+    """How to read this Parquet file, from its columns; refuse columns of the wrong type."""
     assert run.cases_file is not None
     path = run.cases_file.path
-    columns = {
-        name: str(type_).upper()
-        for name, type_, *_ in con.execute(
-            "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
-        ).fetchall()
-    }
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        found = _diagnose_parquet(run, _Anything())
+        raise _diagnosed(
+            found, path, run, f"cannot read case results: {_first_line(exc)}"
+        ) from None
+    columns = {name: str(type_).upper() for name, type_, *_ in described}
     problems = []
     for name in ("case_id", "route"):
         if name not in columns:
@@ -530,14 +520,13 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
     output = "NULL::VARCHAR"
     if "output" in columns:
         output = "output" if columns["output"] == "VARCHAR" else "CAST(to_json(output) AS VARCHAR)"
-    con.execute(
-        _INSERT_HEAD
-        + f"""
-        SELECT ?, case_id, route, {column("score", "DOUBLE")}, {column("latency_ms", "DOUBLE")},
-               {column("tokens", "BIGINT")}, {output}, {metadata}
-        FROM read_parquet(?)
-        """,
-        [run.run_id, str(path)],
+    values = (
+        f"case_id, route, {column('score', 'DOUBLE')}, {column('latency_ms', 'DOUBLE')}, "
+        f"{column('tokens', 'BIGINT')}, {output}, {metadata}"
+    )
+    return _Reader(
+        lambda run_id: f"SELECT {run_id}, {values} FROM read_parquet(?, filename = true)",
+        _diagnose_parquet,
     )
 
 
@@ -570,6 +559,9 @@ def _diagnose_inline(run: Run, ids: Container[str]) -> list[InputError]:
 def _diagnose_jsonl(run: Run, ids: Container[str]) -> list[InputError]:
     assert run.cases_file is not None
     return diagnose_jsonl(run.cases_file.path, ids, run.suite_id)
+
+
+_JSONL = _Reader(_jsonl_select, lambda run, ids: _diagnose_jsonl(run, ids))
 
 
 def _diagnose_parquet(run: Run, ids: Container[str]) -> list[InputError]:
