@@ -262,3 +262,16 @@ def test_run_identity_covers_the_case_file(tmp_path: Path) -> None:
         load_batch(store, read_batch([folder]))
         stored = store.con.execute("SELECT content_sha FROM runs").fetchall()
     assert stored == [(changed.content_sha,)]
+
+
+def test_long_jsonl_lines_load(tmp_path: Path) -> None:
+    """A case result line longer than DuckDB's default JSON object size (16 MB) still loads."""
+    folder = incoming(tmp_path)
+    rows = [dict(r) for r in GOOD]
+    rows[1]["output"] = "x" * (17 << 20)
+    (folder / "long.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_run(folder, "long", "long.jsonl")
+    with Store.open(tmp_path / "s.duckdb") as store:
+        load_batch(store, read_batch([folder]))
+        found = store.con.execute("SELECT max(length(output)) FROM results").fetchall()
+    assert found == [(17 << 20,)]
