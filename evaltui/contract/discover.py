@@ -39,6 +39,11 @@ class Batch:
         files.update(s.source_path for suite in self.suites for s in suite.splits if s.source_path)
         return files
 
+    def cancel(self) -> None:
+        """Stop hashing case files that will not be loaded (see `contract.run`)."""
+        for run in self.runs:
+            run.content.cancel()
+
     def extend(self, other: Batch) -> None:
         self.suites.extend(other.suites)
         self.runs.extend(other.runs)
@@ -63,6 +68,8 @@ def read_batch(paths: Iterable[Path], *, allow_outside: bool = False) -> Batch:
     referenced = batch.referenced
     batch.skipped = [p for p in batch.skipped if p.resolve() not in referenced]
     _check_duplicates(batch, errors)
+    if errors:
+        batch.cancel()
     raise_collected(errors)
     return batch
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -184,6 +185,32 @@ class Suite:
         return out
 
 
+class Digest:
+    """A SHA-256 hex digest, possibly still being computed in the background.
+
+    A run's identity covers its case file, which can be gigabytes of JSONL: hashing it while the
+    store is busy inserting the rows takes it off the load's critical path. `value()` waits.
+    """
+
+    __slots__ = ("_future",)
+
+    def __init__(self, future: Future[str]) -> None:
+        self._future = future
+
+    @classmethod
+    def of(cls, value: str) -> Digest:
+        done: Future[str] = Future()
+        done.set_result(value)
+        return cls(done)
+
+    def value(self) -> str:
+        return self._future.result()
+
+    def cancel(self) -> None:
+        """Do not start the hash if it has not started (the load was refused: nobody needs it)."""
+        self._future.cancel()
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     run_id: str
@@ -197,9 +224,14 @@ class Run:
     artifacts: tuple[str, ...]
     cases_inline: tuple[Mapping[str, Any], ...] | None
     cases_file: CaseFile | None
-    content_sha: str
+    content: Digest  # identity of the whole record and its case file, for idempotent loads
     path: Path
     line: int | None = None  # line in a .runs.jsonl file
+
+    @property
+    def content_sha(self) -> str:
+        """The run's identity (waits for the case file's hash, if it is still running)."""
+        return self.content.value()
 
     @property
     def origin(self) -> str:

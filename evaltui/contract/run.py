@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from evaltui.contract.fields import Record, scalar_text
 from evaltui.contract.jsonio import describe_type
-from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, CaseFile, Run
+from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, CaseFile, Digest, Run
 from evaltui.contract.paths import resolve_case_file
 from evaltui.contract.results import inline_result_problem
 from evaltui.errors import InputError, raise_collected
@@ -77,7 +78,7 @@ def parse_run(
         artifacts=artifacts,
         cases_inline=inline,
         cases_file=case_file,
-        content_sha=_content_sha(rec.doc, case_file),
+        content=_content_sha(rec.doc, case_file),
         path=path,
         line=line,
     )
@@ -137,14 +138,32 @@ def _check_inline(cases: list[Any], path: Path, line: int | None) -> None:
     raise_collected(errors)
 
 
-def _content_sha(doc: dict[str, Any], case_file: CaseFile | None) -> str:
-    """Identity of a run's whole content, so that loading the same run twice is a no-op."""
+_hashers: ThreadPoolExecutor | None = None
+
+
+def _content_sha(doc: dict[str, Any], case_file: CaseFile | None) -> Digest:
+    """Identity of a run's whole content, so that loading the same run twice is a no-op.
+
+    A case file is hashed by a background thread (in the order runs are read), so a load can
+    insert rows while the files are hashed; the loader asks for the value only when it needs it.
+    """
+    global _hashers
+    if case_file is None:
+        return Digest.of(_identity(doc, None))
+    if _hashers is None:
+        _hashers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaltui-hash")
+    return Digest(_hashers.submit(_identity, doc, case_file))
+
+
+def _identity(doc: dict[str, Any], case_file: CaseFile | None) -> str:
     body = dict(doc)
     if case_file is not None:
-        digest = hashlib.sha256()
-        with case_file.path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        body["cases"] = {"file": case_file.declared, "sha256": digest.hexdigest()}
+        try:
+            with case_file.path.open("rb") as handle:
+                # file_digest reads into one reused buffer and releases the GIL while hashing
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            raise InputError(case_file.path, f"cannot read case results: {exc.strerror}") from None
+        body["cases"] = {"file": case_file.declared, "sha256": digest}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()

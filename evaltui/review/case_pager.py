@@ -2,17 +2,22 @@
 
 The cases of a candidate (and its baseline) are joined and numbered once, in suite order, into a
 thin table in the scratch schema (`PairCases`); each filter is a further numbered copy
-(`CaseView`). A page is then `row BETWEEN a AND b`, and the next failure is one `min(row)` over a
-boolean column, whatever the number of cases. Outputs stay in the store: only ids, routes and
-outcomes are copied, so a 200,000-case pair costs a few megabytes.
+(`CaseView`). A page is then `row BETWEEN a AND b`. A view's failure rows are fetched once, on
+the first jump, into a sorted array: the next failure and a failure's ordinal are then binary
+searches, so a keypress costs the same with 200,000 cases as with 500. Recent pages are kept
+too (views never change once built). Outputs stay in the store: only ids, routes and outcomes
+are copied, so a 200,000-case pair costs a few megabytes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from evaltui.errors import InputError
@@ -165,6 +170,20 @@ class PairCases:
         return conditions, params
 
 
+class _ViewCache:
+    """What a view has already fetched: its failure rows and its most recent pages.
+
+    Shared by the worker threads that read one view; a race only fetches something twice.
+    """
+
+    PAGES = 32
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failure_rows: np.ndarray | None = None
+        self.pages: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
+
+
 @dataclass(frozen=True, slots=True)
 class CaseView:
     """A pair's cases under one filter, numbered 0..total-1 (`row`)."""
@@ -175,14 +194,36 @@ class CaseView:
     failures: int
     paired: bool
     owned: bool  # False when this is the pair's own table, which the view must not drop
+    _cache: _ViewCache = field(default_factory=_ViewCache, compare=False, repr=False)
 
     def page(self, con: duckdb.DuckDBPyConnection, start: int, count: int) -> pa.Table:
         """Rows `start` .. `start + count - 1` (fewer at the end), with PAGE_COLUMNS."""
+        cache, key = self._cache, (start, count)
+        with cache.lock:
+            found = cache.pages.get(key)
+            if found is not None:
+                cache.pages.move_to_end(key)
+                return found
         columns = ", ".join(PAGE_COLUMNS)
-        return con.sql(
+        table = con.sql(
             f"SELECT {columns} FROM {self.table} WHERE row >= ? AND row < ? ORDER BY row",
             params=[start, start + count],
         ).to_arrow_table()
+        with cache.lock:
+            cache.pages[key] = table
+            while len(cache.pages) > cache.PAGES:
+                cache.pages.popitem(last=False)
+        return table
+
+    def failure_rows(self, con: duckdb.DuckDBPyConnection) -> np.ndarray:
+        """Every failure's row, ascending (fetched once per view)."""
+        cache = self._cache
+        if cache.failure_rows is None:
+            found = con.execute(
+                f"SELECT row FROM {self.table} WHERE NOT correct ORDER BY row"
+            ).fetchnumpy()["row"]
+            cache.failure_rows = np.asarray(found, dtype=np.int64)
+        return cache.failure_rows
 
     def step_failure(self, con: duckdb.DuckDBPyConnection, row: int, steps: int) -> int | None:
         """The row `steps` failures after `row` (before it when negative), or the farthest there is.
@@ -191,26 +232,33 @@ class CaseView:
         """
         if steps == 0:
             return row
+        rows = self.failure_rows(con)
         if steps > 0:
-            sql = (
-                f"SELECT max(row) FROM (SELECT row FROM {self.table} WHERE NOT correct AND row > ? "
-                "ORDER BY row LIMIT ?)"
-            )
-        else:
-            sql = (
-                f"SELECT min(row) FROM (SELECT row FROM {self.table} WHERE NOT correct AND row < ? "
-                "ORDER BY row DESC LIMIT ?)"
-            )
-        found = con.execute(sql, [row, abs(steps)]).fetchall()[0][0]
-        return None if found is None else int(found)
+            first = int(np.searchsorted(rows, row, side="right"))  # first failure after `row`
+            if first >= len(rows):
+                return None
+            return int(rows[min(first + steps - 1, len(rows) - 1)])
+        before = int(np.searchsorted(rows, row, side="left"))  # failures before `row`
+        if before == 0:
+            return None
+        return int(rows[max(before + steps, 0)])
 
     def failures_before(self, con: duckdb.DuckDBPyConnection, row: int) -> int:
         """How many failures come before `row` (so a failure at `row` is number this + 1)."""
-        return int(
-            con.execute(
-                f"SELECT count(*) FROM {self.table} WHERE NOT correct AND row < ?", [row]
-            ).fetchall()[0][0]
-        )
+        return int(np.searchsorted(self.failure_rows(con), row, side="left"))
+
+    def prefetch(self, con: duckdb.DuckDBPyConnection, row: int, steps: int, count: int) -> None:
+        """Fetch into the cache the `count`-row page of the failure `steps` away from `row`.
+
+        Run after a jump, so that the next keypress in the same direction finds its page here.
+        Quietly does nothing once the view has been dropped.
+        """
+        try:
+            target = self.step_failure(con, row, steps)
+            if target is not None:
+                self.page(con, (target // count) * count, count)
+        except duckdb.CatalogException:
+            pass
 
     def locate(self, con: duckdb.DuckDBPyConnection, pair_row: int) -> int:
         """The row of this view at or after the pair's row `pair_row` (the last row if none)."""

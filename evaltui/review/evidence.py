@@ -55,22 +55,31 @@ class Coverage:
 
 
 def recompute_fingerprints(
-    con: duckdb.DuckDBPyConnection, suite: SuiteInfo, run_ids: Iterable[str]
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteInfo,
+    run_ids: Iterable[str],
+    split_counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[dict[str, dict[str, str]], dict[str, Coverage]]:
     """Fingerprints of the cases each run has results for, and each run's coverage.
 
     Where a run covers a whole split, its fingerprint is the suite's by definition (case ids are
     unique and must exist in the suite), so only partially covered splits are hashed in SQL.
+    `split_counts` (run -> split -> cases with results), when the caller has counted them
+    already (`cells.coverage_counts`), saves the query that counts them.
     """
     ids = list(run_ids)
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for run_id, split, n in con.execute(
-        """SELECT r.run_id, c.split, count(*) FROM results r
-           JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL""",
-        [suite.suite_id, ids],
-    ).fetchall():
-        counts[run_id][split] = int(n)
+    if split_counts is not None:
+        for run_id in ids:
+            counts[run_id].update(split_counts.get(run_id, {}))
+    else:
+        for run_id, split, n in con.execute(
+            """SELECT r.run_id, c.split, count(*) FROM results r
+               JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+               WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL""",
+            [suite.suite_id, ids],
+        ).fetchall():
+            counts[run_id][split] = int(n)
 
     split_sizes = {s.name: s.case_count for s in suite.splits}
     fingerprints: dict[str, dict[str, str]] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -64,8 +65,12 @@ class PairedCounts:
         }
 
 
+@lru_cache(maxsize=4096)
 def mcnemar_exact(fixed: int, broken: int) -> float:
-    """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2."""
+    """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2.
+
+    Cached: a review asks for each candidate's p-value several times (ranking, Holm, warnings).
+    """
     return binomial_two_sided_half(min(fixed, broken), fixed + broken)
 
 

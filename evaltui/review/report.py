@@ -1,7 +1,8 @@
 """The review of a set of runs against a baseline: contract audit, metrics, status, evidence.
 
 This is the one answer every surface shows: the runs screen, `evaltui compare`, and the decision
-file. All runs are reviewed together with a fixed number of set-based queries.
+file. All runs are reviewed together with a fixed number of set-based queries over the runs' case sets
+(`cells.py`, `store/case_sets.py`): metrics, coverage and paired counts never scan the results.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from typing import Any
 import duckdb
 
 from evaltui.errors import NotFoundError
+from evaltui.review.cells import (
+    coverage_counts,
+    metric_counts_from_cells,
+    paired_counts_from_sets,
+    route_cells,
+)
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
-from evaltui.review.metrics import Number, metric_counts, metric_values
-from evaltui.review.paired import PairedSettings, PairedStats, paired_counts, paired_statistics
+from evaltui.review.metrics import Number, metric_values
+from evaltui.review.paired import PairedSettings, PairedStats, paired_statistics
 from evaltui.review.repeats import RepeatGroup, group_repeats
 from evaltui.review.stats import Proportion, proportion
 from evaltui.store.queries import RunInfo, SuiteInfo, get_runs, get_suites, list_runs
@@ -173,21 +180,23 @@ def review_runs(
     coverage: dict[str, Coverage] = {}
     counts: dict[str, dict[str, tuple[int, int]]] = {}
     for suite_id, ids in by_suite.items():
+        # metrics and coverage from the runs' case sets: no pass over the results
         suite = suites[suite_id]
-        for run_id, row in metric_counts(con, suite_id, suite.metrics, ids).items():
-            counts[run_id] = row
-            metrics[run_id] = metric_values(suite.metrics, row)
-        prints, cover = recompute_fingerprints(con, suite, ids)
+        cells = route_cells(con, suite, ids)
+        for run_id in ids:
+            counts[run_id] = metric_counts_from_cells(suite.metrics, cells.get(run_id, ()))
+            metrics[run_id] = metric_values(suite.metrics, counts[run_id])
+        prints, cover = recompute_fingerprints(con, suite, ids, coverage_counts(cells))
         fingerprints.update(prints)
         coverage.update(cover)
     same_suite = [r.run_id for r in others if r.suite_id == baseline_run.suite_id]
+    pair_counts = paired_counts_from_sets(con, contract_suite, baseline_id, same_suite)
     differences = {
         run.run_id: audit_contract(
             baseline_run, run, fields, fingerprints[baseline_id], fingerprints[run.run_id]
         )
         for run in others
     }
-    pair_counts = paired_counts(con, baseline_id, baseline_run.suite_id, same_suite)
     family = tuple(r for r in same_suite if not differences[r] and pair_counts[r].n > 0)
     paired = paired_statistics(pair_counts, family, settings)
 

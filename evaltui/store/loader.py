@@ -1,8 +1,17 @@
 """Writing a validated batch into the store, in one transaction.
 
 Per-case results are read by DuckDB straight from the Parquet/JSONL files (or from an Arrow table
-for inline results) and checked with set-based queries. Only if a check fails does evaltui walk
-the offending file row by row, to name the exact line. Any failure rolls the whole load back.
+for inline results), one INSERT per run, and then checked for every run of the batch at once with
+one set-based query per suite, which also records each run's case sets (`case_sets.py`). Only if a check fails does evaltui walk the offending file row by
+row, to name the exact line. Any failure rolls the whole load back.
+
+Speed notes (see docs/performance.md): the result files of a load are read by as few statements
+as possible (one per file format and schema), so DuckDB reads several files at once on every
+thread; each row's run comes from its file name, and insertion order is kept, so each run's rows
+stay contiguous (`run_id = ?` skips other runs' row groups by zone maps). Several threads leave
+partly filled row groups behind, which DuckDB's checkpoint would merge by rewriting them, about
+as costly as the insert itself; the load is checkpointed at once with that vacuuming off (unless
+it replaced runs, whose deleted rows the vacuum reclaims).
 """
 
 from __future__ import annotations
@@ -12,7 +21,6 @@ import json
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +30,8 @@ import pyarrow as pa
 from evaltui.contract.discover import Batch
 from evaltui.contract.model import Run, Suite
 from evaltui.contract.results import diagnose_jsonl, diagnose_rows
-from evaltui.errors import InputError, InputErrors
+from evaltui.errors import InputError, InputErrors, raise_collected
+from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
 
@@ -53,12 +62,41 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     """Write `batch`; raise InputError(s) and leave the store untouched if anything is wrong."""
     summary = LoadSummary(skipped=list(batch.skipped))
     now = datetime.now(UTC).replace(tzinfo=None)
-    with store.transaction() as con:
-        for suite in batch.suites:
-            _load_suite(con, suite, now, summary)
-        for run in batch.runs:
-            _load_run(con, run, now, replace, summary)
+    vacuum = _setting(store.con, "max_vacuum_tasks")
+    try:
+        store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
+        with store.transaction() as con:
+            for suite in batch.suites:
+                _load_suite(con, suite, now, summary)
+            added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
+            _insert_results(con, added)
+            _check_results(con, added, summary)
+            # the case files were hashed meanwhile (see contract.run); now the ids are needed
+            if added:
+                con.executemany(
+                    "UPDATE runs SET content_sha = ? WHERE run_id = ?",
+                    [[run.content_sha, run.run_id] for run in added],
+                )
+        if summary.runs_replaced:
+            store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
+        _checkpoint(store.con)
+    except BaseException:
+        batch.cancel()  # a refused load leaves no case file hashing behind it
+        raise
+    finally:
+        store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
     return summary
+
+
+def _setting(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = con.execute("SELECT current_setting(?)", [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the load to the store file now, with the settings of the load."""
+    with contextlib.suppress(duckdb.Error):  # another transaction open: the close will do it
+        con.execute("CHECKPOINT")
 
 
 # -- suites ---------------------------------------------------------------------------------------
@@ -67,9 +105,10 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
 def _load_suite(
     con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, summary: LoadSummary
 ) -> None:
-    row = con.execute(
+    found = con.execute(
         "SELECT content_sha FROM suites WHERE suite_id = ?", [suite.suite_id]
-    ).fetchone()
+    ).fetchall()
+    row = found[0] if found else None
     if row is not None:
         if row[0] == suite.content_sha:
             summary.suites_unchanged.append(suite.suite_id)
@@ -123,6 +162,7 @@ def _load_suite(
             )
         finally:
             con.unregister("_evaltui_cases")
+    record_suite(con, suite.suite_id, suite.case_count)
     summary.suites_added.append(suite.suite_id)
 
 
@@ -131,12 +171,15 @@ def _load_suite(
 
 def _load_run(
     con: duckdb.DuckDBPyConnection, run: Run, now: datetime, replace: bool, summary: LoadSummary
-) -> None:
-    row = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
+) -> bool:
+    """Insert the run's record (its results follow, with the batch's); False if unchanged."""
+    # fetchall, not fetchone: an unfinished result would block `register` on this connection
+    found = con.execute("SELECT content_sha FROM runs WHERE run_id = ?", [run.run_id]).fetchall()
+    row = found[0] if found else None
     if row is not None:
         if row[0] == run.content_sha:
             summary.runs_unchanged.append(run.run_id)
-            return
+            return False
         if not replace:
             raise InputError(
                 run.path,
@@ -150,7 +193,7 @@ def _load_run(
     else:
         summary.runs_added.append(run.run_id)
 
-    if con.execute("SELECT 1 FROM suites WHERE suite_id = ?", [run.suite_id]).fetchone() is None:
+    if not con.execute("SELECT 1 FROM suites WHERE suite_id = ?", [run.suite_id]).fetchall():
         raise InputError(
             run.path,
             f"suite {run.suite_id!r} is not in the store; load its suite manifest first "
@@ -165,7 +208,7 @@ def _load_run(
             run.artifact,
             run.suite_id,
             run.started_at.replace(tzinfo=None),
-            run.content_sha,
+            "",  # content_sha: set at the end of the load, when the case file's hash is done
             run.origin,
             now,
         ],
@@ -178,9 +221,7 @@ def _load_run(
             "INSERT INTO run_artifacts VALUES (?, ?, ?)",
             [[run.run_id, i, p] for i, p in enumerate(run.artifacts)],
         )
-    count = _insert_results(con, run)
-    con.execute("UPDATE runs SET result_count = ? WHERE run_id = ?", [count, run.run_id])
-    summary.result_rows += count
+    return True
 
 
 def _insert_pairs(con: duckdb.DuckDBPyConnection, table: str, run_id: str, values: Any) -> None:
@@ -195,63 +236,141 @@ _INSERT_HEAD = (
 )
 
 
-def _insert_results(con: duckdb.DuckDBPyConnection, run: Run) -> int:
-    """Insert a run's per-case rows in bulk and check them; return the row count."""
-    if run.cases_inline is not None:
-        where: Path = run.path
-        diagnose: Callable[[Container[str]], list[InputError]] = partial(_diagnose_inline, run)
-        _insert_inline(con, run)
-    else:
-        assert run.cases_file is not None
-        case_file = run.cases_file
-        where = case_file.path
-        if case_file.format == "jsonl":
-            diagnose = partial(_diagnose_jsonl, run)
-            insert = _insert_jsonl
-        else:
-            diagnose = partial(_diagnose_parquet, run)
-            insert = _insert_parquet
-        try:
-            insert(con, run)
-        except duckdb.Error as exc:
-            # The transaction is aborted now, so the walk cannot ask the store for the suite's
-            # case ids: it reports format problems, which is what DuckDB stumbled on.
-            found = diagnose(_Anything())
-            raise _diagnosed(
-                found, where, run, f"cannot read case results: {_first_line(exc)}"
-            ) from None
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """How a kind of result file is read: `select(run_id_sql)` is a SELECT of the result columns
+    FROM read_...(?, filename = true); `diagnose` walks one file when DuckDB could not read it."""
 
-    n, bad, unknown, duplicates = con.execute(
-        """
-        SELECT count(*),
-               count(*) FILTER (WHERE r.case_id IS NULL OR r.case_id = ''
-                                OR r.route IS NULL OR r.route = ''),
-               count(*) FILTER (WHERE r.case_id IS NOT NULL AND c.case_id IS NULL),
-               count(r.case_id) - count(DISTINCT r.case_id)
-        FROM results r
-        LEFT JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-        WHERE r.run_id = ?
-        """,
-        [run.suite_id, run.run_id],
-    ).fetchone() or (0, 0, 0, 0)
-    if n == 0:
-        raise InputError(
-            where,
-            f"run {run.run_id!r} has no case results",
-            run.line if where == run.path else None,
-        )
-    if bad or unknown or duplicates:
-        summary = ", ".join(
-            text
-            for count, text in (
-                (bad, f"{bad} row(s) without a string case_id and route"),
-                (unknown, f"{unknown} result(s) for case ids not in suite {run.suite_id!r}"),
-                (duplicates, f"{duplicates} duplicate case id(s)"),
+    select: Callable[[str], str]
+    diagnose: Callable[[Run, Container[str]], list[InputError]]
+
+
+# the run a row belongs to, from the file it was read from (parameters: run ids, their files)
+_RUN_OF_FILE = "list_extract(?::VARCHAR[], list_position(?::VARCHAR[], filename))"
+
+
+def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
+    """Insert the per-case rows of `runs` in bulk (`_check_results` checks them afterwards).
+
+    Files that are read the same way (JSONL; Parquet files with the same columns) go in one
+    statement; a file named by two runs is read once per run; inline results come from Arrow.
+    """
+    groups: dict[str, tuple[_Reader, list[Run]]] = {}
+    again: list[tuple[_Reader, Run]] = []
+    seen: set[Path] = set()
+    for run in runs:
+        if run.cases_file is None:
+            _insert_inline(con, run)
+            continue
+        reader = _JSONL if run.cases_file.format == "jsonl" else _parquet_reader(con, run)
+        if run.cases_file.path in seen:
+            again.append((reader, run))
+            continue
+        seen.add(run.cases_file.path)
+        groups.setdefault(reader.select("?"), (reader, []))[1].append(run)
+    for reader, group in [*groups.values(), *((r, [run]) for r, run in again)]:
+        paths = [str(r.cases_file.path) for r in group if r.cases_file is not None]
+        try:
+            con.execute(
+                _INSERT_HEAD + reader.select(_RUN_OF_FILE),
+                [[r.run_id for r in group], paths, paths],
             )
-            if count
+        except duckdb.Error as exc:
+            raise _unreadable(reader, group, exc) from None
+
+
+def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputError | InputErrors:
+    """Which of the files DuckDB could not read, and where: each is read again on its own.
+
+    The load's transaction is aborted by then, so the files are read in a private in-memory
+    database; the first one that fails there is walked row by row (format problems only: the
+    store cannot be asked for the suite's case ids any more).
+    """
+    probe = duckdb.connect()
+    try:
+        for run in runs:
+            assert run.cases_file is not None
+            try:
+                probe.execute(
+                    "CREATE OR REPLACE TEMP TABLE probe AS " + reader.select("NULL"),
+                    [str(run.cases_file.path)],
+                )
+            except duckdb.Error as single:
+                found = reader.diagnose(run, _Anything())
+                return _diagnosed(
+                    found,
+                    run.cases_file.path,
+                    run,
+                    f"cannot read case results: {_first_line(single)}",
+                )
+    finally:
+        probe.close()
+    first = runs[0]
+    assert first.cases_file is not None
+    return InputError(first.cases_file.path, f"cannot read case results: {_first_line(exc)}")
+
+
+def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: LoadSummary) -> None:
+    """Check the results of every inserted run; set their counts or raise every problem found.
+
+    One pass per suite (`case_sets.check_and_record`) checks all its runs and, when they pass,
+    records their case sets for reviews.
+    """
+    by_suite: dict[str, list[Run]] = {}
+    for run in runs:
+        by_suite.setdefault(run.suite_id, []).append(run)
+    found: dict[str, ResultCheck] = {}
+    for suite_id, suite_runs in by_suite.items():
+        row = con.execute("SELECT case_count FROM suites WHERE suite_id = ?", [suite_id]).fetchone()
+        case_count = int(row[0]) if row else 0
+        found.update(check_and_record(con, suite_id, case_count, [r.run_id for r in suite_runs]))
+    errors: list[InputError] = []
+    suite_ids: dict[str, _SuiteIds] = {}
+    for run in runs:
+        check = found.get(run.run_id, ResultCheck(0, 0, 0, 0))
+        problems = _problems(run, check)
+        if problems is None:
+            con.execute(
+                "UPDATE runs SET result_count = ? WHERE run_id = ?", [check.rows, run.run_id]
+            )
+            summary.result_rows += check.rows
+            continue
+        where = run.path if run.cases_file is None else run.cases_file.path
+        if check.rows == 0:
+            errors.append(InputError(where, problems, run.line if where == run.path else None))
+            continue
+        ids = suite_ids.get(run.suite_id)
+        if ids is None:
+            ids = suite_ids[run.suite_id] = _SuiteIds(con, run.suite_id)
+        error = _diagnosed(_diagnose(run, ids), where, run, problems)
+        errors.extend(error.errors if isinstance(error, InputErrors) else [error])
+    raise_collected(errors)
+
+
+def _problems(run: Run, check: ResultCheck) -> str | None:
+    """What the check says is wrong with a run's results (None when nothing is)."""
+    if check.rows == 0:
+        return f"run {run.run_id!r} has no case results"
+    if check.ok:
+        return None
+    bad, unknown, duplicates = check.bad, check.unknown, check.duplicates
+    return ", ".join(
+        text
+        for count, text in (
+            (bad, f"{bad} row(s) without a string case_id and route"),
+            (unknown, f"{unknown} result(s) for case ids not in suite {run.suite_id!r}"),
+            (duplicates, f"{duplicates} duplicate case id(s)"),
         )
-        raise _diagnosed(diagnose(_SuiteIds(con, run.suite_id)), where, run, summary)
-    return int(n)
+        if count
+    )
+
+
+def _diagnose(run: Run, ids: Container[str]) -> list[InputError]:
+    if run.cases_file is None:
+        return _diagnose_inline(run, ids)
+    if run.cases_file.format == "jsonl":
+        return _diagnose_jsonl(run, ids)
+    return _diagnose_parquet(run, ids)
 
 
 def _diagnosed(
@@ -306,25 +425,29 @@ _JSONL_COLUMNS = (
 )
 
 
-def _insert_jsonl(con: duckdb.DuckDBPyConnection, run: Run) -> None:
-    assert run.cases_file is not None
+def _json_string(column: str) -> str:
+    """SQL for a JSON-typed column's value when it is a JSON string, else NULL.
+
+    DuckDB hands JSON values over re-serialised (no whitespace), so a JSON string is exactly a
+    value that starts with a quote: one cheap test instead of `json_type` (a second parse).
+    """
+    return f"CASE WHEN starts_with({column}, '\"') THEN {column} ->> '$' END"
+
+
+def _jsonl_select(run_id: str) -> str:
     # case_id and route are read as JSON so that a number or object is refused rather than
     # silently turned into text; wrong types become NULL and fail the check that follows.
-    con.execute(
-        _INSERT_HEAD
-        + f"""
-        SELECT ?,
-               CASE WHEN json_type(case_id) = 'VARCHAR' THEN case_id ->> '$' END,
-               CASE WHEN json_type(route) = 'VARCHAR' THEN route ->> '$' END,
+    # maximum_object_size only sizes DuckDB's read buffers (DuckDB 2 reads longer lines anyway):
+    # 64 MB measured best on a 10M-row load (256 MB: more kernel time; the default 16 MB: more
+    # memory and CPU).
+    return f"""
+        SELECT {run_id}, {_json_string("case_id")}, {_json_string("route")},
                score, latency_ms, tokens, output,
-               CASE WHEN metadata IS NULL OR json_type(metadata) IN ('OBJECT', 'NULL')
-                    THEN metadata
+               CASE WHEN metadata IS NULL OR starts_with(metadata, '{{') THEN metadata
                     ELSE error('metadata must be an object') END
         FROM read_json(?, format = 'newline_delimited', columns = {_JSONL_COLUMNS},
-                       maximum_object_size = 268435456)
-        """,
-        [run.run_id, str(run.cases_file.path)],
-    )
+                       maximum_object_size = 67108864, filename = true)
+        """
 
 
 _NUMERIC = (
@@ -354,15 +477,18 @@ _INTEGER = (
 )
 
 
-def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
+def _parquet_reader(con: duckdb.DuckDBPyConnection, run: Run) -> _Reader:
+    """How to read this Parquet file, from its columns; refuse columns of the wrong type."""
     assert run.cases_file is not None
     path = run.cases_file.path
-    columns = {
-        name: str(type_).upper()
-        for name, type_, *_ in con.execute(
-            "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
-        ).fetchall()
-    }
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        found = _diagnose_parquet(run, _Anything())
+        raise _diagnosed(
+            found, path, run, f"cannot read case results: {_first_line(exc)}"
+        ) from None
+    columns = {name: str(type_).upper() for name, type_, *_ in described}
     problems = []
     for name in ("case_id", "route"):
         if name not in columns:
@@ -397,14 +523,13 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, run: Run) -> None:
     output = "NULL::VARCHAR"
     if "output" in columns:
         output = "output" if columns["output"] == "VARCHAR" else "CAST(to_json(output) AS VARCHAR)"
-    con.execute(
-        _INSERT_HEAD
-        + f"""
-        SELECT ?, case_id, route, {column("score", "DOUBLE")}, {column("latency_ms", "DOUBLE")},
-               {column("tokens", "BIGINT")}, {output}, {metadata}
-        FROM read_parquet(?)
-        """,
-        [run.run_id, str(path)],
+    values = (
+        f"case_id, route, {column('score', 'DOUBLE')}, {column('latency_ms', 'DOUBLE')}, "
+        f"{column('tokens', 'BIGINT')}, {output}, {metadata}"
+    )
+    return _Reader(
+        lambda run_id: f"SELECT {run_id}, {values} FROM read_parquet(?, filename = true)",
+        _diagnose_parquet,
     )
 
 
@@ -437,6 +562,9 @@ def _diagnose_inline(run: Run, ids: Container[str]) -> list[InputError]:
 def _diagnose_jsonl(run: Run, ids: Container[str]) -> list[InputError]:
     assert run.cases_file is not None
     return diagnose_jsonl(run.cases_file.path, ids, run.suite_id)
+
+
+_JSONL = _Reader(_jsonl_select, lambda run, ids: _diagnose_jsonl(run, ids))
 
 
 def _diagnose_parquet(run: Run, ids: Container[str]) -> list[InputError]:

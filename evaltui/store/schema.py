@@ -5,11 +5,16 @@ Times are stored as naive UTC TIMESTAMPs (TIMESTAMPTZ would drag in pytz on ever
 Per-case results are one wide table without indexes: runs are inserted one after another, so each
 run's rows are contiguous and DuckDB's zone maps skip other runs' row groups on `run_id = ?`.
 Indexes would slow a ten-million-row load for no gain in the set-based queries evaltui runs.
+
+`result_sets` summarises each run's results as one bitstring per route label over the suite's
+cases, `suite_sets` each suite's cases per (split, expected route) the same way, and
+`result_cells` counts each run's cases per (split, expected route, route) (see `case_sets.py`):
+reviews read those, not the ten million rows.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: suite_sets, result_sets, result_cells
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -88,6 +93,32 @@ CREATE TABLE IF NOT EXISTS results (
     output VARCHAR,
     metadata JSON
 );
+CREATE TABLE IF NOT EXISTS suite_sets (
+    suite_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    expected_route VARCHAR NOT NULL,
+    cases BIT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS result_cells (
+    run_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    expected_route VARCHAR NOT NULL,
+    route VARCHAR NOT NULL,
+    cases BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS result_sets (
+    run_id VARCHAR NOT NULL,
+    route VARCHAR NOT NULL,
+    cases BIT NOT NULL
+);
 """
 
-RUN_DETAIL_TABLES = ("run_params", "run_metrics", "run_tags", "run_artifacts", "results")
+RUN_DETAIL_TABLES = (
+    "run_params",
+    "run_metrics",
+    "run_tags",
+    "run_artifacts",
+    "results",
+    "result_sets",
+    "result_cells",
+)

@@ -481,6 +481,8 @@ class CasesScreen(ReviewScreen):
                 self._numbered = (result.table, result.target, result.failures_before)
                 self.case_list.add_rows(self.generation, result.page_start, result.rows)
                 self.case_list.move_to(result.target, center=True)
+                # the next failure's page, fetched now, makes the next keypress a cache hit
+                self.review_app.discard(self.view.prefetch, result.target, result.steps, PAGE)
         if self._queued_steps:
             steps, self._queued_steps = self._queued_steps, 0
             self.action_step(steps)
