@@ -4,9 +4,10 @@ The child side runs as `python -m tests.processes MODE ARGS... -- EVALTUI ARGS..
 a hook, then runs the real `evaltui` command line (`evaltui.cli.main.main`) or the real app.
 
 Modes:
-- `pause-after-run N`: a load prints `MIDWAY` once N runs are inserted (inside its transaction,
-  holding the store's write lock), then blocks until a line arrives on stdin.
-- `announce-run N`: a load prints `INSERTING` as it starts inserting run N, and goes on.
+- `pause-after-run N`: a load prints `MIDWAY` after its Nth bulk insert of case results (the
+  loader inserts all runs of one format in one statement; inside its transaction, holding the
+  store's write lock), then blocks until a line arrives on stdin.
+- `announce-run N`: a load prints `INSERTING` as it starts its Nth bulk insert, and goes on.
 - `announce-commit`: a load prints `COMMITTING` just before its COMMIT, and goes on.
 - `kill-at WHERE`: a `decide` kills itself with SIGKILL at WHERE: `json-fsync` (its temp file
   half written), `json-link` (temp file complete, before it gets its name), `sig-link` (the JSON
@@ -151,23 +152,24 @@ def _hook_runs(after: Callable[[int, Any], None] | None, before: Callable[[int],
     original = loader._insert_results
     count = 0
 
-    def hooked(con: Any, run: Any) -> int:
+    def hooked(con: Any, runs: Any) -> Any:
+        # the loader inserts every run of a load in one call, so "run N" is "insert call N"
         nonlocal count
         count += 1
         if before is not None:
             before(count)
-        rows = original(con, run)
+        result = original(con, runs)
         if after is not None:
-            after(count, run)
-        return rows
+            after(count, runs)
+        return result
 
     loader._insert_results = hooked  # type: ignore[assignment]
 
 
 def _pause_after(n: int) -> None:
-    def after(count: int, run: Any) -> None:
+    def after(count: int, runs: Any) -> None:
         if count == n:
-            _say(f"MIDWAY {run.run_id}")
+            _say("MIDWAY " + " ".join(run.run_id for run in runs))
             sys.stdin.readline()
 
     _hook_runs(after, None)

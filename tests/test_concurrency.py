@@ -120,7 +120,7 @@ def test_two_loads_and_a_reader_at_once(store: Path, tmp_path: Path) -> None:
     first = spawn("load", first_folder, "--store", store, mode=("pause-after-run", "1"))
     waiting_load = waiting_reader = None
     try:
-        first.expect("MIDWAY")  # run_a1 inserted, run_a2 not yet: the transaction is open
+        first.expect("MIDWAY")  # run_a1 and run_a2 inserted, not committed: the transaction is open
 
         refused = run("load", second_folder, "--store", store)
         assert refused.returncode == 2

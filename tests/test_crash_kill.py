@@ -108,8 +108,9 @@ def finish_the_load(store: Path, paths: list[Path]) -> None:
 @pytest.mark.parametrize(
     ("mode", "signal_line"),
     [
-        (("pause-after-run", "1"), "MIDWAY"),  # one run inserted, held inside the transaction
-        (("announce-run", "2"), "INSERTING"),  # killed while DuckDB bulk-inserts run 2
+        # every run's rows are inserted by one statement: held after it, inside the transaction
+        (("pause-after-run", "1"), "MIDWAY"),
+        (("announce-run", "1"), "INSERTING"),  # killed while DuckDB bulk-inserts the rows
     ],
     ids=["paused-midway", "during-insert"],
 )
@@ -148,7 +149,7 @@ def test_killed_at_commit_is_all_or_nothing(big_review: list[Path], sample_store
 
 def test_killed_first_load_leaves_a_usable_store(big_review: list[Path], tmp_path: Path) -> None:
     store = tmp_path / "new.duckdb"
-    load = spawn("load", *big_review, "--store", store, mode=("pause-after-run", "2"))
+    load = spawn("load", *big_review, "--store", store, mode=("pause-after-run", "1"))
     try:
         load.expect("MIDWAY")
     finally:
