@@ -354,6 +354,7 @@ def test_enter_then_n_steps_into_the_failures_of_the_pair(sample_store: Path) ->
         await settle(pilot)
         cases = app.screen.query_one(CaseList)
         assert cases.current is not None and cases.current.case_id == expected[0]
+        assert expected[0] in screen_text(app)  # the first failure is on screen, not only current
         await pilot.press("n")
         await settle(pilot)
         assert cases.current is not None and cases.current.case_id == expected[1]

@@ -222,7 +222,9 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
             if center
             else (self.cursor if self.cursor < top else self.cursor - height + 1)
         )
-        self.scroll_to(y=max(0, target), animate=False, immediate=True)
+        # force: until a layout pass has seen the new virtual size, Textual thinks there is no
+        # scrollbar and drops the scroll (a jump can arrive from its worker before that pass)
+        self.scroll_to(y=max(0, target), animate=False, immediate=True, force=True)
 
     def _announce(self) -> None:
         self.post_message(self.CursorMoved(self.cursor, self.current))
