@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,52 @@ def agent_add(sock: str, key: Path) -> None:
         env=env,
         stdin=subprocess.DEVNULL,
     )
+
+
+@dataclass
+class SignedDecision:
+    """A decision on the example's run_003, signed with a fresh key, and who may sign it."""
+
+    decision: Path
+    signature: Path
+    allowed: Path
+    key: Path
+    folder: Path
+
+
+def sign_sample_decision(store: Path, folder: Path) -> SignedDecision:
+    """Decide on run_003 of the example in `store` as alice, signing with a new key in `folder`."""
+    from evaltui.decision.draft import prepare
+    from evaltui.decision.keys import load_signer
+    from evaltui.decision.record import DecisionChoices, build_record
+    from evaltui.decision.writer import sign_and_write
+    from evaltui.store.connection import Store
+
+    key = make_key(folder, "alice")
+    with Store.open(store, read_only=True) as opened:
+        draft = prepare(opened.con, "run_003")
+    record = build_record(
+        draft,
+        DecisionChoices(
+            rollback_artifact="ci-answerer-v1",
+            limitation="requires production review and monitored canary",
+            reviewer="alice@example.com",
+            chosen_explicitly=True,
+        ),
+    )
+    written = sign_and_write(record, load_signer(key, use_agent=False), folder / "out", name="d")
+    allowed = write_allowed_signers(
+        folder / "allowed_signers", f"alice@example.com {public_line(key)}"
+    )
+    return SignedDecision(written.json_path, written.sig_path, allowed, key, folder)
+
+
+def resign(signed: SignedDecision, data: bytes, key: Path | None = None) -> None:
+    """Replace the decision with other bytes and a valid signature over them (by `key`)."""
+    from evaltui.decision import sshsig
+    from evaltui.decision.keys import load_signer
+
+    signed.decision.chmod(0o644)
+    signed.decision.write_bytes(data)
+    signed.signature.unlink()
+    signed.signature.write_text(sshsig.sign(data, load_signer(key or signed.key, use_agent=False)))

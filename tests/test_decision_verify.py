@@ -4,58 +4,30 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from evaltui.decision import sshsig
-from evaltui.decision.draft import prepare
-from evaltui.decision.keys import load_signer
-from evaltui.decision.record import DecisionChoices, build_record
 from evaltui.decision.verify import Verification, verify_decision
-from evaltui.decision.writer import sign_and_write
 from evaltui.errors import InputError, NotFoundError
 from evaltui.store.connection import Store
 from tests.decision_support import (
+    SignedDecision,
     keygen_sign,
     keygen_verify,
     make_key,
     public_line,
+    resign,
+    sign_sample_decision,
     write_allowed_signers,
 )
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class Signed:
-    decision: Path
-    signature: Path
-    allowed: Path
-    key: Path
-    folder: Path
-
-
 @pytest.fixture
-def signed(sample_store: Path, tmp_path: Path) -> Signed:
-    key = make_key(tmp_path, "alice")
-    with Store.open(sample_store, read_only=True) as store:
-        draft = prepare(store.con, "run_003")
-    record = build_record(
-        draft,
-        DecisionChoices(
-            rollback_artifact="ci-answerer-v1",
-            limitation="requires production review and monitored canary",
-            reviewer="alice@example.com",
-            chosen_explicitly=True,
-        ),
-    )
-    written = sign_and_write(record, load_signer(key, use_agent=False), tmp_path / "out", name="d")
-    allowed = write_allowed_signers(
-        tmp_path / "allowed_signers", f"alice@example.com {public_line(key)}"
-    )
-    return Signed(written.json_path, written.sig_path, allowed, key, tmp_path)
+def signed(sample_store: Path, tmp_path: Path) -> SignedDecision:
+    return sign_sample_decision(sample_store, tmp_path)
 
 
 def _first_failure(result: Verification) -> tuple[str, str, str]:
@@ -63,15 +35,7 @@ def _first_failure(result: Verification) -> tuple[str, str, str]:
     return check.name, check.code, check.message
 
 
-def _resign(signed: Signed, data: bytes) -> None:
-    """Replace the decision with other bytes and a valid signature over them."""
-    signed.decision.chmod(0o644)
-    signed.decision.write_bytes(data)
-    signed.signature.unlink()
-    signed.signature.write_text(sshsig.sign(data, load_signer(signed.key, use_agent=False)))
-
-
-def test_valid_decision_passes_every_check(signed: Signed, sample_store: Path) -> None:
+def test_valid_decision_passes_every_check(signed: SignedDecision, sample_store: Path) -> None:
     with Store.open(sample_store, read_only=True) as store:
         result = verify_decision(signed.decision, signed.allowed, con=store.con)
     assert result.valid, result.reason
@@ -97,7 +61,7 @@ def test_valid_decision_passes_every_check(signed: Signed, sample_store: Path) -
     assert done.returncode == 0, done.stderr
 
 
-def test_we_accept_ssh_keygen_signature_of_our_file(signed: Signed) -> None:
+def test_we_accept_ssh_keygen_signature_of_our_file(signed: SignedDecision) -> None:
     copy = signed.folder / "copy.decision.json"
     shutil.copy(signed.decision, copy)
     theirs = keygen_sign(signed.key, copy)
@@ -105,7 +69,7 @@ def test_we_accept_ssh_keygen_signature_of_our_file(signed: Signed) -> None:
     assert result.valid, result.reason
 
 
-def test_any_changed_byte_is_tampering(signed: Signed) -> None:
+def test_any_changed_byte_is_tampering(signed: SignedDecision) -> None:
     original = signed.decision.read_bytes()
     positions = sorted(
         {0, 1, len(original) // 3, len(original) // 2, len(original) - 2, len(original) - 1}
@@ -122,7 +86,7 @@ def test_any_changed_byte_is_tampering(signed: Signed) -> None:
     assert _first_failure(verify_decision(signed.decision, signed.allowed))[1] == "signature"
 
 
-def test_tampered_signature_file(signed: Signed) -> None:
+def test_tampered_signature_file(signed: SignedDecision) -> None:
     lines = signed.signature.read_text().splitlines()
     middle = lines[len(lines) // 2]
     lines[len(lines) // 2] = middle[:10] + ("A" if middle[10] != "A" else "B") + middle[11:]
@@ -132,7 +96,7 @@ def test_tampered_signature_file(signed: Signed) -> None:
     assert _first_failure(result)[0] in ("signature_file", "signature", "algorithm")
 
 
-def test_unlisted_signer(signed: Signed) -> None:
+def test_unlisted_signer(signed: SignedDecision) -> None:
     other = make_key(signed.folder, "mallory")
     allowed = write_allowed_signers(
         signed.folder / "others", f"alice@example.com {public_line(other)}"
@@ -142,7 +106,7 @@ def test_unlisted_signer(signed: Signed) -> None:
     assert "is not listed in" in message
 
 
-def test_principal_mismatch(signed: Signed) -> None:
+def test_principal_mismatch(signed: SignedDecision) -> None:
     allowed = write_allowed_signers(
         signed.folder / "bob", f"bob@example.com {public_line(signed.key)}"
     )
@@ -155,7 +119,7 @@ def test_principal_mismatch(signed: Signed) -> None:
     )
 
 
-def test_wrong_namespace(signed: Signed) -> None:
+def test_wrong_namespace(signed: SignedDecision) -> None:
     signed.signature.unlink()
     keygen_sign(signed.key, signed.decision, namespace="file")
     name, code, message = _first_failure(verify_decision(signed.decision, signed.allowed))
@@ -163,55 +127,55 @@ def test_wrong_namespace(signed: Signed) -> None:
     assert "'file'" in message
 
 
-def test_namespace_not_allowed_for_the_signer(signed: Signed) -> None:
+def test_namespace_not_allowed_for_the_signer(signed: SignedDecision) -> None:
     allowed = write_allowed_signers(
         signed.folder / "git_only", f'alice@example.com namespaces="git" {public_line(signed.key)}'
     )
     assert _first_failure(verify_decision(signed.decision, allowed))[1] == "namespace_not_allowed"
 
 
-def test_duplicate_keys_are_rejected_even_when_signed(signed: Signed) -> None:
+def test_duplicate_keys_are_rejected_even_when_signed(signed: SignedDecision) -> None:
     data = signed.decision.read_bytes()
-    _resign(signed, data[:-1] + b',"alias":"production"}')
+    resign(signed, data[:-1] + b',"alias":"production"}')
     name, code, message = _first_failure(verify_decision(signed.decision, signed.allowed))
     assert (name, code) == ("json", "duplicate_key")
     assert "'alias'" in message
 
 
-def test_non_canonical_bytes_are_rejected_even_when_signed(signed: Signed) -> None:
+def test_non_canonical_bytes_are_rejected_even_when_signed(signed: SignedDecision) -> None:
     doc = json.loads(signed.decision.read_bytes())
-    _resign(signed, json.dumps(doc, indent=2, sort_keys=True).encode())
+    resign(signed, json.dumps(doc, indent=2, sort_keys=True).encode())
     name, code, message = _first_failure(verify_decision(signed.decision, signed.allowed))
     assert (name, code) == ("canonical", "not_canonical")
     assert "RFC 8785" in message
 
 
-def test_missing_fields_are_rejected(signed: Signed) -> None:
+def test_missing_fields_are_rejected(signed: SignedDecision) -> None:
     import rfc8785
 
     doc = json.loads(signed.decision.read_bytes())
     del doc["rollback_artifact"]
     doc["limitation"] = ""
-    _resign(signed, rfc8785.dumps(doc))
+    resign(signed, rfc8785.dumps(doc))
     name, code, message = _first_failure(verify_decision(signed.decision, signed.allowed))
     assert (name, code) == ("fields", "fields")
     assert "missing field 'rollback_artifact'" in message and "'limitation' is empty" in message
 
 
-def test_missing_signature_is_a_rejection(signed: Signed) -> None:
+def test_missing_signature_is_a_rejection(signed: SignedDecision) -> None:
     signed.signature.unlink()
     name, code, _ = _first_failure(verify_decision(signed.decision, signed.allowed))
     assert (name, code) == ("signature_file", "signature_missing")
 
 
-def test_missing_inputs_are_usage_errors(signed: Signed) -> None:
+def test_missing_inputs_are_usage_errors(signed: SignedDecision) -> None:
     with pytest.raises(NotFoundError):
         verify_decision(signed.folder / "nope.decision.json", signed.allowed)
     with pytest.raises(InputError, match="allowed_signers file not found"):
         verify_decision(signed.decision, signed.folder / "nope")
 
 
-def test_replay_after_the_suite_changed(signed: Signed, tmp_path: Path) -> None:
+def test_replay_after_the_suite_changed(signed: SignedDecision, tmp_path: Path) -> None:
     """A store where ci-claim-gate-v1 has one relabelled case: same ids, different contract."""
     from evaltui.contract.discover import read_batch
     from evaltui.store.loader import load_batch
@@ -236,7 +200,7 @@ def test_replay_after_the_suite_changed(signed: Signed, tmp_path: Path) -> None:
     assert by_name["replay.evidence"].failed  # the runs' claimed holdout_sha no longer holds
 
 
-def test_replay_after_the_run_changed(signed: Signed, tmp_path: Path) -> None:
+def test_replay_after_the_run_changed(signed: SignedDecision, tmp_path: Path) -> None:
     """The source run re-loaded with a case now served unsafely: the status no longer replays."""
     from evaltui.contract.discover import read_batch
     from evaltui.store.loader import load_batch

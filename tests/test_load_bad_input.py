@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import SAMPLE_RUNS
+from tests.decision_support import SignedDecision, resign, sign_sample_decision
 
 EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
 
@@ -583,121 +583,79 @@ def test_bad_import_is_refused_cleanly(
 # -- decision files: verify rejects them (exit 1), canary-check will not use them (exit 2) ---------
 
 
-@dataclass
-class Decision:
-    json: Path
-    sig: Path
-    key: Path
-    allowed: Path
-    folder: Path
-
-
 @pytest.fixture
-def decision(sample_store: Path, tmp_path: Path) -> Decision:
-    from evaltui.decision.draft import prepare
-    from evaltui.decision.keys import load_signer
-    from evaltui.decision.record import DecisionChoices, build_record
-    from evaltui.decision.writer import sign_and_write
-    from evaltui.store.connection import Store
-    from tests.decision_support import make_key, public_line, write_allowed_signers
-
-    key = make_key(tmp_path, "alice")
-    with Store.open(sample_store, read_only=True) as store:
-        draft = prepare(store.con, "run_003")
-    record = build_record(
-        draft,
-        DecisionChoices(
-            rollback_artifact="ci-answerer-v1",
-            limitation="requires production review and monitored canary",
-            reviewer="alice@example.com",
-            chosen_explicitly=True,
-        ),
-    )
-    written = sign_and_write(record, load_signer(key, use_agent=False), tmp_path / "out", name="d")
-    allowed = write_allowed_signers(
-        tmp_path / "allowed_signers", f"alice@example.com {public_line(key)}"
-    )
-    return Decision(written.json_path, written.sig_path, key, allowed, tmp_path)
+def decision(sample_store: Path, tmp_path: Path) -> SignedDecision:
+    return sign_sample_decision(sample_store, tmp_path)
 
 
-def _resign(d: Decision, data: bytes, key: Path | None = None) -> None:
-    from evaltui.decision import sshsig
-    from evaltui.decision.keys import load_signer
-
-    d.json.chmod(0o644)
-    d.json.write_bytes(data)
-    d.sig.unlink()
-    d.sig.write_text(sshsig.sign(data, load_signer(key or d.key, use_agent=False)))
+def _decision_doc(d: SignedDecision) -> dict:
+    return json.loads(d.decision.read_bytes())
 
 
-def _decision_doc(d: Decision) -> dict:
-    return json.loads(d.json.read_bytes())
+def decision_truncated(d: SignedDecision) -> None:
+    d.decision.write_bytes(d.decision.read_bytes()[:-40])
 
 
-def decision_truncated(d: Decision) -> None:
-    d.json.write_bytes(d.json.read_bytes()[:-40])
+def decision_not_utf8(d: SignedDecision) -> None:
+    resign(d, d.decision.read_bytes().replace(b"ci-answerer-v1", b"ci-answerer-\xff1", 1))
 
 
-def decision_not_utf8(d: Decision) -> None:
-    _resign(d, d.json.read_bytes().replace(b"ci-answerer-v1", b"ci-answerer-\xff1", 1))
+def decision_empty(d: SignedDecision) -> None:
+    d.decision.write_bytes(b"")
 
 
-def decision_empty(d: Decision) -> None:
-    d.json.write_bytes(b"")
+def decision_duplicate_key(d: SignedDecision) -> None:
+    resign(d, d.decision.read_bytes()[:-1] + b',"alias":"production"}')
 
 
-def decision_duplicate_key(d: Decision) -> None:
-    _resign(d, d.json.read_bytes()[:-1] + b',"alias":"production"}')
+def decision_not_canonical(d: SignedDecision) -> None:
+    resign(d, json.dumps(_decision_doc(d), indent=2, sort_keys=True).encode())
 
 
-def decision_not_canonical(d: Decision) -> None:
-    _resign(d, json.dumps(_decision_doc(d), indent=2, sort_keys=True).encode())
-
-
-def decision_missing_field(d: Decision) -> None:
+def decision_missing_field(d: SignedDecision) -> None:
     import rfc8785
 
     doc = _decision_doc(d)
     del doc["rollback_artifact"]
-    _resign(d, rfc8785.dumps(doc))
+    resign(d, rfc8785.dumps(doc))
 
 
-def decision_changed_byte(d: Decision) -> None:
-    data = d.json.read_bytes()
-    d.json.write_bytes(data.replace(b"ci-answerer-v1", b"ci-answerer-v9", 1))
+def decision_changed_byte(d: SignedDecision) -> None:
+    data = d.decision.read_bytes()
+    d.decision.write_bytes(data.replace(b"ci-answerer-v1", b"ci-answerer-v9", 1))
 
 
-def decision_signature_missing(d: Decision) -> None:
-    d.sig.unlink()
+def decision_signature_missing(d: SignedDecision) -> None:
+    d.signature.unlink()
 
 
-def decision_signature_garbage(d: Decision) -> None:
-    d.sig.write_text("-----BEGIN SSH SIGNATURE-----\n!!!!\n-----END SSH SIGNATURE-----\n")
+def decision_signature_garbage(d: SignedDecision) -> None:
+    d.signature.write_text("-----BEGIN SSH SIGNATURE-----\n!!!!\n-----END SSH SIGNATURE-----\n")
 
 
-def decision_wrong_namespace(d: Decision) -> None:
+def decision_wrong_namespace(d: SignedDecision) -> None:
     from tests.decision_support import keygen_sign
 
-    d.sig.unlink()
-    keygen_sign(d.key, d.json, namespace="git")
+    d.signature.unlink()
+    keygen_sign(d.key, d.decision, namespace="git")
 
 
-def decision_unlisted_signer(d: Decision) -> None:
+def decision_unlisted_signer(d: SignedDecision) -> None:
     from tests.decision_support import make_key
 
-    _resign(d, d.json.read_bytes(), make_key(d.folder, "mallory", comment="mallory@example.com"))
+    resign(d, d.decision.read_bytes(), make_key(d.folder, "mallory", comment="mallory@example.com"))
 
 
-def decision_ssh_rsa_sha1(d: Decision) -> None:
+def decision_ssh_rsa_sha1(d: SignedDecision) -> None:
     from tests.decision_support import make_key, public_line, write_allowed_signers
     from tests.test_decision_sshsig import _ssh_rsa_sha1_signature
 
     rsa = make_key(d.folder, "id_rsa", "rsa")
     write_allowed_signers(d.allowed, f"alice@example.com {public_line(rsa)}")
-    d.sig.write_text(_ssh_rsa_sha1_signature(rsa, d.json.read_bytes()))
+    d.signature.write_text(_ssh_rsa_sha1_signature(rsa, d.decision.read_bytes()))
 
 
-DECISION_BUILDERS: list[Callable[[Decision], None]] = [
+DECISION_BUILDERS: list[Callable[[SignedDecision], None]] = [
     decision_truncated,
     decision_not_utf8,
     decision_empty,
@@ -715,7 +673,7 @@ DECISION_BUILDERS: list[Callable[[Decision], None]] = [
 
 @pytest.mark.parametrize("damage", DECISION_BUILDERS, ids=lambda b: b.__name__)
 def test_bad_decision_file_is_refused_cleanly(
-    damage: Callable[[Decision], None], decision: Decision, sample_store: Path, run_cli
+    damage: Callable[[SignedDecision], None], decision: SignedDecision, sample_store: Path, run_cli
 ) -> None:
     damage(decision)
     before = digest(sample_store)
@@ -724,7 +682,7 @@ def test_bad_decision_file_is_refused_cleanly(
         (
             (
                 "verify",
-                decision.json,
+                decision.decision,
                 "--allowed-signers",
                 decision.allowed,
                 "--store",
@@ -732,14 +690,14 @@ def test_bad_decision_file_is_refused_cleanly(
             ),
             1,
         ),
-        (("canary-check", decision.json, *observed, "--allowed-signers", decision.allowed), 2),
+        (("canary-check", decision.decision, *observed, "--allowed-signers", decision.allowed), 2),
     ):
         result = run_cli(*args)
         assert result.code == code, (args[0], result)
         assert "Traceback" not in result.err
         lines = result.err.strip().splitlines()
         assert len(lines) == 1, result.err
-        assert str(decision.json) in lines[0], lines[0]
+        assert str(decision.decision) in lines[0], lines[0]
     assert digest(sample_store) == before
 
 
