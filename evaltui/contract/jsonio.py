@@ -64,16 +64,21 @@ def parse_json_text(text: str, path: Path | str, line_offset: int = 0) -> Any:
         raise InputError(path, f"invalid JSON: {exc}", line_offset or None) from None
 
 
-def read_json_file(path: Path) -> Any:
-    """Read a whole JSON file strictly."""
+def read_file_bytes(path: Path) -> bytes:
+    """A file's bytes; a missing file, a folder or an unreadable file is one `InputError` line."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
-        raise InputError(path, "is a directory, expected a file") from None
+        raise InputError(path, "is a folder, expected a file") from None
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror}") from None
+
+
+def read_json_file(path: Path) -> Any:
+    """Read a whole JSON file strictly."""
+    data = read_file_bytes(path)
     if not data.strip():
         raise InputError(path, "file is empty")
     return parse_json_text(decode_text(data, path), path)
@@ -81,12 +86,7 @@ def read_json_file(path: Path) -> Any:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, value) for each non-blank line of a JSON Lines file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
+    data = read_file_bytes(path)
     if not data.strip():
         raise InputError(path, "file is empty")
     text = decode_text(data, path)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.contract.fingerprint import FINGERPRINT_DIGITS, canonical_case, digest_encoded
-from evaltui.contract.jsonio import decode_text
+from evaltui.contract.jsonio import decode_text, read_file_bytes
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
 from evaltui.errors import InputError
 
@@ -313,24 +313,13 @@ def load_json_bytes(data: bytes, path: Path | str, *, what: str = "file") -> Any
         raise InputError(path, "invalid JSON: nested too deeply") from None
 
 
-def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, expected a file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
-
-
 def load_json_file(path: Path) -> Any:
-    return load_json_bytes(read_bytes(path), path)
+    return load_json_bytes(read_file_bytes(path), path)
 
 
 def iter_json_lines(path: Path) -> Iterable[tuple[int, Any]]:
     """(line number, value) for each non-blank line of a JSON Lines file written by another tool."""
-    data = read_bytes(path)
+    data = read_file_bytes(path)
     if not data.strip():
         raise InputError(path, "file is empty")
     text = decode_text(data, path)

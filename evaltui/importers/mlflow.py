@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.jsonio import read_file_bytes
 from evaltui.errors import InputError
 from evaltui.importers.common import (
     BASE_GUARDRAILS,
@@ -39,7 +40,6 @@ from evaltui.importers.common import (
     from_unix,
     iter_json_lines,
     load_json_file,
-    read_bytes,
     run_doc,
     suite_doc,
 )
@@ -330,7 +330,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV, JSON (records, columns/data, or columns of lists) or JSONL table."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = read_bytes(path)
+        data = read_file_bytes(path)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
