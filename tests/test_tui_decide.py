@@ -345,3 +345,37 @@ def test_a_second_decision_is_listed_first_and_a_changed_file_is_flagged(
         assert "CHANGED: the decision file no longer holds the bytes" in screen_text(app)
 
     drive(sample_store, flow, experiment=EXAMPLE)
+
+
+def test_text_typed_while_the_form_loads_lands_in_its_first_field(
+    sample_store: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a reviewer who knows the form types at once; the draft comes from a worker a moment later
+    import time
+
+    from evaltui.tui.screens import decide
+
+    real = decide.load_decide
+
+    def slow(*args: object, **kwargs: object) -> decide.DecideData:
+        time.sleep(1.5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decide, "load_decide", slow)
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await highlight(pilot, app, "run_003")
+        await pilot.press("D")
+        await pilot.pause()
+        form = modal(app)
+        assert form.data is None  # still loading: the keys below arrive before the form
+        await pilot.press(*"ci-answerer-v1")
+        await settle(pilot)
+        rollback = form.query_one("#field-rollback_artifact", Input)
+        assert rollback.has_focus
+        assert rollback.value == "ci-answerer-v1"
+        await pilot.press("escape")  # keys other than text still act: escape closes the form
+        await settle(pilot)
+        assert not isinstance(app.screen, DecideModal)
+
+    drive(sample_store, flow, experiment=EXAMPLE)

@@ -297,6 +297,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.written: WrittenDecision | None = None
         self._signing = False
         self._auto_reviewer = ""
+        self._typed_early = ""  # text typed before the form was ready: it goes to the first field
 
     @property
     def log_path(self) -> Path:
@@ -406,6 +407,9 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.query_one("#decide-body").disabled = False
         first = "decide-explicit" if draft.several_eligible else "field-rollback_artifact"
         self.query_one(f"#{first}").focus()
+        if self._typed_early:  # the rollback target, the first field with text
+            self.input("rollback_artifact").insert_text_at_cursor(self._typed_early)
+        self._typed_early = ""
 
     def facts(self, data: DecideData) -> Group:
         """What the decision would rest on; refusals with a hanging indent, one per line."""
@@ -658,6 +662,10 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         if self.written is not None and event.key == "enter":
             event.stop()
             self.action_close()
+        elif self.data is None and event.is_printable and event.character:
+            # the form is disabled while its draft loads; keep what is typed instead of losing it
+            event.stop()
+            self._typed_early += event.character
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         if self.written is not None:
