@@ -82,6 +82,7 @@ def test_stepping_visits_every_failure_in_order_and_back(sample_con, pair) -> No
         CaseFilter(outcome="fixed"),
         CaseFilter(outcome="broken", slice_name="billing"),
         CaseFilter(split="holdout", failures_only=True),
+        CaseFilter(text="billing", failures_only=True),
     ],
 )
 def test_filters_match_the_cli_query(sample_con, pair, where: CaseFilter) -> None:  # type: ignore[no-untyped-def]
@@ -109,6 +110,29 @@ def test_text_filter_searches_ids_routes_and_outputs(sample_con, pair) -> None: 
     assert output[0] in {r["case_id"] for r in _all_rows(sample_con, found)}
     nothing = pair.view(sample_con, CaseFilter(text="no such text anywhere"))
     assert nothing.total == 0 and nothing.step_failure(sample_con, 0, 1) is None
+
+
+@pytest.mark.parametrize("text", ["SERVE", "billing", "hol_02", "refund"])
+def test_text_filter_is_the_same_in_the_cli_and_the_app(sample_con, pair, text: str) -> None:  # type: ignore[no-untyped-def]
+    # worked out in Python from the raw rows: id, slice, any route, or either run's output
+    rows = sample_con.execute(
+        """SELECT c.case_id, c.slice_name, c.expected_route, b.route, r.route, b.output, r.output
+           FROM cases c
+           LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id
+           LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id
+           WHERE c.suite_id = ? AND (r.route IS NOT NULL OR b.route IS NOT NULL)""",
+        [CANDIDATE, BASELINE, pair.run.suite_id],
+    ).fetchall()
+    expected = {row[0] for row in rows if any(text.lower() in (v or "").lower() for v in row)}
+    assert expected  # the word is somewhere in the sample
+    cli = {
+        r["case_id"]
+        for r in fetch_cases(sample_con, pair.run, pair.baseline, CaseFilter(text=text)).to_pylist()
+    }
+    app = {
+        r["case_id"] for r in _all_rows(sample_con, pair.view(sample_con, CaseFilter(text=text)))
+    }
+    assert cli == app == expected
 
 
 def test_transitions_count_baseline_route_by_candidate_route(sample_con, pair) -> None:  # type: ignore[no-untyped-def]

@@ -331,9 +331,7 @@ def cases_command(
         where = CaseFilter(
             failures_only=failures, slice_name=slice_name, outcome=outcome, split=split
         )
-        rows = fetch_cases(store.con, run_info, base_info, where)
-    if limit is not None:
-        rows = rows.slice(0, limit)
+        rows = fetch_cases(store.con, run_info, base_info, where, limit=limit)
     if as_json:
         emit_json({"run_id": run, "baseline": baseline, "cases": rows.to_pylist()})
         return

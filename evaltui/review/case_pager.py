@@ -14,14 +14,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from evaltui.errors import InputError
-from evaltui.review.cases import OUTCOMES, CaseFilter, outcome_sql
+from evaltui.review.cases import OUTCOMES, CaseFilter, filter_conditions, pair_query
 from evaltui.store.queries import RunInfo
 from evaltui.store.scratch import drop_table, new_table_name
 
@@ -73,36 +71,14 @@ class PairCases:
     def build(
         cls, con: duckdb.DuckDBPyConnection, run: RunInfo, baseline: RunInfo | None
     ) -> PairCases:
-        if baseline is not None and baseline.suite_id != run.suite_id:
-            raise InputError(
-                None,
-                f"{run.run_id} (suite {run.suite_id}) and {baseline.run_id} "
-                f"(suite {baseline.suite_id}) ran on different suites; their cases cannot be "
-                "paired",
-            )
+        sql, params = pair_query(run, baseline)
         table = new_table_name(con, "pair")
-        if baseline is not None:
-            baseline_route = "b.route"
-            outcome = outcome_sql("r.route", "b.route", "c.expected_route")
-            joins = "LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id"
-            has_result = "(r.route IS NOT NULL OR b.route IS NOT NULL)"
-            params = [run.run_id, baseline.run_id, run.suite_id]
-        else:
-            baseline_route, outcome, joins = "NULL::VARCHAR", "NULL::VARCHAR", ""
-            has_result = "r.route IS NOT NULL"
-            params = [run.run_id, run.suite_id]
         con.execute(
             f"""CREATE TABLE {table} AS
-                SELECT row_number() OVER (ORDER BY s.position, c.case_id) - 1 AS row,
-                       row AS pair_row, c.case_id, c.split, c.slice_name, c.expected_route,
-                       {baseline_route} AS baseline_route, r.route, {outcome} AS outcome,
-                       r.route IS NOT DISTINCT FROM c.expected_route AS correct
-                FROM cases c
-                LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id
-                {joins}
-                JOIN suite_splits s ON s.suite_id = c.suite_id AND s.split = c.split
-                WHERE c.suite_id = ? AND {has_result}
-                ORDER BY row""",
+                SELECT row_number() OVER (ORDER BY position, case_id) - 1 AS row,
+                       row AS pair_row, case_id, split, slice_name, expected_route,
+                       baseline_route, route, outcome, correct
+                FROM ({sql}) ORDER BY row""",
             params,
         )
         total, failures = _counts(con, table)
@@ -114,8 +90,8 @@ class PairCases:
         Without a filter the pair's own table is the view (nothing is copied).
         """
         where = where or CaseFilter()
-        conditions, params = self._conditions(where)
-        if len(conditions) == 1:
+        conditions, params = filter_conditions(where, self.run, self.baseline)
+        if not conditions:
             return CaseView(self.table, where, self.total, self.failures, self.paired, owned=False)
         table = new_table_name(con, "view")
         con.execute(
@@ -137,37 +113,6 @@ class PairCases:
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         drop_table(con, self.table)
-
-    def _conditions(self, where: CaseFilter) -> tuple[list[str], list[Any]]:
-        if where.outcome is not None and where.outcome not in OUTCOMES:
-            raise InputError(
-                None, f"outcome must be one of {', '.join(OUTCOMES)}, not {where.outcome!r}"
-            )
-        if where.outcome is not None and not self.paired:
-            raise InputError(None, "filtering by outcome needs a baseline to pair with")
-        conditions: list[str] = ["TRUE"]
-        params: list[Any] = []
-        if where.failures_only:
-            conditions.append("NOT correct")
-        if where.slice_name is not None:
-            conditions.append("slice_name = ?")
-            params.append(where.slice_name)
-        if where.split is not None:
-            conditions.append("split = ?")
-            params.append(where.split)
-        if where.outcome is not None:
-            conditions.append("outcome = ?")
-            params.append(where.outcome)
-        if where.text:
-            runs = [self.run.run_id] + ([self.baseline.run_id] if self.baseline else [])
-            labels = "concat_ws(' ', case_id, slice_name, expected_route, baseline_route, route)"
-            outputs = (
-                "SELECT case_id FROM results WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
-                " AND contains(lower(output), lower(?))"
-            )
-            conditions.append(f"(contains(lower({labels}), lower(?)) OR case_id IN ({outputs}))")
-            params += [where.text, runs, where.text]
-        return conditions, params
 
 
 class _ViewCache:

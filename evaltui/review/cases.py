@@ -38,58 +38,80 @@ def outcome_sql(candidate: str, baseline: str, expected: str) -> str:
         ELSE 'both_wrong' END"""
 
 
-def case_query(run: RunInfo, baseline: RunInfo | None, where: CaseFilter) -> tuple[str, list[Any]]:
-    """SQL and parameters for the rows of `run` (paired with `baseline` when given)."""
+def pair_query(run: RunInfo, baseline: RunInfo | None) -> tuple[str, list[Any]]:
+    """SQL and parameters for every case of `run` (paired with `baseline` when given).
+
+    One row per suite case that either run has a result for, with its suite order (`position`),
+    the pair's columns (`baseline_route` and `outcome` are NULL unpaired) and the candidate's
+    other result columns. The CLI's case list and the app's numbered pair table both select from
+    it, and `filter_conditions` filters either.
+    """
+    if baseline is not None and baseline.suite_id != run.suite_id:
+        raise InputError(
+            None,
+            f"{run.run_id} (suite {run.suite_id}) and {baseline.run_id} (suite {baseline.suite_id}) "
+            "ran on different suites; their cases cannot be paired",
+        )
+    if baseline is not None:
+        baseline_route = "b.route"
+        outcome = outcome_sql("r.route", "b.route", "c.expected_route")
+        joins = "LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id"
+        has_result = "(r.route IS NOT NULL OR b.route IS NOT NULL)"
+        params: list[Any] = [run.run_id, baseline.run_id, run.suite_id]
+    else:
+        baseline_route, outcome, joins = "NULL::VARCHAR", "NULL::VARCHAR", ""
+        has_result = "r.route IS NOT NULL"
+        params = [run.run_id, run.suite_id]
+    sql = f"""SELECT s.position, c.case_id, c.split, c.slice_name, c.evidence_state,
+                     c.expected_route, {baseline_route} AS baseline_route, r.route,
+                     {outcome} AS outcome,
+                     r.route IS NOT DISTINCT FROM c.expected_route AS correct,
+                     r.score, r.latency_ms, r.tokens, r.output
+              FROM cases c
+              LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id
+              {joins}
+              JOIN suite_splits s ON s.suite_id = c.suite_id AND s.split = c.split
+              WHERE c.suite_id = ? AND {has_result}"""
+    return sql, params
+
+
+def filter_conditions(
+    where: CaseFilter, run: RunInfo, baseline: RunInfo | None
+) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) for `where` over the columns of `pair_query`.
+
+    Empty when nothing is filtered. The text is looked for in the case's id, slice and routes and
+    in the output of either run.
+    """
     if where.outcome is not None and where.outcome not in OUTCOMES:
         raise InputError(
-            None, f"--outcome must be one of {', '.join(OUTCOMES)}, not {where.outcome!r}"
+            None, f"outcome must be one of {', '.join(OUTCOMES)}, not {where.outcome!r}"
         )
     if where.outcome is not None and baseline is None:
-        raise InputError(None, "--outcome needs a baseline (--vs RUN)")
-    params: list[Any] = [run.run_id]
-    select = [
-        "c.case_id",
-        "c.split",
-        "c.slice_name",
-        "c.evidence_state",
-        "c.expected_route",
-    ]
-    joins = "LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id"
-    if baseline is not None:
-        select.append("b.route AS baseline_route")
-        joins += " LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id"
-        params.append(baseline.run_id)
-    select += ["r.route", "r.route IS NOT DISTINCT FROM c.expected_route AS correct"]
-    if baseline is not None:
-        select.append(f"{outcome_sql('r.route', 'b.route', 'c.expected_route')} AS outcome")
-    select += ["r.score", "r.latency_ms", "r.tokens", "r.output"]
-    conditions = ["c.suite_id = ?"]
-    params.append(run.suite_id)
-    if baseline is not None:
-        conditions.append("(r.route IS NOT NULL OR b.route IS NOT NULL)")
-    else:
-        conditions.append("r.route IS NOT NULL")
+        raise InputError(None, "filtering by outcome needs a baseline to pair with (--vs RUN)")
+    conditions: list[str] = []
+    params: list[Any] = []
     if where.failures_only:
-        conditions.append("r.route IS DISTINCT FROM c.expected_route")
+        conditions.append("NOT correct")
     if where.slice_name is not None:
-        conditions.append("c.slice_name = ?")
+        conditions.append("slice_name = ?")
         params.append(where.slice_name)
     if where.split is not None:
-        conditions.append("c.split = ?")
+        conditions.append("split = ?")
         params.append(where.split)
     if where.outcome is not None:
-        conditions.append(f"{outcome_sql('r.route', 'b.route', 'c.expected_route')} = ?")
+        conditions.append("outcome = ?")
         params.append(where.outcome)
     if where.text:
-        haystack = "concat_ws(' ', c.case_id, c.slice_name, c.expected_route, r.route, r.output)"
-        conditions.append(f"contains(lower({haystack}), lower(?))")
-        params.append(where.text)
-    sql = (
-        f"SELECT {', '.join(select)} FROM cases c {joins} "
-        f"JOIN suite_splits s ON s.suite_id = c.suite_id AND s.split = c.split "
-        f"WHERE {' AND '.join(conditions)} ORDER BY s.position, c.case_id"
-    )
-    return sql, params
+        runs = [run.run_id] + ([baseline.run_id] if baseline else [])
+        labels = "concat_ws(' ', case_id, slice_name, expected_route, baseline_route, route)"
+        outputs = (
+            "SELECT case_id FROM results WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
+            " AND contains(lower(output), lower(?))"
+        )
+        conditions.append(f"(contains(lower({labels}), lower(?)) OR case_id IN ({outputs}))")
+        params += [where.text, runs, where.text]
+    return conditions, params
 
 
 def fetch_cases(
@@ -97,15 +119,22 @@ def fetch_cases(
     run: RunInfo,
     baseline: RunInfo | None = None,
     where: CaseFilter | None = None,
+    limit: int | None = None,
 ) -> pa.Table:
-    if baseline is not None and baseline.suite_id != run.suite_id:
-        raise InputError(
-            None,
-            f"{run.run_id} (suite {run.suite_id}) and {baseline.run_id} (suite {baseline.suite_id}) "
-            "ran on different suites; their cases cannot be paired",
-        )
-    sql, params = case_query(run, baseline, where or CaseFilter())
-    return con.sql(sql, params=params).to_arrow_table()
+    """The cases of `run` (paired with `baseline`) that pass `where`, in suite order, as Arrow.
+
+    Unpaired, the rows have no `baseline_route` or `outcome` column.
+    """
+    sql, params = pair_query(run, baseline)
+    conditions, filter_params = filter_conditions(where or CaseFilter(), run, baseline)
+    hidden = "position" if baseline is not None else "position, baseline_route, outcome"
+    query = (
+        f"SELECT * EXCLUDE ({hidden}) FROM ({sql}) "
+        f"WHERE {' AND '.join(['TRUE', *conditions])} ORDER BY position, case_id"
+    )
+    if limit is not None:
+        query += f" LIMIT {int(limit)}"
+    return con.sql(query, params=params + filter_params).to_arrow_table()
 
 
 @dataclass(frozen=True, slots=True)
