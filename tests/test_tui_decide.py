@@ -350,26 +350,28 @@ def test_a_second_decision_is_listed_first_and_a_changed_file_is_flagged(
 def test_text_typed_while_the_form_loads_lands_in_its_first_field(
     sample_store: Path, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a reviewer who knows the form types at once; the draft comes from a worker a moment later
-    import time
+    # a reviewer who knows the form types at once; the draft comes from a worker a moment later.
+    # The worker is held until the keys are in, so they certainly arrive before the form.
+    import threading
 
     from evaltui.tui.screens import decide
 
-    real = decide.load_decide
+    real, gate = decide.load_decide, threading.Event()
 
-    def slow(*args: object, **kwargs: object) -> decide.DecideData:
-        time.sleep(1.5)
+    def held(*args: object, **kwargs: object) -> decide.DecideData:
+        assert gate.wait(60), "the test never released the draft"
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(decide, "load_decide", slow)
+    monkeypatch.setattr(decide, "load_decide", held)
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
         await highlight(pilot, app, "run_003")
         await pilot.press("D")
         await pilot.pause()
         form = modal(app)
-        assert form.data is None  # still loading: the keys below arrive before the form
         await pilot.press(*"ci-answerer-v1")
+        assert form.data is None  # still loading: every key above came before the form
+        gate.set()
         await settle(pilot)
         rollback = form.query_one("#field-rollback_artifact", Input)
         assert rollback.has_focus
@@ -378,4 +380,7 @@ def test_text_typed_while_the_form_loads_lands_in_its_first_field(
         await settle(pilot)
         assert not isinstance(app.screen, DecideModal)
 
-    drive(sample_store, flow, experiment=EXAMPLE)
+    try:
+        drive(sample_store, flow, experiment=EXAMPLE)
+    finally:
+        gate.set()
