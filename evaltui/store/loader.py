@@ -70,12 +70,12 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
                 _load_suite(con, suite, now, summary)
             added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
             _insert_results(con, added)
-            _check_results(con, added, summary)
+            counts = _check_results(con, added, summary)
             # the case files were hashed meanwhile (see contract.run); now the ids are needed
             if added:
                 con.executemany(
-                    "UPDATE runs SET content_sha = ? WHERE run_id = ?",
-                    [[run.content_sha, run.run_id] for run in added],
+                    "UPDATE runs SET result_count = ?, content_sha = ? WHERE run_id = ?",
+                    [[counts[run.run_id], run.content_sha, run.run_id] for run in added],
                 )
         if summary.runs_replaced:
             store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
@@ -310,8 +310,10 @@ def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputErr
     return InputError(first.cases_file.path, f"cannot read case results: {_first_line(exc)}")
 
 
-def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: LoadSummary) -> None:
-    """Check the results of every inserted run; set their counts or raise every problem found.
+def _check_results(
+    con: duckdb.DuckDBPyConnection, runs: list[Run], summary: LoadSummary
+) -> dict[str, int]:
+    """Check the results of every inserted run; return their row counts or raise every problem.
 
     One pass per suite (`case_sets.check_and_record`) checks all its runs and, when they pass,
     records their case sets for reviews.
@@ -326,13 +328,12 @@ def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: Loa
         found.update(check_and_record(con, suite_id, case_count, [r.run_id for r in suite_runs]))
     errors: list[InputError] = []
     suite_ids: dict[str, _SuiteIds] = {}
+    counts: dict[str, int] = {}
     for run in runs:
         check = found.get(run.run_id, ResultCheck(0, 0, 0, 0))
         problems = _problems(run, check)
         if problems is None:
-            con.execute(
-                "UPDATE runs SET result_count = ? WHERE run_id = ?", [check.rows, run.run_id]
-            )
+            counts[run.run_id] = check.rows
             summary.result_rows += check.rows
             continue
         where = run.path if run.cases_file is None else run.cases_file.path
@@ -345,6 +346,7 @@ def _check_results(con: duckdb.DuckDBPyConnection, runs: list[Run], summary: Loa
         error = _diagnosed(_diagnose(run, ids), where, run, problems)
         errors.extend(error.errors if isinstance(error, InputErrors) else [error])
     raise_collected(errors)
+    return counts
 
 
 def _problems(run: Run, check: ResultCheck) -> str | None:
@@ -564,7 +566,7 @@ def _diagnose_jsonl(run: Run, ids: Container[str]) -> list[InputError]:
     return diagnose_jsonl(run.cases_file.path, ids, run.suite_id)
 
 
-_JSONL = _Reader(_jsonl_select, lambda run, ids: _diagnose_jsonl(run, ids))
+_JSONL = _Reader(_jsonl_select, _diagnose_jsonl)
 
 
 def _diagnose_parquet(run: Run, ids: Container[str]) -> list[InputError]:
