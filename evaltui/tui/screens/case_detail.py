@@ -27,7 +27,7 @@ from evaltui.review.cases import CaseDetail, CaseResult, case_detail
 from evaltui.store.queries import RunInfo
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, number, safe
-from evaltui.tui.widgets.case_list import OUTCOME_LABELS, CaseRow, case_rows
+from evaltui.tui.widgets.case_list import CaseRow, case_rows, outcome_label
 from evaltui.tui.widgets.pane import ScrollPane
 
 SIDE_BY_SIDE_WIDTH = 110  # below this, the two results are stacked
@@ -116,7 +116,7 @@ def _kv_table() -> Table:
 
 
 def case_view(shown: Shown, runs: list[RunInfo], paired: bool, width: int) -> RenderableType:
-    detail, case = shown.detail, shown.case
+    detail = shown.detail
     parts: list[RenderableType] = []
     heading = Text.assemble(
         ("expected ", "dim"),
@@ -169,7 +169,6 @@ def case_view(shown: Shown, runs: list[RunInfo], paired: bool, width: int) -> Re
     else:
         for title, block in zip(titles, blocks, strict=True):
             parts += [title, block, Text("")]
-    del case
     return Group(*parts)
 
 
@@ -227,11 +226,7 @@ class CaseScreen(ReviewScreen[int]):
 
     def title_text(self) -> Text:
         case = self.case
-        outcome = (
-            OUTCOME_LABELS.get(case.outcome or "", "")
-            if self.paired
-            else ("right" if case.correct else "wrong")
-        )
+        outcome = outcome_label(case, paired=self.paired)
         return Text.assemble(
             ("case ", "bold"),
             safe(case.case_id, "bold", limit=60),

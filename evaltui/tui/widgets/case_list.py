@@ -53,6 +53,13 @@ class CaseRow:
     correct: bool
 
 
+def outcome_label(case: CaseRow, *, paired: bool) -> str:
+    """What a case came to: its outcome against the baseline, else right or wrong."""
+    if paired:
+        return OUTCOME_LABELS.get(case.outcome or "", case.outcome or "")
+    return "right" if case.correct else "wrong"
+
+
 def case_rows(table: pa.Table) -> list[CaseRow]:
     """A page of a view (`CaseView.page`) as rows; a page is at most PAGE rows."""
     return [CaseRow(**record) for record in table.to_pylist()]
@@ -317,9 +324,7 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
         if key == "mark":
             return " " if case.correct else FAILURE_MARK
         if key == "outcome":
-            if self.paired:
-                return OUTCOME_LABELS.get(case.outcome or "", case.outcome or "")
-            return "right" if case.correct else "wrong"
+            return outcome_label(case, paired=self.paired)
         value = getattr(case, key)
         return "(none)" if value is None else plain(value, limit=200)
 
