@@ -5,8 +5,8 @@
 Prints JSON lines on stdout: {"event": "ready", ...} as soon as the runs screen shows the audited
 runs (so a parent process can time app start to first interactive screen from its own clock),
 then one {"event": "done", ...} with every timing. Keys are delivered the way the terminal
-driver delivers them (`step_latency.send_key`): Pilot.press waits for the app to go idle after
-each key, about 100 ms, so it cannot time a keypress.
+driver delivers them (`send_key`): Pilot.press waits for the app to go idle after each key,
+about 100 ms, so it cannot time a keypress.
 
 Timed, each from the key to the new state on screen:
 - open: process start (before imports, the CLI's included, as `evaltui` pays them) to the runs
@@ -28,11 +28,9 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from step_latency import send_key  # noqa: E402
+from textual import events  # noqa: E402
 
 import evaltui.cli.main  # noqa: E402, F401  (`evaltui` starts the app through the CLI: same imports)
 from evaltui.store.connection import Store  # noqa: E402
@@ -45,6 +43,14 @@ from evaltui.tui.widgets.runs_table import RunsTable  # noqa: E402
 
 POLL = 0.0002  # seconds between checks while waiting for the screen to change
 TIMEOUT = 120.0
+
+
+def send_key(app: EvaltuiApp, key: str) -> None:
+    """Deliver a key the way the terminal driver does (Pilot.press also waits for idleness)."""
+    event = events.Key(key, key)
+    event.set_sender(app)
+    assert app._driver is not None
+    app._driver.send_message(event)
 
 
 def emit(event: str, **data: object) -> None:

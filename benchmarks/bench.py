@@ -156,8 +156,7 @@ def ensure_data(
 
 
 def result_files(data: Path, fmt: str) -> list[str]:
-    ext = "parquet" if fmt == "parquet" else "jsonl"
-    return sorted(str(p) for p in (data / fmt / "results").glob(f"*.{ext}"))
+    return sorted(str(p) for p in (data / fmt / "results").glob(f"*.{fmt}"))  # generate.py
 
 
 def fresh(path: Path, template: Path | None = None) -> Path:

@@ -194,14 +194,14 @@ def example(out: Path) -> None:
             )
         unsafe = sum(
             r["route"] == "SERVE" and c["expected_route"] == "ABSTAIN"
-            for r, c in zip(results, cases, strict=False)
+            for r, c in zip(results, cases, strict=True)
         )
         unnecessary = sum(
             r["route"] == "ABSTAIN" and c["expected_route"] == "SERVE"
-            for r, c in zip(results, cases, strict=False)
+            for r, c in zip(results, cases, strict=True)
         )
         exact = sum(
-            r["route"] == c["expected_route"] for r, c in zip(results, cases, strict=False)
+            r["route"] == c["expected_route"] for r, c in zip(results, cases, strict=True)
         ) / len(cases)
         write_json(
             folder / f"{run_id}.run.json",
@@ -417,7 +417,7 @@ RESULT_SCHEMA = pa.schema(
 
 
 def router_metrics(cases: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, float]:
-    pairs = list(zip(cases, results, strict=False))
+    pairs = list(zip(cases, results, strict=True))
     serve = [1 for c, r in pairs if c["expected_route"] == "SERVE"]
     esc = [1 for c, r in pairs if c["expected_route"] == "ESCALATE"]
     return {
@@ -509,6 +509,10 @@ def router(out: Path) -> None:
     fingerprints = {f"{n}_sha": fingerprint_cases(c) for n, c in splits.items()}
     fingerprints["evaluation_sha"] = fingerprint_cases([c for cs in splits.values() for c in cs])
     every_case = [c for cs in splits.values() for c in cs]
+    # rc3 (three seeds, a quick run, a run on the newer knowledge base): one artifact, one router
+    rc3: dict[str, Any] = dict(
+        artifact="support-router-v3.5-rc3", router=(0.0, 0.0, 0.015, 0.012, 6.35)
+    )
     plan: list[dict[str, Any]] = [
         dict(
             run_id="sr-prod-v3.4",
@@ -537,9 +541,8 @@ def router(out: Path) -> None:
         *[
             dict(
                 run_id=f"sr-v3.5-rc3-s{seed}",
-                artifact="support-router-v3.5-rc3",
+                **rc3,
                 day=f"{8 + seed - 1:02d}",
-                router=(0.0, 0.0, 0.015, 0.012, 6.35),
                 fmt="parquet",
                 seed=seed,
                 note=f"seed {seed}",
@@ -557,18 +560,16 @@ def router(out: Path) -> None:
         ),
         dict(
             run_id="sr-v3.5-rc3-quick",
-            artifact="support-router-v3.5-rc3",
+            **rc3,
             day="13",
-            router=(0.0, 0.0, 0.015, 0.012, 6.35),
             fmt="jsonl",
             only="regression",
             note="smoke run on the regression split",
         ),
         dict(
             run_id="sr-v3.5-rc3-kb18",
-            artifact="support-router-v3.5-rc3",
+            **rc3,
             day="14",
-            router=(0.0, 0.0, 0.015, 0.012, 6.35),
             fmt="parquet",
             kb="kb@2026-11-10",
             note="re-run on the newer knowledge base",

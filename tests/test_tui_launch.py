@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +9,7 @@ import pytest
 
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.colors import ANSI_THEME, DEFAULT_THEME, color_system, pick_theme
-
-SAMPLE_RUNS = Path(__file__).resolve().parent.parent / "sample_runs"
+from tests.conftest import SAMPLE_RUNS
 
 
 @pytest.fixture
@@ -92,9 +89,3 @@ def test_sixteen_color_terminals_get_the_ansi_theme(
 ) -> None:
     assert color_system(environ) == system
     assert pick_theme(environ) == theme
-
-
-def test_headless_commands_do_not_import_textual() -> None:
-    code = "import sys, evaltui.cli.main; print('textual' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

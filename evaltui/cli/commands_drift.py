@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.review.drift import (
     DEFAULT_BINS,
@@ -186,13 +186,7 @@ def _print_warnings(warnings: tuple[StatWarning, ...]) -> None:
 @click.option(
     "--metric", "-m", required=True, help="A metric the suite declares (recomputed) or runs logged."
 )
-@click.option(
-    "--confidence",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.95,
-    show_default=True,
-    help="Level of the Wilson intervals of rates.",
-)
+@confidence_option("Level of the Wilson intervals of rates.")
 @store_option
 @json_option
 def trend_command(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from evaltui.cli.options import json_option, open_store, store_option
+from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
@@ -28,13 +28,7 @@ from evaltui.store.queries import get_run
     is_flag=True,
     help="Exit 1 unless every named run is comparable, evidence-clean and eligible (for CI).",
 )
-@click.option(
-    "--confidence",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.95,
-    show_default=True,
-    help="Level of the bootstrap and Wilson intervals.",
-)
+@confidence_option("Level of the bootstrap and Wilson intervals.")
 @click.option(
     "--resamples",
     type=click.IntRange(100, 1_000_000),

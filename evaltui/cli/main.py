@@ -31,30 +31,50 @@ class EvaltuiGroup(click.Group):
     """A group where a first argument that is not a command is a path to open."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self.route(args))
+
+    def route(self, args: list[str]) -> list[str]:
+        """The arguments with the command name first: `open` unless one is named."""
         if args and args[0] in ("--help", "-h", "--version"):
-            return super().parse_args(ctx, args)
-        index = _first_positional(args)
+            return args
+        index = _first_positional(args, option_values(self))
         if index is not None and args[index] in self.commands:
             # `evaltui --store X runs` means `evaltui runs --store X`
-            args = [args[index], *args[:index], *args[index + 1 :]]
-        else:
-            args = ["open", *args]
-        return super().parse_args(ctx, args)
+            return [args[index], *args[:index], *args[index + 1 :]]
+        return ["open", *args]
 
 
-def _first_positional(args: list[str]) -> int | None:
-    """Index of the first argument that is neither an option nor an option's value."""
+def option_values(group: click.Group) -> dict[str, int]:
+    """How many values each option of the group's commands (and their subcommands) takes.
+
+    Options may come before the command name (`evaltui --experiment X runs`), so finding the
+    command means skipping option values; flags take none. A name must mean the same in every
+    command for that to work (tests/test_cli_routing.py checks it).
+    """
+    values: dict[str, int] = {}
+    for command in group.commands.values():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                count = 0 if param.is_flag or param.count else param.nargs
+                values.update(dict.fromkeys([*param.opts, *param.secondary_opts], count))
+        if isinstance(command, click.Group):
+            values.update(option_values(command))
+    return values
+
+
+def _first_positional(args: list[str], values: dict[str, int]) -> int | None:
+    """Index of the first argument that is neither an option nor an option's value.
+
+    Anything after `--` is a path, never a command: None then (as when there is no positional).
+    """
     index = 0
     while index < len(args):
         arg = args[index]
         if arg == "--":
-            return index + 1 if index + 1 < len(args) else None
-        if arg in ("--store", "--key", "--out", "--wait"):
-            index += 2
-            continue
+            return None
         if not arg.startswith("-") or arg == "-":
             return index
-        index += 1
+        index += 1 + values.get(arg, 0)  # `--opt=value` and `-cVALUE` are one argument
     return None
 
 

@@ -67,6 +67,17 @@ def json_option(func: F) -> F:
     )
 
 
+def confidence_option(help_text: str) -> Callable[[F], F]:
+    """`--confidence LEVEL` (0.95 unless told), the level of the intervals `help_text` names."""
+    return click.option(
+        "--confidence",
+        type=click.FloatRange(0.5, 0.999),
+        default=0.95,
+        show_default=True,
+        help=help_text,
+    )
+
+
 def open_store(store_path: Path | None, *, read_only: bool) -> Store:
     """The store a command names, waiting for it as long as --wait says."""
     return Store.open(
