@@ -188,10 +188,17 @@ def drift_columns(
     return _columns(con, reference, current)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, reference: RunInfo, current: RunInfo) -> list[Column]:
-    case_fields, metadata = _json_keys(con, reference, current)
+def builtin_columns() -> tuple[Column, ...]:
+    """The results and cases columns every pair has: listing them needs no query (the case
+    fields and metadata keys need a scan of their JSON, seconds on 200,000-case runs)."""
     out = [Column(name, kind, "results", f"r.{name}") for name, kind in RESULT_COLUMNS.items()]
     out += [Column(name, kind, "cases", f"c.{name}") for name, kind in CASE_COLUMNS.items()]
+    return tuple(out)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, reference: RunInfo, current: RunInfo) -> list[Column]:
+    case_fields, metadata = _json_keys(con, reference, current)
+    out = list(builtin_columns())
     for key in sorted(case_fields):
         bare = key if key not in RESULT_COLUMNS else f"case.{key}"
         out.append(_json_column(bare, "case field", "c.canonical", key, case_fields[key]))
@@ -208,11 +215,12 @@ def resolve_column(
     Built-in columns need no query; a case field or metadata key is looked up on its own (one
     scan of the JSON for that key), and only an unknown name lists every column.
     """
+    bare = name.removeprefix("case.")  # a case field, or a cases column, named case.KEY
+    builtin = {c.name: c for c in builtin_columns()}
     if name in RESULT_COLUMNS:
-        return Column(name, RESULT_COLUMNS[name], "results", f"r.{name}")
-    bare = name[len("case.") :] if name.startswith("case.") else name
+        return builtin[name]
     if bare in CASE_COLUMNS:
-        return Column(bare, CASE_COLUMNS[bare], "cases", f"c.{bare}")
+        return builtin[bare]
     if name.startswith("metadata.") and len(name) > len("metadata."):
         key = name[len("metadata.") :]
         types = _key_types(
@@ -224,14 +232,13 @@ def resolve_column(
         if types is not None:
             return _json_column(name, "metadata", "r.metadata", key, types)
     else:
-        key = name[len("case.") :] if name.startswith("case.") else name
         types = _key_types(
             con,
             "SELECT DISTINCT json_type(c.canonical, ?) FROM cases c WHERE c.suite_id IN (?, ?)",
-            [_pointer(key), reference.suite_id, current.suite_id],
+            [_pointer(bare), reference.suite_id, current.suite_id],
         )
-        if types is not None and key not in CASE_COLUMNS:
-            return _json_column(name, "case field", "c.canonical", key, types)
+        if types is not None:
+            return _json_column(name, "case field", "c.canonical", bare, types)
     known = ", ".join(c.name for c in _columns(con, reference, current))
     raise NotFoundError(f"{name}: no such column for these runs; known columns: {known}")
 

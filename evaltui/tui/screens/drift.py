@@ -30,13 +30,12 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
 from evaltui.review.drift import (
-    CASE_COLUMNS,
     MAJOR_ABOVE,
-    RESULT_COLUMNS,
     STABLE_BELOW,
     Column,
     DriftResult,
     SliceDrift,
+    builtin_columns,
     drift,
     drift_columns,
 )
@@ -58,14 +57,6 @@ THRESHOLDS = (
     f"PSI < {STABLE_BELOW:g} stable · {STABLE_BELOW:g}–{MAJOR_ABOVE:g} moderate · "
     f"> {MAJOR_ABOVE:g} major"
 )
-
-
-def builtin_columns() -> tuple[Column, ...]:
-    """The columns every pair has (no query): offered until `drift_columns` has listed the case
-    fields and metadata keys too, which scans their JSON (seconds on 200,000-case runs)."""
-    out = [Column(name, kind, "results", f"r.{name}") for name, kind in RESULT_COLUMNS.items()]
-    out += [Column(name, kind, "cases", f"c.{name}") for name, kind in CASE_COLUMNS.items()]
-    return tuple(out)
 
 
 def list_columns(
@@ -361,6 +352,7 @@ class DriftScreen(ReviewScreen):
         return names
 
     def action_pick_column(self) -> None:
+        # the built-in columns until `drift_columns` has listed case fields and metadata keys
         columns = self.columns or builtin_columns()
         choices = [
             Choice(c.name, Text.assemble(safe(c.name, limit=50), f"  {c.kind}, {c.source}"))
