@@ -221,6 +221,42 @@ def test_a_slice_without_values_next_to_one_with_values(tmp_path: Path) -> None:
     assert sum(b.reference_count for b in result.slice("billing").bins if b.kind == "range") == 4
 
 
+def test_bins_empty_on_one_side_are_warned_about_in_both_directions(tmp_path: Path) -> None:
+    folder = tmp_path / "one-sided"
+    folder.mkdir()
+    write_suite(folder)
+    same = routes(*["SERVE"] * 8)
+    ref_outputs = ["a", "a", "a", "a", "a", "b", "b", "b"]  # b: 3 values, gone from current
+    cur_outputs = ["a", "a", "a", "a", "c", "c", "d", "d"]  # c, d: 4 values, new in current
+    write_run(
+        folder,
+        "ref",
+        same,
+        day=1,
+        extra={f"c{i}": {"output": o} for i, o in enumerate(ref_outputs, 1)},
+    )
+    write_run(
+        folder,
+        "cur",
+        same,
+        day=2,
+        extra={f"c{i}": {"output": o} for i, o in enumerate(cur_outputs, 1)},
+    )
+    with Store.open(load(folder, tmp_path / "o.duckdb"), read_only=True) as store:
+        result = drift(store.con, "ref", "cur", "output")
+    assert [b.label for b in result.bins] == ["a", "b", "c", "d"]
+    assert result.overall.one_sided_bins == 3
+    warnings = {w.code: w.message for w in result.warnings}
+    assert warnings["unseen_in_reference"] == (
+        "4 current value(s) fall in bins empty in the reference (c, d); with epsilon 1e-08 "
+        "each such bin adds about share x ln(share / epsilon) to PSI"
+    )
+    assert warnings["vanished_in_current"] == (
+        "3 reference value(s) fall in bins empty in the current run (b); with epsilon 1e-08 "
+        "each such bin adds about share x ln(share / epsilon) to PSI"
+    )
+
+
 def test_case_fields_and_metadata_keys_are_columns(edge_store: Path) -> None:
     with Store.open(edge_store, read_only=True) as store:
         columns = {c.name: c.kind for c in drift_columns(store.con, "ref", "cur")}
