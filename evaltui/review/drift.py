@@ -706,28 +706,25 @@ def _drift_warnings(
                 "drift from noise here",
             )
         )
-    unseen = [b for b in overall.bins if b.reference_count == 0 and b.current_count > 0]
-    if unseen:
-        labels = ", ".join(b.label for b in unseen[:5])
-        out.append(
-            StatWarning(
-                "unseen_in_reference",
-                f"{sum(b.current_count for b in unseen)} current value(s) fall in bins empty in "
-                f"the reference ({labels}); with epsilon {epsilon:g} each such bin adds about "
-                "share x ln(share / epsilon) to PSI",
+    counts = {
+        "reference": [b.reference_count for b in overall.bins],
+        "current": [b.current_count for b in overall.bins],
+    }
+    for code, side, other, empty_in in (
+        ("unseen_in_reference", "current", "reference", "the reference"),
+        ("vanished_in_current", "reference", "current", "the current run"),
+    ):
+        one_sided = [i for i, n in enumerate(counts[side]) if n and not counts[other][i]]
+        if one_sided:
+            labels = ", ".join(overall.bins[i].label for i in one_sided[:5])
+            out.append(
+                StatWarning(
+                    code,
+                    f"{sum(counts[side][i] for i in one_sided)} {side} value(s) fall in bins "
+                    f"empty in {empty_in} ({labels}); with epsilon {epsilon:g} each such bin "
+                    "adds about share x ln(share / epsilon) to PSI",
+                )
             )
-        )
-    gone = [b for b in overall.bins if b.current_count == 0 and b.reference_count > 0]
-    if gone:
-        labels = ", ".join(b.label for b in gone[:5])
-        out.append(
-            StatWarning(
-                "vanished_in_current",
-                f"{sum(b.reference_count for b in gone)} reference value(s) fall in bins empty "
-                f"in the current run ({labels}); with epsilon {epsilon:g} each such bin adds about "
-                "share x ln(share / epsilon) to PSI",
-            )
-        )
     noisy = [s for s in per_slice if s.noisy and s.psi is not None]
     if noisy:
         out.append(
