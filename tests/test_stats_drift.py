@@ -15,6 +15,7 @@ from scipy.stats import entropy
 from evaltui.errors import InputError, NotFoundError
 from evaltui.review.drift import (
     EPSILON,
+    THRESHOLDS,
     drift,
     drift_columns,
     js_divergence,
@@ -318,6 +319,9 @@ def test_drift_cli_human_output(sample_store: Path, run_cli) -> None:
     )
     assert result.code == 0, result.err
     assert "PSI" in result.out and "major" in result.out and "per slice_name" in result.out
+    # the thresholds and the notes read as on the drift screen
+    assert THRESHOLDS in result.out
+    assert "noisy" in result.out and "small sample" not in result.out
     one = run_cli(
         "drift",
         "sr-prod-v3.4",

@@ -13,9 +13,8 @@ from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.review.drift import (
     DEFAULT_BINS,
     GROUP_COLUMNS,
-    MAJOR_ABOVE,
     MAX_CATEGORIES,
-    STABLE_BELOW,
+    THRESHOLDS,
     DriftResult,
     SliceDrift,
     drift,
@@ -87,15 +86,6 @@ def drift_command(
         _print_drift(result, shown)
 
 
-def _notes(entry: SliceDrift) -> str:
-    notes = []
-    if entry.noisy and entry.psi is not None:
-        notes.append("small sample")
-    if entry.one_sided_bins:
-        notes.append(f"{entry.one_sided_bins} one-sided bin(s)")
-    return ", ".join(notes)
-
-
 def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
     out = console()
     out.print(
@@ -122,13 +112,7 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
             ")",
         )
     )
-    out.print(
-        Text(
-            f"PSI < {STABLE_BELOW} stable, {STABLE_BELOW}-{MAJOR_ABOVE} moderate, "
-            f"> {MAJOR_ABOVE} major",
-            style="dim",
-        )
-    )
+    out.print(Text(THRESHOLDS, style="dim"))
     rows = [
         [
             safe(b.label, limit=40),
@@ -163,7 +147,7 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
                         number(s.js, 4),
                         s.reading,
                         f"~{s.noise_floor:.3f}",
-                        _notes(s),
+                        s.notes(),
                     ]
                     for s in result.per_slice
                 ),

@@ -39,6 +39,11 @@ MAX_CATEGORIES = 20
 STABLE_BELOW = 0.1  # PSI < 0.1: stable
 MAJOR_ABOVE = 0.25  # PSI > 0.25: major shift; in between: moderate
 
+THRESHOLDS = (
+    f"PSI < {STABLE_BELOW:g} stable · {STABLE_BELOW:g}–{MAJOR_ABOVE:g} moderate · "
+    f"> {MAJOR_ABOVE:g} major"
+)
+
 Kind = Literal["categorical", "numeric"]
 
 RESULT_COLUMNS: dict[str, Kind] = {
@@ -301,13 +306,21 @@ class SliceDrift:
 
     @property
     def noisy(self) -> bool:
-        """Too few cases for the PSI thresholds to tell drift from sampling noise."""
+        """Too few cases for the PSI thresholds to tell drift from sampling noise (never when
+        one run has no cases here: no PSI, and a noise floor of 0)."""
         return self.noise_floor >= STABLE_BELOW
 
     @property
     def one_sided_bins(self) -> int:
         """Bins empty in one run but not the other: their PSI terms are set by epsilon."""
         return sum(1 for b in self.bins if (b.reference_count == 0) != (b.current_count == 0))
+
+    def notes(self) -> str:
+        """The per-slice table's note: "noisy", "2 one-sided", both, or nothing."""
+        notes = ["noisy"] if self.noisy else []
+        if self.one_sided_bins:
+            notes.append(f"{self.one_sided_bins} one-sided")
+        return ", ".join(notes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -725,7 +738,7 @@ def _drift_warnings(
                     "adds about share x ln(share / epsilon) to PSI",
                 )
             )
-    noisy = [s for s in per_slice if s.noisy and s.psi is not None]
+    noisy = [s for s in per_slice if s.noisy]
     if noisy:
         out.append(
             StatWarning(

@@ -30,8 +30,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
 from evaltui.review.drift import (
-    MAJOR_ABOVE,
-    STABLE_BELOW,
+    THRESHOLDS,
     Column,
     DriftResult,
     SliceDrift,
@@ -53,10 +52,6 @@ DEFAULT_COLUMN = "route"
 DEFAULT_METRIC = "exact_route_rate"
 ALL = "\x00all"  # picker value meaning "all cases" (cannot be a real slice name)
 STRONG_READINGS = ("moderate", "major", "absent in reference", "absent in current")
-THRESHOLDS = (
-    f"PSI < {STABLE_BELOW:g} stable · {STABLE_BELOW:g}–{MAJOR_ABOVE:g} moderate · "
-    f"> {MAJOR_ABOVE:g} major"
-)
 
 
 def list_columns(
@@ -68,15 +63,6 @@ def list_columns(
 
 def _psi(value: float | None) -> str:
     return NONE if value is None else f"{value:.4f}"
-
-
-def _notes(entry: SliceDrift) -> str:
-    notes = []
-    if entry.noisy and entry.psi is not None:
-        notes.append("noisy")
-    if entry.one_sided_bins:
-        notes.append(f"{entry.one_sided_bins} one-sided")
-    return ", ".join(notes)
 
 
 def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
@@ -102,7 +88,7 @@ def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
     )
     out.append("\n")
     out.append(f"{THRESHOLDS} · ε {result.epsilon:g}", style="dim")
-    if entry.noisy and entry.psi is not None:
+    if entry.noisy:
         out.append(" · ⚠ within noise", style="bold")
     elif result.warnings:
         count = len(result.warnings)
@@ -163,7 +149,7 @@ def slice_table(result: DriftResult, selected: str | None) -> RenderableType:
             _psi(entry.js),
             Text(entry.reading, style="bold" if strong else ""),
             f"~{entry.noise_floor:.3f}",
-            _notes(entry),
+            entry.notes(),
         )
     return table
 
