@@ -12,6 +12,7 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
+from evaltui.bars import bar, span_bar
 from evaltui.errors import InputError, NotFoundError
 from evaltui.review.drift import (
     EPSILON,
@@ -149,6 +150,15 @@ def test_categories_beyond_the_cap_are_pooled(sample_con) -> None:
     assert kinds.count("value") == 4 and kinds[-1] == "other"
     assert sum(b.reference_count for b in result.bins) == 520
     assert "categories_capped" in {w.code for w in result.warnings}
+
+
+def test_bars_in_eighths_of_a_cell() -> None:
+    assert bar(0.0, 24) == "" and bar(1.0, 4) == "████" and bar(1.5, 4) == "████"
+    assert bar(0.5, 3) == "█▌" and bar(1 / 32, 4) == "▏"
+    # the trend's bars: the lowest value still shows, the highest fills the width
+    assert span_bar(0.2, 0.2, 0.9, 8) == "▏" and span_bar(0.9, 0.2, 0.9, 8) == "█" * 8
+    assert span_bar(0.5, 0.5, 0.5, 4) == "████"  # one value (or all equal): full
+    assert span_bar(0.0, -1.0, 1.0, 2) == "█"  # a value of 0 is a value, not the lowest
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from evaltui.bars import bar, span_bar
 from evaltui.cli.options import json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.review.drift import (
@@ -23,14 +24,7 @@ from evaltui.review.paired import StatWarning
 from evaltui.review.trend import MetricTrend, metric_trend
 
 BAR_WIDTH = 24
-FULL, PARTS = "\u2588", " \u258f\u258e\u258d\u258c\u258b\u258a\u2589"
-
-
-def bar(share: float, width: int = BAR_WIDTH) -> str:
-    """A horizontal bar of `share` (0..1) of `width` cells, in eighths of a cell."""
-    eighths = round(max(0.0, min(1.0, share)) * width * 8)
-    full, rest = divmod(eighths, 8)
-    return FULL * full + (PARTS[rest] if rest else "")
+TREND_BAR_WIDTH = 16
 
 
 @click.command("drift")
@@ -116,8 +110,8 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
     rows = [
         [
             safe(b.label, limit=40),
-            Text(f"{b.reference_share:6.1%} {bar(b.reference_share)}"),
-            Text(f"{b.current_share:6.1%} {bar(b.current_share)}"),
+            Text(f"{b.reference_share:6.1%} {bar(b.reference_share, BAR_WIDTH)}"),
+            Text(f"{b.current_share:6.1%} {bar(b.current_share, BAR_WIDTH)}"),
             Text(f"{(b.current_share - b.reference_share) * 100:+.1f} pt"),
         ]
         for b in shown.bins
@@ -206,7 +200,6 @@ def _print_trend(trend: MetricTrend, confidence: float) -> None:
     )
     rows = []
     for p in trend.points:
-        share = 1.0 if high == low else ((p.value or low) - low) / (high - low)
         interval = p.rate.interval if p.rate is not None else None
         rows.append(
             [
@@ -216,7 +209,7 @@ def _print_trend(trend: MetricTrend, confidence: float) -> None:
                 number(p.value, 4),
                 "-" if interval is None else f"[{interval.low:.3f}, {interval.high:.3f}]",
                 number(p.logged, 4),
-                Text("-" if p.value is None else bar(share, 16) or "\u258f"),
+                Text("-" if p.value is None else span_bar(p.value, low, high, TREND_BAR_WIDTH)),
             ]
         )
     out.print(
