@@ -46,6 +46,7 @@ from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import NONE, clip, plain, safe
 from evaltui.tui.widgets.pane import ScrollPane
+from evaltui.tui.widgets.runs_table import versus
 from evaltui.tui.widgets.trend import TrendView
 
 DEFAULT_COLUMN = "route"
@@ -387,12 +388,7 @@ class DriftScreen(ReviewScreen):
         review = self.context.review
         choices = []
         for r in (review.baseline, *review.runs):
-            if r.is_baseline:
-                note = "baseline (the reference)"
-            elif r.comparable:
-                note = "comparable"
-            else:
-                note = "≠ " + r.reason.removeprefix("differs: ")
+            note = versus(r) + (" (the reference)" if r.is_baseline else "")
             choices.append(
                 Choice(
                     r.run_id,
