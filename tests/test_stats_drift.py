@@ -12,9 +12,11 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
+from evaltui.bars import bar, span_bar
 from evaltui.errors import InputError, NotFoundError
 from evaltui.review.drift import (
     EPSILON,
+    THRESHOLDS,
     drift,
     drift_columns,
     js_divergence,
@@ -150,6 +152,15 @@ def test_categories_beyond_the_cap_are_pooled(sample_con) -> None:
     assert "categories_capped" in {w.code for w in result.warnings}
 
 
+def test_bars_in_eighths_of_a_cell() -> None:
+    assert bar(0.0, 24) == "" and bar(1.0, 4) == "████" and bar(1.5, 4) == "████"
+    assert bar(0.5, 3) == "█▌" and bar(1 / 32, 4) == "▏"
+    # the trend's bars: the lowest value still shows, the highest fills the width
+    assert span_bar(0.2, 0.2, 0.9, 8) == "▏" and span_bar(0.9, 0.2, 0.9, 8) == "█" * 8
+    assert span_bar(0.5, 0.5, 0.5, 4) == "████"  # one value (or all equal): full
+    assert span_bar(0.0, -1.0, 1.0, 2) == "█"  # a value of 0 is a value, not the lowest
+
+
 @pytest.fixture
 def edge_store(tmp_path: Path) -> Path:
     """Reference: score constant 0.5, no tokens; current: score 0.4/0.5/0.6, tokens present."""
@@ -221,6 +232,42 @@ def test_a_slice_without_values_next_to_one_with_values(tmp_path: Path) -> None:
     assert sum(b.reference_count for b in result.slice("billing").bins if b.kind == "range") == 4
 
 
+def test_bins_empty_on_one_side_are_warned_about_in_both_directions(tmp_path: Path) -> None:
+    folder = tmp_path / "one-sided"
+    folder.mkdir()
+    write_suite(folder)
+    same = routes(*["SERVE"] * 8)
+    ref_outputs = ["a", "a", "a", "a", "a", "b", "b", "b"]  # b: 3 values, gone from current
+    cur_outputs = ["a", "a", "a", "a", "c", "c", "d", "d"]  # c, d: 4 values, new in current
+    write_run(
+        folder,
+        "ref",
+        same,
+        day=1,
+        extra={f"c{i}": {"output": o} for i, o in enumerate(ref_outputs, 1)},
+    )
+    write_run(
+        folder,
+        "cur",
+        same,
+        day=2,
+        extra={f"c{i}": {"output": o} for i, o in enumerate(cur_outputs, 1)},
+    )
+    with Store.open(load(folder, tmp_path / "o.duckdb"), read_only=True) as store:
+        result = drift(store.con, "ref", "cur", "output")
+    assert [b.label for b in result.bins] == ["a", "b", "c", "d"]
+    assert result.overall.one_sided_bins == 3
+    warnings = {w.code: w.message for w in result.warnings}
+    assert warnings["unseen_in_reference"] == (
+        "4 current value(s) fall in bins empty in the reference (c, d); with epsilon 1e-08 "
+        "each such bin adds about share x ln(share / epsilon) to PSI"
+    )
+    assert warnings["vanished_in_current"] == (
+        "3 reference value(s) fall in bins empty in the current run (b); with epsilon 1e-08 "
+        "each such bin adds about share x ln(share / epsilon) to PSI"
+    )
+
+
 def test_case_fields_and_metadata_keys_are_columns(edge_store: Path) -> None:
     with Store.open(edge_store, read_only=True) as store:
         columns = {c.name: c.kind for c in drift_columns(store.con, "ref", "cur")}
@@ -282,6 +329,9 @@ def test_drift_cli_human_output(sample_store: Path, run_cli) -> None:
     )
     assert result.code == 0, result.err
     assert "PSI" in result.out and "major" in result.out and "per slice_name" in result.out
+    # the thresholds and the notes read as on the drift screen
+    assert THRESHOLDS in result.out
+    assert "noisy" in result.out and "small sample" not in result.out
     one = run_cli(
         "drift",
         "sr-prod-v3.4",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
 from evaltui.review.drift import Column, DriftBin, DriftResult, RunSide, SliceDrift, drift
@@ -105,6 +106,29 @@ def test_untrusted_labels_are_shown_literally() -> None:
         assert "ref\u241b[31m" in text.plain
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("label", ["払い戻し", "払い戻しの請求書について問い合わせ"])
+def test_wide_labels_keep_the_bars_aligned(label: str) -> None:
+    """Labels are fitted in terminal cells: a CJK character takes two."""
+
+    async def scenario() -> list[str]:
+        app = PlotApp(_hand_result(label))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert all(
+                cell_len(line) <= app.query_one(DriftPlot).size.width for line in _lines(app)
+            )
+            return _lines(app)
+
+    rows = asyncio.run(scenario())[3:]
+    starts = [cell_len(row[: row.index(BOTH)]) for row in rows]
+    assert starts[0] == starts[1]  # both bars start in the same column
+    assert cell_len(rows[0]) == cell_len(rows[1])
+    if cell_len(label) <= 20:  # a quarter of the width
+        assert rows[0].startswith(label + " ")
+    else:
+        assert "…" in rows[0][: rows[0].index(BOTH)] and starts[0] == 20 + 1
 
 
 def test_switching_slice_and_empty_states(latency: DriftResult, sample_con) -> None:

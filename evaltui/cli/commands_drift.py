@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from evaltui.bars import bar, span_bar
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.review.drift import (
     DEFAULT_BINS,
     GROUP_COLUMNS,
-    MAJOR_ABOVE,
     MAX_CATEGORIES,
-    STABLE_BELOW,
+    THRESHOLDS,
     DriftResult,
     SliceDrift,
     drift,
@@ -24,14 +24,7 @@ from evaltui.review.paired import StatWarning
 from evaltui.review.trend import MetricTrend, metric_trend
 
 BAR_WIDTH = 24
-FULL, PARTS = "\u2588", " \u258f\u258e\u258d\u258c\u258b\u258a\u2589"
-
-
-def bar(share: float, width: int = BAR_WIDTH) -> str:
-    """A horizontal bar of `share` (0..1) of `width` cells, in eighths of a cell."""
-    eighths = round(max(0.0, min(1.0, share)) * width * 8)
-    full, rest = divmod(eighths, 8)
-    return FULL * full + (PARTS[rest] if rest else "")
+TREND_BAR_WIDTH = 16
 
 
 @click.command("drift")
@@ -87,15 +80,6 @@ def drift_command(
         _print_drift(result, shown)
 
 
-def _notes(entry: SliceDrift) -> str:
-    notes = []
-    if entry.noisy and entry.psi is not None:
-        notes.append("small sample")
-    if entry.one_sided_bins:
-        notes.append(f"{entry.one_sided_bins} one-sided bin(s)")
-    return ", ".join(notes)
-
-
 def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
     out = console()
     out.print(
@@ -122,18 +106,12 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
             ")",
         )
     )
-    out.print(
-        Text(
-            f"PSI < {STABLE_BELOW} stable, {STABLE_BELOW}-{MAJOR_ABOVE} moderate, "
-            f"> {MAJOR_ABOVE} major",
-            style="dim",
-        )
-    )
+    out.print(Text(THRESHOLDS, style="dim"))
     rows = [
         [
             safe(b.label, limit=40),
-            Text(f"{b.reference_share:6.1%} {bar(b.reference_share)}"),
-            Text(f"{b.current_share:6.1%} {bar(b.current_share)}"),
+            Text(f"{b.reference_share:6.1%} {bar(b.reference_share, BAR_WIDTH)}"),
+            Text(f"{b.current_share:6.1%} {bar(b.current_share, BAR_WIDTH)}"),
             Text(f"{(b.current_share - b.reference_share) * 100:+.1f} pt"),
         ]
         for b in shown.bins
@@ -163,7 +141,7 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
                         number(s.js, 4),
                         s.reading,
                         f"~{s.noise_floor:.3f}",
-                        _notes(s),
+                        s.notes(),
                     ]
                     for s in result.per_slice
                 ),
@@ -216,7 +194,6 @@ def _print_trend(trend: MetricTrend, confidence: float) -> None:
     )
     rows = []
     for p in trend.points:
-        share = 1.0 if high == low else ((p.value or low) - low) / (high - low)
         interval = p.rate.interval if p.rate is not None else None
         rows.append(
             [
@@ -226,7 +203,7 @@ def _print_trend(trend: MetricTrend, confidence: float) -> None:
                 number(p.value, 4),
                 "-" if interval is None else f"[{interval.low:.3f}, {interval.high:.3f}]",
                 number(p.logged, 4),
-                Text("-" if p.value is None else bar(share, 16) or "\u258f"),
+                Text("-" if p.value is None else span_bar(p.value, low, high, TREND_BAR_WIDTH)),
             ]
         )
     out.print(

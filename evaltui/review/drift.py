@@ -39,6 +39,11 @@ MAX_CATEGORIES = 20
 STABLE_BELOW = 0.1  # PSI < 0.1: stable
 MAJOR_ABOVE = 0.25  # PSI > 0.25: major shift; in between: moderate
 
+THRESHOLDS = (
+    f"PSI < {STABLE_BELOW:g} stable · {STABLE_BELOW:g}–{MAJOR_ABOVE:g} moderate · "
+    f"> {MAJOR_ABOVE:g} major"
+)
+
 Kind = Literal["categorical", "numeric"]
 
 RESULT_COLUMNS: dict[str, Kind] = {
@@ -188,10 +193,17 @@ def drift_columns(
     return _columns(con, reference, current)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, reference: RunInfo, current: RunInfo) -> list[Column]:
-    case_fields, metadata = _json_keys(con, reference, current)
+def builtin_columns() -> tuple[Column, ...]:
+    """The results and cases columns every pair has: listing them needs no query (the case
+    fields and metadata keys need a scan of their JSON, seconds on 200,000-case runs)."""
     out = [Column(name, kind, "results", f"r.{name}") for name, kind in RESULT_COLUMNS.items()]
     out += [Column(name, kind, "cases", f"c.{name}") for name, kind in CASE_COLUMNS.items()]
+    return tuple(out)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, reference: RunInfo, current: RunInfo) -> list[Column]:
+    case_fields, metadata = _json_keys(con, reference, current)
+    out = list(builtin_columns())
     for key in sorted(case_fields):
         bare = key if key not in RESULT_COLUMNS else f"case.{key}"
         out.append(_json_column(bare, "case field", "c.canonical", key, case_fields[key]))
@@ -208,11 +220,12 @@ def resolve_column(
     Built-in columns need no query; a case field or metadata key is looked up on its own (one
     scan of the JSON for that key), and only an unknown name lists every column.
     """
+    bare = name.removeprefix("case.")  # a case field, or a cases column, named case.KEY
+    builtin = {c.name: c for c in builtin_columns()}
     if name in RESULT_COLUMNS:
-        return Column(name, RESULT_COLUMNS[name], "results", f"r.{name}")
-    bare = name[len("case.") :] if name.startswith("case.") else name
+        return builtin[name]
     if bare in CASE_COLUMNS:
-        return Column(bare, CASE_COLUMNS[bare], "cases", f"c.{bare}")
+        return builtin[bare]
     if name.startswith("metadata.") and len(name) > len("metadata."):
         key = name[len("metadata.") :]
         types = _key_types(
@@ -224,14 +237,13 @@ def resolve_column(
         if types is not None:
             return _json_column(name, "metadata", "r.metadata", key, types)
     else:
-        key = name[len("case.") :] if name.startswith("case.") else name
         types = _key_types(
             con,
             "SELECT DISTINCT json_type(c.canonical, ?) FROM cases c WHERE c.suite_id IN (?, ?)",
-            [_pointer(key), reference.suite_id, current.suite_id],
+            [_pointer(bare), reference.suite_id, current.suite_id],
         )
-        if types is not None and key not in CASE_COLUMNS:
-            return _json_column(name, "case field", "c.canonical", key, types)
+        if types is not None:
+            return _json_column(name, "case field", "c.canonical", bare, types)
     known = ", ".join(c.name for c in _columns(con, reference, current))
     raise NotFoundError(f"{name}: no such column for these runs; known columns: {known}")
 
@@ -294,13 +306,21 @@ class SliceDrift:
 
     @property
     def noisy(self) -> bool:
-        """Too few cases for the PSI thresholds to tell drift from sampling noise."""
+        """Too few cases for the PSI thresholds to tell drift from sampling noise (never when
+        one run has no cases here: no PSI, and a noise floor of 0)."""
         return self.noise_floor >= STABLE_BELOW
 
     @property
     def one_sided_bins(self) -> int:
         """Bins empty in one run but not the other: their PSI terms are set by epsilon."""
         return sum(1 for b in self.bins if (b.reference_count == 0) != (b.current_count == 0))
+
+    def notes(self) -> str:
+        """The per-slice table's note: "noisy", "2 one-sided", both, or nothing."""
+        notes = ["noisy"] if self.noisy else []
+        if self.one_sided_bins:
+            notes.append(f"{self.one_sided_bins} one-sided")
+        return ", ".join(notes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -699,29 +719,26 @@ def _drift_warnings(
                 "drift from noise here",
             )
         )
-    unseen = [b for b in overall.bins if b.reference_count == 0 and b.current_count > 0]
-    if unseen:
-        labels = ", ".join(b.label for b in unseen[:5])
-        out.append(
-            StatWarning(
-                "unseen_in_reference",
-                f"{sum(b.current_count for b in unseen)} current value(s) fall in bins empty in "
-                f"the reference ({labels}); with epsilon {epsilon:g} each such bin adds about "
-                "share x ln(share / epsilon) to PSI",
+    counts = {
+        "reference": [b.reference_count for b in overall.bins],
+        "current": [b.current_count for b in overall.bins],
+    }
+    for code, side, other, empty_in in (
+        ("unseen_in_reference", "current", "reference", "the reference"),
+        ("vanished_in_current", "reference", "current", "the current run"),
+    ):
+        one_sided = [i for i, n in enumerate(counts[side]) if n and not counts[other][i]]
+        if one_sided:
+            labels = ", ".join(overall.bins[i].label for i in one_sided[:5])
+            out.append(
+                StatWarning(
+                    code,
+                    f"{sum(counts[side][i] for i in one_sided)} {side} value(s) fall in bins "
+                    f"empty in {empty_in} ({labels}); with epsilon {epsilon:g} each such bin "
+                    "adds about share x ln(share / epsilon) to PSI",
+                )
             )
-        )
-    gone = [b for b in overall.bins if b.current_count == 0 and b.reference_count > 0]
-    if gone:
-        labels = ", ".join(b.label for b in gone[:5])
-        out.append(
-            StatWarning(
-                "vanished_in_current",
-                f"{sum(b.reference_count for b in gone)} reference value(s) fall in bins empty "
-                f"in the current run ({labels}); with epsilon {epsilon:g} each such bin adds about "
-                "share x ln(share / epsilon) to PSI",
-            )
-        )
-    noisy = [s for s in per_slice if s.noisy and s.psi is not None]
+    noisy = [s for s in per_slice if s.noisy]
     if noisy:
         out.append(
             StatWarning(

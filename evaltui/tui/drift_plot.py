@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
@@ -23,17 +24,11 @@ from textual.widget import Widget
 from evaltui.errors import NotFoundError
 from evaltui.review.drift import DriftBin, DriftResult, SliceDrift
 from evaltui.sanitize import visible
+from evaltui.tui.text import fit
 
 TOP, BOTTOM, BOTH = "\u2580", "\u2584", "\u2588"
-ELLIPSIS = "\u2026"
 NUMBERS_WIDTH = 14  # " 100.0% 100.0%"
 MIN_BAR = 10
-
-
-def _clip(text: str, width: int) -> str:
-    if len(text) <= width:
-        return text
-    return text[: max(0, width - 1)] + ELLIPSIS
 
 
 def bar_cells(reference: float, current: float, scale: float, width: int) -> tuple[int, int]:
@@ -143,7 +138,7 @@ class DriftPlot(Widget):
         if not bins:
             return []
         labels = [visible(b.label) for b in bins]
-        label_width = min(max(len(label) for label in labels), max(8, width // 4))
+        label_width = min(max(cell_len(label) for label in labels), max(8, width // 4))
         bar_width = max(MIN_BAR, width - label_width - 1 - NUMBERS_WIDTH - 1)
         scale = max(max(b.reference_share, b.current_share) for b in bins)
         header = Text.assemble(
@@ -155,7 +150,7 @@ class DriftPlot(Widget):
             ref, cur = bar_cells(b.reference_share, b.current_share, scale, bar_width)
             both = min(ref, cur)
             only = (TOP, "reference") if ref > cur else (BOTTOM, "current")
-            row = Text(f"{_clip(label, label_width):<{label_width}} ")
+            row = Text(f"{fit(label, label_width)} ")
             row.append(BOTH * both, self._style("both"))
             row.append(only[0] * abs(ref - cur), self._style(only[1]))
             row.append(" " * (bar_width - max(ref, cur)))

@@ -30,13 +30,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
 from evaltui.review.drift import (
-    CASE_COLUMNS,
-    MAJOR_ABOVE,
-    RESULT_COLUMNS,
-    STABLE_BELOW,
+    THRESHOLDS,
     Column,
     DriftResult,
     SliceDrift,
+    builtin_columns,
     drift,
     drift_columns,
 )
@@ -48,24 +46,13 @@ from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import NONE, clip, plain, safe
 from evaltui.tui.widgets.pane import ScrollPane
+from evaltui.tui.widgets.runs_table import versus
 from evaltui.tui.widgets.trend import TrendView
 
 DEFAULT_COLUMN = "route"
 DEFAULT_METRIC = "exact_route_rate"
 ALL = "\x00all"  # picker value meaning "all cases" (cannot be a real slice name)
 STRONG_READINGS = ("moderate", "major", "absent in reference", "absent in current")
-THRESHOLDS = (
-    f"PSI < {STABLE_BELOW:g} stable · {STABLE_BELOW:g}–{MAJOR_ABOVE:g} moderate · "
-    f"> {MAJOR_ABOVE:g} major"
-)
-
-
-def builtin_columns() -> tuple[Column, ...]:
-    """The columns every pair has (no query): offered until `drift_columns` has listed the case
-    fields and metadata keys too, which scans their JSON (seconds on 200,000-case runs)."""
-    out = [Column(name, kind, "results", f"r.{name}") for name, kind in RESULT_COLUMNS.items()]
-    out += [Column(name, kind, "cases", f"c.{name}") for name, kind in CASE_COLUMNS.items()]
-    return tuple(out)
 
 
 def list_columns(
@@ -77,15 +64,6 @@ def list_columns(
 
 def _psi(value: float | None) -> str:
     return NONE if value is None else f"{value:.4f}"
-
-
-def _notes(entry: SliceDrift) -> str:
-    notes = []
-    if entry.noisy and entry.psi is not None:
-        notes.append("noisy")
-    if entry.one_sided_bins:
-        notes.append(f"{entry.one_sided_bins} one-sided")
-    return ", ".join(notes)
 
 
 def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
@@ -111,7 +89,7 @@ def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
     )
     out.append("\n")
     out.append(f"{THRESHOLDS} · ε {result.epsilon:g}", style="dim")
-    if entry.noisy and entry.psi is not None:
+    if entry.noisy:
         out.append(" · ⚠ within noise", style="bold")
     elif result.warnings:
         count = len(result.warnings)
@@ -172,7 +150,7 @@ def slice_table(result: DriftResult, selected: str | None) -> RenderableType:
             _psi(entry.js),
             Text(entry.reading, style="bold" if strong else ""),
             f"~{entry.noise_floor:.3f}",
-            _notes(entry),
+            entry.notes(),
         )
     return table
 
@@ -361,6 +339,7 @@ class DriftScreen(ReviewScreen):
         return names
 
     def action_pick_column(self) -> None:
+        # the built-in columns until `drift_columns` has listed case fields and metadata keys
         columns = self.columns or builtin_columns()
         choices = [
             Choice(c.name, Text.assemble(safe(c.name, limit=50), f"  {c.kind}, {c.source}"))
@@ -409,12 +388,7 @@ class DriftScreen(ReviewScreen):
         review = self.context.review
         choices = []
         for r in (review.baseline, *review.runs):
-            if r.is_baseline:
-                note = "baseline (the reference)"
-            elif r.comparable:
-                note = "comparable"
-            else:
-                note = "≠ " + r.reason.removeprefix("differs: ")
+            note = versus(r) + (" (the reference)" if r.is_baseline else "")
             choices.append(
                 Choice(
                     r.run_id,

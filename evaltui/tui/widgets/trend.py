@@ -15,12 +15,12 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from evaltui.bars import span_bar
 from evaltui.review.trend import MetricTrend, TrendPoint
 from evaltui.tui.stats_text import level
 from evaltui.tui.text import NONE, fit, number, plain, signed
 
 SPARK = "▁▂▃▄▅▆▇█"
-FULL, PARTS = "█", " ▏▎▍▌▋▊▉"
 BAR = 16
 
 
@@ -39,14 +39,6 @@ def sparkline(values: list[float | None]) -> str:
         else:
             out.append(SPARK[round((v - low) / (high - low) * (len(SPARK) - 1))])
     return "".join(out)
-
-
-def bar(value: float, low: float, high: float, width: int = BAR) -> str:
-    """A bar between `low` (one eighth of a cell) and `high` (the full width), in eighths."""
-    share = 1.0 if high == low else (value - low) / (high - low)
-    eighths = max(1, round(share * width * 8))
-    full, rest = divmod(eighths, 8)
-    return FULL * full + (PARTS[rest] if rest else "")
 
 
 def _interval(point: TrendPoint) -> str:
@@ -104,7 +96,7 @@ def trend_text(
             if p.value is None:
                 row.append(fit(NONE, bar_width))
             else:
-                row.append(fit(bar(p.value, low, high, bar_width), bar_width))
+                row.append(fit(span_bar(p.value, low, high, bar_width), bar_width))
             row.append(f" {fit(number(p.value), 7, 'right')}")
             if ci_width:
                 row.append(f" {fit(_interval(p), ci_width)}")
