@@ -25,13 +25,43 @@ from evaltui.review.cells import (
 )
 from evaltui.review.evidence import recompute_fingerprints
 from evaltui.review.metrics import metric_counts
-from evaltui.review.paired import paired_counts
+from evaltui.review.paired import PairedCounts
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
 from evaltui.store.queries import get_suites, list_runs
 
 ROUTES = ["SERVE", "ABSTAIN", "ESCALATE", "HANDOFF"]
+
+# -- reference queries: they scan the results, independently of the case sets -----------------
+
+PAIR_COUNTS_SQL = """
+WITH base AS (SELECT case_id, route FROM results WHERE run_id = ?)
+SELECT r.run_id,
+       count(*),
+       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route = c.expected_route),
+       count(*) FILTER (WHERE base.route = c.expected_route AND r.route <> c.expected_route),
+       count(*) FILTER (WHERE base.route = c.expected_route AND r.route = c.expected_route),
+       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route <> c.expected_route)
+FROM results r
+JOIN base ON base.case_id = r.case_id
+JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
+GROUP BY r.run_id
+"""
+
+
+def paired_counts(
+    con: duckdb.DuckDBPyConnection, baseline_id: str, suite_id: str, run_ids: list[str]
+) -> dict[str, PairedCounts]:
+    """Counts for every candidate (on the baseline's suite) against the baseline."""
+    out = {run_id: PairedCounts(0, 0, 0, 0, 0) for run_id in run_ids}
+    if run_ids:
+        for run_id, n, fixed, broken, right, wrong in con.execute(
+            PAIR_COUNTS_SQL, [baseline_id, suite_id, run_ids]
+        ).fetchall():
+            out[run_id] = PairedCounts(int(n), int(fixed), int(broken), int(right), int(wrong))
+    return out
 
 
 def assert_cells_agree(con: duckdb.DuckDBPyConnection) -> int:

@@ -11,13 +11,9 @@ import pyarrow.compute as pc
 import pytest
 from scipy.stats import binomtest
 
+from evaltui.review import paired as paired_module
 from evaltui.review.cases import fetch_cases
-from evaltui.review.paired import (
-    PairedCounts,
-    PairedSettings,
-    pair_stats,
-    paired_statistics,
-)
+from evaltui.review.paired import PairedCounts, PairedSettings, paired_statistics
 from evaltui.review.report import review_runs
 from evaltui.review.stats import holm_adjust
 from evaltui.review.transitions import transition_matrices, transition_matrix
@@ -81,7 +77,8 @@ def test_transition_matrix_agrees_with_counting_the_pairs(hand_store: Path) -> N
 
 def test_paired_counts_and_statistics_of_hand_made_routes(hand_store: Path) -> None:
     with Store.open(hand_store, read_only=True) as store:
-        stats = pair_stats(store.con, "base", "cand")
+        stats = review_runs(store.con, "base", ["cand"]).get("cand").paired
+    assert stats is not None and stats.family_size == 1  # a family of one: unadjusted
     assert (stats.n, stats.fixed, stats.broken, stats.both_right, stats.both_wrong) == (
         8,
         3,
@@ -192,6 +189,21 @@ def test_holm_turns_a_lucky_candidate_into_a_warning() -> None:
         {"lucky": counts["lucky"]}, ["lucky"], PairedSettings(resamples=2_000)
     )
     assert alone["lucky"].holm_p == alone["lucky"].mcnemar_p
+
+
+def test_statistics_are_computed_once_when_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading p-values and verdicts runs no test again: screens read them on the UI thread."""
+    counts = {"a": PairedCounts(500, 20, 8, 460, 12), "b": PairedCounts(500, 10, 9, 470, 11)}
+    stats = paired_statistics(counts, counts, PairedSettings(resamples=200))
+
+    def computed_again(*args: object) -> float:
+        raise AssertionError("McNemar test computed again on reading a figure")
+
+    monkeypatch.setattr(paired_module, "mcnemar_exact", computed_again)
+    monkeypatch.setattr(paired_module, "paired_bootstrap_delta", computed_again)
+    for s in stats.values():
+        data = s.to_json()  # reads every figure
+        assert (data["mcnemar_p"], data["verdict"]) == (s.mcnemar_p, s.verdict)
 
 
 def test_no_paired_cases_is_said_plainly() -> None:

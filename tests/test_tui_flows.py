@@ -389,17 +389,12 @@ def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
 
     from evaltui.review import drift as drift_module
     from evaltui.review import paired as paired_module
-    from evaltui.review.paired import PairedCounts, mcnemar_exact
     from evaltui.tui.screens.decide import DecideModal
     from evaltui.tui.screens.drift import DriftScreen
     from tests.decision_support import make_key
     from tests.tui_helpers import pick
 
     threads: dict[str, list[str]] = {"mcnemar": [], "bootstrap": [], "psi": []}
-
-    def recorded(self: PairedCounts) -> float:
-        threads["mcnemar"].append(threading.current_thread().name)
-        return mcnemar_exact(self.fixed, self.broken)
 
     def spy(name: str, fn: Callable[..., object]) -> Callable[..., object]:
         def wrapper(*args: object, **kwargs: object) -> object:
@@ -408,7 +403,8 @@ def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
 
         return wrapper
 
-    monkeypatch.setattr(PairedCounts, "mcnemar_p", property(recorded))
+    # every McNemar p-value, verdict and interval is computed by these, when a review is built
+    monkeypatch.setattr(paired_module, "mcnemar_exact", spy("mcnemar", paired_module.mcnemar_exact))
     monkeypatch.setattr(
         paired_module,
         "paired_bootstrap_delta",

@@ -1,6 +1,6 @@
 """How the paired statistics read in the app: intervals, p-values, verdicts and warnings.
 
-Every figure here was computed in a worker (`PairStats.of`); these functions only format them,
+Every figure here was computed in a worker, with the review; these functions only format them,
 so the runs panel, the side-by-side screen and the cases screen say the same thing the same way.
 The verdict is a word, never only a color: "better" / "worse" need the interval to exclude 0 and
 the (Holm-adjusted) p to agree.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from evaltui.review.paired import PairedStats
 from evaltui.review.stats import Interval, Proportion, Spread
-from evaltui.tui.pair_actions import PairFigures
 from evaltui.tui.text import NONE, pvalue, signed
 
 WARNING_MARK = "⚠"
@@ -40,7 +40,7 @@ def rate(p: Proportion | None, digits: int = 3) -> str:
     return f"{p.rate:.{digits}f} [{p.interval.low:.{digits}f}, {p.interval.high:.{digits}f}]"
 
 
-def holm(figures: PairFigures | None) -> str:
+def holm(figures: PairedStats | None) -> str:
     if figures is None:
         return NONE
     if figures.holm_p is None:
@@ -54,7 +54,7 @@ def verdict_style(verdict: str) -> str:
     return "bold" if verdict in STRONG_VERDICTS else ""
 
 
-def compact(figures: PairFigures | None, confidence: float, *, count_warnings: bool = True) -> Text:
+def compact(figures: PairedStats | None, confidence: float, *, count_warnings: bool = True) -> Text:
     """One line that fits 80 columns: verdict, Δ with its interval, McNemar and Holm p, warnings.
 
     `no clear difference · Δ +0.019, 95% CI +0.000…+0.038 · p 0.064, Holm 0.383 ⚠3`
