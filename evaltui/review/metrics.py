@@ -80,29 +80,6 @@ def rate_parts(
     return numerator, denominator
 
 
-def metric_expression(
-    spec: MetricSpec, *, expected: str, predicted: str, split: str
-) -> tuple[str, list[Any]]:
-    """One aggregate expression for a metric over a joined results/cases relation."""
-    (num, num_params), (den, den_params) = rate_parts(
-        spec, expected=expected, predicted=predicted, split=split
-    )
-    if spec.kind == "count":
-        return num, num_params
-    return f"({num}::DOUBLE / NULLIF({den}, 0))", num_params + den_params
-
-
-def recompute_metrics(
-    con: duckdb.DuckDBPyConnection,
-    suite_id: str,
-    metrics: tuple[MetricSpec, ...],
-    run_ids: Iterable[str],
-) -> dict[str, dict[str, Number | None]]:
-    """Every declared metric for every given run (all on `suite_id`), in one query."""
-    counts = metric_counts(con, suite_id, metrics, run_ids)
-    return {run_id: metric_values(metrics, row) for run_id, row in counts.items()}
-
-
 def metric_values(
     metrics: tuple[MetricSpec, ...], counts: dict[str, tuple[int, int]]
 ) -> dict[str, Number | None]:
