@@ -90,6 +90,21 @@ def metric_counts(
     return out
 
 
+def split_counts(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: list[str]
+) -> dict[str, dict[str, int]]:
+    """How many cases of each split every run has results for."""
+    out: dict[str, dict[str, int]] = {run_id: {} for run_id in run_ids}
+    for run_id, split, n in con.execute(
+        """SELECT r.run_id, c.split, count(*) FROM results r
+           JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL""",
+        [suite_id, run_ids],
+    ).fetchall():
+        out[run_id][split] = int(n)
+    return out
+
+
 PAIR_COUNTS_SQL = """
 WITH base AS (SELECT case_id, route FROM results WHERE run_id = ?)
 SELECT r.run_id,
@@ -130,7 +145,7 @@ def assert_cells_agree(con: duckdb.DuckDBPyConnection) -> int:
         reference = metric_counts(con, suite_id, suite.metrics, ids)
         for run_id in ids:
             assert metric_counts_from_cells(suite.metrics, cells[run_id]) == reference[run_id]
-        _, by_query = recompute_fingerprints(con, suite, ids)
+        _, by_query = recompute_fingerprints(con, suite, ids, split_counts(con, suite_id, ids))
         _, by_cells = recompute_fingerprints(con, suite, ids, coverage_counts(cells))
         assert by_cells == by_query
         for baseline in ids:
