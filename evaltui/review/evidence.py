@@ -139,7 +139,7 @@ def evidence_flags(
         if spec is None:
             continue
         value = recomputed_metrics.get(name)
-        if not _agrees(spec, logged, value):
+        if not agrees(spec, logged, value):
             flags.append(
                 EvidenceFlag(
                     "metric",
@@ -152,7 +152,9 @@ def evidence_flags(
     return tuple(flags)
 
 
-def _agrees(spec: MetricSpec, logged: float, actual: float | int | None) -> bool:
+def agrees(spec: MetricSpec, logged: float, actual: float | int | None) -> bool:
+    """Does a logged metric value match the one its per-case routes give? An undefined
+    recomputed value (a rate over no cases) never does; rates are allowed their rounding."""
     if actual is None:
         return False
     tolerance = COUNT_TOLERANCE if spec.kind == "count" else RATE_TOLERANCE

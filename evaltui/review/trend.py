@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 import duckdb
 
+from evaltui.contract.model import MetricSpec
 from evaltui.errors import NotFoundError
 from evaltui.review.cells import metric_counts_from_cells, route_cells
-from evaltui.review.evidence import COUNT_TOLERANCE, RATE_TOLERANCE
+from evaltui.review.evidence import agrees
 from evaltui.review.metrics import Number, metric_values
 from evaltui.review.paired import StatWarning
 from evaltui.review.stats import DEFAULT_CONFIDENCE, Proportion, proportion
@@ -135,7 +136,7 @@ def metric_trend(
         for run in runs
     )
     return MetricTrend(
-        experiment, metric, kind, source, points, _warnings(points, declared, kind, source)
+        experiment, metric, kind, source, points, _warnings(points, declared, source)
     )
 
 
@@ -144,7 +145,7 @@ def _float(value: Number | None) -> float | None:
 
 
 def _warnings(
-    points: tuple[TrendPoint, ...], declared: dict[str, Any], kind: str, source: str
+    points: tuple[TrendPoint, ...], declared: dict[str, MetricSpec], source: str
 ) -> tuple[StatWarning, ...]:
     out = []
     suites_used = list(dict.fromkeys(p.suite_id for p in points))
@@ -173,11 +174,13 @@ def _warnings(
                     f"{', '.join(missing[:5])}",
                 )
             )
-        tolerance = RATE_TOLERANCE if kind == "rate" else COUNT_TOLERANCE
+        # the evidence checks' rule, with the metric as the point's own suite declares it
         disagree = [
             p.run_id
             for p in points
-            if p.value is not None and p.logged is not None and abs(p.value - p.logged) > tolerance
+            if p.logged is not None
+            and p.suite_id in declared
+            and not agrees(declared[p.suite_id], p.logged, p.value)
         ]
         if disagree:
             out.append(
