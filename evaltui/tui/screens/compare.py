@@ -50,7 +50,7 @@ def _metric_cell(r: RunReview, name: str) -> str:
     logged = r.run.metrics.get(name)
     wilson = r.intervals.get(name)
     text = rate(wilson) if wilson is not None and wilson.rate is not None else number(value)
-    if logged is not None and (value is None or abs(float(logged) - float(value)) > 1e-3):
+    if r.logged_differs(name):
         text += f"  ⚑ logged {number(logged)}"
     return text
 

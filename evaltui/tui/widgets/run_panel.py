@@ -74,7 +74,7 @@ def run_summary(review: Review, r: RunReview) -> Text:
         value = r.metrics_recomputed.get(spec.name)
         logged = r.run.metrics.get(spec.name)
         text = Text.assemble(safe(spec.name), " ", number(value))
-        if logged is not None and (value is None or abs(float(logged) - float(value)) > 1e-3):
+        if r.logged_differs(spec.name):
             text.append(f" (logged {number(logged)})", style="bold")
         metric_parts.append(text)
     if metric_parts:
