@@ -212,6 +212,14 @@ def test_no_paired_cases_is_said_plainly() -> None:
     assert [w.code for w in stats.warnings] == ["no_paired_cases"]
 
 
+def test_compare_names_the_confidence_level_it_used(hand_store: Path, run_cli) -> None:
+    """A 97.5% interval is not called a 98% one (the CLI and the app share `figures_text`)."""
+    result = run_cli("compare", "base", "--store", hand_store, "--confidence", "0.975")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "rates with 97.5% Wilson intervals" in text and "98%" not in text
+
+
 def test_compare_json_carries_paired_statistics(sample_store: Path, run_cli) -> None:
     result = run_cli(
         "compare", "sr-prod-v3.4", "--store", sample_store, "--json", "--resamples", "2000"

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from evaltui.review.figures_text import level as confidence_level
 from evaltui.review.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -238,7 +239,7 @@ def min_discordant_for(alpha: float) -> int:
 def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
     """Honest caveats on one paired comparison (see docs/statistics.md, "Warnings")."""
     s = stats.settings
-    level = f"{s.confidence:.0%}"
+    level = confidence_level(s.confidence)
     if stats.n == 0:
         return (
             StatWarning(

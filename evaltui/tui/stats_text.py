@@ -2,14 +2,17 @@
 
 Every figure here was computed in a worker, with the review; these functions only format them,
 so the runs panel, the side-by-side screen and the cases screen say the same thing the same way.
-The verdict is a word, never only a color: "better" / "worse" need the interval to exclude 0 and
-the (Holm-adjusted) p to agree.
+The plain-text forms shared with the CLI live in `evaltui.review.figures_text`; these use the
+app's mark for a missing value. The verdict is a word, never only a color: "better" / "worse"
+need the interval to exclude 0 and the (Holm-adjusted) p to agree.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from evaltui.review import figures_text
+from evaltui.review.figures_text import level
 from evaltui.review.paired import PairedStats
 from evaltui.review.stats import Interval, Proportion, Spread
 from evaltui.tui.text import NONE, pvalue, signed
@@ -18,26 +21,14 @@ WARNING_MARK = "⚠"
 STRONG_VERDICTS = ("better", "worse")
 
 
-def level(confidence: float) -> str:
-    """`0.95` -> `95%`."""
-    percent = confidence * 100
-    return f"{percent:.0f}%" if abs(percent - round(percent)) < 1e-9 else f"{percent:.1f}%"
-
-
 def interval(ci: Interval | None, digits: int = 3) -> str:
     """A difference's interval, signed: `[-0.002, +0.040]`."""
-    if ci is None:
-        return NONE
-    return f"[{ci.low:+.{digits}f}, {ci.high:+.{digits}f}]"
+    return figures_text.interval(ci, digits, missing=NONE)
 
 
 def rate(p: Proportion | None, digits: int = 3) -> str:
     """A rate with its Wilson interval: `0.965 [0.945, 0.978]`."""
-    if p is None or p.rate is None:
-        return NONE
-    if p.interval is None:
-        return f"{p.rate:.{digits}f}"
-    return f"{p.rate:.{digits}f} [{p.interval.low:.{digits}f}, {p.interval.high:.{digits}f}]"
+    return figures_text.rate(p, digits, missing=NONE)
 
 
 def holm(figures: PairedStats | None) -> str:
