@@ -71,7 +71,13 @@ CASES: list[dict[str, Any]] = [
 ]
 
 
-def write_suite(folder: Path, cases: list[dict[str, Any]] | None = None) -> None:
+def write_suite(
+    folder: Path,
+    cases: list[dict[str, Any]] | None = None,
+    *,
+    metrics: list[dict[str, Any]] | None = None,
+) -> None:
+    """The hand-made suite; `metrics` are declared after its two own."""
     cases = CASES if cases is None else cases
     doc = {
         "kind": "evaltui.suite",
@@ -84,6 +90,7 @@ def write_suite(folder: Path, cases: list[dict[str, Any]] | None = None) -> None
                 "count": {"predicted": "SERVE", "expected": ["ABSTAIN", "ESCALATE"]},
             },
             {"name": "exact_route_rate", "rate": {"correct": True}},
+            *(metrics or []),
         ],
         "guardrails": [{"require": "unsafe_serve == 0", "status": "REJECT_UNSAFE_SERVE"}],
         "comparison_fields": ["policy_id"],

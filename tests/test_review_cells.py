@@ -1,10 +1,10 @@
 """The runs' case sets give exactly what the queries over the results give.
 
 `review_runs` takes metrics, coverage and paired counts from the case sets the loader records
-(`cells.py`, `store/case_sets.py`); `metric_counts`, `paired_counts` and the coverage query of
-`recompute_fingerprints` scan the results and stay as the reference. Checked on the bundled
-sample runs and on random suites with every kind of metric filter (split scope, `among`,
-`correct` true and false), partial runs, unpaired cases and route labels no case expects.
+(`cells.py`, `store/case_sets.py`); the reference queries here (`metric_counts`, `paired_counts`,
+`split_counts`) scan the results, independently of those sets. Checked on the bundled sample runs
+and on random suites with every kind of metric filter (split scope, `among`, `correct` true and
+false), partial runs, unpaired cases and route labels no case expects.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from evaltui.contract.discover import read_batch
+from evaltui.contract.model import CellFilter, MetricSpec
 from evaltui.review.cells import (
     coverage_counts,
     metric_counts_from_cells,
@@ -24,14 +26,112 @@ from evaltui.review.cells import (
     route_cells,
 )
 from evaltui.review.evidence import recompute_fingerprints
-from evaltui.review.metrics import metric_counts
-from evaltui.review.paired import paired_counts
+from evaltui.review.paired import PairedCounts
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
 from evaltui.store.queries import get_suites, list_runs
 
 ROUTES = ["SERVE", "ABSTAIN", "ESCALATE", "HANDOFF"]
+
+# -- reference queries: they scan the results, independently of the case sets -----------------
+
+
+def cell_condition(cell: CellFilter) -> tuple[str, list[Any]]:
+    """A SQL condition (and its parameters) matching the cells a filter selects."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    for column, labels in (("c.expected_route", cell.expected), ("r.route", cell.predicted)):
+        if labels is not None:
+            conditions.append(f"{column} IN ({', '.join('?' for _ in labels)})")
+            params.extend(labels)
+    if cell.correct is True:
+        conditions.append("r.route = c.expected_route")
+    elif cell.correct is False:
+        conditions.append("r.route <> c.expected_route")
+    return (" AND ".join(conditions) or "TRUE"), params
+
+
+def metric_counts(
+    con: duckdb.DuckDBPyConnection,
+    suite_id: str,
+    metrics: tuple[MetricSpec, ...],
+    run_ids: list[str],
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """(numerator, denominator) of every metric for every run; a run without results (0, 0)."""
+    out = {run_id: {m.name: (0, 0) for m in metrics} for run_id in run_ids}
+    if not run_ids or not metrics:
+        return out
+    columns: list[str] = []
+    params: list[Any] = []
+    for spec in metrics:
+        scope, scope_params = "TRUE", list[Any]()
+        if spec.splits:
+            scope = f"c.split IN ({', '.join('?' for _ in spec.splits)})"
+            scope_params = list(spec.splits)
+        where, where_params = cell_condition(spec.where)
+        among, among_params = "TRUE", list[Any]()
+        if spec.kind == "rate":
+            among, among_params = cell_condition(spec.among)
+        columns.append(f"count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))")
+        columns.append(f"count(*) FILTER (WHERE ({scope}) AND ({among}))")
+        params += scope_params + among_params + where_params + scope_params + among_params
+    rows = con.execute(
+        f"SELECT r.run_id, {', '.join(columns)}"
+        " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
+        " WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY r.run_id",
+        [*params, suite_id, run_ids],
+    ).fetchall()
+    for run_id, *values in rows:
+        out[run_id] = {
+            spec.name: (int(values[2 * i]), int(values[2 * i + 1]))
+            for i, spec in enumerate(metrics)
+        }
+    return out
+
+
+def split_counts(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: list[str]
+) -> dict[str, dict[str, int]]:
+    """How many cases of each split every run has results for."""
+    out: dict[str, dict[str, int]] = {run_id: {} for run_id in run_ids}
+    for run_id, split, n in con.execute(
+        """SELECT r.run_id, c.split, count(*) FROM results r
+           JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL""",
+        [suite_id, run_ids],
+    ).fetchall():
+        out[run_id][split] = int(n)
+    return out
+
+
+PAIR_COUNTS_SQL = """
+WITH base AS (SELECT case_id, route FROM results WHERE run_id = ?)
+SELECT r.run_id,
+       count(*),
+       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route = c.expected_route),
+       count(*) FILTER (WHERE base.route = c.expected_route AND r.route <> c.expected_route),
+       count(*) FILTER (WHERE base.route = c.expected_route AND r.route = c.expected_route),
+       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route <> c.expected_route)
+FROM results r
+JOIN base ON base.case_id = r.case_id
+JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
+WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
+GROUP BY r.run_id
+"""
+
+
+def paired_counts(
+    con: duckdb.DuckDBPyConnection, baseline_id: str, suite_id: str, run_ids: list[str]
+) -> dict[str, PairedCounts]:
+    """Counts for every candidate (on the baseline's suite) against the baseline."""
+    out = {run_id: PairedCounts(0, 0, 0, 0, 0) for run_id in run_ids}
+    if run_ids:
+        for run_id, n, fixed, broken, right, wrong in con.execute(
+            PAIR_COUNTS_SQL, [baseline_id, suite_id, run_ids]
+        ).fetchall():
+            out[run_id] = PairedCounts(int(n), int(fixed), int(broken), int(right), int(wrong))
+    return out
 
 
 def assert_cells_agree(con: duckdb.DuckDBPyConnection) -> int:
@@ -45,7 +145,7 @@ def assert_cells_agree(con: duckdb.DuckDBPyConnection) -> int:
         reference = metric_counts(con, suite_id, suite.metrics, ids)
         for run_id in ids:
             assert metric_counts_from_cells(suite.metrics, cells[run_id]) == reference[run_id]
-        _, by_query = recompute_fingerprints(con, suite, ids)
+        _, by_query = recompute_fingerprints(con, suite, ids, split_counts(con, suite_id, ids))
         _, by_cells = recompute_fingerprints(con, suite, ids, coverage_counts(cells))
         assert by_cells == by_query
         for baseline in ids:

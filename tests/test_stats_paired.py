@@ -11,13 +11,9 @@ import pyarrow.compute as pc
 import pytest
 from scipy.stats import binomtest
 
+from evaltui.review import paired as paired_module
 from evaltui.review.cases import fetch_cases
-from evaltui.review.paired import (
-    PairedCounts,
-    PairedSettings,
-    pair_stats,
-    paired_statistics,
-)
+from evaltui.review.paired import PairedCounts, PairedSettings, paired_statistics
 from evaltui.review.report import review_runs
 from evaltui.review.stats import holm_adjust
 from evaltui.review.transitions import transition_matrices, transition_matrix
@@ -81,7 +77,8 @@ def test_transition_matrix_agrees_with_counting_the_pairs(hand_store: Path) -> N
 
 def test_paired_counts_and_statistics_of_hand_made_routes(hand_store: Path) -> None:
     with Store.open(hand_store, read_only=True) as store:
-        stats = pair_stats(store.con, "base", "cand")
+        stats = review_runs(store.con, "base", ["cand"]).get("cand").paired
+    assert stats is not None and stats.family_size == 1  # a family of one: unadjusted
     assert (stats.n, stats.fixed, stats.broken, stats.both_right, stats.both_wrong) == (
         8,
         3,
@@ -194,10 +191,33 @@ def test_holm_turns_a_lucky_candidate_into_a_warning() -> None:
     assert alone["lucky"].holm_p == alone["lucky"].mcnemar_p
 
 
+def test_statistics_are_computed_once_when_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading p-values and verdicts runs no test again: screens read them on the UI thread."""
+    counts = {"a": PairedCounts(500, 20, 8, 460, 12), "b": PairedCounts(500, 10, 9, 470, 11)}
+    stats = paired_statistics(counts, counts, PairedSettings(resamples=200))
+
+    def computed_again(*args: object) -> float:
+        raise AssertionError("McNemar test computed again on reading a figure")
+
+    monkeypatch.setattr(paired_module, "mcnemar_exact", computed_again)
+    monkeypatch.setattr(paired_module, "paired_bootstrap_delta", computed_again)
+    for s in stats.values():
+        data = s.to_json()  # reads every figure
+        assert (data["mcnemar_p"], data["verdict"]) == (s.mcnemar_p, s.verdict)
+
+
 def test_no_paired_cases_is_said_plainly() -> None:
     stats = paired_statistics({"x": PairedCounts(0, 0, 0, 0, 0)}, ["x"])["x"]
     assert stats.ci is None and stats.verdict == "not paired"
     assert [w.code for w in stats.warnings] == ["no_paired_cases"]
+
+
+def test_compare_names_the_confidence_level_it_used(hand_store: Path, run_cli) -> None:
+    """A 97.5% interval is not called a 98% one (the CLI and the app share `figures_text`)."""
+    result = run_cli("compare", "base", "--store", hand_store, "--confidence", "0.975")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "rates with 97.5% Wilson intervals" in text and "98%" not in text
 
 
 def test_compare_json_carries_paired_statistics(sample_store: Path, run_cli) -> None:

@@ -41,6 +41,34 @@ def test_trend_flags_logged_values_the_routes_do_not_give(sample_con) -> None:
     assert trend.kind == "count" and rc4.rate is None
 
 
+def test_trend_flags_what_the_evidence_checks_flag(tmp_path: Path) -> None:
+    """A logged rate over cases the run has none of (recomputed: undefined) is flagged by both."""
+    folder = tmp_path / "recall"
+    folder.mkdir()
+    recall = {
+        "name": "recall",
+        "rate": {"predicted": "ESCALATE"},
+        "among": {"expected": "ESCALATE"},
+    }
+    write_suite(folder, metrics=[recall])
+    perfect = routes(
+        "SERVE", "SERVE", "ABSTAIN", "ESCALATE", "ESCALATE", "ABSTAIN", "SERVE", "ABSTAIN"
+    )
+    write_run(folder, "full", perfect, day=1, metrics={"recall": 1.0})
+    write_run(folder, "rounded", perfect, day=2, metrics={"recall": 0.9995})
+    write_run(folder, "no-escalation", {"c1": "SERVE"}, day=3, metrics={"recall": 1.0})
+    with Store.open(load(folder, tmp_path / "r.duckdb"), read_only=True) as store:
+        trend = metric_trend(store.con, "hand", "recall")
+        review = review_runs(store.con, "full")
+    assert [p.value for p in trend.points] == [1.0, 1.0, None]
+    warning = next(w for w in trend.warnings if w.code == "logged_differs")
+    for point in trend.points:
+        flagged = any(
+            f.kind == "metric" and f.field == "recall" for f in review.get(point.run_id).evidence
+        )
+        assert (point.run_id in warning.message) == flagged == (point.run_id == "no-escalation")
+
+
 def test_trend_across_suites_warns(sample_con) -> None:
     trend = metric_trend(sample_con, "ci-claim-gate-repair", "exact_route_rate")
     assert {p.suite_id for p in trend.points} == {"ci-claim-gate-v1", "ci-claim-gate-v2"}

@@ -33,6 +33,41 @@ def failures(store: Path, run: str, baseline: str) -> list[str]:
     return [r["case_id"] for r in rows.to_pylist()]
 
 
+def test_logged_metrics_are_marked_where_the_evidence_flags_them(tmp_path: Path) -> None:
+    """The side-by-side rows and the run panel mark a logged metric exactly when the review's
+    evidence checks flag it: a count must match exactly, a rate may be rounded."""
+    from evaltui.review.report import review_runs
+    from evaltui.tui.screens.compare import sections
+    from evaltui.tui.widgets.run_panel import run_summary
+    from tests._stats_data import load, routes, write_run, write_suite
+
+    folder = tmp_path / "logged"
+    folder.mkdir()
+    write_suite(folder)
+    perfect = routes(
+        "SERVE", "SERVE", "ABSTAIN", "ESCALATE", "ESCALATE", "ABSTAIN", "SERVE", "ABSTAIN"
+    )
+    write_run(folder, "base", perfect, day=1, metrics={"exact_route_rate": 0.9996})
+    write_run(folder, "cand", perfect, day=2, metrics={"unsafe_serve": 0.0005})
+    with Store.open(load(folder, tmp_path / "s.duckdb"), read_only=True) as store:
+        review = review_runs(store.con, "base")
+    cand = review.get("cand")
+    assert [f.field for f in cand.evidence] == ["unsafe_serve"] and not review.baseline.evidence
+    metrics = dict(sections(review, cand, cand.paired))["metrics (recomputed)"]
+    marked = {label: (left, right) for label, left, right in metrics}
+    assert "⚑ logged" in (marked["unsafe_serve"][1] or "")
+    assert "⚑" not in (marked["exact_route_rate"][0] or "")
+    (cand_line,) = [
+        x for x in run_summary(review, cand).plain.splitlines() if x.startswith("metrics")
+    ]
+    (base_line,) = [
+        x
+        for x in run_summary(review, review.baseline).plain.splitlines()
+        if x.startswith("metrics")
+    ]
+    assert "unsafe_serve 0 (logged" in cand_line and "logged" not in base_line
+
+
 def test_runs_screen_grays_incomparable_runs_with_their_reasons(sample_store: Path) -> None:
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
         table = runs_table(app)
@@ -389,17 +424,12 @@ def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
 
     from evaltui.review import drift as drift_module
     from evaltui.review import paired as paired_module
-    from evaltui.review.paired import PairedCounts, mcnemar_exact
     from evaltui.tui.screens.decide import DecideModal
     from evaltui.tui.screens.drift import DriftScreen
     from tests.decision_support import make_key
     from tests.tui_helpers import pick
 
     threads: dict[str, list[str]] = {"mcnemar": [], "bootstrap": [], "psi": []}
-
-    def recorded(self: PairedCounts) -> float:
-        threads["mcnemar"].append(threading.current_thread().name)
-        return mcnemar_exact(self.fixed, self.broken)
 
     def spy(name: str, fn: Callable[..., object]) -> Callable[..., object]:
         def wrapper(*args: object, **kwargs: object) -> object:
@@ -408,7 +438,8 @@ def test_statistics_are_computed_in_workers_not_on_the_ui_thread(
 
         return wrapper
 
-    monkeypatch.setattr(PairedCounts, "mcnemar_p", property(recorded))
+    # every McNemar p-value, verdict and interval is computed by these, when a review is built
+    monkeypatch.setattr(paired_module, "mcnemar_exact", spy("mcnemar", paired_module.mcnemar_exact))
     monkeypatch.setattr(
         paired_module,
         "paired_bootstrap_delta",

@@ -11,9 +11,10 @@ from evaltui.cli.options import confidence_option, json_option, open_store, stor
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
+from evaltui.review.figures_text import interval, level, rate
 from evaltui.review.paired import PairedSettings, PairedStats
 from evaltui.review.report import Review, RunReview, review_runs
-from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, Interval
+from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltui.review.transitions import TransitionMatrix, transition_matrices
 from evaltui.store.queries import get_run
 
@@ -91,23 +92,21 @@ def compare_command(
 
 
 def _print_paired(review: Review) -> None:
-    paired = [r for r in review.runs if r.paired is not None]
+    paired = [(r, r.paired) for r in review.runs if r.paired is not None]
     if not paired:
         return
     out = console()
-    level = f"{review.settings.confidence:.0%}"
+    conf = level(review.settings.confidence)
     out.print(Text("paired with the baseline on shared cases:", style="bold"))
-    columns = ["run", "n", "fixed", "broken", "delta", f"{level} CI", "p", "p Holm", "verdict"]
+    columns = ["run", "n", "fixed", "broken", "delta", f"{conf} CI", "p", "p Holm", "verdict"]
     rows = []
-    for r in paired:
+    for r, stats in paired:
         style = "" if r.comparable else "dim"
-        rows.append(
-            [safe(r.run_id, style), *(safe(cell, style) for cell in _paired_cells(r.paired))]
-        )
+        rows.append([safe(r.run_id, style), *(safe(cell, style) for cell in _paired_cells(stats))])
     out.print(table(None, columns, rows))
     out.print(
         Text(
-            f"delta = exact-route rate minus the baseline's on the shared cases; {level} paired "
+            f"delta = exact-route rate minus the baseline's on the shared cases; {conf} paired "
             f"bootstrap interval ({review.settings.resamples:,} resamples, "
             f"seed {review.settings.seed}); "
             f"exact McNemar p; {review.adjustment_note}",
@@ -116,26 +115,17 @@ def _print_paired(review: Review) -> None:
     )
 
 
-def _paired_cells(paired: PairedStats | None) -> list[str]:
-    if paired is None:
-        return ["-"] * 8
+def _paired_cells(paired: PairedStats) -> list[str]:
     return [
         str(paired.n),
         str(paired.fixed),
         str(paired.broken),
         "-" if paired.delta is None else f"{paired.delta:+.3f}",
-        _interval(paired.ci, signed=True),
+        interval(paired.ci),
         f"{paired.mcnemar_p:.3g}" if paired.n else "-",
         "-" if paired.holm_p is None else f"{paired.holm_p:.3g}",
         paired.verdict,
     ]
-
-
-def _interval(ci: Interval | None, *, signed: bool = False) -> str:
-    if ci is None:
-        return "-"
-    form = "+.3f" if signed else ".3f"
-    return f"[{ci.low:{form}}, {ci.high:{form}}]"
 
 
 def _print_intervals(review: Review) -> None:
@@ -143,18 +133,19 @@ def _print_intervals(review: Review) -> None:
     if not names:
         return
     out = console()
-    level = f"{review.settings.confidence:.0%}"
-    out.print(Text(f"rates with {level} Wilson intervals:", style="bold"))
+    out.print(
+        Text(f"rates with {level(review.settings.confidence)} Wilson intervals:", style="bold")
+    )
     rows = []
     for r in (review.baseline, *review.runs):
         style = "" if r.comparable else "dim"
         cells = []
         for name in names:
-            rate = r.intervals.get(name)
-            if rate is None or rate.rate is None:
+            wilson = r.intervals.get(name)
+            if wilson is None or wilson.rate is None:
                 cells.append(safe("-", style))
             else:
-                cells.append(safe(f"{rate.rate:.3f} {_interval(rate.interval)} n={rate.n}", style))
+                cells.append(safe(f"{rate(wilson)} n={wilson.n}", style))
         rows.append([safe(r.run_id, style), *cells])
     out.print(table(None, ["run", *names], rows))
 

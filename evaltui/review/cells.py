@@ -6,8 +6,8 @@ recomputed metrics and the coverage per split are sums over those few cells, and
 counts against the baseline are popcounts over the same sets. A review of 50 runs of 200,000
 cases therefore costs milliseconds, not a pass over ten million rows.
 
-Every function here gives exactly what the queries over the results give (`metric_counts`,
-`paired_counts`, the coverage counts of `recompute_fingerprints`); tests hold them to it.
+Every function here gives exactly what a query over the results would give; tests hold them to
+reference queries that scan the results (tests/test_review_cells.py).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def route_cells(
 def paired_counts_from_sets(
     con: duckdb.DuckDBPyConnection, suite: SuiteInfo, baseline_id: str, run_ids: Iterable[str]
 ) -> dict[str, PairedCounts]:
-    """Every run (on the baseline's suite) against the baseline, as `paired.paired_counts`."""
+    """Every run (on the baseline's suite) against the baseline: fixed, broken, both right/wrong."""
     ids = [r for r in dict.fromkeys(run_ids) if r != baseline_id]
     out = {run_id: PairedCounts(0, 0, 0, 0, 0) for run_id in ids}
     if ids:
@@ -61,7 +61,7 @@ def paired_counts_from_sets(
 
 
 def _matches(cell_filter: CellFilter, expected: str, predicted: str) -> bool:
-    """Python twin of `metrics.cell_condition` (routes are never NULL in the store)."""
+    """Does a cell filter select this (expected, predicted) cell (routes are never NULL)?"""
     if cell_filter.expected is not None and expected not in cell_filter.expected:
         return False
     if cell_filter.predicted is not None and predicted not in cell_filter.predicted:
@@ -74,7 +74,8 @@ def _matches(cell_filter: CellFilter, expected: str, predicted: str) -> bool:
 def metric_counts_from_cells(
     metrics: tuple[MetricSpec, ...], cells: Iterable[RouteCell]
 ) -> dict[str, tuple[int, int]]:
-    """(numerator, denominator) of every metric, as `metrics.metric_counts` gives them."""
+    """(numerator, denominator) of every metric: a rate's successes and trials (for its Wilson
+    interval), a count's cases and the cases in its scope; (0, 0) over no cells."""
     out = {spec.name: [0, 0] for spec in metrics}
     for cell in cells:
         for spec in metrics:

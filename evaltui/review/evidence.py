@@ -8,7 +8,6 @@ claim is flagged with both values. Statuses never depend on claims, only on reco
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,37 +57,23 @@ def recompute_fingerprints(
     con: duckdb.DuckDBPyConnection,
     suite: SuiteInfo,
     run_ids: Iterable[str],
-    split_counts: Mapping[str, Mapping[str, int]] | None = None,
+    split_counts: Mapping[str, Mapping[str, int]],
 ) -> tuple[dict[str, dict[str, str]], dict[str, Coverage]]:
     """Fingerprints of the cases each run has results for, and each run's coverage.
 
-    Where a run covers a whole split, its fingerprint is the suite's by definition (case ids are
-    unique and must exist in the suite), so only partially covered splits are hashed in SQL.
-    `split_counts` (run -> split -> cases with results), when the caller has counted them
-    already (`cells.coverage_counts`), saves the query that counts them.
+    `split_counts` (run -> split -> cases with results) comes from the runs' case sets
+    (`cells.coverage_counts`). Where a run covers a whole split, its fingerprint is the suite's by
+    definition (case ids are unique and must exist in the suite), so only partially covered splits
+    are hashed in SQL.
     """
     ids = list(run_ids)
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    if split_counts is not None:
-        for run_id in ids:
-            counts[run_id].update(split_counts.get(run_id, {}))
-    else:
-        for run_id, split, n in con.execute(
-            """SELECT r.run_id, c.split, count(*) FROM results r
-               JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-               WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL""",
-            [suite.suite_id, ids],
-        ).fetchall():
-            counts[run_id][split] = int(n)
-
     split_sizes = {s.name: s.case_count for s in suite.splits}
     fingerprints: dict[str, dict[str, str]] = {}
     coverage: dict[str, Coverage] = {}
     partial: list[str] = []
     for run_id in ids:
-        per_split = {
-            name: (counts[run_id].get(name, 0), size) for name, size in split_sizes.items()
-        }
+        counted = split_counts.get(run_id, {})
+        per_split = {name: (counted.get(name, 0), size) for name, size in split_sizes.items()}
         covered = sum(c for c, _ in per_split.values())
         coverage[run_id] = Coverage(covered, suite.case_count, per_split)
         if covered == suite.case_count:
@@ -154,7 +139,7 @@ def evidence_flags(
         if spec is None:
             continue
         value = recomputed_metrics.get(name)
-        if not _agrees(spec, logged, value):
+        if not agrees(spec, logged, value):
             flags.append(
                 EvidenceFlag(
                     "metric",
@@ -167,7 +152,9 @@ def evidence_flags(
     return tuple(flags)
 
 
-def _agrees(spec: MetricSpec, logged: float, actual: float | int | None) -> bool:
+def agrees(spec: MetricSpec, logged: float, actual: float | int | None) -> bool:
+    """Does a logged metric value match the one its per-case routes give? An undefined
+    recomputed value (a rate over no cases) never does; rates are allowed their rounding."""
     if actual is None:
         return False
     tolerance = COUNT_TOLERANCE if spec.kind == "count" else RATE_TOLERANCE

@@ -1,106 +1,15 @@
-"""Recomputing a suite's declared metrics from per-case routes, for many runs in one query.
+"""A suite's declared metrics from their counts.
 
-Metrics are never taken from what a run logged: they are counted here from the routes the run
-produced and the suite's expected routes. One SQL statement per suite covers every run.
+Metrics are never taken from what a run logged: their (numerator, denominator) counts come from
+the routes the run produced and the suite's expected routes (`cells.metric_counts_from_cells`,
+over the runs' case sets), and are turned into values here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
-
-import duckdb
-
-from evaltui.contract.model import CellFilter, MetricSpec
+from evaltui.contract.model import MetricSpec
 
 Number = int | float
-
-
-@dataclass
-class _Sql:
-    """SQL text with its positional parameters kept in step."""
-
-    parts: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
-
-    def add(self, text: str, *params: Any) -> _Sql:
-        self.parts.append(text)
-        self.params.extend(params)
-        return self
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-def _in_list(column: str, labels: tuple[str, ...]) -> tuple[str, list[Any]]:
-    marks = ", ".join("?" for _ in labels)
-    return f"{column} IN ({marks})", list(labels)
-
-
-def cell_condition(cell: CellFilter, *, expected: str, predicted: str) -> tuple[str, list[Any]]:
-    """A SQL condition (and its parameters) matching the cells a filter selects."""
-    conditions: list[str] = []
-    params: list[Any] = []
-    if cell.expected is not None:
-        text, values = _in_list(expected, cell.expected)
-        conditions.append(text)
-        params.extend(values)
-    if cell.predicted is not None:
-        text, values = _in_list(predicted, cell.predicted)
-        conditions.append(text)
-        params.extend(values)
-    if cell.correct is True:
-        conditions.append(f"{predicted} = {expected}")
-    elif cell.correct is False:
-        conditions.append(f"{predicted} <> {expected}")
-    return (" AND ".join(conditions) or "TRUE"), params
-
-
-def rate_parts(
-    spec: MetricSpec, *, expected: str, predicted: str, split: str
-) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
-    """The numerator and denominator counts of a metric, as two aggregate expressions.
-
-    For a count metric the denominator is every case in scope.
-    """
-    scope, scope_params = "TRUE", list[Any]()
-    if spec.splits:
-        scope, scope_params = _in_list(split, spec.splits)
-    where, where_params = cell_condition(spec.where, expected=expected, predicted=predicted)
-    among, among_params = "TRUE", list[Any]()
-    if spec.kind == "rate":
-        among, among_params = cell_condition(spec.among, expected=expected, predicted=predicted)
-    numerator = (
-        f"count(*) FILTER (WHERE ({scope}) AND ({among}) AND ({where}))",
-        scope_params + among_params + where_params,
-    )
-    denominator = (f"count(*) FILTER (WHERE ({scope}) AND ({among}))", scope_params + among_params)
-    return numerator, denominator
-
-
-def metric_expression(
-    spec: MetricSpec, *, expected: str, predicted: str, split: str
-) -> tuple[str, list[Any]]:
-    """One aggregate expression for a metric over a joined results/cases relation."""
-    (num, num_params), (den, den_params) = rate_parts(
-        spec, expected=expected, predicted=predicted, split=split
-    )
-    if spec.kind == "count":
-        return num, num_params
-    return f"({num}::DOUBLE / NULLIF({den}, 0))", num_params + den_params
-
-
-def recompute_metrics(
-    con: duckdb.DuckDBPyConnection,
-    suite_id: str,
-    metrics: tuple[MetricSpec, ...],
-    run_ids: Iterable[str],
-) -> dict[str, dict[str, Number | None]]:
-    """Every declared metric for every given run (all on `suite_id`), in one query."""
-    counts = metric_counts(con, suite_id, metrics, run_ids)
-    return {run_id: metric_values(metrics, row) for run_id, row in counts.items()}
 
 
 def metric_values(
@@ -115,42 +24,4 @@ def metric_values(
             out[spec.name] = numerator
         else:
             out[spec.name] = numerator / denominator if denominator else None
-    return out
-
-
-def metric_counts(
-    con: duckdb.DuckDBPyConnection,
-    suite_id: str,
-    metrics: tuple[MetricSpec, ...],
-    run_ids: Iterable[str],
-) -> dict[str, dict[str, tuple[int, int]]]:
-    """(numerator, denominator) of every declared metric for every given run, in one query.
-
-    The counts behind each value: a rate's successes and trials (for its Wilson interval), a
-    count's cases and the cases in its scope. Runs without results get (0, 0).
-    """
-    ids = list(run_ids)
-    out: dict[str, dict[str, tuple[int, int]]] = {
-        run_id: {m.name: (0, 0) for m in metrics} for run_id in ids
-    }
-    if not ids or not metrics:
-        return out
-    sql = _Sql().add("SELECT r.run_id")
-    for spec in metrics:
-        (num, num_params), (den, den_params) = rate_parts(
-            spec, expected="c.expected_route", predicted="r.route", split="c.split"
-        )
-        sql.add(f", {num}", *num_params).add(f", {den}", *den_params)
-    sql.add(
-        " FROM results r JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id"
-        " WHERE r.run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY r.run_id",
-        suite_id,
-        ids,
-    )
-    for row in con.execute(sql.text, sql.params).fetchall():
-        values = row[1:]
-        out[row[0]] = {
-            spec.name: (int(values[2 * i]), int(values[2 * i + 1]))
-            for i, spec in enumerate(metrics)
-        }
     return out

@@ -1,10 +1,11 @@
 """Paired comparison of candidates with the baseline on the cases both have results for.
 
-One set-based query counts, for every candidate at once, the cases it fixed (baseline wrong,
-candidate right), broke (the reverse), and those both got right or wrong. Everything else is
-computed from those four counts: the exact McNemar test, the paired bootstrap interval of the
-exact-route-rate difference, Wilson intervals of both rates, Holm's adjustment across the
-candidates of one review, and the warnings a reviewer needs before trusting a difference.
+The runs' case sets give, for every candidate at once (`cells.paired_counts_from_sets`), the cases
+it fixed (baseline wrong, candidate right), broke (the reverse), and those both got right or
+wrong. Everything else is computed from those four counts, once, when the statistics are built:
+the exact McNemar test, the paired bootstrap interval of the exact-route-rate difference, Wilson
+intervals of both rates, Holm's adjustment across the candidates of one review, the verdict and
+the warnings a reviewer needs before trusting a difference.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
-import duckdb
-
-from evaltui.errors import InputError
+from evaltui.review.figures_text import level as confidence_level
 from evaltui.review.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -29,7 +27,6 @@ from evaltui.review.stats import (
     paired_bootstrap_delta,
     proportion,
 )
-from evaltui.store.queries import get_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +46,6 @@ class PairedCounts:
     def discordant(self) -> int:
         return self.fixed + self.broken
 
-    @property
-    def mcnemar_p(self) -> float:
-        return mcnemar_exact(self.fixed, self.broken)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "n": self.n,
@@ -61,48 +54,12 @@ class PairedCounts:
             "both_right": self.both_right,
             "both_wrong": self.both_wrong,
             "delta": self.delta,
-            "mcnemar_p": self.mcnemar_p,
         }
 
 
-@lru_cache(maxsize=4096)
 def mcnemar_exact(fixed: int, broken: int) -> float:
-    """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2.
-
-    Cached: a review asks for each candidate's p-value several times (ranking, Holm, warnings).
-    """
+    """Two-sided exact McNemar test: a binomial test of the discordant pairs at p = 1/2."""
     return binomial_two_sided_half(min(fixed, broken), fixed + broken)
-
-
-PAIR_COUNTS_SQL = """
-WITH base AS (SELECT case_id, route FROM results WHERE run_id = ?)
-SELECT r.run_id,
-       count(*),
-       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route = c.expected_route),
-       count(*) FILTER (WHERE base.route = c.expected_route AND r.route <> c.expected_route),
-       count(*) FILTER (WHERE base.route = c.expected_route AND r.route = c.expected_route),
-       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route <> c.expected_route)
-FROM results r
-JOIN base ON base.case_id = r.case_id
-JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-GROUP BY r.run_id
-"""
-
-
-def paired_counts(
-    con: duckdb.DuckDBPyConnection, baseline_id: str, suite_id: str, run_ids: Iterable[str]
-) -> dict[str, PairedCounts]:
-    """Counts for every candidate (on the baseline's suite) against the baseline."""
-    ids = list(run_ids)
-    out = {run_id: PairedCounts(0, 0, 0, 0, 0) for run_id in ids}
-    if not ids:
-        return out
-    for run_id, n, fixed, broken, right, wrong in con.execute(
-        PAIR_COUNTS_SQL, [baseline_id, suite_id, ids]
-    ).fetchall():
-        out[run_id] = PairedCounts(int(n), int(fixed), int(broken), int(right), int(wrong))
-    return out
 
 
 # -- statistics on the counts -------------------------------------------------------------------
@@ -149,10 +106,12 @@ class PairedStats:
     ci: Interval | None  # bootstrap interval of `delta`
     baseline_rate: Proportion  # exact-route rate on the paired cases, with its Wilson interval
     candidate_rate: Proportion
+    mcnemar_p: float  # exact McNemar test of the discordant cases, unadjusted
     holm_p: float | None  # None when the run is not in the adjusted family (e.g. incomparable)
     family_size: int  # how many candidates the Holm adjustment covered (0 when not adjusted)
     ranked: bool  # False for a run outside the family: its figures are shown, never ranked
     settings: PairedSettings
+    verdict: str  # "better", "worse", "no clear difference", "not ranked" or "not paired"
     warnings: tuple[StatWarning, ...]
 
     @property
@@ -183,31 +142,10 @@ class PairedStats:
     def delta(self) -> float | None:
         return self.counts.delta
 
-    @property
-    def mcnemar_p(self) -> float:
-        return self.counts.mcnemar_p
-
-    @property
-    def verdict(self) -> str:
-        """ "better" / "worse" only when the interval excludes 0 and the (adjusted) p agrees.
-
-        A run outside the family (incomparable with the baseline) is "not ranked", whatever its
-        figures say: it is never put above or below the baseline.
-        """
-        if self.n == 0 or self.ci is None or self.delta is None:
-            return "not paired"
-        if not self.ranked:
-            return "not ranked"
-        p = self.holm_p if self.holm_p is not None else self.mcnemar_p
-        if p < self.settings.alpha and self.ci.low > 0:
-            return "better"
-        if p < self.settings.alpha and self.ci.high < 0:
-            return "worse"
-        return "no clear difference"
-
     def to_json(self) -> dict[str, Any]:
         return {
             **self.counts.to_json(),
+            "mcnemar_p": self.mcnemar_p,
             "discordant": self.discordant,
             "ci": None if self.ci is None else self.ci.to_json(),
             "confidence": self.settings.confidence,
@@ -227,15 +165,19 @@ class PairedStats:
         }
 
 
-def paired_from_counts(
+def _paired(
     counts: PairedCounts,
-    settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
-    *,
-    holm_p: float | None = None,
-    family_size: int = 0,
-    ranked: bool = True,
+    mcnemar_p: float,
+    settings: PairedSettings,
+    holm_p: float | None,
+    family_size: int,
+    ranked: bool,
 ) -> PairedStats:
-    """Every paired statistic of one candidate, from its four counts (pure, no store)."""
+    """Every paired statistic of one candidate, from its four counts and McNemar p (pure).
+
+    Each figure, the verdict included, is computed here once: reading a `PairedStats` costs
+    nothing, so a screen can show it on the UI thread.
+    """
     ties = counts.both_right + counts.both_wrong
     ci = paired_bootstrap_delta(
         counts.fixed,
@@ -252,13 +194,40 @@ def paired_from_counts(
         ci=ci,
         baseline_rate=proportion(base_right, counts.n, settings.confidence),
         candidate_rate=proportion(cand_right, counts.n, settings.confidence),
+        mcnemar_p=mcnemar_p,
         holm_p=holm_p,
         family_size=family_size,
         ranked=ranked,
         settings=settings,
+        verdict=_verdict(counts, ci, mcnemar_p, holm_p, ranked, settings.alpha),
         warnings=(),
     )
     return replace(stats, warnings=paired_warnings(stats))
+
+
+def _verdict(
+    counts: PairedCounts,
+    ci: Interval | None,
+    mcnemar_p: float,
+    holm_p: float | None,
+    ranked: bool,
+    alpha: float,
+) -> str:
+    """ "better" / "worse" only when the interval excludes 0 and the (adjusted) p agrees.
+
+    A run outside the family (incomparable with the baseline) is "not ranked", whatever its
+    figures say: it is never put above or below the baseline.
+    """
+    if counts.n == 0 or ci is None or counts.delta is None:
+        return "not paired"
+    if not ranked:
+        return "not ranked"
+    p = holm_p if holm_p is not None else mcnemar_p
+    if p < alpha and ci.low > 0:
+        return "better"
+    if p < alpha and ci.high < 0:
+        return "worse"
+    return "no clear difference"
 
 
 def min_discordant_for(alpha: float) -> int:
@@ -270,7 +239,7 @@ def min_discordant_for(alpha: float) -> int:
 def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
     """Honest caveats on one paired comparison (see docs/statistics.md, "Warnings")."""
     s = stats.settings
-    level = f"{s.confidence:.0%}"
+    level = confidence_level(s.confidence)
     if stats.n == 0:
         return (
             StatWarning(
@@ -337,35 +306,19 @@ def paired_statistics(
     The family is the set of candidates a reviewer ranks against the baseline (the comparable
     ones); runs outside it keep their unadjusted p-value and `holm_p` None.
     """
+    p_values = {run_id: mcnemar_exact(c.fixed, c.broken) for run_id, c in counts.items()}
     members = [
         run_id for run_id in dict.fromkeys(family) if run_id in counts and counts[run_id].n > 0
     ]
-    adjusted = dict(zip(members, holm_adjust([counts[m].mcnemar_p for m in members]), strict=True))
+    adjusted = dict(zip(members, holm_adjust([p_values[m] for m in members]), strict=True))
     return {
-        run_id: paired_from_counts(
+        run_id: _paired(
             c,
+            p_values[run_id],
             settings,
-            holm_p=adjusted.get(run_id),
-            family_size=len(members) if run_id in adjusted else 0,
-            ranked=run_id in adjusted,
+            adjusted.get(run_id),
+            len(members) if run_id in adjusted else 0,
+            run_id in adjusted,
         )
         for run_id, c in counts.items()
     }
-
-
-def pair_stats(
-    con: duckdb.DuckDBPyConnection,
-    baseline_id: str,
-    run_id: str,
-    settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
-) -> PairedStats:
-    """One candidate against one baseline (unadjusted: a family of one)."""
-    baseline, run = get_runs(con, [baseline_id])[0], get_runs(con, [run_id])[0]
-    if baseline.suite_id != run.suite_id:
-        raise InputError(
-            None,
-            f"{run_id} (suite {run.suite_id}) and {baseline_id} (suite {baseline.suite_id}) "
-            "ran on different suites; their cases cannot be paired",
-        )
-    counts = paired_counts(con, baseline_id, baseline.suite_id, [run_id])
-    return paired_statistics(counts, [run_id], settings)[run_id]

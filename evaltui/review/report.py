@@ -61,6 +61,10 @@ class RunReview:
         """Why this run may not be ranked, in a few words (empty when comparable)."""
         return short_reason(self.differences)
 
+    def logged_differs(self, metric: str) -> bool:
+        """The run logged a value of `metric` its per-case routes do not give (an evidence flag)."""
+        return any(f.kind == "metric" and f.field == metric for f in self.evidence)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run.run_id,

@@ -1,7 +1,7 @@
 """A metric across an experiment's runs in time order.
 
-Values are recomputed from the per-case routes (one query per suite for all its runs), never
-taken from what a run logged; the logged value is shown beside it. Rates carry their Wilson
+Values are recomputed from the per-case routes (the runs' case sets, as the review counts them),
+never taken from what a run logged; the logged value is shown beside it. Rates carry their Wilson
 interval, so a reviewer can see whether a step between two runs is larger than the noise.
 A metric no suite declares but runs logged is shown as logged, and marked so.
 """
@@ -15,9 +15,11 @@ from typing import Any, Literal
 
 import duckdb
 
+from evaltui.contract.model import MetricSpec
 from evaltui.errors import NotFoundError
-from evaltui.review.evidence import COUNT_TOLERANCE, RATE_TOLERANCE
-from evaltui.review.metrics import Number, metric_counts, metric_values
+from evaltui.review.cells import metric_counts_from_cells, route_cells
+from evaltui.review.evidence import agrees
+from evaltui.review.metrics import Number, metric_values
 from evaltui.review.paired import StatWarning
 from evaltui.review.stats import DEFAULT_CONFIDENCE, Proportion, proportion
 from evaltui.store.queries import get_suites, list_runs
@@ -110,7 +112,9 @@ def metric_trend(
     rates: dict[str, Proportion] = {}
     for suite_id, ids in by_suite.items():
         spec = declared[suite_id]
-        for run_id, counted in metric_counts(con, suite_id, (spec,), ids).items():
+        # from the runs' case sets, as the review counts them: no pass over the results
+        for run_id, cells in route_cells(con, suites[suite_id], ids).items():
+            counted = metric_counts_from_cells((spec,), cells)
             values[run_id] = metric_values((spec,), counted)[metric]
             if spec.kind == "rate":
                 rates[run_id] = proportion(*counted[metric], confidence)
@@ -132,7 +136,7 @@ def metric_trend(
         for run in runs
     )
     return MetricTrend(
-        experiment, metric, kind, source, points, _warnings(points, declared, kind, source)
+        experiment, metric, kind, source, points, _warnings(points, declared, source)
     )
 
 
@@ -141,7 +145,7 @@ def _float(value: Number | None) -> float | None:
 
 
 def _warnings(
-    points: tuple[TrendPoint, ...], declared: dict[str, Any], kind: str, source: str
+    points: tuple[TrendPoint, ...], declared: dict[str, MetricSpec], source: str
 ) -> tuple[StatWarning, ...]:
     out = []
     suites_used = list(dict.fromkeys(p.suite_id for p in points))
@@ -170,11 +174,13 @@ def _warnings(
                     f"{', '.join(missing[:5])}",
                 )
             )
-        tolerance = RATE_TOLERANCE if kind == "rate" else COUNT_TOLERANCE
+        # the evidence checks' rule, with the metric as the point's own suite declares it
         disagree = [
             p.run_id
             for p in points
-            if p.value is not None and p.logged is not None and abs(p.value - p.logged) > tolerance
+            if p.logged is not None
+            and p.suite_id in declared
+            and not agrees(declared[p.suite_id], p.logged, p.value)
         ]
         if disagree:
             out.append(

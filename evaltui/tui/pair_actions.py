@@ -8,63 +8,20 @@ inside the factory so this module stays cheap and free of import cycles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from textual.binding import Binding
 from textual.screen import Screen
 
-from evaltui.review.paired import StatWarning
+from evaltui.review.paired import PairedStats
 from evaltui.review.report import Review, RunReview
-from evaltui.review.stats import Interval
 
 
-@dataclass(frozen=True, slots=True)
-class PairFigures:
-    """One candidate's paired statistics against the baseline, every figure already computed."""
-
-    mcnemar_p: float
-    holm_p: float | None  # None outside the Holm family (incomparable runs)
-    family_size: int
-    verdict: str  # "better", "worse", "no clear difference", "not ranked", "not paired"
-    delta: float | None
-    ci: Interval | None  # paired bootstrap interval of `delta`
-    warnings: tuple[StatWarning, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PairStats:
-    """Statistics of every run against the baseline, computed in the worker with the review.
-
-    Screens read these instead of calling statistics on the UI thread: `PairedStats.mcnemar_p`
-    and `.verdict` compute an exact test on every access (not free over many thousand
-    discordant pairs), so they are evaluated once here, off the UI thread.
-    """
-
-    figures: Mapping[str, PairFigures]
-    adjustment_note: str = ""
-
-    @classmethod
-    def of(cls, review: Review) -> PairStats:
-        figures = {}
-        for r in review.runs:
-            p = r.paired
-            if p is None or not p.n:
-                continue
-            figures[r.run_id] = PairFigures(
-                mcnemar_p=p.mcnemar_p,
-                holm_p=p.holm_p,
-                family_size=p.family_size,
-                verdict=p.verdict,
-                delta=p.delta,
-                ci=p.ci,
-                warnings=p.warnings,
-            )
-        return cls(figures, review.adjustment_note)
-
-    def get(self, run_id: str) -> PairFigures | None:
-        return self.figures.get(run_id)
+def paired_figures(r: RunReview) -> PairedStats | None:
+    """A run's paired statistics against the baseline, None when it shares no case with it."""
+    return r.paired if r.paired is not None and r.paired.n else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +30,15 @@ class PairContext:
 
     review: Review
     candidate: RunReview
-    stats: PairStats = field(default_factory=lambda: PairStats({}))
 
     @property
-    def figures(self) -> PairFigures | None:
-        """The candidate's paired statistics (None for the baseline or an unpaired run)."""
-        return self.stats.get(self.candidate.run_id)
+    def paired(self) -> PairedStats | None:
+        """The candidate's paired statistics (None for the baseline or an unpaired run).
+
+        Every figure of a `PairedStats` was computed with the review, in its worker: reading
+        them here costs nothing on the UI thread.
+        """
+        return paired_figures(self.candidate)
 
     @property
     def baseline(self) -> RunReview:

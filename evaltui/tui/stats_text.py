@@ -1,46 +1,37 @@
 """How the paired statistics read in the app: intervals, p-values, verdicts and warnings.
 
-Every figure here was computed in a worker (`PairStats.of`); these functions only format them,
+Every figure here was computed in a worker, with the review; these functions only format them,
 so the runs panel, the side-by-side screen and the cases screen say the same thing the same way.
-The verdict is a word, never only a color: "better" / "worse" need the interval to exclude 0 and
-the (Holm-adjusted) p to agree.
+The plain-text forms shared with the CLI live in `evaltui.review.figures_text`; these use the
+app's mark for a missing value. The verdict is a word, never only a color: "better" / "worse"
+need the interval to exclude 0 and the (Holm-adjusted) p to agree.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from evaltui.review import figures_text
+from evaltui.review.figures_text import level
+from evaltui.review.paired import PairedStats
 from evaltui.review.stats import Interval, Proportion, Spread
-from evaltui.tui.pair_actions import PairFigures
 from evaltui.tui.text import NONE, pvalue, signed
 
 WARNING_MARK = "⚠"
 STRONG_VERDICTS = ("better", "worse")
 
 
-def level(confidence: float) -> str:
-    """`0.95` -> `95%`."""
-    percent = confidence * 100
-    return f"{percent:.0f}%" if abs(percent - round(percent)) < 1e-9 else f"{percent:.1f}%"
-
-
 def interval(ci: Interval | None, digits: int = 3) -> str:
     """A difference's interval, signed: `[-0.002, +0.040]`."""
-    if ci is None:
-        return NONE
-    return f"[{ci.low:+.{digits}f}, {ci.high:+.{digits}f}]"
+    return figures_text.interval(ci, digits, missing=NONE)
 
 
 def rate(p: Proportion | None, digits: int = 3) -> str:
     """A rate with its Wilson interval: `0.965 [0.945, 0.978]`."""
-    if p is None or p.rate is None:
-        return NONE
-    if p.interval is None:
-        return f"{p.rate:.{digits}f}"
-    return f"{p.rate:.{digits}f} [{p.interval.low:.{digits}f}, {p.interval.high:.{digits}f}]"
+    return figures_text.rate(p, digits, missing=NONE)
 
 
-def holm(figures: PairFigures | None) -> str:
+def holm(figures: PairedStats | None) -> str:
     if figures is None:
         return NONE
     if figures.holm_p is None:
@@ -54,7 +45,7 @@ def verdict_style(verdict: str) -> str:
     return "bold" if verdict in STRONG_VERDICTS else ""
 
 
-def compact(figures: PairFigures | None, confidence: float, *, count_warnings: bool = True) -> Text:
+def compact(figures: PairedStats | None, confidence: float, *, count_warnings: bool = True) -> Text:
     """One line that fits 80 columns: verdict, Δ with its interval, McNemar and Holm p, warnings.
 
     `no clear difference · Δ +0.019, 95% CI +0.000…+0.038 · p 0.064, Holm 0.383 ⚠3`

@@ -226,7 +226,7 @@ class CasesScreen(ReviewScreen):
 
     def stats_text(self) -> Text:
         """The pair's paired statistics in one line (over all its cases, whatever the filters)."""
-        return compact(self.context.figures, self.context.review.settings.confidence)
+        return compact(self.context.paired, self.context.review.settings.confidence)
 
     @property
     def case_list(self) -> CaseList:

@@ -23,11 +23,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
+from evaltui.review.paired import PairedStats
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import (
     PAIR_ACTIONS,
     PairContext,
-    PairFigures,
     failure_bindings,
     open_at_failure,
     pair_action,
@@ -50,7 +50,7 @@ def _metric_cell(r: RunReview, name: str) -> str:
     logged = r.run.metrics.get(name)
     wilson = r.intervals.get(name)
     text = rate(wilson) if wilson is not None and wilson.rate is not None else number(value)
-    if logged is not None and (value is None or abs(float(logged) - float(value)) > 1e-3):
+    if r.logged_differs(name):
         text += f"  ⚑ logged {number(logged)}"
     return text
 
@@ -70,7 +70,7 @@ def _recomputed(r: RunReview, field: str) -> str | None:
 
 
 def sections(
-    review: Review, cand: RunReview, figures: PairFigures | None
+    review: Review, cand: RunReview, figures: PairedStats | None
 ) -> list[tuple[str, list[tuple[str, Cell, Cell]]]]:
     """The facts of both runs as (section, [(label, baseline value, candidate value)])."""
     base = review.baseline
@@ -173,7 +173,7 @@ def sections(
 
 
 def _paired_rows(
-    review: Review, cand: RunReview, figures: PairFigures | None
+    review: Review, cand: RunReview, figures: PairedStats | None
 ) -> list[tuple[str, Cell, Cell]]:
     p = cand.paired
     if p is None:
@@ -217,7 +217,7 @@ def _repeat_rows(review: Review, cand: RunReview) -> list[tuple[str, Cell, Cell]
     return []
 
 
-def side_by_side(review: Review, cand: RunReview, figures: PairFigures | None) -> RenderableType:
+def side_by_side(review: Review, cand: RunReview, figures: PairedStats | None) -> RenderableType:
     table = Table(
         box=None,
         expand=True,
@@ -282,12 +282,12 @@ class CompareScreen(ReviewScreen):
         )
         if not self.context.is_baseline:
             yield Static(
-                compact(self.context.figures, review.settings.confidence),
+                compact(self.context.paired, review.settings.confidence),
                 id="compare-stats",
                 classes="stats-line",
             )
         with ScrollPane(id="compare-body"):
-            yield Static(side_by_side(review, cand, self.context.figures), id="compare-table")
+            yield Static(side_by_side(review, cand, self.context.paired), id="compare-table")
         yield Footer(compact=True)
 
     def action_failures(self, step: int) -> None:

@@ -24,7 +24,6 @@ from evaltui.store.queries import experiments, get_run
 from evaltui.tui.pair_actions import (
     PAIR_ACTIONS,
     PairContext,
-    PairStats,
     failure_bindings,
     open_at_failure,
     pair_action,
@@ -41,7 +40,6 @@ from evaltui.tui.widgets.runs_table import RunsTable
 class RunsData:
     experiments: list[tuple[str, int]]
     review: Review | None
-    stats: PairStats
 
 
 def load_runs(
@@ -50,13 +48,12 @@ def load_runs(
     """The experiments in the store and the review of one of them (worker side)."""
     names = experiments(con)
     if not names:
-        return RunsData(names, None, PairStats({}))
+        return RunsData(names, None)
     if baseline is not None:
         experiment = get_run(con, baseline).experiment
     experiment = experiment or names[0][0]
     baseline = baseline or default_baseline(con, experiment)
-    review = review_runs(con, baseline)
-    return RunsData(names, review, PairStats.of(review))
+    return RunsData(names, review_runs(con, baseline))
 
 
 class RunsScreen(ReviewScreen):
@@ -95,7 +92,6 @@ class RunsScreen(ReviewScreen):
         self.experiment = experiment
         self.baseline = baseline
         self.review: Review | None = None
-        self.stats = PairStats({})
         self.experiment_list: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
@@ -126,7 +122,6 @@ class RunsScreen(ReviewScreen):
     def show_runs(self, data: RunsData, keep: str | None) -> None:
         self.experiment_list = data.experiments
         self.review = data.review
-        self.stats = data.stats
         table = self.query_one(RunsTable)
         if data.review is None:
             self.query_one("#title", Static).update(Text("evaltui · the store has no runs yet"))
@@ -137,7 +132,7 @@ class RunsScreen(ReviewScreen):
         self.experiment = data.review.baseline.run.experiment
         self.baseline = data.review.baseline.run_id
         self.query_one("#title", Static).update(self.title_text())
-        table.show_review(data.review, self.stats, keep=keep)
+        table.show_review(data.review, keep=keep)
         self.show_panel()
 
     def title_text(self) -> Text:
@@ -165,7 +160,7 @@ class RunsScreen(ReviewScreen):
     def show_panel(self) -> None:
         highlighted = self.query_one(RunsTable).highlighted
         if self.review is not None and highlighted is not None:
-            self.query_one(RunPanel).show(self.review, highlighted, self.stats)
+            self.query_one(RunPanel).show(self.review, highlighted)
 
     @on(DataTable.RowSelected, "#runs")
     def open_side_by_side(self) -> None:
@@ -175,13 +170,13 @@ class RunsScreen(ReviewScreen):
         if self.review is not None:
             table = self.query_one(RunsTable)
             keep = table.highlighted.run_id if table.highlighted else None
-            table.show_review(self.review, self.stats, keep=keep)
+            table.show_review(self.review, keep=keep)
 
     def pair_context(self) -> PairContext | None:
         highlighted = self.query_one(RunsTable).highlighted
         if self.review is None or highlighted is None:
             return None
-        return PairContext(self.review, highlighted, self.stats)
+        return PairContext(self.review, highlighted)
 
     def action_pair(self, name: str) -> None:
         context = self.pair_context()

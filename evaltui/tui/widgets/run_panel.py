@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from evaltui.review.report import Review, RunReview
-from evaltui.tui.pair_actions import PairStats
+from evaltui.tui.pair_actions import paired_figures
 from evaltui.tui.stats_text import WARNING_MARK, compact, spread, verdict_style
 from evaltui.tui.text import NONE, number, safe
 from evaltui.tui.widgets.pane import ScrollPane
@@ -20,7 +20,7 @@ HEADING = "bold"
 WARN = "bold"
 
 
-def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
+def run_summary(review: Review, r: RunReview) -> Text:
     """The highlighted run's story, one fact per line, every untrusted value sanitized."""
     base = review.baseline
     out = Text()
@@ -61,7 +61,7 @@ def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
         line(("EVIDENCE FLAGS", WARN), " (claims its results do not support):")
         for flag in r.evidence:
             line("  ⚑ ", safe(flag.message, limit=300))
-    figures = stats.get(r.run_id)
+    figures = paired_figures(r)
     verdict: list[Text | str | tuple[str, str]] = []
     if figures is not None:
         verdict = ["  · vs baseline: ", (figures.verdict, verdict_style(figures.verdict))]
@@ -74,7 +74,7 @@ def run_summary(review: Review, r: RunReview, stats: PairStats) -> Text:
         value = r.metrics_recomputed.get(spec.name)
         logged = r.run.metrics.get(spec.name)
         text = Text.assemble(safe(spec.name), " ", number(value))
-        if logged is not None and (value is None or abs(float(logged) - float(value)) > 1e-3):
+        if r.logged_differs(spec.name):
             text.append(f" (logged {number(logged)})", style="bold")
         metric_parts.append(text)
     if metric_parts:
@@ -124,8 +124,8 @@ class RunPanel(ScrollPane):
     def compose(self) -> ComposeResult:
         yield Static(id="run-summary")
 
-    def show(self, review: Review, r: RunReview, stats: PairStats) -> None:
-        self.query_one("#run-summary", Static).update(run_summary(review, r, stats))
+    def show(self, review: Review, r: RunReview) -> None:
+        self.query_one("#run-summary", Static).update(run_summary(review, r))
         self.scroll_home(animate=False)
 
     def show_text(self, text: str) -> None:

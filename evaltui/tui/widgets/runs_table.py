@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from evaltui.review.report import Review, RunReview
-from evaltui.tui.pair_actions import PairStats
+from evaltui.tui.pair_actions import paired_figures
 from evaltui.tui.text import NONE, clip, number, plain, pvalue, signed
 
 DIM = "dim"
@@ -81,18 +81,16 @@ def _fixed_broken(r: RunReview) -> str:
     return f"{r.paired.fixed}/{r.paired.broken}"
 
 
-def _p(stats: PairStats, r: RunReview) -> float | None:
-    figures = stats.get(r.run_id)
-    return None if figures is None else figures.mcnemar_p
+def _p(r: RunReview) -> str:
+    figures = paired_figures(r)
+    return pvalue(None if figures is None else figures.mcnemar_p)
 
 
 def _flags(r: RunReview) -> str:
     return f"⚑{len(r.evidence)}" if r.evidence else ""
 
 
-def fit_columns(
-    review: Review, order: list[RunReview], width: int, stats: PairStats
-) -> list[Column]:
+def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Column]:
     """The columns that fit in `width` cells, the reason column taking what is left."""
     labels = rank_labels(order)
 
@@ -126,15 +124,7 @@ def fit_columns(
             lambda r: r.run.artifact,
         )
     )
-    optional.append(
-        Column(
-            "p",
-            "p",
-            6,
-            lambda r: pvalue(_p(stats, r)),
-            "right",
-        )
-    )
+    optional.append(Column("p", "p", 6, _p, "right"))
 
     def used(cols: list[Column]) -> int:
         return sum(c.width + 2 * PADDING for c in cols)
@@ -187,11 +177,11 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=PADDING)
         self.order: list[RunReview] = []
 
-    def show_review(self, review: Review, stats: PairStats, keep: str | None = None) -> None:
+    def show_review(self, review: Review, keep: str | None = None) -> None:
         """Fill the table for `review`, keeping the cursor on run `keep` when it is still there."""
         self.order = display_order(review)
         self.clear(columns=True)
-        columns = fit_columns(review, self.order, self.size.width or 80, stats)
+        columns = fit_columns(review, self.order, self.size.width or 80)
         for column in columns:
             header = Text(clip(plain(column.header), column.width), justify=column.justify)  # type: ignore[arg-type]
             self.add_column(header, width=column.width, key=column.key)
