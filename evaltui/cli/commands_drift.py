@@ -20,6 +20,7 @@ from evaltui.review.drift import (
     SliceDrift,
     drift,
 )
+from evaltui.review.figures_text import level
 from evaltui.review.paired import StatWarning
 from evaltui.review.trend import MetricTrend, metric_trend
 
@@ -209,7 +210,7 @@ def _print_trend(trend: MetricTrend, confidence: float) -> None:
     out.print(
         table(
             None,
-            ["run", "artifact", "started", "value", f"{confidence:.0%} CI", "logged", ""],
+            ["run", "artifact", "started", "value", f"{level(confidence)} CI", "logged", ""],
             rows,
         )
     )
