@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+from tests.decision_support import (
+    damage_public_key_header,
+    keygen_verify,
+    make_key,
+    public_line,
+    write_allowed_signers,
+)
 
 EXAMPLE = (
     "--rollback",
@@ -310,3 +316,12 @@ def test_passphrase_prompt_on_a_terminal(
     done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE)
     assert done.code == 0, done.err
     assert prompts == [f"passphrase for {key}"]
+
+
+def test_damaged_key_file_is_one_line(run_cli, sample_store: Path, tmp_path: Path) -> None:
+    key = make_key(tmp_path, "damaged")
+    damage_public_key_header(key)
+    done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE)
+    assert done.code == 2, done.err
+    assert done.err.startswith(f"evaltui: {key}: not an SSH public key")
+    assert len(done.err.strip().splitlines()) == 1
