@@ -325,3 +325,34 @@ def test_damaged_key_file_is_one_line(run_cli, sample_store: Path, tmp_path: Pat
     assert done.code == 2, done.err
     assert done.err.startswith(f"evaltui: {key}: not an SSH public key")
     assert len(done.err.strip().splitlines()) == 1
+
+
+def test_canary_check_acts_on_the_verified_bytes(
+    run_cli, sample_store: Path, key: Path, allowed: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A decision swapped after its signature was checked is not the one the rule is taken from."""
+    from evaltui.decision import verify
+
+    done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE, "--name", "d")
+    assert done.code == 0, done.err
+    decision = tmp_path / "o" / "d.decision.json"
+    checked = verify.verify_decision
+
+    def verify_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = checked(*args, **kwargs)
+        decision.write_bytes(decision.read_bytes().replace(b"ci-answerer-v1", b"ci-answerer-v9"))
+        return result
+
+    monkeypatch.setattr(verify, "verify_decision", verify_then_swap)
+    stop = run_cli(
+        "canary-check",
+        decision,
+        "--observed",
+        "unsafe_claim_served=1",
+        "--observed",
+        "unnecessary_abstention=0",
+        "--allowed-signers",
+        allowed,
+    )
+    assert b"ci-answerer-v9" in decision.read_bytes()  # the file was swapped after verifying
+    assert (stop.code, stop.out) == (1, "ROLL_BACK_TO:ci-answerer-v1\n")

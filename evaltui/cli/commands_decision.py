@@ -321,13 +321,15 @@ def canary_check_command(
     from evaltui.decision.verify import verify_decision
 
     values = parse_observed(observed)
-    if allowed_signers is not None:
+    if allowed_signers is None:
+        doc = read_decision(decision)
+    else:  # the rule comes from the bytes whose signature was checked, not from a second read
         result = verify_decision(decision, allowed_signers)
-        if not result.valid:
+        if not result.valid or result.record is None:
             raise InputError(
                 decision, f"not applying the stop rule: the decision is rejected: {result.reason}"
             )
-    doc = read_decision(decision)
+        doc = result.record
     verdict = apply_stop_rule(doc, values)
     if as_json:
         emit_json({"decision": str(decision), **verdict.to_json()})

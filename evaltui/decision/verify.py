@@ -21,7 +21,7 @@ import duckdb
 
 from evaltui.decision.allowed_signers import SignerRejected, find_signer, read_allowed_signers
 from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
-from evaltui.decision.files import signature_path_for
+from evaltui.decision.files import read_decision_bytes, signature_path_for
 from evaltui.decision.record import validate_record
 from evaltui.decision.replay import Check, failed, passed, replay, skipped
 from evaltui.decision.sshsig import (
@@ -32,7 +32,7 @@ from evaltui.decision.sshsig import (
     parse,
     verify,
 )
-from evaltui.errors import InputError, NotFoundError
+from evaltui.errors import InputError
 
 CHECK_ORDER = (
     "signature_file",
@@ -91,12 +91,7 @@ def verify_decision(
     failed check, a missing signature included, is in the result."""
     decision_path = Path(decision_path)
     sig_path = Path(signature_path) if signature_path else signature_path_for(decision_path)
-    try:
-        data = decision_path.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"{decision_path}: decision file not found") from None
-    except OSError as exc:
-        raise InputError(decision_path, f"cannot read the decision file: {exc.strerror}") from None
+    data = read_decision_bytes(decision_path)
     signers = read_allowed_signers(allowed_signers)
     checks: list[Check] = []
 
@@ -145,28 +140,8 @@ def verify_decision(
                 checks.append(skipped("signature", "algorithm refused"))
 
     # -- the record
-    doc: Any = None
-    try:
-        doc = parse_strict(data, str(decision_path))
-        checks.append(passed("json", "strict JSON (UTF-8, no duplicate keys)"))
-    except InputError as exc:
-        code = "duplicate_key" if "duplicate key" in exc.message else "json"
-        checks.append(failed("json", code, f"decision file is not valid: {exc.message}"))
-    record: dict[str, Any] | None = None
-    if doc is None:
-        checks += [skipped(n, "not parsed") for n in ("canonical", "fields")]
-    else:
-        try:
-            check_canonical(data, doc)
-            checks.append(passed("canonical", "bytes are RFC 8785 canonical JSON"))
-        except NotCanonical as exc:
-            checks.append(failed("canonical", "not_canonical", f"decision file {exc}"))
-        problems = validate_record(doc)
-        if problems:
-            checks.append(failed("fields", "fields", "; ".join(problems)))
-        else:
-            record = doc
-            checks.append(passed("fields", "every required field is present"))
+    doc, record, record_checks = check_record_bytes(data, str(decision_path))
+    checks += record_checks
 
     # -- who signed
     if sig is None or record is None:
@@ -199,3 +174,29 @@ def verify_decision(
         record if record is not None else doc if isinstance(doc, dict) else None,
         sig,
     )
+
+
+def check_record_bytes(data: bytes, where: str) -> tuple[Any, dict[str, Any] | None, list[Check]]:
+    """The json, canonical and fields checks of a decision file's bytes: the parsed document
+    (None when it is not JSON), the record (None unless every field is there) and one check each."""
+    checks: list[Check] = []
+    doc: Any = None
+    try:
+        doc = parse_strict(data, where)
+        checks.append(passed("json", "strict JSON (UTF-8, no duplicate keys)"))
+    except InputError as exc:
+        code = "duplicate_key" if "duplicate key" in exc.message else "json"
+        checks.append(failed("json", code, f"decision file is not valid: {exc.message}"))
+        checks += [skipped(n, "not parsed") for n in ("canonical", "fields")]
+        return None, None, checks
+    try:
+        check_canonical(data, doc)
+        checks.append(passed("canonical", "bytes are RFC 8785 canonical JSON"))
+    except NotCanonical as exc:
+        checks.append(failed("canonical", "not_canonical", f"decision file {exc}"))
+    problems = validate_record(doc)
+    if problems:
+        checks.append(failed("fields", "fields", "; ".join(problems)))
+        return doc, None, checks
+    checks.append(passed("fields", "every required field is present"))
+    return doc, doc, checks
