@@ -113,7 +113,12 @@ def decide_command(
     """
     from evaltui.decision.draft import prepare
     from evaltui.decision.log import log_path_for_store
-    from evaltui.decision.record import DecisionChoices, DecisionRefused, build_record
+    from evaltui.decision.record import (
+        DecisionChoices,
+        DecisionRefused,
+        build_record,
+        check_choices,
+    )
     from evaltui.decision.writer import sign_and_write
 
     choices = DecisionChoices(
@@ -130,14 +135,12 @@ def decide_command(
         draft = prepare(store.con, run, baseline)
         resolved_store = store.path
     try:  # refuse before asking for a passphrase
-        build_record(draft, replace(choices, reviewer=reviewer or "pending"))
-    except DecisionRefused as exc:
-        hint = (
-            "pass --override REASON to decide anyway (the reason is recorded in the file)"
-            if exc.refusals[0].kind != "choice"
-            else exc.hint
-        )
-        raise DecisionRefused(exc.refusals, hint) from None
+        check_choices(draft, choices)
+    except DecisionRefused as exc:  # naming RUN is an explicit choice: only an override answers
+        raise DecisionRefused(
+            exc.refusals,
+            "pass --override REASON to decide anyway (the reason is recorded in the file)",
+        ) from None
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
     if not reviewer:
         reviewer = _default_reviewer(signer)
@@ -169,9 +172,10 @@ def decide_command(
             "" if doc["override"] is None else "; OVERRIDE recorded",
         )
     )
-    others = [r for r in draft.other_eligible]
-    if others:
-        show.print(safe(f"  also eligible, recorded as considered: {', '.join(others)}"))
+    if draft.other_eligible:
+        show.print(
+            safe(f"  also eligible, recorded as considered: {', '.join(draft.other_eligible)}")
+        )
     show.print(
         safe(
             f"  signed as {written.reviewer} with {signer.public_key.describe()} "

@@ -56,6 +56,7 @@ from evaltui.decision.record import (
     DecisionRefused,
     InvalidChoice,
     build_record,
+    check_choices,
 )
 from evaltui.decision.sshsig import NAMESPACE
 from evaltui.decision.writer import WrittenDecision, sign_and_write
@@ -172,7 +173,7 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
     del con
     draft, choices = request.draft, request.choices
     try:  # refuse before asking for a passphrase
-        build_record(draft, replace(choices, reviewer=choices.reviewer or "pending"))
+        check_choices(draft, choices)
     except InvalidChoice as exc:
         return SignOutcome(field=exc.field, message=_field_message(exc))
     except DecisionRefused as exc:
