@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "prepare": "draft",
+    "draft_for": "draft",
     "DecisionDraft": "draft",
     "Refusal": "draft",
     "build_record": "record",
@@ -81,6 +82,7 @@ __all__ = [
     "apply_stop_rule",
     "available_keys",
     "build_record",
+    "draft_for",
     "load_signer",
     "log_path_for_store",
     "prepare",
@@ -92,7 +94,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from evaltui.decision.canary import CanaryVerdict, apply_stop_rule, read_decision
-    from evaltui.decision.draft import DecisionDraft, Refusal, prepare
+    from evaltui.decision.draft import DecisionDraft, Refusal, draft_for, prepare
     from evaltui.decision.files import DecisionExists
     from evaltui.decision.keys import (
         KeyChoice,

@@ -46,6 +46,7 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "alias": str,
     "status": str,
     "review_status": str,
+    "comparable": bool,
     "rollback_artifact": str,
     "limitation": str,
     "monitored_invariants": list,

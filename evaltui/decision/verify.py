@@ -34,17 +34,6 @@ from evaltui.decision.sshsig import (
 )
 from evaltui.errors import InputError
 
-CHECK_ORDER = (
-    "signature_file",
-    "namespace",
-    "algorithm",
-    "signature",
-    "json",
-    "canonical",
-    "fields",
-    "signer",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Verification:

@@ -1,7 +1,7 @@
 """The decide modal: a signed decision on the selected run, and where its files went.
 
-Opening it prepares the decision in a worker (`decision.prepare`: the whole experiment reviewed
-against the pinned baseline, the refusals, the eligible runs) and lists the signing keys
+Opening it prepares the decision in a worker (`decision.draft_for` on the app's review of the
+experiment against the pinned baseline: the refusals, the eligible runs) and lists the signing keys
 (`decision.available_keys`). The form asks for what the record needs: status, alias, rollback
 target and limitation (both required), monitored invariants (default: the guardrails), an
 override reason (only when the run is refused: incomparable, failing a guardrail, or flagged),
@@ -37,7 +37,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, prepare
+from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for
 from evaltui.decision.files import DecisionExists
 from evaltui.decision.keys import (
     KeyChoice,
@@ -61,6 +61,7 @@ from evaltui.decision.record import (
 from evaltui.decision.sshsig import NAMESPACE
 from evaltui.decision.writer import WrittenDecision, sign_and_write
 from evaltui.errors import EvaltuiError
+from evaltui.review.report import Review
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.text import plain, safe
@@ -99,9 +100,12 @@ class DecideData:
 
 
 def load_decide(
-    con: duckdb.DuckDBPyConnection, run_id: str, baseline_id: str, log_path: Path
+    con: duckdb.DuckDBPyConnection, review: Review, run_id: str, log_path: Path
 ) -> DecideData:
-    draft = prepare(con, run_id, baseline_id)
+    """The draft from the pinned review (the store is read-only while the app is open, so it is
+    what a new review would say), the signing keys and the run's past decisions (worker side)."""
+    del con
+    draft = draft_for(review, run_id)
     paired = draft.run.paired
     verdict = paired.verdict if paired is not None and paired.n else None
     try:
@@ -356,7 +360,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         for name in ("override", "key_file", "passphrase"):
             self.query_one(f"#row-{name}").display = False
         self.query_one("#decide-body").disabled = True
-        self.fetch(self.prepared, load_decide, self.run.run_id, self.baseline_id, self.log_path)
+        self.fetch(self.prepared, load_decide, self.context.review, self.run.run_id, self.log_path)
 
     def input(self, name: str) -> Input:
         return self.query_one(f"#field-{name}", Input)
