@@ -119,6 +119,7 @@ def decide_command(
         build_record,
         check_choices,
     )
+    from evaltui.decision.sshsig import keygen_verify_command
     from evaltui.decision.writer import sign_and_write
 
     choices = DecisionChoices(
@@ -182,13 +183,8 @@ def decide_command(
             f"({written.signer_source})"
         )
     )
-    show.print(
-        safe(
-            f"  check: ssh-keygen -Y verify -f allowed_signers -I {written.reviewer} "
-            f"-n evaltui-decision -s {written.sig_path} < {written.json_path}",
-            limit=1000,
-        )
-    )
+    check = keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
+    show.print(safe(f"  check: {check}", limit=1000))
 
 
 def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: bool) -> Signer:
@@ -221,9 +217,8 @@ def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: b
 
 
 def _default_reviewer(signer: Signer) -> str:
-    comment = signer.public_key.comment.strip()
-    if comment and len(comment.split()) == 1:
-        return comment
+    if signer.public_key.default_reviewer:
+        return signer.public_key.default_reviewer
     raise InputError(
         None,
         "--reviewer is required: name the principal your key is listed under in allowed_signers "

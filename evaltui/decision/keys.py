@@ -124,6 +124,13 @@ class PublicKey:
         return f"SHA256:{digest}"
 
     @property
+    def default_reviewer(self) -> str:
+        """The reviewer a signature defaults to: the key's comment when it is one word (e.g.
+        alice@example.com), else "" (the reviewer must then be named)."""
+        comment = self.comment.strip()
+        return comment if comment and len(comment.split()) == 1 else ""
+
+    @property
     def short_type(self) -> str:
         return {ED25519: "ED25519", RSA: "RSA"}.get(self.key_type, "ECDSA")
 

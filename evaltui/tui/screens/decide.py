@@ -18,7 +18,6 @@ The store is open read-only: the decision log is a JSON-lines file beside it, no
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +41,6 @@ from evaltui.decision.files import DecisionExists
 from evaltui.decision.keys import (
     KeyChoice,
     PassphraseRequired,
-    PublicKey,
     SigningKeyError,
     WrongPassphrase,
     available_keys,
@@ -58,7 +56,7 @@ from evaltui.decision.record import (
     build_record,
     check_choices,
 )
-from evaltui.decision.sshsig import NAMESPACE
+from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.decision.writer import WrittenDecision, sign_and_write
 from evaltui.errors import EvaltuiError
 from evaltui.review.report import Review
@@ -138,12 +136,6 @@ class SignOutcome:
     refusals: tuple[Refusal, ...] = ()
 
 
-def key_reviewer(key: PublicKey) -> str:
-    """The key's comment when it is one word (e.g. alice@example.com), as the CLI does."""
-    comment = key.comment.strip()
-    return comment if comment and len(comment.split()) == 1 else ""
-
-
 def key_label(key: KeyChoice, home: Path | None = None) -> str:
     """What the key picker shows: where the key is, its type, whether it needs a passphrase,
     its comment and fingerprint (last, so a narrow form cuts the least useful part)."""
@@ -204,7 +196,7 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
         return SignOutcome(field="passphrase", message="wrong passphrase for this key: try again")
     except SigningKeyError as exc:
         return SignOutcome(field=key_field, message=str(exc))
-    reviewer = choices.reviewer or key_reviewer(signer.public_key)
+    reviewer = choices.reviewer or signer.public_key.default_reviewer
     if not reviewer:
         return SignOutcome(
             field="reviewer",
@@ -226,12 +218,8 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
 
 
 def verify_command(written: WrittenDecision) -> str:
-    """The plain-OpenSSH check of the written files (allowed_signers is the deployer's file)."""
-    return (
-        f"ssh-keygen -Y verify -f allowed_signers -I {shlex.quote(written.reviewer)} "
-        f"-n {NAMESPACE} -s {shlex.quote(str(written.sig_path))} "
-        f"< {shlex.quote(str(written.json_path))}"
-    )
+    """The plain-OpenSSH check of the written files."""
+    return keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
 
 
 def parse_invariants(text: str) -> tuple[str, ...]:
@@ -477,7 +465,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.show_error("passphrase", "")
         reviewer = self.input("reviewer")
         suggested = os.environ.get(REVIEWER_ENV) or (
-            key_reviewer(key.public_key) if key is not None else ""
+            key.public_key.default_reviewer if key is not None else ""
         )
         if reviewer.value in ("", self._auto_reviewer):
             reviewer.value = suggested
