@@ -150,13 +150,23 @@ def parse(text: str | bytes) -> SshSignature:
 
 def verify(sig: SshSignature, message: bytes, namespace: str = NAMESPACE) -> None:
     """Raise SignatureRejected unless `sig` is a valid signature of `message` in `namespace`."""
+    check_namespace(sig, namespace)
+    check_algorithms(sig)
+    check_signature(sig, message)
+
+
+def check_namespace(sig: SshSignature, namespace: str = NAMESPACE) -> None:
     if sig.namespace != namespace:
         raise SignatureRejected(
             "namespace",
             f"signature namespace is {sig.namespace!r}, expected {namespace!r} "
             "(a signature made for another purpose)",
         )
-    check_algorithms(sig)
+
+
+def check_signature(sig: SshSignature, message: bytes) -> None:
+    """The cryptographic check alone (in the signature's own namespace); call check_algorithms
+    first."""
     data = signed_data(sig.namespace, sig.hash_algorithm, message)
     key = sig.public_key.crypto()
     try:

@@ -29,8 +29,9 @@ from evaltui.decision.sshsig import (
     SignatureRejected,
     SshSignature,
     check_algorithms,
+    check_namespace,
+    check_signature,
     parse,
-    verify,
 )
 from evaltui.errors import InputError
 
@@ -105,21 +106,15 @@ def verify_decision(
             skipped(n, "no readable signature") for n in ("namespace", "algorithm", "signature")
         ]
     else:
-        if sig.namespace == namespace:
+        try:
+            check_namespace(sig, namespace)
             checks.append(passed("namespace", f"namespace {namespace}"))
-        else:
-            checks.append(
-                failed(
-                    "namespace",
-                    "namespace",
-                    f"signature namespace is {sig.namespace!r}, expected {namespace!r} "
-                    "(a signature made for another purpose)",
-                )
-            )
+        except SignatureRejected as exc:
+            checks.append(failed("namespace", exc.code, exc.message))
         try:
             check_algorithms(sig)
             checks.append(passed("algorithm", f"{sig.algorithm} over {sig.hash_algorithm}"))
-            verify(sig, data, sig.namespace)
+            check_signature(sig, data)
             checks.append(passed("signature", "signature matches the file's bytes"))
         except SignatureRejected as exc:
             if exc.code == "signature":
