@@ -6,7 +6,6 @@ import base64
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,19 +112,22 @@ def running_agent(folder: Path) -> Iterator[str]:
         pytest.fail("ssh-agent and ssh-add are required for the agent tests")
     sock = folder / "agent.sock"
     proc = subprocess.Popen(
-        [SSH_AGENT, "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [SSH_AGENT, "-D", "-s", "-a", str(sock)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
+    assert proc.stdout is not None
     try:
-        for _ in range(200):
-            if sock.exists():
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("ssh-agent did not create its socket")
+        # it prints `SSH_AUTH_SOCK=...; export SSH_AUTH_SOCK;` once the socket is bound (or exits)
+        first = proc.stdout.readline()
+        if not first.startswith(b"SSH_AUTH_SOCK=") or not sock.exists():
+            pytest.fail(f"ssh-agent did not start: {first!r}")
         yield str(sock)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()
 
 
 def agent_add(sock: str, key: Path) -> None:
