@@ -22,6 +22,7 @@ _EXPORTS = {
     "DecisionDraft": "draft",
     "Refusal": "draft",
     "build_record": "record",
+    "check_choices": "record",
     "DecisionChoices": "record",
     "DecisionRecord": "record",
     "DecisionRefused": "record",
@@ -82,6 +83,7 @@ __all__ = [
     "apply_stop_rule",
     "available_keys",
     "build_record",
+    "check_choices",
     "draft_for",
     "load_signer",
     "log_path_for_store",
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
         DecisionRefused,
         InvalidChoice,
         build_record,
+        check_choices,
     )
     from evaltui.decision.sshsig import NAMESPACE
     from evaltui.decision.verify import Verification, verify_decision
