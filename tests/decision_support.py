@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from evaltui.decision.sshwire import Reader, string, uint32
 
 SSH_KEYGEN = shutil.which("ssh-keygen")
 SSH_AGENT = shutil.which("ssh-agent")
@@ -110,19 +112,22 @@ def running_agent(folder: Path) -> Iterator[str]:
         pytest.fail("ssh-agent and ssh-add are required for the agent tests")
     sock = folder / "agent.sock"
     proc = subprocess.Popen(
-        [SSH_AGENT, "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [SSH_AGENT, "-D", "-s", "-a", str(sock)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
+    assert proc.stdout is not None
     try:
-        for _ in range(200):
-            if sock.exists():
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("ssh-agent did not create its socket")
+        # it prints `SSH_AUTH_SOCK=...; export SSH_AUTH_SOCK;` once the socket is bound (or exits)
+        first = proc.stdout.readline()
+        if not first.startswith(b"SSH_AUTH_SOCK=") or not sock.exists():
+            pytest.fail(f"ssh-agent did not start: {first!r}")
         yield str(sock)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()
 
 
 def agent_add(sock: str, key: Path) -> None:
@@ -184,3 +189,21 @@ def resign(signed: SignedDecision, data: bytes, key: Path | None = None) -> None
     signed.decision.write_bytes(data)
     signed.signature.unlink()
     signed.signature.write_text(sshsig.sign(data, load_signer(key or signed.key, use_agent=False)))
+
+
+def damage_public_key_header(key: Path) -> None:
+    """Replace the public key blob in an OpenSSH private key file's header with a truncated one."""
+    lines = key.read_text().strip().splitlines()
+    raw = base64.b64decode("".join(lines[1:-1]))
+    reader = Reader(raw)
+    magic = reader.take(len(b"openssh-key-v1\x00"))
+    cipher, kdf, options = reader.string(), reader.string(), reader.string()
+    count = reader.uint32()
+    reader.string()  # the public key blob, replaced below
+    rest = reader.take(reader.remaining)
+    broken = string(b"\x00\x00\x00\x40ssh-ed25519")  # its key type's length runs past the end
+    damaged = magic + string(cipher) + string(kdf) + string(options) + uint32(count) + broken + rest
+    encoded = base64.b64encode(damaged).decode()
+    body = [encoded[i : i + 70] for i in range(0, len(encoded), 70)]
+    key.write_text("\n".join([lines[0], *body, lines[-1]]) + "\n")
+    key.chmod(0o600)

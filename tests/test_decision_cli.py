@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+from tests.decision_support import (
+    damage_public_key_header,
+    keygen_verify,
+    make_key,
+    public_line,
+    write_allowed_signers,
+)
 
 EXAMPLE = (
     "--rollback",
@@ -310,3 +316,43 @@ def test_passphrase_prompt_on_a_terminal(
     done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE)
     assert done.code == 0, done.err
     assert prompts == [f"passphrase for {key}"]
+
+
+def test_damaged_key_file_is_one_line(run_cli, sample_store: Path, tmp_path: Path) -> None:
+    key = make_key(tmp_path, "damaged")
+    damage_public_key_header(key)
+    done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE)
+    assert done.code == 2, done.err
+    assert done.err.startswith(f"evaltui: {key}: not an SSH public key")
+    assert len(done.err.strip().splitlines()) == 1
+
+
+def test_canary_check_acts_on_the_verified_bytes(
+    run_cli, sample_store: Path, key: Path, allowed: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A decision swapped after its signature was checked is not the one the rule is taken from."""
+    from evaltui.decision import verify
+
+    done = _decide(run_cli, sample_store, key, tmp_path / "o", "run_003", *EXAMPLE, "--name", "d")
+    assert done.code == 0, done.err
+    decision = tmp_path / "o" / "d.decision.json"
+    checked = verify.verify_decision
+
+    def verify_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = checked(*args, **kwargs)
+        decision.write_bytes(decision.read_bytes().replace(b"ci-answerer-v1", b"ci-answerer-v9"))
+        return result
+
+    monkeypatch.setattr(verify, "verify_decision", verify_then_swap)
+    stop = run_cli(
+        "canary-check",
+        decision,
+        "--observed",
+        "unsafe_claim_served=1",
+        "--observed",
+        "unnecessary_abstention=0",
+        "--allowed-signers",
+        allowed,
+    )
+    assert b"ci-answerer-v9" in decision.read_bytes()  # the file was swapped after verifying
+    assert (stop.code, stop.out) == (1, "ROLL_BACK_TO:ci-answerer-v1\n")

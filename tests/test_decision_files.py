@@ -69,9 +69,11 @@ def test_failed_signature_write_removes_the_new_json(record, tmp_path: Path, mon
         real(path, data)
 
     monkeypatch.setattr(writer, "write_new", flaky)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"^disk full$"):
         sign_and_write(record, signer, tmp_path / "out", name="x")
-    assert list((tmp_path / "out").iterdir()) == []
+    out = tmp_path / "out"
+    assert calls == [out / "x.decision.json", out / "x.decision.json.sig"]
+    assert list(out.iterdir()) == []
 
 
 def test_sign_and_write_logs_and_lists(record, sample_store: Path, tmp_path: Path) -> None:

@@ -23,7 +23,13 @@ from evaltui.decision.keys import (
     load_signer,
 )
 from evaltui.decision.sshwire import string
-from tests.decision_support import agent_add, make_key, require_openssh, running_agent
+from tests.decision_support import (
+    agent_add,
+    damage_public_key_header,
+    make_key,
+    require_openssh,
+    running_agent,
+)
 
 
 def _roundtrip(signer: object) -> None:
@@ -200,3 +206,11 @@ def test_available_keys_for_the_chooser(tmp_path: Path) -> None:
         ssh / "id_ecdsa",
         ssh / "id_ed25519",
     ]
+
+
+def test_damaged_public_key_header_is_a_key_error(tmp_path: Path) -> None:
+    key = make_key(tmp_path, "id")
+    key.with_name("id.pub").unlink()
+    damage_public_key_header(key)
+    with pytest.raises(UnsupportedKey, match="not an SSH public key"):
+        load_signer(key, use_agent=False)

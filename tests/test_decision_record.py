@@ -37,6 +37,9 @@ def test_eligible_run_makes_the_worked_example_record(sample_con) -> None:
     doc = json.loads(record.data)
     assert record.data == rfc8785.dumps(doc)
     assert validate_record(doc) == []
+    assert validate_record({k: v for k, v in doc.items() if k != "comparable"}) == [
+        "missing field 'comparable'"  # the replay reads it; it is not guessed from the refusals
+    ]
     assert doc["schema"] == SCHEMA
     assert doc["decided_at"] == "2026-11-20T09:30:00Z"
     assert doc["source_run_id"] == "run_003"

@@ -113,7 +113,13 @@ def decide_command(
     """
     from evaltui.decision.draft import prepare
     from evaltui.decision.log import log_path_for_store
-    from evaltui.decision.record import DecisionChoices, DecisionRefused, build_record
+    from evaltui.decision.record import (
+        DecisionChoices,
+        DecisionRefused,
+        build_record,
+        check_choices,
+    )
+    from evaltui.decision.sshsig import keygen_verify_command
     from evaltui.decision.writer import sign_and_write
 
     choices = DecisionChoices(
@@ -130,14 +136,12 @@ def decide_command(
         draft = prepare(store.con, run, baseline)
         resolved_store = store.path
     try:  # refuse before asking for a passphrase
-        build_record(draft, replace(choices, reviewer=reviewer or "pending"))
-    except DecisionRefused as exc:
-        hint = (
-            "pass --override REASON to decide anyway (the reason is recorded in the file)"
-            if exc.refusals[0].kind != "choice"
-            else exc.hint
-        )
-        raise DecisionRefused(exc.refusals, hint) from None
+        check_choices(draft, choices)
+    except DecisionRefused as exc:  # naming RUN is an explicit choice: only an override answers
+        raise DecisionRefused(
+            exc.refusals,
+            "pass --override REASON to decide anyway (the reason is recorded in the file)",
+        ) from None
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
     if not reviewer:
         reviewer = _default_reviewer(signer)
@@ -169,22 +173,18 @@ def decide_command(
             "" if doc["override"] is None else "; OVERRIDE recorded",
         )
     )
-    others = [r for r in draft.other_eligible]
-    if others:
-        show.print(safe(f"  also eligible, recorded as considered: {', '.join(others)}"))
+    if draft.other_eligible:
+        show.print(
+            safe(f"  also eligible, recorded as considered: {', '.join(draft.other_eligible)}")
+        )
     show.print(
         safe(
             f"  signed as {written.reviewer} with {signer.public_key.describe()} "
             f"({written.signer_source})"
         )
     )
-    show.print(
-        safe(
-            f"  check: ssh-keygen -Y verify -f allowed_signers -I {written.reviewer} "
-            f"-n evaltui-decision -s {written.sig_path} < {written.json_path}",
-            limit=1000,
-        )
-    )
+    check = keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
+    show.print(safe(f"  check: {check}", limit=1000))
 
 
 def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: bool) -> Signer:
@@ -217,9 +217,8 @@ def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: b
 
 
 def _default_reviewer(signer: Signer) -> str:
-    comment = signer.public_key.comment.strip()
-    if comment and len(comment.split()) == 1:
-        return comment
+    if signer.public_key.default_reviewer:
+        return signer.public_key.default_reviewer
     raise InputError(
         None,
         "--reviewer is required: name the principal your key is listed under in allowed_signers "
@@ -321,13 +320,15 @@ def canary_check_command(
     from evaltui.decision.verify import verify_decision
 
     values = parse_observed(observed)
-    if allowed_signers is not None:
+    if allowed_signers is None:
+        doc = read_decision(decision)
+    else:  # the rule comes from the bytes whose signature was checked, not from a second read
         result = verify_decision(decision, allowed_signers)
-        if not result.valid:
+        if not result.valid or result.record is None:
             raise InputError(
                 decision, f"not applying the stop rule: the decision is rejected: {result.reason}"
             )
-    doc = read_decision(decision)
+        doc = result.record
     verdict = apply_stop_rule(doc, values)
     if as_json:
         emit_json({"decision": str(decision), **verdict.to_json()})

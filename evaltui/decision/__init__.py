@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "prepare": "draft",
+    "draft_for": "draft",
     "DecisionDraft": "draft",
     "Refusal": "draft",
     "build_record": "record",
+    "check_choices": "record",
     "DecisionChoices": "record",
     "DecisionRecord": "record",
     "DecisionRefused": "record",
@@ -81,6 +83,8 @@ __all__ = [
     "apply_stop_rule",
     "available_keys",
     "build_record",
+    "check_choices",
+    "draft_for",
     "load_signer",
     "log_path_for_store",
     "prepare",
@@ -92,7 +96,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from evaltui.decision.canary import CanaryVerdict, apply_stop_rule, read_decision
-    from evaltui.decision.draft import DecisionDraft, Refusal, prepare
+    from evaltui.decision.draft import DecisionDraft, Refusal, draft_for, prepare
     from evaltui.decision.files import DecisionExists
     from evaltui.decision.keys import (
         KeyChoice,
@@ -117,6 +121,7 @@ if TYPE_CHECKING:
         DecisionRefused,
         InvalidChoice,
         build_record,
+        check_choices,
     )
     from evaltui.decision.sshsig import NAMESPACE
     from evaltui.decision.verify import Verification, verify_decision

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
-from evaltui.decision.record import CONTINUE, ROLL_BACK_PREFIX, parse_invariant, validate_record
-from evaltui.errors import InputError, NotFoundError
+from evaltui.decision.files import read_decision_bytes
+from evaltui.decision.record import CONTINUE, ROLL_BACK_PREFIX, parse_invariant
+from evaltui.decision.verify import check_record_bytes
+from evaltui.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +82,11 @@ def parse_observed(items: Sequence[str]) -> dict[str, float]:
 
 def read_decision(path: Path) -> dict[str, Any]:
     """A decision file read for its rule: strict, canonical, with its fields (not its signature)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"{path}: decision file not found") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read the decision file: {exc.strerror}") from None
-    doc = parse_strict(data, str(path))
-    try:
-        check_canonical(data, doc)
-    except NotCanonical as exc:
-        raise InputError(path, f"decision file {exc}") from None
-    problems = validate_record(doc)
-    if problems:
-        raise InputError(path, "not a decision file: " + "; ".join(problems[:3]))
-    assert isinstance(doc, dict)
-    return doc
+    _doc, record, checks = check_record_bytes(read_decision_bytes(path), str(path))
+    problem = next((c for c in checks if c.failed), None)
+    if problem is not None or record is None:
+        raise InputError(path, problem.message if problem else "not a decision file")
+    return record
 
 
 def apply_stop_rule(doc: Mapping[str, Any], observed: Mapping[str, float]) -> CanaryVerdict:

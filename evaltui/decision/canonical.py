@@ -45,9 +45,15 @@ def plain(value: Any) -> Any:
     raise TypeError(f"cannot put a {type(value).__name__} into a decision record")
 
 
+def canonical_form(value: Any) -> tuple[Any, bytes]:
+    """`plain(value)` and its RFC 8785 bytes."""
+    doc = plain(value)
+    return doc, rfc8785.dumps(doc)
+
+
 def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 bytes of `value` after `plain()`."""
-    return rfc8785.dumps(plain(value))
+    return canonical_form(value)[1]
 
 
 def parse_strict(data: bytes, path: str) -> Any:

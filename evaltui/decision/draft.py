@@ -16,7 +16,6 @@ import duckdb
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
 
-REFUSAL_KINDS = ("incomparable", "guardrail", "evidence")  # an override answers these
 CHOICE_KIND = "choice"  # several eligible runs and no explicit choice: choosing answers it
 
 
@@ -24,7 +23,7 @@ CHOICE_KIND = "choice"  # several eligible runs and no explicit choice: choosing
 class Refusal:
     """One reason the run may not be promoted without a written override."""
 
-    kind: str  # one of REFUSAL_KINDS
+    kind: str  # incomparable, guardrail or evidence (an override answers these), or CHOICE_KIND
     message: str
 
     def to_json(self) -> dict[str, Any]:
@@ -121,7 +120,11 @@ def prepare(
     ]
     if run_id not in ids and run_id != baseline_id:
         ids.append(run_id)
-    review = review_runs(con, baseline_id, ids)
+    return draft_for(review_runs(con, baseline_id, ids), run_id)
+
+
+def draft_for(review: Review, run_id: str) -> DecisionDraft:
+    """The draft for `run_id` from a review that holds it (the app passes its pinned review)."""
     chosen = review.get(run_id)
     eligible = tuple(r.run_id for r in review.runs if is_eligible_candidate(r))
     return DecisionDraft(review, chosen, refusals_for(chosen), eligible)

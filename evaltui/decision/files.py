@@ -14,7 +14,7 @@ import os
 import secrets
 from pathlib import Path
 
-from evaltui.errors import InputError
+from evaltui.errors import InputError, NotFoundError
 
 JSON_SUFFIX = ".decision.json"
 SIG_SUFFIX = ".decision.json.sig"
@@ -93,3 +93,13 @@ def decision_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
 
 def signature_path_for(decision: Path) -> Path:
     return decision.with_name(decision.name + ".sig")
+
+
+def read_decision_bytes(path: Path) -> bytes:
+    """A decision file's bytes; missing is a NotFoundError, unreadable an InputError."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: decision file not found") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the decision file: {exc.strerror}") from None

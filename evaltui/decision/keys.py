@@ -124,6 +124,13 @@ class PublicKey:
         return f"SHA256:{digest}"
 
     @property
+    def default_reviewer(self) -> str:
+        """The reviewer a signature defaults to: the key's comment when it is one word (e.g.
+        alice@example.com), else "" (the reviewer must then be named)."""
+        comment = self.comment.strip()
+        return comment if comment and len(comment.split()) == 1 else ""
+
+    @property
     def short_type(self) -> str:
         return {ED25519: "ED25519", RSA: "RSA"}.get(self.key_type, "ECDSA")
 
@@ -394,10 +401,7 @@ def _public_key_without_decrypting(path: Path, data: bytes) -> PublicKey | None:
         parts = pub_text.split(None, 2)
         comment = parts[2] if len(parts) > 2 else ""
     header = _openssh_header(path, data)
-    if header is not None:
-        key_type = Reader(header[1], "public key").text() if header[1] else ""
-        if key_type not in KEY_TYPES:
-            raise UnsupportedKey(path, unsupported_key_message(key_type))
+    if header is not None:  # from_blob turns a damaged blob into UnsupportedKey
         return PublicKey.from_blob(header[1], comment, str(path))
     if pub_text:
         try:

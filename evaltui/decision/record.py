@@ -21,7 +21,7 @@ from typing import Any
 from evaltui import __version__
 from evaltui.contract.model import Guardrail
 from evaltui.contract.suite import parse_predicate
-from evaltui.decision.canonical import canonical_bytes, plain
+from evaltui.decision.canonical import canonical_form
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, is_eligible_candidate
 from evaltui.errors import CheckFailed, InputError
 from evaltui.review.report import RunReview
@@ -46,6 +46,7 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "alias": str,
     "status": str,
     "review_status": str,
+    "comparable": bool,
     "rollback_artifact": str,
     "limitation": str,
     "monitored_invariants": list,
@@ -114,21 +115,29 @@ class DecisionRecord:
         return self.decision_id
 
 
-def build_record(
-    draft: DecisionDraft,
-    choices: DecisionChoices,
-    *,
-    now: datetime | None = None,
-    decision_id: str | None = None,
-) -> DecisionRecord:
-    """Check the choices against the draft and build the canonical record.
+@dataclass(frozen=True, slots=True)
+class CheckedChoices:
+    """The reviewer's choices, trimmed and checked against the draft (reviewer "" if not given)."""
+
+    rollback_artifact: str
+    limitation: str
+    reviewer: str
+    alias: str
+    status: str
+    monitored_invariants: tuple[str, ...]
+    override: str | None
+
+
+def check_choices(draft: DecisionDraft, choices: DecisionChoices) -> CheckedChoices:
+    """Check the choices against the draft, before a key is loaded or a passphrase asked for.
 
     Raises InvalidChoice for a bad value and DecisionRefused when the run needs an override (or
-    an explicit choice among several eligible runs) that was not given.
+    an explicit choice among several eligible runs) that was not given. An empty reviewer is
+    allowed here (it may come from the key); build_record requires one.
     """
     rollback = _token(choices.rollback_artifact, "rollback_artifact")
     alias = _token(choices.alias, "alias")
-    reviewer = _token(choices.reviewer, "reviewer")
+    reviewer = _token(choices.reviewer, "reviewer") if (choices.reviewer or "").strip() else ""
     limitation = _text(choices.limitation, "limitation")
     status = choices.status.strip()
     if not _STATUS.match(status):
@@ -167,13 +176,27 @@ def build_record(
             ],
             "choose one explicitly; the others are recorded as considered",
         )
+    return CheckedChoices(rollback, limitation, reviewer, alias, status, invariants, override)
+
+
+def build_record(
+    draft: DecisionDraft,
+    choices: DecisionChoices,
+    *,
+    now: datetime | None = None,
+    decision_id: str | None = None,
+) -> DecisionRecord:
+    """Check the choices (check_choices, and a reviewer is required) and build the record."""
+    checked = check_choices(draft, choices)
+    if not checked.reviewer:
+        raise InvalidChoice("reviewer", "is required")
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     run = draft.run
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "decision_id": decision_id or new_decision_id(run.run_id, moment),
         "decided_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "reviewer": reviewer,
+        "reviewer": checked.reviewer,
         "experiment": run.run.experiment,
         "suite": {
             "suite_id": draft.review.suite.suite_id,
@@ -185,22 +208,23 @@ def build_record(
         "baseline": _run_summary(draft.baseline),
         "source_run_id": run.run_id,
         "artifact": run.run.artifact,
-        "alias": alias,
-        "status": status,
+        "alias": checked.alias,
+        "status": checked.status,
         "review_status": run.status,
         "comparable": run.comparable,
-        "rollback_artifact": rollback,
-        "limitation": limitation,
-        "monitored_invariants": list(invariants),
-        "canary_stop_rule": stop_rule(rollback),
+        "rollback_artifact": checked.rollback_artifact,
+        "limitation": checked.limitation,
+        "monitored_invariants": list(checked.monitored_invariants),
+        "canary_stop_rule": stop_rule(checked.rollback_artifact),
         "considered_runs": [_considered(r, draft) for r in draft.considered()],
         "eligible_run_ids": list(draft.eligible_run_ids),
         "refusals": [r.to_json() for r in draft.refusals],
-        "override": override,
+        "override": checked.override,
         "evidence": {"baseline": draft.baseline.to_json(), "source": run.to_json()},
         "tool": {"name": "evaltui", "version": __version__},
     }
-    return DecisionRecord(plain(doc), canonical_bytes(doc))
+    plain_doc, data = canonical_form(doc)
+    return DecisionRecord(plain_doc, data)
 
 
 def stop_rule(rollback: str) -> dict[str, str]:

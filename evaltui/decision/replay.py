@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from evaltui.decision.draft import prepare
 from evaltui.errors import NotFoundError
-from evaltui.store.queries import get_suites
+from evaltui.review.report import default_baseline, review_runs
+from evaltui.store.queries import get_run, get_suites
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +85,13 @@ def replay(con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any]) -> list[Check
 
     run_id = str(doc["source_run_id"])
     baseline_id = str(doc["baseline"].get("run_id", ""))
-    try:
-        draft = prepare(con, run_id, baseline_id or None)
+    try:  # only the source run against the baseline: its status, contract and flags
+        source = get_run(con, run_id)
+        baseline_id = baseline_id or default_baseline(con, source.experiment)
+        run = review_runs(con, baseline_id, [run_id]).get(run_id)
     except NotFoundError as exc:
         checks.append(failed("replay.run", "replay_run_missing", f"cannot replay: {exc}"))
         return checks
-    run = draft.run
     if run.status == doc["review_status"]:
         checks.append(passed("replay.status", f"{run_id} still earns {run.status}"))
     else:
@@ -101,7 +102,7 @@ def replay(con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any]) -> list[Check
                 f"{run_id} now earns {run.status}, the decision recorded {doc['review_status']}",
             )
         )
-    was_comparable = bool(doc.get("comparable", not doc.get("refusals")))
+    was_comparable = bool(doc["comparable"])
     if run.comparable == was_comparable:
         checks.append(
             passed(

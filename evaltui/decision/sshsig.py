@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -38,6 +40,15 @@ RSA_ALGORITHMS = {"rsa-sha2-512": hashes.SHA512(), "rsa-sha2-256": hashes.SHA256
 BEGIN = "-----BEGIN SSH SIGNATURE-----"
 END = "-----END SSH SIGNATURE-----"
 LINE_WIDTH = 70  # as ssh-keygen wraps
+
+
+def keygen_verify_command(reviewer: str, signature: str | Path, decision: str | Path) -> str:
+    """The plain-OpenSSH check of a decision's files, shell-quoted (allowed_signers is the
+    deployer's file)."""
+    return (
+        f"ssh-keygen -Y verify -f allowed_signers -I {shlex.quote(reviewer)} -n {NAMESPACE} "
+        f"-s {shlex.quote(str(signature))} < {shlex.quote(str(decision))}"
+    )
 
 
 class SignatureRejected(Exception):
@@ -139,13 +150,23 @@ def parse(text: str | bytes) -> SshSignature:
 
 def verify(sig: SshSignature, message: bytes, namespace: str = NAMESPACE) -> None:
     """Raise SignatureRejected unless `sig` is a valid signature of `message` in `namespace`."""
+    check_namespace(sig, namespace)
+    check_algorithms(sig)
+    check_signature(sig, message)
+
+
+def check_namespace(sig: SshSignature, namespace: str = NAMESPACE) -> None:
     if sig.namespace != namespace:
         raise SignatureRejected(
             "namespace",
             f"signature namespace is {sig.namespace!r}, expected {namespace!r} "
             "(a signature made for another purpose)",
         )
-    check_algorithms(sig)
+
+
+def check_signature(sig: SshSignature, message: bytes) -> None:
+    """The cryptographic check alone (in the signature's own namespace); call check_algorithms
+    first."""
     data = signed_data(sig.namespace, sig.hash_algorithm, message)
     key = sig.public_key.crypto()
     try:

@@ -48,9 +48,6 @@ class Reader:
         self.pos += n
         return out
 
-    def byte(self) -> int:
-        return self.take(1)[0]
-
     def uint32(self) -> int:
         value: int = struct.unpack(">I", self.take(4))[0]
         return value

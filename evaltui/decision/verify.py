@@ -21,7 +21,7 @@ import duckdb
 
 from evaltui.decision.allowed_signers import SignerRejected, find_signer, read_allowed_signers
 from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
-from evaltui.decision.files import signature_path_for
+from evaltui.decision.files import read_decision_bytes, signature_path_for
 from evaltui.decision.record import validate_record
 from evaltui.decision.replay import Check, failed, passed, replay, skipped
 from evaltui.decision.sshsig import (
@@ -29,21 +29,11 @@ from evaltui.decision.sshsig import (
     SignatureRejected,
     SshSignature,
     check_algorithms,
+    check_namespace,
+    check_signature,
     parse,
-    verify,
 )
-from evaltui.errors import InputError, NotFoundError
-
-CHECK_ORDER = (
-    "signature_file",
-    "namespace",
-    "algorithm",
-    "signature",
-    "json",
-    "canonical",
-    "fields",
-    "signer",
-)
+from evaltui.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +81,7 @@ def verify_decision(
     failed check, a missing signature included, is in the result."""
     decision_path = Path(decision_path)
     sig_path = Path(signature_path) if signature_path else signature_path_for(decision_path)
-    try:
-        data = decision_path.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"{decision_path}: decision file not found") from None
-    except OSError as exc:
-        raise InputError(decision_path, f"cannot read the decision file: {exc.strerror}") from None
+    data = read_decision_bytes(decision_path)
     signers = read_allowed_signers(allowed_signers)
     checks: list[Check] = []
 
@@ -121,21 +106,15 @@ def verify_decision(
             skipped(n, "no readable signature") for n in ("namespace", "algorithm", "signature")
         ]
     else:
-        if sig.namespace == namespace:
+        try:
+            check_namespace(sig, namespace)
             checks.append(passed("namespace", f"namespace {namespace}"))
-        else:
-            checks.append(
-                failed(
-                    "namespace",
-                    "namespace",
-                    f"signature namespace is {sig.namespace!r}, expected {namespace!r} "
-                    "(a signature made for another purpose)",
-                )
-            )
+        except SignatureRejected as exc:
+            checks.append(failed("namespace", exc.code, exc.message))
         try:
             check_algorithms(sig)
             checks.append(passed("algorithm", f"{sig.algorithm} over {sig.hash_algorithm}"))
-            verify(sig, data, sig.namespace)
+            check_signature(sig, data)
             checks.append(passed("signature", "signature matches the file's bytes"))
         except SignatureRejected as exc:
             if exc.code == "signature":
@@ -145,28 +124,8 @@ def verify_decision(
                 checks.append(skipped("signature", "algorithm refused"))
 
     # -- the record
-    doc: Any = None
-    try:
-        doc = parse_strict(data, str(decision_path))
-        checks.append(passed("json", "strict JSON (UTF-8, no duplicate keys)"))
-    except InputError as exc:
-        code = "duplicate_key" if "duplicate key" in exc.message else "json"
-        checks.append(failed("json", code, f"decision file is not valid: {exc.message}"))
-    record: dict[str, Any] | None = None
-    if doc is None:
-        checks += [skipped(n, "not parsed") for n in ("canonical", "fields")]
-    else:
-        try:
-            check_canonical(data, doc)
-            checks.append(passed("canonical", "bytes are RFC 8785 canonical JSON"))
-        except NotCanonical as exc:
-            checks.append(failed("canonical", "not_canonical", f"decision file {exc}"))
-        problems = validate_record(doc)
-        if problems:
-            checks.append(failed("fields", "fields", "; ".join(problems)))
-        else:
-            record = doc
-            checks.append(passed("fields", "every required field is present"))
+    doc, record, record_checks = check_record_bytes(data, str(decision_path))
+    checks += record_checks
 
     # -- who signed
     if sig is None or record is None:
@@ -199,3 +158,29 @@ def verify_decision(
         record if record is not None else doc if isinstance(doc, dict) else None,
         sig,
     )
+
+
+def check_record_bytes(data: bytes, where: str) -> tuple[Any, dict[str, Any] | None, list[Check]]:
+    """The json, canonical and fields checks of a decision file's bytes: the parsed document
+    (None when it is not JSON), the record (None unless every field is there) and one check each."""
+    checks: list[Check] = []
+    doc: Any = None
+    try:
+        doc = parse_strict(data, where)
+        checks.append(passed("json", "strict JSON (UTF-8, no duplicate keys)"))
+    except InputError as exc:
+        code = "duplicate_key" if "duplicate key" in exc.message else "json"
+        checks.append(failed("json", code, f"decision file is not valid: {exc.message}"))
+        checks += [skipped(n, "not parsed") for n in ("canonical", "fields")]
+        return None, None, checks
+    try:
+        check_canonical(data, doc)
+        checks.append(passed("canonical", "bytes are RFC 8785 canonical JSON"))
+    except NotCanonical as exc:
+        checks.append(failed("canonical", "not_canonical", f"decision file {exc}"))
+    problems = validate_record(doc)
+    if problems:
+        checks.append(failed("fields", "fields", "; ".join(problems)))
+        return doc, None, checks
+    checks.append(passed("fields", "every required field is present"))
+    return doc, doc, checks

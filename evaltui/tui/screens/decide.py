@@ -1,7 +1,7 @@
 """The decide modal: a signed decision on the selected run, and where its files went.
 
-Opening it prepares the decision in a worker (`decision.prepare`: the whole experiment reviewed
-against the pinned baseline, the refusals, the eligible runs) and lists the signing keys
+Opening it prepares the decision in a worker (`decision.draft_for` on the app's review of the
+experiment against the pinned baseline: the refusals, the eligible runs) and lists the signing keys
 (`decision.available_keys`). The form asks for what the record needs: status, alias, rollback
 target and limitation (both required), monitored invariants (default: the guardrails), an
 override reason (only when the run is refused: incomparable, failing a guardrail, or flagged),
@@ -18,7 +18,6 @@ The store is open read-only: the decision log is a JSON-lines file beside it, no
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,12 +36,11 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, prepare
+from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for
 from evaltui.decision.files import DecisionExists
 from evaltui.decision.keys import (
     KeyChoice,
     PassphraseRequired,
-    PublicKey,
     SigningKeyError,
     WrongPassphrase,
     available_keys,
@@ -56,10 +54,12 @@ from evaltui.decision.record import (
     DecisionRefused,
     InvalidChoice,
     build_record,
+    check_choices,
 )
-from evaltui.decision.sshsig import NAMESPACE
+from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.decision.writer import WrittenDecision, sign_and_write
 from evaltui.errors import EvaltuiError
+from evaltui.review.report import Review
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.text import plain, safe
@@ -98,9 +98,12 @@ class DecideData:
 
 
 def load_decide(
-    con: duckdb.DuckDBPyConnection, run_id: str, baseline_id: str, log_path: Path
+    con: duckdb.DuckDBPyConnection, review: Review, run_id: str, log_path: Path
 ) -> DecideData:
-    draft = prepare(con, run_id, baseline_id)
+    """The draft from the pinned review (the store is read-only while the app is open, so it is
+    what a new review would say), the signing keys and the run's past decisions (worker side)."""
+    del con
+    draft = draft_for(review, run_id)
     paired = draft.run.paired
     verdict = paired.verdict if paired is not None and paired.n else None
     try:
@@ -131,12 +134,6 @@ class SignOutcome:
     field: str | None = None
     message: str = ""
     refusals: tuple[Refusal, ...] = ()
-
-
-def key_reviewer(key: PublicKey) -> str:
-    """The key's comment when it is one word (e.g. alice@example.com), as the CLI does."""
-    comment = key.comment.strip()
-    return comment if comment and len(comment.split()) == 1 else ""
 
 
 def key_label(key: KeyChoice, home: Path | None = None) -> str:
@@ -172,7 +169,7 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
     del con
     draft, choices = request.draft, request.choices
     try:  # refuse before asking for a passphrase
-        build_record(draft, replace(choices, reviewer=choices.reviewer or "pending"))
+        check_choices(draft, choices)
     except InvalidChoice as exc:
         return SignOutcome(field=exc.field, message=_field_message(exc))
     except DecisionRefused as exc:
@@ -199,7 +196,7 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
         return SignOutcome(field="passphrase", message="wrong passphrase for this key: try again")
     except SigningKeyError as exc:
         return SignOutcome(field=key_field, message=str(exc))
-    reviewer = choices.reviewer or key_reviewer(signer.public_key)
+    reviewer = choices.reviewer or signer.public_key.default_reviewer
     if not reviewer:
         return SignOutcome(
             field="reviewer",
@@ -221,12 +218,8 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
 
 
 def verify_command(written: WrittenDecision) -> str:
-    """The plain-OpenSSH check of the written files (allowed_signers is the deployer's file)."""
-    return (
-        f"ssh-keygen -Y verify -f allowed_signers -I {shlex.quote(written.reviewer)} "
-        f"-n {NAMESPACE} -s {shlex.quote(str(written.sig_path))} "
-        f"< {shlex.quote(str(written.json_path))}"
-    )
+    """The plain-OpenSSH check of the written files."""
+    return keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
 
 
 def parse_invariants(text: str) -> tuple[str, ...]:
@@ -355,7 +348,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         for name in ("override", "key_file", "passphrase"):
             self.query_one(f"#row-{name}").display = False
         self.query_one("#decide-body").disabled = True
-        self.fetch(self.prepared, load_decide, self.run.run_id, self.baseline_id, self.log_path)
+        self.fetch(self.prepared, load_decide, self.context.review, self.run.run_id, self.log_path)
 
     def input(self, name: str) -> Input:
         return self.query_one(f"#field-{name}", Input)
@@ -472,7 +465,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.show_error("passphrase", "")
         reviewer = self.input("reviewer")
         suggested = os.environ.get(REVIEWER_ENV) or (
-            key_reviewer(key.public_key) if key is not None else ""
+            key.public_key.default_reviewer if key is not None else ""
         )
         if reviewer.value in ("", self._auto_reviewer):
             reviewer.value = suggested

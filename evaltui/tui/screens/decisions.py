@@ -8,7 +8,6 @@ checks them with plain OpenSSH. Every field comes from a file and is shown throu
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
-from evaltui.decision.sshsig import NAMESPACE
+from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, clip, plain, safe
 from evaltui.tui.widgets.pane import ScrollPane
@@ -60,10 +59,7 @@ def check_command(entry: dict[str, Any]) -> str:
     reviewer = str(entry.get("reviewer", "REVIEWER"))
     sig = str(entry.get("sig_path", "NAME.decision.json.sig"))
     doc = str(entry.get("json_path", "NAME.decision.json"))
-    return (
-        f"ssh-keygen -Y verify -f allowed_signers -I {shlex.quote(reviewer)} -n {NAMESPACE} "
-        f"-s {shlex.quote(sig)} < {shlex.quote(doc)}"
-    )
+    return keygen_verify_command(reviewer, sig, doc)
 
 
 def detail(logged: LoggedDecision) -> Table:
