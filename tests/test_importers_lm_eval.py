@@ -234,3 +234,12 @@ def test_a_document_without_a_metric_value_is_unscored(
     assert review.baseline.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6)
     assert review.baseline.status == "REJECT_UNSCORED"
     assert "exact_route_rate" not in review.baseline.run.metrics  # no claim when a case is unscored
+
+
+def test_a_deeply_nested_samples_line_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    _results, samples = _copy_exaone(real_logs, tmp_path / "deep")
+    lines = samples.read_text().splitlines()
+    lines[2] = "[" * 200_000
+    samples.write_text("\n".join(lines) + "\n")
+    line = _refused(run_cli, tmp_path / "deep", tmp_path / "s.duckdb")
+    assert f"{samples.name}:3: invalid JSON: nested too deeply" in line

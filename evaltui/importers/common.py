@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.contract.fingerprint import FINGERPRINT_DIGITS, canonical_case, digest_encoded
-from evaltui.contract.jsonio import decode_text, read_file_bytes
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
 from evaltui.errors import InputError
 
@@ -295,42 +294,6 @@ def parse_time(text: Any) -> datetime | None:
 
 
 # -- reading foreign files ------------------------------------------------------------------------
-
-
-def load_json_bytes(data: bytes, path: Path | str, *, what: str = "file") -> Any:
-    """Parse JSON written by another tool: NaN/Infinity (which Python's writers emit) become null."""
-    if not data.strip():
-        raise InputError(path, f"{what} is empty")
-    text = decode_text(data, path)
-    try:
-        return json.loads(text, parse_constant=lambda _name: None)
-    except json.JSONDecodeError as exc:
-        truncated = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
-        raise InputError(
-            path, f"invalid JSON: {exc.msg}{truncated} at column {exc.colno}", exc.lineno
-        ) from None
-    except RecursionError:
-        raise InputError(path, "invalid JSON: nested too deeply") from None
-
-
-def load_json_file(path: Path) -> Any:
-    return load_json_bytes(read_file_bytes(path), path)
-
-
-def iter_json_lines(path: Path) -> Iterable[tuple[int, Any]]:
-    """(line number, value) for each non-blank line of a JSON Lines file written by another tool."""
-    data = read_file_bytes(path)
-    if not data.strip():
-        raise InputError(path, "file is empty")
-    text = decode_text(data, path)
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            try:
-                yield number, json.loads(line, parse_constant=lambda _name: None)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    path, f"invalid JSON: {exc.msg} at column {exc.colno}", number
-                ) from None
 
 
 def walk_files(folder: Path) -> list[Path]:

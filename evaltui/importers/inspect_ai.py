@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.jsonio import parse_json_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
     EXACT_ROUTE_RATE,
@@ -34,8 +35,6 @@ from evaltui.importers.common import (
     as_number,
     compact,
     from_unix,
-    load_json_bytes,
-    load_json_file,
     parse_time,
     require_source,
     run_doc,
@@ -94,7 +93,7 @@ def read_inspect(source: Path) -> Imported:
 
 
 def _read_json_log(path: Path, *, explicit: bool) -> dict[str, Any] | None:
-    doc = load_json_file(path)
+    doc = read_json_file(path, strict=False)
     if _is_log(doc):
         samples = doc.get("samples")
         if samples is not None and not isinstance(samples, list):
@@ -123,7 +122,9 @@ def _read_eval(path: Path) -> dict[str, Any]:
         names = archive.names()
 
         def entry(name: str) -> Any:
-            return load_json_bytes(archive.read(name), f"{path} [{name}]", what="entry")
+            return parse_json_bytes(
+                archive.read(name), f"{path} [{name}]", strict=False, what="entry"
+            )
 
         if "header.json" in archive:
             header = entry("header.json")

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.jsonio import iter_jsonl, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
     EXACT_ROUTE_RATE,
@@ -34,8 +35,6 @@ from evaltui.importers.common import (
     Imported,
     as_number,
     from_unix,
-    iter_json_lines,
-    load_json_file,
     require_source,
     run_doc,
     slug,
@@ -101,7 +100,7 @@ def _results_for_samples(samples: Path) -> tuple[Path, str]:
 
 
 def _read_results(path: Path, imported: Imported, only_task: str | None) -> None:
-    doc = load_json_file(path)
+    doc = read_json_file(path, strict=False)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
     if not doc["results"]:
@@ -243,7 +242,7 @@ def _task_run(
 def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """The sample rows of the task's first filter, one per document, checked."""
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line, row in iter_json_lines(samples):
+    for line, row in iter_jsonl(samples, strict=False):
         if not isinstance(row, dict) or "doc_id" not in row:
             raise InputError(samples, "not an lm-evaluation-harness sample row (no 'doc_id')", line)
         doc_id = row["doc_id"]

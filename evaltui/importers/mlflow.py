@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from evaltui.contract.jsonio import read_file_bytes
+from evaltui.contract.jsonio import decode_text, iter_jsonl, read_file_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
     BASE_GUARDRAILS,
@@ -38,8 +38,6 @@ from evaltui.importers.common import (
     as_number,
     compact,
     from_unix,
-    iter_json_lines,
-    load_json_file,
     run_doc,
     suite_doc,
 )
@@ -330,18 +328,14 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV, JSON (records, columns/data, or columns of lists) or JSONL table."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = read_file_bytes(path)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(path, "not valid UTF-8") from None
+        text = decode_text(read_file_bytes(path), path)
         if not text.strip():
             raise InputError(path, "file is empty")
         return _csv_rows(text, path)
     if suffix == ".jsonl":
-        rows = [value for _, value in iter_json_lines(path)]
+        rows = [value for _, value in iter_jsonl(path, strict=False)]
     else:
-        doc = load_json_file(path)
+        doc = read_json_file(path, strict=False)
         rows = _json_rows(doc, path)
     for index, row in enumerate(rows):
         if not isinstance(row, dict):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from evaltui.contract.jsonio import decode_text, read_file_bytes
 from evaltui.errors import InputError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -143,7 +144,7 @@ def _key_files(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return out
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        out[path.relative_to(folder).as_posix()] = _read_text(path)
+        out[path.relative_to(folder).as_posix()] = decode_text(read_file_bytes(path), path)
     return out
 
 
@@ -154,7 +155,9 @@ def _latest_metrics(folder: Path) -> dict[str, float]:
         return out
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         best: tuple[int, int, float] | None = None
-        for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        for number, line in enumerate(
+            decode_text(read_file_bytes(path), path).splitlines(), start=1
+        ):
             parts = line.split()
             if not parts:
                 continue
@@ -227,7 +230,11 @@ def _file_store_models(root: Path) -> dict[str, list[ModelVersion]]:
         alias_dir = model_dir / "aliases"
         if alias_dir.is_dir():
             for alias_file in sorted(alias_dir.iterdir()):
-                _add_alias(aliases, alias_file.name, _read_text(alias_file).strip())
+                _add_alias(
+                    aliases,
+                    alias_file.name,
+                    decode_text(read_file_bytes(alias_file), alias_file).strip(),
+                )
         for version_meta in sorted(model_dir.glob("version-*/meta.yaml")):
             doc = _yaml(version_meta)
             if not isinstance(doc, dict) or not doc.get("run_id"):
@@ -411,22 +418,13 @@ def _yaml(path: Path) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(_read_text(path))
+        return yaml.safe_load(decode_text(read_file_bytes(path), path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputError(
             path, f"invalid YAML: {getattr(exc, 'problem', None) or exc}", line
         ) from None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(path, "not valid UTF-8") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
 
 
 def _text(value: Any) -> str | None:
