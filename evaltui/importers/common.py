@@ -22,8 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evaltui.contract.fingerprint import FINGERPRINT_DIGITS, canonical_case, digest_encoded
+from evaltui.contract.fields import IDENTIFIER
+from evaltui.contract.fingerprint import (
+    COMBINED_FIELD,
+    FINGERPRINT_DIGITS,
+    canonical_case,
+    digest_encoded,
+    split_field,
+)
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
+from evaltui.contract.suite import SPLIT_NAME
 from evaltui.errors import InputError
 
 # Routes an importer writes when a case has no predicted label of its own.
@@ -56,7 +64,9 @@ UNLABELED_GUARDRAIL: dict[str, Any] = {
     "status": "REJECT_UNLABELED",
 }
 
+# Runs of characters `fields.IDENTIFIER` does not allow.
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@/+-]+")
+_SPLIT_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +114,7 @@ class Imported:
     ) -> None:
         other = self._by_id.get(run["run_id"])
         if other is not None:
-            if canonical_json(other.doc) == canonical_json(run):
+            if canonical_case(other.doc) == canonical_case(run):
                 return  # the same log twice (e.g. a copy): load it once
             raise InputError(
                 source,
@@ -136,18 +146,22 @@ class Imported:
 # -- building native documents --------------------------------------------------------------------
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
 def slug(text: str, fallback: str = "task") -> str:
     """A string usable inside suite and run ids (letters, digits and _ . : @ / + -)."""
     cleaned = _ID_UNSAFE.sub("-", text.strip()).strip("-")
     if not cleaned:
         return fallback
-    if not re.match(r"[A-Za-z0-9_]", cleaned[0]):
-        cleaned = "_" + cleaned
-    return cleaned
+    return cleaned if IDENTIFIER.match(cleaned) else "_" + cleaned
+
+
+def split_name(text: Any) -> str | None:
+    """`text` made a valid split name (letters, digits and _), or None if it cannot be one."""
+    if not isinstance(text, str):
+        return None
+    cleaned = _SPLIT_UNSAFE.sub("_", text).strip("_")
+    if SPLIT_NAME.match(cleaned) and split_field(cleaned) != COMBINED_FIELD:
+        return cleaned
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +169,7 @@ class BuiltSuite:
     """A suite manifest built by an importer, with the fingerprints of its cases."""
 
     doc: dict[str, Any]
-    fingerprints: dict[str, str]  # `<split>_sha` and `evaluation_sha`
+    fingerprints: dict[str, str]  # `split_field(split)` and `COMBINED_FIELD`
 
     @property
     def suite_id(self) -> str:
@@ -188,10 +202,10 @@ def suite_doc(
         "comparison_fields": comparison_fields,
     }
     identity = {**declarations, "splits": {split: cases_digest}}
-    digest = hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()[:12]
+    digest = hashlib.sha256(canonical_case(identity).encode("ascii")).hexdigest()[:12]
     doc = {"suite_id": f"{tool}.{slug(task)}.{digest}", **declarations, "splits": {split: cases}}
     fingerprint = cases_digest[:FINGERPRINT_DIGITS]
-    return BuiltSuite(doc, {f"{split}_sha": fingerprint, "evaluation_sha": fingerprint})
+    return BuiltSuite(doc, {split_field(split): fingerprint, COMBINED_FIELD: fingerprint})
 
 
 def run_doc(

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.fingerprint import COMBINED_FIELD
 from evaltui.contract.jsonio import parse_json_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
@@ -46,7 +47,7 @@ from evaltui.importers.common import (
 from evaltui.importers.zipread import ZipArchive
 
 TOOL = "inspect"
-COMPARISON_FIELDS = ["evaluation_sha", "task_version", "scorer"]
+COMPARISON_FIELDS = [COMBINED_FIELD, "task_version", "scorer"]
 SPLIT = "samples"
 SPECIAL_ROUTES = {
     ROUTE_CORRECT,

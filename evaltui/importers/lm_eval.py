@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.fingerprint import COMBINED_FIELD
 from evaltui.contract.jsonio import iter_jsonl, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
@@ -38,6 +39,7 @@ from evaltui.importers.common import (
     require_source,
     run_doc,
     slug,
+    split_name,
     suite_doc,
     walk_files,
 )
@@ -45,7 +47,7 @@ from evaltui.importers.common import (
 TOOL = "lm-eval"
 RESULTS_FILE = re.compile(r"^results_(?P<stamp>.+)\.json$")
 SAMPLES_FILE = re.compile(r"^samples_(?P<rest>.+)\.jsonl$")
-COMPARISON_FIELDS = ["evaluation_sha", "task_version"]
+COMPARISON_FIELDS = [COMBINED_FIELD, "task_version"]
 # Keys of a sample row that are not per-sample metric values.
 SAMPLE_KEYS = {
     "doc_id",
@@ -307,11 +309,9 @@ def _unit_value(value: Any) -> bool:
 
 def _split_name(config: dict[str, Any]) -> str:
     for key in ("test_split", "validation_split"):
-        value = config.get(key)
-        if isinstance(value, str) and value:
-            cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", value).strip("_")
-            if cleaned and cleaned[0].isalpha() and cleaned != "evaluation":
-                return cleaned
+        name = split_name(config.get(key))
+        if name:
+            return name
     return "docs"
 
 

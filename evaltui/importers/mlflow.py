@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.fingerprint import COMBINED_FIELD
 from evaltui.contract.jsonio import decode_text, iter_jsonl, read_file_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
@@ -39,6 +40,7 @@ from evaltui.importers.common import (
     compact,
     from_unix,
     run_doc,
+    split_name,
     suite_doc,
 )
 from evaltui.importers.mlflow_store import (
@@ -50,7 +52,7 @@ from evaltui.importers.mlflow_store import (
 )
 
 TOOL = "mlflow"
-COMPARISON_FIELDS = ["evaluation_sha", "mlflow.dataset_digest"]
+COMPARISON_FIELDS = [COMBINED_FIELD, "mlflow.dataset_digest"]
 METRICS = [*BASE_METRICS, UNLABELED_METRIC]
 GUARDRAILS = [UNLABELED_GUARDRAIL, *BASE_GUARDRAILS]
 
@@ -198,7 +200,7 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
 
     dataset = _dataset(run)
     task = dataset.name if dataset else run.experiment
-    split = _split(dataset.context if dataset else None)
+    split = split_name(dataset.context if dataset else None) or "predictions"
     description = f"MLflow {'dataset ' + dataset.name if dataset else 'experiment ' + run.experiment}: {len(cases)} case(s)"
     suite = suite_doc(
         TOOL,
@@ -292,13 +294,6 @@ def _dataset(run: MlflowRun) -> Any:
             if (dataset.context or "").lower() == context:
                 return dataset
     return run.datasets[0]
-
-
-def _split(context: str | None) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", context or "").strip("_")
-    if cleaned and cleaned[0].isalpha() and cleaned != "evaluation":
-        return cleaned
-    return "predictions"
 
 
 def _notes(
