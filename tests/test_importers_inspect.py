@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from evaltui.errors import InputError
 from evaltui.importers.zipread import ZIP_ZSTANDARD, ZipArchive
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
@@ -163,6 +164,24 @@ def test_damaged_zstd_entry_is_refused(real_logs: Path, run_cli, tmp_path: Path)
     path.write_bytes(bytes(data))
     line = _refused(run_cli, path, tmp_path / "s.duckdb")
     assert "damaged.eval: entry 'header.json' is damaged" in line
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_damaged_stored_or_deflated_entry_is_refused(method: int, tmp_path: Path) -> None:
+    """zipfile checks these entries' CRC-32 itself; a flipped byte is 'damaged', not read."""
+    path = tmp_path / "a.zip"
+    payload = json.dumps({"n": list(range(200))}).encode()
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr("x.json", payload)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("x.json")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with ZipArchive(path) as archive, pytest.raises(InputError) as caught:
+        archive.read("x.json")
+    assert "entry 'x.json' is damaged" in caught.value.render()
 
 
 def test_json_that_is_not_an_inspect_log_is_refused(run_cli, tmp_path: Path) -> None:
