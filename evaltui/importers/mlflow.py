@@ -22,7 +22,7 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evaltui.contract.fingerprint import COMBINED_FIELD
@@ -133,8 +133,9 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
     if run.lifecycle_stage == "deleted":
         imported.skip(run.origin, f"run {run.run_id!r} is deleted")
         return
-    artifact = _predictions_artifact(run)
-    if artifact is None:
+    files = _artifact_files(run.artifact_dir)
+    relative = _predictions_artifact(files)
+    if relative is None:
         where = "no artifact folder found on this machine" if run.artifact_dir is None else "none"
         imported.skip(
             run.origin,
@@ -143,6 +144,7 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         )
         return
     assert run.artifact_dir is not None
+    artifact = run.artifact_dir / relative
     rows = read_table(artifact)
     if not rows:
         raise InputError(artifact, "the predictions table has no rows")
@@ -212,7 +214,6 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         metrics=METRICS,
         guardrails=GUARDRAILS,
     )
-    relative = artifact.relative_to(run.artifact_dir).as_posix()
     params: dict[str, Any] = {
         **run.params,
         "mlflow.run_id": run.run_id,
@@ -260,30 +261,25 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         metrics=run.metrics,
         tags=tags,
         cases=results,
-        artifacts=_artifact_files(run.artifact_dir),
+        artifacts=files[:200],
     )
     imported.add(suite, doc, run.origin, _notes(run, expected_col, dataset, len(cases), relative))
 
 
-def _predictions_artifact(run: MlflowRun) -> Path | None:
-    folder = run.artifact_dir
+def _artifact_files(folder: Path | None) -> list[str]:
+    """Every file in a run's artifact folder, as sorted relative paths (one walk per run)."""
     if folder is None:
-        return None
-    found = [
-        p
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and PREDICTIONS_FILE.search(p.name) and len(p.relative_to(folder).parts) <= 3
-    ]
-    # Shallowest first; a file named exactly predictions.* before variants.
-    found.sort(
-        key=lambda p: (len(p.relative_to(folder).parts), p.stem.lower() != "predictions", p.name)
-    )
-    return found[0] if found else None
+        return []
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def _artifact_files(folder: Path) -> list[str]:
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    return files[:200]
+def _predictions_artifact(files: list[str]) -> str | None:
+    """The predictions table among `files`, at most three levels deep."""
+    paths = [PurePosixPath(f) for f in files]
+    found = [p for p in paths if PREDICTIONS_FILE.search(p.name) and len(p.parts) <= 3]
+    # Shallowest first; a file named exactly predictions.* before variants; then by path.
+    found.sort(key=lambda p: (len(p.parts), p.stem.lower() != "predictions", p.name, p.parts))
+    return found[0].as_posix() if found else None
 
 
 def _dataset(run: MlflowRun) -> Any:
