@@ -293,6 +293,11 @@ def short_label(value: Any, limit: int = 64) -> str | None:
     return text
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (for optional parts of a foreign log)."""
+    return value if isinstance(value, dict) else {}
+
+
 def from_unix(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 

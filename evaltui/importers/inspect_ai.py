@@ -34,6 +34,7 @@ from evaltui.importers.common import (
     ROUTE_UNSCORED,
     Imported,
     as_number,
+    as_object,
     compact,
     from_unix,
     parse_time,
@@ -179,7 +180,7 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
     scorer = _primary_scorer(log)
     multi_epoch = (
         any(_int(s.get("epoch"), 1) != 1 for s in samples)
-        or _int(_obj(header.get("config")).get("epochs"), 1) > 1
+        or _int(as_object(header.get("config")).get("epochs"), 1) > 1
     )
 
     cases: list[dict[str, Any]] = []
@@ -200,7 +201,7 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
         results.append(result)
         values.append(value)
 
-    dataset = _obj(header.get("dataset"))
+    dataset = as_object(header.get("dataset"))
     description = f"inspect_ai task {task}: {len(cases)} sample(s)" + (
         f" of dataset {dataset['name']}" if isinstance(dataset.get("name"), str) else ""
     )
@@ -229,14 +230,14 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
 
 
 def _primary_scorer(log: dict[str, Any]) -> str | None:
-    for score in _list(_obj(log.get("results")).get("scores")):
+    for score in _list(as_object(log.get("results")).get("scores")):
         if isinstance(score, dict) and isinstance(score.get("name"), str):
             return score["name"]
     for scorer in _list(log["eval"].get("scorers")):
         if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
             return scorer["name"]
     for sample in log["samples"]:
-        scores = _obj(sample.get("scores"))
+        scores = as_object(sample.get("scores"))
         if scores:
             return next(iter(scores))
     return None
@@ -245,7 +246,7 @@ def _primary_scorer(log: dict[str, Any]) -> str | None:
 def _sample(
     sample: dict[str, Any], case_id: str, epoch: int, scorer: str | None
 ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
-    attachments = _obj(sample.get("attachments"))
+    attachments = as_object(sample.get("attachments"))
     target = sample.get("target")
     expected = _expected(target)
     case: dict[str, Any] = {
@@ -259,7 +260,7 @@ def _sample(
     if isinstance(sample.get("choices"), list):
         case["choices"] = sample["choices"]
 
-    score = _obj(_obj(sample.get("scores")).get(scorer)) if scorer else {}
+    score = as_object(as_object(sample.get("scores")).get(scorer)) if scorer else {}
     raw = score.get("value")
     value = value_to_float(raw) if "value" in score else None
     error = sample.get("error")
@@ -366,12 +367,12 @@ def _content(content: Any, attachments: dict[str, Any]) -> Any:
 
 
 def _output_text(output: Any, attachments: dict[str, Any]) -> str | None:
-    output = _obj(output)
+    output = as_object(output)
     completion = output.get("completion")
     if isinstance(completion, str) and completion:
         return str(_resolve(completion, attachments))
     for choice in _list(output.get("choices")):
-        message = _obj(_obj(choice).get("message"))
+        message = as_object(as_object(choice).get("message"))
         content = _resolve(message.get("content"), attachments)
         if isinstance(content, str):
             return content
@@ -389,8 +390,8 @@ def _output_text(output: Any, attachments: dict[str, Any]) -> str | None:
 def _tokens(usage: Any) -> int | None:
     total = 0
     found = False
-    for model_usage in _obj(usage).values():
-        counts = _obj(model_usage)
+    for model_usage in as_object(usage).values():
+        counts = as_object(model_usage)
         value = counts.get("total_tokens")
         if value is None and ("input_tokens" in counts or "output_tokens" in counts):
             value = (counts.get("input_tokens") or 0) + (counts.get("output_tokens") or 0)
@@ -406,14 +407,16 @@ def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) 
         for key in ("value", "answer", "explanation"):
             if score.get(key) is not None:
                 meta[key] = score[key]
-    scores = {name: _obj(s).get("value") for name, s in _obj(sample.get("scores")).items()}
+    scores = {
+        name: as_object(s).get("value") for name, s in as_object(sample.get("scores")).items()
+    }
     if len(scores) > 1:
         meta["scores"] = scores
     for key in ("metadata", "model_usage", "working_time", "uuid", "limit", "retries"):
         if sample.get(key) not in (None, {}, []):
             meta["sample_metadata" if key == "metadata" else key] = sample[key]
     if error:
-        message = _obj(error).get("message") if isinstance(error, dict) else error
+        message = as_object(error).get("message") if isinstance(error, dict) else error
         meta["error"] = message if isinstance(message, str) else compact(error)
     return meta
 
@@ -424,11 +427,11 @@ def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) 
 def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     headline = None
-    for score in _list(_obj(log.get("results")).get("scores")):
-        score = _obj(score)
+    for score in _list(as_object(log.get("results")).get("scores")):
+        score = as_object(score)
         name = score.get("name")
-        for metric in _obj(score.get("metrics")).values():
-            metric = _obj(metric)
+        for metric in as_object(score.get("metrics")).values():
+            metric = as_object(metric)
             if isinstance(name, str) and isinstance(metric.get("name"), str):
                 metrics[f"{name}/{metric['name']}"] = metric.get("value")
                 if name == scorer and metric["name"] == "accuracy":
@@ -436,15 +439,15 @@ def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]
     binary = bool(values) and all(v in (0.0, 1.0) for v in values)
     if headline is not None and binary:
         metrics[EXACT_ROUTE_RATE] = headline  # inspect's accuracy, checked against the cases
-    for model, usage in _obj(_obj(log.get("stats")).get("model_usage")).items():
+    for model, usage in as_object(as_object(log.get("stats")).get("model_usage")).items():
         for key in ("input_tokens", "output_tokens", "total_tokens"):
-            if key in _obj(usage):
+            if key in as_object(usage):
                 metrics[f"usage/{model}/{key}"] = usage[key]
     return metrics
 
 
 def _started(log: dict[str, Any]) -> datetime:
-    for text in (_obj(log.get("stats")).get("started_at"), log["eval"].get("created")):
+    for text in (as_object(log.get("stats")).get("started_at"), log["eval"].get("created")):
         when = parse_time(text)
         if when is not None:
             return when
@@ -453,11 +456,11 @@ def _started(log: dict[str, Any]) -> datetime:
 
 def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, Any]:
     header = log["eval"]
-    config = _obj(header.get("config"))
-    dataset = _obj(header.get("dataset"))
-    plan = _obj(log.get("plan"))
-    results = _obj(log.get("results"))
-    revision = _obj(header.get("revision"))
+    config = as_object(header.get("config"))
+    dataset = as_object(header.get("dataset"))
+    plan = as_object(log.get("plan"))
+    results = as_object(log.get("results"))
+    revision = as_object(header.get("revision"))
     return {
         "task": header.get("task"),
         "task_version": header.get("task_version"),
@@ -491,7 +494,7 @@ def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, A
         "task_id": header.get("task_id"),
         "revision_commit": revision.get("commit"),
         "revision_origin": revision.get("origin"),
-        "inspect_version": _obj(header.get("packages")).get("inspect_ai"),
+        "inspect_version": as_object(header.get("packages")).get("inspect_ai"),
         "log_format": log.get("log_format"),
     }
 
@@ -501,7 +504,7 @@ def _tags(log: dict[str, Any], path: Path, status: str) -> dict[str, Any]:
     for name in _list(log["eval"].get("tags")):
         if isinstance(name, str) and name:
             tags[f"tag:{name}"] = "true"
-    for key, value in _obj(log["eval"].get("metadata")).items():
+    for key, value in as_object(log["eval"].get("metadata")).items():
         tags[f"metadata.{key}"] = value
     return tags
 
@@ -530,10 +533,6 @@ def _notes(
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:

@@ -35,6 +35,7 @@ from evaltui.importers.common import (
     BuiltSuite,
     Imported,
     as_number,
+    as_object,
     from_unix,
     require_source,
     run_doc,
@@ -109,8 +110,8 @@ def _read_results(path: Path, imported: Imported, only_task: str | None) -> None
         raise InputError(path, "the results file lists no tasks")
     match = RESULTS_FILE.match(path.name)
     stamp = match["stamp"] if match else None
-    configs = _obj(doc.get("configs"))
-    groups = _obj(doc.get("group_subtasks"))
+    configs = as_object(doc.get("configs"))
+    groups = as_object(doc.get("group_subtasks"))
     for task in doc["results"]:
         if only_task is not None and task != only_task:
             continue
@@ -124,7 +125,7 @@ def _read_results(path: Path, imported: Imported, only_task: str | None) -> None
                 "(run lm_eval with --log_samples)",
             )
             continue
-        suite, run, notes = _task_run(doc, task, _obj(configs.get(task)), samples, path, stamp)
+        suite, run, notes = _task_run(doc, task, as_object(configs.get(task)), samples, path, stamp)
         imported.add(suite, run, path, notes)
 
 
@@ -157,7 +158,7 @@ def _task_run(
     stamp: str | None,
 ) -> tuple[BuiltSuite, dict[str, Any], list[str]]:
     rows = _primary_rows(samples, config)
-    task_results = _obj(doc["results"].get(task))
+    task_results = as_object(doc["results"].get(task))
     metric = _judging_metric(rows, config, task_results)
     filter_name = rows[0][1].get("filter") or _filters(config)[0]
     split = _split_name(config)
@@ -400,13 +401,13 @@ def _model_name(doc: dict[str, Any]) -> str:
     name = doc.get("model_name")
     if isinstance(name, str) and name:
         return name
-    args = _obj(doc.get("config")).get("model_args")
+    args = as_object(doc.get("config")).get("model_args")
     if isinstance(args, str):
         for part in args.split(","):
             key, _, value = part.partition("=")
             if key.strip() in ("pretrained", "model", "model_name") and value.strip():
                 return value.strip()
-    model = _obj(doc.get("config")).get("model")
+    model = as_object(doc.get("config")).get("model")
     return model if isinstance(model, str) and model else "unknown-model"
 
 
@@ -434,14 +435,14 @@ def _params(
     filter_name: str,
     split: str,
 ) -> dict[str, Any]:
-    run_config = _obj(doc.get("config"))
-    n_samples = _obj(_obj(doc.get("n-samples")).get(task))
+    run_config = as_object(doc.get("config"))
+    n_samples = as_object(as_object(doc.get("n-samples")).get(task))
     params: dict[str, Any] = {
         "task": task,
-        "task_version": _obj(doc.get("versions")).get(task),
-        "task_hash": _obj(doc.get("task_hashes")).get(task),
+        "task_version": as_object(doc.get("versions")).get(task),
+        "task_hash": as_object(doc.get("task_hashes")).get(task),
         "output_type": config.get("output_type"),
-        "num_fewshot": _obj(doc.get("n-shot")).get(task, config.get("num_fewshot")),
+        "num_fewshot": as_object(doc.get("n-shot")).get(task, config.get("num_fewshot")),
         "metric": metric,
         "filter": filter_name,
         "dataset_path": config.get("dataset_path"),
@@ -481,7 +482,3 @@ def _params(
     ):
         params[key] = doc.get(key)
     return params
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
