@@ -240,3 +240,15 @@ def test_a_deeply_nested_samples_line_is_refused(real_logs: Path, run_cli, tmp_p
     samples.write_text("\n".join(lines) + "\n")
     line = refused(run_cli, "lm-eval", tmp_path / "deep", tmp_path / "s.duckdb")
     assert f"{samples.name}:3: invalid JSON: nested too deeply" in line
+
+
+def test_config_lists_of_the_wrong_type_are_ignored(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """A filter_list or metric_list that is not an array is not iterated (was an internal error)."""
+    results, _samples = _copy_exaone(real_logs, tmp_path / "odd")
+    doc = json.loads(results.read_text())
+    doc["configs"]["winogrande"].update(filter_list=True, metric_list=3)
+    results.write_text(json.dumps(doc))
+    data = imported(run_cli, "lm-eval", tmp_path / "odd", tmp_path / "s.duckdb")
+    assert [r["run_id"] for r in data["runs"]] == [EXAONE]

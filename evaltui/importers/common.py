@@ -298,6 +298,11 @@ def as_object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    """`value` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
 def from_unix(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 

@@ -33,6 +33,7 @@ from evaltui.importers.common import (
     ROUTE_PARTIAL,
     ROUTE_UNSCORED,
     Imported,
+    as_list,
     as_number,
     as_object,
     compact,
@@ -230,10 +231,10 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
 
 
 def _primary_scorer(log: dict[str, Any]) -> str | None:
-    for score in _list(as_object(log.get("results")).get("scores")):
+    for score in as_list(as_object(log.get("results")).get("scores")):
         if isinstance(score, dict) and isinstance(score.get("name"), str):
             return score["name"]
-    for scorer in _list(log["eval"].get("scorers")):
+    for scorer in as_list(log["eval"].get("scorers")):
         if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
             return scorer["name"]
     for sample in log["samples"]:
@@ -371,7 +372,7 @@ def _output_text(output: Any, attachments: dict[str, Any]) -> str | None:
     completion = output.get("completion")
     if isinstance(completion, str) and completion:
         return str(_resolve(completion, attachments))
-    for choice in _list(output.get("choices")):
+    for choice in as_list(output.get("choices")):
         message = as_object(as_object(choice).get("message"))
         content = _resolve(message.get("content"), attachments)
         if isinstance(content, str):
@@ -427,7 +428,7 @@ def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) 
 def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     headline = None
-    for score in _list(as_object(log.get("results")).get("scores")):
+    for score in as_list(as_object(log.get("results")).get("scores")):
         score = as_object(score)
         name = score.get("name")
         for metric in as_object(score.get("metrics")).values():
@@ -475,13 +476,13 @@ def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, A
         "model_generate_config": header.get("model_generate_config") or None,
         "solvers": [
             {"solver": s.get("solver"), "params": s.get("params")}
-            for s in _list(plan.get("steps"))
+            for s in as_list(plan.get("steps"))
             if isinstance(s, dict)
         ]
         or None,
         "plan_config": plan.get("config") or None,
         "scorer": scorer,
-        "scorers": [s.get("name") for s in _list(header.get("scorers")) if isinstance(s, dict)]
+        "scorers": [s.get("name") for s in as_list(header.get("scorers")) if isinstance(s, dict)]
         or None,
         "limit": config.get("limit"),
         "epochs": config.get("epochs"),
@@ -501,7 +502,7 @@ def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, A
 
 def _tags(log: dict[str, Any], path: Path, status: str) -> dict[str, Any]:
     tags: dict[str, Any] = {"imported_from": TOOL, "source_file": path.name, "status": status}
-    for name in _list(log["eval"].get("tags")):
+    for name in as_list(log["eval"].get("tags")):
         if isinstance(name, str) and name:
             tags[f"tag:{name}"] = "true"
     for key, value in as_object(log["eval"].get("metadata")).items():
@@ -533,7 +534,3 @@ def _notes(
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -34,6 +34,7 @@ from evaltui.importers.common import (
     ROUTE_UNSCORED,
     BuiltSuite,
     Imported,
+    as_list,
     as_number,
     as_object,
     from_unix,
@@ -273,7 +274,7 @@ def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict
 
 
 def _filters(config: dict[str, Any]) -> list[str]:
-    names = [f.get("name") for f in config.get("filter_list") or [] if isinstance(f, dict)]
+    names = [f.get("name") for f in as_list(config.get("filter_list")) if isinstance(f, dict)]
     return [n for n in names if isinstance(n, str) and n] or ["none"]
 
 
@@ -286,7 +287,7 @@ def _judging_metric(
     document is routed UNSCORED.
     """
     candidates: list[str] = []
-    for item in config.get("metric_list") or []:
+    for item in as_list(config.get("metric_list")):
         if isinstance(item, dict) and isinstance(item.get("metric"), str):
             candidates.append(item["metric"])
     first = rows[0][1]
