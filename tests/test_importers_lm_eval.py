@@ -252,3 +252,16 @@ def test_config_lists_of_the_wrong_type_are_ignored(
     results.write_text(json.dumps(doc))
     data = imported(run_cli, "lm-eval", tmp_path / "odd", tmp_path / "s.duckdb")
     assert [r["run_id"] for r in data["runs"]] == [EXAONE]
+
+
+def test_a_repeated_key_in_a_samples_line_is_refused(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """Read like a native record: a key twice in one object is ambiguous, so refused with its line."""
+    _results, samples = _copy_exaone(real_logs, tmp_path / "dupkey")
+    lines = samples.read_text().splitlines()
+    lines[1] = lines[1].replace('{"doc_id": ', '{"doc_id": 99, "doc_id": ', 1)
+    assert '"doc_id": 99' in lines[1]
+    samples.write_text("\n".join(lines) + "\n")
+    line = refused(run_cli, "lm-eval", tmp_path / "dupkey", tmp_path / "s.duckdb")
+    assert f"{samples.name}:2: duplicate key 'doc_id'" in line
