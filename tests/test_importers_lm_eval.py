@@ -265,3 +265,19 @@ def test_a_repeated_key_in_a_samples_line_is_refused(
     samples.write_text("\n".join(lines) + "\n")
     line = refused(run_cli, "lm-eval", tmp_path / "dupkey", tmp_path / "s.duckdb")
     assert f"{samples.name}:2: duplicate key 'doc_id'" in line
+
+
+@pytest.mark.parametrize("date", [-62135596801, 1e20, 253402300800])
+def test_a_date_out_of_range_is_read_as_missing(
+    date: float, real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """A Unix time outside the years 1-9999 is not a crash: the file name's stamp gives the time."""
+    results, _samples = _copy_exaone(real_logs, tmp_path / "when")
+    doc = json.loads(results.read_text())
+    doc["date"] = date
+    results.write_text(json.dumps(doc))
+    store = tmp_path / "s.duckdb"
+    imported(run_cli, "lm-eval", tmp_path / "when", store)
+    with Store.open(store, read_only=True) as opened:
+        run = get_run(opened.con, EXAONE)
+    assert run.started_at.isoformat().startswith("2024-12-23T")

@@ -303,18 +303,29 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def from_unix(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+# The start time of a run whose log gives none (or none that is a usable time).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_unix(seconds: float) -> datetime | None:
+    """The time of a Unix timestamp; None if it is outside the years 1-9999."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def parse_time(text: Any) -> datetime | None:
+    """An ISO 8601 time (naive ones taken as UTC); None if it is not one or has no UTC equivalent."""
     if not isinstance(text, str) or not text:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        value.astimezone(UTC)  # year 1 or 9999 shifted out of range by its offset
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value
 
 
 # -- reading foreign files ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from evaltui.contract.fingerprint import COMBINED_FIELD
 from evaltui.contract.jsonio import parse_json_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
+    EPOCH,
     EXACT_ROUTE_RATE,
     EXPECTED_UNLABELED,
     ROUTE_CORRECT,
@@ -37,7 +38,6 @@ from evaltui.importers.common import (
     as_number,
     as_object,
     compact,
-    from_unix,
     parse_time,
     require_source,
     run_doc,
@@ -452,7 +452,7 @@ def _started(log: dict[str, Any]) -> datetime:
         when = parse_time(text)
         if when is not None:
             return when
-    return from_unix(0)
+    return EPOCH
 
 
 def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, Any]:

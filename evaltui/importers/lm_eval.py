@@ -27,6 +27,7 @@ from evaltui.contract.fingerprint import COMBINED_FIELD
 from evaltui.contract.jsonio import iter_jsonl, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
+    EPOCH,
     EXACT_ROUTE_RATE,
     ROUTE_CORRECT,
     ROUTE_INCORRECT,
@@ -414,14 +415,15 @@ def _model_name(doc: dict[str, Any]) -> str:
 
 def _started(doc: dict[str, Any], stamp: str | None) -> datetime:
     date = as_number(doc.get("date"))
-    if date is not None:
-        return from_unix(date)
+    when = from_unix(date) if date is not None else None
+    if when is not None:
+        return when
     if stamp:
         try:
             return datetime.fromisoformat(re.sub(r"T(\d\d)-(\d\d)-(\d\d)", r"T\1:\2:\3", stamp))
         except ValueError:
             pass
-    return from_unix(0)
+    return EPOCH
 
 
 def _date_stamp(doc: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ from evaltui.errors import InputError
 from evaltui.importers.common import (
     BASE_GUARDRAILS,
     BASE_METRICS,
+    EPOCH,
     EXPECTED_UNLABELED,
     ROUTE_UNSCORED,
     UNLABELED_GUARDRAIL,
@@ -256,7 +257,7 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         experiment=run.experiment,
         artifact=artifact_name,
         suite=suite,
-        started_at=from_unix((run.start_time_ms or 0) / 1000.0),
+        started_at=from_unix((run.start_time_ms or 0) / 1000.0) or EPOCH,
         params=params,
         metrics=run.metrics,
         tags=tags,
