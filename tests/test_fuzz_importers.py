@@ -36,10 +36,11 @@ from tests.fuzzing import (
     fresh_store,
     invoke,
 )
+from tests.importer_support import EXAONE_DIR, EXAONE_RESULTS, EXAONE_SAMPLES
 
-LM_EVAL = REAL_LOGS / "lm_eval" / "LGAI-EXAONE__EXAONE-3.0-7.8B-Instruct"
-LM_RESULTS = LM_EVAL / "results_2024-12-23T14-45-44.695233.json"
-LM_SAMPLES = LM_EVAL / "samples_winogrande_2024-12-23T14-45-44.695233.jsonl"
+LM_EVAL = REAL_LOGS / "lm_eval" / EXAONE_DIR
+LM_RESULTS = LM_EVAL / EXAONE_RESULTS
+LM_SAMPLES = LM_EVAL / EXAONE_SAMPLES
 INSPECT_JSON = REAL_LOGS / "inspect_ai" / "2025-05-12T20-28-13-04-00_popularity.json"
 INSPECT_EVAL = REAL_LOGS / "inspect_ai" / "log_read_sample.eval"
 MLRUNS = REAL_LOGS / "mlflow_filestore" / "mlruns"

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from evaltui.importers.pipeline import INLINE_LIMIT
 from evaltui.store.connection import Store
-
-EXAONE_DIR = "LGAI-EXAONE__EXAONE-3.0-7.8B-Instruct"
-STAMP = "2024-12-23T14-45-44.695233"
+from tests.importer_support import EXAONE_DIR, EXAONE_RESULTS, EXAONE_SAMPLES, tree_bytes
 
 
 def test_out_writes_records_that_load_as_the_same_runs(
@@ -33,8 +31,10 @@ def test_out_writes_records_that_load_as_the_same_runs(
     assert summary["runs_added"] == [] and len(summary["runs_unchanged"]) == 5
     assert len(summary["suites_unchanged"]) == 4
     # And the same import again writes identical files.
+    before = tree_bytes(out)
     again = run_cli("import", "inspect", real_logs / "inspect_ai", "--store", store, "--out", out)
     assert again.code == 0, again.err
+    assert tree_bytes(out) == before
 
 
 def test_no_load_only_writes(real_logs: Path, run_cli, tmp_path: Path) -> None:
@@ -71,19 +71,14 @@ def test_large_runs_keep_cases_in_jsonl(real_logs: Path, run_cli, tmp_path: Path
     source = tmp_path / "big"
     source.mkdir()
     original = real_logs / "lm_eval" / EXAONE_DIR
-    shutil.copy(original / f"results_{STAMP}.json", source)
-    rows = [
-        json.loads(line)
-        for line in (original / f"samples_winogrande_{STAMP}.jsonl").read_text().splitlines()
-    ]
+    shutil.copy(original / EXAONE_RESULTS, source)
+    rows = [json.loads(line) for line in (original / EXAONE_SAMPLES).read_text().splitlines()]
     count = INLINE_LIMIT + 500
     big = [
         {**rows[i % 10], "doc_id": i, "doc_hash": f"{i:064x}", "exact_match": float(i % 3 == 0)}
         for i in range(count)
     ]
-    (source / f"samples_winogrande_{STAMP}.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in big)
-    )
+    (source / EXAONE_SAMPLES).write_text("".join(json.dumps(r) + "\n" for r in big))
     store, out = tmp_path / "s.duckdb", tmp_path / "records"
     result = run_cli("import", "lm-eval", source, "--store", store, "--out", out, "--json")
     assert result.code == 0, result.err

@@ -9,29 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from evaltui.errors import InputError
 from evaltui.importers.zipread import ZIP_ZSTANDARD, ZipArchive
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
 from evaltui.store.queries import list_runs
+from tests.importer_support import imported, refused
 
 UNSCORED_LOG = "2025-02-11T15-17-00-05-00_popularity_dPiJifoWeEQBrfWsAopzWr.eval"
 CANCELLED_LOG = "2025-05-12T20-28-13-04-00_popularity.json"
 ZSTD_LOG = "generated_zstd_log_formats.eval"
-
-
-def _import(run_cli, source: Path, store: Path) -> dict:
-    result = run_cli("import", "inspect", source, "--store", store, "--json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
-
-
-def _refused(run_cli, source: Path, store: Path) -> str:
-    result = run_cli("import", "inspect", source, "--store", store)
-    assert result.code == 2, result.out
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert not store.exists()  # refused before the store was opened
-    return lines[0]
 
 
 def _one_run(store: Path):
@@ -66,7 +53,7 @@ def test_each_scored_log(
     real_logs: Path, run_cli, tmp_path: Path, log, cases, scorer_metric, logged, rate, routes
 ) -> None:
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, real_logs / "inspect_ai" / log, store)
+    data = imported(run_cli, "inspect", real_logs / "inspect_ai" / log, store)
     assert [r["cases"] for r in data["runs"]] == [cases]
     review, found = _one_run(store)
     assert review.run.metrics[scorer_metric] == pytest.approx(logged)
@@ -81,7 +68,7 @@ def test_cancelled_log_loads_what_it_has_and_says_so(
     real_logs: Path, run_cli, tmp_path: Path
 ) -> None:
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, real_logs / "inspect_ai" / CANCELLED_LOG, store)
+    data = imported(run_cli, "inspect", real_logs / "inspect_ai" / CANCELLED_LOG, store)
     [run] = data["runs"]
     assert any("cancelled" in note for note in run["notes"])
     review, _ = _one_run(store)
@@ -92,7 +79,7 @@ def test_cancelled_log_loads_what_it_has_and_says_so(
 
 def test_unscored_log_loads_and_is_rejected(real_logs: Path, run_cli, tmp_path: Path) -> None:
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, real_logs / "inspect_ai" / UNSCORED_LOG, store)
+    data = imported(run_cli, "inspect", real_logs / "inspect_ai" / UNSCORED_LOG, store)
     [run] = data["runs"]
     assert run["cases"] == 10 and any("unscored" in note for note in run["notes"])
     review, routes = _one_run(store)
@@ -121,7 +108,7 @@ def test_folder_imports_every_log_and_pairs_the_same_samples(
     real_logs: Path, run_cli, tmp_path: Path
 ) -> None:
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, real_logs / "inspect_ai", store)
+    data = imported(run_cli, "inspect", real_logs / "inspect_ai", store)
     assert len(data["runs"]) == 5 and len(data["suites"]) == 4
     assert sum(r["cases"] for r in data["runs"]) == 16
     by_file = {Path(r["source"]).name: r for r in data["runs"]}
@@ -147,7 +134,7 @@ def test_truncated_archive_is_refused(real_logs: Path, run_cli, tmp_path: Path) 
     data = (real_logs / "inspect_ai" / "log_read_sample.eval").read_bytes()
     path = tmp_path / "cut.eval"
     path.write_bytes(data[: len(data) // 2])
-    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    line = refused(run_cli, "inspect", path, tmp_path / "s.duckdb")
     assert "cut.eval: not a readable zip archive" in line
 
 
@@ -161,22 +148,40 @@ def test_damaged_zstd_entry_is_refused(real_logs: Path, run_cli, tmp_path: Path)
     for offset in range(start + 8, start + 40):
         data[offset] ^= 0x5A
     path.write_bytes(bytes(data))
-    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    line = refused(run_cli, "inspect", path, tmp_path / "s.duckdb")
     assert "damaged.eval: entry 'header.json' is damaged" in line
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_damaged_stored_or_deflated_entry_is_refused(method: int, tmp_path: Path) -> None:
+    """zipfile checks these entries' CRC-32 itself; a flipped byte is 'damaged', not read."""
+    path = tmp_path / "a.zip"
+    payload = json.dumps({"n": list(range(200))}).encode()
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr("x.json", payload)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("x.json")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with ZipArchive(path) as archive, pytest.raises(InputError) as caught:
+        archive.read("x.json")
+    assert "entry 'x.json' is damaged" in caught.value.render()
 
 
 def test_json_that_is_not_an_inspect_log_is_refused(run_cli, tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"version": 2, "results": {"winogrande": {}}}))
-    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    line = refused(run_cli, "inspect", path, tmp_path / "s.duckdb")
     assert "other.json: not an inspect_ai log" in line
 
 
 def test_a_text_file_named_eval_is_refused(run_cli, tmp_path: Path) -> None:
     path = tmp_path / "notes.eval"
     path.write_text("not a zip")
-    assert "notes.eval: not a readable zip archive" in _refused(
-        run_cli, path, tmp_path / "s.duckdb"
+    assert "notes.eval: not a readable zip archive" in refused(
+        run_cli, "inspect", path, tmp_path / "s.duckdb"
     )
 
 
@@ -184,7 +189,7 @@ def test_folder_without_logs_is_refused_and_other_json_is_skipped(run_cli, tmp_p
     folder = tmp_path / "logs"
     folder.mkdir()
     (folder / "config.json").write_text('{"a": 1}')
-    line = _refused(run_cli, folder, tmp_path / "s.duckdb")
+    line = refused(run_cli, "inspect", folder, tmp_path / "s.duckdb")
     assert "config.json: nothing to import: not an inspect_ai log" in line
 
 
@@ -196,7 +201,7 @@ def test_one_damaged_log_in_a_folder_loads_nothing(
     shutil.copy(real_logs / "inspect_ai" / "log_read_sample.eval", folder)
     data = (real_logs / "inspect_ai" / "mmlu-summary-choices.eval").read_bytes()
     (folder / "mmlu.eval").write_bytes(data[:-200])
-    line = _refused(run_cli, folder, tmp_path / "s.duckdb")
+    line = refused(run_cli, "inspect", folder, tmp_path / "s.duckdb")
     assert "mmlu.eval" in line
 
 
@@ -213,7 +218,7 @@ def test_several_epochs_give_a_case_per_sample_and_epoch(
     path = tmp_path / "epochs.json"
     path.write_text(json.dumps(log))
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, path, store)
+    data = imported(run_cli, "inspect", path, store)
     assert data["runs"][0]["cases"] == 6
     review, routes = _one_run(store)
     assert [case_id for case_id, _, _ in routes] == ["1:1", "1:2", "2:1", "2:2", "3:1", "3:2"]
@@ -231,7 +236,7 @@ def test_summaries_only_and_unfinished_logs(real_logs: Path, run_cli, tmp_path: 
     source = real_logs / "inspect_ai" / "mmlu-summary-choices.eval"
     summaries = tmp_path / "summaries.eval"
     _rewrite(source, summaries, lambda n: not n.startswith("samples/"))
-    data = _import(run_cli, summaries, tmp_path / "a.duckdb")
+    data = imported(run_cli, "inspect", summaries, tmp_path / "a.duckdb")
     assert data["runs"][0]["cases"] == 1 and any(
         "summaries only" in n for n in data["runs"][0]["notes"]
     )
@@ -242,7 +247,7 @@ def test_summaries_only_and_unfinished_logs(real_logs: Path, run_cli, tmp_path: 
 
     unfinished = tmp_path / "unfinished.eval"
     _rewrite(source, unfinished, lambda n: n != "header.json")
-    data = _import(run_cli, unfinished, tmp_path / "b.duckdb")
+    data = imported(run_cli, "inspect", unfinished, tmp_path / "b.duckdb")
     assert any("status started" in n for n in data["runs"][0]["notes"])
     review, routes = _one_run(tmp_path / "b.duckdb")
     assert routes == [("1", "A", "C")] and review.run.params["status"] == "started"

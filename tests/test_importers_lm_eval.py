@@ -12,33 +12,23 @@ from evaltui.review.cases import fetch_cases
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
 from evaltui.store.queries import get_run
+from tests.importer_support import (
+    EXAONE_DIR,
+    EXAONE_RESULTS,
+    EXAONE_SAMPLES,
+    imported,
+    refused,
+)
 
 LLAMA = "lm-eval:llama3.1-pro16-0827-Inst-nc-chat_241016:winogrande:2024-12-23T13-17-27.691350"
 EXAONE = "lm-eval:EXAONE-3.0-7.8B-Instruct:winogrande:2024-12-23T14-45-44.695233"
-EXAONE_DIR = "LGAI-EXAONE__EXAONE-3.0-7.8B-Instruct"
-EXAONE_STAMP = "2024-12-23T14-45-44.695233"
-
-
-def _import(run_cli, source: Path, store: Path, *extra: str) -> dict:
-    result = run_cli("import", "lm-eval", source, "--store", store, "--json", *extra)
-    assert result.code == 0, result.err
-    return json.loads(result.out)
-
-
-def _refused(run_cli, source: Path, store: Path) -> str:
-    result = run_cli("import", "lm-eval", source, "--store", store)
-    assert result.code == 2, result.out
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert not store.exists()  # refused before the store was opened
-    return lines[0]
 
 
 def _copy_exaone(real_logs: Path, target: Path) -> tuple[Path, Path]:
     target.mkdir(parents=True, exist_ok=True)
     source = real_logs / "lm_eval" / EXAONE_DIR
-    results = target / f"results_{EXAONE_STAMP}.json"
-    samples = target / f"samples_winogrande_{EXAONE_STAMP}.jsonl"
+    results = target / EXAONE_RESULTS
+    samples = target / EXAONE_SAMPLES
     shutil.copy(source / results.name, results)
     shutil.copy(source / samples.name, samples)
     return results, samples
@@ -47,7 +37,7 @@ def _copy_exaone(real_logs: Path, target: Path) -> tuple[Path, Path]:
 def test_folder_gives_two_runs_of_ten_documents_on_one_suite(
     real_logs: Path, run_cli, tmp_path: Path
 ) -> None:
-    data = _import(run_cli, real_logs / "lm_eval", tmp_path / "s.duckdb")
+    data = imported(run_cli, "lm-eval", real_logs / "lm_eval", tmp_path / "s.duckdb")
     runs = {r["run_id"]: r for r in data["runs"]}
     assert set(runs) == {LLAMA, EXAONE}
     assert all(r["cases"] == 10 for r in runs.values())
@@ -60,7 +50,7 @@ def test_folder_gives_two_runs_of_ten_documents_on_one_suite(
 
 def test_known_metrics_and_the_pair_is_comparable(real_logs: Path, run_cli, tmp_path: Path) -> None:
     store = tmp_path / "s.duckdb"
-    _import(run_cli, real_logs / "lm_eval", store)
+    imported(run_cli, "lm-eval", real_logs / "lm_eval", store)
     with Store.open(store, read_only=True) as opened:
         review = review_runs(opened.con, LLAMA, [EXAONE])
     base, [exaone] = review.baseline, review.runs
@@ -94,7 +84,7 @@ def test_known_metrics_and_the_pair_is_comparable(real_logs: Path, run_cli, tmp_
 
 def test_the_pair_opens_case_by_case(real_logs: Path, run_cli, tmp_path: Path) -> None:
     store = tmp_path / "s.duckdb"
-    _import(run_cli, real_logs / "lm_eval", store)
+    imported(run_cli, "lm-eval", real_logs / "lm_eval", store)
     with Store.open(store, read_only=True) as opened:
         rows = fetch_cases(
             opened.con, get_run(opened.con, EXAONE), get_run(opened.con, LLAMA)
@@ -112,8 +102,8 @@ def test_the_pair_opens_case_by_case(real_logs: Path, run_cli, tmp_path: Path) -
 
 def test_reimport_is_a_no_op(real_logs: Path, run_cli, tmp_path: Path) -> None:
     store = tmp_path / "s.duckdb"
-    _import(run_cli, real_logs / "lm_eval", store)
-    again = _import(run_cli, real_logs / "lm_eval", store)
+    imported(run_cli, "lm-eval", real_logs / "lm_eval", store)
+    again = imported(run_cli, "lm-eval", real_logs / "lm_eval", store)
     assert again["load"]["runs_added"] == [] and sorted(again["load"]["runs_unchanged"]) == sorted(
         [LLAMA, EXAONE]
     )
@@ -122,9 +112,12 @@ def test_reimport_is_a_no_op(real_logs: Path, run_cli, tmp_path: Path) -> None:
 
 def test_results_file_or_samples_file_alone(real_logs: Path, run_cli, tmp_path: Path) -> None:
     folder = real_logs / "lm_eval" / EXAONE_DIR
-    by_results = _import(run_cli, folder / f"results_{EXAONE_STAMP}.json", tmp_path / "a.duckdb")
-    by_samples = _import(
-        run_cli, folder / f"samples_winogrande_{EXAONE_STAMP}.jsonl", tmp_path / "b.duckdb"
+    by_results = imported(run_cli, "lm-eval", folder / EXAONE_RESULTS, tmp_path / "a.duckdb")
+    by_samples = imported(
+        run_cli,
+        "lm-eval",
+        folder / EXAONE_SAMPLES,
+        tmp_path / "b.duckdb",
     )
     assert (
         [r["run_id"] for r in by_results["runs"]]
@@ -135,13 +128,15 @@ def test_results_file_or_samples_file_alone(real_logs: Path, run_cli, tmp_path: 
 
 def test_a_changed_document_makes_another_suite(real_logs: Path, run_cli, tmp_path: Path) -> None:
     store = tmp_path / "s.duckdb"
-    _import(run_cli, real_logs / "lm_eval" / "llama3.1-pro16-0827-Inst-nc-chat_241016", store)
+    imported(
+        run_cli, "lm-eval", real_logs / "lm_eval" / "llama3.1-pro16-0827-Inst-nc-chat_241016", store
+    )
     _results, samples = _copy_exaone(real_logs, tmp_path / "edited")
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
     rows[3]["doc"]["answer"] = "2"  # a relabelled document: lm-eval's doc_hash changes with it
     rows[3]["doc_hash"] = "0" * 64
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    _import(run_cli, tmp_path / "edited", store)
+    imported(run_cli, "lm-eval", tmp_path / "edited", store)
     with Store.open(store, read_only=True) as opened:
         review = review_runs(opened.con, LLAMA, [EXAONE])
     [exaone] = review.runs
@@ -159,7 +154,7 @@ def test_only_the_first_filter_of_a_task_gives_the_routes(
         for r in rows
     ]
     samples.write_text("".join(json.dumps(r) + "\n" for r in flexible + rows))
-    data = _import(run_cli, tmp_path / "two-filters", tmp_path / "s.duckdb")
+    data = imported(run_cli, "lm-eval", tmp_path / "two-filters", tmp_path / "s.duckdb")
     assert data["runs"][0]["cases"] == 10
     with Store.open(tmp_path / "s.duckdb", read_only=True) as opened:
         routes = opened.con.execute("SELECT DISTINCT route FROM results").fetchall()
@@ -168,28 +163,30 @@ def test_only_the_first_filter_of_a_task_gives_the_routes(
 
 def test_empty_results_file_is_refused(run_cli, tmp_path: Path) -> None:
     (tmp_path / "results_2024-01-01T00-00-00.json").write_text("")
-    line = _refused(run_cli, tmp_path / "results_2024-01-01T00-00-00.json", tmp_path / "s.duckdb")
+    line = refused(
+        run_cli, "lm-eval", tmp_path / "results_2024-01-01T00-00-00.json", tmp_path / "s.duckdb"
+    )
     assert "results_2024-01-01T00-00-00.json: file is empty" in line
 
 
 def test_folder_with_nothing_importable_is_refused(run_cli, tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "notes.txt").write_text("hello")
-    line = _refused(run_cli, tmp_path / "logs", tmp_path / "s.duckdb")
+    line = refused(run_cli, "lm-eval", tmp_path / "logs", tmp_path / "s.duckdb")
     assert "no lm-evaluation-harness results_*.json" in line
 
 
 def test_results_without_samples_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
     _results, samples = _copy_exaone(real_logs, tmp_path / "no-samples")
     samples.unlink()
-    line = _refused(run_cli, tmp_path / "no-samples", tmp_path / "s.duckdb")
+    line = refused(run_cli, "lm-eval", tmp_path / "no-samples", tmp_path / "s.duckdb")
     assert "nothing to import" in line and "--log_samples" in line
 
 
 def test_json_that_is_not_a_results_file_is_refused(run_cli, tmp_path: Path) -> None:
     path = tmp_path / "results_x.json"
     path.write_text('{"version": 2, "eval": {}}')
-    line = _refused(run_cli, path, tmp_path / "s.duckdb")
+    line = refused(run_cli, "lm-eval", path, tmp_path / "s.duckdb")
     assert "not an lm-evaluation-harness results file" in line
 
 
@@ -197,7 +194,7 @@ def test_truncated_samples_file_names_the_line(real_logs: Path, run_cli, tmp_pat
     _results, samples = _copy_exaone(real_logs, tmp_path / "cut")
     text = samples.read_text()
     samples.write_text(text[: len(text) // 2])
-    line = _refused(run_cli, tmp_path / "cut", tmp_path / "s.duckdb")
+    line = refused(run_cli, "lm-eval", tmp_path / "cut", tmp_path / "s.duckdb")
     assert samples.name in line and "invalid JSON" in line
     assert line.split(samples.name + ":")[1].split(":")[0].isdigit()  # a line number
 
@@ -211,7 +208,7 @@ def test_repeated_document_without_filter_is_refused(
     samples = next(target.glob("samples_*.jsonl"))
     lines = samples.read_text().splitlines()
     samples.write_text("\n".join([*lines, lines[0]]) + "\n")
-    line = _refused(run_cli, target, tmp_path / "s.duckdb")
+    line = refused(run_cli, "lm-eval", target, tmp_path / "s.duckdb")
     assert "doc_id 0 appears again" in line and f"{samples.name}:11:" in line
 
 
@@ -226,7 +223,7 @@ def test_a_document_without_a_metric_value_is_unscored(
     lines[4] = lines[4].replace('"acc": 1.0', '"acc": NaN')  # Python's json writes NaN
     samples.write_text("\n".join(lines) + "\n")
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, target, store)
+    data = imported(run_cli, "lm-eval", target, store)
     assert any("1 document(s) have no acc value" in n for n in data["runs"][0]["notes"])
     with Store.open(store, read_only=True) as opened:
         review = review_runs(opened.con, LLAMA)
@@ -234,3 +231,53 @@ def test_a_document_without_a_metric_value_is_unscored(
     assert review.baseline.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6)
     assert review.baseline.status == "REJECT_UNSCORED"
     assert "exact_route_rate" not in review.baseline.run.metrics  # no claim when a case is unscored
+
+
+def test_a_deeply_nested_samples_line_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    _results, samples = _copy_exaone(real_logs, tmp_path / "deep")
+    lines = samples.read_text().splitlines()
+    lines[2] = "[" * 200_000
+    samples.write_text("\n".join(lines) + "\n")
+    line = refused(run_cli, "lm-eval", tmp_path / "deep", tmp_path / "s.duckdb")
+    assert f"{samples.name}:3: invalid JSON: nested too deeply" in line
+
+
+def test_config_lists_of_the_wrong_type_are_ignored(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """A filter_list or metric_list that is not an array is not iterated (was an internal error)."""
+    results, _samples = _copy_exaone(real_logs, tmp_path / "odd")
+    doc = json.loads(results.read_text())
+    doc["configs"]["winogrande"].update(filter_list=True, metric_list=3)
+    results.write_text(json.dumps(doc))
+    data = imported(run_cli, "lm-eval", tmp_path / "odd", tmp_path / "s.duckdb")
+    assert [r["run_id"] for r in data["runs"]] == [EXAONE]
+
+
+def test_a_repeated_key_in_a_samples_line_is_refused(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """Read like a native record: a key twice in one object is ambiguous, so refused with its line."""
+    _results, samples = _copy_exaone(real_logs, tmp_path / "dupkey")
+    lines = samples.read_text().splitlines()
+    lines[1] = lines[1].replace('{"doc_id": ', '{"doc_id": 99, "doc_id": ', 1)
+    assert '"doc_id": 99' in lines[1]
+    samples.write_text("\n".join(lines) + "\n")
+    line = refused(run_cli, "lm-eval", tmp_path / "dupkey", tmp_path / "s.duckdb")
+    assert f"{samples.name}:2: duplicate key 'doc_id'" in line
+
+
+@pytest.mark.parametrize("date", [-62135596801, 1e20, 253402300800])
+def test_a_date_out_of_range_is_read_as_missing(
+    date: float, real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """A Unix time outside the years 1-9999 is not a crash: the file name's stamp gives the time."""
+    results, _samples = _copy_exaone(real_logs, tmp_path / "when")
+    doc = json.loads(results.read_text())
+    doc["date"] = date
+    results.write_text(json.dumps(doc))
+    store = tmp_path / "s.duckdb"
+    imported(run_cli, "lm-eval", tmp_path / "when", store)
+    with Store.open(store, read_only=True) as opened:
+        run = get_run(opened.con, EXAONE)
+    assert run.started_at.isoformat().startswith("2024-12-23T")

@@ -15,6 +15,7 @@ import pytest
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
 from evaltui.store.queries import get_run
+from tests.importer_support import imported, refused
 
 REAL_RUN = "mlflow:93d9b7fae4f44b6790cb4691ce429469"
 
@@ -163,26 +164,11 @@ def _build_project(project: Path, *, candidate_claims: str | None = None) -> Pat
     return db
 
 
-def _import(run_cli, source: Path | str, store: Path) -> dict:
-    result = run_cli("import", "mlflow", source, "--store", store, "--json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
-
-
-def _refused(run_cli, source: Path, store: Path) -> str:
-    result = run_cli("import", "mlflow", source, "--store", store)
-    assert result.code == 2, result.out
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert not store.exists()
-    return lines[0]
-
-
 @pytest.mark.parametrize("where", ["mlruns", "project"])
 def test_real_file_store(real_logs: Path, run_cli, tmp_path: Path, where: str) -> None:
     root = real_logs / "mlflow_filestore"
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, root / "mlruns" if where == "mlruns" else root, store)
+    data = imported(run_cli, "mlflow", root / "mlruns" if where == "mlruns" else root, store)
     [run] = data["runs"]
     assert run["run_id"] == REAL_RUN and run["cases"] == 1 and run["experiment"] == "evaltui-demo"
     assert run["artifact"] == "models:/router/1"
@@ -208,7 +194,7 @@ def test_real_file_store(real_logs: Path, run_cli, tmp_path: Path, where: str) -
 def test_sqlite_backend(run_cli, tmp_path: Path) -> None:
     db = _build_project(tmp_path / "project")
     store = tmp_path / "s.duckdb"
-    data = _import(run_cli, db, store)
+    data = imported(run_cli, "mlflow", db, store)
     runs = {r["run_id"]: r for r in data["runs"]}
     assert set(runs) == {f"mlflow:{BASE_RUN}", f"mlflow:{CAND_RUN}"}
     assert runs[f"mlflow:{BASE_RUN}"]["artifact"] == "models:/router/3"
@@ -237,8 +223,8 @@ def test_sqlite_backend(run_cli, tmp_path: Path) -> None:
 
 def test_sqlite_uri_and_project_folder(run_cli, tmp_path: Path) -> None:
     _build_project(tmp_path / "project")  # the tests run in tmp_path, so the URI is relative to it
-    by_uri = _import(run_cli, "sqlite:///project/mlflow.db", tmp_path / "a.duckdb")
-    by_folder = _import(run_cli, tmp_path / "project", tmp_path / "b.duckdb")
+    by_uri = imported(run_cli, "mlflow", "sqlite:///project/mlflow.db", tmp_path / "a.duckdb")
+    by_folder = imported(run_cli, "mlflow", tmp_path / "project", tmp_path / "b.duckdb")
     assert sorted(r["run_id"] for r in by_uri["runs"]) == sorted(
         r["run_id"] for r in by_folder["runs"]
     )
@@ -248,7 +234,7 @@ def test_sqlite_uri_and_project_folder(run_cli, tmp_path: Path) -> None:
 def test_hard_coded_fingerprint_param_is_flagged(run_cli, tmp_path: Path) -> None:
     db = _build_project(tmp_path / "project", candidate_claims="0000000000000000")
     store = tmp_path / "s.duckdb"
-    _import(run_cli, db, store)
+    imported(run_cli, "mlflow", db, store)
     with Store.open(store, read_only=True) as opened:
         review = review_runs(opened.con, f"mlflow:{BASE_RUN}")
     [candidate] = review.runs
@@ -260,22 +246,26 @@ def test_hard_coded_fingerprint_param_is_flagged(run_cli, tmp_path: Path) -> Non
 def test_not_an_mlflow_store_is_refused(run_cli, tmp_path: Path) -> None:
     text = tmp_path / "mlflow.db"
     text.write_text("hello")
-    assert "not an MLflow store" in _refused(run_cli, text, tmp_path / "s.duckdb")
+    assert "not an MLflow store" in refused(run_cli, "mlflow", text, tmp_path / "s.duckdb")
     other = tmp_path / "other.db"
     con = sqlite3.connect(other)
     con.execute("CREATE TABLE things (x)")
     con.commit()
     con.close()
-    assert "not an MLflow tracking database" in _refused(run_cli, other, tmp_path / "s.duckdb")
+    assert "not an MLflow tracking database" in refused(
+        run_cli, "mlflow", other, tmp_path / "s.duckdb"
+    )
     (tmp_path / "empty").mkdir()
-    assert "no MLflow file store" in _refused(run_cli, tmp_path / "empty", tmp_path / "s.duckdb")
+    assert "no MLflow file store" in refused(
+        run_cli, "mlflow", tmp_path / "empty", tmp_path / "s.duckdb"
+    )
 
 
 def test_store_without_predictions_is_refused(run_cli, tmp_path: Path) -> None:
     db = _build_project(tmp_path / "project")
     for path in (tmp_path / "project").rglob("predictions.csv"):
         path.unlink()
-    line = _refused(run_cli, db, tmp_path / "s.duckdb")
+    line = refused(run_cli, "mlflow", db, tmp_path / "s.duckdb")
     assert "nothing to import" in line and "predictions" in line
 
 
@@ -283,7 +273,7 @@ def test_empty_predictions_file_is_refused(run_cli, tmp_path: Path) -> None:
     db = _build_project(tmp_path / "project")
     target = tmp_path / "project" / "mlruns" / "1" / BASE_RUN / "artifacts" / "predictions.csv"
     target.write_text("")
-    line = _refused(run_cli, db, tmp_path / "s.duckdb")
+    line = refused(run_cli, "mlflow", db, tmp_path / "s.duckdb")
     assert "predictions.csv: file is empty" in line
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from evaltui.cli.commands_store import REPLACE, describe_load
 from evaltui.cli.options import json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, safe, table
-from evaltui.importers.pipeline import Prepared, prepare, source_path
+from evaltui.importers.pipeline import TOOLS, Prepared, prepare, source_path
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary, load_batch
 
@@ -124,7 +124,6 @@ def _report(
     store: Path | None,
     summary: LoadSummary | None,
 ) -> dict[str, Any]:
-    suites = {s.suite_id: s for s in prepared.batch.suites}
     return {
         "tool": tool,
         "source": str(source),
@@ -143,7 +142,7 @@ def _report(
         ],
         "suites": [
             {"suite_id": s.suite_id, "cases": s.case_count, "fingerprints": s.fingerprints()}
-            for s in suites.values()
+            for s in prepared.batch.suites
         ],
         "skipped": [s.to_json() for s in prepared.imported.skipped],
         "written": [str(p) for p in written],
@@ -191,6 +190,5 @@ def _print(report: dict[str, Any], store: Path | None, summary: LoadSummary | No
         click.echo(visible(describe_load(store, summary)))
 
 
-import_group.add_command(_import_command("lm-eval"))
-import_group.add_command(_import_command("inspect"))
-import_group.add_command(_import_command("mlflow"))
+for _tool in TOOLS:
+    import_group.add_command(_import_command(_tool))

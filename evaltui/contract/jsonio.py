@@ -2,7 +2,8 @@
 
 Stricter than `json.load`: the bytes must be UTF-8, keys must not repeat inside an object
 (a repeated key silently drops a value, which would make a signed or fingerprinted record
-ambiguous), and NaN/Infinity are refused because they are not JSON.
+ambiguous), and NaN/Infinity are refused because they are not JSON. Logs written by other tools
+are read with `strict=False`: Python's own writers emit NaN/Infinity, which then read as null.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def _no_constants(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+_LENIENT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=lambda _name: None
+)
 
 
 def decode_text(data: bytes, path: Path | str) -> str:
@@ -46,10 +50,17 @@ def decode_text(data: bytes, path: Path | str) -> str:
         ) from None
 
 
-def parse_json_text(text: str, path: Path | str, line_offset: int = 0) -> Any:
-    """Parse one JSON document, turning every failure into an InputError with its line."""
+def parse_json_text(
+    text: str, path: Path | str, line_offset: int = 0, *, strict: bool = True
+) -> Any:
+    """Parse one JSON document, turning every failure into an InputError with its line.
+
+    `strict=False` reads NaN/Infinity as null (for logs written by other tools).
+    """
     try:
-        return _DECODER.decode(text)
+        return (_DECODER if strict else _LENIENT_DECODER).decode(text)
+    except RecursionError:
+        raise InputError(path, "invalid JSON: nested too deeply", line_offset or None) from None
     except _DuplicateKey as exc:
         raise InputError(
             path, f"duplicate key {exc.args[0]!r} in a JSON object", line_offset or None
@@ -76,15 +87,21 @@ def read_file_bytes(path: Path) -> bytes:
         raise InputError(path, f"cannot read file: {exc.strerror}") from None
 
 
-def read_json_file(path: Path) -> Any:
-    """Read a whole JSON file strictly."""
-    data = read_file_bytes(path)
+def parse_json_bytes(
+    data: bytes, path: Path | str, *, strict: bool = True, what: str = "file"
+) -> Any:
+    """Parse one JSON document from bytes (`what` names it if empty: a file, a zip entry)."""
     if not data.strip():
-        raise InputError(path, "file is empty")
-    return parse_json_text(decode_text(data, path), path)
+        raise InputError(path, f"{what} is empty")
+    return parse_json_text(decode_text(data, path), path, strict=strict)
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+def read_json_file(path: Path, *, strict: bool = True) -> Any:
+    """Read a whole JSON file (strictly, unless `strict=False`: see `parse_json_text`)."""
+    return parse_json_bytes(read_file_bytes(path), path, strict=strict)
+
+
+def iter_jsonl(path: Path, *, strict: bool = True) -> Iterator[tuple[int, Any]]:
     """Yield (line number, value) for each non-blank line of a JSON Lines file."""
     data = read_file_bytes(path)
     if not data.strip():
@@ -92,7 +109,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     text = decode_text(data, path)
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            yield number, parse_json_text(line, path, line_offset=number)
+            yield number, parse_json_text(line, path, line_offset=number, strict=strict)
 
 
 def describe_type(value: object) -> str:

@@ -22,9 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evaltui.contract.fingerprint import FINGERPRINT_DIGITS, canonical_case, digest_encoded
-from evaltui.contract.jsonio import decode_text, read_file_bytes
+from evaltui.contract.fields import IDENTIFIER
+from evaltui.contract.fingerprint import (
+    COMBINED_FIELD,
+    FINGERPRINT_DIGITS,
+    canonical_case,
+    digest_encoded,
+    split_field,
+)
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
+from evaltui.contract.suite import SPLIT_NAME
 from evaltui.errors import InputError
 
 # Routes an importer writes when a case has no predicted label of its own.
@@ -57,7 +64,9 @@ UNLABELED_GUARDRAIL: dict[str, Any] = {
     "status": "REJECT_UNLABELED",
 }
 
+# Runs of characters `fields.IDENTIFIER` does not allow.
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@/+-]+")
+_SPLIT_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +114,7 @@ class Imported:
     ) -> None:
         other = self._by_id.get(run["run_id"])
         if other is not None:
-            if canonical_json(other.doc) == canonical_json(run):
+            if canonical_case(other.doc) == canonical_case(run):
                 return  # the same log twice (e.g. a copy): load it once
             raise InputError(
                 source,
@@ -137,18 +146,22 @@ class Imported:
 # -- building native documents --------------------------------------------------------------------
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
 def slug(text: str, fallback: str = "task") -> str:
     """A string usable inside suite and run ids (letters, digits and _ . : @ / + -)."""
     cleaned = _ID_UNSAFE.sub("-", text.strip()).strip("-")
     if not cleaned:
         return fallback
-    if not re.match(r"[A-Za-z0-9_]", cleaned[0]):
-        cleaned = "_" + cleaned
-    return cleaned
+    return cleaned if IDENTIFIER.match(cleaned) else "_" + cleaned
+
+
+def split_name(text: Any) -> str | None:
+    """`text` made a valid split name (letters, digits and _), or None if it cannot be one."""
+    if not isinstance(text, str):
+        return None
+    cleaned = _SPLIT_UNSAFE.sub("_", text).strip("_")
+    if SPLIT_NAME.match(cleaned) and split_field(cleaned) != COMBINED_FIELD:
+        return cleaned
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +169,7 @@ class BuiltSuite:
     """A suite manifest built by an importer, with the fingerprints of its cases."""
 
     doc: dict[str, Any]
-    fingerprints: dict[str, str]  # `<split>_sha` and `evaluation_sha`
+    fingerprints: dict[str, str]  # `split_field(split)` and `COMBINED_FIELD`
 
     @property
     def suite_id(self) -> str:
@@ -189,10 +202,10 @@ def suite_doc(
         "comparison_fields": comparison_fields,
     }
     identity = {**declarations, "splits": {split: cases_digest}}
-    digest = hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()[:12]
+    digest = hashlib.sha256(canonical_case(identity).encode("ascii")).hexdigest()[:12]
     doc = {"suite_id": f"{tool}.{slug(task)}.{digest}", **declarations, "splits": {split: cases}}
     fingerprint = cases_digest[:FINGERPRINT_DIGITS]
-    return BuiltSuite(doc, {f"{split}_sha": fingerprint, "evaluation_sha": fingerprint})
+    return BuiltSuite(doc, {split_field(split): fingerprint, COMBINED_FIELD: fingerprint})
 
 
 def run_doc(
@@ -280,57 +293,42 @@ def short_label(value: Any, limit: int = 64) -> str | None:
     return text
 
 
-def from_unix(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+def as_object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (for optional parts of a foreign log)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """`value` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+# The start time of a run whose log gives none (or none that is a usable time).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_unix(seconds: float) -> datetime | None:
+    """The time of a Unix timestamp; None if it is outside the years 1-9999."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def parse_time(text: Any) -> datetime | None:
+    """An ISO 8601 time (naive ones taken as UTC); None if it is not one or has no UTC equivalent."""
     if not isinstance(text, str) or not text:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        value.astimezone(UTC)  # year 1 or 9999 shifted out of range by its offset
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value
 
 
 # -- reading foreign files ------------------------------------------------------------------------
-
-
-def load_json_bytes(data: bytes, path: Path | str, *, what: str = "file") -> Any:
-    """Parse JSON written by another tool: NaN/Infinity (which Python's writers emit) become null."""
-    if not data.strip():
-        raise InputError(path, f"{what} is empty")
-    text = decode_text(data, path)
-    try:
-        return json.loads(text, parse_constant=lambda _name: None)
-    except json.JSONDecodeError as exc:
-        truncated = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
-        raise InputError(
-            path, f"invalid JSON: {exc.msg}{truncated} at column {exc.colno}", exc.lineno
-        ) from None
-    except RecursionError:
-        raise InputError(path, "invalid JSON: nested too deeply") from None
-
-
-def load_json_file(path: Path) -> Any:
-    return load_json_bytes(read_file_bytes(path), path)
-
-
-def iter_json_lines(path: Path) -> Iterable[tuple[int, Any]]:
-    """(line number, value) for each non-blank line of a JSON Lines file written by another tool."""
-    data = read_file_bytes(path)
-    if not data.strip():
-        raise InputError(path, "file is empty")
-    text = decode_text(data, path)
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            try:
-                yield number, json.loads(line, parse_constant=lambda _name: None)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    path, f"invalid JSON: {exc.msg} at column {exc.colno}", number
-                ) from None
 
 
 def walk_files(folder: Path) -> list[Path]:

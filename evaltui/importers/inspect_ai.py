@@ -20,8 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.fingerprint import COMBINED_FIELD
+from evaltui.contract.jsonio import parse_json_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
+    EPOCH,
     EXACT_ROUTE_RATE,
     EXPECTED_UNLABELED,
     ROUTE_CORRECT,
@@ -31,11 +34,10 @@ from evaltui.importers.common import (
     ROUTE_PARTIAL,
     ROUTE_UNSCORED,
     Imported,
+    as_list,
     as_number,
+    as_object,
     compact,
-    from_unix,
-    load_json_bytes,
-    load_json_file,
     parse_time,
     require_source,
     run_doc,
@@ -47,7 +49,7 @@ from evaltui.importers.common import (
 from evaltui.importers.zipread import ZipArchive
 
 TOOL = "inspect"
-COMPARISON_FIELDS = ["evaluation_sha", "task_version", "scorer"]
+COMPARISON_FIELDS = [COMBINED_FIELD, "task_version", "scorer"]
 SPLIT = "samples"
 SPECIAL_ROUTES = {
     ROUTE_CORRECT,
@@ -94,7 +96,7 @@ def read_inspect(source: Path) -> Imported:
 
 
 def _read_json_log(path: Path, *, explicit: bool) -> dict[str, Any] | None:
-    doc = load_json_file(path)
+    doc = read_json_file(path, strict=False)
     if _is_log(doc):
         samples = doc.get("samples")
         if samples is not None and not isinstance(samples, list):
@@ -123,7 +125,9 @@ def _read_eval(path: Path) -> dict[str, Any]:
         names = archive.names()
 
         def entry(name: str) -> Any:
-            return load_json_bytes(archive.read(name), f"{path} [{name}]", what="entry")
+            return parse_json_bytes(
+                archive.read(name), f"{path} [{name}]", strict=False, what="entry"
+            )
 
         if "header.json" in archive:
             header = entry("header.json")
@@ -177,7 +181,7 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
     scorer = _primary_scorer(log)
     multi_epoch = (
         any(_int(s.get("epoch"), 1) != 1 for s in samples)
-        or _int(_obj(header.get("config")).get("epochs"), 1) > 1
+        or _int(as_object(header.get("config")).get("epochs"), 1) > 1
     )
 
     cases: list[dict[str, Any]] = []
@@ -198,7 +202,7 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
         results.append(result)
         values.append(value)
 
-    dataset = _obj(header.get("dataset"))
+    dataset = as_object(header.get("dataset"))
     description = f"inspect_ai task {task}: {len(cases)} sample(s)" + (
         f" of dataset {dataset['name']}" if isinstance(dataset.get("name"), str) else ""
     )
@@ -227,14 +231,14 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
 
 
 def _primary_scorer(log: dict[str, Any]) -> str | None:
-    for score in _list(_obj(log.get("results")).get("scores")):
+    for score in as_list(as_object(log.get("results")).get("scores")):
         if isinstance(score, dict) and isinstance(score.get("name"), str):
             return score["name"]
-    for scorer in _list(log["eval"].get("scorers")):
+    for scorer in as_list(log["eval"].get("scorers")):
         if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
             return scorer["name"]
     for sample in log["samples"]:
-        scores = _obj(sample.get("scores"))
+        scores = as_object(sample.get("scores"))
         if scores:
             return next(iter(scores))
     return None
@@ -243,7 +247,7 @@ def _primary_scorer(log: dict[str, Any]) -> str | None:
 def _sample(
     sample: dict[str, Any], case_id: str, epoch: int, scorer: str | None
 ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
-    attachments = _obj(sample.get("attachments"))
+    attachments = as_object(sample.get("attachments"))
     target = sample.get("target")
     expected = _expected(target)
     case: dict[str, Any] = {
@@ -257,7 +261,7 @@ def _sample(
     if isinstance(sample.get("choices"), list):
         case["choices"] = sample["choices"]
 
-    score = _obj(_obj(sample.get("scores")).get(scorer)) if scorer else {}
+    score = as_object(as_object(sample.get("scores")).get(scorer)) if scorer else {}
     raw = score.get("value")
     value = value_to_float(raw) if "value" in score else None
     error = sample.get("error")
@@ -364,12 +368,12 @@ def _content(content: Any, attachments: dict[str, Any]) -> Any:
 
 
 def _output_text(output: Any, attachments: dict[str, Any]) -> str | None:
-    output = _obj(output)
+    output = as_object(output)
     completion = output.get("completion")
     if isinstance(completion, str) and completion:
         return str(_resolve(completion, attachments))
-    for choice in _list(output.get("choices")):
-        message = _obj(_obj(choice).get("message"))
+    for choice in as_list(output.get("choices")):
+        message = as_object(as_object(choice).get("message"))
         content = _resolve(message.get("content"), attachments)
         if isinstance(content, str):
             return content
@@ -387,8 +391,8 @@ def _output_text(output: Any, attachments: dict[str, Any]) -> str | None:
 def _tokens(usage: Any) -> int | None:
     total = 0
     found = False
-    for model_usage in _obj(usage).values():
-        counts = _obj(model_usage)
+    for model_usage in as_object(usage).values():
+        counts = as_object(model_usage)
         value = counts.get("total_tokens")
         if value is None and ("input_tokens" in counts or "output_tokens" in counts):
             value = (counts.get("input_tokens") or 0) + (counts.get("output_tokens") or 0)
@@ -404,14 +408,16 @@ def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) 
         for key in ("value", "answer", "explanation"):
             if score.get(key) is not None:
                 meta[key] = score[key]
-    scores = {name: _obj(s).get("value") for name, s in _obj(sample.get("scores")).items()}
+    scores = {
+        name: as_object(s).get("value") for name, s in as_object(sample.get("scores")).items()
+    }
     if len(scores) > 1:
         meta["scores"] = scores
     for key in ("metadata", "model_usage", "working_time", "uuid", "limit", "retries"):
         if sample.get(key) not in (None, {}, []):
             meta["sample_metadata" if key == "metadata" else key] = sample[key]
     if error:
-        message = _obj(error).get("message") if isinstance(error, dict) else error
+        message = as_object(error).get("message") if isinstance(error, dict) else error
         meta["error"] = message if isinstance(message, str) else compact(error)
     return meta
 
@@ -422,11 +428,11 @@ def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) 
 def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     headline = None
-    for score in _list(_obj(log.get("results")).get("scores")):
-        score = _obj(score)
+    for score in as_list(as_object(log.get("results")).get("scores")):
+        score = as_object(score)
         name = score.get("name")
-        for metric in _obj(score.get("metrics")).values():
-            metric = _obj(metric)
+        for metric in as_object(score.get("metrics")).values():
+            metric = as_object(metric)
             if isinstance(name, str) and isinstance(metric.get("name"), str):
                 metrics[f"{name}/{metric['name']}"] = metric.get("value")
                 if name == scorer and metric["name"] == "accuracy":
@@ -434,28 +440,28 @@ def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]
     binary = bool(values) and all(v in (0.0, 1.0) for v in values)
     if headline is not None and binary:
         metrics[EXACT_ROUTE_RATE] = headline  # inspect's accuracy, checked against the cases
-    for model, usage in _obj(_obj(log.get("stats")).get("model_usage")).items():
+    for model, usage in as_object(as_object(log.get("stats")).get("model_usage")).items():
         for key in ("input_tokens", "output_tokens", "total_tokens"):
-            if key in _obj(usage):
+            if key in as_object(usage):
                 metrics[f"usage/{model}/{key}"] = usage[key]
     return metrics
 
 
 def _started(log: dict[str, Any]) -> datetime:
-    for text in (_obj(log.get("stats")).get("started_at"), log["eval"].get("created")):
+    for text in (as_object(log.get("stats")).get("started_at"), log["eval"].get("created")):
         when = parse_time(text)
         if when is not None:
             return when
-    return from_unix(0)
+    return EPOCH
 
 
 def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, Any]:
     header = log["eval"]
-    config = _obj(header.get("config"))
-    dataset = _obj(header.get("dataset"))
-    plan = _obj(log.get("plan"))
-    results = _obj(log.get("results"))
-    revision = _obj(header.get("revision"))
+    config = as_object(header.get("config"))
+    dataset = as_object(header.get("dataset"))
+    plan = as_object(log.get("plan"))
+    results = as_object(log.get("results"))
+    revision = as_object(header.get("revision"))
     return {
         "task": header.get("task"),
         "task_version": header.get("task_version"),
@@ -470,13 +476,13 @@ def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, A
         "model_generate_config": header.get("model_generate_config") or None,
         "solvers": [
             {"solver": s.get("solver"), "params": s.get("params")}
-            for s in _list(plan.get("steps"))
+            for s in as_list(plan.get("steps"))
             if isinstance(s, dict)
         ]
         or None,
         "plan_config": plan.get("config") or None,
         "scorer": scorer,
-        "scorers": [s.get("name") for s in _list(header.get("scorers")) if isinstance(s, dict)]
+        "scorers": [s.get("name") for s in as_list(header.get("scorers")) if isinstance(s, dict)]
         or None,
         "limit": config.get("limit"),
         "epochs": config.get("epochs"),
@@ -489,17 +495,17 @@ def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, A
         "task_id": header.get("task_id"),
         "revision_commit": revision.get("commit"),
         "revision_origin": revision.get("origin"),
-        "inspect_version": _obj(header.get("packages")).get("inspect_ai"),
+        "inspect_version": as_object(header.get("packages")).get("inspect_ai"),
         "log_format": log.get("log_format"),
     }
 
 
 def _tags(log: dict[str, Any], path: Path, status: str) -> dict[str, Any]:
     tags: dict[str, Any] = {"imported_from": TOOL, "source_file": path.name, "status": status}
-    for name in _list(log["eval"].get("tags")):
+    for name in as_list(log["eval"].get("tags")):
         if isinstance(name, str) and name:
             tags[f"tag:{name}"] = "true"
-    for key, value in _obj(log["eval"].get("metadata")).items():
+    for key, value in as_object(log["eval"].get("metadata")).items():
         tags[f"metadata.{key}"] = value
     return tags
 
@@ -528,11 +534,3 @@ def _notes(
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

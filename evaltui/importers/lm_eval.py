@@ -23,8 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.fingerprint import COMBINED_FIELD
+from evaltui.contract.jsonio import iter_jsonl, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
+    EPOCH,
     EXACT_ROUTE_RATE,
     ROUTE_CORRECT,
     ROUTE_INCORRECT,
@@ -32,13 +35,14 @@ from evaltui.importers.common import (
     ROUTE_UNSCORED,
     BuiltSuite,
     Imported,
+    as_list,
     as_number,
+    as_object,
     from_unix,
-    iter_json_lines,
-    load_json_file,
     require_source,
     run_doc,
     slug,
+    split_name,
     suite_doc,
     walk_files,
 )
@@ -46,7 +50,7 @@ from evaltui.importers.common import (
 TOOL = "lm-eval"
 RESULTS_FILE = re.compile(r"^results_(?P<stamp>.+)\.json$")
 SAMPLES_FILE = re.compile(r"^samples_(?P<rest>.+)\.jsonl$")
-COMPARISON_FIELDS = ["evaluation_sha", "task_version"]
+COMPARISON_FIELDS = [COMBINED_FIELD, "task_version"]
 # Keys of a sample row that are not per-sample metric values.
 SAMPLE_KEYS = {
     "doc_id",
@@ -101,15 +105,15 @@ def _results_for_samples(samples: Path) -> tuple[Path, str]:
 
 
 def _read_results(path: Path, imported: Imported, only_task: str | None) -> None:
-    doc = load_json_file(path)
+    doc = read_json_file(path, strict=False)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
     if not doc["results"]:
         raise InputError(path, "the results file lists no tasks")
     match = RESULTS_FILE.match(path.name)
     stamp = match["stamp"] if match else None
-    configs = _obj(doc.get("configs"))
-    groups = _obj(doc.get("group_subtasks"))
+    configs = as_object(doc.get("configs"))
+    groups = as_object(doc.get("group_subtasks"))
     for task in doc["results"]:
         if only_task is not None and task != only_task:
             continue
@@ -123,7 +127,7 @@ def _read_results(path: Path, imported: Imported, only_task: str | None) -> None
                 "(run lm_eval with --log_samples)",
             )
             continue
-        suite, run, notes = _task_run(doc, task, _obj(configs.get(task)), samples, path, stamp)
+        suite, run, notes = _task_run(doc, task, as_object(configs.get(task)), samples, path, stamp)
         imported.add(suite, run, path, notes)
 
 
@@ -156,7 +160,7 @@ def _task_run(
     stamp: str | None,
 ) -> tuple[BuiltSuite, dict[str, Any], list[str]]:
     rows = _primary_rows(samples, config)
-    task_results = _obj(doc["results"].get(task))
+    task_results = as_object(doc["results"].get(task))
     metric = _judging_metric(rows, config, task_results)
     filter_name = rows[0][1].get("filter") or _filters(config)[0]
     split = _split_name(config)
@@ -243,7 +247,7 @@ def _task_run(
 def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """The sample rows of the task's first filter, one per document, checked."""
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line, row in iter_json_lines(samples):
+    for line, row in iter_jsonl(samples, strict=False):
         if not isinstance(row, dict) or "doc_id" not in row:
             raise InputError(samples, "not an lm-evaluation-harness sample row (no 'doc_id')", line)
         doc_id = row["doc_id"]
@@ -271,7 +275,7 @@ def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict
 
 
 def _filters(config: dict[str, Any]) -> list[str]:
-    names = [f.get("name") for f in config.get("filter_list") or [] if isinstance(f, dict)]
+    names = [f.get("name") for f in as_list(config.get("filter_list")) if isinstance(f, dict)]
     return [n for n in names if isinstance(n, str) and n] or ["none"]
 
 
@@ -284,7 +288,7 @@ def _judging_metric(
     document is routed UNSCORED.
     """
     candidates: list[str] = []
-    for item in config.get("metric_list") or []:
+    for item in as_list(config.get("metric_list")):
         if isinstance(item, dict) and isinstance(item.get("metric"), str):
             candidates.append(item["metric"])
     first = rows[0][1]
@@ -308,11 +312,9 @@ def _unit_value(value: Any) -> bool:
 
 def _split_name(config: dict[str, Any]) -> str:
     for key in ("test_split", "validation_split"):
-        value = config.get(key)
-        if isinstance(value, str) and value:
-            cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", value).strip("_")
-            if cleaned and cleaned[0].isalpha() and cleaned != "evaluation":
-                return cleaned
+        name = split_name(config.get(key))
+        if name:
+            return name
     return "docs"
 
 
@@ -401,26 +403,27 @@ def _model_name(doc: dict[str, Any]) -> str:
     name = doc.get("model_name")
     if isinstance(name, str) and name:
         return name
-    args = _obj(doc.get("config")).get("model_args")
+    args = as_object(doc.get("config")).get("model_args")
     if isinstance(args, str):
         for part in args.split(","):
             key, _, value = part.partition("=")
             if key.strip() in ("pretrained", "model", "model_name") and value.strip():
                 return value.strip()
-    model = _obj(doc.get("config")).get("model")
+    model = as_object(doc.get("config")).get("model")
     return model if isinstance(model, str) and model else "unknown-model"
 
 
 def _started(doc: dict[str, Any], stamp: str | None) -> datetime:
     date = as_number(doc.get("date"))
-    if date is not None:
-        return from_unix(date)
+    when = from_unix(date) if date is not None else None
+    if when is not None:
+        return when
     if stamp:
         try:
             return datetime.fromisoformat(re.sub(r"T(\d\d)-(\d\d)-(\d\d)", r"T\1:\2:\3", stamp))
         except ValueError:
             pass
-    return from_unix(0)
+    return EPOCH
 
 
 def _date_stamp(doc: dict[str, Any]) -> str:
@@ -435,14 +438,14 @@ def _params(
     filter_name: str,
     split: str,
 ) -> dict[str, Any]:
-    run_config = _obj(doc.get("config"))
-    n_samples = _obj(_obj(doc.get("n-samples")).get(task))
+    run_config = as_object(doc.get("config"))
+    n_samples = as_object(as_object(doc.get("n-samples")).get(task))
     params: dict[str, Any] = {
         "task": task,
-        "task_version": _obj(doc.get("versions")).get(task),
-        "task_hash": _obj(doc.get("task_hashes")).get(task),
+        "task_version": as_object(doc.get("versions")).get(task),
+        "task_hash": as_object(doc.get("task_hashes")).get(task),
         "output_type": config.get("output_type"),
-        "num_fewshot": _obj(doc.get("n-shot")).get(task, config.get("num_fewshot")),
+        "num_fewshot": as_object(doc.get("n-shot")).get(task, config.get("num_fewshot")),
         "metric": metric,
         "filter": filter_name,
         "dataset_path": config.get("dataset_path"),
@@ -482,7 +485,3 @@ def _params(
     ):
         params[key] = doc.get(key)
     return params
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}

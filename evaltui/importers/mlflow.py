@@ -22,14 +22,16 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from evaltui.contract.jsonio import read_file_bytes
+from evaltui.contract.fingerprint import COMBINED_FIELD
+from evaltui.contract.jsonio import decode_text, iter_jsonl, read_file_bytes, read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
     BASE_GUARDRAILS,
     BASE_METRICS,
+    EPOCH,
     EXPECTED_UNLABELED,
     ROUTE_UNSCORED,
     UNLABELED_GUARDRAIL,
@@ -38,9 +40,8 @@ from evaltui.importers.common import (
     as_number,
     compact,
     from_unix,
-    iter_json_lines,
-    load_json_file,
     run_doc,
+    split_name,
     suite_doc,
 )
 from evaltui.importers.mlflow_store import (
@@ -52,7 +53,7 @@ from evaltui.importers.mlflow_store import (
 )
 
 TOOL = "mlflow"
-COMPARISON_FIELDS = ["evaluation_sha", "mlflow.dataset_digest"]
+COMPARISON_FIELDS = [COMBINED_FIELD, "mlflow.dataset_digest"]
 METRICS = [*BASE_METRICS, UNLABELED_METRIC]
 GUARDRAILS = [UNLABELED_GUARDRAIL, *BASE_GUARDRAILS]
 
@@ -133,8 +134,9 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
     if run.lifecycle_stage == "deleted":
         imported.skip(run.origin, f"run {run.run_id!r} is deleted")
         return
-    artifact = _predictions_artifact(run)
-    if artifact is None:
+    files = _artifact_files(run.artifact_dir)
+    relative = _predictions_artifact(files)
+    if relative is None:
         where = "no artifact folder found on this machine" if run.artifact_dir is None else "none"
         imported.skip(
             run.origin,
@@ -143,6 +145,7 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         )
         return
     assert run.artifact_dir is not None
+    artifact = run.artifact_dir / relative
     rows = read_table(artifact)
     if not rows:
         raise InputError(artifact, "the predictions table has no rows")
@@ -200,7 +203,7 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
 
     dataset = _dataset(run)
     task = dataset.name if dataset else run.experiment
-    split = _split(dataset.context if dataset else None)
+    split = split_name(dataset.context if dataset else None) or "predictions"
     description = f"MLflow {'dataset ' + dataset.name if dataset else 'experiment ' + run.experiment}: {len(cases)} case(s)"
     suite = suite_doc(
         TOOL,
@@ -212,7 +215,6 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         metrics=METRICS,
         guardrails=GUARDRAILS,
     )
-    relative = artifact.relative_to(run.artifact_dir).as_posix()
     params: dict[str, Any] = {
         **run.params,
         "mlflow.run_id": run.run_id,
@@ -255,35 +257,30 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         experiment=run.experiment,
         artifact=artifact_name,
         suite=suite,
-        started_at=from_unix((run.start_time_ms or 0) / 1000.0),
+        started_at=from_unix((run.start_time_ms or 0) / 1000.0) or EPOCH,
         params=params,
         metrics=run.metrics,
         tags=tags,
         cases=results,
-        artifacts=_artifact_files(run.artifact_dir),
+        artifacts=files[:200],
     )
     imported.add(suite, doc, run.origin, _notes(run, expected_col, dataset, len(cases), relative))
 
 
-def _predictions_artifact(run: MlflowRun) -> Path | None:
-    folder = run.artifact_dir
+def _artifact_files(folder: Path | None) -> list[str]:
+    """Every file in a run's artifact folder, as sorted relative paths (one walk per run)."""
     if folder is None:
-        return None
-    found = [
-        p
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and PREDICTIONS_FILE.search(p.name) and len(p.relative_to(folder).parts) <= 3
-    ]
-    # Shallowest first; a file named exactly predictions.* before variants.
-    found.sort(
-        key=lambda p: (len(p.relative_to(folder).parts), p.stem.lower() != "predictions", p.name)
-    )
-    return found[0] if found else None
+        return []
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def _artifact_files(folder: Path) -> list[str]:
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    return files[:200]
+def _predictions_artifact(files: list[str]) -> str | None:
+    """The predictions table among `files`, at most three levels deep."""
+    paths = [PurePosixPath(f) for f in files]
+    found = [p for p in paths if PREDICTIONS_FILE.search(p.name) and len(p.parts) <= 3]
+    # Shallowest first; a file named exactly predictions.* before variants; then by path.
+    found.sort(key=lambda p: (len(p.parts), p.stem.lower() != "predictions", p.name, p.parts))
+    return found[0].as_posix() if found else None
 
 
 def _dataset(run: MlflowRun) -> Any:
@@ -294,13 +291,6 @@ def _dataset(run: MlflowRun) -> Any:
             if (dataset.context or "").lower() == context:
                 return dataset
     return run.datasets[0]
-
-
-def _split(context: str | None) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", context or "").strip("_")
-    if cleaned and cleaned[0].isalpha() and cleaned != "evaluation":
-        return cleaned
-    return "predictions"
 
 
 def _notes(
@@ -330,18 +320,14 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV, JSON (records, columns/data, or columns of lists) or JSONL table."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = read_file_bytes(path)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(path, "not valid UTF-8") from None
+        text = decode_text(read_file_bytes(path), path)
         if not text.strip():
             raise InputError(path, "file is empty")
         return _csv_rows(text, path)
     if suffix == ".jsonl":
-        rows = [value for _, value in iter_json_lines(path)]
+        rows = [value for _, value in iter_jsonl(path, strict=False)]
     else:
-        doc = load_json_file(path)
+        doc = read_json_file(path, strict=False)
         rows = _json_rows(doc, path)
     for index, row in enumerate(rows):
         if not isinstance(row, dict):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from evaltui.contract.jsonio import decode_text, read_file_bytes
 from evaltui.errors import InputError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -28,7 +30,6 @@ RUN_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILL
 class Dataset:
     name: str
     digest: str
-    source_type: str | None = None
     source: str | None = None
     profile: str | None = None
     context: str | None = None
@@ -50,8 +51,6 @@ class MlflowRun:
     status: str
     lifecycle_stage: str
     start_time_ms: int | None
-    user: str | None
-    artifact_uri: str | None
     artifact_dir: Path | None
     origin: Path  # the run's folder (file store) or the database file
     params: dict[str, str] = field(default_factory=dict)
@@ -121,8 +120,6 @@ def read_file_store(root: Path) -> list[MlflowRun]:
                 start_time_ms=meta.get("start_time")
                 if isinstance(meta.get("start_time"), int)
                 else None,
-                user=_text(meta.get("user_id")),
-                artifact_uri=artifact_uri,
                 artifact_dir=_first_dir(
                     [run_dir / "artifacts", _local(artifact_uri, project)], project
                 ),
@@ -137,24 +134,29 @@ def read_file_store(root: Path) -> list[MlflowRun]:
     return runs
 
 
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under `folder` (none if it is missing), in path order."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
 def _key_files(folder: Path) -> dict[str, str]:
     """params/ and tags/: one file per key (keys with '/' are nested folders), the value inside."""
-    out: dict[str, str] = {}
-    if not folder.is_dir():
-        return out
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        out[path.relative_to(folder).as_posix()] = _read_text(path)
-    return out
+    return {
+        path.relative_to(folder).as_posix(): decode_text(read_file_bytes(path), path)
+        for path in _files_under(folder)
+    }
 
 
 def _latest_metrics(folder: Path) -> dict[str, float]:
     """metrics/: lines `timestamp value [step]`; the latest is the one with the highest (step, time)."""
     out: dict[str, float] = {}
-    if not folder.is_dir():
-        return out
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in _files_under(folder):
         best: tuple[int, int, float] | None = None
-        for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        for number, line in enumerate(
+            decode_text(read_file_bytes(path), path).splitlines(), start=1
+        ):
             parts = line.split()
             if not parts:
                 continue
@@ -174,38 +176,38 @@ def _latest_metrics(folder: Path) -> dict[str, float]:
     return out
 
 
-def _file_store_datasets(exp_dir: Path) -> dict[str, Dataset]:
-    out: dict[str, Dataset] = {}
-    folder = exp_dir / "datasets"
+def _child_metas(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(child folder name, its meta.yaml) for each child of `folder` whose meta.yaml is a mapping."""
     if not folder.is_dir():
-        return out
+        return
     for meta_path in sorted(folder.glob("*/meta.yaml")):
         doc = _yaml(meta_path)
-        if isinstance(doc, dict) and doc.get("name") is not None:
-            out[meta_path.parent.name] = Dataset(
-                name=str(doc["name"]),
-                digest=str(doc.get("digest") or ""),
-                source_type=_text(doc.get("source_type")),
-                source=_text(doc.get("source")),
-                profile=_text(doc.get("profile")),
-            )
-    return out
+        if isinstance(doc, dict):
+            yield meta_path.parent.name, doc
+
+
+def _file_store_datasets(exp_dir: Path) -> dict[str, Dataset]:
+    return {
+        name: Dataset(
+            name=str(doc["name"]),
+            digest=str(doc.get("digest") or ""),
+            source=_text(doc.get("source")),
+            profile=_text(doc.get("profile")),
+        )
+        for name, doc in _child_metas(exp_dir / "datasets")
+        if doc.get("name") is not None
+    }
 
 
 def _file_store_inputs(folder: Path, datasets: dict[str, Dataset]) -> list[Dataset]:
     out: list[Dataset] = []
-    if not folder.is_dir():
-        return out
-    for meta_path in sorted(folder.glob("*/meta.yaml")):
-        doc = _yaml(meta_path)
-        if not isinstance(doc, dict) or doc.get("source_type") != "DATASET":
+    for _name, doc in _child_metas(folder):
+        if doc.get("source_type") != "DATASET":
             continue
         found = datasets.get(str(doc.get("source_id")))
         if found is not None:
             tags: dict[str, Any] = doc["tags"] if isinstance(doc.get("tags"), dict) else {}
-            out.append(
-                Dataset(**{**found.__dict__, "context": _text(tags.get("mlflow.data.context"))})
-            )
+            out.append(replace(found, context=_text(tags.get("mlflow.data.context"))))
     return out
 
 
@@ -227,7 +229,11 @@ def _file_store_models(root: Path) -> dict[str, list[ModelVersion]]:
         alias_dir = model_dir / "aliases"
         if alias_dir.is_dir():
             for alias_file in sorted(alias_dir.iterdir()):
-                _add_alias(aliases, alias_file.name, _read_text(alias_file).strip())
+                _add_alias(
+                    aliases,
+                    alias_file.name,
+                    decode_text(read_file_bytes(alias_file), alias_file).strip(),
+                )
         for version_meta in sorted(model_dir.glob("version-*/meta.yaml")):
             doc = _yaml(version_meta)
             if not isinstance(doc, dict) or not doc.get("run_id"):
@@ -283,11 +289,11 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
     runs: dict[str, MlflowRun] = {}
     for row in con.execute(
         """SELECT r.run_uuid, r.name, r.experiment_id, e.name, r.status, r.lifecycle_stage,
-                  r.start_time, r.user_id, r.artifact_uri, e.lifecycle_stage
+                  r.start_time, r.artifact_uri, e.lifecycle_stage
            FROM runs r LEFT JOIN experiments e ON e.experiment_id = r.experiment_id
            ORDER BY r.start_time, r.run_uuid"""
     ):
-        run_id, name, exp_id, exp_name, status, stage, start, user, uri, exp_stage = row
+        run_id, name, exp_id, exp_name, status, stage, start, uri, exp_stage = row
         if exp_stage == "deleted":
             stage = "deleted"
         runs[run_id] = MlflowRun(
@@ -298,8 +304,6 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
             status=str(status),
             lifecycle_stage=str(stage or "active"),
             start_time_ms=start if isinstance(start, int) else None,
-            user=user,
-            artifact_uri=uri,
             artifact_dir=_sqlite_artifacts(uri, project, str(exp_id), str(run_id)),
             origin=db,
         )
@@ -320,7 +324,7 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
             else "NULL"
         )
         for row in con.execute(
-            f"""SELECT i.destination_id, d.name, d.digest, d.dataset_source_type, d.dataset_source,
+            f"""SELECT i.destination_id, d.name, d.digest, d.dataset_source,
                        d.dataset_profile, {context}
                 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
                 WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN'
@@ -411,22 +415,13 @@ def _yaml(path: Path) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(_read_text(path))
+        return yaml.safe_load(decode_text(read_file_bytes(path), path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputError(
             path, f"invalid YAML: {getattr(exc, 'problem', None) or exc}", line
         ) from None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(path, "not valid UTF-8") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
 
 
 def _text(value: Any) -> str | None:

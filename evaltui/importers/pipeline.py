@@ -29,6 +29,7 @@ from evaltui.importers.common import Imported
 INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]+")
+TOOLS = ("lm-eval", "inspect", "mlflow")  # the `evaltui import` commands, in help order
 
 
 def _readers() -> dict[str, Callable[[Path], Imported]]:
@@ -37,9 +38,6 @@ def _readers() -> dict[str, Callable[[Path], Imported]]:
     from evaltui.importers.mlflow import read_mlflow
 
     return {"lm-eval": read_lm_eval, "inspect": read_inspect, "mlflow": read_mlflow}
-
-
-TOOLS = ("lm-eval", "inspect", "mlflow")
 
 
 def source_path(tool: str, text: str) -> Path:
@@ -53,10 +51,9 @@ def source_path(tool: str, text: str) -> Path:
 
 def read_source(tool: str, source: Path) -> Imported:
     """Run one importer on SOURCE (a file or folder)."""
-    readers = _readers()
-    if tool not in readers:
+    if tool not in TOOLS:
         raise InputError(None, f"unknown tool {tool!r}; choose one of {', '.join(TOOLS)}")
-    return readers[tool](source)
+    return _readers()[tool](source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +101,10 @@ def native_records(imported: Imported) -> list[NativeRecord]:
         stem = file_stem(suite.suite_id)
         doc = dict(suite.doc)
         data: dict[str, bytes] = {}
-        splits = {}
-        for split, cases in doc["splits"].items():
-            if len(cases) > INLINE_LIMIT:
-                name = f"{stem}.{split}.jsonl"
-                data[name] = jsonl_bytes(cases)
-                splits[split] = name
-            else:
-                splits[split] = cases
-        doc["splits"] = splits
+        doc["splits"] = {
+            split: _cases_or_file(cases, f"{stem}.{split}.jsonl", data)
+            for split, cases in doc["splits"].items()
+        }
         records.append(
             NativeRecord("suite", suite.suite_id, doc, f"{stem}.suite.json", suite.source, data)
         )
@@ -120,12 +112,19 @@ def native_records(imported: Imported) -> list[NativeRecord]:
         stem = file_stem(run.run_id)
         doc = dict(run.doc)
         data = {}
-        if len(doc["cases"]) > INLINE_LIMIT:
-            name = f"{stem}.cases.jsonl"
-            data[name] = jsonl_bytes(doc["cases"])
-            doc["cases"] = name
+        doc["cases"] = _cases_or_file(doc["cases"], f"{stem}.cases.jsonl", data)
         records.append(NativeRecord("run", run.run_id, doc, f"{stem}.run.json", run.source, data))
     return records
+
+
+def _cases_or_file(
+    cases: list[dict[str, Any]], name: str, data: dict[str, bytes]
+) -> list[dict[str, Any]] | str:
+    """The cases inline, or (more than INLINE_LIMIT) the name of the JSONL file added to `data`."""
+    if len(cases) <= INLINE_LIMIT:
+        return cases
+    data[name] = jsonl_bytes(cases)
+    return name
 
 
 def build_batch(records: list[NativeRecord], folder: Path) -> Batch:
@@ -170,18 +169,19 @@ def write_records(
     for record in records:
         planned.extend((folder / name, data) for name, data in record.data.items())
         planned.append((folder / record.filename, record.text()))
+    unchanged = {path for path, data in planned if _content(path) == data}
     clashes = [
         InputError(
             path,
             "already exists with other content; choose another --out folder (or pass --replace)",
         )
-        for path, data in planned
-        if path.exists() and not overwrite and _content(path) != data
+        for path, _data in planned
+        if not overwrite and path not in unchanged and path.exists()
     ]
     raise_collected(clashes)
     written = []
     for path, data in planned:
-        if path.exists() and _content(path) == data:
+        if path in unchanged:
             written.append(path)
             continue
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -4,8 +4,9 @@ inspect_ai writes `.eval` logs as zip archives. Since inspect_ai 0.3.x the entri
 with zstd (zip method 93), which Python 3.11's `zipfile` cannot decompress. Here `zipfile` still
 parses the central directory (names, sizes, CRCs, offsets); stored and deflated entries are read by
 `zipfile` itself, zstd entries are located through their local header and decompressed with the
-`zstandard` package. Every entry's size and CRC-32 are checked against the central directory, so a
-truncated or damaged archive is refused with a message rather than read half-way.
+`zstandard` package. Every entry's CRC-32 is checked against the central directory (by `zipfile`
+for stored and deflated entries, here for zstd ones, with the size), so a truncated or damaged
+archive is refused with a message rather than read half-way.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,13 +24,6 @@ _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _ENCRYPTED = 0x1
 MAX_ENTRY_BYTES = 4 << 30  # an entry claiming more than this is refused (zip bomb guard)
-
-
-@dataclass(frozen=True, slots=True)
-class ZipEntry:
-    name: str
-    size: int
-    method: int
 
 
 class ZipArchive:
@@ -68,10 +60,6 @@ class ZipArchive:
     def names(self) -> list[str]:
         return list(self._infos)
 
-    def entries(self) -> Iterator[ZipEntry]:
-        for info in self._infos.values():
-            yield ZipEntry(info.filename, info.file_size, info.compress_type)
-
     def __contains__(self, name: object) -> bool:
         return name in self._infos
 
@@ -88,22 +76,18 @@ class ZipArchive:
                 self.path, f"{where} claims {info.file_size:,} bytes; refusing to inflate it"
             )
         if info.compress_type == ZIP_ZSTANDARD:
-            data = self._read_zstd(info)
-        elif info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            try:
-                data = self._zip.read(info)
+            return self._read_zstd(info)
+        if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            try:  # zipfile checks the CRC-32 itself (BadZipFile)
+                return self._zip.read(info)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
                 raise InputError(
                     self.path, f"{where} is damaged ({exc}); the file may be truncated"
                 ) from None
-        else:
-            raise InputError(
-                self.path,
-                f"{where} uses zip compression method {info.compress_type}, which evaltui cannot read",
-            )
-        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-            raise InputError(self.path, f"{where} is damaged (size or CRC-32 does not match)")
-        return data
+        raise InputError(
+            self.path,
+            f"{where} uses zip compression method {info.compress_type}, which evaltui cannot read",
+        )
 
     def _read_zstd(self, info: zipfile.ZipInfo) -> bytes:
         import zstandard
@@ -111,13 +95,17 @@ class ZipArchive:
         where = f"entry {info.filename!r}"
         compressed = self._raw(info)
         if info.file_size == 0:
-            return b""
-        try:
-            return zstandard.ZstdDecompressor().decompress(
-                compressed, max_output_size=info.file_size
-            )
-        except zstandard.ZstdError as exc:
-            raise InputError(self.path, f"{where} is damaged (zstd: {exc})") from None
+            data = b""
+        else:
+            try:
+                data = zstandard.ZstdDecompressor().decompress(
+                    compressed, max_output_size=info.file_size
+                )
+            except zstandard.ZstdError as exc:
+                raise InputError(self.path, f"{where} is damaged (zstd: {exc})") from None
+        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            raise InputError(self.path, f"{where} is damaged (size or CRC-32 does not match)")
+        return data
 
     def _raw(self, info: zipfile.ZipInfo) -> bytes:
         """The compressed bytes of an entry, found through its local file header."""
