@@ -33,6 +33,7 @@ from tests.hostile import (
     HOSTILE,
     LINK,
     OSC52,
+    SGR,
     SHOWN_C1,
     SHOWN_CLEAR,
     SHOWN_OSC52,
@@ -110,6 +111,8 @@ def test_human_output_is_safe(name: str, store: Path, styled: bool, run_cli) -> 
     result = run_cli(*args, "--store", store)
     assert_safe(result, styled)
     assert_display(result, *shown)
+    if name == "runs":  # the color terminal really is one: Rich styled the table
+        assert bool(SGR.search(result.out)) is styled
 
 
 JSON_COMMANDS: dict[str, tuple[str, ...]] = {
