@@ -113,6 +113,28 @@ def sample_store(_loaded_sample_store: Path, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _loaded_hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from evaltui.contract.discover import read_batch
+    from evaltui.store.connection import Store
+    from evaltui.store.loader import load_batch
+    from tests.hostile import write_hostile_review
+
+    folder = write_hostile_review(tmp_path_factory.mktemp("hostile") / "review")
+    path = folder.parent / "hostile.duckdb"
+    with Store.open(path) as store:
+        load_batch(store, read_batch([folder]))
+    return path
+
+
+@pytest.fixture
+def full_hostile_store(_loaded_hostile_store: Path, tmp_path: Path) -> Path:
+    """A private copy of a store holding tests/hostile.py's review (every free text hostile)."""
+    path = tmp_path / "hostile.duckdb"
+    shutil.copy(_loaded_hostile_store, path)
+    return path
+
+
 @pytest.fixture
 def sample_con(sample_store: Path) -> Iterator:
     from evaltui.store.connection import Store
