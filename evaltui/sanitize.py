@@ -31,10 +31,12 @@ _BIDI = {
     0x2069: "PDI",
 }
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_KEEP_NEWLINES = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+# What `visible()` replaces, as the inside of a regex character class: C0 controls, DEL, C1
+# controls and the bidirectional controls; `multiline=True` keeps the line feed out of it.
+_UNSAFE_BUT_LINE_FEED = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+UNSAFE_CHARS = "\n" + _UNSAFE_BUT_LINE_FEED
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
+_UNSAFE_KEEP_NEWLINES = re.compile(f"[{_UNSAFE_BUT_LINE_FEED}]")
 
 ELLIPSIS = "\u2026"
 

@@ -3,18 +3,27 @@ and an in-process CLI runner. No test touches the developer's own store."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+if TYPE_CHECKING:
+    import duckdb
+
+    from evaltui.review.case_pager import PairCases
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RUNS = REPO / "sample_runs"
+EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"  # one suite and its runs: the base of made-up inputs
 SHARED = REPO.parent / "shared"
 REAL_LOGS = SHARED / "real-logs"
 
@@ -38,6 +47,17 @@ settings.register_profile(
     suppress_health_check=_SLOW_IS_FINE,
 )
 settings.load_profile("fuzz" if os.environ.get(FUZZ_ENV) else "ci")
+
+
+def example_run(run_id: str, **fields: object) -> dict:
+    """A fresh copy of the example's run_003 record, named `run_id`, with `fields` replaced."""
+    doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
+    return {**doc, "run_id": run_id, **fields}
+
+
+def digest(path: Path) -> str:
+    """The SHA-256 of a file ('(none)' if there is none): 'byte-for-byte unchanged' in a test."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "(none)"
 
 
 @pytest.fixture(autouse=True)
@@ -93,12 +113,49 @@ def sample_store(_loaded_sample_store: Path, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _loaded_hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from evaltui.contract.discover import read_batch
+    from evaltui.store.connection import Store
+    from evaltui.store.loader import load_batch
+    from tests.hostile import write_hostile_review
+
+    folder = write_hostile_review(tmp_path_factory.mktemp("hostile") / "review")
+    path = folder.parent / "hostile.duckdb"
+    with Store.open(path) as store:
+        load_batch(store, read_batch([folder]))
+    return path
+
+
+@pytest.fixture
+def full_hostile_store(_loaded_hostile_store: Path, tmp_path: Path) -> Path:
+    """A private copy of a store holding tests/hostile.py's review (every free text hostile)."""
+    path = tmp_path / "hostile.duckdb"
+    shutil.copy(_loaded_hostile_store, path)
+    return path
+
+
 @pytest.fixture
 def sample_con(sample_store: Path) -> Iterator:
     from evaltui.store.connection import Store
 
     with Store.open(sample_store, read_only=True) as store:
         yield store.con
+
+
+# A candidate of the sample runs and its baseline: the pair the case-list tests page through.
+PAIR_BASELINE, PAIR_CANDIDATE = "sr-prod-v3.4", "sr-v3.5-rc3-s3"
+
+
+@pytest.fixture
+def pair(sample_con: duckdb.DuckDBPyConnection) -> PairCases:
+    """The sample pair's case list (`PairCases`), built on `sample_con`."""
+    from evaltui.review.case_pager import PairCases
+    from evaltui.store.queries import get_run
+
+    return PairCases.build(
+        sample_con, get_run(sample_con, PAIR_CANDIDATE), get_run(sample_con, PAIR_BASELINE)
+    )
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import decimal
-import hashlib
 import io
 import json
 import math
@@ -33,6 +32,7 @@ import pyarrow.parquet as pq
 from hypothesis import event
 from hypothesis import strategies as st
 
+from tests.conftest import digest
 from tests.hostile import HOSTILE
 
 JsonPath = tuple[str | int, ...]
@@ -363,10 +363,6 @@ def invoke(*args: str | Path) -> Outcome:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
     return Outcome(code, out.getvalue(), err.getvalue())
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "(none)"
 
 
 def fresh_store(template: Path, folder: Path) -> Path:

@@ -32,13 +32,13 @@ SHOWN_BIDI = "\u27e8RLO\u27e9evil\u27e8PDF\u27e9"
 # Any C0/C1 control but line feed, DEL, and the bidi controls the sanitizer replaces.
 _FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Rich's own styling on a color terminal: Select Graphic Rendition, nothing else.
-_SGR = re.compile("\x1b\\[[0-9;]*m")
+SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
 def terminal_problems(text: str, *, styled: bool = False) -> list[str]:
     """Control characters in `text` with some context; `styled` allows Rich's SGR sequences."""
     if styled:
-        text = _SGR.sub("", text)
+        text = SGR.sub("", text)
     return [repr(text[max(0, m.start() - 30) : m.end() + 10]) for m in _FORBIDDEN.finditer(text)][
         :5
     ]

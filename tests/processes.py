@@ -7,7 +7,9 @@ Modes:
 - `pause-after-run N`: a load prints `MIDWAY` after its Nth bulk insert of case results (the
   loader inserts all runs of one format in one statement; inside its transaction, holding the
   store's write lock), then blocks until a line arrives on stdin.
-- `announce-run N`: a load prints `INSERTING` as it starts its Nth bulk insert, and goes on.
+- `announce-run N`: a load prints `INSERTING` as it starts its Nth bulk insert and goes on, but
+  stops before its COMMIT until a line arrives on stdin: a kill after `INSERTING` always lands
+  before the commit, however fast the insert.
 - `announce-commit`: a load prints `COMMITTING` just before its COMMIT, and goes on.
 - `kill-at WHERE`: a `decide` kills itself with SIGKILL at WHERE: `json-fsync` (its temp file
   half written), `json-link` (temp file complete, before it gets its name), `sig-link` (the JSON
@@ -181,13 +183,15 @@ def _announce(n: int) -> None:
             _say("INSERTING")
 
     _hook_runs(None, before)
+    _hook_commit(wait=True)
 
 
-def _announce_commit() -> None:
+def _hook_commit(*, wait: bool) -> None:
+    """Print `COMMITTING` just before a COMMIT; with `wait`, then block until a line on stdin."""
     from evaltui.store.connection import Store
 
     @contextmanager
-    def transaction(self: Store) -> Iterator[Any]:  # Store.transaction, with a word before COMMIT
+    def transaction(self: Store) -> Iterator[Any]:  # Store.transaction, with a stop before COMMIT
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield self.con
@@ -195,6 +199,8 @@ def _announce_commit() -> None:
             self.con.execute("ROLLBACK")
             raise
         _say("COMMITTING")
+        if wait:
+            sys.stdin.readline()
         self.con.execute("COMMIT")
 
     Store.transaction = transaction  # type: ignore[method-assign]
@@ -280,7 +286,7 @@ def _child(argv: list[str]) -> None:
     elif mode and mode[0] == "announce-run":
         _announce(int(mode[1]))
     elif mode and mode[0] == "announce-commit":
-        _announce_commit()
+        _hook_commit(wait=False)
     elif mode and mode[0] == "kill-at":
         _kill_at(mode[1])
     elif mode:

@@ -12,17 +12,12 @@ line they wait for on stdin); nothing here depends on how fast the machine is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import SAMPLE_RUNS
+from tests.conftest import EXAMPLE, digest, example_run
 from tests.processes import run, spawn
-
-EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
 
 
 def incoming(folder: Path, *run_ids: str) -> Path:
@@ -30,9 +25,7 @@ def incoming(folder: Path, *run_ids: str) -> Path:
     folder.mkdir(parents=True)
     shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
     for run_id in run_ids:
-        doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
-        doc["run_id"] = run_id
-        (folder / f"{run_id}.run.json").write_text(json.dumps(doc))
+        (folder / f"{run_id}.run.json").write_text(json.dumps(example_run(run_id)))
     return folder
 
 
@@ -42,10 +35,6 @@ def run_ids(store: Path) -> dict[str, int]:
     return {r["run_id"]: r["cases"] for r in json.loads(done.stdout)["runs"]}
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def one_line(stderr: str) -> str:
     assert "Traceback" not in stderr
     lines = stderr.strip().splitlines()
@@ -53,18 +42,13 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def store(sample_store: Path) -> Path:
-    return sample_store
-
-
-def test_two_app_sessions_read_one_store_at_once(store: Path) -> None:
-    first = spawn(mode=("app", str(store)))
-    second = spawn(mode=("app", str(store)))
+def test_two_app_sessions_read_one_store_at_once(sample_store: Path) -> None:
+    first = spawn(mode=("app", str(sample_store)))
+    second = spawn(mode=("app", str(sample_store)))
     try:
         first.expect("OPEN")
         second.expect("OPEN")  # both hold the store now
-        also = run("runs", "--store", store, "--json")  # and a third reader is welcome too
+        also = run("runs", "--store", sample_store, "--json")  # and a third reader is welcome too
         assert also.returncode == 0, also.stderr
         first.send()
         second.send()
@@ -78,27 +62,29 @@ def test_two_app_sessions_read_one_store_at_once(store: Path) -> None:
         second.kill()
     assert seen[0] == seen[1]
     assert seen[0]["compare"] and seen[0]["cases"]
-    assert set(seen[0]["runs"]) <= set(run_ids(store)) and len(seen[0]["runs"]) >= 2
+    assert set(seen[0]["runs"]) <= set(run_ids(sample_store)) and len(seen[0]["runs"]) >= 2
 
 
-def test_a_load_while_the_app_is_open_is_refused_or_waits(store: Path, tmp_path: Path) -> None:
+def test_a_load_while_the_app_is_open_is_refused_or_waits(
+    sample_store: Path, tmp_path: Path
+) -> None:
     folder = incoming(tmp_path / "in", "run_new")
-    before = set(run_ids(store))
-    app = spawn(mode=("app", str(store)))
+    before = set(run_ids(sample_store))
+    app = spawn(mode=("app", str(sample_store)))
     try:
         app.expect("OPEN")
-        unchanged = digest(store)
-        refused = run("load", folder, "--store", store)
+        unchanged = digest(sample_store)
+        refused = run("load", folder, "--store", sample_store)
         assert refused.returncode == 2
         line = one_line(refused.stderr)
         assert f"the store is busy: process {app.pid} has it open" in line, line
         assert "--wait" in line
-        assert digest(store) == unchanged
+        assert digest(sample_store) == unchanged
 
-        reader = run("runs", "--store", store, "--json")  # readers are not refused
+        reader = run("runs", "--store", sample_store, "--json")  # readers are not refused
         assert reader.returncode == 0, reader.stderr
 
-        waiting = spawn("load", folder, "--store", store, "--wait", "600")
+        waiting = spawn("load", folder, "--store", sample_store, "--wait", "600")
         said = waiting.expect("waiting up to 600s", stream="stderr")
         assert f"process {app.pid}" in said
         app.send()  # the reviewer carries on, then quits
@@ -110,31 +96,33 @@ def test_a_load_while_the_app_is_open_is_refused_or_waits(store: Path, tmp_path:
         assert "loaded 0 suites, 1 run" in out
     finally:
         app.kill()
-    assert set(run_ids(store)) == before | {"run_new"}
+    assert set(run_ids(sample_store)) == before | {"run_new"}
 
 
-def test_two_loads_and_a_reader_at_once(store: Path, tmp_path: Path) -> None:
+def test_two_loads_and_a_reader_at_once(sample_store: Path, tmp_path: Path) -> None:
     first_folder = incoming(tmp_path / "a", "run_a1", "run_a2")
     second_folder = incoming(tmp_path / "b", "run_b")
-    before = run_ids(store)
-    first = spawn("load", first_folder, "--store", store, mode=("pause-after-run", "1"))
+    before = run_ids(sample_store)
+    first = spawn("load", first_folder, "--store", sample_store, mode=("pause-after-run", "1"))
     waiting_load = waiting_reader = None
     try:
         first.expect("MIDWAY")  # run_a1 and run_a2 inserted, not committed: the transaction is open
 
-        refused = run("load", second_folder, "--store", store)
+        refused = run("load", second_folder, "--store", sample_store)
         assert refused.returncode == 2
         assert f"process {first.pid} has it open" in one_line(refused.stderr)
-        reader = run("runs", "--store", store, "--json")
+        reader = run("runs", "--store", sample_store, "--json")
         assert reader.returncode == 2
         assert f"process {first.pid} is writing to it (a load?)" in one_line(reader.stderr)
-        app = run("--store", store)  # the review app itself: the same line, before any screen
+        app = run(
+            "--store", sample_store
+        )  # the review app itself: the same line, before any screen
         assert app.returncode == 2
         assert f"process {first.pid} is writing to it" in one_line(app.stderr)
 
-        waiting_load = spawn("load", second_folder, "--store", store, "--wait", "600")
+        waiting_load = spawn("load", second_folder, "--store", sample_store, "--wait", "600")
         waiting_load.expect("waiting up to 600s", stream="stderr")
-        waiting_reader = spawn("runs", "--store", store, "--json", "--wait", "600")
+        waiting_reader = spawn("runs", "--store", sample_store, "--json", "--wait", "600")
         waiting_reader.expect("waiting up to 600s", stream="stderr")
 
         first.send()
@@ -152,18 +140,18 @@ def test_two_loads_and_a_reader_at_once(store: Path, tmp_path: Path) -> None:
         for child in (first, waiting_load, waiting_reader):
             if child is not None:
                 child.kill()
-    after = run_ids(store)
+    after = run_ids(sample_store)
     assert set(after) == {*before, "run_a1", "run_a2", "run_b"}
     assert after["run_a1"] == after["run_a2"] == after["run_b"] == 4
 
 
-def test_wait_gives_up_with_one_line(store: Path, tmp_path: Path) -> None:
+def test_wait_gives_up_with_one_line(sample_store: Path, tmp_path: Path) -> None:
     """A bounded wait ends: still busy after it, the load says so and leaves the store alone."""
     folder = incoming(tmp_path / "in", "run_new")
-    app = spawn(mode=("app", str(store)))
+    app = spawn(mode=("app", str(sample_store)))
     try:
         app.expect("OPEN")
-        gave_up = run("load", folder, "--store", store, "--wait", "0.5")
+        gave_up = run("load", folder, "--store", sample_store, "--wait", "0.5")
         assert gave_up.returncode == 2
         lines = gave_up.stderr.strip().splitlines()
         assert "Traceback" not in gave_up.stderr
@@ -174,12 +162,12 @@ def test_wait_gives_up_with_one_line(store: Path, tmp_path: Path) -> None:
         assert app.finish()[0] == 0
     finally:
         app.kill()
-    assert "run_new" not in run_ids(store)
+    assert "run_new" not in run_ids(sample_store)
 
 
-def test_wait_is_accepted_before_the_command(store: Path, run_cli) -> None:
-    result = run_cli("--wait", "1", "--store", store, "runs", "--json")
+def test_wait_is_accepted_before_the_command(sample_store: Path, run_cli) -> None:
+    result = run_cli("--wait", "1", "--store", sample_store, "runs", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["runs"]
-    negative = run_cli("runs", "--store", store, "--wait", "-1")
+    negative = run_cli("runs", "--store", sample_store, "--wait", "-1")
     assert negative.code == 2 and "--wait" in negative.err

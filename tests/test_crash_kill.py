@@ -110,7 +110,8 @@ def finish_the_load(store: Path, paths: list[Path]) -> None:
     [
         # every run's rows are inserted by one statement: held after it, inside the transaction
         (("pause-after-run", "1"), "MIDWAY"),
-        (("announce-run", "1"), "INSERTING"),  # killed while DuckDB bulk-inserts the rows
+        # killed once DuckDB starts the bulk insert; the child stops before COMMIT, so never after
+        (("announce-run", "1"), "INSERTING"),
     ],
     ids=["paused-midway", "during-insert"],
 )

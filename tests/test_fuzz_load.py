@@ -20,20 +20,17 @@ from hypothesis import strategies as st
 from evaltui.contract.discover import read_batch
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
-from tests.conftest import SAMPLE_RUNS
+from tests.conftest import EXAMPLE, digest, example_run
 from tests.fuzzing import (
     check_refused_or_loaded,
     damaged_json_text,
     damaged_jsonl,
     damaged_parquet,
     damaged_value,
-    digest,
     dumps,
     fresh_store,
     invoke,
 )
-
-EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
 
 
 def suite_doc() -> dict[str, Any]:
@@ -42,13 +39,7 @@ def suite_doc() -> dict[str, Any]:
     return doc
 
 
-def run_doc(run_id: str = "run_fuzz") -> dict[str, Any]:
-    doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
-    doc["run_id"] = run_id
-    return doc
-
-
-RESULT_ROWS = run_doc()["cases"]
+RESULT_ROWS = example_run("run_fuzz")["cases"]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +67,7 @@ def load_files(template: Path, workdir: Path, files: dict[str, bytes]) -> None:
     check_refused_or_loaded(outcome, store, before, folder)
 
 
-@given(data=damaged_json_text(run_doc()))
+@given(data=damaged_json_text(example_run("run_fuzz")))
 def test_damaged_run_record(template: Path, workdir: Path, data: bytes) -> None:
     load_files(template, workdir, {"run_fuzz.run.json": data})
 
@@ -87,7 +78,7 @@ def test_damaged_suite_manifest(template: Path, workdir: Path, data: bytes) -> N
 
 
 def _with_file(name: str) -> bytes:
-    doc = run_doc()
+    doc = example_run("run_fuzz")
     doc["cases"] = name
     return json.dumps(doc).encode()
 
@@ -108,7 +99,7 @@ def test_damaged_results_parquet(template: Path, workdir: Path, data: bytes) -> 
     )
 
 
-@given(data=damaged_jsonl([run_doc("run_a"), run_doc("run_b"), run_doc("run_c")]))
+@given(data=damaged_jsonl([example_run("run_a"), example_run("run_b"), example_run("run_c")]))
 def test_damaged_runs_jsonl(template: Path, workdir: Path, data: bytes) -> None:
     load_files(template, workdir, {"batch.runs.jsonl": data})
 

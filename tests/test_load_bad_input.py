@@ -8,7 +8,6 @@ with exit 1, a failed check, and `canary-check` refuses to act on with exit 2).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,20 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import SAMPLE_RUNS
+from tests.conftest import EXAMPLE, CliResult, digest, example_run
 from tests.decision_support import SignedDecision, resign, sign_sample_decision
-
-EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
 
 
 def suite_doc() -> dict:
     return json.loads((EXAMPLE / "ci-claim-gate-v1.suite.json").read_text())
-
-
-def run_doc(run_id: str = "run_new") -> dict:
-    doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
-    doc["run_id"] = run_id
-    return doc
 
 
 def write(path: Path, doc: object) -> Path:
@@ -56,7 +47,7 @@ def results_rows() -> list[dict]:
 
 
 def run_with_file(folder: Path, name: str) -> None:
-    doc = run_doc()
+    doc = example_run("run_new")
     doc["cases"] = name
     write(folder / "run_new.run.json", doc)
 
@@ -66,13 +57,15 @@ Builder = Callable[[Path], tuple[str, int | None]]
 
 
 def truncated_json(folder: Path) -> tuple[str, int | None]:
-    text = json.dumps(run_doc(), indent=1)
+    text = json.dumps(example_run("run_new"), indent=1)
     (folder / "run_new.run.json").write_text(text[: len(text) // 2])
     return "run_new.run.json", None
 
 
 def non_utf8(folder: Path) -> tuple[str, int | None]:
-    data = json.dumps(run_doc(), indent=1).encode().replace(b"fix-b", b"fix-\xff\xfe", 1)
+    data = (
+        json.dumps(example_run("run_new"), indent=1).encode().replace(b"fix-b", b"fix-\xff\xfe", 1)
+    )
     (folder / "run_new.run.json").write_bytes(data)
     return "run_new.run.json", None
 
@@ -83,29 +76,32 @@ def unknown_kind(folder: Path) -> tuple[str, int | None]:
 
 
 def unknown_version(folder: Path) -> tuple[str, int | None]:
-    write(folder / "run_new.run.json", {**run_doc(), "version": 2})
+    write(folder / "run_new.run.json", {**example_run("run_new"), "version": 2})
     return "run_new.run.json", None
 
 
 def missing_field(folder: Path) -> tuple[str, int | None]:
-    doc = run_doc()
+    doc = example_run("run_new")
     del doc["artifact"]
     write(folder / "run_new.run.json", doc)
     return "run_new.run.json", None
 
 
 def wrong_types(folder: Path) -> tuple[str, int | None]:
-    write(folder / "run_new.run.json", {**run_doc(), "params": ["x"], "metrics": {"a": "high"}})
+    write(
+        folder / "run_new.run.json",
+        {**example_run("run_new"), "params": ["x"], "metrics": {"a": "high"}},
+    )
     return "run_new.run.json", None
 
 
 def unknown_suite(folder: Path) -> tuple[str, int | None]:
-    write(folder / "run_new.run.json", {**run_doc(), "suite_id": "no-such-suite"})
+    write(folder / "run_new.run.json", {**example_run("run_new"), "suite_id": "no-such-suite"})
     return "run_new.run.json", None
 
 
 def unknown_case_ids(folder: Path) -> tuple[str, int | None]:
-    doc = run_doc()
+    doc = example_run("run_new")
     doc["cases"][2]["case_id"] = "hold_999"
     write(folder / "run_new.run.json", doc)
     return "run_new.run.json", None
@@ -202,14 +198,14 @@ def jsonl_route_not_a_string(folder: Path) -> tuple[str, int | None]:
 
 
 def bad_line_in_runs_jsonl(folder: Path) -> tuple[str, int | None]:
-    good = run_doc("run_a")
-    bad = {**run_doc("run_b"), "started_at": "yesterday"}
+    good = example_run("run_a")
+    bad = {**example_run("run_b"), "started_at": "yesterday"}
     (folder / "batch.runs.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
     return "batch.runs.jsonl", 2
 
 
 def duplicate_json_keys(folder: Path) -> tuple[str, int | None]:
-    text = json.dumps(run_doc())
+    text = json.dumps(example_run("run_new"))
     text = text.replace('"artifact":', '"artifact": "x", "artifact":', 1)
     (folder / "run_new.run.json").write_text(text)
     return "run_new.run.json", None
@@ -285,34 +281,6 @@ BUILDERS: list[Builder] = [
 ]
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
-def test_bad_input_is_refused_cleanly(build: Builder, tmp_path: Path, run_cli) -> None:
-    store = tmp_path / "store.duckdb"
-    assert run_cli("load", EXAMPLE, "--store", store).code == 0
-    before = digest(store)
-
-    folder = tmp_path / "incoming"
-    folder.mkdir()
-    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
-    named, line = build(folder)
-
-    result = run_cli("load", folder, "--store", store)
-    assert result.code == 2, result
-    assert result.out == ""
-    assert "Traceback" not in result.err
-    lines = result.err.strip().splitlines()
-    assert 1 <= len(lines) <= 21, result.err
-    first = lines[0]
-    assert named in first, first
-    if line is not None:
-        assert f"{named}:{line}:" in first, first
-    assert digest(store) == before, "a refused load must leave the store byte-for-byte unchanged"
-
-
 def test_runs_jsonl_problem_names_the_line(tmp_path: Path, run_cli) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -327,8 +295,8 @@ def test_all_problems_in_one_pass(tmp_path: Path, run_cli) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
-    write(folder / "a.run.json", {**run_doc("run_a"), "version": 9})
-    write(folder / "b.run.json", {**run_doc("run_b"), "suite_id": ""})
+    write(folder / "a.run.json", {**example_run("run_a"), "version": 9})
+    write(folder / "b.run.json", {**example_run("run_b"), "suite_id": ""})
     store = tmp_path / "s.duckdb"
     result = run_cli("load", folder, "--store", store)
     assert result.code == 2
@@ -384,7 +352,7 @@ def parquet_route_not_strings(folder: Path) -> tuple[str, int | None]:
 
 
 def nan_in_json(folder: Path) -> tuple[str, int | None]:
-    text = json.dumps(run_doc(), indent=1).replace(
+    text = json.dumps(example_run("run_new"), indent=1).replace(
         '"exact_route_rate": 1.0', '"exact_route_rate": NaN'
     )
     (folder / "run_new.run.json").write_text(text)
@@ -393,7 +361,7 @@ def nan_in_json(folder: Path) -> tuple[str, int | None]:
 
 def symlinked_record_escape(folder: Path) -> tuple[str, int | None]:
     """A record found by walking the folder that is a symlink to a file elsewhere."""
-    target = write(folder.parent / "elsewhere" / "run_x.json", run_doc("run_x"))
+    target = write(folder.parent / "elsewhere" / "run_x.json", example_run("run_x"))
     os.symlink(target, folder / "run_x.run.json")
     return "run_x.run.json", None
 
@@ -406,9 +374,35 @@ MORE_BUILDERS: list[Builder] = [
 ]
 
 
-@pytest.mark.parametrize("build", MORE_BUILDERS, ids=lambda b: b.__name__)
-def test_more_bad_input_is_refused_cleanly(build: Builder, tmp_path: Path, run_cli) -> None:
-    test_bad_input_is_refused_cleanly(build, tmp_path, run_cli)
+def assert_refused_cleanly(
+    result: CliResult, named: str, line: int | None, store: Path, before: str
+) -> None:
+    """Exit 2, nothing on stdout, one line per problem (the first naming the file, and the line
+    if given), no traceback, and the store byte-for-byte as it was."""
+    assert result.code == 2, result
+    assert result.out == ""
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert 1 <= len(lines) <= 21, result.err
+    first = lines[0]
+    assert named in first, first
+    if line is not None:
+        assert f"{named}:{line}:" in first, first
+    assert digest(store) == before, "a refused input must leave the store byte-for-byte unchanged"
+
+
+@pytest.mark.parametrize("build", BUILDERS + MORE_BUILDERS, ids=lambda b: b.__name__)
+def test_bad_input_is_refused_cleanly(build: Builder, tmp_path: Path, run_cli) -> None:
+    store = tmp_path / "store.duckdb"
+    assert run_cli("load", EXAMPLE, "--store", store).code == 0
+    before = digest(store)
+
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
+    named, line = build(folder)
+
+    assert_refused_cleanly(run_cli("load", folder, "--store", store), named, line, store, before)
 
 
 def test_symlinks_out_of_the_folder(tmp_path: Path, run_cli) -> None:
@@ -569,15 +563,7 @@ def test_bad_import_is_refused_cleanly(
     tool, source, named, line = build(real_logs, folder)
 
     result = run_cli("import", tool, source, "--store", store)
-    assert result.code == 2, result
-    assert result.out == ""
-    assert "Traceback" not in result.err
-    lines = result.err.strip().splitlines()
-    assert 1 <= len(lines) <= 21, result.err
-    assert named in lines[0], lines[0]
-    if line is not None:
-        assert f"{named}:{line}:" in lines[0], lines[0]
-    assert digest(store) == before, "a refused import must leave the store byte-for-byte unchanged"
+    assert_refused_cleanly(result, named, line, store, before)
 
 
 # -- decision files: verify rejects them (exit 1), canary-check will not use them (exit 2) ---------
@@ -699,11 +685,3 @@ def test_bad_decision_file_is_refused_cleanly(
         assert len(lines) == 1, result.err
         assert str(decision.decision) in lines[0], lines[0]
     assert digest(sample_store) == before
-
-
-def test_the_corpus_has_at_least_twenty_kinds_of_each_family() -> None:
-    """Bad input of every family the issue names is covered: load (suites, runs, JSONL, Parquet),
-    importers and decision files."""
-    load_kinds = len(BUILDERS) + len(MORE_BUILDERS)
-    assert load_kinds >= 20
-    assert len(IMPORT_BUILDERS) + len(DECISION_BUILDERS) >= 20

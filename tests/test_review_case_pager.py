@@ -12,15 +12,9 @@ from evaltui.errors import InputError, NotFoundError
 from evaltui.review.case_pager import PairCases
 from evaltui.review.cases import CaseFilter, case_detail, fetch_cases
 from evaltui.store.queries import get_run
+from tests.conftest import PAIR_BASELINE, PAIR_CANDIDATE
 
-BASELINE, CANDIDATE = "sr-prod-v3.4", "sr-v3.5-rc3-s3"
-
-
-@pytest.fixture
-def pair(sample_con: duckdb.DuckDBPyConnection) -> PairCases:
-    return PairCases.build(
-        sample_con, get_run(sample_con, CANDIDATE), get_run(sample_con, BASELINE)
-    )
+BASELINE, CANDIDATE = PAIR_BASELINE, PAIR_CANDIDATE
 
 
 def _all_rows(con: duckdb.DuckDBPyConnection, view, page: int = 37) -> list[dict]:  # type: ignore[no-untyped-def]

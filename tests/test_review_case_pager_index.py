@@ -12,9 +12,6 @@ import pytest
 
 from evaltui.review.case_pager import CaseView, PairCases
 from evaltui.review.cases import CaseFilter
-from evaltui.store.queries import get_run
-
-BASELINE, CANDIDATE = "sr-prod-v3.4", "sr-v3.5-rc3-s3"
 
 
 def sql_step(con: duckdb.DuckDBPyConnection, view: CaseView, row: int, steps: int) -> int | None:
@@ -44,30 +41,25 @@ def sql_before(con: duckdb.DuckDBPyConnection, view: CaseView, row: int) -> int:
     [CaseFilter(), CaseFilter(failures_only=True), CaseFilter(outcome="both_right")],
     ids=["all", "failures", "no-failures"],
 )
-def test_index_agrees_with_the_queries(sample_con: duckdb.DuckDBPyConnection, where) -> None:  # type: ignore[no-untyped-def]
-    pair = PairCases.build(
-        sample_con, get_run(sample_con, CANDIDATE), get_run(sample_con, BASELINE)
-    )
+def test_index_agrees_with_the_queries(
+    sample_con: duckdb.DuckDBPyConnection, pair: PairCases, where: CaseFilter
+) -> None:
     view = pair.view(sample_con, where)
     rows = sorted({-1, 0, view.total - 1, view.total, *range(1, view.total, 5)})
     failures = set(view.failure_rows(sample_con).tolist())
     rows = sorted({*rows, *failures, *(f + 1 for f in failures)})  # every failure and beyond
-    checked = 0
     for row in rows:
         for steps in (-1000, -3, -1, 0, 1, 2, 7, 1000):
             assert view.step_failure(sample_con, row, steps) == sql_step(
                 sample_con, view, row, steps
             ), (row, steps)
-            checked += 1
         assert view.failures_before(sample_con, row) == sql_before(sample_con, view, row)
-    assert checked == 8 * len(rows)
     assert len(view.failure_rows(sample_con)) == view.failures
 
 
-def test_cached_pages_are_the_same_rows(sample_con: duckdb.DuckDBPyConnection) -> None:
-    pair = PairCases.build(
-        sample_con, get_run(sample_con, CANDIDATE), get_run(sample_con, BASELINE)
-    )
+def test_cached_pages_are_the_same_rows(
+    sample_con: duckdb.DuckDBPyConnection, pair: PairCases
+) -> None:
     view = pair.view(sample_con)
     first = view.page(sample_con, 100, 50)
     again = view.page(sample_con, 100, 50)
@@ -80,11 +72,8 @@ def test_cached_pages_are_the_same_rows(sample_con: duckdb.DuckDBPyConnection) -
 
 
 def test_prefetch_puts_the_next_failure_page_in_the_cache(
-    sample_con: duckdb.DuckDBPyConnection,
+    sample_con: duckdb.DuckDBPyConnection, pair: PairCases
 ) -> None:
-    pair = PairCases.build(
-        sample_con, get_run(sample_con, CANDIDATE), get_run(sample_con, BASELINE)
-    )
     view = pair.view(sample_con)
     first = view.step_failure(sample_con, -1, 1)
     assert first is not None

@@ -28,11 +28,38 @@ def test_mcnemar_matches_scipy_binomtest_for_every_split(n: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fixed", "broken"), [(24_000, 26_000), (4_990, 5_010), (120, 4_000), (18, 11)]
+    ("fixed", "broken"),
+    [
+        (24_000, 26_000),
+        (4_990, 5_010),
+        (120, 4_000),
+        (18, 11),
+        (9705, 7607),
+        (9840, 5696),
+        (40_000, 40_100),
+    ],
 )
 def test_mcnemar_large_counts_match_scipy(fixed: int, broken: int) -> None:
     expected = binomtest(fixed, fixed + broken, 0.5).pvalue
     assert mcnemar_exact(fixed, broken) == pytest.approx(expected, rel=1e-8)
+
+
+def _big_integer(fixed: int, broken: int) -> float:
+    """The two-sided exact McNemar p-value as an exact integer sum."""
+    n = fixed + broken
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(fixed, broken) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "broken"),
+    [(0, 0), (1, 0), (0, 40), (5, 2), (17, 7), (18, 6), (15, 13), (50, 50), (970, 760), (300, 2)],
+)
+def test_mcnemar_matches_the_big_integer_sum(fixed: int, broken: int) -> None:
+    assert mcnemar_exact(fixed, broken) == pytest.approx(_big_integer(fixed, broken), rel=1e-10)
+    assert mcnemar_exact(fixed, broken) == mcnemar_exact(broken, fixed)
 
 
 def test_mcnemar_is_symmetric_and_one_without_discordant_pairs() -> None:

@@ -9,7 +9,6 @@ is restored afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -23,19 +22,11 @@ from evaltui.contract.discover import read_batch
 from evaltui.errors import InputError
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
-from tests.conftest import SAMPLE_RUNS
-
-EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
-
-
-def run_record(run_id: str, cases: object, suite_id: str = "ci-claim-gate-v1") -> dict:
-    doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
-    doc.update(run_id=run_id, suite_id=suite_id, cases=cases)
-    return doc
+from tests.conftest import EXAMPLE, digest, example_run
 
 
 def write_run(folder: Path, run_id: str, cases: object, **kw: str) -> None:
-    (folder / f"{run_id}.run.json").write_text(json.dumps(run_record(run_id, cases, **kw)))
+    (folder / f"{run_id}.run.json").write_text(json.dumps(example_run(run_id, cases=cases, **kw)))
 
 
 GOOD = [
@@ -56,7 +47,7 @@ def incoming(tmp_path: Path) -> Path:
 def test_every_bad_run_of_a_batch_is_reported(tmp_path: Path, run_cli) -> None:
     store = tmp_path / "s.duckdb"
     assert run_cli("load", EXAMPLE, "--store", store).code == 0
-    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    before = digest(store)
     folder = incoming(tmp_path)
     write_run(folder, "good_a", GOOD)
     (folder / "a.jsonl").write_text(
@@ -73,7 +64,7 @@ def test_every_bad_run_of_a_batch_is_reported(tmp_path: Path, run_cli) -> None:
     assert len(lines) == 2, result.err
     assert "a.jsonl:4: case_id 'nope' is not in suite 'ci-claim-gate-v1'" in lines[0]
     assert "b.parquet: row 5: duplicate result for case_id 'reg_002' (first at row 2)" in lines[1]
-    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    assert digest(store) == before
 
 
 def test_each_suite_checks_its_own_case_ids(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -11,9 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evaltui.store.connection import Store
-from tests.conftest import SAMPLE_RUNS
-
-EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"
+from tests.conftest import EXAMPLE, SAMPLE_RUNS, digest, example_run
 
 
 def count(store: Path, sql: str) -> int:
@@ -70,7 +67,7 @@ def test_all_or_nothing_across_files(tmp_path: Path, run_cli) -> None:
 
 
 def test_inline_jsonl_and_parquet_results_load_the_same(tmp_path: Path, run_cli) -> None:
-    doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
+    doc = example_run("run_003")
     cases = doc["cases"]
     for case in cases:
         case["score"] = 0.5
@@ -156,7 +153,7 @@ def test_a_foreign_duckdb_file_is_not_taken_for_a_store(tmp_path: Path, run_cli)
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE t (x INT)")
     con.close()
-    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = digest(path)
     result = run_cli("load", EXAMPLE, "--store", path)
     assert result.code == 2 and "not an evaltui store" in result.err
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert digest(path) == before

@@ -12,16 +12,13 @@ marker while the store and the JSON keep them whole.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import rfc8785
 
-from evaltui.contract.discover import read_batch
 from evaltui.store.connection import Store
-from evaltui.store.loader import load_batch
 from tests.conftest import REAL_LOGS, CliResult
 from tests.decision_support import make_key, public_line, write_allowed_signers
 from tests.hostile import (
@@ -33,6 +30,7 @@ from tests.hostile import (
     HOSTILE,
     LINK,
     OSC52,
+    SGR,
     SHOWN_C1,
     SHOWN_CLEAR,
     SHOWN_OSC52,
@@ -43,22 +41,6 @@ from tests.hostile import (
 
 LONGEST_LINE = 20_000  # no displayed line comes anywhere near the 1 MB fields
 MARKER = "\u2026 (+"  # what the sanitizer appends to a value cut for display
-
-
-@pytest.fixture(scope="module")
-def _hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = write_hostile_review(tmp_path_factory.mktemp("hostile") / "review")
-    path = folder.parent / "hostile.duckdb"
-    with Store.open(path) as store:
-        load_batch(store, read_batch([folder]))
-    return path
-
-
-@pytest.fixture
-def store(_hostile_store: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "store.duckdb"
-    shutil.copy(_hostile_store, path)
-    return path
 
 
 @pytest.fixture(params=["pipe", "color-terminal"])
@@ -105,11 +87,13 @@ HUMAN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 @pytest.mark.parametrize("name", list(HUMAN))
-def test_human_output_is_safe(name: str, store: Path, styled: bool, run_cli) -> None:
+def test_human_output_is_safe(name: str, full_hostile_store: Path, styled: bool, run_cli) -> None:
     args, shown = HUMAN[name]
-    result = run_cli(*args, "--store", store)
+    result = run_cli(*args, "--store", full_hostile_store)
     assert_safe(result, styled)
     assert_display(result, *shown)
+    if name == "runs":  # the color terminal really is one: Rich styled the table
+        assert bool(SGR.search(result.out)) is styled
 
 
 JSON_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -124,9 +108,9 @@ JSON_COMMANDS: dict[str, tuple[str, ...]] = {
 
 @pytest.mark.parametrize("name", list(JSON_COMMANDS))
 def test_json_output_is_safe_and_keeps_values_whole(
-    name: str, store: Path, styled: bool, run_cli
+    name: str, full_hostile_store: Path, styled: bool, run_cli
 ) -> None:
-    result = run_cli(*JSON_COMMANDS[name], "--store", store, "--json")
+    result = run_cli(*JSON_COMMANDS[name], "--store", full_hostile_store, "--json")
     assert_safe(result, styled)
     assert result.out.isascii()  # every control and bidi character is a \u escape
     data = json.loads(result.out)
@@ -138,8 +122,8 @@ def test_json_output_is_safe_and_keeps_values_whole(
         assert f"artifact-cand {HOSTILE}" in {r["artifact"] for r in data["runs"]}
 
 
-def test_the_store_keeps_what_the_display_cuts(store: Path) -> None:
-    with Store.open(store, read_only=True) as opened:
+def test_the_store_keeps_what_the_display_cuts(full_hostile_store: Path) -> None:
+    with Store.open(full_hostile_store, read_only=True) as opened:
         output, param = opened.con.execute(
             "SELECT r.output, p.value FROM results r JOIN run_params p USING (run_id) "
             "WHERE r.run_id = 'cand' AND r.case_id = 'c1' AND p.key LIKE 'long%'"
@@ -158,36 +142,36 @@ def signing(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_decision_commands_are_safe(
-    store: Path, signing: tuple[Path, Path], styled: bool, run_cli, tmp_path: Path
+    full_hostile_store: Path, signing: tuple[Path, Path], styled: bool, run_cli, tmp_path: Path
 ) -> None:
     key, allowed = signing
     out = tmp_path / "decisions"
     common = ("--rollback", "artifact-base", "--limitation", "hostile fixture only")
     decided = run_cli(
         "decide", "cand2", *common,
-        "--key", key, "--out", out, "--name", "d", "--store", store,
+        "--key", key, "--out", out, "--name", "d", "--store", full_hostile_store,
     )  # fmt: skip
     assert_safe(decided, styled)
     assert_display(decided, SHOWN_TITLE, LINK)
     as_json = run_cli(
         "decide", "cand", *common,
-        "--key", key, "--out", out, "--name", "e", "--store", store, "--json",
+        "--key", key, "--out", out, "--name", "e", "--store", full_hostile_store, "--json",
     )  # fmt: skip
     assert_safe(as_json, styled)
     decision = out / "d.decision.json"
 
     for args in (
-        ("verify", decision, "--allowed-signers", allowed, "--store", store),
-        ("verify", decision, "--allowed-signers", allowed, "--store", store, "--json"),
-        ("decisions", "--store", store),
-        ("decisions", "--store", store, "--json"),
+        ("verify", decision, "--allowed-signers", allowed, "--store", full_hostile_store),
+        ("verify", decision, "--allowed-signers", allowed, "--store", full_hostile_store, "--json"),
+        ("decisions", "--store", full_hostile_store),
+        ("decisions", "--store", full_hostile_store, "--json"),
         ("canary-check", decision, "--observed", "unsafe=0"),
     ):
         result = run_cli(*args)
         assert_safe(result, styled)
         if "--json" not in args:
             assert_display(result)
-    listed = run_cli("decisions", "--store", store).out
+    listed = run_cli("decisions", "--store", full_hostile_store).out
     assert SHOWN_TITLE in listed and LINK in listed
 
     # A decision file crafted by someone else: its rollback target is hostile. canary-check
@@ -204,7 +188,7 @@ def test_decision_commands_are_safe(
 
 
 @pytest.fixture
-def hostile_inspect_log(tmp_path: Path) -> Iterator[Path]:
+def hostile_inspect_log(tmp_path: Path) -> Path:
     doc = json.loads(
         (REAL_LOGS / "inspect_ai" / "2025-05-12T20-28-13-04-00_popularity.json").read_text()
     )
@@ -217,7 +201,7 @@ def hostile_inspect_log(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     path = folder / f"log {OSC_NAME}.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    yield path
+    return path
 
 
 OSC_NAME = "\x1b]0;FILE\x07"
@@ -276,11 +260,11 @@ def _hostile_file_name(folder: Path, store: Path) -> tuple[str | Path, ...]:
     ids=lambda f: f.__name__,
 )
 def test_error_lines_are_safe_and_short(
-    make: ErrorCase, store: Path, styled: bool, run_cli, tmp_path: Path
+    make: ErrorCase, full_hostile_store: Path, styled: bool, run_cli, tmp_path: Path
 ) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    result = run_cli(*make(folder, store))
+    result = run_cli(*make(folder, full_hostile_store))
     assert_safe(result, styled, codes=(2,))
     assert result.out == ""
     lines = result.err.strip().splitlines()

@@ -9,7 +9,6 @@ no OSC, BEL, C1 or bidi control is.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -25,17 +24,15 @@ from evaltui.tui.screens.cases import CasesScreen
 from evaltui.tui.screens.choice import ChoiceModal
 from evaltui.tui.screens.compare import CompareScreen
 from evaltui.tui.screens.help import HelpScreen
-from tests.hostile import BIG, SHOWN_CLEAR, SHOWN_OSC52, write_hostile_review
+from tests.hostile import BIG, SHOWN_BIDI, SHOWN_C1, SHOWN_CLEAR, SHOWN_OSC52
 from tests.hostile import HOSTILE as HOSTILE_FULL
 from tests.hostile import SHOWN_TITLE as TITLE_SHOWN
-from tests.tui_helpers import make_app, screen_text, settle, terminal_bytes
+from tests.tui_helpers import drive, screen_text, settle, terminal_bytes
 
 TITLE = "\x1b]0;TITLE\x07"
 MARKUP = "[reverse]x[/reverse]"
 HOSTILE = f"answer {TITLE} then {MARKUP} and \x9b31m c1 and \u202eevil\u202c done"
 SHOWN_TITLE = "␛]0;TITLE␇"
-SHOWN_C1 = "⟨9B⟩31m"
-SHOWN_BIDI = "⟨RLO⟩evil⟨PDF⟩"
 FORBIDDEN = ("\x1b]", "\x07", "\x9b", "\u202e", "\u202c", "\x1bP", "\x1b_", "\x1b^")
 
 
@@ -106,15 +103,6 @@ def assert_harmless(app: EvaltuiApp, *expected: str) -> None:
 
 
 def test_hostile_text_is_shown_literally_on_every_screen(hostile_store: Path) -> None:
-    async def main() -> None:
-        app = make_app(hostile_store)
-        try:
-            async with app.run_test(size=(160, 50)) as pilot:
-                await settle(pilot)
-                await walk(app, pilot)
-        finally:
-            app.release_store()
-
     async def walk(app: EvaltuiApp, pilot: Pilot) -> None:
         # runs screen: the baseline's tags in the panel
         assert_harmless(app, SHOWN_TITLE, MARKUP)
@@ -139,7 +127,7 @@ def test_hostile_text_is_shown_literally_on_every_screen(hostile_store: Path) ->
         )  # metadata is JSON
         assert f'"{MARKUP}": 1' in text
 
-    asyncio.run(main())
+    drive(hostile_store, walk, size=(160, 50))
 
 
 def test_the_sanitizer_keeps_the_text_and_removes_only_controls() -> None:
@@ -184,15 +172,6 @@ def test_hostile_text_on_the_drift_decide_and_decisions_screens(
         "sha256": "0" * 64,
     }
     log.write_text(json.dumps(planted) + "\n", encoding="utf-8")
-
-    async def main() -> None:
-        app = make_app(hostile_store)
-        try:
-            async with app.run_test(size=(160, 50)) as pilot:
-                await settle(pilot)
-                await walk(app, pilot)
-        finally:
-            app.release_store()
 
     async def walk(app: EvaltuiApp, pilot: Pilot) -> None:
         await pilot.press("j", "d")  # drift of the candidate: slices carry markup
@@ -244,22 +223,13 @@ def test_hostile_text_on_the_drift_decide_and_decisions_screens(
         await settle(pilot)
         assert_harmless(app, SHOWN_TITLE, MARKUP, SHOWN_C1, SHOWN_BIDI, "MISSING")
 
-    asyncio.run(main())
+    drive(hostile_store, walk, size=(160, 50))
 
 
 # -- the full hostile review: OSC 52, clear-screen, hyperlink markup and 1 MB single lines -------
 
 # Textual writes its own SGR and cursor-movement CSI sequences; none of these it ever writes.
 FULL_FORBIDDEN = ("\x1b]", "\x07", "\x9b", "\x1b[2J", "\u202e", "\u202c", "\x1bP", "\x1b_")
-
-
-@pytest.fixture
-def full_hostile_store(tmp_path: Path) -> Path:
-    folder = write_hostile_review(tmp_path / "review")
-    path = tmp_path / "full-hostile.duckdb"
-    with Store.open(path) as store:
-        load_batch(store, read_batch([folder]))
-    return path
 
 
 def assert_nothing_reaches_the_terminal(app: EvaltuiApp, *expected: str) -> str:
@@ -276,15 +246,6 @@ def assert_nothing_reaches_the_terminal(app: EvaltuiApp, *expected: str) -> str:
 
 
 def test_osc52_clear_screen_links_and_megabyte_lines(full_hostile_store: Path) -> None:
-    async def main() -> None:
-        app = make_app(full_hostile_store)
-        try:
-            async with app.run_test(size=(200, 60)) as pilot:
-                await settle(pilot)
-                await walk(app, pilot)
-        finally:
-            app.release_store()
-
     async def walk(app: EvaltuiApp, pilot: Pilot) -> None:
         # runs screen: the experiment, artifacts and the baseline's tags carry every sequence
         assert_nothing_reaches_the_terminal(app, TITLE_SHOWN, SHOWN_OSC52)
@@ -324,4 +285,4 @@ def test_osc52_clear_screen_links_and_megabyte_lines(full_hostile_store: Path) -
         assert isinstance(app.screen, HelpScreen)
         assert_nothing_reaches_the_terminal(app)
 
-    asyncio.run(main())
+    drive(full_hostile_store, walk, size=(200, 60))

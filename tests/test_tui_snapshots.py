@@ -28,11 +28,17 @@ def keys(*steps: str) -> Callable[[Pilot], object]:
 
 
 def snap(
-    snap_compare: Snap, store: Path, size: tuple[int, int], *steps: str, **kwargs: str
+    snap_compare: Snap,
+    store: Path,
+    size: tuple[int, int],
+    *steps: str,
+    before: Callable[[Pilot], object] | None = None,
+    **kwargs: str,
 ) -> None:
+    """Snapshot the app on `store` (options `kwargs`) after pressing `steps`, or after `before`."""
     app = make_app(store, **kwargs)
     try:
-        assert snap_compare(app, terminal_size=size, run_before=keys(*steps))
+        assert snap_compare(app, terminal_size=size, run_before=before or keys(*steps))
     finally:
         app.release_store()
 
@@ -107,8 +113,4 @@ def test_decide_form_on_an_incomparable_run(
         screen.query_one("#field-rollback_artifact", Input).focus()
         await settle(pilot)
 
-    app = make_app(sample_store, experiment="ci-claim-gate-repair")
-    try:
-        assert snap_compare(app, terminal_size=(80, 24), run_before=before)
-    finally:
-        app.release_store()
+    snap(snap_compare, sample_store, (80, 24), before=before, experiment="ci-claim-gate-repair")

@@ -13,10 +13,10 @@ from typing import Any
 
 from textual.widgets import Input
 
-from evaltui.sanitize import visible
+from evaltui.sanitize import UNSAFE_CHARS, visible
 
-# everything `sanitize.visible()` would replace: C0, DEL, C1 and bidirectional controls
-PRINTABLE = "[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*"
+# none of what `sanitize.visible()` would replace: C0, DEL, C1 and bidirectional controls
+PRINTABLE = f"[^{UNSAFE_CHARS}]*"
 
 
 class SafeInput(Input):
