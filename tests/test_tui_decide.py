@@ -42,6 +42,14 @@ def modal(app: EvaltuiApp) -> DecideModal:
     return app.screen
 
 
+async def open_decide(pilot: Pilot, app: EvaltuiApp, run_id: str) -> DecideModal:
+    """Put the runs cursor on `run_id`, press D and wait until the form is ready."""
+    await highlight(pilot, app, run_id)
+    await pilot.press("D")
+    await settle(pilot)
+    return modal(app)
+
+
 async def type_into(pilot: Pilot, app: EvaltuiApp, field: str, text: str) -> None:
     """Focus a field of the form and type `text` into it, replacing what was there."""
     widget = modal(app).query_one(f"#field-{field}", Input)
@@ -84,10 +92,7 @@ def test_decide_on_an_eligible_run_signs_and_lists_it(
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
         assert app.store.read_only  # the app never writes the store: the log sits beside it
-        await highlight(pilot, app, "run_003")
-        await pilot.press("D")
-        await settle(pilot)
-        form = modal(app)
+        form = await open_decide(pilot, app, "run_003")
         text = screen_text(app)
         assert "decide on run_003" in text and "ELIGIBLE_FOR_CANARY_REVIEW" in text
         assert not form.query_one("#row-override").display  # nothing to override
@@ -171,10 +176,7 @@ def test_an_incomparable_run_is_refused_until_an_override_is_written(
     reason = "evaluator v3 was reviewed by hand"
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
-        await highlight(pilot, app, "run_005")
-        await pilot.press("D")
-        await settle(pilot)
-        form = modal(app)
+        form = await open_decide(pilot, app, "run_005")
         text = screen_text(app)
         assert "NOT COMPARABLE" in text and "REFUSED unless you write an override" in text
         assert "evaluator_version" in text
@@ -207,10 +209,7 @@ def test_a_protected_key_asks_for_its_passphrase(
     monkeypatch.setenv("EVALTUI_SIGNING_KEY", str(key))  # the form starts on this key file
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
-        await highlight(pilot, app, "run_003")
-        await pilot.press("D")
-        await settle(pilot)
-        form = modal(app)
+        form = await open_decide(pilot, app, "run_003")
         assert form.query_one("#row-key_file").display
         assert form.query_one("#field-key_file", Input).value == str(key)
         assert not form.query_one("#row-passphrase").display  # not known to be needed yet
@@ -249,10 +248,7 @@ def test_a_protected_key_in_ssh_shows_the_passphrase_field_at_once(
         monkeypatch.delenv(name, raising=False)
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
-        await highlight(pilot, app, "run_003")
-        await pilot.press("D")
-        await settle(pilot)
-        form = modal(app)
+        form = await open_decide(pilot, app, "run_003")
         assert "(passphrase)" in screen_text(app)  # the key picker says so
         assert form.query_one("#row-passphrase").display
         await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1")
@@ -270,10 +266,7 @@ def test_several_eligible_runs_need_an_explicit_choice(
     sample_store: Path, home: Path, tmp_path: Path
 ) -> None:
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
-        await highlight(pilot, app, "sr-v3.5-rc3-s1")
-        await pilot.press("D")
-        await settle(pilot)
-        form = modal(app)
+        form = await open_decide(pilot, app, "sr-v3.5-rc3-s1")
         text = screen_text(app)
         assert "3 runs are eligible" in text and "[ ] I choose sr-v3.5-rc3-s1 explicitly" in text
         box = form.query_one("#decide-explicit")
@@ -307,9 +300,7 @@ def test_a_second_decision_is_listed_first_and_a_changed_file_is_flagged(
     sample_store: Path, home: Path, tmp_path: Path
 ) -> None:
     async def decide(app: EvaltuiApp, pilot: Pilot, run_id: str, override: str = "") -> None:
-        await highlight(pilot, app, run_id)
-        await pilot.press("D")
-        await settle(pilot)
+        await open_decide(pilot, app, run_id)
         await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1")
         await type_into(pilot, app, "limitation", LIMITATION)
         if override:
