@@ -155,8 +155,10 @@ def _read_key(text: str, where: str) -> tuple[PublicKey | None, str] | str:
         blob_type = Reader(blob, "public key").text()
     except WireError as exc:
         return f"{name} key data is not an SSH public key: {exc}"
-    plain_name = (unusable or name).replace("rsa-sha2-256-cert", "ssh-rsa-cert").replace(
-        "rsa-sha2-512-cert", "ssh-rsa-cert"
+    plain_name = (
+        (unusable or name)
+        .replace("rsa-sha2-256-cert", "ssh-rsa-cert")
+        .replace("rsa-sha2-512-cert", "ssh-rsa-cert")
     )
     if blob_type != plain_name:
         return f"key says {name} but its data is {blob_type[:60]}"
