@@ -62,6 +62,7 @@ ROWS: list[tuple[str, str, str]] = [
     (f'alice@example.com namespaces="x\\"y,evaltui-decision" {K}', "ed25519", "valid"),
     (f'alice@example.com namespaces="evaltui-decision"x {K}', "ed25519", "refused"),
     (f"alice@example.com frobnicate {K}", "ed25519", "refused"),
+    (f"alice@example.com\x00bob {K}", "ed25519", "refused"),
     (f"alice@example.com no-touch-required {K}", "ed25519", "refused"),
     (f"alice@example.com namespaces {K}", "ed25519", "refused"),
     # cert-authority never vouches for a plain key

@@ -13,6 +13,7 @@ import ast
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -103,7 +104,39 @@ async def close_palette(pilot: Pilot) -> None:
     await settle(pilot)
 
 
-def test_every_palette_shows_hostile_names_literally(markup_store: Path) -> None:
+MARKERS = ("evil.example", BROKEN, "[reverse]r")
+
+
+@pytest.fixture
+def markup_parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every hostile string that reaches Textual's or Rich's markup parser while the test runs
+    (all widgets, the palette and toasts parse a `str` through `Content.from_markup`; Rich tables
+    through `Console.render_str`)."""
+    from rich.console import Console
+    from textual.content import Content
+
+    seen: list[str] = []
+    from_markup = Content.from_markup.__func__  # type: ignore[attr-defined]
+    render_str = Console.render_str
+
+    def spy_from_markup(cls: type[Content], markup: object, **variables: object) -> Content:
+        if isinstance(markup, str) and any(m in markup for m in MARKERS):
+            seen.append(markup)
+        return from_markup(cls, markup, **variables)  # type: ignore[no-any-return]
+
+    def spy_render_str(self: Console, text: str, **kwargs: Any) -> Any:
+        if kwargs.get("markup") is not False and any(m in text for m in MARKERS):
+            seen.append(text)
+        return render_str(self, text, **kwargs)
+
+    monkeypatch.setattr(Content, "from_markup", classmethod(spy_from_markup))
+    monkeypatch.setattr(Console, "render_str", spy_render_str)
+    return seen
+
+
+def test_every_palette_shows_hostile_names_literally(
+    markup_store: Path, markup_parsed: list[str]
+) -> None:
     from textual.widgets._toast import Toast
 
     from evaltui.tui.screens.case_detail import CaseScreen
@@ -171,6 +204,7 @@ def test_every_palette_shows_hostile_names_literally(markup_store: Path) -> None
             app.release_store()
 
     asyncio.run(main())
+    assert markup_parsed == []  # no hostile string ever reached a markup parser
 
 
 # -- a guard over the source: no untrusted plain string where Textual or Rich parses markup --------
@@ -211,6 +245,8 @@ def markup_entry_problems(source: str, where: str) -> list[str]:
             and not (isinstance(func, ast.Name) or where.endswith("text.py"))
         ):
             problems.append(f"{line}: notify() without markup=False (use text.notify)")
+        if name in {"from_markup", "render_str"}:
+            problems.append(f"{line}: {name}() parses markup")
         if name in {"Hit", "DiscoveryHit"} and not where.endswith("palette.py"):
             problems.append(f"{line}: palette hits are built only in tui/palette.py")
         if name in MARKUP_SINKS:
@@ -242,8 +278,9 @@ widget.update(f"{name} done")
 yield Hit(1, name, callback)
 Binding("x", "y", "z", tooltip=f"{name}")
 Label(text.plain)
+Text.from_markup(name)
 """
-    assert len(markup_entry_problems(bad, "screen.py")) == 7
+    assert len(markup_entry_problems(bad, "screen.py")) == 8
     good = """
 self.notify("fixed words", markup=False)
 Static(safe(name))

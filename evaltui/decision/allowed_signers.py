@@ -87,6 +87,8 @@ def parse_allowed_signers(text: str, path: str = "allowed_signers") -> list[Allo
         line = raw.lstrip(" \t")
         if not line.strip(_WHITESPACE) or line.startswith("#"):
             continue
+        if "\x00" in line:  # C reads the line only up to it: refuse rather than guess
+            raise InputError(path, "a NUL character in the line", number)
         out.append(_parse_line(line, path, number))
     return out
 
