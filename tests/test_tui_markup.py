@@ -122,7 +122,7 @@ def markup_parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def spy_from_markup(cls: type[Content], markup: object, **variables: object) -> Content:
         if isinstance(markup, str) and any(m in markup for m in MARKERS):
             seen.append(markup)
-        return from_markup(cls, markup, **variables)  # type: ignore[no-any-return]
+        return from_markup(cls, markup, **variables)
 
     def spy_render_str(self: Console, text: str, **kwargs: Any) -> Any:
         if kwargs.get("markup") is not False and any(m in text for m in MARKERS):
