@@ -48,6 +48,9 @@ ROWS: list[tuple[str, str, str]] = [
     (f"!alice@example.com,* {K}", "ed25519", "rejected"),
     (f"!bob@example.com {K}", "ed25519", "rejected"),
     (f"!bob@example.com,* {K}", "ed25519", "valid"),
+    (f"alice@example.com,{'x' * 1022} {K}", "ed25519", "valid"),
+    (f"alice@example.com,{'x' * 1023} {K}", "ed25519", "rejected"),  # an item too long: no match
+    (f"{'*' * 1100},alice@example.com {K}", "ed25519", "rejected"),
     (f'alice@example.com namespaces="evaltui-*" {K}', "ed25519", "valid"),
     (f'alice@example.com namespaces="evaltui-decisio?" {K}', "ed25519", "valid"),
     (f'alice@example.com namespaces="!evaltui-decision,*" {K}', "ed25519", "rejected"),
@@ -127,7 +130,7 @@ def evaltui_outcome(allowed: Path, signature: Path) -> str:
     return "valid"
 
 
-@pytest.mark.parametrize(("lines", "signer", "outcome"), ROWS, ids=[repr(r[0]) for r in ROWS])
+@pytest.mark.parametrize(("lines", "signer", "outcome"), ROWS, ids=[repr(r[0][:80]) for r in ROWS])
 def test_evaltui_reads_each_line_as_ssh_keygen_does(
     signers: dict[str, tuple[Path, Path, str]],
     tmp_path: Path,
