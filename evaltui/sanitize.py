@@ -3,8 +3,11 @@
 Case inputs, model outputs, ids and file names come from outside. Textual and Rich pass ESC and
 other control bytes straight to the terminal, so a model output could retitle the window, write
 the clipboard (OSC 52) or clear the screen. Everything shown goes through `visible()` first; it
-turns every C0/C1 control character, DEL and bidirectional override into a visible placeholder.
-Markup is never interpreted: callers wrap the result in `rich.text.Text`, never in a markup string.
+turns every C0/C1 control character, DEL, bidirectional control, zero-width and other format
+character (Unicode category Cf), line and paragraph separator (Zl, Zp) and lone surrogate (Cs)
+into a visible placeholder, so two ids that differ only by an invisible character never look the
+same. Markup is never interpreted: callers wrap the result in `rich.text.Text`, never in a markup
+string.
 """
 
 from __future__ import annotations
@@ -31,9 +34,29 @@ _BIDI = {
     0x2069: "PDI",
 }
 
-# What `visible()` replaces, as the inside of a regex character class: C0 controls, DEL, C1
-# controls and the bidirectional controls; `multiline=True` keeps the line feed out of it.
-_UNSAFE_BUT_LINE_FEED = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Invisible characters that make two different strings look the same, shown by a short name.
+_INVISIBLE = {
+    0x00AD: "SHY",
+    0x200B: "ZWSP",
+    0x200C: "ZWNJ",
+    0x200D: "ZWJ",
+    0x2028: "LSEP",
+    0x2029: "PSEP",
+    0x2060: "WJ",
+    0xFEFF: "BOM",
+}
+
+# What `visible()` replaces, as the inside of a regex character class: every code point of the
+# categories Cc (C0, DEL, C1), Cf (format: zero-width, bidi, soft hyphen, tags...), Zl, Zp and Cs,
+# as of Unicode 14 (Python 3.11), plus the Cf blocks later versions fill (Egyptian format controls
+# up to U+1343F, the reserved U+2065, the whole tag block). tests/test_sanitize.py checks it
+# against every code point of the running Python. `multiline=True` keeps the line feed out of it.
+_UNSAFE_BUT_LINE_FEED = (
+    "\x00-\x09\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f"
+)
 UNSAFE_CHARS = "\n" + _UNSAFE_BUT_LINE_FEED
 _UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 _UNSAFE_KEEP_NEWLINES = re.compile(f"[{_UNSAFE_BUT_LINE_FEED}]")
@@ -47,7 +70,9 @@ def _placeholder(match: re.Match[str]) -> str:
         return _C0_PICTURES[code]
     if code in _BIDI:
         return f"\u27e8{_BIDI[code]}\u27e9"
-    return f"\u27e8{code:02X}\u27e9"  # C1 control, e.g. CSI 0x9B becomes <9B>
+    if code in _INVISIBLE:
+        return f"\u27e8{_INVISIBLE[code]}\u27e9"
+    return f"\u27e8{code:02X}\u27e9"  # C1 control or format character: CSI 0x9B becomes <9B>
 
 
 def visible(value: object, *, limit: int | None = None, multiline: bool = False) -> str:

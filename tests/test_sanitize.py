@@ -43,3 +43,46 @@ def test_plain_text_passes_unchanged() -> None:
     text = "Grüße 日本語 😀 [not markup]"
     assert visible(text) == text and is_clean(text)
     assert visible(None) == ""
+
+
+INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+# Reserved or unassigned today, but default-ignorable (invisible) and in the blocks newer Unicode
+# versions fill with format characters: replaced too, and nothing else outside the categories is.
+RESERVED_INVISIBLE = {0x2065, 0xE0000, *range(0xE0002, 0xE0020), *range(0x13439, 0x13440)}
+
+
+def test_every_invisible_code_point_becomes_visible_and_nothing_else_changes() -> None:
+    import sys
+    import unicodedata
+
+    wrong = []
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        invisible = unicodedata.category(char) in INVISIBLE_CATEGORIES
+        replaced = visible(char) != char
+        if replaced != (invisible or code in RESERVED_INVISIBLE):
+            wrong.append(f"U+{code:04X} {unicodedata.category(char)} replaced={replaced}")
+    assert wrong == []
+
+
+def test_zero_width_and_separator_characters_are_named() -> None:
+    shown = visible("a\u200bb\u200cc\u200dd\u2060e\ufefff\u2028g\u2029h\u00adi")
+    assert shown == ("a⟨ZWSP⟩b⟨ZWNJ⟩c⟨ZWJ⟩d⟨WJ⟩e⟨BOM⟩f⟨LSEP⟩g⟨PSEP⟩h⟨SHY⟩i")
+    assert visible("tag\U000e0041") == "tag⟨E0041⟩"
+    assert visible("lone \ud800") == "lone ⟨D800⟩"
+    assert visible("x\u2028y", multiline=True) == "x⟨LSEP⟩y"  # only \n is kept as a line break
+    assert not is_clean("id\u200b")
+
+
+def test_the_input_refuses_exactly_what_the_sanitizer_replaces() -> None:
+    import sys
+
+    from evaltui.tui.widgets.safe_input import PRINTABLE
+
+    printable = re.compile(PRINTABLE)
+    wrong = [
+        f"U+{code:04X}"
+        for code in range(sys.maxunicode + 1)
+        if (printable.fullmatch(chr(code)) is None) != (visible(chr(code)) != chr(code))
+    ]
+    assert wrong == []

@@ -240,6 +240,11 @@ def _default_reviewer(signer: Signer) -> str:
     help="Signature file (default: DECISION.sig).",
 )
 @click.option(
+    "--revoked",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Refuse keys revoked by this KRL or public-key list (as ssh-keygen -Y verify -r).",
+)
+@click.option(
     "--store",
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -252,6 +257,7 @@ def verify_command(
     decision: Path,
     allowed_signers: Path | None,
     signature: Path | None,
+    revoked: Path | None,
     store_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -270,10 +276,12 @@ def verify_command(
             store_path, read_only=True, wait=current_wait(), on_wait=say_waiting
         ) as store:
             result = verify_decision(
-                decision, allowed_signers, signature_path=signature, con=store.con
+                decision, allowed_signers, signature_path=signature, con=store.con, revoked=revoked
             )
     else:
-        result = verify_decision(decision, allowed_signers, signature_path=signature)
+        result = verify_decision(
+            decision, allowed_signers, signature_path=signature, revoked=revoked
+        )
     if as_json:
         emit_json(result.to_json())
     else:
@@ -308,9 +316,18 @@ def verify_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Verify the decision's signature against this file first.",
 )
+@click.option(
+    "--revoked",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --allowed-signers: refuse keys revoked by this KRL or public-key list.",
+)
 @json_option
 def canary_check_command(
-    decision: Path, observed: tuple[str, ...], allowed_signers: Path | None, as_json: bool
+    decision: Path,
+    observed: tuple[str, ...],
+    allowed_signers: Path | None,
+    revoked: Path | None,
+    as_json: bool,
 ) -> None:
     """Apply DECISION's canary stop rule to observed values.
 
@@ -320,10 +337,12 @@ def canary_check_command(
     from evaltui.decision.verify import verify_decision
 
     values = parse_observed(observed)
+    if revoked is not None and allowed_signers is None:
+        raise click.UsageError("--revoked checks the signer: give --allowed-signers too")
     if allowed_signers is None:
         doc = read_decision(decision)
     else:  # the rule comes from the bytes whose signature was checked, not from a second read
-        result = verify_decision(decision, allowed_signers)
+        result = verify_decision(decision, allowed_signers, revoked=revoked)
         if not result.valid or result.record is None:
             raise InputError(
                 decision, f"not applying the stop rule: the decision is rejected: {result.reason}"

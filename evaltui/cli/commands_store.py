@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
-from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.contract.discover import read_batch
 from evaltui.review.report import review_runs
 from evaltui.sanitize import visible
@@ -74,6 +74,8 @@ def load_command(
         emit_json({"store": str(store), **summary.to_json()})
     else:
         click.echo(visible(describe_load(store, summary)))
+    for warning in summary.warnings:
+        click.echo(f"evaltui: warning: {visible(warning, limit=ERROR_LINE_LIMIT)}", err=True)
 
 
 @click.command("open", hidden=True)

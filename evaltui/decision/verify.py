@@ -4,7 +4,8 @@ Checks run in a fixed order and all that can run do run (so `--json` shows the w
 the first failure is the reason. The signature is checked over the raw bytes before the JSON is
 even parsed, so any changed byte is reported as tampering, whatever else it breaks.
 
-signature_file, namespace, algorithm, signature (cryptographic), json (strict: UTF-8, no
+signature_file, revocation (only with a revocation list: the signing key is not revoked, as
+`ssh-keygen -Y verify -r` checks it; see krl.py), namespace, algorithm, signature (cryptographic), json (strict: UTF-8, no
 duplicate keys), canonical (the bytes are RFC 8785), fields (every required field), signer
 (allowed_signers lists the key for the decision's reviewer in this namespace), then with a store
 the replay checks (see replay.py).
@@ -22,6 +23,7 @@ import duckdb
 from evaltui.decision.allowed_signers import SignerRejected, find_signer, read_allowed_signers
 from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
 from evaltui.decision.files import read_decision_bytes, signature_path_for
+from evaltui.decision.krl import read_revoked
 from evaltui.decision.record import validate_record
 from evaltui.decision.replay import Check, failed, passed, replay, skipped
 from evaltui.decision.sshsig import (
@@ -76,13 +78,15 @@ def verify_decision(
     con: duckdb.DuckDBPyConnection | None = None,
     namespace: str = NAMESPACE,
     now: datetime | None = None,
+    revoked: Path | None = None,
 ) -> Verification:
-    """Run every check. A missing decision or allowed_signers file raises (bad usage); every
-    failed check, a missing signature included, is in the result."""
+    """Run every check. A missing decision, allowed_signers or revocation file raises (bad usage);
+    every failed check, a missing signature included, is in the result."""
     decision_path = Path(decision_path)
     sig_path = Path(signature_path) if signature_path else signature_path_for(decision_path)
     data = read_decision_bytes(decision_path)
     signers = read_allowed_signers(allowed_signers)
+    revocations = None if revoked is None else read_revoked(Path(revoked))
     checks: list[Check] = []
 
     # -- the signature, over the raw bytes
@@ -101,6 +105,19 @@ def verify_decision(
         )
     except SignatureRejected as exc:
         checks.append(failed("signature_file", exc.code, exc.message))
+    if revocations is not None:
+        why = None if sig is None else revocations.reason(sig.public_key)
+        if sig is None:
+            checks.append(skipped("revocation", "no readable signature"))
+        elif why is not None:
+            fingerprint = sig.public_key.fingerprint
+            checks.append(
+                failed(
+                    "revocation", "key_revoked", f"the signing key {fingerprint} is revoked: {why}"
+                )
+            )
+        else:
+            checks.append(passed("revocation", f"the signing key is not in {revocations.path}"))
     if sig is None:
         checks += [
             skipped(n, "no readable signature") for n in ("namespace", "algorithm", "signature")

@@ -45,6 +45,7 @@ class LoadSummary:
     runs_unchanged: list[str] = field(default_factory=list)
     result_rows: int = 0
     skipped: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class LoadSummary:
             "runs_unchanged": self.runs_unchanged,
             "result_rows": self.result_rows,
             "skipped_files": [str(p) for p in self.skipped],
+            "warnings": self.warnings,
         }
 
 
@@ -164,6 +166,45 @@ def _load_suite(
             con.unregister("_evaltui_cases")
     record_suite(con, suite.suite_id, suite.case_count)
     summary.suites_added.append(suite.suite_id)
+    lookalikes = _lookalike_case_ids(con, suite)
+    if lookalikes:
+        summary.warnings.append(lookalikes)
+
+
+# Case ids that are different strings but read the same: equal once NFC-normalized and stripped of
+# invisible characters (format Cf: zero-width, bidi, soft hyphen...; separators Zl, Zp), as RE2
+# classes. One query over the suite's cases; a warning, not an error (the ids are distinct).
+_LOOKALIKE_KEY = "regexp_replace(nfc_normalize(case_id), '[\\p{Cf}\\p{Zl}\\p{Zp}]', '', 'g')"
+LOOKALIKE_GROUPS_SHOWN = 3
+LOOKALIKE_IDS_SHOWN = 3
+
+
+def _lookalike_case_ids(con: duckdb.DuckDBPyConnection, suite: Suite) -> str | None:
+    """One warning line naming the suite and its groups of lookalike case ids, or None."""
+    groups = con.execute(
+        f"""SELECT list(DISTINCT case_id ORDER BY case_id), count(*) OVER ()
+            FROM cases WHERE suite_id = ?
+            GROUP BY {_LOOKALIKE_KEY} HAVING count(DISTINCT case_id) > 1
+            ORDER BY min(case_id) LIMIT {LOOKALIKE_GROUPS_SHOWN}""",
+        [suite.suite_id],
+    ).fetchall()
+    if not groups:
+        return None
+    total = groups[0][1]
+
+    def shown(ids: list[str]) -> str:
+        # JSON escapes make the difference visible (e\u0301 vs \u00e9, a\u200bb vs ab)
+        names = " = ".join(json.dumps(i) for i in ids[:LOOKALIKE_IDS_SHOWN])
+        more = len(ids) - LOOKALIKE_IDS_SHOWN
+        return names + (f" (+{more} more)" if more > 0 else "")
+
+    listed = "; ".join(shown(ids) for ids, _ in groups)
+    rest = total - len(groups)
+    return (
+        f"{suite.path}: suite {suite.suite_id!r} has {total} group{'s' if total != 1 else ''} of "
+        "case ids that look the same (equal after Unicode NFC normalization and without "
+        f"zero-width/format characters): {listed}" + (f"; +{rest} more groups" if rest else "")
+    )
 
 
 # -- runs -----------------------------------------------------------------------------------------

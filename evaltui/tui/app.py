@@ -16,9 +16,11 @@ import duckdb
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 
 from evaltui.store.connection import Store
+from evaltui.tui.palette import LiteralCommands
 
 
 class StoreReleased(Exception):
@@ -29,6 +31,8 @@ class EvaltuiApp(App[None]):
     TITLE = "evaltui"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
+    # Textual's default provider parses command titles as markup; ours shows them literally.
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {LiteralCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit", id="quit"),
         Binding("question_mark,f1", "help", "help", key_display="?", id="help"),

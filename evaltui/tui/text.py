@@ -1,14 +1,22 @@
 """Turning values into what the app shows: literal, sanitized Rich Text and short numbers.
 
 Every untrusted string (ids, routes, outputs, metadata, file names) reaches a widget through
-`safe()` (or `plain()` for Line-API segments), which replaces control characters and bidi
-overrides with visible placeholders and never interprets markup.
+`safe()` (Rich Text), `literal()` (Textual Content, for the command palette and titles) or
+`plain()` for Line-API segments; each replaces control, zero-width and separator characters with
+visible placeholders and never interprets markup. Notifications go through `notify()`, which
+always turns markup off. Textual parses a plain `str` as markup in Static, Label, `update()`,
+`notify()`, tooltips and the palette: a `[link=...]` there would write an OSC 8 hyperlink and a
+stray `[/bold` would crash the app, so none of those receives an untrusted plain string
+(tests/test_tui_markup.py checks the package for it).
 """
 
 from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual.content import Content
+from textual.dom import DOMNode
+from textual.notifications import SeverityLevel
 
 from evaltui.sanitize import visible
 
@@ -25,6 +33,23 @@ def safe(
 ) -> Text:
     """Untrusted text as literal Rich Text: controls made visible, markup never parsed."""
     return Text(visible(value, limit=limit, multiline=multiline), style=style)
+
+
+def literal(value: object, *, limit: int | None = 400) -> Content:
+    """Untrusted text as literal Textual Content (palette entries, titles): never markup."""
+    return Content(visible(value, limit=limit))
+
+
+def notify(
+    node: DOMNode,
+    message: object,
+    *,
+    severity: SeverityLevel = "information",
+    timeout: float | None = None,
+    limit: int | None = 500,
+) -> None:
+    """A notification whose text is shown literally (sanitized, markup off)."""
+    node.app.notify(visible(message, limit=limit), severity=severity, timeout=timeout, markup=False)
 
 
 def number(value: float | int | None, digits: int = 3) -> str:

@@ -130,7 +130,7 @@ def slice_table(result: DriftResult, selected: str | None) -> RenderableType:
         title_justify="left",
     )
     table.add_column("", width=1, no_wrap=True)
-    table.add_column(plain(result.slice_column, limit=40), max_width=20, overflow="ellipsis")
+    table.add_column(safe(result.slice_column, limit=40), max_width=20, overflow="ellipsis")
     table.add_column("ref", justify="right", no_wrap=True)
     table.add_column("cur", justify="right", no_wrap=True)
     table.add_column("PSI", justify="right", no_wrap=True)
@@ -144,12 +144,12 @@ def slice_table(result: DriftResult, selected: str | None) -> RenderableType:
         table.add_row(
             Text(mark, style="bold"),
             safe("all cases" if entry.name is None else entry.name, limit=80),
-            f"{entry.reference_count:,}",
-            f"{entry.current_count:,}",
+            Text(f"{entry.reference_count:,}"),
+            Text(f"{entry.current_count:,}"),
             _psi(entry.psi),
             _psi(entry.js),
             Text(entry.reading, style="bold" if strong else ""),
-            f"~{entry.noise_floor:.3f}",
+            Text(f"~{entry.noise_floor:.3f}"),
             entry.notes(),
         )
     return table

@@ -2,7 +2,7 @@
 
 Textual's `Input` draws its value as it is: a pasted ESC or OSC sequence, or a value the app sets
 from an untrusted source (an environment variable, a folder name), would reach the terminal. This
-input refuses typed and pasted control characters and bidirectional overrides (the `restrict`
+input refuses typed and pasted control, zero-width, bidi and separator characters (the `restrict`
 pattern, which Textual checks on every insertion), and any value set from code passes through
 `sanitize.visible()` first, so what is shown, and later signed, is exactly the visible text.
 """
@@ -15,7 +15,7 @@ from textual.widgets import Input
 
 from evaltui.sanitize import UNSAFE_CHARS, visible
 
-# none of what `sanitize.visible()` would replace: C0, DEL, C1 and bidirectional controls
+# none of what `sanitize.visible()` would replace: controls, format (zero-width, bidi) and separators
 PRINTABLE = f"[^{UNSAFE_CHARS}]*"
 
 
