@@ -121,6 +121,13 @@ class Imported:
                 f"run {run['run_id']!r} is also read, differently, from {other.source}; "
                 "import the two logs separately",
             )
+        known = self.suites.get(suite.suite_id)
+        if known is not None and canonical_case(known.doc) != canonical_case(suite.doc):
+            raise InputError(
+                source,
+                f"suite {suite.suite_id!r} is also read, differently, from {known.source}; "
+                "import the two logs separately",
+            )
         self.suites.setdefault(suite.suite_id, ImportedSuite(suite.doc, source))
         self._by_id[run["run_id"]] = imported = ImportedRun(run, source, tuple(notes))
         self.runs.append(imported)
