@@ -2,7 +2,7 @@
 
 `capped()` runs the real command line in a child process under a wall-clock timeout and, when
 asked, an address-space limit (RLIMIT_AS, as `ulimit -v` sets it), so a hang or a memory blow-up
-fails the test instead of the machine. It reports the child's peak RSS (ru_maxrss).
+fails the test instead of the machine. It reports the child's peak RSS (VmHWM, Linux).
 """
 
 from __future__ import annotations
@@ -69,12 +69,15 @@ def capped(
     return Capped(done.returncode, done.stdout, done.stderr, peak)
 
 
-# The child writes its own peak RSS (kB) to a file when it exits, whatever the exit.
+# The child writes its own peak RSS (kB) to a file when it exits, whatever the exit. VmHWM, not
+# ru_maxrss: the latter keeps the high-water mark of the forked parent from before the exec.
 _MEASURED = """
-import atexit, os, resource
+import atexit, os
 def _report():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     with open(os.environ["EVALTUI_TEST_RSS"], "w") as out:
-        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        out.write(peak)
 atexit.register(_report)
 """
 _CLI = """
