@@ -158,7 +158,7 @@ def slug(text: str, fallback: str = "task") -> str:
     cleaned = _ID_UNSAFE.sub("-", text.strip()).strip("-")
     if not cleaned:
         return fallback
-    return cleaned if IDENTIFIER.match(cleaned) else "_" + cleaned
+    return cleaned if IDENTIFIER.fullmatch(cleaned) else "_" + cleaned
 
 
 def split_name(text: Any) -> str | None:
@@ -166,7 +166,7 @@ def split_name(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
     cleaned = _SPLIT_UNSAFE.sub("_", text).strip("_")
-    if SPLIT_NAME.match(cleaned) and split_field(cleaned) != COMBINED_FIELD:
+    if SPLIT_NAME.fullmatch(cleaned) and split_field(cleaned) != COMBINED_FIELD:
         return cleaned
     return None
 
