@@ -11,6 +11,9 @@ temporary file is flushed and fsynced, then given its final name:
 - `write_replacing`: renamed over the target (rename(2) replaces a name, it never follows a
   symlink there), after refusing a target that is a symlink or not a regular file.
 
+`read_regular` is the reading side: a regular file only (a FIFO is opened without blocking and
+refused, so it cannot hang a read), optionally no larger than a limit.
+
 `append_line` appends one line with a single O_APPEND write and refuses a symlink or any other
 non-regular file at the name. Every OS failure becomes one `InputError` naming the file; a full
 disk or a read-only file system is said in plain words (`os_problem`).
@@ -103,6 +106,46 @@ def append_line(path: Path, line: bytes, *, mode: int = FILE_MODE) -> None:
         os.fsync(fd)
     except OSError as exc:
         raise InputError(path, f"cannot append: {os_problem(exc)}") from None
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Path, *, limit: int | None = None) -> bytes:
+    """A regular file's bytes; anything else is one `InputError` line.
+
+    A missing file, a folder, a FIFO, socket or device, a symlink loop, or (given `limit`) a
+    file larger than `limit` bytes is refused. Symlinks to regular files are followed (callers
+    that must stay inside a folder check that first: `contract.paths`).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, expected a file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(path, "is a symlink loop") from None
+        raise InputError(path, f"cannot read file: {os_problem(exc)}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(path, "is a folder, expected a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(path, "is not a regular file (a FIFO, socket or device); refusing it")
+        if limit is not None and info.st_size > limit:
+            raise InputError(
+                path, f"is {info.st_size:,} bytes; files of this kind are limited to {limit:,}"
+            )
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read() if limit is None else handle.read(limit + 1)
+        if limit is not None and len(data) > limit:  # it grew while being read
+            raise InputError(path, f"is more than {limit:,} bytes; files of this kind are limited")
+        return data
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {os_problem(exc)}") from None
     finally:
         os.close(fd)
 

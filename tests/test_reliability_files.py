@@ -178,3 +178,37 @@ def test_a_refused_load_into_an_existing_store_leaves_it_unchanged(
     before = digest(sample_store)
     assert run_cli("load", folder, "--store", sample_store).code == 2
     assert digest(sample_store) == before
+
+
+# -- verify: FIFOs where files are expected ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["signature", "allowed_signers", "decision"])
+def test_verify_refuses_a_fifo_without_hanging(sample_store: Path, tmp_path: Path, which) -> None:
+    from tests.decision_support import sign_sample_decision
+
+    signed = sign_sample_decision(sample_store, tmp_path)
+    target = {
+        "signature": signed.signature,
+        "allowed_signers": signed.allowed,
+        "decision": signed.decision,
+    }[which]
+    target.unlink()
+    os.mkfifo(target)
+    result = capped(
+        "verify", signed.decision, "--allowed-signers", signed.allowed, "--store", sample_store
+    )
+    assert "Traceback" not in result.err and "internal error" not in result.err, result.err
+    assert result.code in (1, 2), result.err
+    assert "not a regular file" in result.err + result.out, result.err + result.out
+
+
+def test_import_refuses_two_different_logs_with_one_run_id(run_cli, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    write_json(logs / "one.json", inspect_log("t", "same", 3, 0))
+    write_json(logs / "two.json", inspect_log("t", "same", 3, 1))  # other results, same ids
+    store = tmp_path / "s.duckdb"
+    result = run_cli("import", "inspect", logs, "--store", store, "--out", tmp_path / "out")
+    assert result.code == 2, result.err
+    assert "also read, differently" in result.err
+    assert not store.exists() and not (tmp_path / "out").exists()

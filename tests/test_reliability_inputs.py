@@ -352,3 +352,60 @@ def test_a_full_disk_during_decide_writes_nothing(run_cli, sample_store, tmp_pat
     assert result.code == 2, result.err
     assert "no space left on the device" in result.err
     assert list(out.iterdir()) == []
+
+
+# -- importers: the same values in foreign logs ------------------------------------------------------
+
+STAMP = "2026-01-01T00-00-00.000000"
+
+
+def _lm_eval(folder: Path, results_acc: str = "0.5", response: str = "yes") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(
+        folder / f"results_{STAMP}.json",
+        '{"results": {"t": {"acc,none": ACC}}, "configs": {"t": {"task": "t"}}}'.replace(
+            "ACC", results_acc
+        ),
+    )
+    rows = [
+        {
+            "doc_id": i,
+            "doc": {"q": f"question {i}"},
+            "target": "yes",
+            "arguments": [["question", " yes"]],
+            "resps": [["RESPONSE"]],
+            "filtered_resps": ["RESPONSE"],
+            "filter": "none",
+            "metrics": ["acc"],
+            "acc": i % 2,
+        }
+        for i in range(3)
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows).replace("RESPONSE", response)
+    _write(folder / f"samples_t_{STAMP}.jsonl", text)
+    return folder
+
+
+def test_a_plain_lm_eval_log_imports(run_cli, tmp_path) -> None:
+    log = _lm_eval(tmp_path / "lm")
+    result = run_cli("import", "lm-eval", log, "--store", tmp_path / "s.duckdb")
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize(
+    ("acc", "response", "needle"),
+    [
+        (BIG, "yes", "401 digits"),
+        ("0.5", "\\ud800 yes", "lone surrogate"),
+    ],
+    ids=["400-digit-result", "surrogate-response"],
+)
+def test_hostile_values_in_an_lm_eval_log(run_cli, tmp_path, acc, response, needle) -> None:
+    log = _lm_eval(tmp_path / "lm", acc, response)
+    store = tmp_path / "s.duckdb"
+    result = run_cli("import", "lm-eval", log, "--store", store)
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "internal error" not in lines[0], result.err
+    assert ("results_" in lines[0]) or ("samples_t_" in lines[0])
+    assert not store.exists()

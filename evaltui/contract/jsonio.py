@@ -8,16 +8,14 @@ are read with `strict=False`: Python's own writers emit NaN/Infinity, which then
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evaltui.errors import InputError
+from evaltui.safe_files import read_regular
 
 
 class _DuplicateKey(ValueError):
@@ -136,39 +134,8 @@ def _encodable(text: str) -> bool:
 
 
 def read_file_bytes(path: Path, *, limit: int | None = None) -> bytes:
-    """A regular file's bytes; anything else is one `InputError` line.
-
-    A missing file, a folder, a FIFO or device (opened without blocking, so a FIFO cannot hang the
-    read), a symlink loop, or (given `limit`) a file larger than `limit` bytes is refused.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, expected a file") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise InputError(path, "is a symlink loop") from None
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError(path, "is a folder, expected a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(path, "is not a regular file (a FIFO, socket or device); refusing it")
-        if limit is not None and info.st_size > limit:
-            raise InputError(
-                path, f"is {info.st_size:,} bytes; files of this kind are limited to {limit:,}"
-            )
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
-    finally:
-        os.close(fd)
+    """A regular file's bytes; anything else is one `InputError` line (`safe_files.read_regular`)."""
+    return read_regular(path, limit=limit)
 
 
 def parse_json_bytes(

@@ -15,6 +15,8 @@ from evaltui.errors import InputError, NotFoundError
 JSON_SUFFIX = ".decision.json"
 SIG_SUFFIX = ".decision.json.sig"
 FILE_MODE = 0o644  # decision files are for others to read (the umask still applies)
+MAX_DECISION_BYTES = 16 << 20  # a decision record (real ones are a few KB)
+MAX_SIGNATURE_BYTES = 1 << 20  # an armored SSHSIG (a few KB even for RSA keys)
 
 
 class DecisionExists(InputError):
@@ -44,10 +46,18 @@ def signature_path_for(decision: Path) -> Path:
 
 
 def read_decision_bytes(path: Path) -> bytes:
-    """A decision file's bytes; missing is a NotFoundError, unreadable an InputError."""
+    """A decision file's bytes; missing is a NotFoundError, unreadable (a FIFO, too large) an
+    InputError."""
+    if not path.exists() and not path.is_symlink():
+        raise NotFoundError(f"{path}: decision file not found")
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"{path}: decision file not found") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read the decision file: {exc.strerror}") from None
+        return safe_files.read_regular(path, limit=MAX_DECISION_BYTES)
+    except InputError as exc:
+        raise InputError(path, f"cannot read the decision file: {exc.message}") from None
+
+
+def read_signature_bytes(path: Path) -> bytes:
+    """A signature file's bytes (FileNotFoundError if there is none, InputError if unreadable)."""
+    if not path.exists() and not path.is_symlink():
+        raise FileNotFoundError(path)
+    return safe_files.read_regular(path, limit=MAX_SIGNATURE_BYTES)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaltui.decision.files import MAX_DECISION_BYTES
 from evaltui.errors import InputError
-from evaltui.safe_files import append_line, os_problem
+from evaltui.safe_files import append_line, os_problem, read_regular
 
 LOG_SUFFIX = ".decisions.jsonl"
 
@@ -57,11 +58,13 @@ def append_entry(log_path: Path, entry: dict[str, Any]) -> None:
 
 def read_log(log_path: Path) -> tuple[list[LoggedDecision], list[InputError]]:
     """Past decisions, oldest first, each with the state of its file; and unreadable lines."""
-    try:
-        text = log_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not log_path.exists() and not log_path.is_symlink():
         return [], []
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        text = read_regular(log_path).decode("utf-8")
+    except InputError as exc:
+        raise InputError(log_path, f"cannot read the decision log: {exc.message}") from None
+    except UnicodeDecodeError as exc:
         raise InputError(log_path, f"cannot read the decision log: {exc}") from None
     out, problems = [], []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -83,8 +86,8 @@ def _state(entry: dict[str, Any]) -> str:
     path = entry.get("json_path")
     if not isinstance(path, str):
         return "missing"
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
+    try:  # a regular file only: whatever now sits at a logged path must not hang the listing
+        data = read_regular(Path(path), limit=MAX_DECISION_BYTES)
+    except InputError:
         return "missing"
     return "ok" if hashlib.sha256(data).hexdigest() == entry.get("sha256") else "changed"
