@@ -27,6 +27,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from evaltui.errors import InputError
 
@@ -110,12 +111,11 @@ def append_line(path: Path, line: bytes, *, mode: int = FILE_MODE) -> None:
         os.close(fd)
 
 
-def read_regular(path: Path, *, limit: int | None = None) -> bytes:
-    """A regular file's bytes; anything else is one `InputError` line.
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file; anything else is one `InputError`.
 
-    A missing file, a folder, a FIFO, socket or device, a symlink loop, or (given `limit`) a
-    file larger than `limit` bytes is refused. Symlinks to regular files are followed (callers
-    that must stay inside a folder check that first: `contract.paths`).
+    The open does not block (a FIFO with no writer would hang a plain open), and the check is
+    made on the opened file (fstat), so nothing can be swapped in between.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -129,25 +129,39 @@ def read_regular(path: Path, *, limit: int | None = None) -> bytes:
             raise InputError(path, "is a symlink loop") from None
         raise InputError(path, f"cannot read file: {os_problem(exc)}") from None
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
             raise InputError(path, "is a folder, expected a file")
-        if not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(mode):
             raise InputError(path, "is not a regular file (a FIFO, socket or device); refusing it")
-        if limit is not None and info.st_size > limit:
-            raise InputError(
-                path, f"is {info.st_size:,} bytes; files of this kind are limited to {limit:,}"
-            )
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read() if limit is None else handle.read(limit + 1)
-        if limit is not None and len(data) > limit:  # it grew while being read
-            raise InputError(path, f"is more than {limit:,} bytes; files of this kind are limited")
-        return data
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {os_problem(exc)}") from None
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_regular(path: Path, *, limit: int | None = None) -> bytes:
+    """A regular file's bytes (see `open_regular`); given `limit`, a larger file is refused.
+
+    Symlinks to regular files are followed (callers that must stay inside a folder check that
+    first: `contract.paths`).
+    """
+    with open_regular(path) as handle:
+        try:
+            if limit is not None:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limit:
+                    raise InputError(
+                        path, f"is {size:,} bytes; files of this kind are limited to {limit:,}"
+                    )
+                data = handle.read(limit + 1)
+                if len(data) > limit:  # it grew while being read
+                    raise InputError(path, f"is more than {limit:,} bytes, the limit")
+                return data
+            return handle.read()
+        except OSError as exc:
+            raise InputError(path, f"cannot read file: {os_problem(exc)}") from None
 
 
 def _refuse_non_regular(path: Path) -> None:

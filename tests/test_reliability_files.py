@@ -212,3 +212,21 @@ def test_import_refuses_two_different_logs_with_one_run_id(run_cli, tmp_path: Pa
     assert result.code == 2, result.err
     assert "also read, differently" in result.err
     assert not store.exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("tool", "name"),
+    [
+        ("inspect", "x.eval"),
+        ("inspect", "x.json"),
+        ("lm-eval", "results_2026-01-01T00-00-00.json"),
+        ("mlflow", "mlflow.db"),
+    ],
+)
+def test_import_never_hangs_on_a_fifo(tmp_path: Path, tool: str, name: str) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    os.mkfifo(folder / name)
+    result = capped("import", tool, folder, "--store", tmp_path / "s.duckdb", timeout=60)
+    line = result.one_line()
+    assert "internal error" not in line

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from evaltui.contract.jsonio import decode_text, read_file_bytes
 from evaltui.errors import InputError
+from evaltui.safe_files import open_regular
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -283,9 +284,9 @@ def _add_alias(aliases: dict[int, list[str]], alias: str, version: Any) -> None:
 
 def is_sqlite(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:  # never blocks on a FIFO
             return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
-    except OSError:
+    except (OSError, InputError):
         return False
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from evaltui.errors import InputError
+from evaltui.safe_files import open_regular
 
 ZIP_ZSTANDARD = 93
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -39,10 +40,7 @@ class ZipArchive:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self._handle: BinaryIO = path.open("rb")
-        except OSError as exc:
-            raise InputError(path, f"cannot read file: {exc.strerror}") from None
+        self._handle: BinaryIO = open_regular(path)  # a FIFO named x.eval must not hang
         try:
             self._zip = zipfile.ZipFile(self._handle)
         except zipfile.BadZipFile as exc:
@@ -145,7 +143,9 @@ class ZipArchive:
         else:
             try:
                 reader = zstandard.ZstdDecompressor().stream_reader(
-                    region, read_size=_CHUNK, read_across_frames=True
+                    region,  # type: ignore[arg-type]  # it only calls read()
+                    read_size=_CHUNK,
+                    read_across_frames=True,
                 )
                 data = self._bounded(reader, where, info.file_size)
             except zstandard.ZstdError as exc:

@@ -563,8 +563,10 @@ def _repeated_columns(path: Path) -> list[str]:
         names = pq.read_schema(path).names
     except Exception:  # corrupt: DuckDB's own read reports it
         return []
-    seen: set[str] = set()
-    return [name for name in names if name in seen or seen.add(name)]
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return [name for name, count in counts.items() if count > 1]
 
 
 # -- diagnostics (only after a bulk check failed) ------------------------------------------------
