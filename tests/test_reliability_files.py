@@ -143,11 +143,13 @@ def test_a_symlink_loop_in_a_loaded_folder_is_reported_or_skipped(
         assert result.code == 0, result.err
 
 
-def test_a_record_whose_name_is_not_utf8_is_reported(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", [b"bad-\xff.run.json", b"sub-\xfe/ok.run.json"])
+def test_a_record_whose_name_is_not_utf8_is_reported(tmp_path: Path, where: bytes) -> None:
     folder = _folder_with_example(tmp_path)
     doc = json.loads((EXAMPLE / "run_003.run.json").read_text())
     doc["run_id"] = "run_bad_name"
-    raw = os.fsencode(folder) + b"/bad-\xff.run.json"
+    raw = os.fsencode(folder) + b"/" + where
+    os.makedirs(os.path.dirname(raw), exist_ok=True)
     with open(raw, "wb") as handle:
         handle.write(json.dumps(doc).encode())
     store = tmp_path / "s.duckdb"

@@ -116,9 +116,9 @@ def _read_file(
     allow_outside: bool,
 ) -> None:
     name = path.name.lower()
-    if not _is_utf8(path.name):
+    if not _is_utf8(str(path)):  # the name, or a folder on the way
         if explicit or name.endswith((".json", ".jsonl")):
-            errors.append(InputError(path, "the file name is not valid UTF-8; rename the file"))
+            errors.append(InputError(path, "the file or folder name is not valid UTF-8; rename it"))
         else:
             batch.skipped.append(path)
         return
