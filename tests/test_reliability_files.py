@@ -232,3 +232,14 @@ def test_import_never_hangs_on_a_fifo(tmp_path: Path, tool: str, name: str) -> N
     result = capped("import", tool, folder, "--store", tmp_path / "s.duckdb", timeout=60)
     line = result.one_line()
     assert "internal error" not in line
+
+
+def test_an_imported_log_whose_name_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    with open(os.fsencode(folder) + b"/bad-\xff.json", "w") as handle:
+        handle.write(json.dumps(inspect_log("t", "e", 3, 0)))
+    store = tmp_path / "s.duckdb"
+    line = capped("import", "inspect", folder, "--store", store).one_line()
+    assert "not valid UTF-8" in line and "internal error" not in line
+    assert not store.exists()

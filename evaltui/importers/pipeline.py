@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.contract.discover import Batch
+from evaltui.contract.jsonio import lone_surrogate
 from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
@@ -179,8 +180,21 @@ def build_batch(records: list[NativeRecord], folder: Path) -> Batch:
     errors: list[InputError] = []
     for record in records:
         # A JSON round trip makes the document exactly what a written file would hold.
-        doc = json.loads(json.dumps(record.doc))
         path = folder / record.filename
+        text = json.dumps(record.doc, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: a file name that is not UTF-8, say
+            where = lone_surrogate(record.doc) or "a value"
+            errors.append(
+                InputError(
+                    record.source,
+                    f"{record.kind} {record.record_id!r}: {where} is not valid UTF-8 text "
+                    "(a file or folder name that is not UTF-8? rename it)",
+                )
+            )
+            continue
+        doc = json.loads(text)
         try:
             if record.kind == "suite":
                 batch.suites.append(replace(parse_suite(doc, path, folder), path=record.source))
