@@ -409,3 +409,29 @@ def test_hostile_values_in_an_lm_eval_log(run_cli, tmp_path, acc, response, need
     assert len(lines) == 1 and needle in lines[0] and "internal error" not in lines[0], result.err
     assert ("results_" in lines[0]) or ("samples_t_" in lines[0])
     assert not store.exists()
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_in_a_parquet_suite_column(run_cli, tmp_path, value) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    suite = json.loads((EXAMPLE / "ci-claim-gate-v1.suite.json").read_text())
+    suite["suite_id"] = "nan-suite"
+    split, cases = next(
+        (name, value) for name, value in suite["splits"].items() if isinstance(value, list)
+    )
+    table = pa.table(
+        {
+            "case_id": [c["case_id"] for c in cases],
+            "expected_route": [c["expected_route"] for c in cases],
+            "weight": [value if i == 1 else 1.0 for i in range(len(cases))],
+        }
+    )
+    pq.write_table(table, folder / "cases.parquet")
+    suite["splits"] = {split: "cases.parquet"}
+    _write(folder / "s.suite.json", json.dumps(suite))
+    store = tmp_path / "s.duckdb"
+    result = run_cli("load", folder, "--store", store)
+    assert result.code == 2, result.err
+    assert "cases.parquet: row 2: column 'weight' holds NaN or infinity" in result.err
+    assert not store.exists()

@@ -159,9 +159,28 @@ def _case_file_rows(case_file: CaseFile) -> Iterator[tuple[str, Any]]:
             if not _json_type(column.type)
         ]
     )
+    raise_collected(_non_finite(table, case_file.path))
     # Parquet has no "absent" field: a null cell means the case does not have that field.
     for index, row in enumerate(table.to_pylist(), start=1):
         yield f"row {index}", {k: v for k, v in row.items() if v is not None}
+
+
+def _non_finite(table: Any, path: Path) -> list[InputError]:
+    """NaN or infinity in a float column (JSON has neither), found column by column in bulk."""
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    errors = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not t.is_floating(column.type):
+            continue
+        bad = pc.invert(pc.is_finite(column))  # null stays null: an absent field is fine
+        if pc.any(bad).as_py():
+            row = pc.index(bad, True).as_py() + 1
+            errors.append(
+                InputError(path, f"row {row}: column {name!r} holds NaN or infinity, not a number")
+            )
+    return errors
 
 
 def _json_type(kind: Any) -> bool:
