@@ -28,7 +28,7 @@ from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
 from evaltui.importers.common import Imported
-from evaltui.safe_files import write_replacing
+from evaltui.safe_files import write_new, write_replacing
 
 INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
@@ -95,7 +95,7 @@ def prepare(tool: str, source: Path) -> Iterator[Prepared]:
         folder = Path(tmp)
         for record in records:
             for name, data in record.data.items():
-                (folder / name).write_bytes(data)
+                write_new(folder / name, data)  # a fresh private folder, still never followed
         yield Prepared(imported, records, build_batch(records, folder))
 
 
