@@ -349,7 +349,9 @@ def _require_regular(db: Path) -> None:
 def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[MlflowRun]:
     kinds = {
         str(name): (str(kind), str(sql or ""))
-        for name, kind, sql in con.execute("SELECT name, type, sql FROM sqlite_master")
+        for name, kind, sql in con.execute(
+            "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')"
+        )
     }
     for name in SQLITE_TABLES:
         kind, sql = kinds.get(name, ("table", ""))
