@@ -61,9 +61,7 @@ def test_all_or_nothing_across_files(tmp_path: Path, run_cli) -> None:
     result = run_cli("load", folder, "--store", store)
     assert result.code == 2
     assert "run_005.run.json: cases[0]: case_id 'not-in-suite' is not in suite" in result.err
-    assert count(store, "SELECT count(*) FROM runs") == 0
-    assert count(store, "SELECT count(*) FROM suites") == 0
-    assert count(store, "SELECT count(*) FROM results") == 0
+    assert not store.exists()  # a refused first load leaves no store file behind
 
 
 def test_inline_jsonl_and_parquet_results_load_the_same(tmp_path: Path, run_cli) -> None:

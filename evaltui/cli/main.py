@@ -6,6 +6,7 @@ user can cause prints one line per problem on stderr and exits 2; a failed check
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ from evaltui.cli.commands_review import cases_command, compare_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
+from evaltui.safe_files import os_problem
 from evaltui.sanitize import visible
 
 
@@ -145,14 +147,57 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # a bug: still one line, never a traceback
+    except MemoryError:
         click.echo(
-            f"evaltui: internal error: {type(exc).__name__}: "
-            f"{visible(_first_line(exc), limit=ERROR_LINE_LIMIT)}",
+            "evaltui: out of memory; the input is too large for this machine "
+            "(see docs/reliability.md for the size limits)",
             err=True,
         )
-        sys.exit(EXIT_INTERNAL)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            _internal(exc)
+        where = exc.filename if isinstance(exc.filename, str) else None
+        text = f"{where}: {os_problem(exc)}" if where else os_problem(exc)
+        click.echo(f"evaltui: {visible(text, limit=ERROR_LINE_LIMIT)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:
+        problem = _environment_problem(exc)
+        if problem is None:
+            _internal(exc)
+        click.echo(f"evaltui: {visible(problem, limit=ERROR_LINE_LIMIT)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# A full disk, an exceeded quota or a read-only file system: the machine's state, not a bug.
+_ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+_ENVIRONMENT_TEXTS = {
+    "no space left on device": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "read-only file system": errno.EROFS,
+}
+
+
+def _environment_problem(exc: Exception) -> str | None:
+    """One line for a library error (DuckDB's, say) that reports a full or read-only disk."""
+    text = str(exc).lower()
+    for phrase, number in _ENVIRONMENT_TEXTS.items():
+        if phrase in text:
+            return os_problem(OSError(number, phrase))
+    if "out of memory" in text or type(exc).__name__ == "OutOfMemoryException":
+        return "out of memory; the input is too large for this machine"
+    return None
+
+
+def _internal(exc: BaseException) -> None:
+    """A bug: still one line, never a traceback."""
+    click.echo(
+        f"evaltui: internal error: {type(exc).__name__}: "
+        f"{visible(_first_line(exc), limit=ERROR_LINE_LIMIT)}",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
 
 
 def _first_line(exc: BaseException) -> str:

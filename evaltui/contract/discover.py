@@ -66,7 +66,7 @@ def read_batch(paths: Iterable[Path], *, allow_outside: bool = False) -> Batch:
         else:
             errors.append(InputError(given, "no such file or folder"))
     referenced = batch.referenced
-    batch.skipped = [p for p in batch.skipped if p.resolve() not in referenced]
+    batch.skipped = [p for p in batch.skipped if _resolved(p) not in referenced]
     _check_duplicates(batch, errors)
     if errors:
         batch.cancel()
@@ -98,6 +98,14 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
+def _resolved(path: Path) -> Path | None:
+    """Where `path` leads; None for a symlink loop or an unreadable link."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
 def _read_file(
     path: Path,
     root: Path,
@@ -108,6 +116,12 @@ def _read_file(
     allow_outside: bool,
 ) -> None:
     name = path.name.lower()
+    if not _is_utf8(str(path)):  # the name, or a folder on the way
+        if explicit or name.endswith((".json", ".jsonl")):
+            errors.append(InputError(path, "the file or folder name is not valid UTF-8; rename it"))
+        else:
+            batch.skipped.append(path)
+        return
     try:
         if not explicit and name.endswith(NAMED_SUFFIXES):
             check_inside(path, root, allow_outside=allow_outside)
@@ -160,6 +174,15 @@ def _read_file(
         batch.skipped.append(path)
 
 
+def _is_utf8(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python holds them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _links_outside(path: Path, root: Path) -> bool:
     try:
         check_inside(path, root)
@@ -171,6 +194,8 @@ def _links_outside(path: Path, root: Path) -> bool:
 def _looks_like_evaltui(path: Path) -> bool:
     """Cheap pre-check for other .json files: does the start mention an evaltui kind?"""
     try:
+        if not path.is_file():  # a FIFO would block the open; let the real read refuse it
+            return True
         with path.open("rb") as handle:
             head = handle.read(64 * 1024)
     except OSError:

@@ -46,7 +46,7 @@ class Record:
             return ""
         if required and not value.strip():
             self.fail(f"field {key!r} must not be empty")
-        elif identifier and value and not IDENTIFIER.match(value):
+        elif identifier and value and not IDENTIFIER.fullmatch(value):
             self.fail(
                 f"field {key!r} is {value!r}: use letters, digits and _ . : @ / + - "
                 "(no spaces or control characters)"

@@ -9,11 +9,13 @@ are read with `strict=False`: Python's own writers emit NaN/Infinity, which then
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evaltui.errors import InputError
+from evaltui.safe_files import read_regular
 
 
 class _DuplicateKey(ValueError):
@@ -33,10 +35,29 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-_LENIENT_DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates, parse_constant=lambda _name: None
+MAX_INTEGER_DIGITS = 40  # an integer literal longer than this is refused (no real value needs it)
+
+
+def _bounded_int(text: str) -> int:
+    """An integer literal, refused when absurdly long: a 400-digit "score" cannot become a float,
+    and Python's own limit (4,300 digits) only fails later, with no file named."""
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"an integer with {len(text.lstrip('-'))} digits is too large "
+            f"(at most {MAX_INTEGER_DIGITS} digits)"
+        )
+    return int(text)
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_int=_bounded_int
 )
+_LENIENT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=lambda _name: None, parse_int=_bounded_int
+)
+# A \uD800-\uDFFF escape: only then can a decoded string hold a lone surrogate, which no UTF-8
+# writer (DuckDB, the terminal) accepts; the document is then walked to find it.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def decode_text(data: bytes, path: Path | str) -> str:
@@ -58,7 +79,17 @@ def parse_json_text(
     `strict=False` reads NaN/Infinity as null (for logs written by other tools).
     """
     try:
-        return (_DECODER if strict else _LENIENT_DECODER).decode(text)
+        value = (_DECODER if strict else _LENIENT_DECODER).decode(text)
+        if _SURROGATE_ESCAPE.search(text):
+            where = lone_surrogate(value)
+            if where is not None:
+                raise InputError(
+                    path,
+                    f"{where}: a lone surrogate escape (\\ud800-\\udfff) is not text; "
+                    "write the character itself or a valid pair",
+                    line_offset or None,
+                )
+        return value
     except RecursionError:
         raise InputError(path, "invalid JSON: nested too deeply", line_offset or None) from None
     except _DuplicateKey as exc:
@@ -75,16 +106,36 @@ def parse_json_text(
         raise InputError(path, f"invalid JSON: {exc}", line_offset or None) from None
 
 
-def read_file_bytes(path: Path) -> bytes:
-    """A file's bytes; a missing file, a folder or an unreadable file is one `InputError` line."""
+def lone_surrogate(value: Any) -> str | None:
+    """Where the first string (or key) holding a lone surrogate is (`field 'cases[3].output'`),
+    None if none does."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        place, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return f"field {place!r}" if place else "the value"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not _encodable(key):
+                    return f"a key in {place!r}" if place else "a key"
+                stack.append((f"{place}.{key}" if place else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{place}[{index}]", child) for index, child in enumerate(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, expected a file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_file_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """A regular file's bytes; anything else is one `InputError` line (`safe_files.read_regular`)."""
+    return read_regular(path, limit=limit)
 
 
 def parse_json_bytes(

@@ -18,6 +18,14 @@ REQUIRED_RESULT_FIELDS = ("case_id", "route")
 OPTIONAL_RESULT_FIELDS = ("score", "latency_ms", "tokens", "output", "metadata")
 RESULT_FIELDS = REQUIRED_RESULT_FIELDS + OPTIONAL_RESULT_FIELDS
 _MAX_ERRORS = 20
+MIN_TOKENS, MAX_TOKENS = -(1 << 63), (1 << 63) - 1  # stored as BIGINT
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def inline_result_problem(case: Any) -> str | None:
@@ -33,14 +41,17 @@ def inline_result_problem(case: Any) -> str | None:
     for key in ("score", "latency_ms"):
         value = case.get(key)
         if value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
+            isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value)
         ):
-            return f"case {case['case_id']!r}: field {key!r} must be a number, found {describe_type(value)}"
+            return (
+                f"case {case['case_id']!r}: field {key!r} must be a finite number, "
+                f"found {describe_type(value)}"
+            )
     tokens = case.get("tokens")
     if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int)):
         return f"case {case['case_id']!r}: field 'tokens' must be an integer, found {describe_type(tokens)}"
+    if tokens is not None and not MIN_TOKENS <= tokens <= MAX_TOKENS:
+        return f"case {case['case_id']!r}: field 'tokens' is {tokens}, outside {MIN_TOKENS}..{MAX_TOKENS}"
     metadata = case.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return f"case {case['case_id']!r}: field 'metadata' must be an object, found {describe_type(metadata)}"

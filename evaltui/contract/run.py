@@ -94,29 +94,48 @@ def _parse_time(rec: Record, text: str) -> datetime:
         return datetime.fromtimestamp(0, UTC)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC
+        rec.fail(f"field 'started_at' is {text!r}: outside the years 1-9999 once in UTC")
+        return datetime.fromtimestamp(0, UTC)
 
 
 def _scalars(rec: Record, key: str) -> dict[str, Any]:
+    """Params and tags: names to strings, numbers, booleans or null (no nested structures)."""
     values = rec.obj(key)
     for name, value in values.items():
         if not name:
             rec.fail(f"field {key!r} has an empty name")
         if isinstance(value, float) and not math.isfinite(value):
             rec.fail(f"{key}.{name} must be finite")
+        elif isinstance(value, dict | list):
+            rec.fail(
+                f"{key}.{name} must be a string, number, boolean or null, "
+                f"found {describe_type(value)}"
+            )
     return values
 
 
 def _metrics(rec: Record) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, value in rec.obj("metrics").items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not name:
+            rec.fail("field 'metrics' has an empty name")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
             rec.fail(f"metrics.{name} must be a number, found {describe_type(value)}")
-        elif not math.isfinite(value):
-            rec.fail(f"metrics.{name} must be finite")
+        elif not _finite(value):
+            rec.fail(f"metrics.{name} must be a finite number")
         else:
             out[name] = float(value)
     return out
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _artifacts(rec: Record) -> tuple[str, ...]:

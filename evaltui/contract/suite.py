@@ -96,7 +96,7 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
 
 
 def _read_split(name: str, source: Any, path: Path, root: Path, allow_outside: bool) -> Split:
-    if not SPLIT_NAME.match(name) or name == "evaluation":
+    if not SPLIT_NAME.fullmatch(name) or name == "evaluation":
         raise InputError(
             path,
             f"split name {name!r} must start with a letter and use letters, digits and _ "
@@ -159,9 +159,28 @@ def _case_file_rows(case_file: CaseFile) -> Iterator[tuple[str, Any]]:
             if not _json_type(column.type)
         ]
     )
+    raise_collected(_non_finite(table, case_file.path))
     # Parquet has no "absent" field: a null cell means the case does not have that field.
     for index, row in enumerate(table.to_pylist(), start=1):
         yield f"row {index}", {k: v for k, v in row.items() if v is not None}
+
+
+def _non_finite(table: Any, path: Path) -> list[InputError]:
+    """NaN or infinity in a float column (JSON has neither), found column by column in bulk."""
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    errors = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not t.is_floating(column.type):
+            continue
+        bad = pc.invert(pc.is_finite(column))  # null stays null: an absent field is fine
+        if pc.any(bad).as_py():
+            row = pc.index(bad, True).as_py() + 1
+            errors.append(
+                InputError(path, f"row {row}: column {name!r} holds NaN or infinity, not a number")
+            )
+    return errors
 
 
 def _json_type(kind: Any) -> bool:
@@ -262,7 +281,7 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
             rec.fail(f"{where} must be an object")
             continue
         name = item.get("name")
-        if not isinstance(name, str) or not IDENTIFIER.match(name):
+        if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
             rec.fail(f"{where}.name must be a metric name (letters, digits, _ . - ...)")
             continue
         if name in names:
@@ -345,7 +364,7 @@ _PREDICATE = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.:@/+-]*)\s*(==|!=|<=|>=|<
 
 def parse_predicate(text: str) -> tuple[str, str, float] | None:
     """Parse `metric OP number`, e.g. `unsafe_claim_served == 0`; None if it is not one."""
-    match = _PREDICATE.match(text)
+    match = _PREDICATE.fullmatch(text)
     if match is None:
         return None
     try:
@@ -388,7 +407,7 @@ def _parse_guardrails(rec: Record, metrics: tuple[MetricSpec, ...]) -> tuple[Gua
             rec.fail(f"{where}: metric {metric!r} is not declared in 'metrics'")
             continue
         status = item.get("status")
-        if not isinstance(status, str) or not IDENTIFIER.match(status):
+        if not isinstance(status, str) or not IDENTIFIER.fullmatch(status):
             rec.fail(f"{where}.status must be a status name such as REJECT_UNSAFE_SERVE")
             continue
         guardrails.append(Guardrail(metric=metric, op=op, value=value, status=status))

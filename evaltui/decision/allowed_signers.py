@@ -42,6 +42,7 @@ from pathlib import Path
 from evaltui.decision.keys import KEY_TYPES, RSA, PublicKey, SigningKeyError
 from evaltui.decision.sshwire import Reader, WireError
 from evaltui.errors import InputError
+from evaltui.safe_files import read_regular
 
 KNOWN_OPTIONS = ("cert-authority", "namespaces", "valid-after", "valid-before")
 
@@ -70,12 +71,17 @@ class SignerRejected(Exception):
         self.message = message
 
 
+MAX_ALLOWED_SIGNERS_BYTES = 16 << 20  # a file of public keys, one a line
+
+
 def read_allowed_signers(path: Path) -> list[AllowedSigner]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "allowed_signers file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    if not path.exists() and not path.is_symlink():
+        raise InputError(path, "allowed_signers file not found")
+    try:  # a regular file only: a FIFO must not hang verify
+        text = read_regular(path, limit=MAX_ALLOWED_SIGNERS_BYTES).decode("utf-8")
+    except InputError as exc:
+        raise InputError(path, f"cannot read allowed_signers file: {exc.message}") from None
+    except UnicodeDecodeError as exc:
         raise InputError(path, f"cannot read allowed_signers file: {exc}") from None
     return parse_allowed_signers(text, str(path))
 

@@ -4,19 +4,20 @@ It lives next to the store (`<store>.decisions.jsonl`, e.g. `.evaltui/store.deci
 so the app finds the decisions made on a store wherever their files were written, and it works
 with a store opened read-only. Each line names the files and the SHA-256 of the signed bytes, so
 listing can say whether a file is still there unchanged. Lines are written with one O_APPEND
-write each and fsynced; a line that cannot be parsed is reported, not fatal.
+write each and fsynced (never through a symlink: `safe_files.append_line`); a line that cannot be parsed is reported, not fatal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaltui.decision.files import MAX_DECISION_BYTES
 from evaltui.errors import InputError
+from evaltui.safe_files import append_line, os_problem, read_regular
 
 LOG_SUFFIX = ".decisions.jsonl"
 
@@ -45,23 +46,25 @@ def append_entry(log_path: Path, entry: dict[str, Any]) -> None:
     ).encode()
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise InputError(log_path, f"cannot append to the decision log: {exc.strerror}") from None
+        raise InputError(
+            log_path, f"cannot append to the decision log: {os_problem(exc)}"
+        ) from None
     try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        append_line(log_path, line)
+    except InputError as exc:
+        raise InputError(log_path, f"cannot append to the decision log: {exc.message}") from None
 
 
 def read_log(log_path: Path) -> tuple[list[LoggedDecision], list[InputError]]:
     """Past decisions, oldest first, each with the state of its file; and unreadable lines."""
-    try:
-        text = log_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not log_path.exists() and not log_path.is_symlink():
         return [], []
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        text = read_regular(log_path).decode("utf-8")
+    except InputError as exc:
+        raise InputError(log_path, f"cannot read the decision log: {exc.message}") from None
+    except UnicodeDecodeError as exc:
         raise InputError(log_path, f"cannot read the decision log: {exc}") from None
     out, problems = [], []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -83,8 +86,8 @@ def _state(entry: dict[str, Any]) -> str:
     path = entry.get("json_path")
     if not isinstance(path, str):
         return "missing"
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
+    try:  # a regular file only: whatever now sits at a logged path must not hang the listing
+        data = read_regular(Path(path), limit=MAX_DECISION_BYTES)
+    except InputError:
         return "missing"
     return "ok" if hashlib.sha256(data).hexdigest() == entry.get("sha256") else "changed"

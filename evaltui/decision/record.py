@@ -140,7 +140,7 @@ def check_choices(draft: DecisionDraft, choices: DecisionChoices) -> CheckedChoi
     reviewer = _token(choices.reviewer, "reviewer") if (choices.reviewer or "").strip() else ""
     limitation = _text(choices.limitation, "limitation")
     status = choices.status.strip()
-    if not _STATUS.match(status):
+    if not _STATUS.fullmatch(status):
         raise InvalidChoice(
             "status", f"must be an upper-case word like {DEFAULT_STATUS}, got {status!r}"
         )
@@ -308,7 +308,7 @@ def _token(value: str, name: str) -> str:
     text = (value or "").strip()
     if not text:
         raise InvalidChoice(name, "is required")
-    if not _TOKEN.match(text):
+    if not _TOKEN.fullmatch(text):
         raise InvalidChoice(
             name, f"must be one word without spaces or control characters, got {text!r}"
         )

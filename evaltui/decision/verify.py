@@ -22,7 +22,11 @@ import duckdb
 
 from evaltui.decision.allowed_signers import SignerRejected, find_signer, read_allowed_signers
 from evaltui.decision.canonical import NotCanonical, check_canonical, parse_strict
-from evaltui.decision.files import read_decision_bytes, signature_path_for
+from evaltui.decision.files import (
+    read_decision_bytes,
+    read_signature_bytes,
+    signature_path_for,
+)
 from evaltui.decision.krl import read_revoked
 from evaltui.decision.record import validate_record
 from evaltui.decision.replay import Check, failed, passed, replay, skipped
@@ -92,7 +96,7 @@ def verify_decision(
     # -- the signature, over the raw bytes
     sig: SshSignature | None = None
     try:
-        sig = parse(sig_path.read_bytes())
+        sig = parse(read_signature_bytes(sig_path))
         key = sig.public_key
         checks.append(passed("signature_file", f"SSHSIG by {key.describe()}"))
     except FileNotFoundError:
@@ -103,6 +107,8 @@ def verify_decision(
         checks.append(
             failed("signature_file", "signature_missing", f"cannot read {sig_path}: {exc.strerror}")
         )
+    except InputError as exc:  # a FIFO, a device, a file far too large for a signature
+        checks.append(failed("signature_file", "signature_missing", exc.render()))
     except SignatureRejected as exc:
         checks.append(failed("signature_file", exc.code, exc.message))
     if revocations is not None:

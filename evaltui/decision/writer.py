@@ -71,7 +71,7 @@ def sign_and_write(
     undo the decision (the signed files are the decision); it comes back as a warning.
     """
     stem = name or record.name
-    if not _NAME.match(stem):
+    if not _NAME.fullmatch(stem):
         raise InputError(None, f"decision name {stem!r} must use letters, digits, '.', '_' and '-'")
     out_dir = Path(out_dir).expanduser()
     try:

@@ -121,6 +121,13 @@ class Imported:
                 f"run {run['run_id']!r} is also read, differently, from {other.source}; "
                 "import the two logs separately",
             )
+        known = self.suites.get(suite.suite_id)
+        if known is not None and canonical_case(known.doc) != canonical_case(suite.doc):
+            raise InputError(
+                source,
+                f"suite {suite.suite_id!r} is also read, differently, from {known.source}; "
+                "import the two logs separately",
+            )
         self.suites.setdefault(suite.suite_id, ImportedSuite(suite.doc, source))
         self._by_id[run["run_id"]] = imported = ImportedRun(run, source, tuple(notes))
         self.runs.append(imported)
@@ -151,7 +158,7 @@ def slug(text: str, fallback: str = "task") -> str:
     cleaned = _ID_UNSAFE.sub("-", text.strip()).strip("-")
     if not cleaned:
         return fallback
-    return cleaned if IDENTIFIER.match(cleaned) else "_" + cleaned
+    return cleaned if IDENTIFIER.fullmatch(cleaned) else "_" + cleaned
 
 
 def split_name(text: Any) -> str | None:
@@ -159,7 +166,7 @@ def split_name(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
     cleaned = _SPLIT_UNSAFE.sub("_", text).strip("_")
-    if SPLIT_NAME.match(cleaned) and split_field(cleaned) != COMBINED_FIELD:
+    if SPLIT_NAME.fullmatch(cleaned) and split_field(cleaned) != COMBINED_FIELD:
         return cleaned
     return None
 

@@ -73,14 +73,14 @@ def read_lm_eval(source: Path) -> Imported:
     imported = Imported(TOOL)
     only_task: str | None = None
     if source.is_dir():
-        files = [p for p in walk_files(source) if RESULTS_FILE.match(p.name)]
+        files = [p for p in walk_files(source) if RESULTS_FILE.fullmatch(p.name)]
         if not files:
             raise InputError(
                 source,
                 "no lm-evaluation-harness results_*.json file here or below; "
                 "point at the folder lm_eval --output_path wrote",
             )
-    elif SAMPLES_FILE.match(source.name):
+    elif SAMPLES_FILE.fullmatch(source.name):
         results, only_task = _results_for_samples(source)
         files = [results]
     else:
@@ -93,7 +93,7 @@ def read_lm_eval(source: Path) -> Imported:
 
 def _results_for_samples(samples: Path) -> tuple[Path, str]:
     for candidate in sorted(samples.parent.glob("results_*.json")):
-        stamp = RESULTS_FILE.match(candidate.name)
+        stamp = RESULTS_FILE.fullmatch(candidate.name)
         if stamp and samples.name.endswith(f"_{stamp['stamp']}.jsonl"):
             task = samples.name[len("samples_") : -len(f"_{stamp['stamp']}.jsonl")]
             return candidate, task
@@ -110,7 +110,7 @@ def _read_results(path: Path, imported: Imported, only_task: str | None) -> None
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
     if not doc["results"]:
         raise InputError(path, "the results file lists no tasks")
-    match = RESULTS_FILE.match(path.name)
+    match = RESULTS_FILE.fullmatch(path.name)
     stamp = match["stamp"] if match else None
     configs = as_object(doc.get("configs"))
     groups = as_object(doc.get("group_subtasks"))

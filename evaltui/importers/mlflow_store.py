@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,9 +21,29 @@ from urllib.parse import unquote, urlparse
 
 from evaltui.contract.jsonio import decode_text, read_file_bytes
 from evaltui.errors import InputError
+from evaltui.safe_files import open_regular
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 SQLITE_HEADER = b"SQLite format 3\x00"
+MAX_YAML_BYTES = 1 << 20  # a meta.yaml (MLflow's are a few hundred bytes)
+MAX_YAML_DEPTH = 64  # nesting levels in a meta.yaml
+SQLITE_TIME_LIMIT = 120.0  # seconds for all the queries reading one mlflow.db
+_SQLITE_CHECK_EVERY = 10_000  # SQLite virtual-machine steps between two looks at the clock
+# Everything read from an mlflow.db must be a plain table: a view (or a virtual table) named
+# like one could run any query, an endless recursive one included.
+SQLITE_TABLES = (
+    "runs",
+    "experiments",
+    "params",
+    "tags",
+    "latest_metrics",
+    "metrics",
+    "inputs",
+    "datasets",
+    "input_tags",
+    "model_versions",
+    "registered_model_aliases",
+)
 # File store status codes (mlflow.entities.RunStatus) -> the names the SQL backend stores.
 RUN_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 
@@ -262,28 +284,84 @@ def _add_alias(aliases: dict[int, list[str]], alias: str, version: Any) -> None:
 
 def is_sqlite(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:  # never blocks on a FIFO
             return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
-    except OSError:
+    except (OSError, InputError):
         return False
 
 
 def read_sqlite(db: Path) -> list[MlflowRun]:
     project = db.resolve().parent
+    _require_regular(db)
     try:
         con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise InputError(db, f"cannot open the SQLite database: {exc}") from None
     try:
-        return _read_sqlite(con, db, project)
+        con.execute("PRAGMA trusted_schema = OFF")
+        with time_limited(con, db, SQLITE_TIME_LIMIT):
+            return _read_sqlite(con, db, project)
     except sqlite3.DatabaseError as exc:
         raise InputError(db, f"cannot read the MLflow database: {exc}") from None
     finally:
         con.close()
 
 
+class time_limited:
+    """Interrupt every query of `con` once `seconds` have passed (SQLite's progress handler)."""
+
+    def __init__(self, con: sqlite3.Connection, db: Path, seconds: float) -> None:
+        self.con, self.db, self.seconds = con, db, seconds
+        self.deadline = 0.0
+        self.expired = False
+
+    def _tick(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.expired = True
+            return 1  # non-zero: SQLite stops the query with "interrupted"
+        return 0
+
+    def __enter__(self) -> time_limited:
+        self.deadline = time.monotonic() + self.seconds
+        self.con.set_progress_handler(self._tick, _SQLITE_CHECK_EVERY)
+        return self
+
+    def __exit__(self, kind: object, exc: object, traceback: object) -> None:
+        self.con.set_progress_handler(None, 0)
+        if self.expired and isinstance(exc, sqlite3.OperationalError):
+            raise InputError(
+                self.db,
+                f"reading the database took more than {self.seconds:g}s; refusing it "
+                "(is it an MLflow tracking database?)",
+            ) from None
+
+
+def _require_regular(db: Path) -> None:
+    """A database is a regular file (a FIFO or device would block or never end)."""
+    try:
+        info = db.stat()
+    except OSError as exc:
+        raise InputError(db, f"cannot open the SQLite database: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(db, "is not a regular file; refusing it")
+
+
 def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[MlflowRun]:
-    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    kinds = {
+        str(name): (str(kind), str(sql or ""))
+        for name, kind, sql in con.execute(
+            "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')"
+        )
+    }
+    for name in SQLITE_TABLES:
+        kind, sql = kinds.get(name, ("table", ""))
+        if kind != "table" or sql.lstrip().upper().startswith("CREATE VIRTUAL"):
+            raise InputError(
+                db,
+                f"{name!r} is a {kind if kind != 'table' else 'virtual table'}, "
+                "not a table; not an MLflow tracking database",
+            )
+    tables = {name for name, (kind, _sql) in kinds.items() if kind == "table"}
     if not {"runs", "experiments"} <= tables:
         raise InputError(db, "not an MLflow tracking database (no 'runs' and 'experiments' tables)")
     runs: dict[str, MlflowRun] = {}
@@ -315,7 +393,7 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
             runs[run_id].tags[key] = value
     for run_id, key, value in _sqlite_latest_metrics(con, tables):
         if run_id in runs:
-            runs[run_id].metrics[key] = float(value)
+            runs[run_id].metrics[key] = _metric(db, key, value)
     if {"inputs", "datasets"} <= tables:
         context = (
             "(SELECT value FROM input_tags t WHERE t.input_uuid = i.input_uuid "
@@ -338,13 +416,14 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
             for name, alias, version in con.execute(
                 "SELECT name, alias, version FROM registered_model_aliases ORDER BY alias"
             ):
-                aliases.setdefault((name, int(version)), []).append(alias)
+                aliases.setdefault((name, _version(db, version)), []).append(alias)
         for name, version, run_id in con.execute(
             "SELECT name, version, run_id FROM model_versions ORDER BY name, version"
         ):
             if run_id in runs:
+                number = _version(db, version)
                 runs[run_id].models.append(
-                    ModelVersion(name, int(version), aliases.get((name, int(version)), []))
+                    ModelVersion(name, number, aliases.get((name, number), []))
                 )
     return list(runs.values())
 
@@ -415,13 +494,76 @@ def _yaml(path: Path) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(decode_text(read_file_bytes(path), path))
+        text = decode_text(read_file_bytes(path, limit=MAX_YAML_BYTES), path)
+        return yaml.load(text, Loader=_limited_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputError(
             path, f"invalid YAML: {getattr(exc, 'problem', None) or exc}", line
         ) from None
+
+
+_LOADER: Any = None
+
+
+def _limited_loader() -> Any:
+    """PyYAML's SafeLoader without aliases and with nesting limited to MAX_YAML_DEPTH.
+
+    MLflow writes flat meta.yaml files: no anchors, a few levels at most. Refusing aliases stops
+    a "billion laughs" file (a few lines that expand to gigabytes); the depth limit stops a
+    20,000-deep list from exhausting the recursion of PyYAML's composer.
+    """
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+    from yaml.events import AliasEvent, CollectionStartEvent
+
+    class LimitedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "YAML aliases are not allowed in MLflow metadata", event.start_mark
+                )
+            nested = self.check_event(CollectionStartEvent)
+            if nested:
+                self.depth += 1
+                if self.depth > MAX_YAML_DEPTH:
+                    event = self.peek_event()
+                    raise yaml.composer.ComposerError(
+                        None,
+                        None,
+                        f"nested more than {MAX_YAML_DEPTH} levels deep",
+                        event.start_mark,
+                    )
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                if nested:
+                    self.depth -= 1
+
+    _LOADER = LimitedLoader
+    return _LOADER
+
+
+def _version(db: Path, value: Any) -> int:
+    """A model version number as MLflow stores it (an integer); anything else is refused."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise InputError(db, f"model_versions.version is {value!r}, expected a whole number")
+
+
+def _metric(db: Path, key: Any, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(db, f"metric {key!r} has value {value!r}, expected a number") from None
 
 
 def _text(value: Any) -> str | None:

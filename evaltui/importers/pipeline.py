@@ -10,9 +10,11 @@ written records give identical content: re-importing is a no-op either way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.contract.discover import Batch
+from evaltui.contract.jsonio import lone_surrogate
 from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
 from evaltui.importers.common import Imported
+from evaltui.safe_files import write_new, write_replacing
 
 INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
@@ -91,14 +95,16 @@ def prepare(tool: str, source: Path) -> Iterator[Prepared]:
         folder = Path(tmp)
         for record in records:
             for name, data in record.data.items():
-                (folder / name).write_bytes(data)
+                write_new(folder / name, data)  # a fresh private folder, still never followed
         yield Prepared(imported, records, build_batch(records, folder))
 
 
 def native_records(imported: Imported) -> list[NativeRecord]:
+    suite_stems = record_stems([suite.suite_id for suite in imported.suites.values()])
+    run_stems = record_stems([run.run_id for run in imported.runs])
     records = []
     for suite in imported.suites.values():
-        stem = file_stem(suite.suite_id)
+        stem = suite_stems[suite.suite_id]
         doc = dict(suite.doc)
         data: dict[str, bytes] = {}
         doc["splits"] = {
@@ -109,12 +115,53 @@ def native_records(imported: Imported) -> list[NativeRecord]:
             NativeRecord("suite", suite.suite_id, doc, f"{stem}.suite.json", suite.source, data)
         )
     for run in imported.runs:
-        stem = file_stem(run.run_id)
+        stem = run_stems[run.run_id]
         doc = dict(run.doc)
         data = {}
         doc["cases"] = _cases_or_file(doc["cases"], f"{stem}.cases.jsonl", data)
         records.append(NativeRecord("run", run.run_id, doc, f"{stem}.run.json", run.source, data))
+    _refuse_shared_names(records)
     return records
+
+
+def record_stems(record_ids: list[str]) -> dict[str, str]:
+    """Each id's file stem; ids whose plain stems collide all get a suffix from their own hash.
+
+    `file_stem` maps several ids to one stem (`inspect:a:b_c` and `inspect:a_b:c` both become
+    `inspect_a_b_c`); writing both under it would lose one. The suffix depends only on the id,
+    so the names are the same whatever order the logs are read in.
+    """
+    plain = {record_id: file_stem(record_id) for record_id in record_ids}
+    uses: dict[str, int] = {}
+    for stem in plain.values():
+        uses[stem] = uses.get(stem, 0) + 1
+    return {
+        record_id: stem if uses[stem] == 1 else f"{stem}-{_id_hash(record_id)}"
+        for record_id, stem in plain.items()
+    }
+
+
+def _id_hash(record_id: str) -> str:
+    return hashlib.sha256(record_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def _refuse_shared_names(records: list[NativeRecord]) -> None:
+    """Never two files under one name (a suite split named like a run's case file, say)."""
+    owners: dict[str, NativeRecord] = {}
+    errors = []
+    for record in records:
+        for name in (record.filename, *record.data):
+            first = owners.setdefault(name, record)
+            if first is not record:
+                errors.append(
+                    InputError(
+                        record.source,
+                        f"{record.kind} {record.record_id!r} would be written to {name!r}, "
+                        f"as {first.kind} {first.record_id!r} from {first.source} is; "
+                        "import the two logs separately",
+                    )
+                )
+    raise_collected(errors)
 
 
 def _cases_or_file(
@@ -133,8 +180,21 @@ def build_batch(records: list[NativeRecord], folder: Path) -> Batch:
     errors: list[InputError] = []
     for record in records:
         # A JSON round trip makes the document exactly what a written file would hold.
-        doc = json.loads(json.dumps(record.doc))
         path = folder / record.filename
+        text = json.dumps(record.doc, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: a file name that is not UTF-8, say
+            where = lone_surrogate(record.doc) or "a value"
+            errors.append(
+                InputError(
+                    record.source,
+                    f"{record.kind} {record.record_id!r}: {where} is not valid UTF-8 text "
+                    "(a file or folder name that is not UTF-8? rename it)",
+                )
+            )
+            continue
+        doc = json.loads(text)
         try:
             if record.kind == "suite":
                 batch.suites.append(replace(parse_suite(doc, path, folder), path=record.source))
@@ -184,19 +244,16 @@ def write_records(
         if path in unchanged:
             written.append(path)
             continue
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise InputError(path, f"cannot write: {exc.strerror}") from None
+        write_replacing(path, data)
         written.append(path)
     return written
 
 
 def _content(path: Path) -> bytes | None:
+    """The bytes of a regular file at `path` (never through a symlink, never a FIFO), else None."""
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
         return path.read_bytes()
     except OSError:
         return None

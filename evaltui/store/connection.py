@@ -15,12 +15,13 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 
 from evaltui.errors import StoreError
+from evaltui.safe_files import os_problem
 from evaltui.store.schema import DDL, SCHEMA_VERSION
 
 STORE_ENV = "EVALTUI_STORE"
@@ -53,6 +54,7 @@ class Store:
         self.path = path
         self.con = con
         self.read_only = read_only
+        self.created = False  # this open made the file: a failed first use removes it again
 
     @classmethod
     def open(
@@ -70,8 +72,13 @@ class Store:
                 f"{path}: no store here yet; load runs first with `evaltui load PATH` "
                 "(or choose one with --store / EVALTUI_STORE)"
             )
+        created = False
         if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create the store: {os_problem(exc)}") from None
+            created = not path.exists() and not path.is_symlink()
         deadline = time.monotonic() + max(0.0, wait)
         pause = _RETRY_FIRST
         told = False
@@ -82,6 +89,8 @@ class Store:
             except duckdb.IOException as exc:
                 left = deadline - time.monotonic()
                 if not _is_lock_conflict(exc) or left <= 0:
+                    if created and not _is_lock_conflict(exc):
+                        _remove_new_store(path)
                     raise StoreError(_explain_open_error(path, exc, read_only, wait)) from None
                 if on_wait is not None and not told:
                     on_wait(f"{_busy(path, exc, read_only)}; waiting up to {wait:g}s for it")
@@ -89,9 +98,16 @@ class Store:
                 time.sleep(min(pause, left))  # a retry backoff, not a synchronisation
                 pause = min(pause * 2, _RETRY_MAX)
             except duckdb.Error as exc:
+                if created:
+                    _remove_new_store(path)
                 raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
         store = cls(path, con, read_only)
-        store._check_schema()
+        store.created = created
+        try:
+            store._check_schema()
+        except BaseException:
+            store.close_after_failure()
+            raise
         return store
 
     def _check_schema(self) -> None:
@@ -138,8 +154,24 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: object, traceback: object) -> None:
+        if exc is not None:
+            self.close_after_failure()
+        else:
+            self.close()
+
+    def close_after_failure(self) -> None:
+        """Close; a store file this open created is removed again (a refused first load
+        leaves no empty store behind)."""
         self.close()
+        if self.created:
+            _remove_new_store(self.path)
+
+
+def _remove_new_store(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        with suppress(OSError):
+            leftover.unlink()
 
 
 _PID = re.compile(r"PID (\d+)")

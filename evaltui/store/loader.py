@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from evaltui.contract.discover import Batch
 from evaltui.contract.model import Run, Suite
-from evaltui.contract.results import diagnose_jsonl, diagnose_rows
+from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
@@ -477,6 +477,17 @@ def _json_string(column: str) -> str:
     return f"CASE WHEN starts_with({column}, '\"') THEN {column} ->> '$' END"
 
 
+def _finite(name: str, value: str | None = None) -> str:
+    """SQL for a DOUBLE value (column `name` by default) whose NaN or infinity stops the load:
+    JSON has neither, and `cases --json` must never print a bare NaN. DuckDB reads NaN, Infinity
+    and 1e999 in JSON text as such, and Parquet float columns may hold them."""
+    value = value or name
+    return (
+        f"CASE WHEN {value} IS NULL OR isfinite({value}) THEN {value} "
+        f"ELSE error('{name} must be a finite number') END"
+    )
+
+
 def _jsonl_select(run_id: str) -> str:
     # case_id and route are read as JSON so that a number or object is refused rather than
     # silently turned into text; wrong types become NULL and fail the check that follows.
@@ -485,7 +496,7 @@ def _jsonl_select(run_id: str) -> str:
     # memory and CPU).
     return f"""
         SELECT {run_id}, {_json_string("case_id")}, {_json_string("route")},
-               score, latency_ms, tokens, output,
+               {_finite("score")}, {_finite("latency_ms")}, tokens, output,
                CASE WHEN metadata IS NULL OR starts_with(metadata, '{{') THEN metadata
                     ELSE error('metadata must be an object') END
         FROM read_json(?, format = 'newline_delimited', columns = {_JSONL_COLUMNS},
@@ -532,7 +543,11 @@ def _parquet_reader(con: duckdb.DuckDBPyConnection, run: Run) -> _Reader:
             found, path, run, f"cannot read case results: {_first_line(exc)}"
         ) from None
     columns = {name: str(type_).upper() for name, type_, *_ in described}
-    problems = []
+    problems = [
+        f"column {name!r} appears more than once"
+        for name in _repeated_columns(path)
+        if name in RESULT_FIELDS
+    ]
     for name in ("case_id", "route"):
         if name not in columns:
             problems.append(f"missing required column {name!r}")
@@ -547,7 +562,11 @@ def _parquet_reader(con: duckdb.DuckDBPyConnection, run: Run) -> _Reader:
         raise InputErrors([InputError(path, p) for p in problems])
 
     def column(name: str, sql_type: str) -> str:
-        return f"CAST({name} AS {sql_type})" if name in columns else f"NULL::{sql_type}"
+        if name not in columns:
+            return f"NULL::{sql_type}"
+        if sql_type == "DOUBLE":
+            return _finite(name, f"CAST({name} AS DOUBLE)")
+        return f"CAST({name} AS {sql_type})"
 
     metadata = "NULL::JSON"
     if "metadata" in columns:
@@ -574,6 +593,21 @@ def _parquet_reader(con: duckdb.DuckDBPyConnection, run: Run) -> _Reader:
         lambda run_id: f"SELECT {run_id}, {values} FROM read_parquet(?, filename = true)",
         _diagnose_parquet,
     )
+
+
+def _repeated_columns(path: Path) -> list[str]:
+    """Column names that appear twice in a Parquet file's schema (DuckDB would rename the second
+    `route` to `route_1` and silently use the first)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception:  # corrupt: DuckDB's own read reports it
+        return []
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return [name for name, count in counts.items() if count > 1]
 
 
 # -- diagnostics (only after a bulk check failed) ------------------------------------------------
