@@ -20,9 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from evaltui.decision.keys import KEY_TYPES, RSA, PublicKey, SigningKeyError
 from evaltui.decision.sshwire import Reader, WireError, string
 from evaltui.errors import InputError
+from evaltui.safe_files import read_regular
 
 MAGIC = b"SSHKRL\n\x00"
 FORMAT_VERSION = 1
@@ -78,7 +77,7 @@ def canonical_blob(key: PublicKey) -> bytes:
 
 
 def read_revoked(path: Path) -> RevokedKeys:
-    data = _read_regular(path)
+    data = read_regular(path, limit=MAX_BYTES)
     if data.startswith(MAGIC):
         try:
             return _parse_krl(data, str(path))
@@ -89,22 +88,6 @@ def read_revoked(path: Path) -> RevokedKeys:
     except UnicodeDecodeError:
         raise InputError(path, "neither a KRL nor a list of public keys (not UTF-8)") from None
     return _parse_key_list(text, str(path))
-
-
-def _read_regular(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InputError(path, "revocation list not found") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read the revocation list: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(path, "the revocation list is not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise InputError(path, f"the revocation list is over {MAX_BYTES // 2**20} MiB")
-        return handle.read(MAX_BYTES + 1)
 
 
 def _u64(reader: Reader) -> int:
