@@ -66,20 +66,15 @@ def test_known_metrics_and_the_pair_is_comparable(real_logs: Path, run_cli, tmp_
         exaone.run.params["filter"] == "get-answer"
         and exaone.run.params["output_type"] == "generate_until"
     )
-    # Same ten documents, same task version: comparable, and the claims hold.
-    assert exaone.comparable, exaone.differences
+    # Same ten documents and task version, but judged differently (log-likelihood acc against
+    # exact_match of a generation): not comparable, and the evaluator fields say why.
+    assert not exaone.comparable
+    differing = {d.field for d in exaone.differences}
+    assert {"output_type", "metric", "filter", "evaluator_digest"} <= differing
+    assert "suite_id" not in differing and "evaluation_sha" not in differing
+    assert exaone.reason.startswith("differs: output_type, metric, filter")
     assert base.evidence == () and exaone.evidence == ()
     assert exaone.coverage.covered == exaone.coverage.total == 10
-    paired = exaone.paired
-    assert paired is not None
-    assert (paired.n, paired.fixed, paired.broken, paired.both_right, paired.both_wrong) == (
-        10,
-        0,
-        7,
-        0,
-        3,
-    )
-    assert paired.mcnemar_p == pytest.approx(2 * 0.5**7)
 
 
 def test_the_pair_opens_case_by_case(real_logs: Path, run_cli, tmp_path: Path) -> None:
@@ -281,3 +276,12 @@ def test_a_date_out_of_range_is_read_as_missing(
     with Store.open(store, read_only=True) as opened:
         run = get_run(opened.con, EXAONE)
     assert run.started_at.isoformat().startswith("2024-12-23T")
+
+
+def test_a_promptfoo_results_file_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    """promptfoo's results.json has a `results` object too: it is not read as lm-eval tasks."""
+    line = refused(
+        run_cli, "lm-eval", real_logs / "promptfoo" / "results.json", tmp_path / "s.duckdb"
+    )
+    assert line.startswith(f"evaltui: {real_logs / 'promptfoo' / 'results.json'}: ")
+    assert "not an lm-evaluation-harness results file" in line
