@@ -285,3 +285,69 @@ def test_a_promptfoo_results_file_is_refused(real_logs: Path, run_cli, tmp_path:
     )
     assert line.startswith(f"evaltui: {real_logs / 'promptfoo' / 'results.json'}: ")
     assert "not an lm-evaluation-harness results file" in line
+
+
+# -- logs written by lm_eval 0.4.13 with --model dummy (tests/real_logs/lm_eval_generated) --------
+
+
+def test_one_task_judged_two_ways_is_incomparable(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    """The same documents as multiple_choice (acc) and generate_until (exact_match after the
+    get-answer filter): one suite, two evaluators, never ranked."""
+    store = tmp_path / "s.duckdb"
+    folder = real_logs / "lm_eval_generated"
+    data = imported(run_cli, "lm-eval", folder / "multiple_choice", store)
+    imported(run_cli, "lm-eval", folder / "generate", store)
+    with Store.open(store, read_only=True) as opened:
+        runs = {get_run(opened.con, r).params["output_type"]: r for r in _run_ids(opened)}
+        review = review_runs(opened.con, runs["multiple_choice"], [runs["generate_until"]])
+    [generated] = review.runs
+    assert generated.run.suite_id == review.baseline.run.suite_id == data["runs"][0]["suite_id"]
+    assert not generated.comparable
+    assert generated.reason.startswith("differs: output_type, metric, filter")
+    assert {"doc_to_target", "generation_kwargs", "evaluator_digest"} <= {
+        d.field for d in generated.differences
+    }
+
+
+def _run_ids(opened) -> list[str]:  # type: ignore[no-untyped-def]
+    return [row[0] for row in opened.con.execute("SELECT run_id FROM runs").fetchall()]
+
+
+def test_output_path_with_a_file_name_imports_by_folder_and_by_file(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """`--output_path my_results.json` writes my_results_<time>.json: the folder imports, and each
+    results file is paired with the samples file of its own time (two runs side by side)."""
+    folder = real_logs / "lm_eval_generated" / "named"
+    store = tmp_path / "s.duckdb"
+    data = imported(run_cli, "lm-eval", folder, store)
+    assert len(data["runs"]) == 2 and all(r["cases"] == 12 for r in data["runs"])
+    with Store.open(store, read_only=True) as opened:
+        stamps = {
+            run_id: get_run(opened.con, run_id).tags["samples_file"] for run_id in _run_ids(opened)
+        }
+    assert all(run_id.rsplit(":", 1)[1] in samples for run_id, samples in stamps.items())
+    for results in sorted(folder.glob("my_results_*.json")):
+        one = imported(run_cli, "lm-eval", results, tmp_path / f"{results.stem}.duckdb")
+        assert [r["run_id"] for r in one["runs"]] == [
+            r for r in stamps if r.endswith(results.stem.removeprefix("my_results_"))
+        ]
+    samples = next(folder.glob("samples_*.jsonl"))
+    by_samples = imported(run_cli, "lm-eval", samples, tmp_path / "by-samples.duckdb")
+    assert len(by_samples["runs"]) == 1
+
+
+def test_fewer_documents_than_the_results_declare_is_incomplete(
+    real_logs: Path, tmp_path: Path
+) -> None:
+    from evaltui.importers.lm_eval import read_lm_eval
+
+    source = real_logs / "lm_eval_generated" / "generate"
+    target = tmp_path / "cut"
+    shutil.copytree(source, target)
+    [complete] = read_lm_eval(target).runs
+    assert "incomplete" not in complete.doc
+    samples = next(target.rglob("samples_*.jsonl"))
+    samples.write_text("".join(samples.read_text().splitlines(keepends=True)[:5]))
+    [cut] = read_lm_eval(target).runs
+    assert cut.doc["incomplete"] == "5 of the 12 documents the results file declares"

@@ -306,6 +306,7 @@ def _task_run(
             "samples_file": samples.name,
         },
         cases=results,
+        incomplete=_incomplete(doc, task, len(results)),
     )
     notes = []
     unscored = sum(1 for r in results if r["route"] == ROUTE_UNSCORED)
@@ -316,6 +317,14 @@ def _task_run(
     else:
         notes.append(f"judged by {metric} (filter {filter_name})")
     return suite, run, notes
+
+
+def _incomplete(doc: dict[str, Any], task: str, documents: int) -> str | None:
+    """Fewer documents in the samples file than the results file says were evaluated."""
+    declared = as_number(as_object(as_object(doc.get("n-samples")).get(task)).get("effective"))
+    if declared is not None and documents < declared:
+        return f"{documents} of the {int(declared)} documents the results file declares"
+    return None
 
 
 def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
