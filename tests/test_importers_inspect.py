@@ -299,9 +299,11 @@ def test_epochs_are_one_case_per_sample_judged_by_the_logged_reducer(
         assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(logged_rate)
     assert review.evidence == ()
     with Store.open(store, read_only=True) as opened:
-        epochs = opened.con.execute(
+        row = opened.con.execute(
             "SELECT metadata->'$.epochs' FROM results WHERE case_id = 'q05'"
-        ).fetchone()[0]
+        ).fetchone()
+    assert row is not None
+    epochs = row[0]
     assert [e["epoch"] for e in json.loads(epochs)] == [1, 2]  # the epochs' own values are kept
 
 

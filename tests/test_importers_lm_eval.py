@@ -309,7 +309,7 @@ def test_one_task_judged_two_ways_is_incomparable(real_logs: Path, run_cli, tmp_
     }
 
 
-def _run_ids(opened) -> list[str]:  # type: ignore[no-untyped-def]
+def _run_ids(opened: Store) -> list[str]:
     return [row[0] for row in opened.con.execute("SELECT run_id FROM runs").fetchall()]
 
 
