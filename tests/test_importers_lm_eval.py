@@ -351,3 +351,14 @@ def test_fewer_documents_than_the_results_declare_is_incomplete(
     samples.write_text("".join(samples.read_text().splitlines(keepends=True)[:5]))
     [cut] = read_lm_eval(target).runs
     assert cut.doc["incomplete"] == "5 of the 12 documents the results file declares"
+
+
+def test_other_time_stamped_json_in_a_folder_is_skipped(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    shutil.copytree(real_logs / "lm_eval_generated" / "named", folder)
+    (folder / "notes_2026-01-01T00-00-00.json").write_text('{"results": {"version": 3}}')
+    data = imported(run_cli, "lm-eval", folder, tmp_path / "s.duckdb")
+    assert len(data["runs"]) == 2
+    assert [Path(s["path"]).name for s in data["skipped"]] == ["notes_2026-01-01T00-00-00.json"]

@@ -138,7 +138,7 @@ def read_lm_eval(source: Path) -> Imported:
     else:
         files = [source]
     for path in files:
-        _read_results(path, imported, only_task)
+        _read_results(path, imported, only_task, walked=source.is_dir())
     imported.require_runs(source, "lm-evaluation-harness task with a samples file")
     return imported
 
@@ -173,8 +173,19 @@ def _lm_eval_shaped(doc: dict[str, Any]) -> bool:
     return "model" in as_object(doc.get("config"))
 
 
-def _read_results(path: Path, imported: Imported, only_task: str | None) -> None:
+def _read_results(
+    path: Path, imported: Imported, only_task: str | None, *, walked: bool = False
+) -> None:
     doc = read_json_file(path, strict=False)
+    lm_eval_like = isinstance(doc, dict) and isinstance(doc.get("results"), dict)
+    if (
+        walked
+        and not path.name.startswith("results_")
+        and not (lm_eval_like and _lm_eval_shaped(doc))
+    ):
+        # Found by its time stamp alone (`<name>_<time>.json`): another file that is not lm-eval's.
+        imported.skip(path, "not an lm-evaluation-harness results file")
+        return
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
     if not _lm_eval_shaped(doc):
