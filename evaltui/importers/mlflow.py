@@ -348,7 +348,7 @@ def _schema_has(dataset: Any, column: str) -> bool:
     """Whether the dataset's column spec lists `column` (the dataset then holds predictions)."""
     try:
         spec = json.loads(dataset.schema or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     cols = spec.get("mlflow_colspec") if isinstance(spec, dict) else None
     return isinstance(cols, list) and any(
@@ -370,7 +370,7 @@ def _dataset_rows(dataset: Any) -> int | None:
         return None
     try:
         rows = json.loads(dataset.profile).get("num_rows")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return rows if isinstance(rows, int) and not isinstance(rows, bool) else None
 
@@ -379,7 +379,7 @@ def _logged_table(run: MlflowRun, files: list[str]) -> str | None:
     """The first table the run's `mlflow.loggedArtifacts` tag records that is on disk."""
     try:
         logged = json.loads(run.tags.get(LOGGED_ARTIFACTS_TAG) or "[]")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     present = set(files)
     for item in logged if isinstance(logged, list) else []:
@@ -426,13 +426,9 @@ def _notes(
         )
     if run.status not in ("FINISHED",):
         notes.append(f"MLflow status {run.status}")
-    if dataset is not None and dataset.profile:
-        try:
-            rows = json.loads(dataset.profile).get("num_rows")
-        except (ValueError, AttributeError):
-            rows = None
-        if isinstance(rows, int) and rows != n:
-            notes.append(f"the predictions cover {n} of the {rows} rows of dataset {dataset.name}")
+    rows = _dataset_rows(dataset)
+    if rows is not None and rows != n:
+        notes.append(f"the predictions cover {n} of the {rows} rows of dataset {dataset.name}")
     return notes
 
 
