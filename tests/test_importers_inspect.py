@@ -425,3 +425,26 @@ def test_runs_judged_by_other_scorers_or_reducers_are_incomparable(
     assert not epochs_max.comparable
     assert {"score_reducer", "epochs"} <= {d.field for d in epochs_max.differences}
     assert not retries.comparable  # another task argument (retry_every) is another evaluation
+
+
+@pytest.mark.parametrize(
+    "reductions",
+    [
+        {"scorer": "flaky_match"},
+        [{"scorer": "flaky_match", "reducer": "mean", "samples": {"q01": 1}}],
+        [{"scorer": "flaky_match", "reducer": "mean", "samples": [{"value": {"a": 1}}, 3]}],
+        [{"scorer": ["x"], "reducer": None, "samples": [{"sample_id": True, "value": "C"}]}],
+    ],
+)
+def test_odd_reductions_fall_back_to_the_epochs(
+    reductions: object, real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """Reductions of the wrong shape are ignored, not a crash: each sample's own score judges it."""
+    log = json.loads(_generated(real_logs, "converted").read_text())
+    log["reductions"] = reductions
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(log))
+    data = imported(run_cli, "inspect", path, tmp_path / "s.duckdb")
+    assert data["runs"][0]["cases"] == 16
+    review, _routes = _one_run(tmp_path / "s.duckdb")
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6875)
