@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RUNS = REPO / "sample_runs"
 EXAMPLE = SAMPLE_RUNS / "ci-claim-gate"  # one suite and its runs: the base of made-up inputs
-SHARED = REPO.parent / "shared"
-REAL_LOGS = SHARED / "real-logs"
+REAL_LOGS = REPO / "tests" / "real_logs"  # logs written by other tools, with their licences
 
 # Fuzzing (tests/test_fuzz_*.py): CI runs the same 40 examples per property every time; set
 # EVALTUI_FUZZ_EXAMPLES=N for N fresh random ones, remembered in .hypothesis/ when they fail.
@@ -160,6 +159,5 @@ def pair(sample_con: duckdb.DuckDBPyConnection) -> PairCases:
 
 @pytest.fixture
 def real_logs() -> Path:
-    if not REAL_LOGS.is_dir():
-        pytest.fail(f"{REAL_LOGS} is missing: CI provides ../shared beside the checkout")
+    """The folder of logs written by the real tools (tests/real_logs, see its README)."""
     return REAL_LOGS

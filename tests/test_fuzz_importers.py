@@ -1,6 +1,6 @@
 """Fuzzing the importers: real lm-eval, inspect_ai and MLflow logs, damaged at random.
 
-Each property copies a real log (../shared/real-logs), damages one of its files the way
+Each property copies a real log (tests/real_logs), damages one of its files the way
 tests/fuzzing.py damages records (fields dropped, retyped, duplicated, truncated; lines broken;
 archive entries damaged; YAML values changed) and imports it into a copy of a store. Whatever the
 damage: the import succeeds (and the store answers), or it exits 2 with one line per problem

@@ -205,7 +205,7 @@ def test_one_damaged_log_in_a_folder_loads_nothing(
     assert "mmlu.eval" in line
 
 
-def test_several_epochs_give_a_case_per_sample_and_epoch(
+def test_epochs_without_reductions_are_one_case_per_sample_judged_by_their_mean(
     real_logs: Path, run_cli, tmp_path: Path
 ) -> None:
     log = json.loads((real_logs / "inspect_ai" / CANCELLED_LOG).read_text())
@@ -215,14 +215,16 @@ def test_several_epochs_give_a_case_per_sample_and_epoch(
         for s in log["samples"]
     ]
     log["samples"] = log["samples"] + second
+    log.pop("reductions", None)  # as older logs: no reduced scores to read
     path = tmp_path / "epochs.json"
     path.write_text(json.dumps(log))
     store = tmp_path / "s.duckdb"
     data = imported(run_cli, "inspect", path, store)
-    assert data["runs"][0]["cases"] == 6
+    assert data["runs"][0]["cases"] == 3
     review, routes = _one_run(store)
-    assert [case_id for case_id, _, _ in routes] == ["1:1", "1:2", "2:1", "2:2", "3:1", "3:2"]
-    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(5 / 6)
+    # Sample 3 was wrong in epoch 1 and right in epoch 2: inspect's default reducer (mean) gives 0.5.
+    assert routes == [("1", "Yes", "Yes"), ("2", "No", "No"), ("3", "Yes", "PARTIAL")]
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(2 / 3)
 
 
 def _rewrite(source: Path, target: Path, keep) -> None:
@@ -241,9 +243,7 @@ def test_summaries_only_and_unfinished_logs(real_logs: Path, run_cli, tmp_path: 
         "summaries only" in n for n in data["runs"][0]["notes"]
     )
     review, routes = _one_run(tmp_path / "a.duckdb")
-    assert (
-        routes == [("1", "A", "C")] and review.run.params["log_format"] == "eval (summaries only)"
-    )
+    assert routes == [("1", "A", "C")] and "log_format" not in review.run.params
 
     unfinished = tmp_path / "unfinished.eval"
     _rewrite(source, unfinished, lambda n: n != "header.json")
@@ -251,3 +251,200 @@ def test_summaries_only_and_unfinished_logs(real_logs: Path, run_cli, tmp_path: 
     assert any("status started" in n for n in data["runs"][0]["notes"])
     review, routes = _one_run(tmp_path / "b.duckdb")
     assert routes == [("1", "A", "C")] and review.run.params["status"] == "started"
+
+
+# -- logs written by inspect_ai 0.3.285 with mockllm (tests/real_logs/inspect_generated) -----------
+
+
+def _generated(real_logs: Path, scenario: str) -> Path:
+    [log] = (real_logs / "inspect_generated" / scenario).iterdir()
+    return log
+
+
+def _review(store: Path, baseline: str, *others: str):
+    with Store.open(store, read_only=True) as opened:
+        return review_runs(opened.con, baseline, list(others))
+
+
+def _run_of(data: dict, scenario_log: Path) -> dict:
+    [run] = [r for r in data["runs"] if Path(r["source"]).name == scenario_log.name]
+    return run
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reducer", "logged_rate", "partial"),
+    [("epochs_mean_at_least_1", "mean", None, 3), ("epochs_max", "max", 0.75, 0)],
+)
+def test_epochs_are_one_case_per_sample_judged_by_the_logged_reducer(
+    scenario: str,
+    reducer: str,
+    logged_rate: float | None,
+    partial: int,
+    real_logs: Path,
+    run_cli,
+    tmp_path: Path,
+) -> None:
+    """Two epochs of 16 samples are 16 cases, judged by the reduced score of the reducer the logged
+    metric uses, so an honest log's claim agrees with the cases (before: 32 cases, and the
+    claim was the last reducer's)."""
+    store = tmp_path / "s.duckdb"
+    data = imported(run_cli, "inspect", _generated(real_logs, scenario), store)
+    assert data["runs"][0]["cases"] == 16
+    review, routes = _one_run(store)
+    assert [case_id for case_id, _, _ in routes] == [f"q{i:02d}" for i in range(1, 17)]
+    assert sum(1 for _, _, route in routes if route == "PARTIAL") == partial
+    assert review.run.params["score_reducer"] == reducer and review.run.params["epochs"] == "2"
+    assert review.run.metrics.get("exact_route_rate") == logged_rate
+    if logged_rate is not None:
+        assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(logged_rate)
+    assert review.evidence == ()
+    with Store.open(store, read_only=True) as opened:
+        row = opened.con.execute(
+            "SELECT metadata->'$.epochs' FROM results WHERE case_id = 'q05'"
+        ).fetchone()
+    assert row is not None
+    epochs = row[0]
+    assert [e["epoch"] for e in json.loads(epochs)] == [1, 2]  # the epochs' own values are kept
+
+
+def test_a_dict_valued_scorer_listed_first_is_passed_over(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    imported(run_cli, "inspect", _generated(real_logs, "dict_first"), store)
+    review, _routes = _one_run(store)
+    assert review.run.params["scorer"] == "flaky_match"
+    assert review.metrics_recomputed["unscored_cases"] == 0
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6875)
+    assert review.run.metrics["exact_route_rate"] == pytest.approx(0.6875)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        ("killed", "inspect_ai status 'started': 11 of 16 samples logged"),
+        ("stopped", "inspect_ai status 'error': 15 of 16 samples logged"),
+    ],
+)
+def test_a_log_that_did_not_finish_is_marked_incomplete(
+    scenario: str, reason: str, real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "records"
+    run_cli(
+        "import",
+        "inspect",
+        _generated(real_logs, scenario),
+        "--store",
+        tmp_path / "s.duckdb",
+        "--out",
+        out,
+        "--no-load",
+    )
+    [record] = [
+        json.loads(p.read_text()) for p in out.rglob("*.json") if "run" in p.read_text()[:200]
+    ]
+    assert record["incomplete"] == reason
+
+
+def test_fewer_samples_than_declared_is_incomplete_and_a_finished_log_is_not(
+    real_logs: Path, tmp_path: Path
+) -> None:
+    from evaltui.importers.inspect_ai import read_inspect
+
+    [plain] = read_inspect(_generated(real_logs, "plain")).runs
+    assert "incomplete" not in plain.doc
+    log = json.loads(_generated(real_logs, "converted").read_text())
+    log["samples"] = log["samples"][:14]  # status still "success", dataset_samples 16
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(log))
+    [run] = read_inspect(cut).runs
+    assert run.doc["incomplete"] == "14 of the 16 samples the log declares"
+    [cancelled] = read_inspect(real_logs / "inspect_ai" / CANCELLED_LOG).runs
+    assert cancelled.doc["incomplete"].startswith("inspect_ai status 'cancelled': 3 of ")
+
+
+def test_a_log_without_samples_loads_from_its_reductions(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    data = imported(run_cli, "inspect", _generated(real_logs, "no_samples"), store)
+    assert data["runs"][0]["cases"] == 16
+    assert any("log_samples=False" in note for note in data["runs"][0]["notes"])
+    review, _routes = _one_run(store)
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6875)
+    assert review.run.metrics["exact_route_rate"] == pytest.approx(0.6875)
+    assert review.evidence == ()
+
+
+def test_error_retries_are_kept(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    imported(run_cli, "inspect", _generated(real_logs, "retries"), store)
+    with Store.open(store, read_only=True) as opened:
+        rows = opened.con.execute(
+            """SELECT case_id, metadata->>'$.error_retries',
+                      metadata->'$.error_retry_messages'->>0
+               FROM results WHERE metadata->>'$.error_retries' IS NOT NULL ORDER BY case_id"""
+        ).fetchall()
+    assert rows == [(f"q{i:02d}", "1", "RuntimeError('transient failure')") for i in (4, 8, 12, 16)]
+
+
+def test_a_converted_log_is_the_same_run(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    """`inspect log convert --to json` of a .eval log imports as the same run, not a conflict."""
+    folder = tmp_path / "both"
+    folder.mkdir()
+    shutil.copy(_generated(real_logs, "plain"), folder)
+    shutil.copy(_generated(real_logs, "converted"), folder)
+    data = imported(run_cli, "inspect", folder, tmp_path / "s.duckdb")
+    assert len(data["runs"]) == 1 and data["runs"][0]["cases"] == 16
+
+
+def test_runs_judged_by_other_scorers_or_reducers_are_incomparable(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    folder = real_logs / "inspect_generated"
+    data = imported(run_cli, "inspect", folder, store)
+    # plain/ and converted/ hold the same run (read once, from whichever comes first).
+    names = {"converted": "plain"}
+    ids = {
+        names.get(Path(r["source"]).parent.name, Path(r["source"]).parent.name): r["run_id"]
+        for r in data["runs"]
+    }
+    suites = {
+        names.get(Path(r["source"]).parent.name, Path(r["source"]).parent.name): r["suite_id"]
+        for r in data["runs"]
+    }
+    assert suites["plain"] == suites["includes"] == suites["epochs_max"]  # the same 16 samples
+    review = _review(store, ids["plain"], ids["includes"], ids["epochs_max"], ids["retries"])
+    includes, epochs_max, retries = review.runs
+    assert not includes.comparable
+    assert {"task_args", "scorers", "scorer", "evaluator_digest"} <= {
+        d.field for d in includes.differences
+    }
+    assert includes.reason.startswith("differs: task_args")
+    assert not epochs_max.comparable
+    assert {"score_reducer", "epochs"} <= {d.field for d in epochs_max.differences}
+    assert not retries.comparable  # another task argument (retry_every) is another evaluation
+
+
+@pytest.mark.parametrize(
+    "reductions",
+    [
+        {"scorer": "flaky_match"},
+        [{"scorer": "flaky_match", "reducer": "mean", "samples": {"q01": 1}}],
+        [{"scorer": "flaky_match", "reducer": "mean", "samples": [{"value": {"a": 1}}, 3]}],
+        [{"scorer": ["x"], "reducer": None, "samples": [{"sample_id": True, "value": "C"}]}],
+    ],
+)
+def test_odd_reductions_fall_back_to_the_epochs(
+    reductions: object, real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """Reductions of the wrong shape are ignored, not a crash: each sample's own score judges it."""
+    log = json.loads(_generated(real_logs, "converted").read_text())
+    log["reductions"] = reductions
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(log))
+    data = imported(run_cli, "inspect", path, tmp_path / "s.duckdb")
+    assert data["runs"][0]["cases"] == 16
+    review, _routes = _one_run(tmp_path / "s.duckdb")
+    assert review.metrics_recomputed["exact_route_rate"] == pytest.approx(0.6875)

@@ -66,20 +66,15 @@ def test_known_metrics_and_the_pair_is_comparable(real_logs: Path, run_cli, tmp_
         exaone.run.params["filter"] == "get-answer"
         and exaone.run.params["output_type"] == "generate_until"
     )
-    # Same ten documents, same task version: comparable, and the claims hold.
-    assert exaone.comparable, exaone.differences
+    # Same ten documents and task version, but judged differently (log-likelihood acc against
+    # exact_match of a generation): not comparable, and the evaluator fields say why.
+    assert not exaone.comparable
+    differing = {d.field for d in exaone.differences}
+    assert {"output_type", "metric", "filter", "evaluator_digest"} <= differing
+    assert "suite_id" not in differing and "evaluation_sha" not in differing
+    assert exaone.reason.startswith("differs: output_type, metric, filter")
     assert base.evidence == () and exaone.evidence == ()
     assert exaone.coverage.covered == exaone.coverage.total == 10
-    paired = exaone.paired
-    assert paired is not None
-    assert (paired.n, paired.fixed, paired.broken, paired.both_right, paired.both_wrong) == (
-        10,
-        0,
-        7,
-        0,
-        3,
-    )
-    assert paired.mcnemar_p == pytest.approx(2 * 0.5**7)
 
 
 def test_the_pair_opens_case_by_case(real_logs: Path, run_cli, tmp_path: Path) -> None:
@@ -281,3 +276,89 @@ def test_a_date_out_of_range_is_read_as_missing(
     with Store.open(store, read_only=True) as opened:
         run = get_run(opened.con, EXAONE)
     assert run.started_at.isoformat().startswith("2024-12-23T")
+
+
+def test_a_promptfoo_results_file_is_refused(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    """promptfoo's results.json has a `results` object too: it is not read as lm-eval tasks."""
+    line = refused(
+        run_cli, "lm-eval", real_logs / "promptfoo" / "results.json", tmp_path / "s.duckdb"
+    )
+    assert line.startswith(f"evaltui: {real_logs / 'promptfoo' / 'results.json'}: ")
+    assert "not an lm-evaluation-harness results file" in line
+
+
+# -- logs written by lm_eval 0.4.13 with --model dummy (tests/real_logs/lm_eval_generated) --------
+
+
+def test_one_task_judged_two_ways_is_incomparable(real_logs: Path, run_cli, tmp_path: Path) -> None:
+    """The same documents as multiple_choice (acc) and generate_until (exact_match after the
+    get-answer filter): one suite, two evaluators, never ranked."""
+    store = tmp_path / "s.duckdb"
+    folder = real_logs / "lm_eval_generated"
+    data = imported(run_cli, "lm-eval", folder / "multiple_choice", store)
+    imported(run_cli, "lm-eval", folder / "generate", store)
+    with Store.open(store, read_only=True) as opened:
+        runs = {get_run(opened.con, r).params["output_type"]: r for r in _run_ids(opened)}
+        review = review_runs(opened.con, runs["multiple_choice"], [runs["generate_until"]])
+    [generated] = review.runs
+    assert generated.run.suite_id == review.baseline.run.suite_id == data["runs"][0]["suite_id"]
+    assert not generated.comparable
+    assert generated.reason.startswith("differs: output_type, metric, filter")
+    assert {"doc_to_target", "generation_kwargs", "evaluator_digest"} <= {
+        d.field for d in generated.differences
+    }
+
+
+def _run_ids(opened: Store) -> list[str]:
+    return [row[0] for row in opened.con.execute("SELECT run_id FROM runs").fetchall()]
+
+
+def test_output_path_with_a_file_name_imports_by_folder_and_by_file(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """`--output_path my_results.json` writes my_results_<time>.json: the folder imports, and each
+    results file is paired with the samples file of its own time (two runs side by side)."""
+    folder = real_logs / "lm_eval_generated" / "named"
+    store = tmp_path / "s.duckdb"
+    data = imported(run_cli, "lm-eval", folder, store)
+    assert len(data["runs"]) == 2 and all(r["cases"] == 12 for r in data["runs"])
+    with Store.open(store, read_only=True) as opened:
+        stamps = {
+            run_id: get_run(opened.con, run_id).tags["samples_file"] for run_id in _run_ids(opened)
+        }
+    assert all(run_id.rsplit(":", 1)[1] in samples for run_id, samples in stamps.items())
+    for results in sorted(folder.glob("my_results_*.json")):
+        one = imported(run_cli, "lm-eval", results, tmp_path / f"{results.stem}.duckdb")
+        assert [r["run_id"] for r in one["runs"]] == [
+            r for r in stamps if r.endswith(results.stem.removeprefix("my_results_"))
+        ]
+    samples = next(folder.glob("samples_*.jsonl"))
+    by_samples = imported(run_cli, "lm-eval", samples, tmp_path / "by-samples.duckdb")
+    assert len(by_samples["runs"]) == 1
+
+
+def test_fewer_documents_than_the_results_declare_is_incomplete(
+    real_logs: Path, tmp_path: Path
+) -> None:
+    from evaltui.importers.lm_eval import read_lm_eval
+
+    source = real_logs / "lm_eval_generated" / "generate"
+    target = tmp_path / "cut"
+    shutil.copytree(source, target)
+    [complete] = read_lm_eval(target).runs
+    assert "incomplete" not in complete.doc
+    samples = next(target.rglob("samples_*.jsonl"))
+    samples.write_text("".join(samples.read_text().splitlines(keepends=True)[:5]))
+    [cut] = read_lm_eval(target).runs
+    assert cut.doc["incomplete"] == "5 of the 12 documents the results file declares"
+
+
+def test_other_time_stamped_json_in_a_folder_is_skipped(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    shutil.copytree(real_logs / "lm_eval_generated" / "named", folder)
+    (folder / "notes_2026-01-01T00-00-00.json").write_text('{"results": {"version": 3}}')
+    data = imported(run_cli, "lm-eval", folder, tmp_path / "s.duckdb")
+    assert len(data["runs"]) == 2
+    assert [Path(s["path"]).name for s in data["skipped"]] == ["notes_2026-01-01T00-00-00.json"]

@@ -308,3 +308,78 @@ def test_predictions_tables_in_every_shape(tmp_path: Path) -> None:
     assert (
         label_text(" yes ") == "yes" and label_text("1.5") == "1.5" and label_text("10.00") == "10"
     )
+
+
+# -- a file store written by MLflow 3.17.2 (tests/real_logs/mlflow_generated) ----------------------
+
+EVALUATE_BASELINE = "mlflow:da6bc935259e4ad2a0308109b6eb1d0e"
+EVALUATE_CANDIDATE = "mlflow:9b75c882071c45a4a596519ec26ae6f1"
+LOGGED_TABLE = "mlflow:a9cda7a7f0a74575a103ca6b856b3d37"
+PARQUET = "mlflow:9f462c6e905d4ca0879ef917cfaa73a4"
+
+
+def test_mlflow_evaluate_runs_are_judged_by_mlflows_verdict_and_comparable(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    """`paris` for `Paris` is right by the `correct` metric MLflow logged per row; the dataset
+    `mlflow.evaluate` logs holds the predictions, so its digest is not the contract."""
+    store = tmp_path / "s.duckdb"
+    imported(run_cli, "mlflow", real_logs / "mlflow_generated", store)
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(opened.con, EVALUATE_BASELINE, [EVALUATE_CANDIDATE])
+    base, [cand] = review.baseline, review.runs
+    assert base.run.params["mlflow.verdict_column"] == "correct/score"
+    assert "mlflow.dataset_digest" not in base.run.params
+    assert base.metrics_recomputed["exact_route_rate"] == pytest.approx(5 / 6)
+    assert base.run.metrics["correct/mean"] == pytest.approx(5 / 6)
+    assert cand.metrics_recomputed["exact_route_rate"] == pytest.approx(4 / 6)
+    assert cand.comparable, cand.differences
+    assert cand.paired is not None and (cand.paired.fixed, cand.paired.broken) == (1, 2)
+
+
+def test_tables_found_by_the_logged_artifacts_tag_and_parquet(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    data = imported(run_cli, "mlflow", real_logs / "mlflow_generated", store)
+    runs = {r["run_id"]: r for r in data["runs"]}
+    assert runs[LOGGED_TABLE]["cases"] == runs[PARQUET]["cases"] == 6
+    with Store.open(store, read_only=True) as opened:
+        table = get_run(opened.con, LOGGED_TABLE)
+        parquet = get_run(opened.con, PARQUET)
+    assert table.params["mlflow.predictions"] == "eval/answers.json"
+    assert parquet.params["mlflow.predictions"] == "predictions.parquet"
+    assert table.params["mlflow.evaluator_params"] == '{"judge":"case-insensitive match"}'
+
+
+def _store_copy(real_logs: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "project"
+    shutil.copytree(real_logs / "mlflow_generated", target)
+    return target
+
+
+def test_runs_judged_by_other_evaluator_params_are_incomparable(
+    real_logs: Path, run_cli, tmp_path: Path
+) -> None:
+    project = _store_copy(real_logs, tmp_path)
+    [judge] = project.glob(f"mlruns/*/{PARQUET.split(':')[1]}/params/judge")
+    judge.write_text("exact match")
+    store = tmp_path / "s.duckdb"
+    imported(run_cli, "mlflow", project, store)
+    with Store.open(store, read_only=True) as opened:
+        review = review_runs(opened.con, LOGGED_TABLE, [PARQUET])
+    [parquet] = review.runs
+    assert not parquet.comparable and parquet.reason == "differs: mlflow.evaluator_params"
+
+
+def test_a_run_that_did_not_finish_is_incomplete(real_logs: Path, tmp_path: Path) -> None:
+    from evaltui.importers.mlflow import read_mlflow
+
+    project = _store_copy(real_logs, tmp_path)
+    [meta] = project.glob(f"mlruns/*/{PARQUET.split(':')[1]}/meta.yaml")
+    meta.write_text(meta.read_text().replace("status: 3", "status: 5"))  # KILLED
+    runs = {r.run_id: r.doc for r in read_mlflow(project).runs}
+    assert runs[PARQUET]["incomplete"] == "MLflow run status KILLED"
+    assert "incomplete" not in runs[LOGGED_TABLE]

@@ -227,13 +227,15 @@ def run_doc(
     tags: Mapping[str, Any],
     cases: list[dict[str, Any]],
     artifacts: Iterable[str] = (),
+    incomplete: str | None = None,
 ) -> dict[str, Any]:
     """A run record; null or non-finite values are dropped.
 
     Params gain the suite's fingerprints as the run's claims, unless the log already claims a value
     under that name (a hard-coded `evaluation_sha` stays what the run said, and is checked).
+    `incomplete` (one line: why the log is not a finished run) is written only when given.
     """
-    return {
+    doc: dict[str, Any] = {
         "kind": KIND_RUN,
         "version": FORMAT_VERSION,
         "run_id": run_id,
@@ -247,6 +249,14 @@ def run_doc(
         "artifacts": [a for a in artifacts if a],
         "cases": cases,
     }
+    if incomplete:
+        doc["incomplete"] = incomplete
+    return doc
+
+
+def digest_text(text: str) -> str:
+    """A short SHA-256 of `text` (16 hex digits), for evaluator digests in run params."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def clean_values(values: Mapping[str, Any]) -> dict[str, str]:

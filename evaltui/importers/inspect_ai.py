@@ -1,8 +1,14 @@
 """inspect_ai eval logs: `.eval` zip archives (deflate or zstd entries) and `.json` logs.
 
 One run per log (a log is one task on one model). The suite of a task is its samples: a case per
-sample id (per sample id and epoch when the log ran several epochs) with the target, the input
-and the choices, so a changed target or input changes the fingerprint.
+sample id with the target, the input and the choices, so a changed target or input changes the
+fingerprint. Epochs of a sample are one case, not new evidence: its verdict is the sample's reduced
+score under the reducer of the log's headline metric (`reductions`; the mean of the epochs when a
+log has none), and the epochs' own values go to the case's metadata.
+
+The judged scorer is chosen by one rule: the first scorer (in the order of the log's results, then
+of its task's scorers) with a value inspect reads as a number (C/I/P/N, yes/no, numbers) on some
+sample; a dict- or list-valued scorer (judged key by key) is passed over.
 
 Routes keep inspect's verdict and, where the target is a short label (a letter, "Yes", a class),
 the label: the expected route is the target; a sample scored correct is routed to the target, an
@@ -10,7 +16,14 @@ incorrect one to the scorer's extracted answer when that is a different short la
 `INCORRECT`). Free-text targets expect `CORRECT`. Partial credit is `PARTIAL`, `N` is `NOANSWER`,
 a sample without a score is `UNSCORED`, one that raised is `ERROR`. Values are read as inspect's
 `value_to_float` reads them (C=1, P=0.5, I=N=0, yes/true, no/false, numbers); the per-case score
-keeps that number. A cancelled or unscored log loads with the samples it has and says so.
+keeps that number. A log kept without samples (`log_samples=False`) loads from its reduced scores:
+cases without inputs or targets that expect `CORRECT`.
+
+The evaluator is part of the comparison contract: task version and args, dataset, solver plan,
+scorers (with their options), the judged scorer and reducer, epochs, and `evaluator_digest` (a hash
+of all of these). A log that did not finish (status other than "success") or has fewer samples than
+its dataset, limit and epochs declare is marked `incomplete` with the reason. The source format
+(.eval or .json, e.g. after `inspect log convert`) is not part of the run.
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ from evaltui.importers.common import (
     as_number,
     as_object,
     compact,
+    digest_text,
     parse_time,
     require_source,
     run_doc,
@@ -49,7 +63,18 @@ from evaltui.importers.common import (
 from evaltui.importers.zipread import ZipArchive
 
 TOOL = "inspect"
-COMPARISON_FIELDS = [COMBINED_FIELD, "task_version", "scorer"]
+EVALUATOR_FIELDS = [
+    "task_version",
+    "task_args",
+    "dataset",
+    "solvers",
+    "scorers",
+    "scorer",
+    "score_reducer",
+    "epochs",
+    "evaluator_digest",
+]
+COMPARISON_FIELDS = [COMBINED_FIELD, *EVALUATOR_FIELDS]
 SPLIT = "samples"
 SPECIAL_ROUTES = {
     ROUTE_CORRECT,
@@ -144,9 +169,11 @@ def _read_eval(path: Path) -> dict[str, Any]:
         samples = [entry(n) for n in sample_names]
         if not samples:
             samples = list(_summaries(archive, names, entry))
-            log_format = "eval (summaries only)"
+            log_format = "eval (summaries only)" if samples else "eval"
         else:
             log_format = "eval"
+        if "reductions.json" in archive:
+            header = {**header, "reductions": entry("reductions.json")}
     for index, sample in enumerate(samples):
         if not isinstance(sample, dict):
             raise InputError(path, f"sample {index} is not a JSON object")
@@ -174,30 +201,35 @@ def _summaries(archive: ZipArchive, names: list[str], entry: Any) -> Iterator[An
 def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
     header = log["eval"]
     task = header["task"]
-    samples = log["samples"]
-    if not samples:
-        imported.skip(path, "the log has no samples (was it run with log_samples=False?)")
-        return
     scorer = _primary_scorer(log)
-    multi_epoch = (
-        any(_int(s.get("epoch"), 1) != 1 for s in samples)
-        or _int(as_object(header.get("config")).get("epochs"), 1) > 1
-    )
+    reducer = _headline_reducer(log, scorer)
+    reduced = _reduced_scores(log, scorer, reducer)
+    samples = log["samples"]
+    from_reductions = not samples and bool(reduced)
+    if from_reductions:
+        samples = [{"id": sample_id} for sample_id in reduced]
+    if not samples:
+        imported.skip(path, "the log has no samples and no reduced scores")
+        return
 
-    cases: list[dict[str, Any]] = []
-    results: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    values: list[float | None] = []
+    groups: dict[str, list[dict[str, Any]]] = {}
     for index, sample in enumerate(samples):
         sample_id = sample.get("id")
         if isinstance(sample_id, bool) or not isinstance(sample_id, int | str) or sample_id == "":
             raise InputError(path, f"sample {index} has no usable 'id' (found {sample_id!r})")
+        group = groups.setdefault(str(sample_id), [])
         epoch = _int(sample.get("epoch"), 1)
-        case_id = f"{sample_id}:{epoch}" if multi_epoch else str(sample_id)
-        if case_id in seen:
-            raise InputError(path, f"sample {case_id!r} appears twice in the log")
-        seen.add(case_id)
-        case, result, value = _sample(sample, case_id, epoch, scorer)
+        if any(_int(other.get("epoch"), 1) == epoch for other in group):
+            shown = f"{sample_id}:{epoch}" if epoch != 1 or len(group) else str(sample_id)
+            raise InputError(path, f"sample {shown!r} appears twice in the log")
+        group.append(sample)
+
+    cases: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    values: list[float | None] = []
+    for case_id, group in groups.items():
+        group.sort(key=lambda sample: _int(sample.get("epoch"), 1))
+        case, result, value = _sample(group, case_id, scorer, reduced.get(case_id))
         cases.append(case)
         results.append(result)
         values.append(value)
@@ -211,7 +243,7 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
     )
 
     status = str(log["status"]) if isinstance(log.get("status"), str) else "unknown"
-    metrics = _metrics(log, scorer, values)
+    metrics = _metrics(log, scorer, reducer, values)
     identifier = header.get("eval_id") or header.get("task_id") or header.get("run_id")
     if not isinstance(identifier, str) or not identifier:
         raise InputError(path, "the log's eval header has no eval_id, task_id or run_id")
@@ -222,50 +254,130 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
         artifact=model,
         suite=suite,
         started_at=_started(log),
-        params=_params(log, scorer, status),
+        params=_params(log, scorer, reducer, status),
         metrics=metrics,
         tags=_tags(log, path, status),
         cases=results,
+        incomplete=_incomplete(log, status, len(groups)),
     )
-    imported.add(suite, run, path, _notes(log, status, scorer, values))
+    notes = _notes(log, status, scorer, values)
+    if from_reductions:
+        notes.append(
+            "the log kept no samples (log_samples=False): cases from the reduced scores, "
+            "without inputs or targets"
+        )
+    imported.add(suite, run, path, notes)
+
+
+def _scorer_candidates(log: dict[str, Any]) -> list[str]:
+    """Scorer names in the log's order: its results, its task's scorers, the samples' scores."""
+    names: list[str] = []
+    for score in as_list(as_object(log.get("results")).get("scores")):
+        score = as_object(score)
+        name = score.get("scorer") if isinstance(score.get("scorer"), str) else score.get("name")
+        if isinstance(name, str):
+            names.append(name)
+    for scorer in as_list(log["eval"].get("scorers")):
+        if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
+            names.append(scorer["name"])
+    for sample in log["samples"]:
+        names.extend(as_object(sample.get("scores")))
+    for reduction in as_list(log.get("reductions")):
+        if isinstance(as_object(reduction).get("scorer"), str):
+            names.append(reduction["scorer"])
+    return list(dict.fromkeys(names))
 
 
 def _primary_scorer(log: dict[str, Any]) -> str | None:
-    for score in as_list(as_object(log.get("results")).get("scores")):
-        if isinstance(score, dict) and isinstance(score.get("name"), str):
-            return score["name"]
-    for scorer in as_list(log["eval"].get("scorers")):
-        if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
-            return scorer["name"]
-    for sample in log["samples"]:
-        scores = as_object(sample.get("scores"))
-        if scores:
-            return next(iter(scores))
+    """The first scorer with a value inspect reads as a number on some sample (see the docstring)."""
+    candidates = _scorer_candidates(log)
+    for name in candidates:
+        for sample in log["samples"]:
+            score = as_object(as_object(sample.get("scores")).get(name))
+            if "value" in score and value_to_float(score["value"]) is not None:
+                return name
+        for reduction in as_list(log.get("reductions")):
+            reduction = as_object(reduction)
+            if reduction.get("scorer") != name:
+                continue
+            for item in as_list(reduction.get("samples")):
+                if "value" in as_object(item) and value_to_float(item["value"]) is not None:
+                    return name
+    return candidates[0] if candidates else None
+
+
+def _headline_reducer(log: dict[str, Any], scorer: str | None) -> str | None:
+    """The epoch reducer of the scorer's logged metric: the log's headline, else its first score."""
+    results = as_object(log.get("results"))
+    headline = as_object(results.get("headline"))
+    if scorer is not None and headline.get("scorer") == scorer:
+        reducer = headline.get("reducer")
+        return reducer if isinstance(reducer, str) else None
+    for score in as_list(results.get("scores")):
+        score = as_object(score)
+        if scorer is not None and scorer in (score.get("scorer"), score.get("name")):
+            reducer = score.get("reducer")
+            return reducer if isinstance(reducer, str) else None
     return None
 
 
+def _reduced_scores(
+    log: dict[str, Any], scorer: str | None, reducer: str | None
+) -> dict[str, dict[str, Any]]:
+    """Each sample's reduced score (by sample id) for `scorer` under `reducer`; {} if none."""
+    if scorer is None:
+        return {}
+    fallback: dict[str, dict[str, Any]] | None = None
+    for reduction in as_list(log.get("reductions")):
+        reduction = as_object(reduction)
+        if reduction.get("scorer") != scorer:
+            continue
+        found: dict[str, dict[str, Any]] = {}
+        for item in as_list(reduction.get("samples")):
+            item = as_object(item)
+            sample_id = item.get("sample_id")
+            if isinstance(sample_id, int | str) and not isinstance(sample_id, bool):
+                found.setdefault(str(sample_id), item)
+        if reduction.get("reducer") == reducer:
+            return found
+        if fallback is None:
+            fallback = found
+    return fallback or {}
+
+
 def _sample(
-    sample: dict[str, Any], case_id: str, epoch: int, scorer: str | None
+    group: list[dict[str, Any]], case_id: str, scorer: str | None, reduced: dict[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
+    """One case from a sample's epochs (first epoch first) and its reduced score, if logged."""
+    sample = group[0]
     attachments = as_object(sample.get("attachments"))
     target = sample.get("target")
     expected = _expected(target)
     case: dict[str, Any] = {
         "case_id": case_id,
         "sample_id": sample["id"],
-        "epoch": epoch,
         "expected_route": expected or ROUTE_CORRECT,
-        "target": target,
-        "input": _input(sample.get("input"), attachments),
     }
+    if "target" in sample:
+        case["target"] = target
+    if "input" in sample:
+        case["input"] = _input(sample.get("input"), attachments)
     if isinstance(sample.get("choices"), list):
         case["choices"] = sample["choices"]
 
-    score = as_object(as_object(sample.get("scores")).get(scorer)) if scorer else {}
+    epoch_scores = [
+        as_object(as_object(s.get("scores")).get(scorer)) if scorer else {} for s in group
+    ]
+    if reduced is not None:
+        score = reduced
+    elif len(group) == 1:
+        score = epoch_scores[0]
+    else:
+        score = _mean_score(epoch_scores)
     raw = score.get("value")
     value = value_to_float(raw) if "value" in score else None
-    error = sample.get("error")
-    if error:
+    error = next((s.get("error") for s in group if s.get("error")), None)
+    if error and (value is None or len(group) == 1):
         route = ROUTE_ERROR
     elif value is None:
         route = ROUTE_UNSCORED
@@ -283,17 +395,41 @@ def _sample(
     result: dict[str, Any] = {"case_id": case_id, "route": route}
     if value is not None:
         result["score"] = value
-    total_time = as_number(sample.get("total_time"))
-    if total_time is not None:
-        result["latency_ms"] = total_time * 1000.0
-    tokens = _tokens(sample.get("model_usage"))
-    if tokens is not None:
-        result["tokens"] = tokens
+    times = [t for t in (as_number(s.get("total_time")) for s in group) if t is not None]
+    if times:
+        result["latency_ms"] = sum(times) / len(times) * 1000.0
+    tokens = [t for t in (_tokens(s.get("model_usage")) for s in group) if t is not None]
+    if tokens:
+        result["tokens"] = sum(tokens)
     output = _output_text(sample.get("output"), attachments)
     if output is not None:
         result["output"] = output
-    result["metadata"] = _sample_metadata(sample, score, error)
+    meta = _sample_metadata(sample, score, error)
+    if len(group) > 1:
+        meta["epochs"] = [
+            {"epoch": _int(s.get("epoch"), 1), "value": e.get("value"), "answer": e.get("answer")}
+            for s, e in zip(group, epoch_scores, strict=True)
+        ]
+    retries = [r for s in group for r in as_list(s.get("error_retries"))]
+    if retries:
+        meta["error_retries"] = len(retries)
+        meta["error_retry_messages"] = [
+            _first_line(as_object(r).get("message")) for r in retries[:5]
+        ]
+    result["metadata"] = meta
     return case, result, value
+
+
+def _mean_score(scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """inspect's default reducer (the mean of the epochs), for a log without `reductions`."""
+    values = [value_to_float(s.get("value")) if "value" in s else None for s in scores]
+    if not values or any(v is None for v in values):
+        return {}
+    return {"value": sum(values) / len(values)}  # type: ignore[arg-type]
+
+
+def _first_line(text: Any) -> str:
+    return text.strip().splitlines()[0] if isinstance(text, str) and text.strip() else ""
 
 
 def value_to_float(value: Any) -> float | None:
@@ -425,17 +561,27 @@ def _sample_metadata(sample: dict[str, Any], score: dict[str, Any], error: Any) 
 # -- run header -----------------------------------------------------------------------------------
 
 
-def _metrics(log: dict[str, Any], scorer: str | None, values: list[float | None]) -> dict[str, Any]:
+def _metrics(
+    log: dict[str, Any], scorer: str | None, reducer: str | None, values: list[float | None]
+) -> dict[str, Any]:
+    """The logged metrics; a scorer logged under several reducers names each (`name/reducer/metric`).
+
+    `exact_route_rate` is the accuracy of the judged scorer under the reducer the cases use.
+    """
     metrics: dict[str, Any] = {}
     headline = None
-    for score in as_list(as_object(log.get("results")).get("scores")):
-        score = as_object(score)
+    scores = [as_object(score) for score in as_list(as_object(log.get("results")).get("scores"))]
+    names = [score.get("name") for score in scores]
+    for score in scores:
         name = score.get("name")
+        own = score.get("reducer")
+        prefix = f"{name}/{own}" if names.count(name) > 1 and isinstance(own, str) else name
         for metric in as_object(score.get("metrics")).values():
             metric = as_object(metric)
             if isinstance(name, str) and isinstance(metric.get("name"), str):
-                metrics[f"{name}/{metric['name']}"] = metric.get("value")
-                if name == scorer and metric["name"] == "accuracy":
+                metrics[f"{prefix}/{metric['name']}"] = metric.get("value")
+                judged = name == scorer and (reducer is None or own in (None, reducer))
+                if judged and metric["name"] == "accuracy" and headline is None:
                     headline = as_number(metric.get("value"))
     binary = bool(values) and all(v in (0.0, 1.0) for v in values)
     if headline is not None and binary:
@@ -455,37 +601,43 @@ def _started(log: dict[str, Any]) -> datetime:
     return EPOCH
 
 
-def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, Any]:
+def _params(
+    log: dict[str, Any], scorer: str | None, reducer: str | None, status: str
+) -> dict[str, Any]:
     header = log["eval"]
     config = as_object(header.get("config"))
     dataset = as_object(header.get("dataset"))
     plan = as_object(log.get("plan"))
     results = as_object(log.get("results"))
     revision = as_object(header.get("revision"))
-    return {
-        "task": header.get("task"),
+    evaluator: dict[str, Any] = {
         "task_version": header.get("task_version"),
-        "task_file": header.get("task_file"),
-        "task_registry_name": header.get("task_registry_name"),
         "task_args": header.get("task_args") or None,
         "dataset": dataset.get("name"),
-        "dataset_location": dataset.get("location"),
-        "dataset_samples": dataset.get("samples"),
-        "model": header.get("model"),
-        "model_args": header.get("model_args") or None,
-        "model_generate_config": header.get("model_generate_config") or None,
         "solvers": [
             {"solver": s.get("solver"), "params": s.get("params")}
             for s in as_list(plan.get("steps"))
             if isinstance(s, dict)
         ]
         or None,
-        "plan_config": plan.get("config") or None,
+        "scorers": _scorers(log),
         "scorer": scorer,
-        "scorers": [s.get("name") for s in as_list(header.get("scorers")) if isinstance(s, dict)]
-        or None,
+        "score_reducer": reducer,
+        "epochs": _int(config.get("epochs"), 1),
+    }
+    return {
+        **evaluator,
+        "evaluator_digest": digest_text(compact(evaluator)),
+        "task": header.get("task"),
+        "task_file": header.get("task_file"),
+        "task_registry_name": header.get("task_registry_name"),
+        "dataset_location": dataset.get("location"),
+        "dataset_samples": dataset.get("samples"),
+        "model": header.get("model"),
+        "model_args": header.get("model_args") or None,
+        "model_generate_config": header.get("model_generate_config") or None,
+        "plan_config": plan.get("config") or None,
         "limit": config.get("limit"),
-        "epochs": config.get("epochs"),
         "epochs_reducer": config.get("epochs_reducer"),
         "total_samples": results.get("total_samples"),
         "completed_samples": results.get("completed_samples"),
@@ -496,12 +648,21 @@ def _params(log: dict[str, Any], scorer: str | None, status: str) -> dict[str, A
         "revision_commit": revision.get("commit"),
         "revision_origin": revision.get("origin"),
         "inspect_version": as_object(header.get("packages")).get("inspect_ai"),
-        "log_format": log.get("log_format"),
     }
 
 
+def _scorers(log: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The task's scorers with their options (older logs name them only in their results)."""
+    declared = [s for s in as_list(log["eval"].get("scorers")) if isinstance(s, dict)]
+    if declared:
+        return [{"name": s.get("name"), "options": s.get("options") or None} for s in declared]
+    names = [n for n in _scorer_candidates({**log, "samples": []}) if n]
+    return [{"name": name, "options": None} for name in names] or None
+
+
 def _tags(log: dict[str, Any], path: Path, status: str) -> dict[str, Any]:
-    tags: dict[str, Any] = {"imported_from": TOOL, "source_file": path.name, "status": status}
+    # The log's name without its suffix: a log converted between .eval and .json is the same run.
+    tags: dict[str, Any] = {"imported_from": TOOL, "source_log": path.stem, "status": status}
     for name in as_list(log["eval"].get("tags")):
         if isinstance(name, str) and name:
             tags[f"tag:{name}"] = "true"
@@ -530,6 +691,37 @@ def _notes(
     if log.get("log_format") == "eval (summaries only)":
         notes.append("the log kept sample summaries only: no outputs")
     return notes
+
+
+def _incomplete(log: dict[str, Any], status: str, samples: int) -> str | None:
+    """Why the log is not a finished run (see the module docstring); None when it is."""
+    expected = _expected_samples(log["eval"])
+    of = f" of {expected}" if expected is not None else ""
+    if status != "success":
+        return f"inspect_ai status {status!r}: {samples}{of} samples logged"
+    if expected is not None and samples < expected:
+        return f"{samples} of the {expected} samples the log declares"
+    return None
+
+
+def _expected_samples(header: dict[str, Any]) -> int | None:
+    """How many samples the run set out to score: the dataset, cut by `limit` or `sample_id`."""
+    total = as_number(as_object(header.get("dataset")).get("samples"))
+    if total is None:
+        return None
+    expected = int(total)
+    config = as_object(header.get("config"))
+    limit = config.get("limit")
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        expected = min(expected, limit)
+    elif isinstance(limit, list) and len(limit) == 2 and all(isinstance(x, int) for x in limit):
+        expected = max(0, min(expected, limit[1]) - limit[0])
+    chosen = config.get("sample_id")
+    if isinstance(chosen, list):
+        expected = min(expected, len(chosen))
+    elif isinstance(chosen, int | str) and not isinstance(chosen, bool):
+        expected = min(expected, 1)
+    return expected
 
 
 def _int(value: Any, default: int) -> int:

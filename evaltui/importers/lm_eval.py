@@ -12,6 +12,17 @@ normalisation), which evaltui cannot redo from strings. So every case expects `C
 route is `CORRECT` / `INCORRECT` (`PARTIAL` for a value strictly between 0 and 1) from the task's
 first per-sample metric whose values lie in [0, 1]. The filtered response (or the chosen choice)
 is the case output; target, raw response, prompt and every per-sample metric go to its metadata.
+
+The evaluator is part of the comparison contract: two runs of one task on the same documents are
+comparable only when they were judged alike. The run's params carry the task's output type, the
+judging metric and filter, the few-shot count, the prompt/target/choice templates, the generation
+settings, and `evaluator_digest`, a hash of every judging and prompting key of the task config
+(`EVALUATOR_CONFIG_KEYS`; dataset location and model metadata are left out), so a
+log-likelihood `acc` run and a generated `exact_match` run read `differs: output_type, ...`.
+
+Results files are `results_<time>.json`, or `<name>_<time>.json` when lm_eval ran with
+`--output_path <name>.json`; a file is only read as lm-eval's when it has lm-eval's shape (a
+`results` object beside `configs`, `versions`, `n-samples` or `config`).
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from evaltui.importers.common import (
     as_list,
     as_number,
     as_object,
+    compact,
     from_unix,
     require_source,
     run_doc,
@@ -48,9 +60,48 @@ from evaltui.importers.common import (
 )
 
 TOOL = "lm-eval"
-RESULTS_FILE = re.compile(r"^results_(?P<stamp>.+)\.json$")
+# lm-eval's date stamp (`2024-12-23T14-45-44.695233`), ending every file name of one run.
+_STAMP = r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?"
+RESULTS_FILE = re.compile(rf"^(?!samples_)(?:results_(?P<stamp>.+)|.+_(?P<named>{_STAMP}))\.json$")
 SAMPLES_FILE = re.compile(r"^samples_(?P<rest>.+)\.jsonl$")
-COMPARISON_FIELDS = [COMBINED_FIELD, "task_version"]
+# The evaluator's identity (see the module docstring): params every run of a task carries.
+EVALUATOR_FIELDS = [
+    "output_type",
+    "metric",
+    "filter",
+    "num_fewshot",
+    "doc_to_text",
+    "doc_to_target",
+    "doc_to_choice",
+    "generation_kwargs",
+    "evaluator_digest",
+]
+COMPARISON_FIELDS = [COMBINED_FIELD, "task_version", *EVALUATOR_FIELDS]
+# Keys of a task config that decide how documents are prompted and judged.
+EVALUATOR_CONFIG_KEYS = (
+    "output_type",
+    "doc_to_text",
+    "doc_to_target",
+    "doc_to_choice",
+    "doc_to_image",
+    "doc_to_audio",
+    "process_results",
+    "use_prompt",
+    "description",
+    "gen_prefix",
+    "target_delimiter",
+    "fewshot_delimiter",
+    "fewshot_config",
+    "num_fewshot",
+    "metric_list",
+    "filter_list",
+    "generation_kwargs",
+    "repeats",
+    "multiple_input",
+)
+# A results file has a `results` object of per-task objects and at least one of these objects
+# (a promptfoo results.json has `results` and `config`, but not lm-eval's `config.model`).
+LM_EVAL_KEYS = ("configs", "versions", "n-samples", "n-shot")
 # Keys of a sample row that are not per-sample metric values.
 SAMPLE_KEYS = {
     "doc_id",
@@ -77,7 +128,8 @@ def read_lm_eval(source: Path) -> Imported:
         if not files:
             raise InputError(
                 source,
-                "no lm-evaluation-harness results_*.json file here or below; "
+                "no lm-evaluation-harness results_*.json (or <name>_<time>.json) file here or "
+                "below; "
                 "point at the folder lm_eval --output_path wrote",
             )
     elif SAMPLES_FILE.fullmatch(source.name):
@@ -86,16 +138,16 @@ def read_lm_eval(source: Path) -> Imported:
     else:
         files = [source]
     for path in files:
-        _read_results(path, imported, only_task)
+        _read_results(path, imported, only_task, walked=source.is_dir())
     imported.require_runs(source, "lm-evaluation-harness task with a samples file")
     return imported
 
 
 def _results_for_samples(samples: Path) -> tuple[Path, str]:
-    for candidate in sorted(samples.parent.glob("results_*.json")):
-        stamp = RESULTS_FILE.fullmatch(candidate.name)
-        if stamp and samples.name.endswith(f"_{stamp['stamp']}.jsonl"):
-            task = samples.name[len("samples_") : -len(f"_{stamp['stamp']}.jsonl")]
+    for candidate in sorted(samples.parent.glob("*.json")):
+        stamp = _stamp(candidate)
+        if stamp and samples.name.endswith(f"_{stamp}.jsonl"):
+            task = samples.name[len("samples_") : -len(f"_{stamp}.jsonl")]
             return candidate, task
     raise InputError(
         samples,
@@ -104,14 +156,47 @@ def _results_for_samples(samples: Path) -> tuple[Path, str]:
     )
 
 
-def _read_results(path: Path, imported: Imported, only_task: str | None) -> None:
+def _stamp(path: Path) -> str | None:
+    """The date stamp in a results file's name (`results_<stamp>.json`, `<name>_<stamp>.json`)."""
+    match = RESULTS_FILE.fullmatch(path.name)
+    if match is None:
+        return None
+    return str(match["stamp"] or match["named"])
+
+
+def _lm_eval_shaped(doc: dict[str, Any]) -> bool:
+    """lm-eval's results file: every task's results an object, and lm-eval's own sections."""
+    if not all(isinstance(value, dict) for value in doc["results"].values()):
+        return False
+    if any(isinstance(doc.get(key), dict) for key in LM_EVAL_KEYS):
+        return True
+    return "model" in as_object(doc.get("config"))
+
+
+def _read_results(
+    path: Path, imported: Imported, only_task: str | None, *, walked: bool = False
+) -> None:
     doc = read_json_file(path, strict=False)
+    lm_eval_like = isinstance(doc, dict) and isinstance(doc.get("results"), dict)
+    if (
+        walked
+        and not path.name.startswith("results_")
+        and not (lm_eval_like and _lm_eval_shaped(doc))
+    ):
+        # Found by its time stamp alone (`<name>_<time>.json`): another file that is not lm-eval's.
+        imported.skip(path, "not an lm-evaluation-harness results file")
+        return
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
+    if not _lm_eval_shaped(doc):
+        raise InputError(
+            path,
+            "not an lm-evaluation-harness results file: its 'results' object has no per-task "
+            "objects beside lm-eval's 'configs', 'versions', 'n-samples' or 'config.model'",
+        )
     if not doc["results"]:
         raise InputError(path, "the results file lists no tasks")
-    match = RESULTS_FILE.fullmatch(path.name)
-    stamp = match["stamp"] if match else None
+    stamp = _stamp(path)
     configs = as_object(doc.get("configs"))
     groups = as_object(doc.get("group_subtasks"))
     for task in doc["results"]:
@@ -232,6 +317,7 @@ def _task_run(
             "samples_file": samples.name,
         },
         cases=results,
+        incomplete=_incomplete(doc, task, len(results)),
     )
     notes = []
     unscored = sum(1 for r in results if r["route"] == ROUTE_UNSCORED)
@@ -242,6 +328,14 @@ def _task_run(
     else:
         notes.append(f"judged by {metric} (filter {filter_name})")
     return suite, run, notes
+
+
+def _incomplete(doc: dict[str, Any], task: str, documents: int) -> str | None:
+    """Fewer documents in the samples file than the results file says were evaluated."""
+    declared = as_number(as_object(as_object(doc.get("n-samples")).get(task)).get("effective"))
+    if declared is not None and documents < declared:
+        return f"{documents} of the {int(declared)} documents the results file declares"
+    return None
 
 
 def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -430,6 +524,14 @@ def _date_stamp(doc: dict[str, Any]) -> str:
     return _started(doc, None).strftime("%Y-%m-%dT%H-%M-%S")
 
 
+def _evaluator_digest(config: dict[str, Any], metric: str | None, filter_name: str) -> str:
+    """A hash of how the task prompts and judges (`EVALUATOR_CONFIG_KEYS`), with the metric and
+    filter evaltui judges by; readable fields sit beside it in the params."""
+    judged = {key: config.get(key) for key in EVALUATOR_CONFIG_KEYS if config.get(key) is not None}
+    judged["judged_by"] = [metric, filter_name]
+    return hashlib.sha256(compact(judged).encode("utf-8")).hexdigest()[:16]
+
+
 def _params(
     doc: dict[str, Any],
     task: str,
@@ -452,7 +554,10 @@ def _params(
         "dataset_name": config.get("dataset_name"),
         "split": split,
         "doc_to_text": config.get("doc_to_text"),
+        "doc_to_target": config.get("doc_to_target"),
+        "doc_to_choice": config.get("doc_to_choice"),
         "generation_kwargs": config.get("generation_kwargs"),
+        "evaluator_digest": _evaluator_digest(config, metric, filter_name),
         "samples_original": n_samples.get("original"),
         "samples_effective": n_samples.get("effective"),
     }

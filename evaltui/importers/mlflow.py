@@ -1,16 +1,26 @@
 """MLflow runs (file store `mlruns/` or the SQLite `mlflow.db` backend) with a predictions artifact.
 
-One run per MLflow run that logged a predictions table (`predictions*.csv|json|jsonl`, or the
-`eval_results_table.json` that `mlflow.evaluate` writes). The table's rows are the cases: the case
+One run per MLflow run that logged a predictions table (`predictions*.csv|json|jsonl|parquet`,
+the `eval_results_table.json` that `mlflow.evaluate` writes, or any table the run's
+`mlflow.loggedArtifacts` tag records, as `log_table` does). The table's rows are the cases: the case
 id column (`case_id`, `id`, ...), the expected label (`expected_route`, `expected`, `target`,
 `label`, `y_true`, `ground_truth`, ...) and the predicted one (`route`, `pred`, `prediction`,
 `y_pred`, `output`, ...). The route is the predicted label and the expected route the expected
-one, so the run's metrics are recomputed from labels. A table without an expected column gives
+one, so the run's metrics are recomputed from labels. When the table carries the per-row verdict
+MLflow computed (a `<metric>/score` column of `mlflow.evaluate`, or a `correct`/`is_correct`
+column, values in [0, 1]), that verdict judges the row: 1 routes it to the expected label, 0 to
+the prediction (`INCORRECT` if it reads like the expected label), other values to `PARTIAL`. A table without an expected column gives
 cases that expect `UNLABELED`: they load, and the `unlabeled_cases == 0` guardrail rejects the run
 (nothing per case can be checked), rather than evaltui guessing labels.
 
 The suite is the dataset input the run logged (name and digest) with the table's cases; runs on
-the same dataset rows are comparable. Params, latest metrics and tags come over as logged (a
+the same dataset rows are comparable. The dataset `mlflow.evaluate` logs includes the predictions
+column, so its digest differs between any two runs: it is kept as
+`mlflow.evaluate_dataset_digest`, outside the contract, and the cases' fingerprint (questions and
+targets) stands for the dataset. The evaluator is in the contract: `mlflow.verdict_column` and
+`mlflow.evaluator_params` (the run's params named `eval*`, `judge*`, `grader*`, `scorer*`,
+`metric*`). A run whose status is not FINISHED, or whose table covers fewer rows than its dataset,
+is marked `incomplete`. Params, latest metrics and tags come over as logged (a
 hard-coded `evaluation_sha` param stays the run's claim and is checked), with importer facts under
 `mlflow.*` keys; registered model versions made from the run name the artifact (`models:/name/1`)
 and their aliases are noted in tags.
@@ -25,6 +35,9 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from evaltui.contract.fingerprint import COMBINED_FIELD
 from evaltui.contract.jsonio import decode_text, iter_jsonl, read_file_bytes, read_json_file
 from evaltui.errors import InputError
@@ -33,6 +46,9 @@ from evaltui.importers.common import (
     BASE_METRICS,
     EPOCH,
     EXPECTED_UNLABELED,
+    ROUTE_CORRECT,
+    ROUTE_INCORRECT,
+    ROUTE_PARTIAL,
     ROUTE_UNSCORED,
     UNLABELED_GUARDRAIL,
     UNLABELED_METRIC,
@@ -53,7 +69,16 @@ from evaltui.importers.mlflow_store import (
 )
 
 TOOL = "mlflow"
-COMPARISON_FIELDS = [COMBINED_FIELD, "mlflow.dataset_digest"]
+COMPARISON_FIELDS = [
+    COMBINED_FIELD,
+    "mlflow.dataset_digest",
+    "mlflow.verdict_column",
+    "mlflow.evaluator_params",
+]
+# Per-row verdict columns, best first: `mlflow.evaluate` writes `<metric>/score`.
+VERDICT_COLUMNS = ("correct", "is_correct", "exact_match", "accuracy", "match", "pass", "passed")
+EVALUATOR_PARAM = re.compile(r"^(eval|judge|grader|scorer|metric)", re.I)
+LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
 METRICS = [*BASE_METRICS, UNLABELED_METRIC]
 GUARDRAILS = [UNLABELED_GUARDRAIL, *BASE_GUARDRAILS]
 
@@ -87,7 +112,7 @@ EXPECTED_COLUMNS = (
 INPUT_COLUMNS = ("input", "inputs", "question", "prompt", "request", "text")
 _INTEGRAL_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 PREDICTIONS_FILE = re.compile(
-    r"(^|_)predictions?([_.-].*)?\.(csv|json|jsonl)$|^eval_results_table\.json$", re.I
+    r"(^|_)predictions?([_.-].*)?\.(csv|json|jsonl|parquet)$|^eval_results_table\.json$", re.I
 )
 
 
@@ -135,13 +160,14 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         imported.skip(run.origin, f"run {run.run_id!r} is deleted")
         return
     files = _artifact_files(run.artifact_dir)
-    relative = _predictions_artifact(files)
+    relative = _predictions_artifact(files) or _logged_table(run, files)
     if relative is None:
         where = "no artifact folder found on this machine" if run.artifact_dir is None else "none"
         imported.skip(
             run.origin,
             f"run {run.run_id!r} ({run.name or 'unnamed'!r}) has no predictions artifact "
-            f"(predictions*.csv|json|jsonl or eval_results_table.json; {where})",
+            f"(predictions*.csv|json|jsonl|parquet, eval_results_table.json or a logged "
+            f"table; {where})",
         )
         return
     assert run.artifact_dir is not None
@@ -154,12 +180,13 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
     pred_col = _pick(columns, PREDICTED_COLUMNS)
     expected_col = _pick(columns, EXPECTED_COLUMNS)
     input_col = _pick(columns, INPUT_COLUMNS)
+    verdict_col = _verdict_column(rows, columns)
     if pred_col is None:
         raise InputError(
             artifact,
             f"no prediction column (one of {', '.join(PREDICTED_COLUMNS)}); found {', '.join(repr(c) for c in columns)}",
         )
-    used = {id_col, pred_col, expected_col, input_col}
+    used = {id_col, pred_col, expected_col, input_col, verdict_col}
 
     cases: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
@@ -183,11 +210,16 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         cases.append(case)
         predicted = label_text(row.get(pred_col))
         result: dict[str, Any] = {"case_id": case_id, "route": predicted or ROUTE_UNSCORED}
+        if verdict_col is not None:
+            verdict = _verdict(row.get(verdict_col))
+            result["route"] = _judged_route(verdict, expected, predicted)
+            if verdict is not None:
+                result["score"] = verdict
         if isinstance(row.get(pred_col), str) and len(row[pred_col]) > 64:
             result["output"] = row[pred_col]
         for column, key in (("score", "score"), ("latency_ms", "latency_ms")):
             number_value = as_number(row.get(column))
-            if number_value is not None:
+            if number_value is not None and key not in result:
                 result[key] = number_value
         tokens = as_number(row.get("tokens"))
         if tokens is not None and tokens.is_integer():
@@ -225,11 +257,18 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         "mlflow.predicted_column": pred_col,
         "mlflow.expected_column": expected_col,
     }
+    evaluator = {k: v for k, v in run.params.items() if EVALUATOR_PARAM.match(k)}
+    params["mlflow.verdict_column"] = verdict_col
+    params["mlflow.evaluator_params"] = compact(evaluator) if evaluator else None
+    with_predictions = dataset is not None and _schema_has(dataset, pred_col)
     if dataset is not None:
+        digest_key = (
+            "mlflow.evaluate_dataset_digest" if with_predictions else "mlflow.dataset_digest"
+        )
         params.update(
             {
                 "mlflow.dataset": dataset.name,
-                "mlflow.dataset_digest": dataset.digest,
+                digest_key: dataset.digest,
                 "mlflow.dataset_source": dataset.source,
                 "mlflow.dataset_context": dataset.context,
             }
@@ -263,8 +302,92 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         tags=tags,
         cases=results,
         artifacts=files[:200],
+        incomplete=_incomplete(run, dataset, len(cases)),
     )
     imported.add(suite, doc, run.origin, _notes(run, expected_col, dataset, len(cases), relative))
+
+
+def _verdict_column(rows: list[dict[str, Any]], columns: list[str]) -> str | None:
+    """The column holding MLflow's per-row verdict (see the module docstring), if any."""
+    by_metric = {
+        c.lower().removesuffix("/score"): c for c in columns if c.lower().endswith("/score")
+    }
+    plain = {c.lower(): c for c in columns}
+    candidates = [by_metric.get(name) or plain.get(name) for name in VERDICT_COLUMNS]
+    if len(by_metric) == 1:
+        candidates.append(next(iter(by_metric.values())))
+    for column in candidates:
+        if column is None:
+            continue
+        values = [_verdict(row.get(column)) for row in rows if row.get(column) not in (None, "")]
+        if values and all(v is not None for v in values):
+            return column
+    return None
+
+
+def _verdict(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return 1.0 if value.strip().lower() == "true" else 0.0
+    number = as_number(value)
+    return number if number is not None and 0.0 <= number <= 1.0 else None
+
+
+def _judged_route(verdict: float | None, expected: str, predicted: str) -> str:
+    if verdict is None:
+        return ROUTE_UNSCORED
+    if verdict == 1.0:
+        return expected or ROUTE_CORRECT
+    if verdict == 0.0:
+        return predicted if predicted and predicted != expected else ROUTE_INCORRECT
+    return ROUTE_PARTIAL
+
+
+def _schema_has(dataset: Any, column: str) -> bool:
+    """Whether the dataset's column spec lists `column` (the dataset then holds predictions)."""
+    try:
+        spec = json.loads(dataset.schema or "{}")
+    except (ValueError, RecursionError):
+        return False
+    cols = spec.get("mlflow_colspec") if isinstance(spec, dict) else None
+    return isinstance(cols, list) and any(
+        isinstance(c, dict) and c.get("name") == column for c in cols
+    )
+
+
+def _incomplete(run: MlflowRun, dataset: Any, n: int) -> str | None:
+    if run.status != "FINISHED":
+        return f"MLflow run status {run.status}"
+    rows = _dataset_rows(dataset)
+    if rows is not None and n < rows:
+        return f"the predictions cover {n} of the {rows} rows of dataset {dataset.name}"
+    return None
+
+
+def _dataset_rows(dataset: Any) -> int | None:
+    if dataset is None or not dataset.profile:
+        return None
+    try:
+        rows = json.loads(dataset.profile).get("num_rows")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return rows if isinstance(rows, int) and not isinstance(rows, bool) else None
+
+
+def _logged_table(run: MlflowRun, files: list[str]) -> str | None:
+    """The first table the run's `mlflow.loggedArtifacts` tag records that is on disk."""
+    try:
+        logged = json.loads(run.tags.get(LOGGED_ARTIFACTS_TAG) or "[]")
+    except (ValueError, RecursionError):
+        return None
+    present = set(files)
+    for item in logged if isinstance(logged, list) else []:
+        if isinstance(item, dict) and item.get("type") == "table":
+            path = item.get("path")
+            if isinstance(path, str) and path in present and path.lower().endswith(TABLE_SUFFIXES):
+                return path
+    return None
 
 
 def _artifact_files(folder: Path | None) -> list[str]:
@@ -303,22 +426,23 @@ def _notes(
         )
     if run.status not in ("FINISHED",):
         notes.append(f"MLflow status {run.status}")
-    if dataset is not None and dataset.profile:
-        try:
-            rows = json.loads(dataset.profile).get("num_rows")
-        except (ValueError, AttributeError):
-            rows = None
-        if isinstance(rows, int) and rows != n:
-            notes.append(f"the predictions cover {n} of the {rows} rows of dataset {dataset.name}")
+    rows = _dataset_rows(dataset)
+    if rows is not None and rows != n:
+        notes.append(f"the predictions cover {n} of the {rows} rows of dataset {dataset.name}")
     return notes
 
 
 # -- predictions tables -----------------------------------------------------------------------------
 
 
+TABLE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet")
+
+
 def read_table(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV, JSON (records, columns/data, or columns of lists) or JSONL table."""
+    """Rows of a CSV, JSON (records, columns/data, or columns of lists), JSONL or Parquet table."""
     suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _parquet_rows(path)
     if suffix == ".csv":
         text = decode_text(read_file_bytes(path), path)
         if not text.strip():
@@ -333,6 +457,16 @@ def read_table(path: Path) -> list[dict[str, Any]]:
         if not isinstance(row, dict):
             raise InputError(path, f"row {index + 1} is not an object")
     return rows
+
+
+def _parquet_rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            path, f"not a readable Parquet table: {str(exc).splitlines()[0]}"
+        ) from None
+    return table.to_pylist()
 
 
 def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ class Dataset:
     source: str | None = None
     profile: str | None = None
     context: str | None = None
+    schema: str | None = None  # MLflow's column spec of the dataset (JSON text)
 
 
 @dataclass
@@ -215,6 +216,7 @@ def _file_store_datasets(exp_dir: Path) -> dict[str, Dataset]:
             digest=str(doc.get("digest") or ""),
             source=_text(doc.get("source")),
             profile=_text(doc.get("profile")),
+            schema=_text(doc.get("schema")),
         )
         for name, doc in _child_metas(exp_dir / "datasets")
         if doc.get("name") is not None
@@ -403,7 +405,7 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
         )
         for row in con.execute(
             f"""SELECT i.destination_id, d.name, d.digest, d.dataset_source,
-                       d.dataset_profile, {context}
+                       d.dataset_profile, {context}, d.dataset_schema
                 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
                 WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN'
                 ORDER BY d.name, d.digest"""
