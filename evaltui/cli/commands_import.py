@@ -60,12 +60,12 @@ def import_group(ctx: click.Context, store_path: Path | None) -> None:
     ctx.obj = {"store": store_path}  # `evaltui --store X import ...` puts --store here
 
 
-COLUMN_ROLES = ("pred", "label", "id")
+COLUMN_ROLES = ("pred", "label", "id", "input")
 COLUMNS = click.option(
     "--columns",
     "columns_text",
     metavar="pred=COL,label=COL",
-    help="Which table columns hold the prediction, the label and the case id "
+    help="Which table columns hold the prediction, the label, the case id and the input "
     "(overrides the rules in docs/importers.md; any part may be left out).",
 )
 

@@ -46,6 +46,7 @@ from evaltui.importers.common import (
     suite_doc,
     walk_files,
 )
+from evaltui.importers.detect import refuse_foreign_file
 
 TOOL = "lm-eval"
 RESULTS_FILE = re.compile(r"^results_(?P<stamp>.+)\.json$")
@@ -105,6 +106,7 @@ def _results_for_samples(samples: Path) -> tuple[Path, str]:
 
 
 def _read_results(path: Path, imported: Imported, only_task: str | None) -> None:
+    refuse_foreign_file(path, TOOL)  # e.g. promptfoo's results.json also has a "results" key
     doc = read_json_file(path, strict=False)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")

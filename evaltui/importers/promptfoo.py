@@ -102,7 +102,7 @@ def _read(path: Path) -> Any:
         if size > MAX_FILE_BYTES:
             raise InputError(
                 path,
-                f"{size:,} bytes: larger than the {MAX_FILE_BYTES >> 20} MiB evaltui reads from "
+                f"{size:,} bytes: larger than the {MAX_FILE_BYTES / 2**20:g} MiB evaltui reads from "
                 "one promptfoo results file; export fewer tests per file",
             )
         data = path.read_bytes()

@@ -272,7 +272,7 @@ def _small_bytes(path: Path) -> bytes:
         if size > MAX_SMALL_FILE_BYTES:
             raise InputError(
                 path,
-                f"{size:,} bytes, more than this file ever holds ({MAX_SMALL_FILE_BYTES >> 20} MiB)",
+                f"{size:,} bytes, more than this file ever holds ({MAX_SMALL_FILE_BYTES / 2**20:g} MiB)",
             )
         return path.read_bytes()
     except OSError as exc:
@@ -332,7 +332,8 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
         raise InputError(path, f"cannot read file: {exc.strerror}") from None
     if size > MAX_TABLE_BYTES:
         raise InputError(
-            path, f"{size:,} bytes: larger than the {MAX_TABLE_BYTES >> 20} MiB a W&B table holds"
+            path,
+            f"{size:,} bytes: larger than the {MAX_TABLE_BYTES / 2**20:g} MiB a W&B table holds",
         )
     data = _read_bytes(path)
     if path.suffix.lower() == ".csv":

@@ -12,7 +12,6 @@ bounded by the largest record (MAX_RECORD_BYTES), whatever the log's length.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
 import zlib
@@ -57,7 +56,11 @@ class RunLog:
 
 def log_reader_available() -> bool:
     """Whether W&B's package (the optional extra evaltui[wandb]) can decode records."""
-    return importlib.util.find_spec("wandb") is not None
+    try:
+        from wandb.proto import wandb_internal_pb2  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def read_run_log(path: Path) -> RunLog:
@@ -128,7 +131,7 @@ def _records(handle: BinaryIO, path: Path) -> Iterator[bytes]:
         if pending_size > MAX_RECORD_BYTES:
             raise InputError(
                 path,
-                f"a record larger than {MAX_RECORD_BYTES >> 20} MiB; not a run log evaltui reads",
+                f"a record larger than {MAX_RECORD_BYTES / 2**20:g} MiB; not a run log evaltui reads",
             )
         if kind == LAST and pending is not None:
             yield b"".join(pending)

@@ -1,4 +1,5 @@
 """Two offline W&B runs of two 'models' that log the same evaluation table (same inputs, labels)."""
+
 import wandb
 
 ROWS = [
@@ -23,7 +24,7 @@ for model, preds in PREDICTIONS.items():
     )
     table = wandb.Table(columns=["id", "text", "label", "prediction", "confidence"])
     correct = 0
-    for (case_id, text, label), pred in zip(ROWS, preds):
+    for (case_id, text, label), pred in zip(ROWS, preds, strict=True):
         table.add_data(case_id, text, label, pred, 0.9 if pred == label else 0.4)
         correct += pred == label
     run.log({"eval/predictions": table})
