@@ -177,3 +177,10 @@ def test_a_json_file_that_is_not_promptfoos_is_refused(run_cli, tmp_path: Path) 
     path.write_text('{"results": []}', encoding="utf-8")
     line = refused(run_cli, "promptfoo", path, tmp_path / "s.duckdb")
     assert "not a promptfoo results file" in line
+
+
+def test_a_prompts_list_that_is_not_a_list_is_not_needed(tmp_path: Path) -> None:
+    path = _edited(tmp_path, lambda d: d["results"].update(prompts={"not": "a list"}))
+    runs = _runs(path)
+    assert sorted(runs) == [ECHO, CLASSIFIER]
+    assert "promptfoo.prompt" not in runs[ECHO]["params"]

@@ -229,7 +229,8 @@ def _import_run(
     imported: Imported,
 ) -> None:
     body = doc["results"]
-    prompt = as_object(as_list(body.get("prompts"))[prompt_index]) if body.get("prompts") else {}
+    prompts = as_list(body.get("prompts"))
+    prompt = as_object(prompts[prompt_index]) if prompt_index < len(prompts) else {}
     provider = rows[0].get("provider")
     provider = provider if isinstance(provider, dict) else {"id": provider}
     provider_name = _provider_key(rows[0])
