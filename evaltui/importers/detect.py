@@ -35,7 +35,7 @@ def _keys(*names: str) -> re.Pattern[str]:
     return re.compile("|".join(rf'"{re.escape(name)}"\s*:' for name in names))
 
 
-_PROMPTFOO = _keys("evalId")
+_PROMPTFOO = re.compile(r'^\s*\{\s*"evalId"\s*:')  # promptfoo writes it first
 _PROMPTFOO_INNER = re.compile(r'"results"\s*:\s*\{\s*"version"\s*:\s*\d+\s*,\s*"timestamp"')
 _LM_EVAL = _keys(
     "group_subtasks", "configs", "n-shot", "higher_is_better", "n-samples", "lm_eval_version"
@@ -67,7 +67,7 @@ def sniff_file(path: Path) -> Guess | None:
     if head.startswith(b"SQLite format 3\x00") and name == "mlflow.db":
         return Guess("mlflow", "an MLflow tracking database")
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if _PROMPTFOO.search(text) or _PROMPTFOO_INNER.search(text):
+    if _PROMPTFOO.match(text) or _PROMPTFOO_INNER.search(text):
         return Guess("promptfoo", "a promptfoo results file")
     if name.endswith(".table.json") or (_WANDB_TABLE.search(text) and '"columns"' in text):
         return Guess("wandb", "a W&B table")
@@ -75,9 +75,9 @@ def sniff_file(path: Path) -> Guess | None:
         return Guess("inspect", "an inspect_ai log")
     if _LIGHTEVAL.search(text):
         return Guess("lighteval", "a lighteval results file")
-    if _OPENAI_EVALS.search(text[:4096]):
+    if _OPENAI_EVALS.match(text[:4096]):
         return Guess("openai-evals", "an OpenAI Evals record log")
-    if _LM_EVAL_SAMPLE.search(text) or (
+    if _LM_EVAL_SAMPLE.match(text) or (
         re.match(r'\s*\{\s*"results"\s*:', text) and _LM_EVAL.search(text)
     ):
         return Guess("lm-eval", "an lm-evaluation-harness log")

@@ -372,7 +372,7 @@ def _evaluator(rows: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, 
                 if kind.removeprefix("not-").startswith(MODEL_GRADED):
                     provider = item.get("provider") or grading.get("provider")
                     graders[_grader_name(provider)] = None
-    identity = [per_test[index] for index in sorted(per_test)]
+    identity = {"tests": [per_test[index] for index in sorted(per_test)]}
     digest = hashlib.sha256(canonical_case(identity).encode("utf-8")).hexdigest()[:16]
     return {
         EVALUATOR: digest,

@@ -73,7 +73,7 @@ def read_run_log(path: Path) -> RunLog:
     try:
         with path.open("rb") as handle:
             for data in _records(handle, path):
-                record = wandb_internal_pb2.Record()
+                record = wandb_internal_pb2.Record()  # type: ignore[attr-defined]
                 try:
                     record.ParseFromString(data)
                 except Exception:  # protobuf's DecodeError; the message says what broke
@@ -179,7 +179,8 @@ def _update(target: dict[str, Any], updates: Any, removals: Any, path: Path) -> 
         node[keys[-1]] = value
     for item in removals:
         keys = list(item.nested_key) or [item.key]
-        node = target
+        parent: dict[str, Any] = target
         for key in keys[:-1]:
-            node = node.get(key) if isinstance(node.get(key), dict) else {}
-        node.pop(keys[-1], None)
+            child = parent.get(key)
+            parent = child if isinstance(child, dict) else {}
+        parent.pop(keys[-1], None)
