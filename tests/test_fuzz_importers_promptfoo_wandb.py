@@ -132,9 +132,7 @@ def damaged_synced_file(draw: st.DrawFn) -> dict[str, bytes]:
 
 
 @given(files=damaged_synced_file())
-def test_damaged_wandb_synced_files(
-    template: Path, workdir: Path, files: dict[str, bytes]
-) -> None:
+def test_damaged_wandb_synced_files(template: Path, workdir: Path, files: dict[str, bytes]) -> None:
     import_files(template, workdir, "wandb", files, copy=SYNCED)
 
 
