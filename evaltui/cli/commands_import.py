@@ -16,13 +16,18 @@ from evaltui.importers.pipeline import IMPORTERS, TOOLS, Prepared, prepare, sour
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary, load_batch
 
-# Kept for callers that read the help texts by tool; the registry is the one definition.
-SHORT = {tool: spec.short for tool, spec in IMPORTERS.items()}
-SOURCES = {tool: spec.source_help for tool, spec in IMPORTERS.items()}
+COLUMN_ROLES = ("pred", "label", "id", "input")
+COLUMNS = click.option(
+    "--columns",
+    "columns_text",
+    metavar="pred=COL,label=COL",
+    help="Which table columns hold the prediction, the label, the case id and the input "
+    "(overrides the rules in docs/importers.md; any part may be left out).",
+)
 
 
 def parse_columns(text: str | None) -> dict[str, str] | None:
-    """`pred=COL,label=COL` (either part optional) as {"pred": COL, "label": COL}."""
+    """`pred=COL,label=COL,...` (any part optional) as {"pred": COL, "label": COL, ...}."""
     if text is None:
         return None
     columns: dict[str, str] = {}
@@ -58,16 +63,6 @@ def import_group(ctx: click.Context, store_path: Path | None) -> None:
     that is not such a log, or a damaged one, is refused (exit 2) and nothing is loaded.
     """
     ctx.obj = {"store": store_path}  # `evaltui --store X import ...` puts --store here
-
-
-COLUMN_ROLES = ("pred", "label", "id", "input")
-COLUMNS = click.option(
-    "--columns",
-    "columns_text",
-    metavar="pred=COL,label=COL",
-    help="Which table columns hold the prediction, the label, the case id and the input "
-    "(overrides the rules in docs/importers.md; any part may be left out).",
-)
 
 
 def _import_command(tool: str) -> click.Command:

@@ -42,7 +42,7 @@ _LM_EVAL = _keys(
 )
 _LM_EVAL_SAMPLE = re.compile(r'^\{"doc_id"\s*:')
 _INSPECT = re.compile(r'^\s*\{\s*"version"\s*:\s*\d+\s*,\s*"status"\s*:\s*"[a-z]+"\s*,\s*"eval"')
-_LIGHTEVAL = _keys("config_general", "lighteval_sha")
+_LIGHTEVAL = re.compile(r'^\s*\{\s*"config_general"\s*:\s*\{')
 _OPENAI_EVALS = re.compile(r'^\{"spec"\s*:\s*\{.*"completion_fns"\s*:', re.S)
 _WANDB_TABLE = re.compile(r'"_type"\s*:\s*"(table|joined-table|partitioned-table)"')
 _PARQUET = b"PAR1"
@@ -67,20 +67,24 @@ def sniff_file(path: Path) -> Guess | None:
     if head.startswith(b"SQLite format 3\x00") and name == "mlflow.db":
         return Guess("mlflow", "an MLflow tracking database")
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if _PROMPTFOO.match(text) or _PROMPTFOO_INNER.search(text):
-        return Guess("promptfoo", "a promptfoo results file")
-    if name.endswith(".table.json") or (_WANDB_TABLE.search(text) and '"columns"' in text):
-        return Guess("wandb", "a W&B table")
+    # Rules anchored at the first key come first: a log's content (a sample's text, a config)
+    # may mention another tool's keys further in.
     if _INSPECT.search(text):
         return Guess("inspect", "an inspect_ai log")
-    if _LIGHTEVAL.search(text):
-        return Guess("lighteval", "a lighteval results file")
+    if _PROMPTFOO.match(text) or _PROMPTFOO_INNER.search(text):
+        return Guess("promptfoo", "a promptfoo results file")
     if _OPENAI_EVALS.match(text[:4096]):
         return Guess("openai-evals", "an OpenAI Evals record log")
     if _LM_EVAL_SAMPLE.match(text) or (
         re.match(r'\s*\{\s*"results"\s*:', text) and _LM_EVAL.search(text)
     ):
         return Guess("lm-eval", "an lm-evaluation-harness log")
+    if _LIGHTEVAL.match(text):
+        return Guess("lighteval", "a lighteval results file")
+    if name.endswith(".table.json") or (
+        re.match(r'\s*\{\s*"(columns|_type)"\s*:', text) and _WANDB_TABLE.search(text)
+    ):
+        return Guess("wandb", "a W&B table")
     return None
 
 
