@@ -183,3 +183,7 @@ def test_a_run_without_tables_is_skipped_and_nothing_is_imported(run_cli, tmp_pa
     shutil.rmtree(copy / "files" / "media")
     line = refused(run_cli, "wandb", tmp_path / "wandb", tmp_path / "s.duckdb")
     assert line.endswith("nothing to import: logged no table (nothing under files/media/table/)")
+
+
+def test_a_run_log_file_names_its_run() -> None:
+    assert list(_runs(RUN_V1 / "run-kat5i6y4.wandb")) == [V1]

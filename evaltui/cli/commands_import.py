@@ -57,6 +57,7 @@ def import_group(ctx: click.Context, store_path: Path | None) -> None:
     evaltui import mlflow SOURCE    MLflow file store or mlflow.db, with a predictions artifact
     evaltui import promptfoo FILE   promptfoo eval -o results.json output
     evaltui import wandb PATH       W&B run folders (offline or synced) or a table export
+    evaltui import openai-evals FILE  OpenAI Evals record logs (JSONL)
 
     Every run gets a suite per task (or dataset) whose id ends in a digest of its cases, so
     runs of the same task on the same cases are comparable. Re-importing is a no-op. A file

@@ -100,6 +100,14 @@ IMPORTERS: dict[str, ImporterSpec] = {
             "as JSON or CSV.",
             takes_columns=True,
         ),
+        ImporterSpec(
+            "openai-evals",
+            "openai_evals",
+            "read_openai_evals",
+            "OpenAI Evals record logs (oaieval --record_path FILE.jsonl).",
+            "OpenAI Evals output: a record log `oaieval ... --record_path FILE.jsonl` writes, or a "
+            "folder of them.",
+        ),
     )
 }
 TOOLS = tuple(IMPORTERS)

@@ -1,4 +1,4 @@
-"""Fuzzing the promptfoo and W&B readers: their real logs (tests/real_logs), damaged at random.
+"""Fuzzing the promptfoo, W&B and OpenAI Evals readers: their real logs (tests/real_logs), damaged at random.
 
 The same invariant as tests/test_fuzz_importers.py: whatever the damage (fields dropped, retyped,
 duplicated or given huge values; files cut short or with bytes that are not UTF-8; table columns
@@ -26,6 +26,7 @@ from tests.fuzzing import (
     check_refused_or_loaded,
     damaged_bytes,
     damaged_json_text,
+    damaged_jsonl,
     damaged_value,
     digest,
     fresh_store,
@@ -163,3 +164,11 @@ def damaged_csv(draw: st.DrawFn) -> bytes:
 @given(table=damaged_csv())
 def test_damaged_wandb_csv_export(template: Path, workdir: Path, table: bytes) -> None:
     import_files(template, workdir, "wandb", {"export.csv": table}, source="export.csv")
+
+
+OPENAI_LOG = LOGS / "openai_evals" / "keyword.jsonl"
+
+
+@given(log=damaged_jsonl([json.loads(x) for x in OPENAI_LOG.read_text().splitlines() if x]))
+def test_damaged_openai_evals_log(template: Path, workdir: Path, log: bytes) -> None:
+    import_files(template, workdir, "openai-evals", {"log.jsonl": log}, source="log.jsonl")
