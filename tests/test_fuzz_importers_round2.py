@@ -82,16 +82,13 @@ def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@given(results=damaged_json_text(_json(PROMPTFOO)))
-def test_damaged_promptfoo_results(template: Path, workdir: Path, results: bytes) -> None:
-    import_files(template, workdir, "promptfoo", {"results.json": results}, source="results.json")
-
-
-@given(results=damaged_json_text(_json(PROMPTFOO)))
-def test_damaged_promptfoo_results_in_a_folder(
-    template: Path, workdir: Path, results: bytes
+@given(results=damaged_json_text(_json(PROMPTFOO)), as_folder=st.booleans())
+def test_damaged_promptfoo_results(
+    template: Path, workdir: Path, results: bytes, as_folder: bool
 ) -> None:
-    import_files(template, workdir, "promptfoo", {"results.json": results})
+    """The file itself, or the folder holding it (where a non-results JSON is skipped)."""
+    source = "" if as_folder else "results.json"
+    import_files(template, workdir, "promptfoo", {"results.json": results}, source=source)
 
 
 @given(table=damaged_json_text(_json(RUN / TABLE)))

@@ -150,12 +150,16 @@ def _import_file(path: Path, doc: dict[str, Any], imported: Imported) -> None:
     )
     # `prompts` has one entry per provider and prompt (a column of promptfoo's table); a run's
     # name only needs the prompt when the eval had several.
-    texts = {_prompt_text(prompts, index) for _provider, index in groups}
+    texts = {_prompt_key(group[0], prompts) for group in groups.values()}
     for (_provider, prompt_index), group in groups.items():
         _import_run(path, doc, group, prompt_index, tests, suite, len(texts) > 1, imported)
 
 
-def _prompt_text(prompts: list[Any], index: int) -> str:
+def _prompt_key(row: dict[str, Any], prompts: list[Any]) -> str:
+    """Which prompt a result used: promptfoo's prompt id (a hash of the template), else its text."""
+    if isinstance(row.get("promptId"), str) and row["promptId"]:
+        return row["promptId"]
+    index = row["promptIdx"]
     prompt = as_object(prompts[index]) if index < len(prompts) else {}
     return str(prompt.get("raw") or prompt.get("label") or index)
 
