@@ -187,3 +187,25 @@ def test_a_run_without_tables_is_skipped_and_nothing_is_imported(run_cli, tmp_pa
 
 def test_a_run_log_file_names_its_run() -> None:
     assert list(_runs(RUN_V1 / "run-kat5i6y4.wandb")) == [V1]
+
+
+def test_a_log_over_several_blocks_and_a_table_logged_twice() -> None:
+    """A 40 KB config value is one record split over two 32 KiB blocks (first and last chunks);
+    the table key was logged at steps 30 and 31: the newest step is read."""
+    (run,) = _runs(LOGS / "long" / "offline-run-20261206_033959-tirnp7sv").values()
+    params = run.doc["params"]
+    assert len(params["notes_blob"]) == 40_000 and params["late_key"] == "set after the first steps"
+    assert params["wandb.table_file"].endswith("predictions_31_5938a7281cc5a3170c04.table.json")
+    assert [r["route"] for r in run.doc["cases"]] == ["track_order", "refund"]
+    assert run.doc["metrics"]["accuracy"] == 1.0
+    assert not any("exit record" in note for note in run.notes)
+
+
+def test_a_table_over_the_size_limit_is_refused_unread(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaltui.importers import wandb
+
+    monkeypatch.setattr(wandb, "MAX_TABLE_BYTES", 100)
+    line = refused(run_cli, "wandb", RUN_V1, tmp_path / "s.duckdb")
+    assert line.endswith("425 bytes: larger than the 9.53674e-05 MiB a W&B table holds")
