@@ -156,7 +156,8 @@ def _build_run(
     samples: dict[str, dict[str, Any]],
     imported: Imported,
 ) -> None:
-    eval_name = spec.get("eval_name") if isinstance(spec.get("eval_name"), str) else path.stem
+    name = spec.get("eval_name")
+    eval_name: str = name if isinstance(name, str) and name else path.stem
     run_config = as_object(spec.get("run_config"))
     eval_spec = as_object(run_config.get("eval_spec"))
     cases: list[dict[str, Any]] = []
@@ -195,7 +196,8 @@ def _build_run(
         comparison_fields=COMPARISON_FIELDS,
     )
     completion_fns = [f for f in spec.get("completion_fns") or [] if isinstance(f, str)]
-    run_id = spec.get("run_id") if isinstance(spec.get("run_id"), str) else path.stem
+    logged_id = spec.get("run_id")
+    run_id: str = logged_id if isinstance(logged_id, str) and logged_id else path.stem
     metrics = {k: v for k, v in (report or {}).items() if as_number(v) is not None}
     judged = all(s["match"] is not None for s in samples.values())
     if judged and as_number(metrics.get("accuracy")) is not None:
