@@ -31,6 +31,7 @@ from evaltui.importers.common import (
     ROUTE_ERROR,
     ROUTE_INCORRECT,
     ROUTE_UNSCORED,
+    BuiltSuite,
     Imported,
     as_list,
     as_number,
@@ -228,7 +229,7 @@ def _import_run(
     rows: list[dict[str, Any]],
     prompt_index: int,
     tests: dict[int, dict[str, Any]],
-    suite: Any,
+    suite: BuiltSuite,
     several_prompts: bool,
     imported: Imported,
 ) -> None:

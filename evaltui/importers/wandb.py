@@ -104,7 +104,6 @@ EXPECTED_COLUMNS = (
 )
 INPUT_COLUMNS = ("input", "inputs", "question", "prompt", "text", "query", "context", "request")
 VERDICT_COLUMNS = ("correct", "is_correct", "pass", "passed", "match", "exact_match", "success")
-SCORE_COLUMNS = ("score",)
 
 RUN_FOLDER = re.compile(r"^(offline-)?run-(?P<time>\d{8}_\d{6})-(?P<id>[A-Za-z0-9]+)$")
 TABLE_FILE = re.compile(r"^(?P<key>.+)_(?P<step>\d+)_(?P<hash>[0-9a-f]{8,64})\.table\.json$")
