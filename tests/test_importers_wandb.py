@@ -209,3 +209,12 @@ def test_a_table_over_the_size_limit_is_refused_unread(
     monkeypatch.setattr(wandb, "MAX_TABLE_BYTES", 100)
     line = refused(run_cli, "wandb", RUN_V1, tmp_path / "s.duckdb")
     assert line.endswith("425 bytes: larger than the 9.53674e-05 MiB a W&B table holds")
+
+
+def test_a_table_file_inside_a_run_is_read_as_that_runs_table() -> None:
+    """Not as an export: the run's config, summary and table key come with it."""
+    (run,) = _runs(TABLE_V1).values()
+    assert run.run_id == V1 and run.doc["artifact"] == "keyword-v1"
+    older = LOGS / "long" / "offline-run-20261206_033959-tirnp7sv" / "files/media/table/eval"
+    (run,) = _runs(older / "predictions_30_e81835b084e511215b48.table.json").values()
+    assert [r["route"] for r in run.doc["cases"]] == ["other", "other"]  # the step asked for

@@ -130,8 +130,11 @@ def read_wandb(source: Path, *, columns: Mapping[str, str] | None = None) -> Imp
     imported = Imported(TOOL)
     overrides = dict(columns or {})
     if source.is_file():
+        run = _run_of_table(source)
         if source.name.endswith(".wandb"):
             _import_run(source.parent, imported, overrides)
+        elif run is not None:
+            _import_run(run, imported, overrides, only=source)
         else:
             _import_export(source, imported, overrides)
     else:
@@ -176,8 +179,14 @@ def _is_run_folder(folder: Path) -> bool:
 # -- one run folder -------------------------------------------------------------------------------
 
 
-def _import_run(folder: Path, imported: Imported, overrides: dict[str, str]) -> None:
-    tables = _latest_tables(folder / "files" / TABLE_MEDIA)
+def _import_run(
+    folder: Path, imported: Imported, overrides: dict[str, str], only: Path | None = None
+) -> None:
+    """Every table key the run logged (at its newest step), or only the table file `only`."""
+    media = folder / "files" / TABLE_MEDIA
+    tables = _latest_tables(media)
+    if only is not None:
+        tables = {_table_key(media, only)[0]: only}
     if not tables:
         imported.skip(folder, f"logged no table (nothing under files/{TABLE_MEDIA}/)")
         return
@@ -186,20 +195,34 @@ def _import_run(folder: Path, imported: Imported, overrides: dict[str, str]) -> 
         _import_table(path, key, info, imported, overrides)
 
 
+def _run_of_table(path: Path) -> Path | None:
+    """The run folder of a table file inside it (`<run>/files/media/table/...`), if it is one."""
+    for parent in path.parents:
+        if parent.name == "files" and path.is_relative_to(parent / TABLE_MEDIA):
+            return parent.parent if _is_run_folder(parent.parent) else None
+    return None
+
+
 def _latest_tables(media: Path) -> dict[str, Path]:
     """Per table key, the file of its highest step."""
     best: dict[str, tuple[int, Path]] = {}
     if not media.is_dir():
         return {}
     for path in sorted(media.rglob("*.table.json")):
-        match = TABLE_FILE.match(path.name)
-        relative = path.relative_to(media).parent.as_posix()
-        name = match["key"] if match else path.name.removesuffix(".table.json")
-        key = f"{relative}/{name}" if relative != "." else name
-        step = int(match["step"]) if match else -1
+        key, step = _table_key(media, path)
         if key not in best or step > best[key][0]:
             best[key] = (step, path)
     return {key: path for key, (_step, path) in sorted(best.items())}
+
+
+def _table_key(media: Path, path: Path) -> tuple[str, int]:
+    """The key a table was logged under (`eval/predictions`) and its step (-1 if not named)."""
+    match = TABLE_FILE.match(path.name)
+    relative = path.relative_to(media).parent.as_posix()
+    name = match["key"] if match else path.name.removesuffix(".table.json")
+    return (f"{relative}/{name}" if relative != "." else name), (
+        int(match["step"]) if match else -1
+    )
 
 
 def _run_info(folder: Path) -> RunInfo:
