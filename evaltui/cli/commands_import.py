@@ -1,7 +1,8 @@
-"""`evaltui import lm-eval|inspect|mlflow SOURCE`: other tools' logs become native runs and suites."""
+"""`evaltui import TOOL SOURCE`: other tools' logs become native runs and suites."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +12,37 @@ from rich.text import Text
 from evaltui.cli.commands_store import REPLACE, describe_load
 from evaltui.cli.options import json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, safe, table
-from evaltui.importers.pipeline import TOOLS, Prepared, prepare, source_path
+from evaltui.importers.pipeline import IMPORTERS, TOOLS, Prepared, prepare, source_path
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary, load_batch
 
-SHORT = {
-    "lm-eval": "lm-evaluation-harness results + samples (a file or a folder).",
-    "inspect": "inspect_ai .eval / .json logs (a file or a folder).",
-    "mlflow": "MLflow file store (mlruns/) or mlflow.db with a predictions artifact.",
-}
-SOURCES = {
-    "lm-eval": "lm-evaluation-harness output: a results_*.json (its samples_<task>_*.jsonl beside it), "
-    "a samples file, or a folder of them.",
-    "inspect": "inspect_ai logs: a .eval archive (deflate or zstd) or a .json log, or a folder of them.",
-    "mlflow": "MLflow tracking data: an mlruns/ folder, the project folder holding it or mlflow.db, "
-    "or the mlflow.db SQLite file.",
-}
+COLUMN_ROLES = ("pred", "label", "id", "input")
+COLUMNS = click.option(
+    "--columns",
+    "columns_text",
+    metavar="pred=COL,label=COL",
+    help="Which table columns hold the prediction, the label, the case id and the input "
+    "(overrides the rules in docs/importers.md; any part may be left out).",
+)
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """`pred=COL,label=COL,...` (any part optional) as {"pred": COL, "label": COL, ...}."""
+    if text is None:
+        return None
+    columns: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or key not in COLUMN_ROLES or not value:
+            raise click.BadParameter(
+                f"expected {'/'.join(COLUMN_ROLES)}=COLUMN pairs separated by commas, found {part!r}",
+                param_hint="--columns",
+            )
+        if key in columns:
+            raise click.BadParameter(f"{key!r} is given twice", param_hint="--columns")
+        columns[key] = value
+    return columns
 
 
 @click.group("import")
@@ -39,6 +55,9 @@ def import_group(ctx: click.Context, store_path: Path | None) -> None:
     evaltui import lm-eval SOURCE   lm-evaluation-harness results + samples
     evaltui import inspect SOURCE   inspect_ai .eval / .json logs
     evaltui import mlflow SOURCE    MLflow file store or mlflow.db, with a predictions artifact
+    evaltui import promptfoo FILE   promptfoo eval -o results.json output
+    evaltui import wandb PATH       W&B run folders (offline or synced) or a table export
+    evaltui import openai-evals FILE  OpenAI Evals record logs (JSONL)
 
     Every run gets a suite per task (or dataset) whose id ends in a digest of its cases, so
     runs of the same task on the same cases are comparable. Re-importing is a no-op. A file
@@ -48,7 +67,9 @@ def import_group(ctx: click.Context, store_path: Path | None) -> None:
 
 
 def _import_command(tool: str) -> click.Command:
-    @click.command(tool, help=f"Import {SOURCES[tool]}", short_help=SHORT[tool])
+    spec = IMPORTERS[tool]
+
+    @click.command(tool, help=f"Import {spec.source_help}", short_help=spec.short)
     @click.argument("source")
     @store_option
     @click.option(
@@ -72,6 +93,7 @@ def _import_command(tool: str) -> click.Command:
         no_load: bool,
         replace: bool,
         as_json: bool,
+        columns_text: str | None = None,
     ) -> None:
         if no_load and out is None:
             raise click.UsageError("--no-load only makes sense with --out DIR")
@@ -83,9 +105,10 @@ def _import_command(tool: str) -> click.Command:
             load=not no_load,
             replace=replace,
             as_json=as_json,
+            columns=parse_columns(columns_text),
         )
 
-    return command
+    return COLUMNS(command) if spec.takes_columns else command
 
 
 def run_import(
@@ -97,12 +120,13 @@ def run_import(
     load: bool,
     replace: bool,
     as_json: bool,
+    columns: Mapping[str, str] | None = None,
 ) -> None:
     """Read, validate, optionally write, then load in one transaction (all or nothing)."""
     store: Path | None = None
     summary: LoadSummary | None = None
     written: list[Path] = []
-    with prepare(tool, source) as prepared:
+    with prepare(tool, source, columns=columns) as prepared:
         if out is not None:
             written = prepared.write(out, overwrite=replace)
         if load:

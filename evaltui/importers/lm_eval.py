@@ -58,6 +58,7 @@ from evaltui.importers.common import (
     suite_doc,
     walk_files,
 )
+from evaltui.importers.detect import refuse_foreign_file
 
 TOOL = "lm-eval"
 # lm-eval's date stamp (`2024-12-23T14-45-44.695233`), ending every file name of one run.
@@ -186,6 +187,7 @@ def _read_results(
         # Found by its time stamp alone (`<name>_<time>.json`): another file that is not lm-eval's.
         imported.skip(path, "not an lm-evaluation-harness results file")
         return
+    refuse_foreign_file(path, TOOL)  # e.g. promptfoo's results.json also has a "results" key
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise InputError(path, "not an lm-evaluation-harness results file (no 'results' object)")
     if not _lm_eval_shaped(doc):

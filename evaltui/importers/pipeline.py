@@ -11,16 +11,17 @@ written records give identical content: re-importing is a no-op either way.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from evaltui.contract.discover import Batch
 from evaltui.contract.jsonio import lone_surrogate
@@ -28,36 +29,117 @@ from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
 from evaltui.importers.common import Imported
+from evaltui.importers.detect import refuse_foreign_file, refuse_foreign_folder
 from evaltui.safe_files import write_new, write_replacing
 
 INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]+")
-TOOLS = ("lm-eval", "inspect", "mlflow")  # the `evaltui import` commands, in help order
 
 
-def _readers() -> dict[str, Callable[[Path], Imported]]:
-    from evaltui.importers.inspect_ai import read_inspect
-    from evaltui.importers.lm_eval import read_lm_eval
-    from evaltui.importers.mlflow import read_mlflow
+@dataclass(frozen=True, slots=True)
+class ImporterSpec:
+    """One `evaltui import TOOL` command, defined once: its reader, its help, its options.
 
-    return {"lm-eval": read_lm_eval, "inspect": read_inspect, "mlflow": read_mlflow}
+    The reader lives in `module` and is imported only when the command runs, so `evaltui --help`
+    stays fast and an importer's optional packages are needed only by its own command.
+    """
+
+    tool: str
+    module: str  # under evaltui.importers
+    function: str  # reader: (source: Path[, columns=...]) -> Imported
+    short: str  # one line for `evaltui import --help`
+    source_help: str  # what SOURCE may be
+    takes_columns: bool = False  # the command has `--columns pred=COL,label=COL`
+    path_function: str | None = None  # how SOURCE text becomes a Path, when not a plain path
+
+    def reader(self) -> Callable[..., Imported]:
+        module = importlib.import_module(f"evaltui.importers.{self.module}")
+        return cast(Callable[..., Imported], getattr(module, self.function))
+
+
+# The `evaltui import` commands, in help order.
+IMPORTERS: dict[str, ImporterSpec] = {
+    spec.tool: spec
+    for spec in (
+        ImporterSpec(
+            "lm-eval",
+            "lm_eval",
+            "read_lm_eval",
+            "lm-evaluation-harness results + samples (a file or a folder).",
+            "lm-evaluation-harness output: a results_*.json (its samples_<task>_*.jsonl beside "
+            "it), a samples file, or a folder of them.",
+        ),
+        ImporterSpec(
+            "inspect",
+            "inspect_ai",
+            "read_inspect",
+            "inspect_ai .eval / .json logs (a file or a folder).",
+            "inspect_ai logs: a .eval archive (deflate or zstd) or a .json log, or a folder of them.",
+        ),
+        ImporterSpec(
+            "mlflow",
+            "mlflow",
+            "read_mlflow",
+            "MLflow file store (mlruns/) or mlflow.db with a predictions artifact.",
+            "MLflow tracking data: an mlruns/ folder, the project folder holding it or mlflow.db, "
+            "or the mlflow.db SQLite file.",
+            path_function="source_path",
+        ),
+        ImporterSpec(
+            "promptfoo",
+            "promptfoo",
+            "read_promptfoo",
+            "promptfoo eval -o results.json output (a file or a folder).",
+            "promptfoo output: the JSON file `promptfoo eval -o results.json` writes, or a folder "
+            "of them.",
+        ),
+        ImporterSpec(
+            "wandb",
+            "wandb",
+            "read_wandb",
+            "Weights & Biases run folders (wandb/run-*/) or a table export.",
+            "Weights & Biases data: a run folder (wandb/run-*/ or wandb/offline-run-*/), the wandb/ "
+            "folder or the project folder holding it, a logged *.table.json, or a table exported "
+            "as JSON or CSV.",
+            takes_columns=True,
+        ),
+        ImporterSpec(
+            "openai-evals",
+            "openai_evals",
+            "read_openai_evals",
+            "OpenAI Evals record logs (oaieval --record_path FILE.jsonl).",
+            "OpenAI Evals output: a record log `oaieval ... --record_path FILE.jsonl` writes, or a "
+            "folder of them.",
+        ),
+    )
+}
+TOOLS = tuple(IMPORTERS)
 
 
 def source_path(tool: str, text: str) -> Path:
     """SOURCE as typed: a path, or for MLflow also a `sqlite:///...` tracking URI."""
-    if tool == "mlflow":
-        from evaltui.importers.mlflow import source_path as mlflow_source
+    spec = IMPORTERS.get(tool)
+    if spec is None or spec.path_function is None:
+        return Path(text)
+    module = importlib.import_module(f"evaltui.importers.{spec.module}")
+    return cast(Path, getattr(module, spec.path_function)(text))
 
-        return mlflow_source(text)
-    return Path(text)
 
-
-def read_source(tool: str, source: Path) -> Imported:
-    """Run one importer on SOURCE (a file or folder)."""
-    if tool not in TOOLS:
+def read_source(tool: str, source: Path, *, columns: Mapping[str, str] | None = None) -> Imported:
+    """Run one importer on SOURCE (a file or folder); another tool's log is refused with a hint."""
+    spec = IMPORTERS.get(tool)
+    if spec is None:
         raise InputError(None, f"unknown tool {tool!r}; choose one of {', '.join(TOOLS)}")
-    return _readers()[tool](source)
+    refuse_foreign_file(source, tool)
+    reader = spec.reader()
+    try:
+        if spec.takes_columns:
+            return reader(source, columns=columns)
+        return reader(source)
+    except InputError as exc:
+        refuse_foreign_folder(source, tool, exc)
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +169,11 @@ class Prepared:
 
 
 @contextmanager
-def prepare(tool: str, source: Path) -> Iterator[Prepared]:
+def prepare(
+    tool: str, source: Path, *, columns: Mapping[str, str] | None = None
+) -> Iterator[Prepared]:
     """Read SOURCE and validate its native records; the Batch is usable inside the block."""
-    imported = read_source(tool, source)
+    imported = read_source(tool, source, columns=columns)
     records = native_records(imported)
     with tempfile.TemporaryDirectory(prefix="evaltui-import-") as tmp:
         folder = Path(tmp)
