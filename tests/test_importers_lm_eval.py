@@ -284,7 +284,7 @@ def test_a_promptfoo_results_file_is_refused(real_logs: Path, run_cli, tmp_path:
         run_cli, "lm-eval", real_logs / "promptfoo" / "results.json", tmp_path / "s.duckdb"
     )
     assert line.startswith(f"evaltui: {real_logs / 'promptfoo' / 'results.json'}: ")
-    assert "not an lm-evaluation-harness results file" in line
+    assert "looks like a promptfoo results file: evaltui import promptfoo" in line
 
 
 # -- logs written by lm_eval 0.4.13 with --model dummy (tests/real_logs/lm_eval_generated) --------
