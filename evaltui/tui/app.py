@@ -30,7 +30,7 @@ class EvaltuiApp(App[None]):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "quit", id="quit"),
+        Binding("q", "quit", "quit", show=False, id="quit", tooltip="quit evaltui"),
         Binding("question_mark,f1", "help", "help", key_display="?", id="help"),
         Binding(
             "L",

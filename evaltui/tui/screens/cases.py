@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from evaltui.review.case_pager import CaseView, PairCases, SliceCount, Transition
 from evaltui.review.cases import OUTCOMES, CaseFilter
@@ -31,6 +31,7 @@ from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.stats_text import compact
 from evaltui.tui.text import safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.safe_input import SafeInput
 from evaltui.tui.widgets.transitions import TransitionSummary
 
@@ -209,7 +210,7 @@ class CasesScreen(ReviewScreen):
             yield Static(Text("loading cases…", style="italic"), id="filters")
             yield SafeInput(placeholder="text in id, slice, routes or outputs", id="text-filter")
         yield CaseList(id="cases")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def title_text(self) -> Text:
         parts: list[Text | str | tuple[str, str]] = [

@@ -19,12 +19,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
 from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, clip, plain, safe
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
 
 STATE_WORDS = {
@@ -130,7 +131,7 @@ class DecisionsScreen(ReviewScreen):
         yield LogTable(id="decisions", cursor_type="row", zebra_stripes=False)
         with ScrollPane(id="decision-detail"):
             yield Static(id="decision-text")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     @property
     def log_path(self) -> Path:

@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from evaltui.review.drift import (
     THRESHOLDS,
@@ -45,6 +45,7 @@ from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import NONE, clip, plain, safe
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
 from evaltui.tui.widgets.runs_table import versus
 from evaltui.tui.widgets.trend import TrendView
@@ -212,7 +213,7 @@ class DriftScreen(ReviewScreen):
             yield Static(id="drift-warnings")
             yield Static(id="drift-slices")
             yield TrendView(id="drift-trend")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def title_text(self) -> Text:
         if self.current.run_id == self.reference.run_id:
