@@ -121,7 +121,7 @@ class FittedTable(Table):
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         columns = self.columns
-        saved = [c.width for c in columns]
+        saved: list[int | None] = [c.width for c in columns]
         gaps = self.padding[1] + self.padding[3]  # between two columns
         budget = options.max_width - gaps * (len(columns) - 1 + (1 if self.pad_edge else 0))
         lows, highs = [], []
@@ -140,5 +140,5 @@ class FittedTable(Table):
                     column.width = width
             yield from super().__rich_console__(console, options)
         finally:
-            for column, width in zip(columns, saved, strict=True):
-                column.width = width
+            for column, was in zip(columns, saved, strict=True):
+                column.width = was

@@ -200,6 +200,7 @@ class CaseScreen(ReviewScreen[int]):
             show=False,
             tooltip="show the previous failure of the list (also [)",
         ),
+        Binding("y", "copy_case", "copy id", show=False, tooltip="copy this case's id"),
     ]
     AUTO_FOCUS = "#case-body"
 
@@ -238,6 +239,9 @@ class CaseScreen(ReviewScreen[int]):
 
     def on_mount(self) -> None:
         self.fetch(self.show, load_case, self.case, self.suite_id, self.run_ids, group="case")
+
+    def action_copy_case(self) -> None:
+        self.copy_id("case id", self.case.case_id)
 
     def show(self, shown: Shown | None) -> None:
         self._stepping = False

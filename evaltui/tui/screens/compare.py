@@ -264,6 +264,7 @@ class CompareScreen(ReviewScreen):
         Binding("escape", "app.pop_screen", "back", key_display="esc"),
         *pair_bindings(exclude=("compare",)),
         *failure_bindings(),
+        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the candidate's run id"),
     ]
     AUTO_FOCUS = "#compare-body"
 
@@ -296,6 +297,9 @@ class CompareScreen(ReviewScreen):
 
     def action_failures(self, step: int) -> None:
         self.app.push_screen(open_at_failure(self.context, step))
+
+    def action_copy_run(self) -> None:
+        self.copy_id("run id", self.context.candidate.run_id)
 
     def action_pair(self, name: str) -> None:
         self.app.push_screen(pair_action(name).open(self.context))

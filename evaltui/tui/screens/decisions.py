@@ -171,10 +171,10 @@ class DecisionsScreen(ReviewScreen):
             return
         query = self.query_one("#log-search", SearchBox).value
         self.shown = [e for e in log.entries if entry_matches(e, query)]
-        logged = f"{count(len(log.entries), 'decision')} logged"
-        found: list[Text | str] = [f" · {logged}"]
+        total = f"{count(len(log.entries), 'decision')} logged"
+        found: list[Text | str] = [f" · {total}"]
         if query:
-            found = [" · search “", safe(query, limit=30), f"”: {len(self.shown)} of {logged}"]
+            found = [" · search “", safe(query, limit=30), f"”: {len(self.shown)} of {total}"]
         self.query_one("#log-title", Static).update(
             Text.assemble(("past decisions", "bold"), *found, " · ", safe(log.path, limit=200))
         )

@@ -29,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from evaltui.plural import count
 from evaltui.review.drift import (
     THRESHOLDS,
     Column,
@@ -93,8 +94,7 @@ def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
     if entry.noisy:
         out.append(" · ⚠ within noise", style="bold")
     elif result.warnings:
-        count = len(result.warnings)
-        out.append(f" · ⚠ {count} warning{'s' if count != 1 else ''}", style="bold")
+        out.append(f" · ⚠ {count(len(result.warnings), 'warning')}", style="bold")
     return out
 
 

@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from evaltui.bars import span_bar
+from evaltui.plural import count
 from evaltui.review.trend import MetricTrend, TrendPoint
 from evaltui.tui.stats_text import level
 from evaltui.tui.text import NONE, fit, number, plain, signed
@@ -69,7 +70,7 @@ def trend_text(
     out.append("TREND", style="bold underline")
     out.append(" ")
     out.append(plain(trend.metric, limit=60), style="bold")
-    out.append(f" · {len(trend.points)} runs, oldest first · {trend.source}")
+    out.append(f" · {count(len(trend.points), 'run')}, oldest first · {trend.source}")
     out.append("\n")
     known = [v for v in values if v is not None]
     if not known:
