@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 from textual.worker import WorkerState
 
 from evaltui.store.connection import Store
+from evaltui.store.queries import experiments
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.runs import RunsScreen
 from evaltui.tui.widgets.runs_table import RunsTable
@@ -18,9 +19,19 @@ from evaltui.tui.widgets.runs_table import RunsTable
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
-def make_app(store_path: Path, **kwargs: str) -> EvaltuiApp:
-    """The app on a read-only store; call `app.release_store()` when done (as `run_app` does)."""
-    return EvaltuiApp(Store.open(store_path, read_only=True), **kwargs)
+def make_app(store_path: Path, *, default_start: bool = False, **kwargs: str) -> EvaltuiApp:
+    """The app on a read-only store; call `app.release_store()` when done (as `run_app` does).
+
+    Without `experiment` or `baseline` it opens on the store's most recently active experiment
+    (the sample's support router, which most flows walk through); `default_start=True` leaves
+    the choice to the app's own rule (`runs.first_experiment`).
+    """
+    store = Store.open(store_path, read_only=True)
+    if not default_start and "experiment" not in kwargs and "baseline" not in kwargs:
+        names = experiments(store.con)
+        if names:
+            kwargs["experiment"] = names[0][0]
+    return EvaltuiApp(store, **kwargs)
 
 
 async def settle(pilot: Pilot, rounds: int = 100) -> None:

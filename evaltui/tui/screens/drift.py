@@ -68,20 +68,60 @@ def _psi(value: float | None) -> str:
     return NONE if value is None else f"{value:.4f}"
 
 
-def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
+def missing_splits(r: RunReview) -> list[tuple[str, int, int]]:
+    """The splits of its suite `r` lacks results for, wholly or partly: (split, covered, total)."""
+    return [
+        (split, covered, total)
+        for split, (covered, total) in r.coverage.per_split.items()
+        if covered < total
+    ]
+
+
+def partial_note(reference: RunReview, current: RunReview) -> Text | None:
+    """One line naming the splits either run lacks, or None when both are complete."""
+    out = Text()
+    for r in (current, reference):
+        gaps = missing_splits(r)
+        if not gaps or (r is reference and reference.run_id == current.run_id):
+            continue
+        if out:
+            out.append(" · ")
+        out.append("⚠ ", "bold")
+        out.append(plain(r.run_id, limit=30), "bold")
+        out.append(" lacks ")
+        out.append(
+            ", ".join(
+                f"{plain(split, limit=30)} ({covered:,}/{total:,})"
+                for split, covered, total in gaps
+            )
+        )
+    if not out:
+        return None
+    out.append(": not measured")
+    return out
+
+
+def figures_line(result: DriftResult, entry: SliceDrift, partial: Text | None = None) -> Text:
     """PSI and its reading, JS, noise floor and scope; thresholds and epsilon: two lines that fit
     80 columns even with 200,000 cases a side.
 
     `PSI 0.0018 stable · JS 0.0002 · noise ~0.008 · all cases 520/520`
     `PSI < 0.1 stable · 0.1–0.25 moderate · > 0.25 major · ε 1e-08 · ⚠ 1 warning`
+
+    With `partial` (a run lacks whole splits, `partial_note`) the reading is not given: a PSI
+    over the cases that are there says nothing about the splits that are not, so the first line
+    reads `partial` and the second names the missing splits.
     """
     scope = "all cases" if entry.name is None else plain(entry.name, limit=30)
-    reading_style = "bold reverse" if entry.reading in STRONG_READINGS else "bold"
+    reading = entry.reading if partial is None else "partial"
+    reading_style = (
+        "bold reverse" if entry.reading in STRONG_READINGS or partial is not None else "bold"
+    )
     out = Text.assemble(
         ("PSI ", "bold"),
         _psi(entry.psi),
         " ",
-        (entry.reading, reading_style),
+        (reading, reading_style),
         " · ",
         ("JS ", "bold"),
         _psi(entry.js),
@@ -90,6 +130,9 @@ def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
         f" {entry.reference_count:,}/{entry.current_count:,}",
     )
     out.append("\n")
+    if partial is not None:
+        out.append_text(partial)
+        return out
     out.append(f"{THRESHOLDS} · ε {result.epsilon:g}", style="dim")
     if entry.noisy:
         out.append(" · ⚠ within noise", style="bold")
@@ -301,9 +344,15 @@ class DriftScreen(ReviewScreen):
         if result is None:
             return
         entry = result.slice(self.slice_name)
-        self.query_one("#drift-figures", Static).update(figures_line(result, entry))
-        self.query_one(DriftPlot).show(result, self.slice_name)
-        self.query_one("#drift-warnings", Static).update(warnings_text(result))
+        partial = partial_note(self.reference, self.current)
+        self.query_one("#drift-figures", Static).update(figures_line(result, entry, partial))
+        self.query_one(DriftPlot).show(result, self.slice_name, partial=partial is not None)
+        notes = warnings_text(result)
+        if partial is not None:
+            notes = Text.assemble(
+                partial, " (the PSI covers only the cases both runs have)\n", notes
+            )
+        self.query_one("#drift-warnings", Static).update(notes)
         self.query_one("#drift-slices", Static).update(slice_table(result, self.slice_name))
 
     def show_trend(self, trend: MetricTrend) -> None:
