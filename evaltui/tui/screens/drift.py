@@ -64,6 +64,13 @@ def list_columns(
     return current_id, tuple(drift_columns(con, reference_id, current_id))
 
 
+def trend_against(
+    con: duckdb.DuckDBPyConnection, experiment: str, metric: str, baseline: str
+) -> MetricTrend:
+    """The trend, with the runs not comparable with the pinned baseline left out of its line."""
+    return metric_trend(con, experiment, metric, baseline=baseline)
+
+
 def _psi(value: float | None) -> str:
     return NONE if value is None else f"{value:.4f}"
 
@@ -318,9 +325,10 @@ class DriftScreen(ReviewScreen):
             return
         self.fetch(
             self.show_trend,
-            metric_trend,
+            trend_against,
             self.reference.run.experiment,
             self.metric,
+            self.reference.run_id,
             group="trend",
         )
 
