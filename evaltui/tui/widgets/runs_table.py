@@ -193,7 +193,7 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
         everyone = display_order(review)
         self.order = [r for r in everyone if run_matches(r, query)]
         self.clear(columns=True)
-        columns = fit_columns(review, everyone, self.size.width or 80)
+        columns = fit_columns(review, everyone, self.size.width or self.screen.size.width or 80)
         for column in columns:
             header = Text(clip(plain(column.header), column.width), justify=column.justify)  # type: ignore[arg-type]
             self.add_column(header, width=column.width, key=column.key)
