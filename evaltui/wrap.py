@@ -1,9 +1,9 @@
 """Text that breaks between words, for the CLI's tables and the app's side-by-side pane alike.
 
 Rich wraps only at spaces and folds anything longer mid-word, so a status or an id in a narrow
-column reads `REJECT_UNSA` / `FE_SERVE`. Here a line may also break after `_ - / . : , =` (the
-separators of ids, statuses, paths and versions): `REJECT_UNSAFE_` / `SERVE`. Only a single piece
-wider than the whole column is still folded. `FittedTable` gives its columns widths no narrower
+column reads `REJECT_UNSA` / `FE_SERVE`. Here a word too wide for its column may also break
+after `_ - / . : , =` (the separators of ids, statuses, paths and versions): `REJECT_UNSAFE_` /
+`SERVE`. Words that fit stay whole, and only a single piece wider than the column is folded. `FittedTable` gives its columns widths no narrower
 than their longest unbreakable piece, shrinking the widest first, so a table that can fit without
 cutting a word does. The text is never changed, only where its lines end.
 """
@@ -22,6 +22,7 @@ from rich.text import Text
 # a piece: a run of other characters followed by the separators (or spaces) that end it; a dot
 # before a digit belongs to a version number ("v1.2"), not between two words
 _PIECE = re.compile(r"(?:[^\s_\-/.:,=]|\.(?=\d))*(?:[\s_\-/:,=]|\.(?!\d))*")
+_WORD = re.compile(r"\S+\s*|\s+")
 
 
 def pieces(text: str) -> list[tuple[int, int]]:
@@ -30,27 +31,43 @@ def pieces(text: str) -> list[tuple[int, int]]:
 
 
 def break_points(text: str, width: int) -> list[tuple[int, int]]:
-    """(start, end) offsets of the lines of `text` (no newline in it) wrapped to `width` cells."""
+    """(start, end) offsets of the lines of `text` (no newline in it) wrapped to `width` cells.
+
+    Words (runs without spaces) stay whole when they fit on a line; only a word wider than the
+    column is broken, after its separators, and only a piece wider still is folded.
+    """
     width = max(1, width)
     lines: list[tuple[int, int]] = []
     start = end = 0  # the line being filled: text[start:end]
-    for p_start, p_end in pieces(text):
-        piece = text[p_start:p_end]
-        if cell_len(text[start:p_end].rstrip()) <= width:
-            end = p_end
+
+    def fits(a: int, b: int) -> bool:
+        return cell_len(text[a:b].rstrip()) <= width
+
+    for word in _WORD.finditer(text):
+        w_start, w_end = word.span()
+        if fits(start, w_end):
+            end = w_end
             continue
         if end > start:
             lines.append((start, end))
-        start = end = p_start
-        if cell_len(piece.rstrip()) <= width:
-            end = p_end
+        start = end = w_start
+        if fits(w_start, w_end):
+            end = w_end
             continue
-        # one piece wider than the column: fold it, cell by cell
-        for ch_index in range(p_start, p_end):
-            if cell_len(text[start : ch_index + 1].rstrip()) > width and ch_index > start:
-                lines.append((start, ch_index))
-                start = ch_index
-        end = p_end
+        for p_start, p_end in pieces(text[w_start:w_end]):
+            p_start, p_end = w_start + p_start, w_start + p_end
+            if fits(start, p_end):
+                end = p_end
+                continue
+            if end > start:
+                lines.append((start, end))
+            start = end = p_start
+            # one piece wider than the column: fold it, cell by cell
+            for index in range(p_start, p_end):
+                if not fits(start, index + 1) and index > start:
+                    lines.append((start, index))
+                    start = index
+            end = p_end
     if end > start or not lines:
         lines.append((start, end))
     return lines
