@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -200,7 +201,7 @@ def test_a_loading_indicator_shows_while_the_review_is_computed(
     release = threading.Event()
     real = runs_module.review_runs
 
-    def slow_review(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def slow_review(*args: Any, **kwargs: Any) -> Any:
         release.wait(10)
         return real(*args, **kwargs)
 

@@ -34,10 +34,12 @@ def snap(
     size: tuple[int, int],
     *steps: str,
     before: Callable[[Pilot], object] | None = None,
-    **kwargs: str,
+    experiment: str | None = None,
+    theme: str | None = None,
 ) -> None:
-    """Snapshot the app on `store` (options `kwargs`) after pressing `steps`, or after `before`."""
-    app = make_app(store, **kwargs)
+    """Snapshot the app on `store` (on `experiment`, in `theme`) after pressing `steps`, or after
+    `before`."""
+    app = make_app(store, experiment=experiment, theme=theme)
     try:
         assert snap_compare(app, terminal_size=size, run_before=before or keys(*steps))
     finally:
@@ -59,7 +61,9 @@ def test_case_detail(snap_compare: Snap, sample_store: Path) -> None:
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
-def test_side_by_side_of_an_incomparable_run(snap_compare: Snap, sample_store: Path, size) -> None:  # type: ignore[no-untyped-def]
+def test_side_by_side_of_an_incomparable_run(
+    snap_compare: Snap, sample_store: Path, size: tuple[int, int]
+) -> None:
     # the worked example: run_005 ran with another evaluator version (at 80 columns its status
     # breaks after an underscore, never mid-word)
     snap(
