@@ -29,7 +29,7 @@ def test_trend_is_in_time_order_and_recomputed(sample_con) -> None:
         assert point.rate is not None
         assert point.rate.interval == wilson_interval(point.rate.successes, point.rate.n)
     assert trend.kind == "rate" and trend.source == "recomputed"
-    assert trend.change == pytest.approx(trend.points[-1].value - trend.points[0].value)  # type: ignore[operator]
+    assert trend.change == pytest.approx(trend.line[-1].value - trend.line[0].value)  # type: ignore[operator]
 
 
 def test_trend_flags_logged_values_the_routes_do_not_give(sample_con) -> None:

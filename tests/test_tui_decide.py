@@ -161,7 +161,7 @@ def test_decide_on_an_eligible_run_signs_and_lists_it(
         await settle(pilot)
         assert isinstance(app.screen, DecisionsScreen)
         text = screen_text(app)
-        assert "1 logged" in text and doc["decision_id"] in text
+        assert "1 decision logged" in text and doc["decision_id"] in text
         assert "run_003" in text and "ok" in text
         await pilot.press("escape")
         await settle(pilot)
@@ -323,7 +323,7 @@ def test_a_second_decision_is_listed_first_and_a_changed_file_is_flagged(
         await pilot.press("L")
         await settle(pilot)
         text = screen_text(app)
-        assert "2 logged" in text
+        assert "2 decisions logged" in text
         rows = [line for line in text.splitlines() if "run_00" in line and "APPROVED" in line]
         assert [("run_002" in r, "yes" in r, "ok" in r) for r in rows] == [
             (True, True, True),

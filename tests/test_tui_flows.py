@@ -16,7 +16,7 @@ from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.case_detail import CaseScreen
 from evaltui.tui.screens.cases import CasesScreen
 from evaltui.tui.screens.compare import CompareScreen
-from evaltui.tui.screens.help import HelpScreen, binding_rows
+from evaltui.tui.screens.help import HelpScreen, binding_rows, describe
 from evaltui.tui.screens.runs import RunsScreen
 from evaltui.tui.widgets.case_list import CaseList
 from tests.tui_helpers import drive, highlight, runs_table, screen_text, settle
@@ -303,11 +303,7 @@ def test_help_lists_every_binding_of_the_screen(sample_store: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         rows = binding_rows(below)
-        described = {
-            (a.binding.tooltip or a.binding.description)
-            for a in active.values()
-            if a.binding.description
-        }
+        described = {describe(a.binding) for a in active.values() if a.binding.description}
         assert len(described) > 15
         assert described == {
             does for _, does, _ in rows

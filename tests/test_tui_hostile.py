@@ -218,7 +218,7 @@ def test_hostile_text_on_the_drift_decide_and_decisions_screens(
         await pilot.press("escape", "L")  # the log: ours, and a planted hostile line
         await settle(pilot)
         assert isinstance(app.screen, DecisionsScreen)
-        assert_harmless(app, "2 logged")
+        assert_harmless(app, "2 decisions logged")
         await pilot.press("G")  # the planted line is the oldest
         await settle(pilot)
         assert_harmless(app, SHOWN_TITLE, MARKUP, SHOWN_C1, SHOWN_BIDI, "MISSING")

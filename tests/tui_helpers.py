@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 from textual.worker import WorkerState
 
 from evaltui.store.connection import Store
+from evaltui.store.queries import experiments
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.runs import RunsScreen
 from evaltui.tui.widgets.runs_table import RunsTable
@@ -18,9 +19,26 @@ from evaltui.tui.widgets.runs_table import RunsTable
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
-def make_app(store_path: Path, **kwargs: str) -> EvaltuiApp:
-    """The app on a read-only store; call `app.release_store()` when done (as `run_app` does)."""
-    return EvaltuiApp(Store.open(store_path, read_only=True), **kwargs)
+def make_app(
+    store_path: Path,
+    *,
+    experiment: str | None = None,
+    baseline: str | None = None,
+    theme: str | None = None,
+    default_start: bool = False,
+) -> EvaltuiApp:
+    """The app on a read-only store; call `app.release_store()` when done (as `run_app` does).
+
+    Without `experiment` or `baseline` it opens on the store's most recently active experiment
+    (the sample's support router, which most flows walk through); `default_start=True` leaves
+    the choice to the app's own rule (`runs.first_experiment`).
+    """
+    store = Store.open(store_path, read_only=True)
+    if not default_start and experiment is None and baseline is None:
+        names = experiments(store.con)
+        if names:
+            experiment = names[0][0]
+    return EvaltuiApp(store, experiment=experiment, baseline=baseline, theme=theme)
 
 
 async def settle(pilot: Pilot, rounds: int = 100) -> None:
@@ -53,11 +71,13 @@ def terminal_bytes(app: EvaltuiApp) -> str:
 Flow = Callable[[EvaltuiApp, Pilot], Awaitable[None]]
 
 
-def drive(store: Path, flow: Flow, size: tuple[int, int] = (80, 24), **kwargs: str) -> None:
+def drive(
+    store: Path, flow: Flow, size: tuple[int, int] = (80, 24), experiment: str | None = None
+) -> None:
     """Run `flow` against the app on `store` at `size`, once its first workers have settled."""
 
     async def main() -> None:
-        app = make_app(store, **kwargs)
+        app = make_app(store, experiment=experiment)
         try:
             async with app.run_test(size=size) as pilot:
                 await settle(pilot)

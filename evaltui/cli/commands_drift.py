@@ -182,7 +182,7 @@ def trend_command(
 
 def _print_trend(trend: MetricTrend, confidence: float) -> None:
     out = console()
-    values = [p.value for p in trend.points if p.value is not None]
+    values = [p.value for p in trend.line if p.value is not None]  # comparable runs only
     low, high = (min(values), max(values)) if values else (0.0, 0.0)
     out.print(
         Text.assemble(
@@ -204,7 +204,11 @@ def _print_trend(trend: MetricTrend, confidence: float) -> None:
                 number(p.value, 4),
                 "-" if interval is None else f"[{interval.low:.3f}, {interval.high:.3f}]",
                 number(p.logged, 4),
-                Text("-" if p.value is None else span_bar(p.value, low, high, TREND_BAR_WIDTH)),
+                safe("≠ " + p.differs.removeprefix("differs: "), "dim")
+                if not p.comparable
+                else Text(
+                    "-" if p.value is None else span_bar(p.value, low, high, TREND_BAR_WIDTH)
+                ),
             ]
         )
     out.print(

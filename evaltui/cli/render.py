@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evaltui.sanitize import visible
+from evaltui.wrap import Breakable, FittedTable
 
 CELL_LIMIT = 200
 HEADER_LIMIT = 60
@@ -36,8 +37,11 @@ def table(
 ) -> Table:
     """A plain table. Headers are data too (a route label can be a column), so every string
     handed to Rich here, title and headers included, goes through `safe()`: Rich would parse a
-    `str` header as markup and pass its control characters to the terminal."""
-    out = Table(
+    `str` header as markup and pass its control characters to the terminal.
+
+    Cells break between words and at the separators of ids and statuses (`evaltui.wrap`), and
+    the columns are fitted so that none is cut mid-word when the terminal is wide enough."""
+    out = FittedTable(
         title=None if title is None else _literal(title),
         title_justify="left",
         show_edge=False,
@@ -47,7 +51,7 @@ def table(
     for name in columns:
         out.add_column(_literal(name), overflow="fold")
     for row in rows:
-        out.add_row(*(cell if isinstance(cell, Text) else safe(cell) for cell in row))
+        out.add_row(*(Breakable(cell if isinstance(cell, Text) else safe(cell)) for cell in row))
     return out
 
 

@@ -4,6 +4,11 @@ Values are recomputed from the per-case routes (the runs' case sets, as the revi
 never taken from what a run logged; the logged value is shown beside it. Rates carry their Wilson
 interval, so a reviewer can see whether a step between two runs is larger than the noise.
 A metric no suite declares but runs logged is shown as logged, and marked so.
+
+Only runs comparable with the baseline (the experiment's earliest run unless one is given; the
+review's comparison contract, fingerprints recomputed) make the line: the others stay in the
+list, marked with the fields that differ, but take no part in the spark line, the bars' range or
+the change from first to last, and a warning counts them.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import duckdb
 
 from evaltui.contract.model import MetricSpec
 from evaltui.errors import NotFoundError
-from evaltui.review.cells import metric_counts_from_cells, route_cells
-from evaltui.review.evidence import agrees
+from evaltui.plural import count
+from evaltui.review.cells import coverage_counts, metric_counts_from_cells, route_cells
+from evaltui.review.comparability import audit_contract, short_reason
+from evaltui.review.evidence import agrees, recompute_fingerprints
 from evaltui.review.metrics import Number, metric_values
 from evaltui.review.paired import StatWarning
 from evaltui.review.stats import DEFAULT_CONFIDENCE, Proportion, proportion
@@ -34,6 +41,11 @@ class TrendPoint:
     value: float | None  # recomputed (or logged, when the trend's source is "logged")
     logged: float | None
     rate: Proportion | None  # rate metrics: counts and Wilson interval
+    differs: str = ""  # why the run is not comparable with the baseline ("" when it is)
+
+    @property
+    def comparable(self) -> bool:
+        return not self.differs
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +60,8 @@ class TrendPoint:
             else self.rate.interval.to_json(),
             "successes": None if self.rate is None else self.rate.successes,
             "n": None if self.rate is None else self.rate.n,
+            "comparable": self.comparable,
+            "differs": self.differs or None,
         }
 
 
@@ -57,18 +71,25 @@ class MetricTrend:
     metric: str
     kind: Literal["count", "rate", "logged"]
     source: Literal["recomputed", "logged"]
-    points: tuple[TrendPoint, ...]  # oldest first
+    points: tuple[TrendPoint, ...]  # oldest first, incomparable runs included (marked)
     warnings: tuple[StatWarning, ...]
+    baseline: str = ""  # the run comparability is judged against
+
+    @property
+    def line(self) -> tuple[TrendPoint, ...]:
+        """The points the trend is drawn through: runs comparable with the baseline."""
+        return tuple(p for p in self.points if p.comparable)
 
     @property
     def change(self) -> float | None:
-        """Last value minus first value (runs without a value skipped)."""
-        values = [p.value for p in self.points if p.value is not None]
+        """Last value minus first value over the line (runs without a value skipped)."""
+        values = [p.value for p in self.line if p.value is not None]
         return values[-1] - values[0] if len(values) >= 2 else None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment,
+            "baseline": self.baseline,
             "metric": self.metric,
             "kind": self.kind,
             "source": self.source,
@@ -83,12 +104,17 @@ def metric_trend(
     experiment: str,
     metric: str,
     *,
+    baseline: str | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> MetricTrend:
-    """`metric` for every run of `experiment`, oldest first."""
+    """`metric` for every run of `experiment`, oldest first; runs not comparable with `baseline`
+    (default: the earliest run) are marked and left out of the line."""
     runs = list_runs(con, experiment=experiment)
     if not runs:
         raise NotFoundError(f"{experiment}: no such experiment in the store (see `evaltui runs`)")
+    base = runs[0] if baseline is None else next((r for r in runs if r.run_id == baseline), None)
+    if base is None:
+        raise NotFoundError(f"{baseline}: no such run in experiment {experiment}")
     suites = get_suites(con, {r.suite_id for r in runs})
     specs = {
         sid: next((m for m in s.metrics if m.name == metric), None) for sid, s in suites.items()
@@ -106,18 +132,31 @@ def metric_trend(
         )
     by_suite: dict[str, list[str]] = defaultdict(list)
     for run in runs:
-        if run.suite_id in declared:
-            by_suite[run.suite_id].append(run.run_id)
+        by_suite[run.suite_id].append(run.run_id)
     values: dict[str, Number | None] = {}
     rates: dict[str, Proportion] = {}
+    fingerprints: dict[str, dict[str, str]] = {}
     for suite_id, ids in by_suite.items():
-        spec = declared[suite_id]
         # from the runs' case sets, as the review counts them: no pass over the results
-        for run_id, cells in route_cells(con, suites[suite_id], ids).items():
+        suite_cells = route_cells(con, suites[suite_id], ids)
+        prints, _ = recompute_fingerprints(con, suites[suite_id], ids, coverage_counts(suite_cells))
+        fingerprints.update(prints)
+        spec = declared.get(suite_id)
+        if spec is None:
+            continue
+        for run_id, cells in suite_cells.items():
             counted = metric_counts_from_cells((spec,), cells)
             values[run_id] = metric_values((spec,), counted)[metric]
             if spec.kind == "rate":
                 rates[run_id] = proportion(*counted[metric], confidence)
+    fields = suites[base.suite_id].comparison_fields
+    differs = {
+        run.run_id: short_reason(
+            audit_contract(base, run, fields, fingerprints[base.run_id], fingerprints[run.run_id])
+        )
+        for run in runs
+        if run.run_id != base.run_id
+    }
     source: Literal["recomputed", "logged"] = "recomputed" if declared else "logged"
     kinds = {spec.kind for spec in declared.values()}
     kind: Literal["count", "rate", "logged"] = (
@@ -132,11 +171,25 @@ def metric_trend(
             value=_float(values.get(run.run_id)) if declared else run.metrics.get(metric),
             logged=run.metrics.get(metric),
             rate=rates.get(run.run_id),
+            differs=differs.get(run.run_id, ""),
         )
         for run in runs
     )
-    return MetricTrend(
-        experiment, metric, kind, source, points, _warnings(points, declared, source)
+    warnings = _warnings(points, declared, source) + _left_out(points, base.run_id)
+    return MetricTrend(experiment, metric, kind, source, points, warnings, base.run_id)
+
+
+def _left_out(points: tuple[TrendPoint, ...], baseline: str) -> tuple[StatWarning, ...]:
+    out = [p for p in points if not p.comparable]
+    if not out:
+        return ()
+    listed = "; ".join(f"{p.run_id} ({p.differs})" for p in out[:5])
+    return (
+        StatWarning(
+            "incomparable_left_out",
+            f"{count(len(out), 'run')} not comparable with baseline {baseline} "
+            f"left out of the line: {listed}",
+        ),
     )
 
 
@@ -170,7 +223,8 @@ def _warnings(
             out.append(
                 StatWarning(
                     "not_declared",
-                    f"{len(missing)} run(s) are on a suite that does not declare this metric: "
+                    f"{count(len(missing), 'run')} on a suite that does not declare this "
+                    "metric: "
                     f"{', '.join(missing[:5])}",
                 )
             )
@@ -186,7 +240,8 @@ def _warnings(
             out.append(
                 StatWarning(
                     "logged_differs",
-                    f"{len(disagree)} run(s) logged a value their per-case routes do not give: "
+                    f"{count(len(disagree), 'run')} logged a value their per-case routes do "
+                    "not give: "
                     f"{', '.join(disagree[:5])}",
                 )
             )

@@ -34,7 +34,7 @@ class EvaltuiApp(App[None]):
     # Textual's default provider parses command titles as markup; ours shows them literally.
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {LiteralCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "quit", id="quit"),
+        Binding("q", "quit", "quit", show=False, id="quit", tooltip="quit evaltui"),
         Binding("question_mark,f1", "help", "help", key_display="?", id="help"),
         Binding(
             "L",

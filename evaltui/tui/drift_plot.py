@@ -78,13 +78,19 @@ class DriftPlot(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.partial = False
         self.set_reactive(DriftPlot.result, result)
         self.set_reactive(DriftPlot.slice_name, slice_name)
 
-    def show(self, result: DriftResult | None, slice_name: str | None = None) -> None:
-        """Draw another result (or another slice of it)."""
+    def show(
+        self, result: DriftResult | None, slice_name: str | None = None, *, partial: bool = False
+    ) -> None:
+        """Draw another result (or another slice of it); `partial`: a run lacks whole splits,
+        so the PSI gets no reading (the screen names the splits)."""
+        self.partial = partial
         self.result = result
         self.slice_name = slice_name
+        self.refresh()
 
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(f"drift-plot--{component}", partial=True)
@@ -116,7 +122,8 @@ class DriftPlot(Widget):
         js = "-" if entry.js is None else f"{entry.js:.3f}"
         return Text.assemble(
             (visible(result.column.name), self._style("title")),
-            f"  PSI {psi} {entry.reading}  JS {js}  eps {result.epsilon:g}  ",
+            f"  PSI {psi} {'partial' if self.partial else entry.reading}  JS {js}  ",
+            f"eps {result.epsilon:g}  ",
             (f"({scope}, n {entry.reference_count}/{entry.current_count})", self._style("muted")),
         )
 

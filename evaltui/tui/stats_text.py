@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from evaltui.plural import count
 from evaltui.review import figures_text
 from evaltui.review.figures_text import level
 from evaltui.review.paired import PairedStats
@@ -38,7 +39,7 @@ def holm(figures: PairedStats | None) -> str:
         return f"{NONE} (not in the ranked family)"
     if figures.family_size <= 1:
         return f"{pvalue(figures.holm_p)} (1 candidate: unadjusted)"
-    return f"{pvalue(figures.holm_p)} ({figures.family_size} candidates)"
+    return f"{pvalue(figures.holm_p)} ({count(figures.family_size, 'candidate')})"
 
 
 def verdict_style(verdict: str) -> str:

@@ -82,8 +82,26 @@ def clip(text: str, width: int) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
-def fit(text: str, width: int, justify: str = "left") -> str:
-    """`text` clipped or padded to exactly `width` cells."""
-    text = clip(text, width)
+def elide(text: str, width: int) -> str:
+    """`text` in `width` cells with its middle cut out when it is too long: ids that share a
+    prefix (`reg-000117`, `reg-000118`) keep the tail that tells them apart (`re…00117`)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 2:
+        return clip(text, width)
+    head_cells = (width - 1) // 3
+    head = set_cell_size(text, head_cells).rstrip()
+    tail = ""
+    for ch in reversed(text):
+        if cell_len(ch + tail) > width - 1 - cell_len(head):
+            break
+        tail = ch + tail
+    return set_cell_size(head + "…" + tail, width)
+
+
+def fit(text: str, width: int, justify: str = "left", *, middle: bool = False) -> str:
+    """`text` clipped (or, with `middle`, elided in the middle) or padded to exactly `width`
+    cells."""
+    text = elide(text, width) if middle else clip(text, width)
     pad = " " * (width - cell_len(text))
     return pad + text if justify == "right" else text + pad

@@ -102,6 +102,22 @@ class DataMixin:
     def fetch_failed(self, error: BaseException | None) -> None:
         """Hook for screens that show a loading state: a fetch ended in an error."""
 
+    def copy_id(self, what: str, value: str | None) -> None:
+        """`y`: put a run or case id on the clipboard (OSC 52) and say what was copied.
+
+        The id is copied as it is shown: an id with control characters gets their visible
+        placeholders, never the characters themselves (a pasted newline would run a command).
+        """
+        if value is None:
+            self.review_app.notify(f"no {what} to copy here", markup=False, timeout=3)
+            return
+        shown = visible(value, limit=None)
+        self.review_app.copy_to_clipboard(shown)
+        note = "" if shown == value else " (control characters copied as their placeholders)"
+        self.review_app.notify(
+            f"copied {what} {visible(value, limit=200)}{note}", markup=False, timeout=4
+        )
+
 
 class ReviewScreen(DataMixin, Screen[T]):
     """Base class of the app's full screens."""

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from evaltui.review.case_pager import CaseView
 from evaltui.review.cases import CaseDetail, CaseResult, case_detail
@@ -28,6 +28,7 @@ from evaltui.store.queries import RunInfo
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, number, safe
 from evaltui.tui.widgets.case_list import CaseRow, case_rows, outcome_label
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
 
 SIDE_BY_SIDE_WIDTH = 110  # below this, the two results are stacked
@@ -199,6 +200,7 @@ class CaseScreen(ReviewScreen[int]):
             show=False,
             tooltip="show the previous failure of the list (also [)",
         ),
+        Binding("y", "copy_case", "copy id", show=False, tooltip="copy this case's id"),
     ]
     AUTO_FOCUS = "#case-body"
 
@@ -222,7 +224,7 @@ class CaseScreen(ReviewScreen[int]):
         yield Static(self.title_text(), classes="title", id="case-title")
         with ScrollPane(id="case-body"):
             yield Static(Text("loading…", style="italic"), id="case-content")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def title_text(self) -> Text:
         case = self.case
@@ -237,6 +239,9 @@ class CaseScreen(ReviewScreen[int]):
 
     def on_mount(self) -> None:
         self.fetch(self.show, load_case, self.case, self.suite_id, self.run_ids, group="case")
+
+    def action_copy_case(self) -> None:
+        self.copy_id("case id", self.case.case_id)
 
     def show(self, shown: Shown | None) -> None:
         self._stepping = False

@@ -20,8 +20,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from evaltui.plural import count
 from evaltui.review.case_pager import CaseView, PairCases, SliceCount, Transition
 from evaltui.review.cases import OUTCOMES, CaseFilter
 from evaltui.store.queries import RunInfo
@@ -29,8 +30,9 @@ from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.stats_text import compact
-from evaltui.tui.text import safe
+from evaltui.tui.text import plain, safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.safe_input import SafeInput
 from evaltui.tui.widgets.transitions import TransitionSummary
 
@@ -81,10 +83,6 @@ def apply_filter(
     return _describe(con, view, cursor)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def _drop_view(con: duckdb.DuckDBPyConnection, data: ViewData) -> None:
     data.view.drop(con)
 
@@ -95,10 +93,10 @@ def _drop_opened(con: duckdb.DuckDBPyConnection, opened: OpenedPair) -> None:
 
 
 def load_page(
-    con: duckdb.DuckDBPyConnection, view: CaseView, start: int, count: int
+    con: duckdb.DuckDBPyConnection, view: CaseView, start: int, rows: int
 ) -> list[CaseRow] | None:
     try:
-        return case_rows(view.page(con, start, count))
+        return case_rows(view.page(con, start, rows))
     except duckdb.CatalogException:  # the view was replaced (and dropped) meanwhile
         return None
 
@@ -167,6 +165,7 @@ class CasesScreen(ReviewScreen):
         Binding("o", "pick_outcome", "outcome", show=False, tooltip=OUTCOME),
         Binding("x", "clear_filters", "clear filters", show=False, tooltip="clear every filter"),
         Binding("t", "toggle_summary", "route summary", show=False, tooltip=SUMMARY),
+        Binding("y", "copy_case", "copy id", show=False, tooltip="copy the highlighted case's id"),
     ]
     AUTO_FOCUS = "#cases"
 
@@ -209,7 +208,7 @@ class CasesScreen(ReviewScreen):
             yield Static(Text("loading cases…", style="italic"), id="filters")
             yield SafeInput(placeholder="text in id, slice, routes or outputs", id="text-filter")
         yield CaseList(id="cases")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def title_text(self) -> Text:
         parts: list[Text | str | tuple[str, str]] = [
@@ -221,7 +220,7 @@ class CasesScreen(ReviewScreen):
         else:
             parts += [f"  · {self.unpaired_reason}"]
         if self.view is not None:
-            parts += [f" · {self.view.total:,} shown · {self.view.failures:,} failures"]
+            parts += [f" · {self.view.total:,} shown · {count(self.view.failures, 'failure')}"]
         return Text.assemble(*parts)
 
     def stats_text(self) -> Text:
@@ -262,6 +261,17 @@ class CasesScreen(ReviewScreen):
         }
         self.case_list.route_width = max((len(r) for r in routes if r), default=8)
         self.show_view(opened.data)
+        if self.initial_step and not opened.data.view.failures:
+            # `n` asked for a failure and there is none: say so and stay where the reviewer was
+            self.app.notify(
+                f"no failures in {plain(self.run.run_id, limit=60)}: every case it has "
+                "was routed as expected",
+                markup=False,
+                timeout=5,
+            )
+            if self.is_current:
+                self.app.pop_screen()
+            return
         if self.initial_step and opened.data.view.failures:
             start = -1 if self.initial_step > 0 else opened.data.view.total
             self._jumping = True
@@ -388,7 +398,7 @@ class CasesScreen(ReviewScreen):
         for s in self.slices:
             label = Text.assemble(
                 safe("(no slice)" if s.slice_name is None else s.slice_name, limit=40),
-                f"  {_count(s.cases, 'case')}, {_count(s.failures, 'failure')}",
+                f"  {count(s.cases, 'case')}, {count(s.failures, 'failure')}",
             )
             if s.slice_name is not None:
                 choices.append(Choice(s.slice_name, label))
@@ -405,9 +415,9 @@ class CasesScreen(ReviewScreen):
             return
         choices = [Choice(ALL, Text("all outcomes"))]
         for name in OUTCOMES:
-            count = self.pair_outcomes.get(name, 0)
+            cases = self.pair_outcomes.get(name, 0)
             choices.append(
-                Choice(name, Text(f"{OUTCOME_LABELS[name]}  {_count(count, 'case')} in the pair"))
+                Choice(name, Text(f"{OUTCOME_LABELS[name]}  {count(cases, 'case')} in the pair"))
             )
         current = self.where.outcome if self.where.outcome is not None else ALL
         self.app.push_screen(
@@ -458,6 +468,10 @@ class CasesScreen(ReviewScreen):
             self.leave_text_filter()
             return
         self.app.pop_screen()
+
+    def action_copy_case(self) -> None:
+        current = self.case_list.current
+        self.copy_id("case id", current.case_id if current is not None else None)
 
     # -- failure stepping -----------------------------------------------------------------------
 

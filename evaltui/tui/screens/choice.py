@@ -1,4 +1,8 @@
-"""A small modal that asks the reviewer to pick one of a list (experiment, slice, outcome)."""
+"""A small modal that asks the reviewer to pick one of a list (experiment, slice, outcome).
+
+`/` opens a search box above the list: the entries narrow as you type (every word of the query,
+case-insensitive, in the entry as shown), `esc` clears the search, `esc` again cancels.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from evaltui.tui.screens.base import ReviewModal
+from evaltui.tui.widgets.search import SearchBox, matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +31,18 @@ class ChoiceModal(ReviewModal[str | None]):
     """Returns the chosen value, or None when dismissed with `esc`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "cancel"),
-        Binding("q", "app.quit", "quit", show=False),
-        Binding("j", "cursor('down')", "down", show=False),
-        Binding("k", "cursor('up')", "up", show=False),
+        Binding("escape", "dismiss(None)", "cancel", tooltip="close without choosing"),
+        Binding("q", "app.quit", "quit", show=False, tooltip="quit evaltui"),
+        Binding("j", "cursor('down')", "down", show=False, tooltip="next entry"),
+        Binding("k", "cursor('up')", "up", show=False, tooltip="previous entry"),
+        Binding(
+            "slash",
+            "search",
+            "search",
+            key_display="/",
+            show=False,
+            tooltip="search the list: entries narrow as you type",
+        ),
     ]
 
     def __init__(self, what: str, choices: list[Choice], current: str | None = None) -> None:
@@ -40,15 +53,45 @@ class ChoiceModal(ReviewModal[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(f"choose {self.what}  (enter picks, esc cancels)", style="bold"))
-            yield OptionList(*(Option(c.label, id=str(i)) for i, c in enumerate(self.choices)))
+            yield Static(
+                Text(f"choose {self.what}  (enter picks, / searches, esc cancels)", style="bold")
+            )
+            yield SearchBox(placeholder=f"search {self.what}", id="choice-search")
+            yield OptionList(*self.options(""))
+
+    def options(self, query: str) -> list[Option]:
+        return [
+            Option(c.label, id=str(i))
+            for i, c in enumerate(self.choices)
+            if matches(query, (c.label.plain,))
+        ]
 
     def on_mount(self) -> None:
+        self.highlight_current()
+        self.query_one(OptionList).focus()
+
+    def highlight_current(self) -> None:
         options = self.query_one(OptionList)
-        for index, choice in enumerate(self.choices):
-            if choice.value == self.current:
+        for index in range(options.option_count):
+            value = self.choices[int(options.get_option_at_index(index).id or 0)].value
+            if value == self.current:
                 options.highlighted = index
-        options.focus()
+
+    def action_search(self) -> None:
+        self.query_one("#choice-search", SearchBox).open()
+
+    @on(Input.Changed, "#choice-search")
+    def search_changed(self, event: Input.Changed) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options(self.options(event.value))
+        if options.option_count:
+            options.highlighted = 0
+            self.highlight_current()
+
+    @on(SearchBox.Closed, "#choice-search")
+    def search_closed(self) -> None:
+        self.query_one(OptionList).focus()
 
     def action_cursor(self, direction: str) -> None:
         options = self.query_one(OptionList)

@@ -6,6 +6,8 @@ recomputed from the results where that differs), metrics (recomputed, with the l
 it disagrees, rates with their Wilson intervals), the paired statistics (counts, the difference
 with its bootstrap interval, exact McNemar and Holm-adjusted p, the verdict, every warning), the
 spread over repeats of the candidate's artifact, evidence flags, other params, tags and artifacts.
+Values break between words and at the separators of ids and statuses (`evaltui.wrap`), never
+mid-word unless one word is wider than its column.
 A row whose two sides differ is marked `≠` and drawn bold, so the marks survive NO_COLOR. One line
 under the title keeps the paired verdict in view while the table scrolls.
 """
@@ -21,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from evaltui.review.paired import PairedStats
 from evaltui.review.report import Review, RunReview
@@ -36,7 +38,9 @@ from evaltui.tui.pair_actions import (
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.stats_text import WARNING_MARK, compact, holm, interval, level, rate, spread
 from evaltui.tui.text import NONE, number, pvalue, safe, signed
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
+from evaltui.wrap import Breakable
 
 DIFF = "≠"
 DIFF_STYLE = "bold"
@@ -239,9 +243,9 @@ def side_by_side(review: Review, cand: RunReview, figures: PairedStats | None) -
             style = DIFF_STYLE if differs else ""
             table.add_row(
                 Text(DIFF if differs else " ", style=DIFF_STYLE),
-                safe(label, "dim" if not differs else DIFF_STYLE, limit=80),
-                safe(NONE if left is None else left, style, limit=600),
-                safe(NONE if right is None else right, style, limit=600),
+                Breakable(safe(label, "dim" if not differs else DIFF_STYLE, limit=80)),
+                Breakable(safe(NONE if left is None else left, style, limit=600)),
+                Breakable(safe(NONE if right is None else right, style, limit=600)),
             )
         table.add_row("", "", "", "")
     return table
@@ -260,6 +264,7 @@ class CompareScreen(ReviewScreen):
         Binding("escape", "app.pop_screen", "back", key_display="esc"),
         *pair_bindings(exclude=("compare",)),
         *failure_bindings(),
+        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the candidate's run id"),
     ]
     AUTO_FOCUS = "#compare-body"
 
@@ -288,10 +293,13 @@ class CompareScreen(ReviewScreen):
             )
         with ScrollPane(id="compare-body"):
             yield Static(side_by_side(review, cand, self.context.paired), id="compare-table")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def action_failures(self, step: int) -> None:
         self.app.push_screen(open_at_failure(self.context, step))
+
+    def action_copy_run(self) -> None:
+        self.copy_id("run id", self.context.candidate.run_id)
 
     def action_pair(self, name: str) -> None:
         self.app.push_screen(pair_action(name).open(self.context))

@@ -19,13 +19,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Input, Static
 
 from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
 from evaltui.decision.sshsig import keygen_verify_command
+from evaltui.plural import count
 from evaltui.tui.screens.base import ReviewScreen
-from evaltui.tui.text import NONE, clip, plain, safe
+from evaltui.tui.text import NONE, clip, elide, plain, safe
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
+from evaltui.tui.widgets.search import SearchBox, matches
 
 STATE_WORDS = {
     "ok": "ok",
@@ -104,6 +107,16 @@ class LogTable(DataTable[Text], inherit_bindings=False):
     ]
 
 
+BACK = "back to the runs (with a search open: clear it first)"
+SEARCH = "search the decisions (run, status, reviewer, artifact, id): filters as you type"
+
+
+def entry_matches(logged: LoggedDecision, query: str) -> bool:
+    entry = logged.entry
+    fields = ("decision_id", "source_run_id", "status", "reviewer", "artifact", "experiment")
+    return matches(query, (*(entry.get(f) for f in fields), STATE_WORDS.get(logged.state)))
+
+
 class DecisionsScreen(ReviewScreen):
     """Every decision logged on this store, newest first; the highlighted one in full below."""
 
@@ -116,21 +129,25 @@ class DecisionsScreen(ReviewScreen):
         "ssh-keygen command shown."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "back", key_display="esc"),
+        Binding("escape", "back", "back", key_display="esc", tooltip=BACK),
         Binding("r", "reload", "reload", tooltip="read the log again"),
+        Binding("slash", "search", "search", key_display="/", tooltip=SEARCH),
+        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the decided run's id"),
     ]
     AUTO_FOCUS = "#decisions"
 
     def __init__(self) -> None:
         super().__init__()
         self.decision_log: DecisionLog | None = None
+        self.shown: list[LoggedDecision] = []  # the entries in the table (the search's matches)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("past decisions · reading the log…"), classes="title", id="log-title")
+        yield SearchBox(placeholder="search decisions", id="log-search")
         yield LogTable(id="decisions", cursor_type="row", zebra_stripes=False)
         with ScrollPane(id="decision-detail"):
             yield Static(id="decision-text")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     @property
     def log_path(self) -> Path:
@@ -144,13 +161,22 @@ class DecisionsScreen(ReviewScreen):
 
     def show_log(self, log: DecisionLog) -> None:
         self.decision_log = log
-        count = len(log.entries)
+        self.fill_table()
+        for problem in log.problems:
+            self.notify(plain(problem, limit=300), severity="warning", markup=False)
+
+    def fill_table(self) -> None:
+        log = self.decision_log
+        if log is None:
+            return
+        query = self.query_one("#log-search", SearchBox).value
+        self.shown = [e for e in log.entries if entry_matches(e, query)]
+        total = f"{count(len(log.entries), 'decision')} logged"
+        found: list[Text | str] = [f" · {total}"]
+        if query:
+            found = [" · search “", safe(query, limit=30), f"”: {len(self.shown)} of {total}"]
         self.query_one("#log-title", Static).update(
-            Text.assemble(
-                ("past decisions", "bold"),
-                f" · {count} logged · ",
-                safe(log.path, limit=200),
-            )
+            Text.assemble(("past decisions", "bold"), *found, " · ", safe(log.path, limit=200))
         )
         table = self.query_one("#decisions", LogTable)
         table.clear(columns=True)
@@ -162,12 +188,12 @@ class DecisionsScreen(ReviewScreen):
             ("file", 7),
         ):
             table.add_column(Text(name, style="bold"), width=width, key=name)
-        for index, logged in enumerate(log.entries):
+        for index, logged in enumerate(self.shown):
             entry = logged.entry
             decided = str(entry.get("decided_at") or NONE).replace("T", " ")[:16]
             cells = [
                 Text(plain(decided)),
-                Text(clip(plain(entry.get("source_run_id") or NONE), 16)),
+                Text(elide(plain(entry.get("source_run_id") or NONE), 16)),
                 Text(clip(plain(entry.get("status") or NONE), 20)),
                 Text("yes" if entry.get("override") else "", style="bold"),
                 Text(
@@ -185,18 +211,49 @@ class DecisionsScreen(ReviewScreen):
                     " on a run (runs or side-by-side screen) writes one.",
                 )
             )
+        elif not self.shown:
+            text.update(Text("No decision matches the search (esc clears it)."))
         else:
             self.show_detail()
-        for problem in log.problems:
-            self.notify(plain(problem, limit=300), severity="warning", markup=False)
+
+    @property
+    def highlighted(self) -> LoggedDecision | None:
+        if not self.shown:
+            return None
+        table = self.query_one("#decisions", LogTable)
+        return self.shown[min(max(table.cursor_row, 0), len(self.shown) - 1)]
 
     @on(DataTable.RowHighlighted, "#decisions")
     def show_detail(self) -> None:
-        if self.decision_log is None or not self.decision_log.entries:
-            return
-        table = self.query_one("#decisions", LogTable)
-        row = min(max(table.cursor_row, 0), len(self.decision_log.entries) - 1)
-        self.query_one("#decision-text", Static).update(detail(self.decision_log.entries[row]))
+        logged = self.highlighted
+        if logged is not None:
+            self.query_one("#decision-text", Static).update(detail(logged))
+
+    def action_search(self) -> None:
+        self.query_one("#log-search", SearchBox).open()
+
+    @on(Input.Changed, "#log-search")
+    def search_changed(self) -> None:
+        self.fill_table()
+
+    @on(SearchBox.Closed, "#log-search")
+    def search_closed(self) -> None:
+        self.query_one("#decisions", LogTable).focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#log-search", SearchBox)
+        if box.value:
+            box.action_clear()
+        else:
+            self.app.pop_screen()
+
+    def action_copy_run(self) -> None:
+        logged = self.highlighted
+        run_id = None if logged is None else logged.entry.get("source_run_id")
+        self.copy_id("run id", None if run_id is None else str(run_id))
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        return [("Reload the decision log", "Read the log again", self.action_reload)]
+        return [
+            ("Reload the decision log", "Read the log again", self.action_reload),
+            ("Search the decisions", "Filter the list as you type", self.action_search),
+        ]

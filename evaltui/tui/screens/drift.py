@@ -27,8 +27,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from evaltui.plural import count
 from evaltui.review.drift import (
     THRESHOLDS,
     Column,
@@ -45,6 +46,7 @@ from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import NONE, clip, plain, safe
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
 from evaltui.tui.widgets.runs_table import versus
 from evaltui.tui.widgets.trend import TrendView
@@ -62,24 +64,71 @@ def list_columns(
     return current_id, tuple(drift_columns(con, reference_id, current_id))
 
 
+def trend_against(
+    con: duckdb.DuckDBPyConnection, experiment: str, metric: str, baseline: str
+) -> MetricTrend:
+    """The trend, with the runs not comparable with the pinned baseline left out of its line."""
+    return metric_trend(con, experiment, metric, baseline=baseline)
+
+
 def _psi(value: float | None) -> str:
     return NONE if value is None else f"{value:.4f}"
 
 
-def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
+def missing_splits(r: RunReview) -> list[tuple[str, int, int]]:
+    """The splits of its suite `r` lacks results for, wholly or partly: (split, covered, total)."""
+    return [
+        (split, covered, total)
+        for split, (covered, total) in r.coverage.per_split.items()
+        if covered < total
+    ]
+
+
+def partial_note(reference: RunReview, current: RunReview) -> Text | None:
+    """One line naming the splits either run lacks, or None when both are complete."""
+    out = Text()
+    for r in (current, reference):
+        gaps = missing_splits(r)
+        if not gaps or (r is reference and reference.run_id == current.run_id):
+            continue
+        if out:
+            out.append(" · ")
+        out.append("⚠ ", "bold")
+        out.append(plain(r.run_id, limit=30), "bold")
+        out.append(" lacks ")
+        out.append(
+            ", ".join(
+                f"{plain(split, limit=30)} ({covered:,}/{total:,})"
+                for split, covered, total in gaps
+            )
+        )
+    if not out:
+        return None
+    out.append(": not measured")
+    return out
+
+
+def figures_line(result: DriftResult, entry: SliceDrift, partial: Text | None = None) -> Text:
     """PSI and its reading, JS, noise floor and scope; thresholds and epsilon: two lines that fit
     80 columns even with 200,000 cases a side.
 
     `PSI 0.0018 stable · JS 0.0002 · noise ~0.008 · all cases 520/520`
     `PSI < 0.1 stable · 0.1–0.25 moderate · > 0.25 major · ε 1e-08 · ⚠ 1 warning`
+
+    With `partial` (a run lacks whole splits, `partial_note`) the reading is not given: a PSI
+    over the cases that are there says nothing about the splits that are not, so the first line
+    reads `partial` and the second names the missing splits.
     """
     scope = "all cases" if entry.name is None else plain(entry.name, limit=30)
-    reading_style = "bold reverse" if entry.reading in STRONG_READINGS else "bold"
+    reading = entry.reading if partial is None else "partial"
+    reading_style = (
+        "bold reverse" if entry.reading in STRONG_READINGS or partial is not None else "bold"
+    )
     out = Text.assemble(
         ("PSI ", "bold"),
         _psi(entry.psi),
         " ",
-        (entry.reading, reading_style),
+        (reading, reading_style),
         " · ",
         ("JS ", "bold"),
         _psi(entry.js),
@@ -88,12 +137,14 @@ def figures_line(result: DriftResult, entry: SliceDrift) -> Text:
         f" {entry.reference_count:,}/{entry.current_count:,}",
     )
     out.append("\n")
+    if partial is not None:
+        out.append_text(partial)
+        return out
     out.append(f"{THRESHOLDS} · ε {result.epsilon:g}", style="dim")
     if entry.noisy:
         out.append(" · ⚠ within noise", style="bold")
     elif result.warnings:
-        count = len(result.warnings)
-        out.append(f" · ⚠ {count} warning{'s' if count != 1 else ''}", style="bold")
+        out.append(f" · ⚠ {count(len(result.warnings), 'warning')}", style="bold")
     return out
 
 
@@ -212,7 +263,7 @@ class DriftScreen(ReviewScreen):
             yield Static(id="drift-warnings")
             yield Static(id="drift-slices")
             yield TrendView(id="drift-trend")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def title_text(self) -> Text:
         if self.current.run_id == self.reference.run_id:
@@ -274,9 +325,10 @@ class DriftScreen(ReviewScreen):
             return
         self.fetch(
             self.show_trend,
-            metric_trend,
+            trend_against,
             self.reference.run.experiment,
             self.metric,
+            self.reference.run_id,
             group="trend",
         )
 
@@ -300,9 +352,15 @@ class DriftScreen(ReviewScreen):
         if result is None:
             return
         entry = result.slice(self.slice_name)
-        self.query_one("#drift-figures", Static).update(figures_line(result, entry))
-        self.query_one(DriftPlot).show(result, self.slice_name)
-        self.query_one("#drift-warnings", Static).update(warnings_text(result))
+        partial = partial_note(self.reference, self.current)
+        self.query_one("#drift-figures", Static).update(figures_line(result, entry, partial))
+        self.query_one(DriftPlot).show(result, self.slice_name, partial=partial is not None)
+        notes = warnings_text(result)
+        if partial is not None:
+            notes = Text.assemble(
+                partial, " (the PSI covers only the cases both runs have)\n", notes
+            )
+        self.query_one("#drift-warnings", Static).update(notes)
         self.query_one("#drift-slices", Static).update(slice_table(result, self.slice_name))
 
     def show_trend(self, trend: MetricTrend) -> None:

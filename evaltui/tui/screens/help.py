@@ -15,6 +15,65 @@ from textual.widgets import Static
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.widgets.pane import ScrollPane
 
+# Textual's own keys (focus, copy, the palette, text boxes, lists), described in the app's words.
+# Keyed by (action, Textual's description), so a key of ours with the same action keeps its own.
+TEXTUAL_WORDS: dict[tuple[str, str], str] = {
+    ("app.focus_next", "Focus Next"): "move to the next list, pane or field",
+    ("app.focus_previous", "Focus Previous"): "move to the previous list, pane or field",
+    ("screen.copy_text", "Copy selected text"): "copy the text selected with the mouse",
+    ("quit", "Quit"): "quit evaltui",
+    ("command_palette", "palette"): "commands: every action of this screen, searchable",
+    ("scroll_up", "Scroll Up"): "scroll up",
+    ("scroll_down", "Scroll Down"): "scroll down",
+    ("scroll_left", "Scroll Left"): "scroll left",
+    ("scroll_right", "Scroll Right"): "scroll right",
+    ("scroll_home", "Scroll Home"): "top",
+    ("scroll_end", "Scroll End"): "bottom",
+    ("page_up", "Page Up"): "page up",
+    ("page_down", "Page Down"): "page down",
+    ("page_left", "Page Left"): "page left",
+    ("page_right", "Page Right"): "page right",
+    ("cursor_up", "Up"): "previous entry",
+    ("cursor_down", "Down"): "next entry",
+    ("first", "First"): "first entry",
+    ("last", "Last"): "last entry",
+    ("select", "Select"): "pick the highlighted entry",
+    ("cursor_left", "Move cursor left"): "cursor left",
+    ("cursor_left(True)", "Move cursor left and select"): "select to the left",
+    ("cursor_left_word", "Move cursor left a word"): "cursor one word left",
+    ("cursor_left_word(True)", "Move cursor left a word and select"): "select a word left",
+    ("cursor_right", "Move cursor right or accept the completion suggestion"): (
+        "cursor right (at the end: take the suggested completion)"
+    ),
+    ("cursor_right(True)", "Move cursor right and select"): "select to the right",
+    ("cursor_right_word", "Move cursor right a word"): "cursor one word right",
+    ("cursor_right_word(True)", "Move cursor right a word and select"): "select a word right",
+    ("delete_left", "Delete character left"): "delete the character before the cursor",
+    ("select_all", "Select all"): "select all the text",
+    ("home", "Go to start"): "cursor to the start",
+    ("end", "Go to end"): "cursor to the end",
+    ("home(True)", "Select line start"): "select to the start",
+    ("end(True)", "Select line end"): "select to the end",
+    ("delete_right", "Delete character right"): "delete the character under the cursor",
+    ("submit", "Submit"): "done: apply what was typed",
+    ("delete_left_word", "Delete left to start of word"): "delete the word before the cursor",
+    ("delete_left_all", "Delete all to the left"): "delete everything before the cursor",
+    ("delete_right_word", "Delete right to start of word"): "delete the word after the cursor",
+    ("delete_right_all", "Delete all to the right"): "delete everything after the cursor",
+    ("cut", "Cut selected text"): "cut the selected text",
+    ("copy", "Copy selected text"): "copy the selected text",
+    ("paste", "Paste text from the clipboard"): "paste",
+}
+# where a key of one of Textual's widgets works, in the app's words
+WIDGET_WORDS = {"OptionList": "list", "Input": "text box", "DataTable": "table"}
+
+
+def describe(binding: Binding) -> str:
+    """What a key does, in the app's words (Textual's own keys translated)."""
+    words = TEXTUAL_WORDS.get((binding.action, binding.description))
+    return words or binding.tooltip or binding.description
+
+
 _SCREEN_BASE_ACTIONS = {
     b.action if isinstance(b, Binding) else b[1]
     for b in Screen.BINDINGS  # tab, shift+tab, copy
@@ -30,7 +89,7 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
         binding: Binding = active.binding
         if not binding.description:
             continue
-        ident = (id(active.node), binding.action, binding.tooltip or binding.description)
+        ident = (id(active.node), binding.action, describe(binding))
         display = app.get_key_display(Binding(key, binding.action))
         grouped.setdefault(ident, [])
         if display not in grouped[ident]:
@@ -41,7 +100,8 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
         elif node is screen:
             where[ident] = "this screen"
         else:
-            where[ident] = getattr(node, "HELP_NAME", type(node).__name__)
+            name = type(node).__name__
+            where[ident] = getattr(node, "HELP_NAME", WIDGET_WORDS.get(name, name))
     rows = [
         (" ".join(keys), desc, where[ident])
         for ident, keys in grouped.items()

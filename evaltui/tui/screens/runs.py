@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
@@ -17,8 +18,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Input, Static
 
+from evaltui.decision.log import log_path_for_store, read_log
+from evaltui.errors import EvaltuiError
+from evaltui.plural import count
 from evaltui.review.report import Review, default_baseline, review_runs
 from evaltui.store.queries import experiments, get_run
 from evaltui.tui.pair_actions import (
@@ -32,8 +36,10 @@ from evaltui.tui.pair_actions import (
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import safe
+from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.run_panel import RunPanel
 from evaltui.tui.widgets.runs_table import RunsTable
+from evaltui.tui.widgets.search import SearchBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +48,30 @@ class RunsData:
     review: Review | None
 
 
+def first_experiment(names: list[str], log_path: Path) -> str:
+    """The experiment the app opens on when none is asked for.
+
+    The experiment of the most recent decision logged on this store (the reviewer carries on
+    where they signed last), else the first by name: a stable choice that adding runs to another
+    experiment does not change. `names` must not be empty.
+    """
+    try:
+        logged, _ = read_log(log_path)
+    except EvaltuiError:  # an unreadable log is reported on the decisions screen, not here
+        logged = []
+    known = set(names)
+    for entry in reversed(logged):
+        experiment = entry.entry.get("experiment")
+        if isinstance(experiment, str) and experiment in known:
+            return experiment
+    return min(names)
+
+
 def load_runs(
-    con: duckdb.DuckDBPyConnection, experiment: str | None, baseline: str | None
+    con: duckdb.DuckDBPyConnection,
+    experiment: str | None,
+    baseline: str | None,
+    log_path: Path,
 ) -> RunsData:
     """The experiments in the store and the review of one of them (worker side)."""
     names = experiments(con)
@@ -51,7 +79,7 @@ def load_runs(
         return RunsData(names, None)
     if baseline is not None:
         experiment = get_run(con, baseline).experiment
-    experiment = experiment or names[0][0]
+    experiment = experiment or first_experiment([name for name, _ in names], log_path)
     baseline = baseline or default_baseline(con, experiment)
     return RunsData(names, review_runs(con, baseline))
 
@@ -80,9 +108,31 @@ class RunsScreen(ReviewScreen):
             "e",
             "choose_experiment",
             "experiment",
-            show=False,
             tooltip="review another experiment (ctrl+p lists them too)",
         ),
+        Binding(
+            "L",
+            "app.decisions",
+            "decisions",
+            tooltip="past decisions: the append-only log of signed decisions on this store",
+        ),
+        Binding(
+            "slash",
+            "search",
+            "search",
+            key_display="/",
+            show=False,
+            tooltip="search the runs (id, artifact, status, contract): filters as you type",
+        ),
+        Binding(
+            "escape",
+            "clear_search",
+            "clear search",
+            key_display="esc",
+            show=False,
+            tooltip="clear the search: every run again",
+        ),
+        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the highlighted run's id"),
         Binding("r", "reload", "reload", show=False, tooltip="read the store again and re-audit"),
     ]
     AUTO_FOCUS = "#runs"
@@ -95,10 +145,11 @@ class RunsScreen(ReviewScreen):
         self.experiment_list: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("evaltui · loading runs…"), id="title", classes="title")
+        yield Static(Text("evaltui · opening the store…"), id="title", classes="title")
+        yield SearchBox(placeholder="search runs", id="runs-search")
         yield RunsTable(id="runs")
         yield RunPanel(id="panel")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -107,19 +158,27 @@ class RunsScreen(ReviewScreen):
 
     def reload(self, keep: str | None = None) -> None:
         self.loading_note("auditing runs…")
+        self.set_loading(True)
         self.fetch(
             lambda data: self.show_runs(data, keep),
             load_runs,
             self.experiment,
             self.baseline,
+            log_path_for_store(self.review_app.store.path),
             group="review",
         )
+
+    def set_loading(self, loading: bool) -> None:
+        """Textual's loading indicator over the list and the panel while the review is built."""
+        self.query_one(RunsTable).loading = loading
+        self.query_one(RunPanel).loading = loading
 
     def loading_note(self, note: str) -> None:
         title = self.query_one("#title", Static)
         title.update(Text.assemble(self.title_text(), ("  " + note, "italic")))
 
     def show_runs(self, data: RunsData, keep: str | None) -> None:
+        self.set_loading(False)
         self.experiment_list = data.experiments
         self.review = data.review
         table = self.query_one(RunsTable)
@@ -132,8 +191,11 @@ class RunsScreen(ReviewScreen):
         self.experiment = data.review.baseline.run.experiment
         self.baseline = data.review.baseline.run_id
         self.query_one("#title", Static).update(self.title_text())
-        table.show_review(data.review, keep=keep)
+        table.show_review(data.review, keep=keep, query=self.query_text)
         self.show_panel()
+        if not isinstance(self.focused, SearchBox):  # the loading indicator took the focus
+            table.focus()
+        self.refresh_bindings()  # the footer shows the table's keys again
 
     def title_text(self) -> Text:
         if self.review is None:
@@ -141,18 +203,56 @@ class RunsScreen(ReviewScreen):
         base = self.review.baseline
         total = 1 + len(self.review.runs)
         incomparable = sum(1 for r in self.review.runs if not r.comparable)
+        found: list[Text | str] = []
+        if self.query_text:
+            shown = len(self.query_one(RunsTable).order)
+            found = [" · search “", safe(self.query_text, limit=30), f"”: {shown} of {total}"]
         return Text.assemble(
             safe(base.run.experiment, "bold", limit=60),
             " · baseline ",
             safe(base.run_id, "bold", limit=60),
-            f" · {total} runs",
+            *found,
+            f" · {count(total, 'run')}",
             f", {incomparable} not comparable" if incomparable else "",
             " · suite ",
             safe(self.review.suite.suite_id, limit=60),
         )
 
     def fetch_failed(self, error: BaseException | None) -> None:
+        self.set_loading(False)
         self.query_one("#title", Static).update(self.title_text())
+
+    # -- search ---------------------------------------------------------------------------------
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#runs-search", SearchBox).value
+
+    def action_search(self) -> None:
+        self.query_one("#runs-search", SearchBox).open()
+
+    @on(Input.Changed, "#runs-search")
+    def search_changed(self) -> None:
+        if self.review is None:
+            return
+        table = self.query_one(RunsTable)
+        keep = table.highlighted.run_id if table.highlighted else None
+        table.show_review(self.review, keep=keep, query=self.query_text)
+        self.query_one("#title", Static).update(self.title_text())
+        self.show_panel()
+
+    @on(SearchBox.Closed, "#runs-search")
+    def search_closed(self) -> None:
+        self.query_one(RunsTable).focus()
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#runs-search", SearchBox)
+        if box.value:
+            box.action_clear()
+
+    def action_copy_run(self) -> None:
+        highlighted = self.query_one(RunsTable).highlighted
+        self.copy_id("run id", highlighted.run_id if highlighted else None)
 
     # -- events and actions ----------------------------------------------------------------------
 
@@ -161,6 +261,8 @@ class RunsScreen(ReviewScreen):
         highlighted = self.query_one(RunsTable).highlighted
         if self.review is not None and highlighted is not None:
             self.query_one(RunPanel).show(self.review, highlighted)
+        elif self.review is not None:
+            self.query_one(RunPanel).show_text("No run matches the search (esc clears it).")
 
     @on(DataTable.RowSelected, "#runs")
     def open_side_by_side(self) -> None:
@@ -170,7 +272,7 @@ class RunsScreen(ReviewScreen):
         if self.review is not None:
             table = self.query_one(RunsTable)
             keep = table.highlighted.run_id if table.highlighted else None
-            table.show_review(self.review, keep=keep)
+            table.show_review(self.review, keep=keep, query=self.query_text)
 
     def pair_context(self) -> PairContext | None:
         highlighted = self.query_one(RunsTable).highlighted
@@ -206,8 +308,8 @@ class RunsScreen(ReviewScreen):
         if not self.experiment_list:
             return
         choices = [
-            Choice(name, Text.assemble(safe(name), f"  ({count} run{'s' if count != 1 else ''})"))
-            for name, count in self.experiment_list
+            Choice(name, Text.assemble(safe(name), f"  ({count(runs, 'run')})"))
+            for name, runs in self.experiment_list
         ]
         self.app.push_screen(
             ChoiceModal("experiment", choices, current=self.experiment), self.switch_experiment
@@ -242,11 +344,11 @@ class RunsScreen(ReviewScreen):
                 self.action_pin_baseline,
             )
         )
-        for name, count in self.experiment_list:
+        for name, runs in self.experiment_list:
             commands.append(
                 (
                     f"Experiment: {safe(name).plain}",
-                    f"{count} runs",
+                    count(runs, "run"),
                     partial(self.switch_experiment, name),
                 )
             )

@@ -280,16 +280,22 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             fixed += [route_column("route", "route"), _Column("outcome", "result", 6)]
         gaps = GAP * (len(fixed) + 1) + 1  # between columns, and one space at the left edge
-        rest = max(16, width - sum(c.width for c in fixed) - gaps)
+        rest = width - sum(c.width for c in fixed) - gaps  # for the case id and the slice
         show_split = rest >= 60
         if show_split:
             rest -= 11 + GAP
-        case_width = max(8, min(self.case_width, rest // 2, 40))
-        slice_width = max(6, rest - case_width)
+        # a narrow terminal drops the slice before it cuts the case id (ids are elided in the
+        # middle, so the tail that tells them apart stays: `re…00117`)
+        show_slice = rest >= 8 + 6
+        if show_slice:
+            case_width = max(8, min(self.case_width, rest // 2, 40))
+        else:
+            case_width = max(4, min(self.case_width, rest + GAP, 40))
         columns = [fixed[0], _Column("case_id", "case", case_width)]
         if show_split:
             columns.append(_Column("split", "split", 11))
-        columns.append(_Column("slice_name", "slice", slice_width))
+        if show_slice:
+            columns.append(_Column("slice_name", "slice", max(6, rest - case_width)))
         columns += fixed[1:]
         return columns
 
@@ -330,7 +336,10 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
 
     @staticmethod
     def _strip(cells: list[tuple[str, _Column]], style: Style, width: int) -> Strip:
-        text = (" " * GAP).join(fit(value, column.width, column.justify) for value, column in cells)
+        text = (" " * GAP).join(
+            fit(value, column.width, column.justify, middle=column.key == "case_id")
+            for value, column in cells
+        )
         return Strip([Segment(" " + text, style)]).crop_extend(0, width, style)
 
     def _want(self, index: int) -> None:

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from evaltui.plural import count
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import paired_figures
 from evaltui.tui.stats_text import WARNING_MARK, compact, spread, verdict_style
@@ -29,7 +30,7 @@ def run_summary(review: Review, r: RunReview) -> Text:
         out.append_text(Text.assemble(*parts))
         out.append("\n")
 
-    cases = f"{r.coverage.covered:,}/{r.coverage.total:,} cases"
+    cases = f"{r.coverage.covered:,}/{count(r.coverage.total, 'case')}"
     line(
         safe(r.run_id, "bold"),
         "  ",
@@ -101,7 +102,7 @@ def run_summary(review: Review, r: RunReview) -> Text:
             others = [x for x in group.run_ids if x != r.run_id]
             line(
                 ("repeats ", HEADING),
-                f"{len(group.run_ids)} comparable runs of this artifact (with ",
+                f"{count(len(group.run_ids), 'comparable run')} of this artifact (with ",
                 safe(", ".join(others), limit=200),
                 ")",
             )

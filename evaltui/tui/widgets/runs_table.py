@@ -19,7 +19,8 @@ from textual.widgets import DataTable
 
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import paired_figures
-from evaltui.tui.text import NONE, clip, number, plain, pvalue, signed
+from evaltui.tui.text import NONE, clip, elide, number, plain, pvalue, signed
+from evaltui.tui.widgets.search import matches
 
 DIM = "dim"
 PADDING = 1  # DataTable cell padding on each side
@@ -36,6 +37,11 @@ def display_order(review: Review) -> list[RunReview]:
         return (not r.verdict.eligible, -(delta if delta is not None else float("-inf")), r.run_id)
 
     return [review.baseline, *sorted(comparable, key=rank_key), *incomparable]
+
+
+def run_matches(r: RunReview, query: str) -> bool:
+    """`/` search: the query's words in the run's id, artifact, status or contract reason."""
+    return matches(query, (r.run_id, r.run.artifact, r.status, versus(r)))
 
 
 def rank_labels(order: list[RunReview]) -> dict[str, str]:
@@ -137,6 +143,10 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
         spare = budget - (used(columns) + reason_min + 2 * PADDING)
         status = columns[2]
         columns[2] = Column(status.key, status.header, max(12, status.width + spare), status.cell)
+        spare = budget - (used(columns) + reason_min + 2 * PADDING)
+        if spare < 0:  # then the run id, elided in the middle so its distinguishing tail stays
+            run = columns[1]
+            columns[1] = Column(run.key, run.header, max(10, run.width + spare), run.cell)
     # the reason a run may not be ranked gets room first (the panel below shows it in full)
     reason_first = min(reason_full, 24)
     for extra in optional:
@@ -162,7 +172,7 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
             "enter",
             "select_cursor",
             "compare",
-            key_display="enter",
+            key_display="⏎",
             tooltip="the baseline and the highlighted run side by side",
         ),
         Binding("down,j", "cursor_down", "next run", show=False),
@@ -177,11 +187,13 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=PADDING)
         self.order: list[RunReview] = []
 
-    def show_review(self, review: Review, keep: str | None = None) -> None:
-        """Fill the table for `review`, keeping the cursor on run `keep` when it is still there."""
-        self.order = display_order(review)
+    def show_review(self, review: Review, keep: str | None = None, query: str = "") -> None:
+        """Fill the table for `review`, keeping the cursor on run `keep` when it is still there;
+        with a `query`, only the runs that match it (ranks and widths stay those of all runs)."""
+        everyone = display_order(review)
+        self.order = [r for r in everyone if run_matches(r, query)]
         self.clear(columns=True)
-        columns = fit_columns(review, self.order, self.size.width or 80)
+        columns = fit_columns(review, everyone, self.size.width or self.screen.size.width or 80)
         for column in columns:
             header = Text(clip(plain(column.header), column.width), justify=column.justify)  # type: ignore[arg-type]
             self.add_column(header, width=column.width, key=column.key)
@@ -189,7 +201,10 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
             style = DIM if not r.comparable else ""
             cells = []
             for column in columns:
-                value = clip(plain(column.cell(r)), column.width)
+                text = plain(column.cell(r))
+                value = (
+                    elide(text, column.width) if column.key == "run" else clip(text, column.width)
+                )
                 cell_style = style
                 if (column.key == "flags" and value) or (column.key == "rank" and r.is_baseline):
                     cell_style = "bold"

@@ -20,6 +20,8 @@ PRINTABLE = f"[^{UNSAFE_CHARS}]*"
 
 
 class SafeInput(Input):
+    HELP_NAME = "text box"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("restrict", PRINTABLE)
         super().__init__(*args, **kwargs)

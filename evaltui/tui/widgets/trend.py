@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from evaltui.bars import span_bar
+from evaltui.plural import count
 from evaltui.review.trend import MetricTrend, TrendPoint
 from evaltui.tui.stats_text import level
 from evaltui.tui.text import NONE, fit, number, plain, signed
@@ -64,12 +65,15 @@ def trend_text(
 ) -> Text:
     if trend is None:
         return Text("computing the trend…", style="italic")
-    values = [p.value for p in trend.points]
+    values = [p.value for p in trend.line]
     out = Text()
     out.append("TREND", style="bold underline")
     out.append(" ")
     out.append(plain(trend.metric, limit=60), style="bold")
-    out.append(f" · {len(trend.points)} runs, oldest first · {trend.source}")
+    out.append(f" · {count(len(trend.points), 'run')}, oldest first · {trend.source}")
+    left_out = len(trend.points) - len(trend.line)
+    if left_out:
+        out.append(f" · {left_out} not comparable, left out of the line", style="bold")
     out.append("\n")
     known = [v for v in values if v is not None]
     if not known:
@@ -90,10 +94,12 @@ def trend_text(
                 marks.append("reference")
             if p.run_id == current:
                 marks.append("current")
-            row = Text(f"{p.started_at:%Y-%m-%d} ")
-            row.append(fit(plain(p.run_id), id_width), style="bold" if marks else "")
+            row = Text(f"{p.started_at:%Y-%m-%d} ", style="" if p.comparable else "dim")
+            row.append(fit(plain(p.run_id), id_width, middle=True), style="bold" if marks else "")
             row.append(" ")
-            if p.value is None:
+            if not p.comparable:
+                row.append(fit("≠ " + plain(p.differs.removeprefix("differs: ")), bar_width))
+            elif p.value is None:
                 row.append(fit(NONE, bar_width))
             else:
                 row.append(fit(span_bar(p.value, low, high, bar_width), bar_width))
