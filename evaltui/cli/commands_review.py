@@ -11,7 +11,7 @@ from evaltui.cli.options import confidence_option, json_option, open_store, stor
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
-from evaltui.review.figures_text import interval, level, rate
+from evaltui.review.figures_text import interval, level, paired_notes, rate
 from evaltui.review.paired import PairedSettings, PairedStats
 from evaltui.review.report import Review, RunReview, review_runs
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -39,6 +39,13 @@ from evaltui.store.queries import get_run
 )
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
 @click.option(
+    "--margin",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=None,
+    help="Non-inferiority margin M as a rate difference (0.02 = 2 points): is each run worse "
+    "than the baseline by more than M? Answered with the interval's lower bound.",
+)
+@click.option(
     "--transitions",
     is_flag=True,
     help="Also show each run's route transition matrix (baseline route x run route).",
@@ -52,6 +59,7 @@ def compare_command(
     confidence: float,
     resamples: int,
     seed: int,
+    margin: float | None,
     transitions: bool,
 ) -> None:
     """Audit RUNs (default: the rest of BASELINE's experiment) against BASELINE.
@@ -60,9 +68,11 @@ def compare_command(
     routes, guardrail status, evidence flags, and paired statistics on the shared cases:
     fixed/broken counts, the exact McNemar p (Holm-adjusted across the comparable runs), the
     exact-route-rate difference with its paired bootstrap interval, Wilson intervals of every
-    rate, repeats of one artifact summarised, and warnings. See docs/statistics.md.
+    rate, repeats of one artifact summarised, and warnings; with --margin the non-inferiority
+    verdict, and always the minimum detectable difference (80% power) and, when the suite names a
+    cluster_field, clustered intervals. See docs/statistics.md.
     """
-    settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed)
+    settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed, margin=margin)
     matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
         review = review_runs(store.con, baseline, list(runs) if runs else None, settings)
@@ -113,6 +123,10 @@ def _print_paired(review: Review) -> None:
             style="dim",
         )
     )
+    for r, stats in paired:
+        notes = "; ".join(paired_notes(stats, review.cluster_field))
+        if notes:
+            out.print(Text.assemble("  ", safe(r.run_id), "  ", safe(notes, limit=400)))
 
 
 def _paired_cells(paired: PairedStats) -> list[str]:
