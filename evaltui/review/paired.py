@@ -314,7 +314,8 @@ def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
                     "baseline",
                 )
             )
-        if delta != 0 and ci.width > abs(delta):
+        few_clusters = stats.clustered is not None and not stats.clustered.can_reject(s.alpha)
+        if delta != 0 and ci.width > abs(delta) and not few_clusters:
             needed = math.ceil(stats.n * (ci.width / abs(delta)) ** 2)
             out.append(
                 StatWarning(
