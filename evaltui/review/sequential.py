@@ -92,20 +92,31 @@ def log_mixture_ratio(
 def confidence_bounds(
     successes: np.ndarray, failures: np.ndarray, alpha: float, prior: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high) of the confidence sequence at each point, by vectorised bisection."""
+    """(low, high) of the confidence sequence at each point, by vectorised bisection.
+
+    log Lambda(p) = m - loglik(p) with the mixture term m fixed per point, so the bisection
+    solves loglik(p) = m - log(1/alpha) on each side of S/t.
+    """
+    from scipy.special import betaln, xlog1py, xlogy
+
     s = np.asarray(successes, dtype=np.float64)
     f = np.asarray(failures, dtype=np.float64)
     t = s + f
     centre = np.where(t > 0, s / np.maximum(t, 1), 0.5)
-    threshold = math.log(1.0 / alpha)
+    a, b = prior
+    floor = betaln(a + s, b + f) - betaln(a, b) - math.log(1.0 / alpha)  # reject: loglik <= floor
+
+    def loglik(p: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(xlogy(s, p) + xlog1py(f, -p))
 
     def edge(outer: float) -> np.ndarray:
         inside = centre.copy()
         outside = np.full_like(centre, outer)
-        reject_outer = log_mixture_ratio(s, f, outside, prior) >= threshold
+        reject_outer = loglik(outside) <= floor
         for _ in range(32):  # 2**-32: far below any rate shown
             mid = (inside + outside) / 2
-            rejected = log_mixture_ratio(s, f, mid, prior) >= threshold
+            rejected = loglik(mid) <= floor
             outside = np.where(rejected, mid, outside)
             inside = np.where(rejected, inside, mid)
         return np.where(reject_outer, inside, outer)
