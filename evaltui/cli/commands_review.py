@@ -296,6 +296,60 @@ def _print_review(review: Review) -> None:
                 out.print(Text.assemble("  ", safe(r.run_id), "  ", safe(f.message, limit=400)))
 
 
+@click.command("flips")
+@click.argument("baseline")
+@click.argument("runs", nargs=-1)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Show at most this many changed cases (--json lists them all).",
+)
+@store_option
+@json_option
+def flips_command(
+    baseline: str, runs: tuple[str, ...], limit: int, store_path: Path | None, as_json: bool
+) -> None:
+    """Cases whose outcome changed against BASELINE across RUNs (default: the rest of its
+    experiment on the same suite), each with its history: R right, W wrong, - no result."""
+    from evaltui.review.flips import flip_report
+
+    with open_store(store_path, read_only=True) as store:
+        report = flip_report(store.con, baseline, runs)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    out = console()
+    out.print(
+        Text.assemble(
+            ("flips against ", "bold"),
+            safe(report.baseline, "bold"),
+            f" across {len(report.run_ids)} run(s): ",
+            safe(", ".join(report.run_ids), limit=400),
+        )
+    )
+    rows = [
+        [safe(f.case_id, limit=60), safe(f.baseline), safe(f.history, limit=200),
+         safe(f.fixed), safe(f.broken), safe("yes" if f.flaky else "")]
+        for f in report.flips[:limit]
+    ]  # fmt: skip
+    out.print(table(None, ["case_id", "baseline", "history", "fixed", "broken", "flaky"], rows))
+    hidden = len(report.flips) - len(rows)
+    more = f" ({hidden:,} more: --limit or --json)" if hidden > 0 else ""
+    rep = report.repeats
+    pass_k = ", ".join(
+        f"pass^{k} {v:.3f}" for k, v in rep.pass_hat.items() if k in (1, 2, 3, rep.attempts)
+    )
+    out.print(
+        Text(
+            f"{len(report.flips):,} of {report.cases:,} case(s) changed outcome{more}; "
+            f"{report.flaky:,} flaky across the runs; {pass_k}",
+            style="dim",
+        )
+    )
+
+
 @click.command("cases")
 @click.argument("run")
 @click.option(
