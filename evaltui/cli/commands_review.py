@@ -136,7 +136,7 @@ def _paired_cells(paired: PairedStats) -> list[str]:
         str(paired.broken),
         "-" if paired.delta is None else f"{paired.delta:+.3f}",
         interval(paired.ci),
-        f"{paired.mcnemar_p:.3g}" if paired.n else "-",
+        f"{paired.test_p:.3g}" if paired.n else "-",
         "-" if paired.holm_p is None else f"{paired.holm_p:.3g}",
         paired.verdict,
     ]

@@ -14,6 +14,8 @@ from typing import Any
 
 from evaltui.review.stats import Interval
 
+DEFAULT_MARGIN = 0.02  # 2 points: the app's margin, and the canary test's default
+
 
 @dataclass(frozen=True, slots=True)
 class NonInferiority:

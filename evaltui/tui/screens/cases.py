@@ -28,7 +28,7 @@ from evaltui.store.queries import RunInfo
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
-from evaltui.tui.stats_text import compact
+from evaltui.tui.stats_text import compact, power_line
 from evaltui.tui.text import safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
 from evaltui.tui.widgets.safe_input import SafeInput
@@ -205,6 +205,11 @@ class CasesScreen(ReviewScreen):
         yield TransitionSummary(id="summary")
         if self.baseline is not None:
             yield Static(self.stats_text(), id="pair-stats", classes="stats-line")
+            yield Static(
+                power_line(self.context.paired),
+                id="pair-power",
+                classes="stats-line",
+            )
         with Horizontal(id="filter-bar"):
             yield Static(Text("loading cases…", style="italic"), id="filters")
             yield SafeInput(placeholder="text in id, slice, routes or outputs", id="text-filter")

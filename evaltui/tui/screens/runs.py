@@ -19,6 +19,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
+from evaltui.review.noninferiority import DEFAULT_MARGIN
+from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, default_baseline, review_runs
 from evaltui.store.queries import experiments, get_run
 from evaltui.tui.pair_actions import (
@@ -34,6 +36,10 @@ from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.text import safe
 from evaltui.tui.widgets.run_panel import RunPanel
 from evaltui.tui.widgets.runs_table import RunsTable
+
+# The app reviews with the same margin the canary's sequential test defaults to: every pair
+# header then says whether the candidate is shown not worse by more than 2 points.
+APP_SETTINGS = PairedSettings(margin=DEFAULT_MARGIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ def load_runs(
         experiment = get_run(con, baseline).experiment
     experiment = experiment or names[0][0]
     baseline = baseline or default_baseline(con, experiment)
-    return RunsData(names, review_runs(con, baseline))
+    return RunsData(names, review_runs(con, baseline, settings=APP_SETTINGS))
 
 
 class RunsScreen(ReviewScreen):
