@@ -23,6 +23,7 @@ from evaltui.review.cells import (
 )
 from evaltui.review.clusters import cluster_field_for, cluster_sums
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
+from evaltui.review.delta_guardrails import delta_values
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
 from evaltui.review.metrics import Number, metric_values
@@ -215,11 +216,15 @@ def review_runs(
 
     def build(run: RunInfo, is_baseline: bool) -> RunReview:
         suite = suites[run.suite_id]
+        judged = {
+            **metrics[run.run_id],
+            **delta_values(suite.guardrails, paired.get(run.run_id), is_baseline),
+        }
         return RunReview(
             run=run,
             is_baseline=is_baseline,
             differences=() if is_baseline else differences[run.run_id],
-            verdict=evaluate_guardrails(suite.guardrails, metrics[run.run_id]),
+            verdict=evaluate_guardrails(suite.guardrails, judged),
             metrics_recomputed=metrics[run.run_id],
             evidence=evidence_flags(
                 run, suite, fingerprints[run.run_id], coverage[run.run_id], metrics[run.run_id]
