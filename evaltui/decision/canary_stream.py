@@ -290,10 +290,10 @@ def _run_block(
     decided = _advance_all(block, rates, hard)
     if decided is None:
         return None
-    for target, source in zip(rates, saved[0], strict=True):
-        _restore(target, source)
-    for target, source in zip(hard, saved[1], strict=True):
-        _restore(target, source)
+    for rate, kept in zip(rates, saved[0], strict=True):
+        _restore(rate, kept)
+    for invariant, kept_invariant in zip(hard, saved[1], strict=True):
+        _restore(invariant, kept_invariant)
     again = _advance_all([b for b in block if b[0] <= decided[1]], rates, hard)
     return again or decided
 
