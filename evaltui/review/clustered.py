@@ -17,7 +17,8 @@ Which interval runs depends on the number of clusters G (stated in the output):
   may be flipped under the null; exact enumeration up to EXACT_CLUSTERS, else seeded Monte
   Carlo), and the interval is the set of theta it does not reject. The CLT is not trusted.
 - FEW_CLUSTERS <= G <= BOOTSTRAP_CLUSTERS: the percentile cluster bootstrap (clusters resampled
-  with replacement), p from the clustered z statistic.
+  with replacement; the ends' distances from delta scaled by sqrt(G / (G - 1)), the CR1
+  small-sample factor the plain bootstrap lacks), p from the clustered z statistic.
 - more: the normal interval delta +/- z * se (the CLT holds comfortably).
 """
 
@@ -155,7 +156,14 @@ def _bootstrap(
         done += size
     alpha = 1.0 - confidence
     low, high = np.quantile(deltas, [alpha / 2, 1 - alpha / 2])
-    return Interval(float(low), float(high), confidence)
+    # the bootstrap's spread lacks CR1's G / (G - 1): scale the ends' distances from delta by it
+    centre = float(sums.sum() / sizes.sum())
+    factor = math.sqrt(g / (g - 1))
+    return Interval(
+        float(centre - factor * (centre - low)),
+        float(centre + factor * (high - centre)),
+        confidence,
+    )
 
 
 def clustered_paired(
