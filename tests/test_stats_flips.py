@@ -57,3 +57,22 @@ def test_flips_lists_changed_cases_with_history(run_cli, flip_store: Path) -> No
 def test_flips_refuses_a_run_on_another_suite(run_cli, flip_store: Path, tmp_path: Path) -> None:
     missing = run_cli("flips", "base", "nope", "--store", flip_store)
     assert missing.code == 2 and "nope" in missing.err
+
+
+def test_flip_view_in_the_app(sample_store: Path) -> None:
+    from tests.tui_helpers import drive, screen_text, settle
+
+    seen: list[str] = []
+
+    async def flow(app, pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("j")  # the first candidate: three seeds of one artifact
+        await settle(pilot)
+        await pilot.press("F")
+        await settle(pilot)
+        seen.append(screen_text(app))
+
+    drive(sample_store, flow, size=(80, 24))
+    text = seen[0]
+    assert "flips" in text and "(baseline)" in text
+    assert "changed over 3 run(s)" in text and "pass^1" in text
+    assert "history" in text and "flaky" in text
