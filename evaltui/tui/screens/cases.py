@@ -451,7 +451,7 @@ class CasesScreen(ReviewScreen):
     def action_toggle_summary(self) -> None:
         summary = self.query_one(TransitionSummary)
         summary.display = not summary.display
-        for line in self.query("#pair-stats"):
+        for line in self.query("#pair-stats, #pair-power"):
             line.display = summary.display
 
     def action_back(self) -> None:
