@@ -76,3 +76,15 @@ def test_flip_view_in_the_app(sample_store: Path) -> None:
     assert "flips" in text and "(baseline)" in text
     assert "changed over 3 run(s)" in text and "pass^1" in text
     assert "history" in text and "flaky" in text
+
+
+def test_compare_reports_flakiness_of_repeats(run_cli, flip_store: Path) -> None:
+    data = json.loads(run_cli("compare", "base", "--store", flip_store, "--json").out)
+    (group,) = [g for g in data["repeats"] if g["artifact"] == "cand"]
+    flaky = group["flakiness"]
+    assert flaky["runs"] == ["s1", "s2", "s3"] and flaky["flaky_cases"] == 2
+    assert flaky["changed_vs_baseline"] == 2
+    # pass^3: c2 (2 of 3) and c5 (1 of 3) give 0, five cases 1; c8 has 2 attempts: left out
+    assert flaky["pass_hat_k"]["3"] == pytest.approx(5 / 7)
+    text = run_cli("compare", "base", "--store", flip_store).out
+    assert "2 flaky case(s)" in text

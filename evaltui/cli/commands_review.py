@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import duckdb
 from rich.text import Text
 
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
@@ -12,6 +13,7 @@ from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
 from evaltui.review.figures_text import interval, level, paired_notes, rate
+from evaltui.review.flips import FlipReport
 from evaltui.review.paired import PairedSettings, PairedStats
 from evaltui.review.report import Review, RunReview, review_runs
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -76,11 +78,15 @@ def compare_command(
     matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
         review = review_runs(store.con, baseline, list(runs) if runs else None, settings)
+        flaky = _repeat_flakiness(store.con, review)
         if transitions:
             paired_ids = [r.run_id for r in review.runs if r.paired is not None]
             matrices = transition_matrices(store.con, baseline, paired_ids)
     if as_json:
         data = review.to_json()
+        for entry in data["repeats"]:
+            report = flaky.get(entry["artifact"])
+            entry["flakiness"] = None if report is None else _flakiness_json(report)
         if transitions:
             for entry in data["runs"]:
                 matrix = matrices.get(entry["run_id"])
@@ -88,6 +94,7 @@ def compare_command(
         emit_json(data)
     else:
         _print_review(review)
+        _print_flakiness(flaky)
         for run_id, matrix in matrices.items():
             _print_transitions(run_id, matrix)
     if gate:
@@ -99,6 +106,52 @@ def compare_command(
                 ", ".join(f"{r.run_id} ({_gate_reason(r)})" for r in failing) or "no runs to gate"
             )
             raise CheckFailed(f"gate failed: {names}")
+
+
+def _repeat_flakiness(con: duckdb.DuckDBPyConnection, review: Review) -> dict[str, FlipReport]:
+    """Per repeat group (an artifact's comparable runs on the baseline's suite): flips, pass^k."""
+    from evaltui.review.flips import flip_report
+
+    suite_id = review.baseline.run.suite_id
+    out = {}
+    for group in review.repeats:
+        ids = [
+            r
+            for r in group.run_ids
+            if r != review.baseline.run_id and review.get(r).run.suite_id == suite_id
+        ]
+        if len(ids) >= 2:
+            out[group.artifact] = flip_report(con, review.baseline.run_id, ids)
+    return out
+
+
+def _flakiness_json(report: FlipReport) -> dict[str, object]:
+    return {
+        "runs": list(report.run_ids),
+        "changed_vs_baseline": len(report.flips),
+        "flaky_cases": report.flaky,
+        **report.repeats.to_json(),
+    }
+
+
+def _print_flakiness(reports: dict[str, FlipReport]) -> None:
+    if not reports:
+        return
+    out = console()
+    out.print(
+        Text("per-case flakiness across repeats (evaltui flips for the cases):", style="bold")
+    )
+    for artifact, report in reports.items():
+        rep = report.repeats
+        pass_k = ", ".join(f"pass^{k} {v:.3f}" for k, v in rep.pass_hat.items())
+        out.print(
+            Text.assemble(
+                "  ",
+                safe(artifact),
+                f"  {len(report.run_ids)} runs: {report.flaky:,} flaky case(s), "
+                f"{len(report.flips):,} changed against the baseline; {pass_k}",
+            )
+        )
 
 
 def _print_paired(review: Review) -> None:
