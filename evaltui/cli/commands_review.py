@@ -169,10 +169,15 @@ def _print_paired(review: Review) -> None:
     out.print(table(None, columns, rows))
     out.print(
         Text(
-            f"delta = exact-route rate minus the baseline's on the shared cases; {conf} paired "
-            f"bootstrap interval ({review.settings.resamples:,} resamples, "
-            f"seed {review.settings.seed}); "
-            f"exact McNemar p; {review.adjustment_note}",
+            "delta = exact-route rate minus the baseline's on the shared cases; "
+            + (
+                f"{conf} interval and p clustered by {review.cluster_field} (method per run "
+                "below); "
+                if review.cluster_field
+                else f"{conf} paired bootstrap interval ({review.settings.resamples:,} "
+                f"resamples, seed {review.settings.seed}); exact McNemar p; "
+            )
+            + review.adjustment_note,
             style="dim",
         )
     )
