@@ -351,6 +351,11 @@ def canary_check_command(
     values = parse_observed(observed) if observed else {}
     if allowed_signers is None:
         doc = read_decision(decision)
+        click.echo(
+            f"evaltui: warning: {visible(decision)}: signature not checked (--unverified); "
+            "the rule applied is whatever the file says",
+            err=True,
+        )
     else:  # the rule comes from the bytes whose signature was checked, not from a second read
         result = verify_decision(decision, allowed_signers)
         if not result.valid or result.record is None:
