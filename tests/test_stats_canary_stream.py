@@ -129,3 +129,22 @@ def test_stream_needs_a_verified_decision_or_unverified(run_cli, signed, tmp_pat
         "canary-check", decision, "--unverified", "--stream", stream, "--observed", "a=1"
     )
     assert both.code == 2
+
+
+def test_only_upper_limits_on_a_count_break_mid_stream() -> None:
+    import numpy as np
+
+    from evaltui.contract.model import Guardrail
+    from evaltui.decision.canary_stream import _holds
+
+    counts = np.array([0.0, 1.0, 2.0, 3.0])
+    cases = {
+        "== 2": [True, True, True, False],
+        "<= 1": [True, True, False, False],
+        "< 2": [True, True, False, False],
+        ">= 3": [True, True, True, True],  # a lower limit cannot be judged before the end
+        "!= 1": [True, True, True, True],
+    }
+    for text, expected in cases.items():
+        op, value = text.split()
+        assert _holds(Guardrail("m", op, float(value), ""), counts).tolist() == expected, text

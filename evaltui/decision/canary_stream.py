@@ -9,7 +9,7 @@ Monitored rates (the stop rule's `sequential.metrics`) go through the anytime-va
 `evaltui.review.sequential`, against the control arm when the stream has control lines for the
 metric, else against the recorded baseline rate. Other monitored metrics are hard invariants on
 the canary's running count of events (`unsafe_serve == 0`: the first unsafe serve rolls back at
-once). The verdict is the one a pipeline checking after every line would have reached: the first
+once; a count only grows, so only upper limits can break mid-stream). The verdict is the one a pipeline checking after every line would have reached: the first
 line at which the test crosses a boundary or an invariant breaks decides.
 
 The file is read twice, line by line with a length cap (never whole): first to check every line
@@ -357,16 +357,18 @@ def _advance_all(
 
 
 def _holds(guardrail: Guardrail, values: np.ndarray) -> np.ndarray:
+    """False where a running count has broken the invariant for good.
+
+    A count only grows, so only upper limits can break mid-stream: `== v` and `<= v` once the
+    count exceeds v, `< v` once it reaches v. Lower limits (`>=`, `>`) and `!=` cannot be judged
+    before the canary ends and never roll back from a stream.
+    """
     op, limit = guardrail.op, guardrail.value
-    table = {
-        "==": values == limit,
-        "!=": values != limit,
-        "<=": values <= limit,
-        "<": values < limit,
-        ">=": values >= limit,
-        ">": values > limit,
-    }
-    return np.asarray(table[op], dtype=bool)
+    if op in ("==", "<="):
+        return np.asarray(values <= limit, dtype=bool)
+    if op == "<":
+        return np.asarray(values < limit, dtype=bool)
+    return np.ones(values.shape, dtype=bool)
 
 
 def _advance(
