@@ -148,3 +148,11 @@ def test_only_upper_limits_on_a_count_break_mid_stream() -> None:
     for text, expected in cases.items():
         op, value = text.split()
         assert _holds(Guardrail("m", op, float(value), ""), counts).tolist() == expected, text
+
+
+def test_a_perfect_baseline_is_not_a_rate_of_exactly_one() -> None:
+    from evaltui.decision.canary_stream import reference_rate
+
+    assert reference_rate(1.0, 50) == pytest.approx(0.99)
+    assert reference_rate(0.0, 50) == pytest.approx(0.01)
+    assert reference_rate(0.9, 50) == 0.9

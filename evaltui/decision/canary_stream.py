@@ -234,7 +234,7 @@ def _states(
         per_metric = float(sequential.get("level_per_metric", sequential.get("level", 0.05)))
         for name, spec in dict(sequential.get("metrics", {})).items():
             higher = bool(spec.get("higher_is_better", True))
-            rate = float(spec["baseline_rate"])
+            rate = reference_rate(float(spec["baseline_rate"]), int(spec.get("baseline_n", 0)))
             plan = SequentialPlan(
                 baseline_rate=rate if higher else 1.0 - rate,
                 level=per_metric,
@@ -251,6 +251,19 @@ def _states(
         if parsed is not None and parsed[0] not in watched and not parsed[0].startswith("delta("):
             hard.append(InvariantState(Guardrail(parsed[0], parsed[1], parsed[2], "")))
     return rates, hard
+
+
+def reference_rate(rate: float, n: int) -> float:
+    """The baseline rate as a reference, kept half a case away from 0 and 1.
+
+    A baseline that got every one of its n offline cases right does not show a production rate
+    of exactly 1: against 1, a single failure would reject at once. So 0 and 1 become 0.5 / n and
+    1 - 0.5 / n (the usual continuity correction for a rate with no failures).
+    """
+    if n <= 0:
+        return rate
+    edge = 0.5 / n
+    return min(max(rate, edge), 1.0 - edge)
 
 
 def check_stream(doc: Mapping[str, Any], path: Path) -> StreamVerdict:
