@@ -15,6 +15,7 @@ from evaltui.review.clustered import (
     METHOD_BOOTSTRAP,
     METHOD_NORMAL,
     METHOD_PERMUTATION,
+    METHOD_T,
     _flip_matrix,
     clustered_paired,
     clustered_se,
@@ -67,9 +68,24 @@ def test_sign_flip_p_equals_scipy_exact_permutation_test() -> None:
     assert sign_flip_p(sums, sizes, few.ci.low - 1e-3, flips) <= 0.05
 
 
+def test_clustered_t_interval_equals_statsmodels_with_t() -> None:
+    rng = np.random.default_rng(6)
+    g = 45
+    d, labels = _cases(rng, g, rng.integers(1, 9, g))
+    sums, sizes = _by_cluster(d, labels, g)
+    ours = clustered_paired(sums, sizes, int((d > 0).sum()), int((d < 0).sum()))
+    assert ours is not None and ours.method == METHOD_T
+    fit = sm.OLS(d, np.ones_like(d)).fit(
+        cov_type="cluster", cov_kwds={"groups": labels}, use_t=True
+    )
+    low, high = fit.conf_int(alpha=0.05)[0]
+    assert (ours.ci.low, ours.ci.high) == pytest.approx((low, high), rel=1e-9)
+    assert ours.p_value == pytest.approx(fit.pvalues[0], rel=1e-9)
+
+
 def test_cluster_bootstrap_agrees_with_scipy_bootstrap_over_clusters() -> None:
     rng = np.random.default_rng(3)
-    g = 60
+    g = 250
     d, labels = _cases(rng, g, rng.integers(1, 12, g))
     sums, sizes = _by_cluster(d, labels, g)
     ours = clustered_paired(
@@ -83,8 +99,10 @@ def test_cluster_bootstrap_agrees_with_scipy_bootstrap_over_clusters() -> None:
         n_resamples=20_000,
         random_state=np.random.default_rng(9),
     ).confidence_interval
-    assert ours.ci.low == pytest.approx(ref.low, abs=0.006)
-    assert ours.ci.high == pytest.approx(ref.high, abs=0.006)
+    # ours scales the ends by sqrt(G / (G - 1)) around delta (CR1's factor)
+    factor = np.sqrt(g / (g - 1))
+    assert ours.ci.low == pytest.approx(ours.delta - factor * (ours.delta - ref.low), abs=0.004)
+    assert ours.ci.high == pytest.approx(ours.delta + factor * (ref.high - ours.delta), abs=0.004)
     # the z test of the clustered SE: p from statsmodels' cluster-robust fit (normal, not t)
     fit = sm.OLS(d, np.ones_like(d)).fit(
         cov_type="cluster", cov_kwds={"groups": labels, "use_correction": True}, use_t=False
@@ -102,10 +120,10 @@ def test_many_clusters_use_the_normal_interval() -> None:
     assert out.ci.high - out.delta == pytest.approx(1.959964 * out.se, rel=1e-5)
 
 
-def test_clustered_interval_covers_where_the_naive_one_does_not() -> None:
-    """ICC 0.3 within clusters of 10: 2,000 seeded data sets, true difference 0."""
+def _coverage(g: int, m: int, reps: int) -> tuple[float, float, set[str]]:
+    """Share of seeded data sets (ICC 0.3 in each arm, true difference 0) whose clustered and
+    naive intervals cover 0, and the clustered methods that ran."""
     rng = np.random.default_rng(20_261_206)
-    reps, g, m = 2_000, 40, 10
     rho, mu = 0.3, 0.7
     a, b = mu * (1 - rho) / rho, (1 - mu) * (1 - rho) / rho
     base = rng.random((reps, g, m)) < rng.beta(a, b, (reps, g, 1))
@@ -115,18 +133,35 @@ def test_clustered_interval_covers_where_the_naive_one_does_not() -> None:
     broken = (~cand & base).sum(axis=(1, 2))
     sizes = np.full(g, m)
     clustered = naive = 0
+    methods = set()
     for r in range(reps):
         out = clustered_paired(
             sums[r], sizes, int(fixed[r]), int(broken[r]), resamples=1_000, seed=r
         )
         assert out is not None
+        methods.add(out.method)
         clustered += out.ci.contains(0.0)
         ties = g * m - int(fixed[r]) - int(broken[r])
         plain = paired_bootstrap_delta(int(fixed[r]), int(broken[r]), ties, resamples=1_000, seed=r)
         assert plain is not None
         naive += plain.contains(0.0)
-    assert 0.935 <= clustered / reps <= 0.965, clustered / reps
-    assert naive / reps < 0.85, naive / reps  # the naive interval visibly under-covers
+    return clustered / reps, naive / reps, methods
+
+
+def test_clustered_interval_covers_where_the_naive_one_does_not() -> None:
+    """40 clusters of 10 cases, ICC 0.3, 2,000 seeded data sets: the t interval on CR1."""
+    clustered, naive, methods = _coverage(40, 10, 2_000)
+    assert methods == {METHOD_T}
+    assert 0.935 <= clustered <= 0.965, clustered
+    assert naive < 0.85, naive  # the naive interval visibly under-covers
+
+
+def test_cluster_bootstrap_covers_with_many_clusters() -> None:
+    """200 clusters of 5 cases, ICC 0.3, 1,000 seeded data sets: the cluster bootstrap."""
+    clustered, naive, methods = _coverage(200, 5, 1_000)
+    assert methods == {METHOD_BOOTSTRAP}
+    assert 0.935 <= clustered <= 0.965, clustered
+    assert naive < 0.9, naive
 
 
 @pytest.fixture

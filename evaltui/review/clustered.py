@@ -16,7 +16,10 @@ Which interval runs depends on the number of clusters G (stated in the output):
 - G < FEW_CLUSTERS: the sign-flip permutation test (every cluster's centred sum D_g - theta * n_g
   may be flipped under the null; exact enumeration up to EXACT_CLUSTERS, else seeded Monte
   Carlo), and the interval is the set of theta it does not reject. The CLT is not trusted.
-- FEW_CLUSTERS <= G <= BOOTSTRAP_CLUSTERS: the percentile cluster bootstrap (clusters resampled
+- FEW_CLUSTERS <= G < T_CLUSTERS: delta +/- t_{G-1} * se, p from the same t (Cameron & Miller's
+  recommendation for a moderate number of clusters; it covers where the percentile bootstrap
+  still runs a little short, see docs/statistics.md).
+- T_CLUSTERS <= G <= BOOTSTRAP_CLUSTERS: the percentile cluster bootstrap (clusters resampled
   with replacement; the ends' distances from delta scaled by sqrt(G / (G - 1)), the CR1
   small-sample factor the plain bootstrap lacks), p from the clustered z statistic.
 - more: the normal interval delta +/- z * se (the CLT holds comfortably).
@@ -35,6 +38,7 @@ import numpy as np
 from evaltui.review.stats import DEFAULT_CONFIDENCE, DEFAULT_SEED, Interval, z_value
 
 FEW_CLUSTERS = 30
+T_CLUSTERS = 200  # below: Student t with G - 1 degrees of freedom on the CR1 error
 EXACT_CLUSTERS = 14  # 2**14 = 16,384 sign patterns: enumerated
 BOOTSTRAP_CLUSTERS = 20_000
 DEFAULT_CLUSTER_RESAMPLES = 2_000
@@ -43,6 +47,7 @@ _CHUNK_CELLS = 2_000_000  # bootstrap draws x clusters per block: bounded memory
 
 METHOD_PERMUTATION = "sign-flip permutation (exact)"
 METHOD_PERMUTATION_MC = "sign-flip permutation (Monte Carlo)"
+METHOD_T = "clustered standard error (t, G-1 df)"
 METHOD_BOOTSTRAP = "cluster bootstrap (percentile)"
 METHOD_NORMAL = "clustered standard error (normal)"
 
@@ -200,6 +205,15 @@ def clustered_paired(
         p = sign_flip_p(d, m, 0.0, flips)
         ci = _inverted_interval(d, m, delta, alpha, flips)
         used = len(flips)
+    elif g < T_CLUSTERS:
+        from scipy.stats import t as student_t
+
+        z = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
+        p = float(2 * student_t.sf(abs(z), g - 1)) if math.isfinite(z) else 0.0
+        half = float(student_t.ppf(0.5 + confidence / 2, g - 1)) * se
+        ci = Interval(delta - half, delta + half, confidence)
+        method = METHOD_T
+        used = None
     else:
         z = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
         p = 2 * (1 - NormalDist().cdf(abs(z))) if math.isfinite(z) else 0.0
