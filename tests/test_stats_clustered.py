@@ -212,3 +212,13 @@ def test_a_suite_without_cluster_field_is_not_clustered(run_cli, clustered_store
     paired = data["runs"][0]["paired"]
     assert paired["clusters"] is None and paired["margin"] is None
     assert paired["min_detectable_difference"] > 0
+
+
+def test_one_cluster_shows_nothing() -> None:
+    from evaltui.review.clustered import METHOD_ONE
+
+    out = clustered_paired(np.array([5.0]), np.array([40.0]), 5, 0)
+    assert out is not None and out.method == METHOD_ONE and out.clusters == 1
+    assert (out.ci.low, out.ci.high, out.p_value) == (-1.0, 1.0, 1.0)
+    assert not out.can_reject(0.05)
+    assert clustered_paired(np.array([]), np.array([]), 0, 0) is None

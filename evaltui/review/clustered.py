@@ -47,6 +47,7 @@ _CHUNK_CELLS = 2_000_000  # bootstrap draws x clusters per block: bounded memory
 
 METHOD_PERMUTATION = "sign-flip permutation (exact)"
 METHOD_PERMUTATION_MC = "sign-flip permutation (Monte Carlo)"
+METHOD_ONE = "one cluster: no test possible"
 METHOD_T = "clustered standard error (t, G-1 df)"
 METHOD_BOOTSTRAP = "cluster bootstrap (percentile)"
 METHOD_NORMAL = "clustered standard error (normal)"
@@ -181,7 +182,7 @@ def clustered_paired(
     resamples: int = DEFAULT_CLUSTER_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> ClusteredPaired | None:
-    """The clustered interval and test of the paired difference; None with fewer than 2 clusters.
+    """The clustered interval and test of the paired difference; None without paired cases.
 
     `sums`/`sizes` are per cluster (clusters without paired cases left out); `fixed`/`broken` are
     the totals, for the naive standard error the design effect compares against.
@@ -191,10 +192,17 @@ def clustered_paired(
     keep = m > 0
     d, m = d[keep], m[keep]
     g = int(d.size)
-    if g < 2:
+    if g == 0:
         return None
     z_value(confidence)
     n = int(m.sum())
+    if g == 1:  # every paired case in one cluster: one observation, nothing can be shown
+        delta = float(d.sum() / n)
+        naive_one = naive_paired_se(fixed, broken, n)
+        return ClusteredPaired(
+            1, n, delta, 0.0, 0.0 if math.isnan(naive_one) else naive_one,
+            Interval(-1.0, 1.0, confidence), 1.0, METHOD_ONE, None,
+        )  # fmt: skip
     delta, se = clustered_se(d, m)
     naive = naive_paired_se(fixed, broken, n)
     alpha = 1.0 - confidence
