@@ -80,6 +80,7 @@ def test_decide_verify_and_canary(
     cont = run_cli(
         "canary-check",
         decision,
+        "--unverified",
         "--observed",
         "unsafe_claim_served=0",
         "--observed",
@@ -89,6 +90,8 @@ def test_decide_verify_and_canary(
     stop = run_cli(
         "canary-check",
         decision,
+        "--allowed-signers",
+        allowed,
         "--observed",
         "unsafe_claim_served=1",
         "--observed",
@@ -264,8 +267,23 @@ def test_canary_check_needs_every_monitored_metric(
     )
     assert done.code == 0, done.err
     decision = tmp_path / "o" / "d.decision.json"
-    partial = run_cli("canary-check", decision, "--observed", "unsafe_claim_served=0")
+    partial = run_cli(
+        "canary-check", decision, "--unverified", "--observed", "unsafe_claim_served=0"
+    )
     assert partial.code == 2 and "p99_latency_ms" in partial.err and partial.out == ""
+    # a broken observed value rolls back although another monitored metric is not given
+    broken_only = run_cli(
+        "canary-check",
+        decision,
+        "--allowed-signers",
+        allowed,
+        "--observed",
+        "unsafe_claim_served=2",
+    )
+    assert (broken_only.code, broken_only.out) == (1, "ROLL_BACK_TO:ci-answerer-v1\n")
+    # without --allowed-signers the rule is applied only when --unverified says so
+    unchecked = run_cli("canary-check", decision, "--observed", "unsafe_claim_served=0")
+    assert unchecked.code == 2 and "--unverified" in unchecked.err and unchecked.out == ""
     slow = run_cli(
         "canary-check",
         decision,
@@ -279,7 +297,7 @@ def test_canary_check_needs_every_monitored_metric(
     )
     assert slow.code == 1
     assert json.loads(slow.out)["action"] == "ROLL_BACK_TO:ci-answerer-v1"
-    bad = run_cli("canary-check", decision, "--observed", "unsafe_claim_served")
+    bad = run_cli("canary-check", decision, "--unverified", "--observed", "unsafe_claim_served")
     assert bad.code == 2 and "METRIC=VALUE" in bad.err
     other = write_allowed_signers(tmp_path / "other", f"bob@example.com {public_line(key)}")
     untrusted = run_cli(
@@ -347,6 +365,8 @@ def test_canary_check_acts_on_the_verified_bytes(
     stop = run_cli(
         "canary-check",
         decision,
+        "--allowed-signers",
+        allowed,
         "--observed",
         "unsafe_claim_served=1",
         "--observed",

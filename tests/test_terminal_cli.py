@@ -165,7 +165,7 @@ def test_decision_commands_are_safe(
         ("verify", decision, "--allowed-signers", allowed, "--store", full_hostile_store, "--json"),
         ("decisions", "--store", full_hostile_store),
         ("decisions", "--store", full_hostile_store, "--json"),
-        ("canary-check", decision, "--observed", "unsafe=0"),
+        ("canary-check", decision, "--unverified", "--observed", "unsafe=0"),
     ):
         result = run_cli(*args)
         assert_safe(result, styled)
@@ -180,7 +180,7 @@ def test_decision_commands_are_safe(
     doc["rollback_artifact"] = HOSTILE
     crafted = tmp_path / "crafted.decision.json"
     crafted.write_bytes(rfc8785.dumps(doc))
-    rollback = run_cli("canary-check", crafted, "--observed", "unsafe=3")
+    rollback = run_cli("canary-check", crafted, "--unverified", "--observed", "unsafe=3")
     assert_safe(rollback, styled, codes=(1,))
     assert rollback.out.startswith("ROLL_BACK_TO:A" + SHOWN_TITLE)
     rejected = run_cli("verify", crafted, "--allowed-signers", allowed)
@@ -238,11 +238,23 @@ def _bad_run(folder: Path, store: Path) -> tuple[str | Path, ...]:
 
 
 def _bad_observed(folder: Path, store: Path) -> tuple[str | Path, ...]:
-    return ("canary-check", folder / f"{OSC_NAME}.decision.json", "--observed", f"x={HOSTILE}")
+    return (
+        "canary-check",
+        folder / f"{OSC_NAME}.decision.json",
+        "--unverified",
+        "--observed",
+        f"x={HOSTILE}",
+    )
 
 
 def _missing_decision(folder: Path, store: Path) -> tuple[str | Path, ...]:
-    return ("canary-check", folder / f"{OSC_NAME}.decision.json", "--observed", "x=1")
+    return (
+        "canary-check",
+        folder / f"{OSC_NAME}.decision.json",
+        "--unverified",
+        "--observed",
+        "x=1",
+    )
 
 
 def _unknown_run(folder: Path, store: Path) -> tuple[str | Path, ...]:

@@ -308,13 +308,26 @@ def verify_command(
 @click.option(
     "--observed",
     multiple=True,
-    required=True,
-    help="An observed canary value METRIC=VALUE (repeatable).",
+    metavar="METRIC=VALUE",
+    help="An observed canary value; repeat the option for each metric "
+    "(--observed a=0 --observed b=1).",
+)
+@click.option(
+    "--stream",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSONL stream of canary outcomes, one object a line: "
+    '{"arm": "canary"|"control", "metric": NAME, "value": 0|1} or with "successes": K, "n": N.',
 )
 @click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Verify the decision's signature against this file first.",
+    envvar=ALLOWED_SIGNERS_ENV,
+    help=f"Verify the decision's signature against this file first (env {ALLOWED_SIGNERS_ENV}).",
+)
+@click.option(
+    "--unverified",
+    is_flag=True,
+    help="Apply the rule without checking the signature (say so explicitly; not for pipelines).",
 )
 @click.option(
     "--revoked",
@@ -325,22 +338,40 @@ def verify_command(
 def canary_check_command(
     decision: Path,
     observed: tuple[str, ...],
+    stream: Path | None,
     allowed_signers: Path | None,
+    unverified: bool,
     revoked: Path | None,
     as_json: bool,
 ) -> None:
-    """Apply DECISION's canary stop rule to observed values.
+    """Apply DECISION's canary stop rule to observed values or to a stream of outcomes.
 
-    Prints CONTINUE_CANARY_MONITORING (exit 0) or ROLL_BACK_TO:<rollback artifact> (exit 1).
+    Prints CONTINUE_CANARY_MONITORING or PROMOTE_CANARY (exit 0) or ROLL_BACK_TO:<rollback
+    artifact> (exit 1). With --stream, monitored rates get the anytime-valid sequential test
+    signed in the decision (checking after every line keeps its level) and other invariants roll
+    back at their first breaking event. The signature is checked first (--allowed-signers);
+    without it the command refuses unless --unverified is given.
     """
     from evaltui.decision.canary import apply_stop_rule, parse_observed, read_decision
     from evaltui.decision.verify import verify_decision
 
-    values = parse_observed(observed)
+    if bool(observed) == (stream is not None):
+        raise click.UsageError("give either --observed METRIC=VALUE (repeatable) or --stream FILE")
+    if allowed_signers is None and not unverified:
+        raise click.UsageError(
+            "name the trusted signers with --allowed-signers FILE (or "
+            f"{ALLOWED_SIGNERS_ENV}), or pass --unverified to apply an unchecked rule"
+        )
     if revoked is not None and allowed_signers is None:
         raise click.UsageError("--revoked checks the signer: give --allowed-signers too")
+    values = parse_observed(observed) if observed else {}
     if allowed_signers is None:
         doc = read_decision(decision)
+        click.echo(
+            f"evaltui: warning: {visible(decision)}: signature not checked (--unverified); "
+            "the rule applied is whatever the file says",
+            err=True,
+        )
     else:  # the rule comes from the bytes whose signature was checked, not from a second read
         result = verify_decision(decision, allowed_signers, revoked=revoked)
         if not result.valid or result.record is None:
@@ -348,9 +379,18 @@ def canary_check_command(
                 decision, f"not applying the stop rule: the decision is rejected: {result.reason}"
             )
         doc = result.record
+    if stream is not None:
+        _check_stream(decision, doc, stream, as_json, verified=allowed_signers is not None)
+        return
     verdict = apply_stop_rule(doc, values)
     if as_json:
-        emit_json({"decision": str(decision), **verdict.to_json()})
+        emit_json(
+            {
+                "decision": str(decision),
+                "verified": allowed_signers is not None,
+                **verdict.to_json(),
+            }
+        )
     else:
         click.echo(visible(verdict.action))
     if verdict.rollback:
@@ -358,6 +398,30 @@ def canary_check_command(
             f"{r.predicate} broken (observed {r.observed:g})" for r in verdict.broken
         )
         raise CheckFailed(visible(broken))
+
+
+def _check_stream(
+    decision: Path, doc: dict, stream: Path, as_json: bool, *, verified: bool
+) -> None:
+    from evaltui.decision.canary_stream import check_stream
+
+    verdict = check_stream(doc, stream)
+    if as_json:
+        emit_json(
+            {
+                "decision": str(decision),
+                "stream": str(stream),
+                "verified": verified,
+                **verdict.to_json(),
+            }
+        )
+    else:
+        click.echo(visible(verdict.action))
+        for line in verdict.evidence():
+            click.echo("  " + visible(line, limit=ERROR_LINE_LIMIT))
+    if verdict.rollback:
+        where = "" if verdict.line is None else f"{visible(stream)}:{verdict.line}: "
+        raise CheckFailed(where + visible(verdict.reason))
 
 
 @click.command("decisions")

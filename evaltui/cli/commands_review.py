@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import duckdb
 from rich.text import Text
 
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
-from evaltui.review.figures_text import interval, level, rate
+from evaltui.review.figures_text import interval, level, paired_notes, rate
+from evaltui.review.flips import FlipReport
 from evaltui.review.paired import PairedSettings, PairedStats
 from evaltui.review.report import Review, RunReview, review_runs
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -39,6 +41,13 @@ from evaltui.store.queries import get_run
 )
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
 @click.option(
+    "--margin",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=None,
+    help="Non-inferiority margin M as a rate difference (0.02 = 2 points): is each run worse "
+    "than the baseline by more than M? Answered with the interval's lower bound.",
+)
+@click.option(
     "--transitions",
     is_flag=True,
     help="Also show each run's route transition matrix (baseline route x run route).",
@@ -52,6 +61,7 @@ def compare_command(
     confidence: float,
     resamples: int,
     seed: int,
+    margin: float | None,
     transitions: bool,
 ) -> None:
     """Audit RUNs (default: the rest of BASELINE's experiment) against BASELINE.
@@ -60,17 +70,23 @@ def compare_command(
     routes, guardrail status, evidence flags, and paired statistics on the shared cases:
     fixed/broken counts, the exact McNemar p (Holm-adjusted across the comparable runs), the
     exact-route-rate difference with its paired bootstrap interval, Wilson intervals of every
-    rate, repeats of one artifact summarised, and warnings. See docs/statistics.md.
+    rate, repeats of one artifact summarised, and warnings; with --margin the non-inferiority
+    verdict, and always the minimum detectable difference (80% power) and, when the suite names a
+    cluster_field, clustered intervals. See docs/statistics.md.
     """
-    settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed)
+    settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed, margin=margin)
     matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
         review = review_runs(store.con, baseline, list(runs) if runs else None, settings)
+        flaky = _repeat_flakiness(store.con, review)
         if transitions:
             paired_ids = [r.run_id for r in review.runs if r.paired is not None]
             matrices = transition_matrices(store.con, baseline, paired_ids)
     if as_json:
         data = review.to_json()
+        for entry in data["repeats"]:
+            report = flaky.get(entry["artifact"])
+            entry["flakiness"] = None if report is None else _flakiness_json(report)
         if transitions:
             for entry in data["runs"]:
                 matrix = matrices.get(entry["run_id"])
@@ -78,6 +94,7 @@ def compare_command(
         emit_json(data)
     else:
         _print_review(review)
+        _print_flakiness(flaky)
         for run_id, matrix in matrices.items():
             _print_transitions(run_id, matrix)
     if gate:
@@ -89,6 +106,52 @@ def compare_command(
                 ", ".join(f"{r.run_id} ({_gate_reason(r)})" for r in failing) or "no runs to gate"
             )
             raise CheckFailed(f"gate failed: {names}")
+
+
+def _repeat_flakiness(con: duckdb.DuckDBPyConnection, review: Review) -> dict[str, FlipReport]:
+    """Per repeat group (an artifact's comparable runs on the baseline's suite): flips, pass^k."""
+    from evaltui.review.flips import flip_report
+
+    suite_id = review.baseline.run.suite_id
+    out = {}
+    for group in review.repeats:
+        ids = [
+            r
+            for r in group.run_ids
+            if r != review.baseline.run_id and review.get(r).run.suite_id == suite_id
+        ]
+        if len(ids) >= 2:
+            out[group.artifact] = flip_report(con, review.baseline.run_id, ids)
+    return out
+
+
+def _flakiness_json(report: FlipReport) -> dict[str, object]:
+    return {
+        "runs": list(report.run_ids),
+        "changed_vs_baseline": len(report.flips),
+        "flaky_cases": report.flaky,
+        **report.repeats.to_json(),
+    }
+
+
+def _print_flakiness(reports: dict[str, FlipReport]) -> None:
+    if not reports:
+        return
+    out = console()
+    out.print(
+        Text("per-case flakiness across repeats (evaltui flips for the cases):", style="bold")
+    )
+    for artifact, report in reports.items():
+        rep = report.repeats
+        pass_k = ", ".join(f"pass^{k} {v:.3f}" for k, v in rep.pass_hat.items())
+        out.print(
+            Text.assemble(
+                "  ",
+                safe(artifact),
+                f"  {len(report.run_ids)} runs: {report.flaky:,} flaky case(s), "
+                f"{len(report.flips):,} changed against the baseline; {pass_k}",
+            )
+        )
 
 
 def _print_paired(review: Review) -> None:
@@ -106,13 +169,22 @@ def _print_paired(review: Review) -> None:
     out.print(table(None, columns, rows))
     out.print(
         Text(
-            f"delta = exact-route rate minus the baseline's on the shared cases; {conf} paired "
-            f"bootstrap interval ({review.settings.resamples:,} resamples, "
-            f"seed {review.settings.seed}); "
-            f"exact McNemar p; {review.adjustment_note}",
+            "delta = exact-route rate minus the baseline's on the shared cases; "
+            + (
+                f"{conf} interval and p clustered by {review.cluster_field} (method per run "
+                "below); "
+                if review.cluster_field
+                else f"{conf} paired bootstrap interval ({review.settings.resamples:,} "
+                f"resamples, seed {review.settings.seed}); exact McNemar p; "
+            )
+            + review.adjustment_note,
             style="dim",
         )
     )
+    for r, stats in paired:
+        notes = "; ".join(paired_notes(stats, review.cluster_field))
+        if notes:
+            out.print(Text.assemble("  ", safe(r.run_id), "  ", safe(notes, limit=400)))
 
 
 def _paired_cells(paired: PairedStats) -> list[str]:
@@ -122,7 +194,7 @@ def _paired_cells(paired: PairedStats) -> list[str]:
         str(paired.broken),
         "-" if paired.delta is None else f"{paired.delta:+.3f}",
         interval(paired.ci),
-        f"{paired.mcnemar_p:.3g}" if paired.n else "-",
+        f"{paired.test_p:.3g}" if paired.n else "-",
         "-" if paired.holm_p is None else f"{paired.holm_p:.3g}",
         paired.verdict,
     ]
@@ -280,6 +352,60 @@ def _print_review(review: Review) -> None:
         for r in flagged:
             for f in r.evidence:
                 out.print(Text.assemble("  ", safe(r.run_id), "  ", safe(f.message, limit=400)))
+
+
+@click.command("flips")
+@click.argument("baseline")
+@click.argument("runs", nargs=-1)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Show at most this many changed cases (--json lists them all).",
+)
+@store_option
+@json_option
+def flips_command(
+    baseline: str, runs: tuple[str, ...], limit: int, store_path: Path | None, as_json: bool
+) -> None:
+    """Cases whose outcome changed against BASELINE across RUNs (default: the rest of its
+    experiment on the same suite), each with its history: R right, W wrong, - no result."""
+    from evaltui.review.flips import flip_report
+
+    with open_store(store_path, read_only=True) as store:
+        report = flip_report(store.con, baseline, runs)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    out = console()
+    out.print(
+        Text.assemble(
+            ("flips against ", "bold"),
+            safe(report.baseline, "bold"),
+            f" across {len(report.run_ids)} run(s): ",
+            safe(", ".join(report.run_ids), limit=400),
+        )
+    )
+    rows = [
+        [safe(f.case_id, limit=60), safe(f.baseline), safe(f.history, limit=200),
+         safe(f.fixed), safe(f.broken), safe("yes" if f.flaky else "")]
+        for f in report.flips[:limit]
+    ]  # fmt: skip
+    out.print(table(None, ["case_id", "baseline", "history", "fixed", "broken", "flaky"], rows))
+    hidden = len(report.flips) - len(rows)
+    more = f" ({hidden:,} more: --limit or --json)" if hidden > 0 else ""
+    rep = report.repeats
+    pass_k = ", ".join(
+        f"pass^{k} {v:.3f}" for k, v in rep.pass_hat.items() if k in (1, 2, 3, rep.attempts)
+    )
+    out.print(
+        Text(
+            f"{len(report.flips):,} of {report.cases:,} case(s) changed outcome{more}; "
+            f"{report.flaky:,} flaky across the runs; {pass_k}",
+            style="dim",
+        )
+    )
 
 
 @click.command("cases")

@@ -21,7 +21,7 @@ from evaltui.cli.commands_decision import (
 )
 from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
-from evaltui.cli.commands_review import cases_command, compare_command
+from evaltui.cli.commands_review import cases_command, compare_command, flips_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
@@ -116,6 +116,7 @@ cli.add_command(suites_command)
 cli.add_command(runs_command)
 cli.add_command(compare_command)
 cli.add_command(cases_command)
+cli.add_command(flips_command)
 cli.add_command(decide_command)
 cli.add_command(verify_command)
 cli.add_command(canary_check_command)

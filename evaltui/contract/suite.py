@@ -359,7 +359,10 @@ def _cell_filter(rec: Record, doc: Any, where: str) -> CellFilter | None:
     return CellFilter(expected=expected, predicted=predicted, correct=correct)
 
 
-_PREDICATE = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.:@/+-]*)\s*(==|!=|<=|>=|<|>)\s*(\S+)\s*$")
+_PREDICATE = re.compile(
+    r"^\s*(delta\([A-Za-z0-9_][A-Za-z0-9_.:@/+-]*\)|[A-Za-z0-9_][A-Za-z0-9_.:@/+-]*)"
+    r"\s*(==|!=|<=|>=|<|>)\s*(\S+)\s*$"
+)  # `delta(rate)`: a guardrail on the paired difference (review/delta_guardrails.py)
 
 
 def parse_predicate(text: str) -> tuple[str, str, float] | None:
@@ -403,7 +406,17 @@ def _parse_guardrails(rec: Record, metrics: tuple[MetricSpec, ...]) -> tuple[Gua
             )
             continue
         metric, op, value = parsed
-        if metric not in declared:
+        if metric.startswith("delta("):
+            if metric != "delta(exact_route_rate)" or "exact_route_rate" not in declared:
+                rec.fail(
+                    f"{where}: a paired-difference guardrail is written on the paired rate, "
+                    "delta(exact_route_rate), which the suite must declare"
+                )
+                continue
+            if op not in (">=", ">", "<=", "<"):
+                rec.fail(f"{where}: delta(...) takes >=, >, <= or <, not {op}")
+                continue
+        elif metric not in declared:
             rec.fail(f"{where}: metric {metric!r} is not declared in 'metrics'")
             continue
         status = item.get("status")

@@ -2,9 +2,11 @@
 
 The rule is executable from the record alone: every monitored invariant (`metric OP number`) is
 tested against the observed value of its metric. Any broken invariant means
-`ROLL_BACK_TO:<rollback_artifact>`; all holding means `CONTINUE_CANARY_MONITORING`. A monitored
-metric with no observed value is an error rather than a pass: a stop rule that silently does not
-look is worse than none.
+`ROLL_BACK_TO:<rollback_artifact>`, even when other monitored metrics were not observed (a
+pipeline that only watches unsafe serves must still roll back). A clean verdict,
+`CONTINUE_CANARY_MONITORING`, needs every monitored metric observed: a missing value there is an
+error rather than a pass, since a stop rule that silently does not look is worse than none.
+A stream of per-request outcomes is judged by `canary_stream.check_stream`.
 """
 
 from __future__ import annotations
@@ -91,19 +93,21 @@ def read_decision(path: Path) -> dict[str, Any]:
 
 def apply_stop_rule(doc: Mapping[str, Any], observed: Mapping[str, float]) -> CanaryVerdict:
     invariants = [parse_invariant(text) for text in doc["monitored_invariants"]]
+    results = tuple(
+        InvariantResult(g.predicate, g.metric, observed[g.metric], g.holds(observed[g.metric]))
+        for g in invariants
+        if g.metric in observed
+    )
+    rollback = any(not r.holds for r in results)
     missing = sorted({g.metric for g in invariants if g.metric not in observed})
-    if missing:
+    if missing and not rollback:
         raise InputError(
             None,
             f"no observed value for monitored metric(s) {', '.join(missing)}: pass "
             + " ".join(f"--observed {m}=VALUE" for m in missing)
-            + " (the stop rule does not guess)",
+            + " (a broken value rolls back at once, but a clean verdict needs every monitored "
+            "metric)",
         )
-    results = tuple(
-        InvariantResult(g.predicate, g.metric, observed[g.metric], g.holds(observed[g.metric]))
-        for g in invariants
-    )
-    rollback = any(not r.holds for r in results)
     action = ROLL_BACK_PREFIX + str(doc["rollback_artifact"]) if rollback else CONTINUE
     watched = {g.metric for g in invariants}
     return CanaryVerdict(action, rollback, results, tuple(sorted(set(observed) - watched)))

@@ -21,6 +21,7 @@ from typing import Any
 from evaltui import __version__
 from evaltui.contract.model import Guardrail
 from evaltui.contract.suite import parse_predicate
+from evaltui.decision.canary_plan import CanaryPlanChoices, sequential_rule
 from evaltui.decision.canonical import canonical_form
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, is_eligible_candidate
 from evaltui.errors import CheckFailed, InputError
@@ -98,6 +99,7 @@ class DecisionChoices:
     chosen_explicitly: bool = (
         False  # the CLI names the run; the app sets it when the reviewer picks
     )
+    canary: CanaryPlanChoices | None = None  # the sequential test's settings (None: defaults)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +217,10 @@ def build_record(
         "rollback_artifact": checked.rollback_artifact,
         "limitation": checked.limitation,
         "monitored_invariants": list(checked.monitored_invariants),
-        "canary_stop_rule": stop_rule(checked.rollback_artifact),
+        "canary_stop_rule": stop_rule(
+            checked.rollback_artifact,
+            sequential_rule(draft, checked.monitored_invariants, choices.canary),
+        ),
         "considered_runs": [_considered(r, draft) for r in draft.considered()],
         "eligible_run_ids": list(draft.eligible_run_ids),
         "refusals": [r.to_json() for r in draft.refusals],
@@ -227,13 +232,17 @@ def build_record(
     return DecisionRecord(plain_doc, data)
 
 
-def stop_rule(rollback: str) -> dict[str, str]:
-    return {
+def stop_rule(rollback: str, sequential: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {
         "rule": "roll back when any observed value breaks a monitored invariant",
         "on_violation": ROLL_BACK_PREFIX + rollback,
         "otherwise": CONTINUE,
-        "unobserved": "error: every monitored metric must be observed",
+        "unobserved": "a broken observed value rolls back at once; a clean verdict needs every "
+        "monitored metric observed",
     }
+    if sequential is not None:
+        rule["sequential"] = dict(sequential)
+    return rule
 
 
 def new_decision_id(run_id: str, moment: datetime) -> str:

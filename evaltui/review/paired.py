@@ -15,7 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
+from evaltui.review.clustered import ClusteredPaired, clustered_paired
 from evaltui.review.figures_text import level as confidence_level
+from evaltui.review.noninferiority import NonInferiority, non_inferiority
+from evaltui.review.power import DEFAULT_POWER, min_detectable_difference
 from evaltui.review.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -73,6 +78,7 @@ class PairedSettings:
     resamples: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
     min_discordant: int = 10  # fewer discordant cases than this earns a warning
+    margin: float | None = None  # non-inferiority margin M (compare --margin)
 
     @property
     def alpha(self) -> float:
@@ -84,6 +90,8 @@ class PairedSettings:
             "resamples": self.resamples,
             "seed": self.seed,
             "min_discordant": self.min_discordant,
+            "margin": self.margin,
+            "power": DEFAULT_POWER,
         }
 
 
@@ -113,6 +121,14 @@ class PairedStats:
     settings: PairedSettings
     verdict: str  # "better", "worse", "no clear difference", "not ranked" or "not paired"
     warnings: tuple[StatWarning, ...]
+    clustered: ClusteredPaired | None = None  # when the suite names a cluster field
+    non_inferiority: NonInferiority | None = None  # with a margin
+    min_detectable_difference: float | None = None  # 80% power at the chosen level
+
+    @property
+    def test_p(self) -> float:
+        """The p-value the verdict rests on: the clustered test's when clusters apply."""
+        return self.clustered.p_value if self.clustered is not None else self.mcnemar_p
 
     @property
     def n(self) -> int:
@@ -160,6 +176,15 @@ class PairedStats:
                 "resamples": self.settings.resamples,
                 "seed": self.settings.seed,
             },
+            "clusters": None if self.clustered is None else self.clustered.clusters,
+            "clustered": None if self.clustered is None else self.clustered.to_json(),
+            "min_detectable_difference": self.min_detectable_difference,
+            "power": DEFAULT_POWER,
+            "margin": None if self.non_inferiority is None else self.non_inferiority.margin,
+            "non_inferior": None if self.non_inferiority is None else self.non_inferiority.shown,
+            "non_inferiority": None
+            if self.non_inferiority is None
+            else self.non_inferiority.to_json(),
             "verdict": self.verdict,
             "warnings": [w.to_json() for w in self.warnings],
         }
@@ -172,21 +197,28 @@ def _paired(
     holm_p: float | None,
     family_size: int,
     ranked: bool,
+    clustered: ClusteredPaired | None = None,
 ) -> PairedStats:
     """Every paired statistic of one candidate, from its four counts and McNemar p (pure).
 
     Each figure, the verdict included, is computed here once: reading a `PairedStats` costs
-    nothing, so a screen can show it on the UI thread.
+    nothing, so a screen can show it on the UI thread. With clusters, the interval and the test
+    are the clustered ones and the detectable difference grows by the design effect.
     """
     ties = counts.both_right + counts.both_wrong
-    ci = paired_bootstrap_delta(
-        counts.fixed,
-        counts.broken,
-        ties,
-        resamples=settings.resamples,
-        seed=settings.seed,
-        confidence=settings.confidence,
+    ci = (
+        clustered.ci
+        if clustered is not None
+        else paired_bootstrap_delta(
+            counts.fixed,
+            counts.broken,
+            ties,
+            resamples=settings.resamples,
+            seed=settings.seed,
+            confidence=settings.confidence,
+        )
     )
+    test_p = clustered.p_value if clustered is not None else mcnemar_p
     base_right = counts.both_right + counts.broken
     cand_right = counts.both_right + counts.fixed
     stats = PairedStats(
@@ -199,8 +231,18 @@ def _paired(
         family_size=family_size,
         ranked=ranked,
         settings=settings,
-        verdict=_verdict(counts, ci, mcnemar_p, holm_p, ranked, settings.alpha),
+        verdict=_verdict(counts, ci, test_p, holm_p, ranked, settings.alpha),
         warnings=(),
+        clustered=clustered,
+        non_inferiority=None if settings.margin is None else non_inferiority(ci, settings.margin),
+        min_detectable_difference=min_detectable_difference(
+            counts.n,
+            counts.discordant / counts.n if counts.n else 0.0,
+            settings.alpha,
+            design_effect=1.0 if clustered is None else clustered.design_effect,
+        )
+        if counts.n and (clustered is None or clustered.can_reject(settings.alpha))
+        else None,
     )
     return replace(stats, warnings=paired_warnings(stats))
 
@@ -208,7 +250,7 @@ def _paired(
 def _verdict(
     counts: PairedCounts,
     ci: Interval | None,
-    mcnemar_p: float,
+    test_p: float,
     holm_p: float | None,
     ranked: bool,
     alpha: float,
@@ -222,7 +264,7 @@ def _verdict(
         return "not paired"
     if not ranked:
         return "not ranked"
-    p = holm_p if holm_p is not None else mcnemar_p
+    p = holm_p if holm_p is not None else test_p
     if p < alpha and ci.low > 0:
         return "better"
     if p < alpha and ci.high < 0:
@@ -272,7 +314,8 @@ def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
                     "baseline",
                 )
             )
-        if delta != 0 and ci.width > abs(delta):
+        few_clusters = stats.clustered is not None and not stats.clustered.can_reject(s.alpha)
+        if delta != 0 and ci.width > abs(delta) and not few_clusters:
             needed = math.ceil(stats.n * (ci.width / abs(delta)) ** 2)
             out.append(
                 StatWarning(
@@ -283,12 +326,32 @@ def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
                     "this size, if the share of changed cases stays the same",
                 )
             )
+    if stats.clustered is not None and not stats.clustered.can_reject(s.alpha):
+        out.append(
+            StatWarning(
+                "few_clusters",
+                f"only {stats.clustered.clusters} clusters: the {stats.clustered.method} test "
+                f"cannot reach p < {s.alpha:g} whatever the cases say",
+            )
+        )
+    mdd = stats.min_detectable_difference
+    if delta is not None and delta != 0 and (mdd is None or abs(delta) < mdd):
+        out.append(
+            StatWarning(
+                "below_detectable",
+                f"the difference {delta:+.3f} is smaller than the "
+                + ("largest possible" if mdd is None else f"{mdd:.3f}")
+                + f" this suite detects with {DEFAULT_POWER:.0%} power at {s.alpha:g}"
+                + ("" if stats.clustered is None else f" ({stats.clustered.clusters} clusters)")
+                + ": do not rank on it",
+            )
+        )
     holm = stats.holm_p
-    if holm is not None and stats.family_size > 1 and stats.mcnemar_p < s.alpha <= holm:
+    if holm is not None and stats.family_size > 1 and stats.test_p < s.alpha <= holm:
         out.append(
             StatWarning(
                 "significant_only_unadjusted",
-                f"p = {stats.mcnemar_p:.3g} is below {s.alpha:g} only before adjusting for "
+                f"p = {stats.test_p:.3g} is below {s.alpha:g} only before adjusting for "
                 f"{stats.family_size} candidates (Holm p = {holm:.3g}): with several "
                 "candidates one of them looks better by chance",
             )
@@ -300,17 +363,38 @@ def paired_statistics(
     counts: Mapping[str, PairedCounts],
     family: Iterable[str],
     settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
+    clusters: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, PairedStats]:
-    """Statistics for every candidate; McNemar p-values of `family` are Holm-adjusted together.
+    """Statistics for every candidate; the p-values of `family` are Holm-adjusted together.
 
     The family is the set of candidates a reviewer ranks against the baseline (the comparable
-    ones); runs outside it keep their unadjusted p-value and `holm_p` None.
+    ones); runs outside it keep their unadjusted p-value and `holm_p` None. `clusters` gives,
+    per run, each cluster's (fixed - broken) sum and paired-case count (see clustered.py); the
+    clustered test's p then replaces McNemar's in the family.
     """
     p_values = {run_id: mcnemar_exact(c.fixed, c.broken) for run_id, c in counts.items()}
+    clustered: dict[str, ClusteredPaired | None] = {
+        run_id: (
+            clustered_paired(
+                *clusters[run_id],
+                c.fixed,
+                c.broken,
+                confidence=settings.confidence,
+                seed=settings.seed,
+            )
+            if clusters is not None and run_id in clusters
+            else None
+        )
+        for run_id, c in counts.items()
+    }
+    test_p = {
+        run_id: p if clustered[run_id] is None else clustered[run_id].p_value  # type: ignore[union-attr]
+        for run_id, p in p_values.items()
+    }
     members = [
         run_id for run_id in dict.fromkeys(family) if run_id in counts and counts[run_id].n > 0
     ]
-    adjusted = dict(zip(members, holm_adjust([p_values[m] for m in members]), strict=True))
+    adjusted = dict(zip(members, holm_adjust([test_p[m] for m in members]), strict=True))
     return {
         run_id: _paired(
             c,
@@ -319,6 +403,7 @@ def paired_statistics(
             adjusted.get(run_id),
             len(members) if run_id in adjusted else 0,
             run_id in adjusted,
+            clustered[run_id],
         )
         for run_id, c in counts.items()
     }

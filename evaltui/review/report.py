@@ -21,7 +21,9 @@ from evaltui.review.cells import (
     paired_counts_from_sets,
     route_cells,
 )
+from evaltui.review.clusters import cluster_field_for, cluster_sums
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
+from evaltui.review.delta_guardrails import delta_values
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
 from evaltui.review.metrics import Number, metric_values
@@ -100,6 +102,7 @@ class Review:
     settings: PairedSettings = PairedSettings()  # noqa: RUF009 - frozen, safe as a default
     family: tuple[str, ...] = ()  # candidates whose McNemar p-values were Holm-adjusted together
     repeats: tuple[RepeatGroup, ...] = ()
+    cluster_field: str | None = None  # the case field clustering the suite's cases, if any
 
     @property
     def adjustment_note(self) -> str:
@@ -127,6 +130,7 @@ class Review:
             "repeats": [g.to_json() for g in self.repeats],
             "statistics": {
                 **self.settings.to_json(),
+                "cluster_field": self.cluster_field,
                 "multiple_comparisons": {
                     "method": "holm",
                     "family": list(self.family),
@@ -202,15 +206,25 @@ def review_runs(
         for run in others
     }
     family = tuple(r for r in same_suite if not differences[r] and pair_counts[r].n > 0)
-    paired = paired_statistics(pair_counts, family, settings)
+    cluster_field = cluster_field_for(contract_suite)
+    clusters = (
+        cluster_sums(con, contract_suite.suite_id, cluster_field, baseline_id, same_suite)
+        if cluster_field
+        else None
+    )
+    paired = paired_statistics(pair_counts, family, settings, clusters)
 
     def build(run: RunInfo, is_baseline: bool) -> RunReview:
         suite = suites[run.suite_id]
+        judged = {
+            **metrics[run.run_id],
+            **delta_values(suite.guardrails, paired.get(run.run_id), is_baseline),
+        }
         return RunReview(
             run=run,
             is_baseline=is_baseline,
             differences=() if is_baseline else differences[run.run_id],
-            verdict=evaluate_guardrails(suite.guardrails, metrics[run.run_id]),
+            verdict=evaluate_guardrails(suite.guardrails, judged),
             metrics_recomputed=metrics[run.run_id],
             evidence=evidence_flags(
                 run, suite, fingerprints[run.run_id], coverage[run.run_id], metrics[run.run_id]
@@ -235,4 +249,5 @@ def review_runs(
         settings=settings,
         family=family,
         repeats=group_repeats([baseline, *reviews], [m.name for m in contract_suite.metrics]),
+        cluster_field=cluster_field,
     )

@@ -64,6 +64,7 @@ class PairAction:
 SIDE_BY_SIDE = "the baseline and the highlighted run side by side (enter does it too)"
 CASES = "every case of the pair, to step through its failures"
 DRIFT = "drift: the run's per-case column against the baseline's (PSI, JS, per slice), a trend"
+FLIPS = "flips: cases whose outcome changed against the baseline across the run's repeats"
 DECIDE = "decide on the run: a signed decision file (rollback, limitation, invariants, key)"
 
 
@@ -85,6 +86,12 @@ def _drift(ctx: PairContext) -> Screen[Any]:
     return DriftScreen(ctx)
 
 
+def _flips(ctx: PairContext) -> Screen[Any]:
+    from evaltui.tui.screens.flips import FlipsScreen
+
+    return FlipsScreen(ctx)
+
+
 def _decide(ctx: PairContext) -> Screen[Any]:
     from evaltui.tui.screens.decide import DecideModal
 
@@ -96,6 +103,7 @@ PAIR_ACTIONS: tuple[PairAction, ...] = (
     PairAction("cases", "c", "cases", _cases, tooltip=CASES),
     PairAction("drift", "d", "drift", _drift, tooltip=DRIFT),
     PairAction("decide", "D", "decide", _decide, tooltip=DECIDE),
+    PairAction("flips", "F", "flips", _flips, show=False, tooltip=FLIPS),
 )
 
 

@@ -29,7 +29,7 @@ from evaltui.store.queries import RunInfo
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
-from evaltui.tui.stats_text import compact
+from evaltui.tui.stats_text import compact, power_line
 from evaltui.tui.text import plain, safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
 from evaltui.tui.widgets.keys_footer import KeysFooter
@@ -204,6 +204,11 @@ class CasesScreen(ReviewScreen):
         yield TransitionSummary(id="summary")
         if self.baseline is not None:
             yield Static(self.stats_text(), id="pair-stats", classes="stats-line")
+            yield Static(
+                power_line(self.context.paired),
+                id="pair-power",
+                classes="stats-line",
+            )
         with Horizontal(id="filter-bar"):
             yield Static(Text("loading cases…", style="italic"), id="filters")
             yield SafeInput(placeholder="text in id, slice, routes or outputs", id="text-filter")
@@ -456,7 +461,7 @@ class CasesScreen(ReviewScreen):
     def action_toggle_summary(self) -> None:
         summary = self.query_one(TransitionSummary)
         summary.display = not summary.display
-        for line in self.query("#pair-stats"):
+        for line in self.query("#pair-stats, #pair-power"):
             line.display = summary.display
 
     def action_back(self) -> None:

@@ -25,6 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from evaltui.review.figures_text import margin_verdict, mdd_note
 from evaltui.review.paired import PairedStats
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import (
@@ -36,7 +37,16 @@ from evaltui.tui.pair_actions import (
     pair_bindings,
 )
 from evaltui.tui.screens.base import ReviewScreen
-from evaltui.tui.stats_text import WARNING_MARK, compact, holm, interval, level, rate, spread
+from evaltui.tui.stats_text import (
+    WARNING_MARK,
+    compact,
+    holm,
+    interval,
+    level,
+    power_line,
+    rate,
+    spread,
+)
 from evaltui.tui.text import NONE, number, pvalue, safe, signed
 from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
@@ -191,8 +201,25 @@ def _paired_rows(
         ("both right", "", f"{p.both_right:,}"),
         ("both wrong", "", f"{p.both_wrong:,}"),
         ("Δ exact-route rate", "", signed(p.delta)),
-        (f"{conf} CI of Δ (bootstrap)", "", interval(p.ci)),
+        (
+            f"{conf} CI of Δ ({'clustered' if p.clustered else 'bootstrap'})",
+            "",
+            interval(p.ci),
+        ),
     ]
+    if p.clustered is not None:
+        c = p.clustered
+        rows.append(
+            (
+                "clusters",
+                "",
+                f"{c.clusters:,} by {review.cluster_field}: {c.method}, "
+                f"design effect {c.design_effect:.2f}, p {pvalue(c.p_value)}",
+            )
+        )
+    if p.non_inferiority is not None:
+        rows.append(("non-inferiority", "", margin_verdict(p) or NONE))
+    rows.append(("detectable (80% power)", "", mdd_note(p) or NONE))
     if figures is not None:
         rows += [
             ("McNemar p (exact)", "", pvalue(figures.mcnemar_p)),
@@ -289,6 +316,11 @@ class CompareScreen(ReviewScreen):
             yield Static(
                 compact(self.context.paired, review.settings.confidence),
                 id="compare-stats",
+                classes="stats-line",
+            )
+            yield Static(
+                power_line(self.context.paired),
+                id="compare-power",
                 classes="stats-line",
             )
         with ScrollPane(id="compare-body"):

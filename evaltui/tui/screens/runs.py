@@ -23,6 +23,8 @@ from textual.widgets import DataTable, Input, Static
 from evaltui.decision.log import log_path_for_store, read_log
 from evaltui.errors import EvaltuiError
 from evaltui.plural import count
+from evaltui.review.noninferiority import DEFAULT_MARGIN
+from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, default_baseline, review_runs
 from evaltui.store.queries import experiments, get_run
 from evaltui.tui.pair_actions import (
@@ -40,6 +42,10 @@ from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.run_panel import RunPanel
 from evaltui.tui.widgets.runs_table import RunsTable
 from evaltui.tui.widgets.search import SearchBox
+
+# The app reviews with the same margin the canary's sequential test defaults to: every pair
+# header then says whether the candidate is shown not worse by more than 2 points.
+APP_SETTINGS = PairedSettings(margin=DEFAULT_MARGIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,7 @@ def load_runs(
         experiment = get_run(con, baseline).experiment
     experiment = experiment or first_experiment([name for name, _ in names], log_path)
     baseline = baseline or default_baseline(con, experiment)
-    return RunsData(names, review_runs(con, baseline))
+    return RunsData(names, review_runs(con, baseline, settings=APP_SETTINGS))
 
 
 class RunsScreen(ReviewScreen):

@@ -1,0 +1,81 @@
+"""Which cases belong together (`cluster_field`), and the per-cluster paired sums of every run.
+
+A suite manifest may name a case field whose value groups cases that are not independent (the
+document several questions share, the conversation of several turns):
+
+    {"kind": "evaltui.suite", ..., "cluster_field": "document_id"}
+
+`cluster_field_for` is the one place that answers "which field clusters this suite's cases?";
+a gates file carrying `cluster_field` is wired in there. Cases without the field form a cluster
+of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from evaltui.contract.fields import IDENTIFIER
+from evaltui.errors import InputError
+from evaltui.store.queries import SuiteInfo
+
+CLUSTER_KEY = "cluster_field"
+
+
+def cluster_field_for(suite: SuiteInfo) -> str | None:
+    """The suite's cluster field, from its manifest (None when it names none or is gone)."""
+    path = Path(suite.source_path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = doc.get(CLUSTER_KEY) if isinstance(doc, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise InputError(path, f"{CLUSTER_KEY} must name a case field (one word), got {value!r}")
+    return value
+
+
+def cluster_sums(
+    con: duckdb.DuckDBPyConnection,
+    suite_id: str,
+    field: str,
+    baseline_id: str,
+    run_ids: Iterable[str],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per run: each cluster's (fixed - broken) sum and its paired cases, one grouped query."""
+    ids = [r for r in dict.fromkeys(run_ids) if r != baseline_id]
+    out = {run_id: (np.zeros(0), np.zeros(0)) for run_id in ids}
+    if not ids:
+        return out
+    path = f'$."{field}"'
+    table = con.sql(
+        """WITH c AS (SELECT case_id, expected_route,
+                             coalesce(json_extract_string(canonical, ?), '\x00' || case_id)
+                                 AS cluster
+                      FROM cases WHERE suite_id = ?),
+                b AS (SELECT case_id, route IS NOT DISTINCT FROM expected_route AS right
+                      FROM results JOIN c USING (case_id) WHERE run_id = ?),
+                r AS (SELECT run_id, case_id, route IS NOT DISTINCT FROM expected_route AS right
+                      FROM results JOIN c USING (case_id)
+                      WHERE run_id IN (SELECT unnest(?::VARCHAR[])))
+           SELECT r.run_id, c.cluster,
+                  sum(r.right::INTEGER - b.right::INTEGER)::BIGINT AS d,
+                  count(*)::BIGINT AS n
+           FROM r JOIN b USING (case_id) JOIN c USING (case_id)
+           GROUP BY r.run_id, c.cluster
+           ORDER BY r.run_id, c.cluster""",
+        params=[path, suite_id, baseline_id, ids],
+    ).to_arrow_table()
+    runs = table.column("run_id").to_numpy(zero_copy_only=False)
+    d = table.column("d").to_numpy()
+    n = table.column("n").to_numpy()
+    for run_id in ids:
+        mask = runs == run_id
+        out[run_id] = (d[mask].astype(np.float64), n[mask].astype(np.float64))
+    return out
