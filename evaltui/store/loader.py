@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from evaltui.contract.discover import Batch
-from evaltui.contract.model import Run, Suite
+from evaltui.contract.model import CASE_COLUMNS, Run, Suite
 from evaltui.contract.results import diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
@@ -136,24 +136,13 @@ def _load_suite(
     con.executemany(
         "INSERT INTO suite_splits VALUES (?, ?, ?, ?, ?, ?)",
         [
-            [suite.suite_id, s.name, i, s.fingerprint, len(s.case_ids), s.source]
+            [suite.suite_id, s.name, i, s.fingerprint, s.case_count, s.source]
             for i, s in enumerate(suite.splits)
         ],
     )
     for split in suite.splits:
-        table = pa.table(
-            {
-                "case_id": pa.array(split.case_ids, pa.string()),
-                "expected_route": pa.array([c["expected_route"] for c in split.cases], pa.string()),
-                "slice_name": pa.array([c.get("slice_name") for c in split.cases], pa.string()),
-                "evidence_state": pa.array(
-                    [c.get("evidence_state") for c in split.cases], pa.string()
-                ),
-                "source": pa.array([c.get("source") for c in split.cases], pa.string()),
-                "canonical": pa.array(split.canonical, pa.string()),
-            }
-        )
-        con.register("_evaltui_cases", table)
+        # the split's cases are an Arrow table already (validated and encoded in bulk)
+        con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
         try:
             con.execute(
                 "INSERT INTO cases SELECT ?, ?, case_id, expected_route, slice_name, evidence_state, "
