@@ -44,6 +44,7 @@ from evaltui.contract.model import (
 )
 from evaltui.contract.paths import resolve_case_file
 from evaltui.errors import InputError, raise_collected
+from evaltui.progress import showing
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -158,6 +159,23 @@ def _read_split(
             f"split name {name!r} must start with a letter and use letters, digits and _ "
             "('evaluation' is reserved for the combined fingerprint)",
         )
+    with showing(f"checking and encoding the cases of split {name!r}"):
+        cases, label, where_path, source_path = _split_cases(
+            name, source, path, root, allow_outside
+        )
+        if cases.num_rows == 0:
+            raise InputError(where_path, f"split {name!r} has no cases")
+        digest = digest_table(cases.column("case_id"), cases.column("canonical"))
+    split = Split(
+        name=name, cases=cases, fingerprint=digest[:16], source=label, source_path=source_path
+    )
+    return split, digest
+
+
+def _split_cases(
+    name: str, source: Any, path: Path, root: Path, allow_outside: bool
+) -> tuple[pa.Table, str, Path, Path | None]:
+    """A split's cases as a table, its source label, the file to blame and the case file."""
     if isinstance(source, list):
         places = _Places(path, "case", lambda i: f"splits.{name}[{i}]")
         cases = _json_cases(source, places)
@@ -176,13 +194,7 @@ def _read_split(
             f"split {name!r} must be an array of cases or a relative .jsonl/.parquet path, "
             f"found {describe_type(source)}",
         )
-    if cases.num_rows == 0:
-        raise InputError(where_path, f"split {name!r} has no cases")
-    digest = digest_table(cases.column("case_id"), cases.column("canonical"))
-    split = Split(
-        name=name, cases=cases, fingerprint=digest[:16], source=label, source_path=source_path
-    )
-    return split, digest
+    return cases, label, where_path, source_path
 
 
 def _jsonl_values(path: Path) -> tuple[list[Any], list[int]]:

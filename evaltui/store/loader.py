@@ -31,6 +31,7 @@ from evaltui.contract.discover import Batch
 from evaltui.contract.model import CASE_COLUMNS, Run, Suite
 from evaltui.contract.results import diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
+from evaltui.progress import showing
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
@@ -67,10 +68,13 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
         store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
         with store.transaction() as con:
             for suite in batch.suites:
-                _load_suite(con, suite, now, summary)
+                with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
+                    _load_suite(con, suite, now, summary)
             added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
-            _insert_results(con, added)
-            counts = _check_results(con, added, summary)
+            with showing(f"reading the case results of {_runs(added)}"):
+                _insert_results(con, added)
+            with showing(f"checking the case results of {_runs(added)}"):
+                counts = _check_results(con, added, summary)
             # the case files were hashed meanwhile (see contract.run); now the ids are needed
             if added:
                 con.executemany(
@@ -79,13 +83,18 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
                 )
         if summary.runs_replaced:
             store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
-        _checkpoint(store.con)
+        with showing(f"writing {store.path.name}"):
+            _checkpoint(store.con)
     except BaseException:
         batch.cancel()  # a refused load leaves no case file hashing behind it
         raise
     finally:
         store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
     return summary
+
+
+def _runs(runs: list[Run]) -> str:
+    return f"{len(runs):,} run{'' if len(runs) == 1 else 's'}"
 
 
 def _setting(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -276,6 +285,7 @@ def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputErr
     store cannot be asked for the suite's case ids any more).
     """
     probe = duckdb.connect()
+    probe.execute("SET enable_progress_bar = false")  # see store.connection
     try:
         for run in runs:
             assert run.cases_file is not None
