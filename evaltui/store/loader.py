@@ -36,6 +36,12 @@ from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
 
+# DuckDB's memory during a load. At its default (80% of RAM) one INSERT of hundreds of result
+# files kept ~30 MB per million rows (3.2 GB for 100 million); with this limit DuckDB writes out
+# what it holds instead and the whole process stays under 2 GB (docs/performance.md). A lower
+# limit already set (a small machine) is kept.
+LOAD_MEMORY_LIMIT_MB = 1536
+
 
 @dataclass
 class LoadSummary:
@@ -64,8 +70,11 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     summary = LoadSummary(skipped=list(batch.skipped))
     now = datetime.now(UTC).replace(tzinfo=None)
     vacuum = _setting(store.con, "max_vacuum_tasks")
+    memory = _text_setting(store.con, "memory_limit")
     try:
         store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
+        if _megabytes(memory) > LOAD_MEMORY_LIMIT_MB:
+            store.con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT_MB}MB'")
         with store.transaction() as con:
             for suite in batch.suites:
                 with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
@@ -90,11 +99,28 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
         raise
     finally:
         store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
+        store.con.execute("SET memory_limit = ?", [memory])
     return summary
 
 
 def _runs(runs: list[Run]) -> str:
     return f"{len(runs):,} run{'' if len(runs) == 1 else 's'}"
+
+
+def _text_setting(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    row = con.execute("SELECT current_setting(?)", [name]).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _megabytes(size: str) -> float:
+    """A DuckDB size setting such as '18.3 GiB' in MiB (unknown forms count as unlimited)."""
+    units = {"bytes": 2**-20, "kib": 2**-10, "kb": 1e3 / 2**20, "mib": 1.0, "mb": 1e6 / 2**20,
+             "gib": 2**10, "gb": 1e9 / 2**20, "tib": 2**20, "tb": 1e12 / 2**20}  # fmt: skip
+    number, _, unit = size.strip().partition(" ")
+    try:
+        return float(number) * units[unit.strip().lower()]
+    except (KeyError, ValueError):
+        return float("inf")
 
 
 def _setting(con: duckdb.DuckDBPyConnection, name: str) -> int:
