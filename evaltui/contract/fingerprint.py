@@ -94,20 +94,25 @@ def encode_table(table: pa.Table) -> pa.ChunkedArray:
         return pa.chunked_array([pa.array(["{}"] * table.num_rows, pa.string())], pa.string())
     names = [name for name, _ in columns]
     fields = pa.table([column for _, column in columns], names=[str(i) for i in range(len(names))])
-    starts = range(0, fields.num_rows, _ENCODE_SLICE)
-    if len(starts) == 1:
-        return pa.chunked_array([_encode_slice(names, fields, 0)], pa.string())
+    # slices follow the table's own chunks, so the texts line up with the other columns' chunks
+    # (DuckDB scans a table whose columns are chunked alike about twice as fast)
+    slices, start = [], 0
+    for batch in fields.to_batches(max_chunksize=_ENCODE_SLICE):
+        slices.append((start, pa.Table.from_batches([batch])))
+        start += batch.num_rows
+    if len(slices) == 1:
+        return pa.chunked_array([_encode_slice(names, *slices[0])], pa.string())
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        parts = list(pool.map(lambda start: _encode_slice(names, fields, start), starts))
+        parts = list(pool.map(lambda part: _encode_slice(names, *part), slices))
     return pa.chunked_array(parts, pa.string())
 
 
-def _encode_slice(names: list[str], fields: pa.Table, start: int) -> pa.Array:
-    """`encode_table` for the rows from `start` on (one slice)."""
+def _encode_slice(names: list[str], start: int, rows: pa.Table) -> pa.Array:
+    """`encode_table` for one slice of rows, the first of them row `start` of the table."""
     try:
-        return _encode_rows(names, fields.slice(start, _ENCODE_SLICE))
+        return _encode_rows(names, rows)
     except NotJson as exc:
         raise NotJson(exc.column, [start + row for row in exc.rows]) from None
 

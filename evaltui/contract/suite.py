@@ -316,7 +316,9 @@ def _parquet_cases(path: Path) -> pa.Table:
         )
         raise_collected(_grouped(rows, lambda _row: message, places))
         raise  # pragma: no cover (raise_collected raised)
-    return stored.append_column("canonical", canonical)
+    # every column chunked alike (zero-copy): DuckDB inserts such a table about twice as fast
+    cases = stored.append_column("canonical", canonical)
+    return pa.Table.from_batches(cases.to_batches(), schema=cases.schema)
 
 
 STORED_FIELDS = ("case_id", "expected_route", *OPTIONAL_STRING_FIELDS)
