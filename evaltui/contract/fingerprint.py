@@ -120,7 +120,7 @@ def _encode_slice(names: list[str], start: int, rows: pa.Table) -> pa.Array:
 def _encode_rows(names: list[str], fields: pa.Table) -> pa.Array:
     import pyarrow.compute as pc
 
-    columns = [column.combine_chunks() for column in fields.columns]
+    columns = [_one_array(column) for column in fields.columns]
     fast = _assemble(names, columns, escape=False)
     needs = None
     for column in columns:
@@ -257,6 +257,11 @@ def _encodes(value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array (no copy when it is one chunk, as a slice of `encode_table` is)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _string_kind(kind: pa.DataType) -> bool:
