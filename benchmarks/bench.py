@@ -1,10 +1,12 @@
 """evaltui against plain DuckDB on this machine, every figure measured in one run.
 
-    python benchmarks/bench.py [--json] [--runs 50 --cases 200000 | --small] [--repeat 2]
+    python benchmarks/bench.py [--json] [--runs 50 --cases 200000 | --small | --huge] [--repeat 2]
 
 Generates the data it needs (benchmarks/generate.py; kept in bench-data/ for the next run), then
 measures, each in its own child process so that start-up, imports and peak memory count:
 
+  suite_load_ratio     `evaltui load` of a suite of --suite-cases cases (default 1,000,000, one
+                       Parquet split) / DuckDB reading the same file into a table
   load_parquet_ratio   `evaltui load` of every run / `CREATE TABLE AS SELECT * FROM read_parquet`
                        of the same result files (both: process start to store closed, so the
                        checkpoint DuckDB writes at close is in both)
@@ -16,6 +18,9 @@ measures, each in its own child process so that start-up, imports and peak memor
   compare_ratio        `evaltui compare BASELINE --json` over every run / a plain DuckDB process
                        running the join that counts the same fixed and broken cases
   peak_rss_mb          of the load processes and of the app session
+
+--huge is the 100-million-row store: 500 runs x 200,000 cases, Parquet only (JSONL would be
+15 GB), one load per side, compare of 50 runs; the load may then peak at 2 GB.
 
 Ratios compare processes run back to back, best of --repeat each, so a busy machine slows both
 sides; the load average is recorded with the figures. No figure is checked against its target
@@ -52,6 +57,7 @@ CANDIDATE = "bench-run-001"
 SMALL_STORE = (2, 500)  # runs x cases: the 1,000-row store of step_latency_ratio
 
 TARGETS: dict[str, tuple[str, float]] = {
+    "suite_load_ratio": ("<=", 2.0),
     "load_parquet_ratio": ("<=", 1.5),
     "load_jsonl_ratio": ("<=", 1.5),
     "open_seconds": ("<", 2.0),
@@ -76,15 +82,17 @@ PLAIN_COMPARE = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
 con.execute("SET enable_progress_bar = false")
-rows = con.execute('''
+chosen = sys.argv[4:]  # the candidates to compare (none: every run)
+only = f"AND r.run_id IN ({', '.join('?' for _ in chosen)})" if chosen else ""
+rows = con.execute(f'''
     SELECT r.run_id,
            count(*) FILTER (WHERE b.route <> c.expected_route AND r.route = c.expected_route),
            count(*) FILTER (WHERE b.route = c.expected_route AND r.route <> c.expected_route)
     FROM results r
     JOIN results b ON b.run_id = ? AND b.case_id = r.case_id
     JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-    WHERE r.run_id <> ?
-    GROUP BY r.run_id''', [sys.argv[2], sys.argv[3], sys.argv[2]]).fetchall()
+    WHERE r.run_id <> ? {only}
+    GROUP BY r.run_id''', [sys.argv[2], sys.argv[3], sys.argv[2], *chosen]).fetchall()
 print(repr(sorted(rows)))
 """
 
@@ -155,8 +163,26 @@ def ensure_data(
     return folder
 
 
+def ensure_suite(base: Path, cases: int, log: Callable[[str], None]) -> Path:
+    """bench-data/suite-CASES: a suite with every case in one Parquet split, made once."""
+    folder = base / f"suite-{cases}"
+    marker = folder / "generated.json"
+    wanted = {"cases": cases, "generator": 1}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return folder / "suite"
+    shutil.rmtree(folder, ignore_errors=True)
+    log(f"generating a {cases:,}-case suite in {folder} ...")
+    generate.main([str(folder), "--cases", str(cases), "--suite-only"])
+    marker.write_text(json.dumps(wanted))
+    return folder / "suite"
+
+
 def result_files(data: Path, fmt: str) -> list[str]:
     return sorted(str(p) for p in (data / fmt / "results").glob(f"*.{fmt}"))  # generate.py
+
+
+def result_formats(formats: str) -> list[str]:
+    return ["parquet", "jsonl"] if formats == "both" else [formats]
 
 
 def fresh(path: Path, template: Path | None = None) -> Path:
@@ -200,14 +226,47 @@ def measure_load(
     }, store
 
 
-def measure_compare(store: Path, repeat: int) -> dict[str, Any]:
+def measure_suite_load(suite: Path, work: Path, repeat: int) -> dict[str, Any]:
+    """`evaltui load` of a suite into a fresh store / DuckDB reading its Parquet into a table."""
+    files = sorted(str(p) for p in suite.glob("*.parquet"))
+    plain: list[Child] = []
+    ours: list[Child] = []
+    for _ in range(repeat):
+        target = fresh(work / "plain-suite.duckdb")
+        plain.append(run_child([PYTHON, "-c", PLAIN_LOAD, str(target), "read_parquet", *files]))
+        fresh(target)
+        store = fresh(work / "suite.duckdb")
+        ours.append(evaltui(store, "load", suite))
+        fresh(store)
+    best_plain = min(plain, key=lambda c: c.wall)
+    best_ours = min(ours, key=lambda c: c.wall)
+    return {
+        "seconds": best_ours.wall,
+        "plain_seconds": best_plain.wall,
+        "ratio": best_ours.wall / best_plain.wall,
+        "cpu_seconds": best_ours.cpu,
+        "plain_cpu_seconds": best_plain.cpu,
+        "cpu_ratio": best_ours.cpu / best_plain.cpu,
+        "all_seconds": [c.wall for c in ours],
+        "all_plain_seconds": [c.wall for c in plain],
+        "peak_rss_mb": max(c.rss_mb for c in ours),
+        "plain_peak_rss_mb": max(c.rss_mb for c in plain),
+    }
+
+
+def measure_compare(store: Path, repeat: int, runs: list[str] | None = None) -> dict[str, Any]:
+    """`evaltui compare` against the raw join; `runs` limits both to those candidates."""
     ours: list[Child] = []
     plain: list[Child] = []
+    chosen = runs or []
     for _ in range(repeat):
         plain.append(
-            run_child([PYTHON, "-c", PLAIN_COMPARE, str(store), BASELINE, SUITE_ID], capture=True)
+            run_child(
+                [PYTHON, "-c", PLAIN_COMPARE, str(store), BASELINE, SUITE_ID, *chosen],
+                capture=True,
+            )
         )
-        ours.append(evaltui(store, "compare", BASELINE, "--json", capture=True))
+        ours.append(evaltui(store, "compare", BASELINE, *chosen, "--json", capture=True))
     # the raw join must count exactly the flips evaltui reports, or the comparison is unfair
     review = json.loads(ours[0].out)
     reported = sorted(
@@ -275,20 +334,29 @@ def percentile(ordered: list[float], share: float) -> float:
 def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     started = time.perf_counter()
     load_before = os.getloadavg()
-    data = ensure_data(args.data, args.runs, args.cases, "both", log)
+    formats = "parquet" if args.huge else "both"
+    data = ensure_data(args.data, args.runs, args.cases, formats, log)
     small = ensure_data(args.data, *SMALL_STORE, "parquet", log)
+    suite_data = ensure_suite(args.data, args.suite_cases, log)
     work = Path(tempfile.mkdtemp(prefix="evaltui-bench-", dir=args.work))
     try:
+        log(f"suite load: {args.suite_cases:,} cases ...")
+        suite_load = measure_suite_load(suite_data, work, args.repeat)
         log("loading the suite (template store) ...")
         template = work / "template.duckdb"
         suite = evaltui(template, "load", data / "suite")
         log("load: parquet ...")
         parquet, large = measure_load(data, "parquet", template, work, args.repeat)
-        log("load: jsonl ...")
-        jsonl, jsonl_store = measure_load(data, "jsonl", template, work, args.repeat)
-        fresh(jsonl_store)
+        jsonl: dict[str, Any] | None = None
+        if "jsonl" in result_formats(formats):
+            log("load: jsonl ...")
+            jsonl, jsonl_store = measure_load(data, "jsonl", template, work, args.repeat)
+            fresh(jsonl_store)
         log("compare ...")
-        compare = measure_compare(large, max(args.repeat, 3))
+        candidates = None
+        if args.compare_runs and args.compare_runs < args.runs:
+            candidates = [f"bench-run-{k:03d}" for k in range(1, args.compare_runs)]
+        compare = measure_compare(large, max(args.repeat, 3), candidates)
         log("app session on the large store ...")
         app = measure_app(large, args.presses, args.switches)
         log("app session on the 1,000-row store ...")
@@ -300,24 +368,31 @@ def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any
             shutil.rmtree(work, ignore_errors=True)
     switch = app["pair_switch_ms"]
     figures = {
+        "suite_load_ratio": suite_load["ratio"],
         "load_parquet_ratio": parquet["ratio"],
-        "load_jsonl_ratio": jsonl["ratio"],
+        "load_jsonl_ratio": None if jsonl is None else jsonl["ratio"],
         "open_seconds": app["open_seconds"],
         "step_latency_ms_p95": app["step_ms_p95"],
         "step_latency_ratio": app["step_ms_median"] / app_small["step_ms_median"],
         "step_latency_ratio_p95": app["step_ms_p95"] / app_small["step_ms_p95"],
         "pair_switch_ms": statistics.median(switch) if switch else None,
         "compare_ratio": compare["ratio"],
-        "peak_rss_mb_load": max(parquet["peak_rss_mb"], jsonl["peak_rss_mb"]),
+        "peak_rss_mb_load": max(
+            parquet["peak_rss_mb"], 0 if jsonl is None else jsonl["peak_rss_mb"]
+        ),
         "peak_rss_mb_app": app["peak_rss_mb"],
     }
+    targets = dict(TARGETS)
+    if args.huge:
+        targets["peak_rss_mb_load"] = ("<", 2048.0)
     return {
         "figures": figures,
         "targets": {
             name: {"target": f"{op} {value:g}", "met": met(figures[name], op, value)}
-            for name, (op, value) in TARGETS.items()
+            for name, (op, value) in targets.items()
         },
         "details": {
+            "suite_load": suite_load,
             "suite_load_seconds": suite.wall,
             "load_parquet": parquet,
             "load_jsonl": jsonl,
@@ -329,6 +404,9 @@ def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any
             "runs": args.runs,
             "cases_per_run": args.cases,
             "case_rows": args.runs * args.cases,
+            "suite_cases": args.suite_cases,
+            "compare_runs": compare["runs"],
+            "huge": args.huge,
             "small_store_rows": SMALL_STORE[0] * SMALL_STORE[1],
             "repeat": args.repeat,
             "presses": args.presses,
@@ -371,8 +449,17 @@ def report(result: dict[str, Any]) -> str:
         shown = "-" if value is None else f"{value:,.3f}"
         lines.append(f"  {name:24} {shown:>10}{verdict}")
     d = result["details"]
+    x = d["suite_load"]
+    lines.append(
+        f"  suite load, {setup['suite_cases']:,} cases: evaltui {x['seconds']:.2f} s "
+        f"(cpu {x['cpu_seconds']:.1f} s, {x['peak_rss_mb']:.0f} MB) | DuckDB read_parquet "
+        f"{x['plain_seconds']:.2f} s (cpu {x['plain_cpu_seconds']:.1f} s, "
+        f"{x['plain_peak_rss_mb']:.0f} MB) | ratio {x['ratio']:.2f}"
+    )
     for fmt in ("parquet", "jsonl"):
         x = d[f"load_{fmt}"]
+        if x is None:
+            continue
         lines.append(
             f"  load {fmt}: evaltui {x['seconds']:.1f} s (cpu {x['cpu_seconds']:.1f} s), "
             f"plain {x['plain_seconds']:.1f} s (cpu {x['plain_cpu_seconds']:.1f} s)"
@@ -401,6 +488,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--small", action="store_true", help="a quick smoke run (4 runs x 3,000 cases, 1 repeat)"
     )
+    parser.add_argument(
+        "--huge",
+        action="store_true",
+        help="the 100M-row store: 500 runs x 200,000 cases, Parquet only, 1 repeat",
+    )
+    parser.add_argument(
+        "--suite-cases", type=int, default=1_000_000, help="cases of the suite-load figure"
+    )
+    parser.add_argument(
+        "--compare-runs", type=int, default=0, help="runs in the compare figure (0: all)"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="loads per side (best is kept)")
     parser.add_argument("--presses", type=int, default=50, help="failure jumps per store")
     parser.add_argument("--switches", type=int, default=5, help="candidate switches timed")
@@ -409,9 +507,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the stores afterwards")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
+    if args.small and args.huge:
+        parser.error("--small and --huge exclude each other")
     if args.small:
         args.runs, args.cases, args.repeat = 4, 3_000, 1
+        args.suite_cases = min(args.suite_cases, 20_000)
         args.presses, args.switches = min(args.presses, 10), min(args.switches, 2)
+    if args.huge:
+        args.runs, args.cases, args.repeat = 500, 200_000, 1
+        args.compare_runs = args.compare_runs or 50
     if args.runs < 3:
         parser.error("--runs must be at least 3 (a baseline and candidates to switch between)")
 

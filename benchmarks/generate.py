@@ -1,6 +1,7 @@
 """Generate a large, realistic native-format review for benchmarks.
 
     python benchmarks/generate.py OUT --runs 50 --cases 200000 [--format parquet|jsonl|both]
+    python benchmarks/generate.py OUT --cases 1000000 --suite-only   # one split, no runs
 
 Writes OUT/suite/ (a suite manifest whose cases live in one Parquet file per split) and
 OUT/parquet/ and/or OUT/jsonl/ (one run record per run with its results in a Parquet or JSONL
@@ -31,13 +32,18 @@ SLICES = [
 ]
 
 
-def write_suite(con: duckdb.DuckDBPyConnection, out: Path, cases: int) -> dict[str, str]:
+def write_suite(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    cases: int,
+    split_shares: tuple[tuple[str, float], ...] = SPLITS,
+) -> dict[str, str]:
     folder = out / "suite"
     folder.mkdir(parents=True, exist_ok=True)
     start = 0
     splits: dict[str, str] = {}
-    for name, share in SPLITS:
-        size = round(cases * share) if name != SPLITS[-1][0] else cases - start
+    for name, share in split_shares:
+        size = round(cases * share) if name != split_shares[-1][0] else cases - start
         path = folder / f"{name}.parquet"
         con.execute(
             f"""COPY (
@@ -130,10 +136,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--cases", type=int, default=200_000)
     parser.add_argument("--format", choices=["parquet", "jsonl", "both"], default="both")
+    parser.add_argument(
+        "--suite-only", action="store_true", help="only the suite, all cases in one Parquet split"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     con = duckdb.connect()
+    if args.suite_only:
+        write_suite(con, args.out, args.cases, (("holdout", 1.0),))
+        print(f"wrote a {args.cases:,}-case suite to {args.out}", file=sys.stderr)
+        return
     write_suite(con, args.out, args.cases)
     formats = ["parquet", "jsonl"] if args.format == "both" else [args.format]
     for fmt in formats:

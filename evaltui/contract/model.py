@@ -12,7 +12,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 KIND_SUITE = "evaltui.suite"
 KIND_RUN = "evaltui.run"
@@ -151,15 +154,24 @@ class CaseFile:
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    """One named split of a suite with its cases already validated and encoded."""
+    """One named split of a suite with its cases already validated and encoded.
+
+    `cases` is an Arrow table with the columns the store keeps (`CASE_COLUMNS`): the fields it
+    queries and each case's canonical JSON text, one row per case in file order.
+    """
 
     name: str
-    case_ids: tuple[str, ...]
-    cases: tuple[Mapping[str, Any], ...]
-    canonical: tuple[str, ...]  # canonical JSON per case, same order as `cases`
+    cases: pa.Table
     fingerprint: str
     source: str  # "inline" or the declared file path
     source_path: Path | None = None  # the resolved file, when the cases live in one
+
+    @property
+    def case_count(self) -> int:
+        return int(self.cases.num_rows)
+
+
+CASE_COLUMNS = ("case_id", "expected_route", "slice_name", "evidence_state", "source", "canonical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +188,7 @@ class Suite:
 
     @property
     def case_count(self) -> int:
-        return sum(len(s.case_ids) for s in self.splits)
+        return sum(s.case_count for s in self.splits)
 
     def fingerprints(self) -> dict[str, str]:
         """Every fingerprint field this suite defines, e.g. regression_sha, evaluation_sha."""

@@ -1,7 +1,8 @@
 """Suite manifests: parsing, case validation, metric and guardrail declarations, fingerprints.
 
 Suite cases are the contract itself, so they are read exactly as written (JSON values, not a
-database's idea of them) and encoded once; the encodings go to the store with the cases.
+database's idea of them) and encoded once; the encodings go to the store with the cases. Both
+happen in bulk, over an Arrow table per split (see `fingerprint.encode_table`).
 """
 
 from __future__ import annotations
@@ -9,13 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaltui.contract.fields import IDENTIFIER, Record
-from evaltui.contract.fingerprint import canonical_case, digest_encoded, split_field
-from evaltui.contract.jsonio import describe_type, iter_jsonl
+from evaltui.contract.fingerprint import (
+    NotJson,
+    canonical_case,
+    case_order,
+    digest_table,
+    encode_table,
+    split_field,
+)
+from evaltui.contract.jsonio import (
+    decode_text,
+    describe_type,
+    iter_jsonl,
+    parse_json_text,
+    read_file_bytes,
+)
 from evaltui.contract.model import (
     DEFAULT_COMPARISON_FIELDS,
     DEFAULT_GUARDRAILS,
@@ -23,7 +36,6 @@ from evaltui.contract.model import (
     FORMAT_VERSION,
     GUARDRAIL_OPERATORS,
     KIND_SUITE,
-    CaseFile,
     CellFilter,
     Guardrail,
     MetricSpec,
@@ -32,6 +44,10 @@ from evaltui.contract.model import (
 )
 from evaltui.contract.paths import resolve_case_file
 from evaltui.errors import InputError, raise_collected
+from evaltui.progress import showing
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SPLIT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 OPTIONAL_STRING_FIELDS = ("slice_name", "evidence_state", "source")
@@ -52,9 +68,10 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
     comparison = rec.string_list("comparison_fields")
     raise_collected(rec.errors)
 
-    splits = [
+    read = [
         _read_split(name, source, path, root, allow_outside) for name, source in splits_doc.items()
     ]
+    splits = [split for split, _ in read]
     _check_unique_across_splits(splits, path)
     metric_splits = {s for m in metrics for s in (m.splits or ())}
     unknown_splits = metric_splits - {s.name for s in splits}
@@ -63,10 +80,8 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
             path, f"metrics refer to unknown split(s): {', '.join(sorted(unknown_splits))}"
         )
 
-    all_pairs = [
-        (cid, text) for s in splits for cid, text in zip(s.case_ids, s.canonical, strict=True)
-    ]
-    evaluation_digest = digest_encoded(all_pairs)
+    # one split: the suite's list of cases is the split's
+    evaluation_digest = read[0][1] if len(read) == 1 else _evaluation_digest(splits)
     identity = {
         "suite_id": suite_id,
         "description": description,
@@ -92,66 +107,178 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
     )
 
 
+def _evaluation_digest(splits: list[Split]) -> str:
+    import pyarrow as pa
+
+    # splits whose id ranges follow one another (a common layout) then need no sort
+    splits = sorted(splits, key=lambda s: s.cases.column("case_id")[0].as_py())
+    return digest_table(
+        pa.chunked_array(
+            [c for s in splits for c in s.cases.column("case_id").chunks], pa.string()
+        ),
+        pa.chunked_array(
+            [c for s in splits for c in s.cases.column("canonical").chunks], pa.string()
+        ),
+    )
+
+
 # -- splits and cases ---------------------------------------------------------------------------
+#
+# A split's cases become one Arrow table and are checked and encoded column by column: Parquet
+# files never become Python objects at all, JSON cases (already Python values) go into Arrow in
+# one conversion. Only when a check fails does anything look at single cases, to name them.
 
 
-def _read_split(name: str, source: Any, path: Path, root: Path, allow_outside: bool) -> Split:
+class _Places:
+    """How a row (0-based, in file order) is named in messages: a line, a row or an index."""
+
+    def __init__(self, path: Path, noun: str, label: Any, lines: list[int] | None = None):
+        self.path = path
+        self.noun = noun  # "line", "row" or "case"
+        self._label = label
+        self._lines = lines
+
+    def error(self, row: int, message: str) -> InputError:
+        if self._lines is not None:
+            return InputError(self.path, message, self._lines[row])
+        return InputError(self.path, f"{self.name(row)}: {message}")
+
+    def name(self, row: int) -> str:
+        if self._lines is not None:
+            return f"line {self._lines[row]}"
+        return str(self._label(row))
+
+
+def _read_split(
+    name: str, source: Any, path: Path, root: Path, allow_outside: bool
+) -> tuple[Split, str]:
+    """The split and the full digest of its cases."""
     if not SPLIT_NAME.fullmatch(name) or name == "evaluation":
         raise InputError(
             path,
             f"split name {name!r} must start with a letter and use letters, digits and _ "
             "('evaluation' is reserved for the combined fingerprint)",
         )
-    if isinstance(source, list):
-        rows: Iterable[tuple[str, Any]] = (
-            (f"splits.{name}[{i}]", case) for i, case in enumerate(source)
+    with showing(f"checking and encoding the cases of split {name!r}"):
+        cases, label, where_path, source_path = _split_cases(
+            name, source, path, root, allow_outside
         )
-        label = "inline"
-        where_path = path
-        source_path = None
+        if cases.num_rows == 0:
+            raise InputError(where_path, f"split {name!r} has no cases")
+        digest = digest_table(cases.column("case_id"), cases.column("canonical"))
+    split = Split(
+        name=name, cases=cases, fingerprint=digest[:16], source=label, source_path=source_path
+    )
+    return split, digest
+
+
+def _split_cases(
+    name: str, source: Any, path: Path, root: Path, allow_outside: bool
+) -> tuple[pa.Table, str, Path, Path | None]:
+    """A split's cases as a table, its source label, the file to blame and the case file."""
+    if isinstance(source, list):
+        places = _Places(path, "case", lambda i: f"splits.{name}[{i}]")
+        cases = _json_cases(source, places)
+        label, where_path, source_path = "inline", path, None
     elif isinstance(source, str):
         case_file = resolve_case_file(source, path, root, allow_outside=allow_outside)
-        rows = _case_file_rows(case_file)
-        label = case_file.declared
-        where_path = case_file.path
-        source_path = case_file.path
+        if case_file.format == "jsonl":
+            values, lines = _jsonl_values(case_file.path)
+            cases = _json_cases(values, _Places(case_file.path, "line", None, lines))
+        else:
+            cases = _parquet_cases(case_file.path)
+        label, where_path, source_path = case_file.declared, case_file.path, case_file.path
     else:
         raise InputError(
             path,
             f"split {name!r} must be an array of cases or a relative .jsonl/.parquet path, "
             f"found {describe_type(source)}",
         )
-    cases, canonical, ids = _validate_cases(rows, where_path)
-    if not cases:
-        raise InputError(where_path, f"split {name!r} has no cases")
-    digest = digest_encoded(zip(ids, canonical, strict=True))
-    return Split(
-        name=name,
-        case_ids=tuple(ids),
-        cases=tuple(cases),
-        canonical=tuple(canonical),
-        fingerprint=digest[:16],
-        source=label,
-        source_path=source_path,
-    )
+    return cases, label, where_path, source_path
 
 
-def _case_file_rows(case_file: CaseFile) -> Iterator[tuple[str, Any]]:
-    """Yield (location, case) from a JSONL or Parquet file; location is a line or row label."""
-    if case_file.format == "jsonl":
-        for number, value in iter_jsonl(case_file.path):
-            yield f"line {number}", value
-        return
+def _jsonl_values(path: Path) -> tuple[list[Any], list[int]]:
+    """Every value of a JSON Lines file, parsed as one array; and each value's line number."""
+    data = read_file_bytes(path)
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    text = decode_text(data, path)
+    lines = text.split("\n")
+    numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    try:
+        values = parse_json_text("[" + ",".join(line for _, line in numbered) + "]", path)
+        if len(values) != len(numbered):  # a line such as `1, 2` holds two values
+            raise InputError(path, "more than one value on a line")
+    except InputError:
+        # name the first bad line exactly as the line-by-line reader does
+        values = [value for _, value in iter_jsonl(path)]
+    return values, [n for n, _ in numbered]
+
+
+def _json_cases(values: list[Any], places: _Places) -> pa.Table:
+    """Cases that are JSON values: check them and encode each with the per-case encoder."""
+    import pyarrow as pa
+
+    if set(map(type, values)) <= {dict}:
+        try:
+            stored = pa.array(values, _stored_struct())
+        except (pa.ArrowException, UnicodeEncodeError):
+            stored = None
+    else:
+        stored = None
+    if stored is None:  # a case that is not an object, or a field of the wrong type: say which
+        raise_collected(_json_case_problems(values, places))
+        raise AssertionError("Arrow refused cases that pass every check")  # pragma: no cover
+    table = pa.Table.from_struct_array(stored)
+    raise_collected(_table_problems(table, places))
+    canonical = pa.array(map(canonical_case, values), pa.string(), size=len(values))
+    raise_collected(_explicit_nulls(values, canonical, places))
+    return table.append_column("canonical", canonical)
+
+
+def _explicit_nulls(values: list[Any], canonical: pa.Array, places: _Places) -> list[InputError]:
+    """Optional string fields written as `null` (Arrow reads them as absent; JSON says null).
+
+    A field's `"key":null` can only appear in canonical text as that field or a nested one
+    (inside a string its quotes would be escaped), so the texts narrow the search.
+    """
+    import pyarrow.compute as pc
+
+    problems: list[InputError] = []
+    for key in OPTIONAL_STRING_FIELDS:
+        candidates = _indices(pc.match_substring(canonical, f'"{key}":null'))
+        rows = [i for i in candidates if key in values[i] and values[i][key] is None]
+        problems.extend(
+            _grouped(
+                rows,
+                lambda row, key=key: (
+                    f"case {values[row]['case_id']!r}: field {key!r} must be a string, found null"
+                ),
+                places,
+            )
+        )
+    return problems
+
+
+def _parquet_cases(path: Path) -> pa.Table:
+    """Cases in a Parquet file: checked and encoded column by column, null meaning absent."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(case_file.path)
+        table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(case_file.path, f"cannot read Parquet file: {_first_line(exc)}") from None
+        raise InputError(path, f"cannot read Parquet file: {_first_line(exc)}") from None
+    names = table.column_names
+    repeated = sorted({n for n in names if names.count(n) > 1})
     raise_collected(
         [
+            InputError(path, f"column {n!r} appears more than once (a case field is one column)")
+            for n in repeated
+        ]
+        + [
             InputError(
-                case_file.path,
+                path,
                 f"column {column.name!r} holds {column.type}, which has no JSON form (a suite "
                 "case is a JSON object): store it as text, a number or a boolean",
             )
@@ -159,28 +286,213 @@ def _case_file_rows(case_file: CaseFile) -> Iterator[tuple[str, Any]]:
             if not _json_type(column.type)
         ]
     )
-    raise_collected(_non_finite(table, case_file.path))
-    # Parquet has no "absent" field: a null cell means the case does not have that field.
-    for index, row in enumerate(table.to_pylist(), start=1):
-        yield f"row {index}", {k: v for k, v in row.items() if v is not None}
+    places = _Places(path, "row", lambda i: f"row {i + 1}")
+    columns: dict[str, pa.ChunkedArray] = {}
+    problems: list[InputError] = []
+    wrong: list[tuple[str, list[int], str]] = []
+    for key in STORED_FIELDS:
+        if key not in names:
+            columns[key] = pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
+            continue
+        column = table.column(key)
+        value_type = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+            columns[key] = column.cast(pa.string())
+            continue
+        columns[key] = pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
+        wrong.append((key, _indices(column.is_valid()), _arrow_json_name(value_type)))
+    stored = pa.table(columns)
+    for key, rows, found in wrong:
+        problems.extend(_field_type_problem(key, rows, found, stored.column("case_id"), places))
+    problems.extend(_table_problems(stored, places, typed=problems))
+    raise_collected(problems)
+    try:
+        canonical = encode_table(table)
+    except NotJson as exc:
+        column, rows = exc.column, exc.rows
+        message = (
+            f"field {column!r} holds NaN or infinity, which JSON cannot write; store null "
+            "(the field is then absent) or a number"
+        )
+        raise_collected(_grouped(rows, lambda _row: message, places))
+        raise  # pragma: no cover (raise_collected raised)
+    # every column chunked alike (zero-copy): DuckDB inserts such a table about twice as fast
+    cases = stored.append_column("canonical", canonical)
+    return pa.Table.from_batches(cases.to_batches(), schema=cases.schema)
 
 
-def _non_finite(table: Any, path: Path) -> list[InputError]:
-    """NaN or infinity in a float column (JSON has neither), found column by column in bulk."""
+STORED_FIELDS = ("case_id", "expected_route", *OPTIONAL_STRING_FIELDS)
+REQUIRED_FIELDS = ("case_id", "expected_route")
+
+
+def _stored_struct() -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.struct([(key, pa.string()) for key in STORED_FIELDS])
+
+
+def _table_problems(
+    table: pa.Table, places: _Places, typed: list[InputError] | None = None
+) -> list[InputError]:
+    """Set-based checks on the stored fields: required ones present and non-empty, ids unique."""
     import pyarrow.compute as pc
+
+    problems: list[InputError] = []
+    if typed:  # a column of the wrong type already explains those rows
+        return problems
+    for key in REQUIRED_FIELDS:
+        column = table.column(key)
+        missing = _indices(column.is_null())
+        problems.extend(
+            _grouped(
+                missing,
+                lambda _row, key=key: f"case is missing required field {key!r} (a string)",
+                places,
+            )
+        )
+        empty = _indices(pc.equal(column, ""))
+        problems.extend(
+            _grouped(
+                empty,
+                lambda _row, key=key: (
+                    f"case field {key!r} must be a non-empty string, found an empty string"
+                ),
+                places,
+            )
+        )
+    if problems:
+        return problems
+    repeated = _repeated(table.column("case_id"))
+    if repeated is None:
+        return problems
+    first_id, more, others = repeated
+    rows = _indices(pc.equal(table.column("case_id"), first_id))
+    tail = ""
+    if more:
+        shown = ", ".join(repr(v) for v in others)
+        tail = f"; {more:,} more case id(s) repeat ({shown}{', ...' if more > len(others) else ''})"
+    problems.append(
+        places.error(
+            rows[1], f"duplicate case_id {first_id!r} (first at {places.name(rows[0])}){tail}"
+        )
+    )
+    return problems
+
+
+def _repeated(case_ids: Any) -> tuple[str, int, list[str]] | None:
+    """The first case id that repeats, how many others do, and a few of them (by sorting)."""
+    import pyarrow.compute as pc
+
+    order = case_order(case_ids)
+    ordered = case_ids if order is None else pc.take(case_ids, order)
+    if len(ordered) < 2:
+        return None
+    same = pc.equal(ordered.slice(0, len(ordered) - 1), ordered.slice(1))
+    if not pc.any(same).as_py():
+        return None
+    ids = pc.unique(pc.filter(ordered.slice(1), same))
+    return ids[0].as_py(), len(ids) - 1, ids.slice(1, 4).to_pylist()
+
+
+def _field_type_problem(
+    key: str, rows: list[int], found: str, case_ids: pa.ChunkedArray, places: _Places
+) -> list[InputError]:
+    if key in REQUIRED_FIELDS:
+        return _grouped(
+            rows,
+            lambda _row: f"case field {key!r} must be a non-empty string, found {found}",
+            places,
+        )
+
+    def message(row: int) -> str:
+        case_id = case_ids[row].as_py()
+        case = f"case {case_id!r}: " if case_id else ""
+        return f"{case}field {key!r} must be a string, found {found}"
+
+    return _grouped(rows, message, places)
+
+
+def _grouped(rows: list[int], message: Any, places: _Places) -> list[InputError]:
+    """One error for a problem found in `rows`: the first row, and how many more share it."""
+    if not rows:
+        return []
+    text = message(rows[0])
+    if len(rows) > 1:
+        others = ", ".join(places.name(r) for r in rows[1:4])
+        more = len(rows) - 1
+        text += (
+            f"; the same in {more:,} more {places.noun}(s) ({others}{', ...' if more > 3 else ''})"
+        )
+    return [places.error(rows[0], text)]
+
+
+def _indices(mask: Any) -> list[int]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+
+
+def _json_case_problems(values: list[Any], places: _Places) -> list[InputError]:
+    """Walk JSON cases one by one (only after the bulk conversion refused them)."""
+    found: dict[str, list[int]] = {}
+    for row, case in enumerate(values):
+        problem = _case_problem(case)
+        if problem is not None:
+            found.setdefault(problem, []).append(row)
+    errors: list[InputError] = []
+    for problem, rows in found.items():
+        errors.extend(_grouped(rows, lambda _row, problem=problem: problem, places))
+        if len(errors) >= _MAX_ERRORS:
+            break
+    return errors
+
+
+def _case_problem(case: Any) -> str | None:
+    if not isinstance(case, dict):
+        return f"a case must be a JSON object, found {describe_type(case)}"
+    for key in REQUIRED_FIELDS:
+        value = case.get(key)
+        if value is None:
+            return f"case is missing required field {key!r} (a string)"
+        if not isinstance(value, str) or not value:
+            found = "an empty string" if value == "" else describe_type(value)
+            return f"case field {key!r} must be a non-empty string, found {found}"
+    for key in OPTIONAL_STRING_FIELDS:
+        if key in case and not isinstance(case[key], str):
+            return f"case {case['case_id']!r}: field {key!r} must be a string, found {describe_type(case[key])}"
+    for key in STORED_FIELDS:
+        if isinstance(case.get(key), str) and not _is_text(case[key]):
+            return (
+                f"case field {key!r} holds an unpaired surrogate escape (\\ud800 to \\udfff "
+                "without its pair), which is not text"
+            )
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _arrow_json_name(kind: Any) -> str:
+    """What a value of this Arrow type is in JSON, for messages."""
     import pyarrow.types as t
 
-    errors = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if not t.is_floating(column.type):
-            continue
-        bad = pc.invert(pc.is_finite(column))  # null stays null: an absent field is fine
-        if pc.any(bad).as_py():
-            row = pc.index(bad, True).as_py() + 1
-            errors.append(
-                InputError(path, f"row {row}: column {name!r} holds NaN or infinity, not a number")
-            )
-    return errors
+    if t.is_boolean(kind):
+        return "a boolean"
+    if t.is_integer(kind) or t.is_floating(kind):
+        return "a number"
+    if t.is_struct(kind):
+        return "an object"
+    if t.is_list(kind) or t.is_large_list(kind) or t.is_fixed_size_list(kind):
+        return "an array"
+    return str(kind)
 
 
 def _json_type(kind: Any) -> bool:
@@ -203,67 +515,30 @@ def _json_type(kind: Any) -> bool:
     )
 
 
-def _validate_cases(
-    rows: Iterable[tuple[str, Any]], path: Path
-) -> tuple[list[Mapping[str, Any]], list[str], list[str]]:
-    cases: list[Mapping[str, Any]] = []
-    canonical: list[str] = []
-    ids: list[str] = []
-    seen: dict[str, str] = {}
-    errors: list[InputError] = []
-    for where, case in rows:
-        problem = _case_problem(case)
-        if problem is None:
-            case_id = case["case_id"]
-            if case_id in seen:
-                problem = f"duplicate case_id {case_id!r} (first at {seen[case_id]})"
-            else:
-                seen[case_id] = where
-        if problem is not None:
-            line = int(where.split()[1]) if where.startswith("line ") else None
-            prefix = "" if line is not None else f"{where}: "
-            errors.append(InputError(path, prefix + problem, line))
-            if len(errors) >= _MAX_ERRORS:
-                break
-            continue
-        try:
-            text = canonical_case(case)
-        except (ValueError, TypeError) as exc:  # e.g. NaN from a Parquet float column
-            errors.append(InputError(path, f"{where}: case cannot be encoded as JSON: {exc}"))
-            continue
-        cases.append(case)
-        canonical.append(text)
-        ids.append(case["case_id"])
-    raise_collected(errors)
-    return cases, canonical, ids
-
-
-def _case_problem(case: Any) -> str | None:
-    if not isinstance(case, dict):
-        return f"a case must be a JSON object, found {describe_type(case)}"
-    for key in ("case_id", "expected_route"):
-        value = case.get(key)
-        if value is None:
-            return f"case is missing required field {key!r} (a string)"
-        if not isinstance(value, str) or not value:
-            return f"case field {key!r} must be a non-empty string, found {describe_type(value)}"
-    for key in OPTIONAL_STRING_FIELDS:
-        if key in case and not isinstance(case[key], str):
-            return f"case {case['case_id']!r}: field {key!r} must be a string, found {describe_type(case[key])}"
-    return None
-
-
 def _check_unique_across_splits(splits: list[Split], path: Path) -> None:
-    owner: dict[str, str] = {}
-    for split in splits:
-        for case_id in split.case_ids:
-            if case_id in owner:
-                raise InputError(
-                    path,
-                    f"case_id {case_id!r} appears in splits {owner[case_id]!r} and {split.name!r}; "
-                    "case ids must be unique across the suite",
-                )
-            owner[case_id] = split.name
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(splits) < 2:
+        return
+    ordered = sorted(splits, key=lambda s: s.cases.column("case_id")[0].as_py())
+    repeated = _repeated(
+        pa.chunked_array(
+            [c for s in ordered for c in s.cases.column("case_id").chunks], pa.string()
+        )
+    )
+    if repeated is None:
+        return
+    case_id, more, _ = repeated
+    owners = [
+        s.name for s in splits if pc.any(pc.equal(s.cases.column("case_id"), case_id)).as_py()
+    ]
+    tail = f" ({more:,} more case id(s) are in two splits too)" if more else ""
+    raise InputError(
+        path,
+        f"case_id {case_id!r} appears in splits {owners[0]!r} and {owners[-1]!r}; "
+        f"case ids must be unique across the suite{tail}",
+    )
 
 
 # -- metrics and guardrails ---------------------------------------------------------------------

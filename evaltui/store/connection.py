@@ -4,6 +4,8 @@ The default store is `.evaltui/store.duckdb` in the nearest folder (from the cur
 that already has a `.evaltui/` folder, else in the current folder. `--store` or EVALTUI_STORE
 choose another. Readers open it read-only, so several reviewers can look at one store at once.
 
+DuckDB's own progress bar is off unless a load runs in a terminal (`_duckdb_bar`).
+
 DuckDB locks the file: one writer (a load) or any number of readers (the app, `runs`, `compare`
 ...), never both. A conflicting open fails at once with a line naming the process that holds the
 store, or, given `wait` seconds, retries until the store is free or the time is up.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -101,6 +104,9 @@ class Store:
                 if created:
                     _remove_new_store(path)
                 raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
+        # DuckDB draws its own progress bar (carriage returns, on stdout) for statements over
+        # two seconds: welcome during a load in a terminal, garbage in a piped log or in the app
+        con.execute(f"SET enable_progress_bar = {str(_duckdb_bar(read_only)).lower()}")
         store = cls(path, con, read_only)
         store.created = created
         try:
@@ -172,6 +178,16 @@ def _remove_new_store(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         with suppress(OSError):
             leftover.unlink()
+
+
+def _duckdb_bar(read_only: bool) -> bool:
+    """DuckDB's own bar only for a load whose stdout and stderr are both a terminal."""
+    if read_only:
+        return False
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
 
 
 _PID = re.compile(r"PID (\d+)")

@@ -28,12 +28,19 @@ import duckdb
 import pyarrow as pa
 
 from evaltui.contract.discover import Batch
-from evaltui.contract.model import Run, Suite
+from evaltui.contract.model import CASE_COLUMNS, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
+from evaltui.progress import showing
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
+
+# DuckDB's memory during a load. At its default (80% of RAM) one INSERT of hundreds of result
+# files kept ~30 MB per million rows (3.2 GB for 100 million); with this limit DuckDB writes out
+# what it holds instead and the whole process stays under 2 GB (docs/performance.md). A lower
+# limit already set (a small machine) is kept.
+LOAD_MEMORY_LIMIT_MB = 1536
 
 
 @dataclass
@@ -65,14 +72,20 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     summary = LoadSummary(skipped=list(batch.skipped))
     now = datetime.now(UTC).replace(tzinfo=None)
     vacuum = _setting(store.con, "max_vacuum_tasks")
+    memory = _text_setting(store.con, "memory_limit")
     try:
         store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
+        if _megabytes(memory) > LOAD_MEMORY_LIMIT_MB:
+            store.con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT_MB}MB'")
         with store.transaction() as con:
             for suite in batch.suites:
-                _load_suite(con, suite, now, summary)
+                with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
+                    _load_suite(con, suite, now, summary)
             added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
-            _insert_results(con, added)
-            counts = _check_results(con, added, summary)
+            with showing(f"reading the case results of {_runs(added)}"):
+                _insert_results(con, added)
+            with showing(f"checking the case results of {_runs(added)}"):
+                counts = _check_results(con, added, summary)
             # the case files were hashed meanwhile (see contract.run); now the ids are needed
             if added:
                 con.executemany(
@@ -81,13 +94,35 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
                 )
         if summary.runs_replaced:
             store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
-        _checkpoint(store.con)
+        with showing(f"writing {store.path.name}"):
+            _checkpoint(store.con)
     except BaseException:
         batch.cancel()  # a refused load leaves no case file hashing behind it
         raise
     finally:
         store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
+        store.con.execute("SET memory_limit = ?", [memory])
     return summary
+
+
+def _runs(runs: list[Run]) -> str:
+    return f"{len(runs):,} run{'' if len(runs) == 1 else 's'}"
+
+
+def _text_setting(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    row = con.execute("SELECT current_setting(?)", [name]).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _megabytes(size: str) -> float:
+    """A DuckDB size setting such as '18.3 GiB' in MiB (unknown forms count as unlimited)."""
+    units = {"bytes": 2**-20, "kib": 2**-10, "kb": 1e3 / 2**20, "mib": 1.0, "mb": 1e6 / 2**20,
+             "gib": 2**10, "gb": 1e9 / 2**20, "tib": 2**20, "tb": 1e12 / 2**20}  # fmt: skip
+    number, _, unit = size.strip().partition(" ")
+    try:
+        return float(number) * units[unit.strip().lower()]
+    except (KeyError, ValueError):
+        return float("inf")
 
 
 def _setting(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -138,24 +173,13 @@ def _load_suite(
     con.executemany(
         "INSERT INTO suite_splits VALUES (?, ?, ?, ?, ?, ?)",
         [
-            [suite.suite_id, s.name, i, s.fingerprint, len(s.case_ids), s.source]
+            [suite.suite_id, s.name, i, s.fingerprint, s.case_count, s.source]
             for i, s in enumerate(suite.splits)
         ],
     )
     for split in suite.splits:
-        table = pa.table(
-            {
-                "case_id": pa.array(split.case_ids, pa.string()),
-                "expected_route": pa.array([c["expected_route"] for c in split.cases], pa.string()),
-                "slice_name": pa.array([c.get("slice_name") for c in split.cases], pa.string()),
-                "evidence_state": pa.array(
-                    [c.get("evidence_state") for c in split.cases], pa.string()
-                ),
-                "source": pa.array([c.get("source") for c in split.cases], pa.string()),
-                "canonical": pa.array(split.canonical, pa.string()),
-            }
-        )
-        con.register("_evaltui_cases", table)
+        # the split's cases are an Arrow table already (validated and encoded in bulk)
+        con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
         try:
             con.execute(
                 "INSERT INTO cases SELECT ?, ?, case_id, expected_route, slice_name, evidence_state, "
@@ -328,6 +352,7 @@ def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputErr
     store cannot be asked for the suite's case ids any more).
     """
     probe = duckdb.connect()
+    probe.execute("SET enable_progress_bar = false")  # see store.connection
     try:
         for run in runs:
             assert run.cases_file is not None
