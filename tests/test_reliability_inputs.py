@@ -433,5 +433,5 @@ def test_non_finite_numbers_in_a_parquet_suite_column(run_cli, tmp_path, value) 
     store = tmp_path / "s.duckdb"
     result = run_cli("load", folder, "--store", store)
     assert result.code == 2, result.err
-    assert "cases.parquet: row 2: column 'weight' holds NaN or infinity" in result.err
+    assert "cases.parquet: row 2: field 'weight' holds NaN or infinity" in result.err
     assert not store.exists()
