@@ -183,7 +183,9 @@ def verify_decision(
     if sig is None or record is None:
         checks.append(skipped("signer", "needs a readable signature and the decision's reviewer"))
     else:
-        checks.append(_signer_check(sig, str(record["reviewer"]), context, "decision's reviewer"))
+        checks.append(
+            _signer_check(sig, str(record["reviewer"]), context, "the decision's reviewer")
+        )
 
     # -- how many signed
     tally: QuorumTally | None = None
