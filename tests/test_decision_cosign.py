@@ -121,7 +121,7 @@ def decide(run_cli, board: Board, reviewer: str = "alice", *extra: str) -> Path:
     return out / "d.decision.json"
 
 
-def cosign(run_cli, decision: Path, board: Board, who: str, *extra: str):
+def cosign(run_cli, decision: Path, board: Board, who: str, *extra: str | Path):
     return run_cli(
         "cosign",
         decision,
@@ -134,7 +134,7 @@ def cosign(run_cli, decision: Path, board: Board, who: str, *extra: str):
     )
 
 
-def verify_json(run_cli, decision: Path, board: Board, *extra: str) -> tuple[int, dict]:
+def verify_json(run_cli, decision: Path, board: Board, *extra: str | Path) -> tuple[int, dict]:
     done = run_cli("verify", decision, "--allowed-signers", board.allowed, "--json", *extra)
     return done.code, json.loads(done.out)
 

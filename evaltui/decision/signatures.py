@@ -106,9 +106,9 @@ def signature_counts(decisions: list[Path]) -> dict[Path, int]:
                 counts[wanted[stem]] += 1
                 continue
             for dot in (i for i, c in enumerate(stem) if c == "."):
-                decision = wanted.get(stem[:dot])
-                if decision is not None and principal_problem(stem[dot + 1 :]) is None:
-                    counts[decision] += 1
+                owner = wanted.get(stem[:dot])
+                if owner is not None and principal_problem(stem[dot + 1 :]) is None:
+                    counts[owner] += 1
                     break
         out.update(counts)
     return out
