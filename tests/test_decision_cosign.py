@@ -411,3 +411,29 @@ def test_signature_files_are_found_and_counted(tmp_path: Path) -> None:
     ]
     counts = signature_counts([folder / "a.decision.json", folder / "b.decision.json"])
     assert counts == {folder / "a.decision.json": 3, folder / "b.decision.json": 1}
+
+
+def test_each_cosignature_gets_the_revocation_and_namespace_checks(run_cli, board: Board) -> None:
+    decision = decide(run_cli, board)
+    assert cosign(run_cli, decision, board, "bob").code == 0
+    revoked = board.folder / "revoked.keys"
+    revoked.write_text(Path(f"{board.keys['bob']}.pub").read_text())
+    code, doc = verify_json(run_cli, decision, board, "--quorum", "2", "--revoked", revoked)
+    assert code == 1
+    bob = doc["quorum"]["signatures"][1]
+    assert not bob["counted"] and "is revoked" in bob["note"]
+    assert verify_json(run_cli, decision, board, "--quorum", "1", "--revoked", revoked)[0] == 0
+    # a signature made for another purpose (namespace "file") beside the decision does not count
+    copy = decision.with_name("copy.json")
+    shutil.copy(decision, copy)
+    keygen_sign(board.keys["mallory"], copy, namespace="file").rename(
+        decision.with_name("d.decision.json.mallory@example.com.sig")
+    )
+    allowed = board.allowed
+    allowed.write_text(
+        allowed.read_text() + f"mallory@example.com {public_line(board.keys['mallory'])}\n"
+    )
+    code, doc = verify_json(run_cli, decision, board, "--quorum", "3")
+    assert code == 1 and doc["quorum"]["counted"] == 2
+    mallory = doc["quorum"]["signatures"][2]
+    assert mallory["principal"] == "mallory@example.com" and "namespace" in mallory["note"]
