@@ -108,11 +108,12 @@ def cosign(
     own_sig_path = signature_path_for(decision_path)
     if allowed_signers is not None:
         verification = verify_decision(decision_path, allowed_signers, revoked=revoked, now=now)
-        if not verification.valid:
+        # the quorum is what co-signing is for: a decision with waivers fails it until co-signed
+        broken = next((c for c in verification.checks if c.failed and c.name != "quorum"), None)
+        if broken is not None:
             raise CosignRefused(
                 decision_path,
-                f"not co-signing: the decision's own signature does not verify: "
-                f"{verification.reason}",
+                f"not co-signing: the decision's own signature does not verify: {broken.message}",
             )
     else:
         _check_own_signature(decision_path, own_sig_path, data)
