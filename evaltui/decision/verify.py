@@ -394,7 +394,8 @@ def _quorum(
     if tally.met:
         check = passed(
             "quorum",
-            f"{tally.counted} of {required} distinct signers needed{waivers}: {names}{extra}",
+            f"{tally.counted} distinct signer(s) counted ({names}), {required} needed{waivers}"
+            + extra,
         )
     else:
         left_out = "; ".join(f"{r.path.name}: {r.note}" for r in final if not r.counted and r.note)
