@@ -438,3 +438,10 @@ def test_each_cosignature_gets_the_revocation_and_namespace_checks(run_cli, boar
     assert code == 1 and doc["quorum"]["counted"] == 2
     mallory = doc["quorum"]["signatures"][2]
     assert mallory["principal"] == "mallory@example.com" and "namespace" in mallory["note"]
+
+
+def test_counting_survives_a_logged_path_that_cannot_exist(tmp_path: Path) -> None:
+    # the log is a file anyone can edit: a NUL in a path must not break the app's list
+    bad = tmp_path / "x\x00y" / "d.decision.json"
+    assert signature_counts([bad]) == {bad: 0}
+    assert cosignature_files(bad) == ([], 0)

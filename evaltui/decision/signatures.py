@@ -74,7 +74,7 @@ def cosignature_files(decision: Path) -> tuple[list[SignatureFile], int]:
             and entry.name != own
             and len(entry.name) > len(prefix) + len(SIG_SUFFIX)
         )
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a logged path
         return [], 0
     out = []
     for name in names[:MAX_COSIGNATURES]:
@@ -94,7 +94,7 @@ def signature_counts(decisions: list[Path]) -> dict[Path, int]:
     for folder, members in by_folder.items():
         try:
             names = [entry.name for entry in os.scandir(folder)]
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in a logged path
             names = []
         wanted = {d.name: d for d in members}
         counts = dict.fromkeys(members, 0)
