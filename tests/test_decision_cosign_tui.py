@@ -124,3 +124,43 @@ def test_cosign_from_the_decisions_list(sample_store: Path, home: Path, tmp_path
     assert cosig.is_file() and digest(decision) == before
     done = keygen_verify(allowed, "bob@example.com", cosig, decision)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_protected_key_asks_for_its_passphrase(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "home2"
+    (folder / ".ssh").mkdir(parents=True)
+    (folder / ".ssh").chmod(0o700)
+    make_key(folder / ".ssh", "id_ed25519", comment="dave@example.com", passphrase="s3cret")
+    monkeypatch.setenv("HOME", str(folder))
+    for name in ("SSH_AUTH_SOCK", "EVALTUI_REVIEWER", "EVALTUI_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    decision, _alice = alice_decides(sample_store, tmp_path)
+    cosig = decision.with_name("d.decision.json.dave@example.com.sig")
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await pilot.press("L")
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, CosignModal)
+        assert form.query_one("#cosign-row-passphrase").display  # the key says it needs one
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "protected by a passphrase" in screen_text(app)
+        assert form.query_one("#cosign-passphrase", Input).has_focus
+        await pilot.press(*"wrong")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "wrong passphrase" in screen_text(app) and not cosig.exists()
+        form.query_one("#cosign-passphrase", Input).value = ""
+        await pilot.press(*"s3cret")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert form.written is not None and "CO-SIGNED" in screen_text(app)
+        assert "s3cret" not in screen_text(app)
+
+    drive(sample_store, flow, experiment=EXAMPLE)
+    assert cosig.is_file()
