@@ -1,4 +1,4 @@
-"""`evaltui decide`, `verify`, `canary-check` and `decisions`: signed decision files.
+"""`evaltui decide`, `cosign`, `verify`, `canary-check` and `decisions`: signed decision files.
 
 The decision layer (and `cryptography` with it) is imported inside the commands, so the other
 commands start without it.
@@ -30,6 +30,7 @@ from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
 
 if TYPE_CHECKING:
     from evaltui.decision.keys import Signer
+    from evaltui.decision.verify import Verification
 
 PASSPHRASE_ENV = "EVALTUI_KEY_PASSPHRASE"
 REVIEWER_ENV = "EVALTUI_REVIEWER"
@@ -226,6 +227,91 @@ def _default_reviewer(signer: Signer) -> str:
     )
 
 
+QUORUM_HELP = (
+    "Require K valid signatures by distinct reviewers (the decision's own and co-signatures "
+    "beside it); the run's author never counts. A decision with waivers needs at least 2."
+)
+
+
+@click.command("cosign")
+@click.argument("decision", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=SIGNING_KEY_ENV,
+    help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
+    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}.",
+)
+@click.option(
+    "--reviewer",
+    envvar=REVIEWER_ENV,
+    help=f"Your principal in allowed_signers (default: the key's comment; env {REVIEWER_ENV}).",
+)
+@click.option(
+    "--allowed-signers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=ALLOWED_SIGNERS_ENV,
+    help="Refuse unless the decision's own signature verifies against this file, and your key "
+    f"is listed for you in it (env {ALLOWED_SIGNERS_ENV}).",
+)
+@click.option(
+    "--revoked",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --allowed-signers: refuse a decision signed by a key revoked here.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Read the key's passphrase from this file (or env {PASSPHRASE_ENV}; "
+    "asked for on a terminal).",
+)
+@click.option(
+    "--no-agent", is_flag=True, help="Do not sign through ssh-agent even if SSH_AUTH_SOCK is set."
+)
+@json_option
+def cosign_command(
+    decision: Path,
+    key: Path | None,
+    reviewer: str | None,
+    allowed_signers: Path | None,
+    revoked: Path | None,
+    passphrase_file: Path | None,
+    no_agent: bool,
+    as_json: bool,
+) -> None:
+    """Add your signature to DECISION as NAME.decision.json.REVIEWER.sig, beside it.
+
+    The decision's bytes never change and no file is overwritten; each signature file verifies on
+    its own with ssh-keygen -Y verify. Refused (exit 2, nothing written) when the decision's own
+    signature does not hold, when you or your key already signed it, or when you are the run's
+    author. `verify --quorum K` counts the signatures.
+    """
+    from evaltui.decision.cosign import check_reviewer, cosign
+
+    if revoked is not None and allowed_signers is None:
+        raise click.UsageError("--revoked checks the decision's signer: give --allowed-signers too")
+    if reviewer:  # a bad principal is refused before a passphrase is asked for
+        reviewer = check_reviewer(reviewer)
+    signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
+    if not reviewer:
+        reviewer = _default_reviewer(signer)
+    written = cosign(decision, signer, reviewer, allowed_signers=allowed_signers, revoked=revoked)
+    if as_json:
+        emit_json(written.to_json())
+        return
+    show = console()
+    show.print(Text.assemble("wrote ", safe(written.sig_path, limit=1000)))
+    show.print(
+        safe(
+            f"  co-signed as {written.reviewer} with {signer.public_key.describe()} "
+            f"({written.signer_source}); the decision now has "
+            f"{written.signatures} signature file(s)",
+            limit=1000,
+        )
+    )
+    show.print(safe(f"  check: {written.check_command}", limit=1000))
+
+
 @click.command("verify")
 @click.argument("decision", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -251,6 +337,7 @@ def _default_reviewer(signer: Signer) -> str:
     envvar=STORE_ENV,
     help=f"Also replay the decision against this store (env {STORE_ENV}).",
 )
+@click.option("--quorum", type=click.IntRange(min=1), metavar="K", help=QUORUM_HELP)
 @wait_option
 @json_option
 def verify_command(
@@ -259,6 +346,7 @@ def verify_command(
     signature: Path | None,
     revoked: Path | None,
     store_path: Path | None,
+    quorum: int | None,
     as_json: bool,
 ) -> None:
     """Check a decision file: signature, signer, canonical bytes, fields, and with --store a replay.
@@ -276,11 +364,16 @@ def verify_command(
             store_path, read_only=True, wait=current_wait(), on_wait=say_waiting
         ) as store:
             result = verify_decision(
-                decision, allowed_signers, signature_path=signature, con=store.con, revoked=revoked
+                decision,
+                allowed_signers,
+                signature_path=signature,
+                con=store.con,
+                revoked=revoked,
+                quorum=quorum,
             )
     else:
         result = verify_decision(
-            decision, allowed_signers, signature_path=signature, revoked=revoked
+            decision, allowed_signers, signature_path=signature, revoked=revoked, quorum=quorum
         )
     if as_json:
         emit_json(result.to_json())
@@ -297,10 +390,32 @@ def verify_command(
         ]
         show = console()
         show.print(table(None, ("result", "check", "detail"), rows))
+        if result.quorum is not None:
+            show.print(
+                table(None, ("signature", "principal", "counts", "detail"), _quorum_rows(result))
+            )
         if result.valid:
             show.print(Text.assemble(("VALID ", "bold"), safe(decision)))
     if not result.valid:
         raise CheckFailed(f"{visible(decision)}: rejected: {visible(result.reason)}")
+
+
+def _quorum_rows(result: Verification) -> list[tuple[Text, Text, Text, Text]]:
+    rows = []
+    for sig in result.signatures:
+        if sig.counted:
+            counts, detail = "yes", "valid"
+        else:
+            counts, detail = "no", sig.note or (sig.reason or "not valid")
+        rows.append(
+            (
+                safe(sig.path.name, limit=400),
+                safe(sig.principal or "?", limit=200),
+                safe(counts, "" if sig.counted else "bold"),
+                safe(detail, limit=400),
+            )
+        )
+    return rows
 
 
 @click.command("canary-check")
@@ -334,6 +449,12 @@ def verify_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --allowed-signers: refuse keys revoked by this KRL or public-key list.",
 )
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="With --allowed-signers: " + QUORUM_HELP,
+)
 @json_option
 def canary_check_command(
     decision: Path,
@@ -342,6 +463,7 @@ def canary_check_command(
     allowed_signers: Path | None,
     unverified: bool,
     revoked: Path | None,
+    quorum: int | None,
     as_json: bool,
 ) -> None:
     """Apply DECISION's canary stop rule to observed values or to a stream of outcomes.
@@ -364,6 +486,8 @@ def canary_check_command(
         )
     if revoked is not None and allowed_signers is None:
         raise click.UsageError("--revoked checks the signer: give --allowed-signers too")
+    if quorum is not None and allowed_signers is None:
+        raise click.UsageError("--quorum counts verified signatures: give --allowed-signers too")
     values = parse_observed(observed) if observed else {}
     if allowed_signers is None:
         doc = read_decision(decision)
@@ -373,7 +497,7 @@ def canary_check_command(
             err=True,
         )
     else:  # the rule comes from the bytes whose signature was checked, not from a second read
-        result = verify_decision(decision, allowed_signers, revoked=revoked)
+        result = verify_decision(decision, allowed_signers, revoked=revoked, quorum=quorum)
         if not result.valid or result.record is None:
             raise InputError(
                 decision, f"not applying the stop rule: the decision is rejected: {result.reason}"

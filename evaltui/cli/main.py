@@ -15,6 +15,7 @@ import click
 from evaltui import __version__
 from evaltui.cli.commands_decision import (
     canary_check_command,
+    cosign_command,
     decide_command,
     decisions_command,
     verify_command,
@@ -95,6 +96,7 @@ def cli() -> None:
     evaltui compare BASELINE    contract audit, metrics, guardrails, paired statistics
     evaltui cases RUN           per-case routes and outcomes
     evaltui decide RUN          sign a decision file (--rollback, --limitation required)
+    evaltui cosign DECISION     add another reviewer's signature beside a decision
     evaltui verify DECISION     check a decision file's signature, signer and replay
     evaltui canary-check DEC    apply a decision's canary stop rule to observed values
     evaltui decisions           past decisions made on this store
@@ -118,6 +120,7 @@ cli.add_command(compare_command)
 cli.add_command(cases_command)
 cli.add_command(flips_command)
 cli.add_command(decide_command)
+cli.add_command(cosign_command)
 cli.add_command(verify_command)
 cli.add_command(canary_check_command)
 cli.add_command(decisions_command)

@@ -1,9 +1,11 @@
 """Past decisions: the append-only log next to the store, newest first, and one in full.
 
 `decision.read_log` reads `<store>.decisions.jsonl` in a worker and says for each decision
-whether its file is still there with the bytes that were signed (`ok`, `missing`, `changed`).
-The log is an index; the signed files are the record, so the detail shows the command that
-checks them with plain OpenSSH. Every field comes from a file and is shown through `safe()`.
+whether its file is still there with the bytes that were signed (`ok`, `missing`, `changed`);
+the same worker counts each decision's signature files (its own and co-signatures beside it,
+`decision.signatures`). The log is an index; the signed files are the record, so the detail shows
+the command that checks them with plain OpenSSH. Every field comes from a file and is shown
+through `safe()`. `C` co-signs the highlighted decision (the co-sign modal, cosign.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
+from evaltui.decision.cosign import CoSignature
 from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
+from evaltui.decision.signatures import signature_counts
 from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.plural import count
 from evaltui.tui.screens.base import ReviewScreen
@@ -47,15 +51,33 @@ class DecisionLog:
     path: Path
     entries: tuple[LoggedDecision, ...]  # newest first
     problems: tuple[str, ...]
+    signatures: tuple[int, ...] = ()  # signature files per entry (the decider's and co-signers')
+
+    def signature_count(self, logged: LoggedDecision) -> int | None:
+        for index, entry in enumerate(self.entries):
+            if entry is logged:
+                return self.signatures[index] if index < len(self.signatures) else None
+        return None
 
 
 def load_log(con: duckdb.DuckDBPyConnection, log_path: Path) -> DecisionLog:
     """The log, newest first, with the state of each file (worker side; `con` is not needed)."""
     del con
     entries, problems = read_log(log_path)
+    newest_first = tuple(reversed(entries))
+    paths = [_json_path(e) for e in newest_first]
+    counts = signature_counts([p for p in paths if p is not None])
     return DecisionLog(
-        log_path, tuple(reversed(entries)), tuple(" / ".join(p.lines()) for p in problems)
+        log_path,
+        newest_first,
+        tuple(" / ".join(p.lines()) for p in problems),
+        tuple(0 if p is None else counts.get(p, 0) for p in paths),
     )
+
+
+def _json_path(logged: LoggedDecision) -> Path | None:
+    path = logged.entry.get("json_path")
+    return Path(path) if isinstance(path, str) and path else None
 
 
 def check_command(entry: dict[str, Any]) -> str:
@@ -65,7 +87,7 @@ def check_command(entry: dict[str, Any]) -> str:
     return keygen_verify_command(reviewer, sig, doc)
 
 
-def detail(logged: LoggedDecision) -> Table:
+def detail(logged: LoggedDecision, signatures: int | None = None) -> Table:
     """One logged decision, label and value per row (long paths fold inside their column)."""
     entry = logged.entry
     grid = Table.grid(padding=(0, 1))
@@ -87,6 +109,12 @@ def detail(logged: LoggedDecision) -> Table:
     row("file", f"{state}: {STATE_HELP.get(logged.state, '')}")
     row("json", entry.get("json_path"))
     row("signature", entry.get("sig_path"))
+    if signatures is not None:
+        row(
+            "signatures",
+            f"{signatures} file(s): the decider's and co-signatures "
+            "(NAME.decision.json.REVIEWER.sig beside it); C co-signs",
+        )
     row("signer", entry.get("signer"))
     row("sha256", entry.get("sha256"))
     row("check", check_command(entry))
@@ -108,6 +136,7 @@ class LogTable(DataTable[Text], inherit_bindings=False):
 
 
 BACK = "back to the runs (with a search open: clear it first)"
+COSIGN = "co-sign the highlighted decision with your key (another reviewer's signature beside it)"
 SEARCH = "search the decisions (run, status, reviewer, artifact, id): filters as you type"
 
 
@@ -125,14 +154,17 @@ class DecisionsScreen(ReviewScreen):
         "Decisions are append-only: each signed decision adds one line to the log next to the "
         "store (STORE.decisions.jsonl). The file column says whether the decision file is still "
         "where it was written with the bytes that were signed (ok), gone (MISSING) or altered "
-        "(CHANGED). A deployment trusts the signed files, not this list: check them with the "
-        "ssh-keygen command shown."
+        "(CHANGED). The sigs column counts the decision's signature files: its own and every "
+        "co-signature beside it (C co-signs the highlighted decision; `evaltui verify --quorum K` "
+        "counts the valid ones). A deployment trusts the signed files, not this list: check them "
+        "with the ssh-keygen command shown."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", key_display="esc", tooltip=BACK),
         Binding("r", "reload", "reload", tooltip="read the log again"),
         Binding("slash", "search", "search", key_display="/", tooltip=SEARCH),
         Binding("y", "copy_run", "copy id", show=False, tooltip="copy the decided run's id"),
+        Binding("C", "cosign", "co-sign", tooltip=COSIGN),
     ]
     AUTO_FOCUS = "#decisions"
 
@@ -179,13 +211,15 @@ class DecisionsScreen(ReviewScreen):
             Text.assemble(("past decisions", "bold"), *found, " · ", safe(log.path, limit=200))
         )
         table = self.query_one("#decisions", LogTable)
+        index_in_log = {id(e): i for i, e in enumerate(log.entries)}
         table.clear(columns=True)
         for name, width in (
             ("decided (UTC)", 16),
-            ("run", 16),
+            ("run", 15),
             ("status", 20),
-            ("override", 8),
+            ("ovr", 3),
             ("file", 7),
+            ("sigs", 4),
         ):
             table.add_column(Text(name, style="bold"), width=width, key=name)
         for index, logged in enumerate(self.shown):
@@ -193,13 +227,14 @@ class DecisionsScreen(ReviewScreen):
             decided = str(entry.get("decided_at") or NONE).replace("T", " ")[:16]
             cells = [
                 Text(plain(decided)),
-                Text(elide(plain(entry.get("source_run_id") or NONE), 16)),
+                Text(elide(plain(entry.get("source_run_id") or NONE), 15)),
                 Text(clip(plain(entry.get("status") or NONE), 20)),
                 Text("yes" if entry.get("override") else "", style="bold"),
                 Text(
                     STATE_WORDS.get(logged.state, plain(logged.state)),
                     style="" if logged.state == "ok" else "bold",
                 ),
+                Text(str(log.signatures[index_in_log[id(logged)]]) if log.signatures else NONE),
             ]
             table.add_row(*cells, key=str(index))
         text = self.query_one("#decision-text", Static)
@@ -227,7 +262,10 @@ class DecisionsScreen(ReviewScreen):
     def show_detail(self) -> None:
         logged = self.highlighted
         if logged is not None:
-            self.query_one("#decision-text", Static).update(detail(logged))
+            count_ = (
+                None if self.decision_log is None else self.decision_log.signature_count(logged)
+            )
+            self.query_one("#decision-text", Static).update(detail(logged, count_))
 
     def action_search(self) -> None:
         self.query_one("#log-search", SearchBox).open()
@@ -252,8 +290,36 @@ class DecisionsScreen(ReviewScreen):
         run_id = None if logged is None else logged.entry.get("source_run_id")
         self.copy_id("run id", None if run_id is None else str(run_id))
 
+    def action_cosign(self) -> None:
+        from evaltui.tui.screens.cosign import CosignModal
+
+        logged = self.highlighted
+        path = None if logged is None else _json_path(logged)
+        if logged is None or path is None:
+            self.notify("no decision to co-sign", markup=False, timeout=3)
+            return
+        if logged.state != "ok":
+            self.notify(
+                "not co-signing: the decision file is "
+                + STATE_WORDS.get(logged.state, plain(logged.state)),
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.app.push_screen(CosignModal(path), self.cosigned)
+
+    def cosigned(self, written: CoSignature | None) -> None:
+        if written is not None:
+            self.notify(
+                "co-signature written: " + plain(str(written.sig_path), limit=300),
+                markup=False,
+                timeout=6,
+            )
+            self.action_reload()
+
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         return [
+            ("Co-sign the decision", "Add your signature beside it", self.action_cosign),
             ("Reload the decision log", "Read the log again", self.action_reload),
             ("Search the decisions", "Filter the list as you type", self.action_search),
         ]
