@@ -6,7 +6,6 @@ commands start without it.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from rich.text import Text
 
 from evaltui.cli.options import (
     current_wait,
+    from_settings,
     json_option,
     open_store,
     say_waiting,
@@ -26,15 +26,18 @@ from evaltui.cli.options import (
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import CheckFailed, InputError
 from evaltui.sanitize import visible
-from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
+from evaltui.settings import (
+    ALLOWED_SIGNERS_ENV,
+    PASSPHRASE_ENV,
+    REVIEWER_ENV,
+    SIGNING_KEY_ENV,
+    STORE_ENV,
+    key_passphrase,
+)
+from evaltui.store.connection import Store, resolve_store_path
 
 if TYPE_CHECKING:
     from evaltui.decision.keys import Signer
-
-PASSPHRASE_ENV = "EVALTUI_KEY_PASSPHRASE"
-REVIEWER_ENV = "EVALTUI_REVIEWER"
-SIGNING_KEY_ENV = "EVALTUI_SIGNING_KEY"
-ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
 
 
 @click.command("decide")
@@ -61,14 +64,15 @@ ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
 @click.option(
     "--key",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=SIGNING_KEY_ENV,
+    default=from_settings("signing_key"),
     help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
-    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}.",
+    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}, config `signing_key`.",
 )
 @click.option(
     "--reviewer",
-    envvar=REVIEWER_ENV,
-    help=f"Your principal in allowed_signers (default: the key's comment; env {REVIEWER_ENV}).",
+    default=from_settings("reviewer"),
+    help="Your principal in allowed_signers (default: the key's comment; "
+    f"env {REVIEWER_ENV}, config `reviewer`).",
 )
 @click.option(
     "--out",
@@ -198,8 +202,8 @@ def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: b
             raise InputError(
                 passphrase_file, "cannot read a passphrase from this file (first line)"
             ) from None
-    elif os.environ.get(PASSPHRASE_ENV):
-        passphrase = os.environ[PASSPHRASE_ENV]
+    else:
+        passphrase = key_passphrase()
     try:
         return load_signer(key, passphrase, use_agent=use_agent)
     except PassphraseRequired as exc:
@@ -231,8 +235,9 @@ def _default_reviewer(signer: Signer) -> str:
 @click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=ALLOWED_SIGNERS_ENV,
-    help=f"OpenSSH allowed_signers file (env {ALLOWED_SIGNERS_ENV}); required.",
+    default=from_settings("allowed_signers"),
+    help=f"OpenSSH allowed_signers file (env {ALLOWED_SIGNERS_ENV}, config `allowed_signers`); "
+    "required.",
 )
 @click.option(
     "--signature",
@@ -248,8 +253,8 @@ def _default_reviewer(signer: Signer) -> str:
     "--store",
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=STORE_ENV,
-    help=f"Also replay the decision against this store (env {STORE_ENV}).",
+    default=from_settings("store"),
+    help=f"Also replay the decision against this store (env {STORE_ENV}, config `store`).",
 )
 @wait_option
 @json_option
@@ -321,8 +326,9 @@ def verify_command(
 @click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=ALLOWED_SIGNERS_ENV,
-    help=f"Verify the decision's signature against this file first (env {ALLOWED_SIGNERS_ENV}).",
+    default=from_settings("allowed_signers"),
+    help="Verify the decision's signature against this file first "
+    f"(env {ALLOWED_SIGNERS_ENV}, config `allowed_signers`).",
 )
 @click.option(
     "--unverified",

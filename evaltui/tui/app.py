@@ -3,10 +3,18 @@
 The app opens on the runs screen. Each screen owns its own state and asks for data through
 `ReviewScreen.fetch`; the app only hands out one DuckDB cursor per worker (`connection()`), so no
 connection is ever shared between threads.
+
+Every binding of every screen and widget has an `id`; the config's `[keymap]` table (binding id
+= keys) goes to Textual's `App.set_keymap`, so the footer and the help screen show the keys the
+user chose. The same id on several screens (`next_failure`, `back`, `down` ...) is one idea:
+remapping it moves it everywhere.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import pkgutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,8 +25,13 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.dom import DOMNode
+from textual.filter import Monochrome, NoColor
 from textual.screen import Screen
+from textual.theme import BUILTIN_THEMES
 
+from evaltui.errors import InputError, raise_collected
+from evaltui.settings import KEYMAP_TABLE, Settings
 from evaltui.store.connection import Store
 from evaltui.tui.palette import LiteralCommands
 
@@ -53,8 +66,17 @@ class EvaltuiApp(App[None]):
         experiment: str | None = None,
         baseline: str | None = None,
         theme: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
+        self.settings = settings or Settings()
+        self._clashes_told: set[str] = set()
+        if self.settings.no_color and not self.no_color:
+            # Textual reads only the NO_COLOR variable; the config's no_color gets its filter
+            self.no_color = True
+            self._filters.append(NoColor() if self.native_ansi_color else Monochrome())
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
         self.store = store
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._cursors_idle = threading.Condition()
@@ -64,6 +86,8 @@ class EvaltuiApp(App[None]):
         self.start_baseline = baseline
         if theme is not None:
             self.theme = theme
+        elif self.settings.theme is not None:
+            self.theme = self.settings.theme
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -102,6 +126,17 @@ class EvaltuiApp(App[None]):
                 fn(con, *args)
 
         self.run_worker(job, group="discard", thread=True, exit_on_error=False)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        """Say once that a remapped key took the key of another binding (which lost it)."""
+        lost = sorted({b.id or b.action for b in clashed_bindings} - self._clashes_told)
+        if lost:
+            self._clashes_told.update(lost)
+            self.notify(
+                f"keymap: a remapped key replaced the key of {', '.join(lost)}",
+                severity="warning",
+                markup=False,
+            )
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         self._exiting = True
@@ -145,3 +180,46 @@ class EvaltuiApp(App[None]):
         yield SystemCommand("Help", "Every key of this screen and of the app", self.action_help)
         yield SystemCommand("Quit", "Quit evaltui", self.action_quit)
         yield SystemCommand("Theme", "Change the colors", self.action_change_theme)
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a keymap can name: the app's screens and widgets, and Textual's own."""
+    import evaltui.tui.screens
+    import evaltui.tui.widgets
+
+    for package in (evaltui.tui.screens, evaltui.tui.widgets):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    ids: set[str] = set()
+    classes: list[type[DOMNode]] = [DOMNode]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        for binding in getattr(cls, "BINDINGS", ()):
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse, at the config line that names it, a keymap id no binding has or an unknown theme."""
+    known = binding_ids()
+    problems: list[InputError] = []
+    for ident in settings.keymap:
+        if ident not in known:
+            close = difflib.get_close_matches(ident, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                settings.origin(f"{KEYMAP_TABLE}.{ident}").error(
+                    f"[{KEYMAP_TABLE}] {ident!r}: no key binding has this id{hint}; "
+                    "the ids are listed in docs/user-guide.md, Configuration"
+                )
+            )
+    if settings.theme is not None and settings.theme not in BUILTIN_THEMES:
+        problems.append(
+            settings.origin("theme").error(
+                f"theme {settings.theme!r} is not one of Textual's themes "
+                f"({', '.join(sorted(BUILTIN_THEMES))})"
+            )
+        )
+    raise_collected(problems)
