@@ -16,7 +16,7 @@ import difflib
 import importlib
 import pkgutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -70,7 +70,6 @@ class EvaltuiApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
-        self._clashes_told: set[str] = set()
         if self.settings.no_color and not self.no_color:
             # Textual reads only the NO_COLOR variable; the config's no_color gets its filter
             self.no_color = True
@@ -127,15 +126,13 @@ class EvaltuiApp(App[None]):
 
         self.run_worker(job, group="discard", thread=True, exit_on_error=False)
 
-    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
-        """Say once that a remapped key took the key of another binding (which lost it)."""
-        lost = sorted({b.id or b.action for b in clashed_bindings} - self._clashes_told)
-        if lost:
-            self._clashes_told.update(lost)
+    def on_mount(self) -> None:
+        # Textual's own clash report (handle_bindings_clash) flags every remapped binding that
+        # has two keys and misses a key taken from an unmapped binding: evaltui checks itself.
+        clashes = keymap_clashes(self.settings.keymap)
+        if clashes:
             self.notify(
-                f"keymap: a remapped key replaced the key of {', '.join(lost)}",
-                severity="warning",
-                markup=False,
+                "keymap: " + "; ".join(clashes), severity="warning", timeout=10, markup=False
             )
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
@@ -182,23 +179,56 @@ class EvaltuiApp(App[None]):
         yield SystemCommand("Theme", "Change the colors", self.action_change_theme)
 
 
-def binding_ids() -> set[str]:
-    """Every binding id a keymap can name: the app's screens and widgets, and Textual's own."""
+def bound_classes() -> list[type[DOMNode]]:
+    """Every screen and widget class loaded (evaltui's, all imported first, and Textual's)."""
     import evaltui.tui.screens
     import evaltui.tui.widgets
 
     for package in (evaltui.tui.screens, evaltui.tui.widgets):
         for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             importlib.import_module(module.name)
-    ids: set[str] = set()
+    found: list[type[DOMNode]] = []
     classes: list[type[DOMNode]] = [DOMNode]
     while classes:
         cls = classes.pop()
         classes.extend(cls.__subclasses__())
-        for binding in getattr(cls, "BINDINGS", ()):
-            if isinstance(binding, Binding) and binding.id:
-                ids.add(binding.id)
-    return ids
+        found.append(cls)
+    return found
+
+
+def _bindings(cls: type[DOMNode]) -> list[Binding]:
+    return [b for b in getattr(cls, "BINDINGS", ()) if isinstance(b, Binding)]
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a keymap can name."""
+    return {b.id for cls in bound_classes() for b in _bindings(cls) if b.id}
+
+
+def keymap_clashes(keymap: Mapping[str, str]) -> list[str]:
+    """'x on CasesScreen: next_failure, no longer clear_filters' for each remapped key that
+    takes the key of a binding the keymap leaves alone, on the same screen or widget."""
+    if not keymap:
+        return []
+    wanted = {
+        ident: set(App._normalize_keymap({ident: keys})[ident].split(","))
+        for ident, keys in keymap.items()
+    }
+    told: list[str] = []
+    for cls in bound_classes():
+        if not cls.__module__.startswith("evaltui."):
+            continue
+        bindings = _bindings(cls)
+        for ident in sorted({b.id for b in bindings if b.id in wanted}):
+            for other in bindings:
+                if other.id in wanted or other.id == ident:
+                    continue
+                taken = wanted[ident] & {k.strip() for k in other.key.split(",")}
+                for key in sorted(taken):
+                    told.append(
+                        f"{key} on {cls.__name__}: {ident}, no longer {other.id or other.action}"
+                    )
+    return told
 
 
 def check_settings(settings: Settings) -> None:
