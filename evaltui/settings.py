@@ -178,13 +178,12 @@ def read_config(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(path, "not UTF-8 text", line) from None
+        raise InputError(path, "not UTF-8 text", raw[: exc.start].count(b"\n") + 1) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message, line = _toml_problem(str(exc))
-        raise InputError(path, f"not valid TOML: {message}", line) from None
+        message, at_line = _toml_problem(str(exc))
+        raise InputError(path, f"not valid TOML: {message}", at_line) from None
     lines = key_lines(text)
     problems: list[InputError] = []
     for key, value in data.items():

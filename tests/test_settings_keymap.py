@@ -21,6 +21,7 @@ from evaltui.tui.screens.cases import CasesScreen
 from evaltui.tui.screens.compare import CompareScreen
 from evaltui.tui.screens.help import HelpScreen, binding_rows
 from evaltui.tui.widgets.case_list import CaseList
+from tests.conftest import REPO
 from tests.test_tui_flows import failures
 from tests.tui_helpers import screen_text, settle, terminal_bytes
 
@@ -184,3 +185,21 @@ def test_every_binding_of_every_screen_and_widget_has_an_id() -> None:
                     missing.append(f"{cls.__name__}: {b}")
     assert missing == []
     assert {"next_failure", "previous_failure", "help", "quit", "back", "down"} <= binding_ids()
+
+
+def test_the_user_guide_example_config_is_valid_and_lists_every_binding_id(
+    tmp_path: Path,
+) -> None:
+    guide = (REPO / "docs" / "user-guide.md").read_text(encoding="utf-8")
+    section = guide.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    found = config_with(tmp_path, example)  # raises if a key, a type or an id is wrong
+    assert found.keymap["next_failure"] == "x" and found.reviewer == "alice@example.com"
+    table = section.split("| id | keys | does |", 1)[1]
+    documented = set(
+        re.findall(
+            r"`([a-z_]+)`",
+            "\n".join(row.split("|")[1] for row in table.splitlines()[2:] if row.startswith("|")),
+        )
+    )
+    assert documented == binding_ids()
