@@ -6,6 +6,7 @@ and makes that folder the current one), the real CLI in-process, and real stores
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from evaltui import settings
 from evaltui.errors import InputError, InputErrors
 from evaltui.settings import load
 from tests.conftest import REPO, CliResult
+
+EXAMPLE = ("--rollback", "ci-answerer-v1", "--limitation", "requires production review")
 
 
 def user_config(tmp_path: Path, text: str) -> Path:
@@ -202,3 +205,46 @@ def test_every_evaltui_environment_name_is_declared_only_in_settings() -> None:
     }
     assert {path for path, names in declared.items() if names} == {"evaltui/settings.py"}
     assert len(declared["evaltui/settings.py"]) == len(set(declared["evaltui/settings.py"])) == 6
+
+
+def test_decide_and_verify_take_key_reviewer_and_signers_from_the_project_config(
+    run_cli: Callable[..., CliResult],
+    tmp_path: Path,
+    sample_store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real ssh-keygen keys; the config names them relative to the project folder."""
+    from tests.decision_support import make_key, public_line, write_allowed_signers
+
+    for name in ("SSH_AUTH_SOCK", settings.PASSPHRASE_ENV, settings.REVIEWER_ENV):
+        monkeypatch.delenv(name, raising=False)
+    key = make_key(tmp_path, "alice")  # its comment would make "alice@example.com" the reviewer
+    write_allowed_signers(tmp_path / "trusted", f"reviewer-from-config {public_line(key)}")
+    project_config(
+        tmp_path,
+        f'signing_key = "{key.name}"\nreviewer = "reviewer-from-config"\n'
+        'allowed_signers = "trusted"\n',
+    )
+    done = run_cli("decide", "run_003", *EXAMPLE, "--store", sample_store, "--out", "d", "--json")
+    assert done.code == 0, done.err
+    written = json.loads(done.out)
+    assert written["reviewer"] == "reviewer-from-config"
+    checked = run_cli("verify", written["decision"], "--json")  # --allowed-signers from config
+    assert checked.code == 0 and json.loads(checked.out)["valid"] is True, checked.err
+
+    monkeypatch.setenv(settings.REVIEWER_ENV, "env-reviewer")  # the environment beats the file
+    again = run_cli("decide", "run_003", *EXAMPLE, "--store", sample_store, "--out", "e", "--json")
+    assert json.loads(again.out)["reviewer"] == "env-reviewer"
+    flag = run_cli(  # and a flag beats both
+        "decide",
+        "run_003",
+        *EXAMPLE,
+        "--store",
+        sample_store,
+        "--out",
+        "f",
+        "--json",
+        "--reviewer",
+        "flag-reviewer",
+    )
+    assert json.loads(flag.out)["reviewer"] == "flag-reviewer"
