@@ -260,7 +260,9 @@ def _type_name(value: object) -> str:
     for kind, name in names.items():
         if type(value) is kind:
             return name
-    return "a table" if isinstance(value, dict) else "a list" if isinstance(value, list) else "?"
+    if isinstance(value, dict | list):
+        return "a table" if isinstance(value, dict) else "a list"
+    return f"a {type(value).__name__}"  # TOML dates and times
 
 
 def _from_config(f: Field, value: object, base: Path) -> object:

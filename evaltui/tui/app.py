@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
 
 from evaltui.errors import InputError, raise_collected
+from evaltui.sanitize import visible
 from evaltui.settings import KEYMAP_TABLE, Settings
 from evaltui.store.connection import Store
 from evaltui.tui.palette import LiteralCommands
@@ -132,7 +133,10 @@ class EvaltuiApp(App[None]):
         clashes = keymap_clashes(self.settings.keymap)
         if clashes:
             self.notify(
-                "keymap: " + "; ".join(clashes), severity="warning", timeout=10, markup=False
+                visible("keymap: " + "; ".join(clashes), limit=400),
+                severity="warning",
+                timeout=10,
+                markup=False,
             )
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
