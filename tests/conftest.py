@@ -64,6 +64,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep the developer's store and environment out of every test."""
     monkeypatch.delenv("EVALTUI_STORE", raising=False)
     monkeypatch.delenv("EVALTUI_WAIT", raising=False)
+    # and the developer's own config file (~/.config/evaltui/config.toml)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.chdir(tmp_path)
 
 

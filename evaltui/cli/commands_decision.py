@@ -6,7 +6,6 @@ commands start without it.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from rich.text import Text
 
 from evaltui.cli.options import (
     current_wait,
+    from_settings,
     json_option,
     open_store,
     say_waiting,
@@ -26,16 +26,19 @@ from evaltui.cli.options import (
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import CheckFailed, InputError
 from evaltui.sanitize import visible
-from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
+from evaltui.settings import (
+    ALLOWED_SIGNERS_ENV,
+    PASSPHRASE_ENV,
+    REVIEWER_ENV,
+    SIGNING_KEY_ENV,
+    STORE_ENV,
+    key_passphrase,
+)
+from evaltui.store.connection import Store, resolve_store_path
 
 if TYPE_CHECKING:
     from evaltui.decision.keys import Signer
     from evaltui.decision.verify import Verification
-
-PASSPHRASE_ENV = "EVALTUI_KEY_PASSPHRASE"
-REVIEWER_ENV = "EVALTUI_REVIEWER"
-SIGNING_KEY_ENV = "EVALTUI_SIGNING_KEY"
-ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
 
 
 @click.command("decide")
@@ -62,14 +65,15 @@ ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
 @click.option(
     "--key",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=SIGNING_KEY_ENV,
+    default=from_settings("signing_key"),
     help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
-    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}.",
+    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}, config `signing_key`.",
 )
 @click.option(
     "--reviewer",
-    envvar=REVIEWER_ENV,
-    help=f"Your principal in allowed_signers (default: the key's comment; env {REVIEWER_ENV}).",
+    default=from_settings("reviewer"),
+    help="Your principal in allowed_signers (default: the key's comment; "
+    f"env {REVIEWER_ENV}, config `reviewer`).",
 )
 @click.option(
     "--out",
@@ -199,8 +203,8 @@ def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: b
             raise InputError(
                 passphrase_file, "cannot read a passphrase from this file (first line)"
             ) from None
-    elif os.environ.get(PASSPHRASE_ENV):
-        passphrase = os.environ[PASSPHRASE_ENV]
+    else:
+        passphrase = key_passphrase()
     try:
         return load_signer(key, passphrase, use_agent=use_agent)
     except PassphraseRequired as exc:
@@ -317,8 +321,9 @@ def cosign_command(
 @click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=ALLOWED_SIGNERS_ENV,
-    help=f"OpenSSH allowed_signers file (env {ALLOWED_SIGNERS_ENV}); required.",
+    default=from_settings("allowed_signers"),
+    help=f"OpenSSH allowed_signers file (env {ALLOWED_SIGNERS_ENV}, config `allowed_signers`); "
+    "required.",
 )
 @click.option(
     "--signature",
@@ -334,8 +339,8 @@ def cosign_command(
     "--store",
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=STORE_ENV,
-    help=f"Also replay the decision against this store (env {STORE_ENV}).",
+    default=from_settings("store"),
+    help=f"Also replay the decision against this store (env {STORE_ENV}, config `store`).",
 )
 @click.option("--quorum", type=click.IntRange(min=1), metavar="K", help=QUORUM_HELP)
 @wait_option
@@ -436,8 +441,9 @@ def _quorum_rows(result: Verification) -> list[tuple[Text, Text, Text, Text]]:
 @click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=ALLOWED_SIGNERS_ENV,
-    help=f"Verify the decision's signature against this file first (env {ALLOWED_SIGNERS_ENV}).",
+    default=from_settings("allowed_signers"),
+    help="Verify the decision's signature against this file first "
+    f"(env {ALLOWED_SIGNERS_ENV}, config `allowed_signers`).",
 )
 @click.option(
     "--unverified",

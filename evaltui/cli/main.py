@@ -24,6 +24,7 @@ from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command, flips_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
+from evaltui.cli.options import current_settings
 from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
 from evaltui.safe_files import os_problem
@@ -109,7 +110,12 @@ def cli() -> None:
     many readers (the app, runs, compare ...); --wait SECONDS (or EVALTUI_WAIT) waits for a store
     another process holds instead of failing at once. Exit codes: 0 ok, 1 a check failed, 2 bad
     input or usage.
+
+    Settings (store, wait, reviewer, signing key, allowed signers, colours, keys) come from
+    ~/.config/evaltui/config.toml, then .evaltui/config.toml, then EVALTUI_* variables, then
+    flags: see docs/user-guide.md, "Configuration".
     """
+    current_settings()  # a broken config file stops every command, not only those that read it
 
 
 cli.add_command(open_command)

@@ -7,14 +7,36 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from evaltui import settings
 from evaltui.sanitize import visible
-from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
+from evaltui.settings import STORE_ENV, WAIT_ENV, Settings
+from evaltui.store.connection import Store, resolve_store_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-WAIT_ENV = "EVALTUI_WAIT"
 _WAIT_KEY = "evaltui.wait"
+_SETTINGS_KEY = "evaltui.settings"
+
+
+def current_settings() -> Settings:
+    """The settings of the command being run (config files and environment), read once.
+
+    Options take them as defaults, so a flag given on the command line still wins.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return settings.load()
+    found = ctx.meta.get(_SETTINGS_KEY)
+    if not isinstance(found, Settings):
+        found = ctx.meta[_SETTINGS_KEY] = settings.load()
+    return found
+
+
+def from_settings(name: str) -> Callable[[], Any]:
+    """An option default: the setting `name` of `current_settings()` (None when unset)."""
+    return lambda: getattr(current_settings(), name)
 
 
 def store_option(func: F) -> F:
@@ -24,16 +46,20 @@ def store_option(func: F) -> F:
         "--store",
         "store_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        envvar=STORE_ENV,
-        default=None,
-        help=f"DuckDB store file (default: nearest .evaltui/store.duckdb; env {STORE_ENV}).",
+        default=from_settings("store"),
+        help="DuckDB store file (default: nearest .evaltui/store.duckdb; "
+        f"env {STORE_ENV}, config `store`).",
     )(func)
 
 
-def _remember_wait(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+def _remember_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
     # ctx.meta is shared by a group and its subcommands, so `evaltui import --wait 5 lm-eval X`
-    # and `evaltui import lm-eval X --wait 5` both count; an unset inner option keeps the outer.
-    if value is not None:
+    # and `evaltui import lm-eval X --wait 5` both count; an unset inner option (whose value is
+    # the settings' default) keeps the outer.
+    if value is None:
+        return
+    from_default = ctx.get_parameter_source(param.name or "") is ParameterSource.DEFAULT
+    if not (from_default and _WAIT_KEY in ctx.meta):
         ctx.meta[_WAIT_KEY] = value
 
 
@@ -41,13 +67,12 @@ def wait_option(func: F) -> F:
     return click.option(
         "--wait",
         type=click.FloatRange(min=0),
-        envvar=WAIT_ENV,
-        default=None,
+        default=from_settings("wait"),
         expose_value=False,
         callback=_remember_wait,
         metavar="SECONDS",
         help="If another process has the store (a load, or the review app), wait up to this "
-        f"long for it instead of failing at once (default 0; env {WAIT_ENV}).",
+        f"long for it instead of failing at once (default 0; env {WAIT_ENV}, config `wait`).",
     )(func)
 
 

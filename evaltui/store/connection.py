@@ -13,7 +13,6 @@ store, or, given `wait` seconds, retries until the store is free or the time is 
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -25,29 +24,26 @@ import duckdb
 
 from evaltui.errors import StoreError
 from evaltui.safe_files import os_problem
+from evaltui.settings import PROJECT_DIR, STORE_ENV, load, project_folder
 from evaltui.store.schema import DDL, SCHEMA_VERSION
 
-STORE_ENV = "EVALTUI_STORE"
-STORE_DIR = ".evaltui"
+__all__ = ["STORE_ENV", "Store", "default_store_path", "resolve_store_path"]  # STORE_ENV: settings'
+STORE_DIR = PROJECT_DIR
 STORE_FILE = "store.duckdb"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 0.5  # seconds between attempts to open a busy store
 
 
 def default_store_path(start: Path | None = None) -> Path:
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / STORE_DIR).is_dir():
-            return folder / STORE_DIR / STORE_FILE
-    return here / STORE_DIR / STORE_FILE
+    folder = project_folder(start) or (start or Path.cwd()).resolve()
+    return folder / STORE_DIR / STORE_FILE
 
 
 def resolve_store_path(explicit: str | Path | None = None) -> Path:
+    """`explicit`, else the store the settings name (config files, EVALTUI_STORE), else the
+    default."""
     if explicit:
         return Path(explicit)
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env)
-    return default_store_path()
+    return load().store or default_store_path()
 
 
 class Store:

@@ -3,12 +3,20 @@
 The app opens on the runs screen. Each screen owns its own state and asks for data through
 `ReviewScreen.fetch`; the app only hands out one DuckDB cursor per worker (`connection()`), so no
 connection is ever shared between threads.
+
+Every binding of every screen and widget has an `id`; the config's `[keymap]` table (binding id
+= keys) goes to Textual's `App.set_keymap`, so the footer and the help screen show the keys the
+user chose. The same id on several screens (`next_failure`, `back`, `down` ...) is one idea:
+remapping it moves it everywhere.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import pkgutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -17,8 +25,14 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.dom import DOMNode
+from textual.filter import Monochrome, NoColor
 from textual.screen import Screen
+from textual.theme import BUILTIN_THEMES
 
+from evaltui.errors import InputError, raise_collected
+from evaltui.sanitize import visible
+from evaltui.settings import KEYMAP_TABLE, Settings
 from evaltui.store.connection import Store
 from evaltui.tui.palette import LiteralCommands
 
@@ -53,8 +67,16 @@ class EvaltuiApp(App[None]):
         experiment: str | None = None,
         baseline: str | None = None,
         theme: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
+        self.settings = settings or Settings()
+        if self.settings.no_color and not self.no_color:
+            # Textual reads only the NO_COLOR variable; the config's no_color gets its filter
+            self.no_color = True
+            self._filters.append(NoColor() if self.native_ansi_color else Monochrome())
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
         self.store = store
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._cursors_idle = threading.Condition()
@@ -64,6 +86,8 @@ class EvaltuiApp(App[None]):
         self.start_baseline = baseline
         if theme is not None:
             self.theme = theme
+        elif self.settings.theme is not None:
+            self.theme = self.settings.theme
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -102,6 +126,18 @@ class EvaltuiApp(App[None]):
                 fn(con, *args)
 
         self.run_worker(job, group="discard", thread=True, exit_on_error=False)
+
+    def on_mount(self) -> None:
+        # Textual's own clash report (handle_bindings_clash) flags every remapped binding that
+        # has two keys and misses a key taken from an unmapped binding: evaltui checks itself.
+        clashes = keymap_clashes(self.settings.keymap)
+        if clashes:
+            self.notify(
+                visible("keymap: " + "; ".join(clashes), limit=400),
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         self._exiting = True
@@ -145,3 +181,79 @@ class EvaltuiApp(App[None]):
         yield SystemCommand("Help", "Every key of this screen and of the app", self.action_help)
         yield SystemCommand("Quit", "Quit evaltui", self.action_quit)
         yield SystemCommand("Theme", "Change the colors", self.action_change_theme)
+
+
+def bound_classes() -> list[type[DOMNode]]:
+    """Every screen and widget class loaded (evaltui's, all imported first, and Textual's)."""
+    import evaltui.tui.screens
+    import evaltui.tui.widgets
+
+    for package in (evaltui.tui.screens, evaltui.tui.widgets):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    found: list[type[DOMNode]] = []
+    classes: list[type[DOMNode]] = [DOMNode]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        found.append(cls)
+    return found
+
+
+def _bindings(cls: type[DOMNode]) -> list[Binding]:
+    return [b for b in getattr(cls, "BINDINGS", ()) if isinstance(b, Binding)]
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a keymap can name."""
+    return {b.id for cls in bound_classes() for b in _bindings(cls) if b.id}
+
+
+def keymap_clashes(keymap: Mapping[str, str]) -> list[str]:
+    """'x on CasesScreen: next_failure, no longer clear_filters' for each remapped key that
+    takes the key of a binding the keymap leaves alone, on the same screen or widget."""
+    if not keymap:
+        return []
+    wanted = {
+        ident: set(App._normalize_keymap({ident: keys})[ident].split(","))
+        for ident, keys in keymap.items()
+    }
+    told: list[str] = []
+    for cls in bound_classes():
+        if not cls.__module__.startswith("evaltui."):
+            continue
+        bindings = _bindings(cls)
+        for ident in sorted({b.id for b in bindings if b.id in wanted}):
+            for other in bindings:
+                if other.id in wanted or other.id == ident:
+                    continue
+                taken = wanted[ident] & {k.strip() for k in other.key.split(",")}
+                for key in sorted(taken):
+                    told.append(
+                        f"{key} on {cls.__name__}: {ident}, no longer {other.id or other.action}"
+                    )
+    return told
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse, at the config line that names it, a keymap id no binding has or an unknown theme."""
+    known = binding_ids()
+    problems: list[InputError] = []
+    for ident in settings.keymap:
+        if ident not in known:
+            close = difflib.get_close_matches(ident, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                settings.origin(f"{KEYMAP_TABLE}.{ident}").error(
+                    f"[{KEYMAP_TABLE}] {ident!r}: no key binding has this id{hint}; "
+                    "the ids are listed in docs/user-guide.md, Configuration"
+                )
+            )
+    if settings.theme is not None and settings.theme not in BUILTIN_THEMES:
+        problems.append(
+            settings.origin("theme").error(
+                f"theme {settings.theme!r} is not one of Textual's themes "
+                f"({', '.join(sorted(BUILTIN_THEMES))})"
+            )
+        )
+    raise_collected(problems)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evaltui.errors import InputError, NotFoundError
 from evaltui.sanitize import visible
+from evaltui.settings import NO_COLOR_ENV, Settings, load
 from evaltui.store.connection import Store, resolve_store_path
 from evaltui.store.queries import experiments, get_run
 
@@ -19,23 +20,33 @@ def run_app(
     baseline: str | None = None,
     wait: float = 0.0,
     on_wait: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> None:
-    """Run the review app on the store (`store_path`, else EVALTUI_STORE, else the default).
+    """Run the review app on the store (`store_path`, else the settings' store, else the
+    default), with the settings' keymap, theme and colours (`settings`, else read now).
+
+    A keymap id no binding has, or an unknown theme, is an `InputError` at its config line.
 
     Errors opening the store (missing, empty, busy after `wait` seconds) are `StoreError`s for
     the CLI to report. The app keeps the store open read-only until it quits: other readers are
     welcome meanwhile, a load waits for it (or is refused at once, naming this process).
     """
-    from evaltui.tui.app import EvaltuiApp
+    from evaltui.tui.app import EvaltuiApp, check_settings
     from evaltui.tui.colors import pick_theme
 
+    settings = settings or load()
+    check_settings(settings)
+    environ = {**os.environ, **({NO_COLOR_ENV: "1"} if settings.no_color else {})}
+    theme = settings.theme or pick_theme(environ)
     store = Store.open(resolve_store_path(store_path), read_only=True, wait=wait, on_wait=on_wait)
     try:
         check_start(store, experiment=experiment, baseline=baseline)
     except BaseException:
         store.close()
         raise
-    app = EvaltuiApp(store, experiment=experiment, baseline=baseline, theme=pick_theme(os.environ))
+    app = EvaltuiApp(
+        store, experiment=experiment, baseline=baseline, theme=theme, settings=settings
+    )
     try:
         app.run()
     finally:

@@ -117,6 +117,7 @@ def failure_bindings(*, show: bool = True) -> list[Binding]:
             show=show,
             key_display="n/N",
             tooltip="the cases of the pair, on its first failure (also ])",
+            id="next_failure",
         ),
         Binding(
             "N,left_square_bracket",
@@ -124,6 +125,7 @@ def failure_bindings(*, show: bool = True) -> list[Binding]:
             "last failure",
             show=False,
             tooltip="the cases of the pair, on its last failure (also [)",
+            id="previous_failure",
         ),
     ]
 
@@ -152,6 +154,7 @@ def pair_bindings(*, exclude: tuple[str, ...] = ()) -> list[Binding]:
             show=a.show,
             key_display=a.key_display,
             tooltip=a.tooltip,
+            id=a.name,
         )
         for a in PAIR_ACTIONS
         if a.name not in exclude

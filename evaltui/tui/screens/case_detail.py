@@ -184,7 +184,12 @@ class CaseScreen(ReviewScreen[int]):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "escape", "back", "back", key_display="esc", tooltip="back to the list, on this case"
+            "escape",
+            "back",
+            "back",
+            key_display="esc",
+            tooltip="back to the list, on this case",
+            id="back",
         ),
         Binding(
             "n,right_square_bracket",
@@ -192,6 +197,7 @@ class CaseScreen(ReviewScreen[int]):
             "failure",
             key_display="n/N",
             tooltip="show the next failure of the list (also ])",
+            id="next_failure",
         ),
         Binding(
             "N,left_square_bracket",
@@ -199,8 +205,11 @@ class CaseScreen(ReviewScreen[int]):
             "previous failure",
             show=False,
             tooltip="show the previous failure of the list (also [)",
+            id="previous_failure",
         ),
-        Binding("y", "copy_case", "copy id", show=False, tooltip="copy this case's id"),
+        Binding(
+            "y", "copy_case", "copy id", show=False, tooltip="copy this case's id", id="copy_id"
+        ),
     ]
     AUTO_FOCUS = "#case-body"
 

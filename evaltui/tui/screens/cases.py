@@ -149,23 +149,59 @@ class CasesScreen(ReviewScreen):
         "clears them all."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", key_display="esc", tooltip=BACK),
-        Binding("n,right_square_bracket", "step(1)", "failure", key_display="n/N", tooltip=NEXT),
-        Binding("N,left_square_bracket", "step(-1)", "previous failure", show=False, tooltip=PREV),
+        Binding("escape", "back", "back", key_display="esc", tooltip=BACK, id="back"),
+        Binding(
+            "n,right_square_bracket",
+            "step(1)",
+            "failure",
+            key_display="n/N",
+            tooltip=NEXT,
+            id="next_failure",
+        ),
+        Binding(
+            "N,left_square_bracket",
+            "step(-1)",
+            "previous failure",
+            show=False,
+            tooltip=PREV,
+            id="previous_failure",
+        ),
         Binding(
             "f",
             "toggle_failures",
             "fails only",
             tooltip="show only the cases the candidate got wrong",
+            id="failures_only",
         ),
-        Binding("slash", "text_filter", "filter", key_display="/", tooltip=TEXT),
+        Binding("slash", "text_filter", "filter", key_display="/", tooltip=TEXT, id="search"),
         Binding(
-            "s", "pick_slice", "slice", show=False, tooltip="filter by slice (a list to pick from)"
+            "s",
+            "pick_slice",
+            "slice",
+            show=False,
+            tooltip="filter by slice (a list to pick from)",
+            id="slice",
         ),
-        Binding("o", "pick_outcome", "outcome", show=False, tooltip=OUTCOME),
-        Binding("x", "clear_filters", "clear filters", show=False, tooltip="clear every filter"),
-        Binding("t", "toggle_summary", "route summary", show=False, tooltip=SUMMARY),
-        Binding("y", "copy_case", "copy id", show=False, tooltip="copy the highlighted case's id"),
+        Binding("o", "pick_outcome", "outcome", show=False, tooltip=OUTCOME, id="outcome"),
+        Binding(
+            "x",
+            "clear_filters",
+            "clear filters",
+            show=False,
+            tooltip="clear every filter",
+            id="clear_filters",
+        ),
+        Binding(
+            "t", "toggle_summary", "route summary", show=False, tooltip=SUMMARY, id="route_summary"
+        ),
+        Binding(
+            "y",
+            "copy_case",
+            "copy id",
+            show=False,
+            tooltip="copy the highlighted case's id",
+            id="copy_id",
+        ),
     ]
     AUTO_FOCUS = "#cases"
 

@@ -31,10 +31,10 @@ class ChoiceModal(ReviewModal[str | None]):
     """Returns the chosen value, or None when dismissed with `esc`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "cancel", tooltip="close without choosing"),
-        Binding("q", "app.quit", "quit", show=False, tooltip="quit evaltui"),
-        Binding("j", "cursor('down')", "down", show=False, tooltip="next entry"),
-        Binding("k", "cursor('up')", "up", show=False, tooltip="previous entry"),
+        Binding("escape", "dismiss(None)", "cancel", tooltip="close without choosing", id="cancel"),
+        Binding("q", "app.quit", "quit", show=False, tooltip="quit evaltui", id="quit"),
+        Binding("j", "cursor('down')", "down", show=False, tooltip="next entry", id="down"),
+        Binding("k", "cursor('up')", "up", show=False, tooltip="previous entry", id="up"),
         Binding(
             "slash",
             "search",
@@ -42,6 +42,7 @@ class ChoiceModal(ReviewModal[str | None]):
             key_display="/",
             show=False,
             tooltip="search the list: entries narrow as you type",
+            id="search",
         ),
     ]
 

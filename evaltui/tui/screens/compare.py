@@ -288,10 +288,17 @@ class CompareScreen(ReviewScreen):
         "contract field and both values."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "back", key_display="esc"),
+        Binding("escape", "app.pop_screen", "back", key_display="esc", id="back"),
         *pair_bindings(exclude=("compare",)),
         *failure_bindings(),
-        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the candidate's run id"),
+        Binding(
+            "y",
+            "copy_run",
+            "copy id",
+            show=False,
+            tooltip="copy the candidate's run id",
+            id="copy_id",
+        ),
     ]
     AUTO_FOCUS = "#compare-body"
 

@@ -154,13 +154,21 @@ class CosignModal(ReviewModal[CoSignature | None]):
         "`evaltui verify --quorum K`."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "cancel", key_display="esc", tooltip="close without signing"),
+        Binding(
+            "escape",
+            "close",
+            "cancel",
+            key_display="esc",
+            tooltip="close without signing",
+            id="cancel",
+        ),
         Binding(
             "ctrl+s",
             "sign",
             "co-sign",
             key_display="^s",
             tooltip="sign the decision's bytes with the chosen key and write the signature file",
+            id="sign",
         ),
         Binding(
             "f1,question_mark",
@@ -168,8 +176,16 @@ class CosignModal(ReviewModal[CoSignature | None]):
             "help",
             key_display="F1",
             tooltip="every key of this form (? types a question mark in a text field)",
+            id="help",
         ),
-        Binding("y", "copy_command", "copy check", show=False, tooltip="copy the ssh-keygen check"),
+        Binding(
+            "y",
+            "copy_command",
+            "copy check",
+            show=False,
+            tooltip="copy the ssh-keygen check",
+            id="copy_check",
+        ),
     ]
 
     def __init__(self, decision: Path) -> None:

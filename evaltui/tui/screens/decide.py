@@ -256,13 +256,21 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         "next to the store."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "cancel", key_display="esc", tooltip="close without signing"),
+        Binding(
+            "escape",
+            "close",
+            "cancel",
+            key_display="esc",
+            tooltip="close without signing",
+            id="cancel",
+        ),
         Binding(
             "ctrl+s",
             "sign",
             "sign and write",
             key_display="^s",
             tooltip="check the form, sign with the chosen key and write the two files",
+            id="sign",
         ),
         Binding(
             "f1,question_mark",
@@ -270,14 +278,23 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             "help",
             key_display="F1",
             tooltip="every key of this form (? types a question mark in a text field)",
+            id="help",
         ),
-        Binding("y", "copy_command", "copy check", show=False, tooltip="copy the ssh-keygen check"),
+        Binding(
+            "y",
+            "copy_command",
+            "copy check",
+            show=False,
+            tooltip="copy the ssh-keygen check",
+            id="copy_check",
+        ),
         Binding(
             "L",
             "past_decisions",
             "past decisions",
             show=False,
             tooltip="close and list the past decisions (once signed)",
+            id="decisions",
         ),
     ]
 

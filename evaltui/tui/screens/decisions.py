@@ -126,12 +126,12 @@ class LogTable(DataTable[Text], inherit_bindings=False):
 
     HELP_NAME = "decisions list"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "next decision", show=False),
-        Binding("up,k", "cursor_up", "previous decision", show=False),
-        Binding("pagedown", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_top", "newest", show=False),
-        Binding("end,G", "scroll_bottom", "oldest", show=False),
+        Binding("down,j", "cursor_down", "next decision", show=False, id="down"),
+        Binding("up,k", "cursor_up", "previous decision", show=False, id="up"),
+        Binding("pagedown", "page_down", "page down", show=False, id="page_down"),
+        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
+        Binding("home,g", "scroll_top", "newest", show=False, id="first"),
+        Binding("end,G", "scroll_bottom", "oldest", show=False, id="last"),
     ]
 
 
@@ -160,11 +160,18 @@ class DecisionsScreen(ReviewScreen):
         "with the ssh-keygen command shown."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", key_display="esc", tooltip=BACK),
-        Binding("r", "reload", "reload", tooltip="read the log again"),
-        Binding("slash", "search", "search", key_display="/", tooltip=SEARCH),
-        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the decided run's id"),
-        Binding("C", "cosign", "co-sign", tooltip=COSIGN),
+        Binding("escape", "back", "back", key_display="esc", tooltip=BACK, id="back"),
+        Binding("r", "reload", "reload", tooltip="read the log again", id="reload"),
+        Binding("slash", "search", "search", key_display="/", tooltip=SEARCH, id="search"),
+        Binding(
+            "y",
+            "copy_run",
+            "copy id",
+            show=False,
+            tooltip="copy the decided run's id",
+            id="copy_id",
+        ),
+        Binding("C", "cosign", "co-sign", tooltip=COSIGN, id="cosign"),
     ]
     AUTO_FOCUS = "#decisions"
 

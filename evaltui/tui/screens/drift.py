@@ -222,21 +222,29 @@ class DriftScreen(ReviewScreen):
         "experiment, oldest first; its bars start at the lowest value, not at 0."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "back", key_display="esc"),
+        Binding("escape", "app.pop_screen", "back", key_display="esc", id="back"),
         Binding(
             "c",
             "pick_column",
             "column",
             tooltip="choose the column: route, score, latency, tokens, a case field, metadata",
+            id="column",
         ),
-        Binding("s", "pick_slice", "slice", tooltip="plot one slice, or all cases"),
+        Binding("s", "pick_slice", "slice", tooltip="plot one slice, or all cases", id="slice"),
         Binding(
             "r",
             "pick_current",
             "current run",
             tooltip="choose the current run (the reference stays the baseline)",
+            id="current_run",
         ),
-        Binding("m", "pick_metric", "trend metric", tooltip="choose the metric of the trend"),
+        Binding(
+            "m",
+            "pick_metric",
+            "trend metric",
+            tooltip="choose the metric of the trend",
+            id="trend_metric",
+        ),
     ]
     AUTO_FOCUS = "#drift-body"
 

@@ -40,12 +40,12 @@ def repeat_runs(ctx: PairContext) -> tuple[str, ...]:
 class FlipTable(DataTable[Text], inherit_bindings=False):
     HELP_NAME = "flips list"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "next case", show=False),
-        Binding("up,k", "cursor_up", "previous case", show=False),
-        Binding("pagedown", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_top", "first", show=False),
-        Binding("end,G", "scroll_bottom", "last", show=False),
+        Binding("down,j", "cursor_down", "next case", show=False, id="down"),
+        Binding("up,k", "cursor_up", "previous case", show=False, id="up"),
+        Binding("pagedown", "page_down", "page down", show=False, id="page_down"),
+        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
+        Binding("home,g", "scroll_top", "first", show=False, id="first"),
+        Binding("end,G", "scroll_bottom", "last", show=False, id="last"),
     ]
 
 
@@ -60,7 +60,7 @@ class FlipsScreen(ReviewScreen):
         "disagree on. pass^k is the chance that k fresh attempts at a case all succeed."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "back", key_display="esc"),
+        Binding("escape", "app.pop_screen", "back", key_display="esc", id="back"),
     ]
     AUTO_FOCUS = "#flips"
 

@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
+from evaltui.sanitize import visible
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.widgets.pane import ScrollPane
 
@@ -112,10 +113,25 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def remap_note(app: Any) -> str:
+    """A line naming the config files whose [keymap] changed the keys shown ("" if none)."""
+    settings = getattr(app, "settings", None)
+    if settings is None or not settings.keymap:
+        return ""
+    files = sorted({settings.origin(f"keymap.{ident}").path for ident in settings.keymap})
+    return f"keys remapped by [keymap] in {visible(', '.join(files))}"
+
+
 class HelpScreen(ReviewModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,f1", "dismiss(None)", "close help", key_display="esc"),
-        Binding("q", "app.quit", "quit"),
+        Binding(
+            "escape,question_mark,f1",
+            "dismiss(None)",
+            "close help",
+            key_display="esc",
+            id="close_help",
+        ),
+        Binding("q", "app.quit", "quit", id="quit"),
     ]
 
     def __init__(self, below: Screen[Any]) -> None:
@@ -132,6 +148,9 @@ class HelpScreen(ReviewModal[None]):
         title = getattr(self.below, "HELP_TITLE", type(self.below).__name__)
         with Vertical(classes="dialog help"):
             yield Static(Text(f"keys · {title}  (esc closes)", style="bold"))
+            remapped = remap_note(self.app)
+            if remapped:
+                yield Static(Text(remapped, style="dim"))
             with ScrollPane(id="help-body"):
                 yield Static(table)
                 about = getattr(self.below, "HELP_TEXT", "")

@@ -109,18 +109,21 @@ class RunsScreen(ReviewScreen):
             "pin_baseline",
             "baseline",
             tooltip="pin the highlighted run as the baseline: re-audit all",
+            id="baseline",
         ),
         Binding(
             "e",
             "choose_experiment",
             "experiment",
             tooltip="review another experiment (ctrl+p lists them too)",
+            id="experiment",
         ),
         Binding(
             "L",
             "app.decisions",
             "decisions",
             tooltip="past decisions: the append-only log of signed decisions on this store",
+            id="decisions",
         ),
         Binding(
             "slash",
@@ -129,6 +132,7 @@ class RunsScreen(ReviewScreen):
             key_display="/",
             show=False,
             tooltip="search the runs (id, artifact, status, contract): filters as you type",
+            id="search",
         ),
         Binding(
             "escape",
@@ -137,9 +141,24 @@ class RunsScreen(ReviewScreen):
             key_display="esc",
             show=False,
             tooltip="clear the search: every run again",
+            id="clear_search",
         ),
-        Binding("y", "copy_run", "copy id", show=False, tooltip="copy the highlighted run's id"),
-        Binding("r", "reload", "reload", show=False, tooltip="read the store again and re-audit"),
+        Binding(
+            "y",
+            "copy_run",
+            "copy id",
+            show=False,
+            tooltip="copy the highlighted run's id",
+            id="copy_id",
+        ),
+        Binding(
+            "r",
+            "reload",
+            "reload",
+            show=False,
+            tooltip="read the store again and re-audit",
+            id="reload",
+        ),
     ]
     AUTO_FOCUS = "#runs"
 

@@ -113,15 +113,15 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
     CaseList > .case-list--pending { color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "move(1)", "next case", show=False),
-        Binding("up,k", "move(-1)", "previous case", show=False),
-        Binding("pagedown", "page(1)", "page down", show=False),
-        Binding("pageup", "page(-1)", "page up", show=False),
-        Binding("ctrl+d", "half_page(1)", "half page down", show=False),
-        Binding("ctrl+u", "half_page(-1)", "half page up", show=False),
-        Binding("g,home", "first", "first case", show=False),
-        Binding("G,end", "last", "last case", show=False),
-        Binding("enter", "open", "open", key_display="enter"),
+        Binding("down,j", "move(1)", "next case", show=False, id="down"),
+        Binding("up,k", "move(-1)", "previous case", show=False, id="up"),
+        Binding("pagedown", "page(1)", "page down", show=False, id="page_down"),
+        Binding("pageup", "page(-1)", "page up", show=False, id="page_up"),
+        Binding("ctrl+d", "half_page(1)", "half page down", show=False, id="half_page_down"),
+        Binding("ctrl+u", "half_page(-1)", "half page up", show=False, id="half_page_up"),
+        Binding("g,home", "first", "first case", show=False, id="first"),
+        Binding("G,end", "last", "last case", show=False, id="last"),
+        Binding("enter", "open", "open", key_display="enter", id="open"),
     ]
 
     class RowsWanted(Message):

@@ -11,10 +11,10 @@ from textual.containers import VerticalScroll
 class ScrollPane(VerticalScroll, can_focus=True, inherit_bindings=False):
     HELP_NAME = "pane"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "scroll_down", "scroll down", show=False),
-        Binding("up,k", "scroll_up", "scroll up", show=False),
-        Binding("pagedown,space", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_home", "top", show=False),
-        Binding("end,G", "scroll_end", "bottom", show=False),
+        Binding("down,j", "scroll_down", "scroll down", show=False, id="down"),
+        Binding("up,k", "scroll_up", "scroll up", show=False, id="up"),
+        Binding("pagedown,space", "page_down", "page down", show=False, id="page_down"),
+        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
+        Binding("home,g", "scroll_home", "top", show=False, id="first"),
+        Binding("end,G", "scroll_end", "bottom", show=False, id="last"),
     ]

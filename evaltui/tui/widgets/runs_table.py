@@ -174,13 +174,14 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
             "compare",
             key_display="⏎",
             tooltip="the baseline and the highlighted run side by side",
+            id="open",
         ),
-        Binding("down,j", "cursor_down", "next run", show=False),
-        Binding("up,k", "cursor_up", "previous run", show=False),
-        Binding("pagedown", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_top", "first run", show=False),
-        Binding("end,G", "scroll_bottom", "last run", show=False),
+        Binding("down,j", "cursor_down", "next run", show=False, id="down"),
+        Binding("up,k", "cursor_up", "previous run", show=False, id="up"),
+        Binding("pagedown", "page_down", "page down", show=False, id="page_down"),
+        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
+        Binding("home,g", "scroll_top", "first run", show=False, id="first"),
+        Binding("end,G", "scroll_bottom", "last run", show=False, id="last"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

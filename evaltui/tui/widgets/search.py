@@ -33,13 +33,21 @@ class SearchBox(SafeInput):
 
     HELP_NAME = "search box"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "clear", "clear", key_display="esc", tooltip="clear the search"),
+        Binding(
+            "escape",
+            "clear",
+            "clear",
+            key_display="esc",
+            tooltip="clear the search",
+            id="clear_search",
+        ),
         Binding(
             "enter",
             "keep",
             "keep",
             key_display="enter",
             tooltip="keep the filter, back to the list",
+            id="keep_search",
         ),
     ]
 
