@@ -63,12 +63,23 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def app_command(store_path: Path, wait: float) -> str:
+def app_command(
+    store_path: Path,
+    *,
+    wait: float = 0.0,
+    experiment: str | None = None,
+    baseline: str | None = None,
+) -> str:
     """The shell command textual-serve runs per connection: the terminal app on the same
-    store, opened read-only as `evaltui` without paths opens it."""
+    store, opened read-only as `evaltui` without paths opens it (quoted: names come from
+    outside)."""
     args = [sys.executable, "-m", "evaltui", "open", "--store", str(store_path.resolve())]
     if wait:
         args += ["--wait", str(wait)]
+    if experiment is not None:
+        args += ["--experiment", experiment]
+    if baseline is not None:
+        args += ["--baseline", baseline]
     return shlex.join(args)
 
 

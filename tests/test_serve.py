@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import socket
 import time
 from pathlib import Path
@@ -181,6 +182,14 @@ def test_tokens_are_fresh_and_compared_exactly() -> None:
     assert not serve.same_token("é" * 10, first)  # not ASCII: refused, not a crash
 
 
-def test_the_app_command_opens_the_same_store_read_only(sample_store: Path) -> None:
-    command = serve.app_command(sample_store, 0.0)
+def test_the_app_command_opens_the_same_store_and_quotes_names(sample_store: Path) -> None:
+    command = serve.app_command(sample_store)
     assert command.endswith(f"-m evaltui open --store {sample_store.resolve()}")
+    hostile = serve.app_command(sample_store, experiment="x; touch pwned", baseline="$(id)")
+    assert shlex.split(hostile)[-4:] == ["--experiment", "x; touch pwned", "--baseline", "$(id)"]
+
+
+def test_an_unknown_experiment_is_refused_before_serving(run_cli, sample_store: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("serve", "--store", sample_store, "--port", "0", "--experiment", "nope")
+    assert result.code == 2 and result.out == ""
+    assert "nope: no such experiment" in result.err

@@ -29,18 +29,30 @@ from evaltui.store.connection import Store, resolve_store_path
     is_flag=True,
     help="Allow a non-loopback --host. Traffic is plain HTTP: prefer an SSH tunnel or a TLS proxy.",
 )
+@click.option("--experiment", help="Open this experiment first.")
+@click.option("--baseline", help="Pin this run as the baseline.")
 @store_option
-def serve_command(host: str, port: int | None, public: bool, store_path: Path | None) -> None:
+def serve_command(
+    host: str,
+    port: int | None,
+    public: bool,
+    experiment: str | None,
+    baseline: str | None,
+    store_path: Path | None,
+) -> None:
     """Serve the review app to a browser, behind a token printed at start.
 
     Every browser connection runs its own copy of the app on the store, opened read-only;
     the keys are those of the terminal app. Stop with Ctrl+C.
     """
     from evaltui import serve  # aiohttp and textual-serve only for this command
+    from evaltui.tui.launch import check_start
 
     path = resolve_store_path(store_path).resolve()
-    # a missing, empty or busy store is one line now, not a dead page in the browser later
-    Store.open(path, read_only=True, wait=current_wait(), on_wait=say_waiting).close()
+    # a missing, empty or busy store, or an unknown experiment, is one line now, not a dead
+    # page in the browser later
+    with Store.open(path, read_only=True, wait=current_wait(), on_wait=say_waiting) as store:
+        check_start(store, experiment=experiment, baseline=baseline)
     listener = serve.listen(host, port, public=public)
     token = serve.new_token()
 
@@ -55,4 +67,5 @@ def serve_command(host: str, port: int | None, public: bool, store_path: Path | 
             )
         click.echo("evaltui: Ctrl+C stops the server and every app it started", err=True)
 
-    serve.serve(listener, serve.app_command(path, current_wait()), token, on_ready=ready)
+    command = serve.app_command(path, wait=current_wait(), experiment=experiment, baseline=baseline)
+    serve.serve(listener, command, token, on_ready=ready)
