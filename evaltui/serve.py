@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import os
 import secrets
 import shlex
 import signal
@@ -264,7 +265,12 @@ def serve(
     *,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM; on the way out every app process is told to quit."""
+    """Serve until SIGINT or SIGTERM; on the way out every app process is told to quit.
+
+    The apps inherit this process's environment, less the ssh-agent: whoever holds the token
+    must not sign decisions with the keys the serving user has loaded in an agent.
+    """
+    os.environ.pop("SSH_AUTH_SOCK", None)
     _log_to_stderr()
     asyncio.run(_serve(listener, build_app(command, token), on_ready))
 

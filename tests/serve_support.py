@@ -55,7 +55,7 @@ def serve_command(store: Path, *args: str) -> list[str]:
 
 
 @contextmanager
-def served(store: Path, *args: str) -> Iterator[Served]:
+def served(store: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     """`evaltui serve` on STORE (any free port unless ARGS say otherwise), stopped at the end."""
     proc = subprocess.Popen(
         serve_command(store, "--port", "0", *args),
@@ -63,7 +63,7 @@ def served(store: Path, *args: str) -> Iterator[Served]:
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
-        env=child_env(),
+        env={**child_env(), **(env or {})},
         start_new_session=True,  # its app processes can be stopped as one group at the end
     )
     server: Served | None = None

@@ -98,19 +98,25 @@ def test_no_token_no_app_then_the_printed_url_opens_the_app(sample_store: Path) 
 
 
 def test_an_app_process_starts_only_for_an_accepted_websocket(sample_store: Path) -> None:
-    """The child count the refusal test relies on does see an app when one runs."""
+    """The child count the refusal test relies on does see an app when one runs; the app
+    gets no ssh-agent to sign with, though the serving user has one."""
 
-    async def connect_and_count(server: Served) -> list[int]:
+    async def connect_and_read_environments(server: Served) -> list[bytes]:
         async with aiohttp.ClientSession(cookies={serve.TOKEN_COOKIE: server.token}) as session:
             websocket = await session.ws_connect(server.base + "/ws")
             await websocket.receive(timeout=PATIENCE)  # the app is up once it talks
-            children = server.descendants()
+            environments = [
+                Path(f"/proc/{pid}/environ").read_bytes() for pid in server.descendants()
+            ]
             await websocket.close()
-            return children
+            return environments
 
-    with served(sample_store) as server:
+    with served(sample_store, env={"SSH_AUTH_SOCK": "/tmp/agent.sock"}) as server:
         assert server.descendants() == []
-        assert len(asyncio.run(connect_and_count(server))) >= 1
+        environments = asyncio.run(connect_and_read_environments(server))
+    assert len(environments) >= 1
+    assert all(b"TEXTUAL_DRIVER=" in env for env in environments)  # textual-serve's apps
+    assert not any(b"SSH_AUTH_SOCK=" in env for env in environments)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::"])
