@@ -43,7 +43,7 @@ TOKEN_PARAM = "token"
 TOKEN_COOKIE = "evaltui_token"
 # Long enough that a token cannot be guessed over the network (256 bits).
 TOKEN_BYTES = 32
-SHUTDOWN_SECONDS = 5.0
+SHUTDOWN_SECONDS = 5.0  # for the apps of open tabs to quit when the server stops
 
 log = logging.getLogger("evaltui.serve")
 
@@ -234,6 +234,27 @@ class _BrowserServer(Server):
     so the page is given the one it actually used.
     """
 
+    def __init__(self, command: str, *, title: str) -> None:
+        super().__init__(command, title=title)
+        self.sessions: set[asyncio.Task[Any]] = set()
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        self.sessions.add(task)
+        try:
+            return await super().handle_websocket(request)
+        finally:
+            self.sessions.discard(task)
+
+    async def end_sessions(self, _app: web.Application) -> None:
+        """At shutdown, end every open tab at once: textual-serve's handler, cancelled, tells
+        its app to quit and closes the websocket (instead of aiohttp waiting for idle tabs)."""
+        for task in self.sessions:
+            task.cancel()
+        if self.sessions:
+            await asyncio.wait(self.sessions, timeout=SHUTDOWN_SECONDS)
+
     async def handle_index(self, request: web.Request) -> Any:
         scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
         host = request.headers.get("X-Forwarded-Host", request.host)
@@ -246,6 +267,7 @@ def build_app(command: str, token: str, *, title: str = "evaltui") -> web.Applic
     """The aiohttp application: textual-serve's routes behind the token check."""
     server = _BrowserServer(command, title=title)
     app = web.Application(middlewares=[token_middleware(token)])
+    app.on_shutdown.append(server.end_sessions)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(server.templates_path))
     app.add_routes(
         [

@@ -50,6 +50,20 @@ class Served:
         return found
 
 
+def process_group(pgid: int) -> list[int]:
+    """Live processes of a process group (`served` starts the server as a group's leader)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                members.append(int(entry))
+    return members
+
+
 def serve_command(store: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "evaltui", "serve", "--store", str(store), *args]
 

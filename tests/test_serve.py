@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import signal
 import socket
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from evaltui import serve
 from evaltui.errors import InputError
-from tests.serve_support import Served, served
+from tests.serve_support import Served, process_group, served
 
 ROUTES = ["/", "/ws", "/static/js/textual.js", "/download/anything", "/no-such-page"]
 PATIENCE = 60.0
@@ -111,9 +112,28 @@ def test_an_app_process_starts_only_for_an_accepted_websocket(sample_store: Path
             await websocket.close()
             return environments
 
+    async def stop_with_an_app_open(server: Served) -> list[int]:
+        async with aiohttp.ClientSession(cookies={serve.TOKEN_COOKIE: server.token}) as session:
+            websocket = await session.ws_connect(server.base + "/ws")
+            await websocket.receive(timeout=PATIENCE)
+            running = server.descendants()
+            server.proc.send_signal(signal.SIGTERM)
+            while not websocket.closed:  # answer the server's close, as a browser does
+                await websocket.receive(timeout=PATIENCE)
+            await asyncio.to_thread(server.proc.wait, PATIENCE)
+            return running
+
     with served(sample_store, env={"SSH_AUTH_SOCK": "/tmp/agent.sock"}) as server:
         assert server.descendants() == []
         environments = asyncio.run(connect_and_read_environments(server))
+        deadline = time.monotonic() + PATIENCE
+        while server.descendants() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.descendants() == []  # the tab closed: its app ended
+        assert asyncio.run(stop_with_an_app_open(server))
+    # SIGTERM stopped the server cleanly and ended the app it still ran: nothing left behind
+    assert server.proc.returncode == 0
+    assert process_group(server.proc.pid) == []
     assert len(environments) >= 1
     assert all(b"TEXTUAL_DRIVER=" in env for env in environments)  # textual-serve's apps
     assert not any(b"SSH_AUTH_SOCK=" in env for env in environments)
