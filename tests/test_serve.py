@@ -94,8 +94,8 @@ def test_no_token_no_app_then_the_printed_url_opens_the_app(sample_store: Path) 
         assert b"\x1b[" in first  # the app drew its first screen
     # the one place the token appears is the URL on stdout: not in the server's log lines
     log = "".join(server.stderr)
-    assert "GET /ws 101" in log or "GET /ws" in log
-    assert server.token not in log
+    assert server.token not in log and "token=" not in log
+    assert "GET /static/js/textual.js 401" in log and "GET / 403" in log  # refusals are logged
 
 
 def test_an_app_process_starts_only_for_an_accepted_websocket(sample_store: Path) -> None:
