@@ -219,3 +219,40 @@ def test_an_unknown_experiment_is_refused_before_serving(run_cli, sample_store: 
     result = run_cli("serve", "--store", sample_store, "--port", "0", "--experiment", "nope")
     assert result.code == 2 and result.out == ""
     assert "nope: no such experiment" in result.err
+
+
+def test_behind_a_tunnel_or_a_tls_proxy_the_page_uses_the_browsers_address() -> None:
+    """The page's websocket URL follows the address the browser used (an SSH tunnel's local
+    port, a proxy's https host), and the cookie is Secure behind an HTTPS proxy."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    token = serve.new_token()
+
+    async def pages() -> tuple[str, str, str]:
+        client = TestClient(TestServer(serve.build_app("false", token)))
+        await client.start_server()
+        try:
+            cookies = {serve.TOKEN_COOKIE: token}
+            tunnel = await client.get("/", headers={"Host": "127.0.0.1:9000"}, cookies=cookies)
+            proxied = await client.get(
+                "/",
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evals.example.com"},
+                cookies=cookies,
+            )
+            entry = await client.get(
+                f"/?token={token}&fontsize=18",
+                headers={"X-Forwarded-Proto": "https"},
+                allow_redirects=False,
+            )
+            return (
+                await tunnel.text(),
+                await proxied.text(),
+                entry.headers.getall("Set-Cookie")[0] + " " + entry.headers["Location"],
+            )
+        finally:
+            await client.close()
+
+    tunnel, proxied, entry = asyncio.run(pages())
+    assert 'data-session-websocket-url="ws://127.0.0.1:9000/ws"' in tunnel
+    assert 'data-session-websocket-url="wss://evals.example.com/ws"' in proxied
+    assert "Secure" in entry and "HttpOnly" in entry and entry.endswith(" /?fontsize=18")
