@@ -23,6 +23,7 @@ from evaltui.cli.commands_decision import (
 from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command, flips_command
+from evaltui.cli.commands_serve import serve_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.cli.options import current_settings
 from evaltui.cli.render import ERROR_LINE_LIMIT
@@ -104,6 +105,7 @@ def cli() -> None:
     evaltui import TOOL SOURCE  lm-eval / inspect / mlflow logs become runs and suites
     evaltui drift REF CUR -c COL  PSI and JS of a per-case column, overall and per slice
     evaltui trend EXP -m METRIC   a metric across an experiment's runs in time order
+    evaltui serve               the review app in a browser, behind a token
 
     The store is .evaltui/store.duckdb in the nearest folder that has one (else the current
     folder); --store PATH or EVALTUI_STORE choose another. A store has one writer (a load) or
@@ -133,6 +135,7 @@ cli.add_command(decisions_command)
 cli.add_command(import_group)
 cli.add_command(drift_command)
 cli.add_command(trend_command)
+cli.add_command(serve_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
