@@ -26,6 +26,7 @@ from evaltui.review.paired import (
     METHOD_NEWCOMBE,
     PairedCounts,
     PairedSettings,
+    PairedStats,
     paired_statistics,
 )
 from evaltui.review.stats import (
@@ -50,7 +51,7 @@ def _reference(a: int, b: int, c: int, d: int, confidence: float = 0.95) -> tupl
     if 0 in (e, f, g, h):
         phi = 0.0
     else:
-        cross = a * d - b * c
+        cross: float = a * d - b * c
         if cross > n / 2:
             cross -= n / 2
         elif cross >= 0:
@@ -101,7 +102,8 @@ def test_agrees_with_an_independent_implementation(
 
 def test_vectorised_bounds_equal_the_scalar_interval() -> None:
     tables = np.array([(59, 6, 16, 80), (1, 1, 7, 12), (2, 2, 0, 0), (0, 0, 0, 9)])
-    lows, highs = newcombe_paired_bounds(*tables.T, z_value(0.95))
+    a, b, c, d = tables.T
+    lows, highs = newcombe_paired_bounds(a, b, c, d, z_value(0.95))
     for (a, b, c, d), low, high in zip(tables, lows, highs, strict=True):
         ci = newcombe_paired_interval(int(a), int(b), int(c), int(d))
         assert ci is not None and (ci.low, ci.high) == (low, high)
@@ -139,7 +141,9 @@ def test_narrower_as_the_same_shares_grow(a: int, b: int, c: int, d: int) -> Non
 # -- the decision bound --------------------------------------------------------------------------
 
 
-def _stats(both_right: int, fixed: int, broken: int, both_wrong: int, margin: float = 0.02):
+def _stats(
+    both_right: int, fixed: int, broken: int, both_wrong: int, margin: float = 0.02
+) -> PairedStats:
     n = both_right + fixed + broken + both_wrong
     counts = PairedCounts(n, fixed, broken, both_right, both_wrong)
     return paired_statistics({"c": counts}, ["c"], PairedSettings(margin=margin))["c"]
@@ -149,9 +153,9 @@ def test_four_cases_with_none_broken_do_not_show_non_inferiority() -> None:
     stats = _stats(2, 2, 0, 0)
     assert stats.ci is not None and stats.ci.low == 0.0  # the bootstrap alone: "shown"
     ni = stats.non_inferiority
-    assert ni is not None
+    assert ni is not None and stats.newcombe is not None
     assert not ni.shown and ni.verdict == "not worse by more than 2 points: not shown"
-    assert ni.method == METHOD_NEWCOMBE and ni.bound == stats.newcombe.low  # type: ignore[union-attr]
+    assert ni.method == METHOD_NEWCOMBE and ni.bound == stats.newcombe.low
     assert ni.bound < -0.02
 
 
@@ -175,11 +179,11 @@ def test_delta_guardrails_read_the_decision_interval() -> None:
     lower = Guardrail("delta(exact_route_rate)", ">=", -0.02, "REJECT_REGRESSION")
     upper = Guardrail("delta(exact_route_rate)", "<=", 0.02, "REJECT_REGRESSION")
     stats = _stats(2, 2, 0, 0)
-    assert stats.decision_ci is not None and stats.newcombe is not None
+    assert stats.decision_ci is not None and stats.newcombe is not None and stats.ci is not None
     observed = delta_values([lower], stats, is_baseline=False)[lower.metric]
     assert observed == stats.decision_ci.low == stats.newcombe.low < -0.02  # fails the guardrail
     observed = delta_values([upper], stats, is_baseline=False)[upper.metric]
-    assert observed == stats.decision_ci.high >= stats.ci.high  # type: ignore[union-attr]
+    assert observed == stats.decision_ci.high >= stats.ci.high
 
 
 def test_json_reports_both_intervals_and_where_the_bound_came_from() -> None:
@@ -240,7 +244,8 @@ def _coverage() -> dict[tuple[int, int], tuple[float, float]]:
         truth = f - b
         for n in _SIZES:
             tables = rng.multinomial(n, [r, f, b, 1 - f - b - r], size=_REPS)
-            newcombe_low, _ = newcombe_paired_bounds(*tables.T, z)
+            a, b_, c, d = tables.T
+            newcombe_low, _ = newcombe_paired_bounds(a, b_, c, d, z)
             pairs, inverse = np.unique(tables[:, 1:3], axis=0, return_inverse=True)
             boot = np.array(
                 [

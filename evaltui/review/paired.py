@@ -260,6 +260,7 @@ def _paired(
             confidence=settings.confidence,
         )
     )
+    decision_method: str | None
     if clustered is not None:  # the cluster-aware interval already accounts for the design
         newcombe = None
         decision, decision_method = ci, clustered.method
