@@ -101,7 +101,7 @@ def test_human_output_names_runs_and_the_store(real_logs: Path, run_cli, tmp_pat
         "import", "mlflow", real_logs / "mlflow_filestore", "--store", tmp_path / "s.duckdb"
     )
     assert result.code == 0, result.err
-    assert "mlflow: 1 run(s), 1 suite(s)" in result.out
+    assert "mlflow: 1 run, 1 suite" in result.out
     assert "models:/router/1" in result.out
     assert "loaded 1 suite, 1 run (1 case results) into" in result.out
 

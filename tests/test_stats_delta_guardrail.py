@@ -58,7 +58,9 @@ def test_delta_guardrail_uses_the_lower_bound(run_cli, tmp_path: Path) -> None:
         r = by_run[run_id]
         assert r["status"] == status, run_id
         guard = r["guardrails"][0]
-        assert guard["observed"] == pytest.approx(r["paired"]["ci"][0])  # the lower bound
+        # the lower end of the decision interval (the more cautious of bootstrap and Newcombe)
+        assert guard["observed"] == pytest.approx(r["paired"]["decision_ci"][0])
+        assert guard["observed"] <= r["paired"]["ci"][0]
     assert by_run["close"]["paired"]["delta"] > -0.02  # the point estimate alone would pass
 
 

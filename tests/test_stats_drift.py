@@ -259,11 +259,11 @@ def test_bins_empty_on_one_side_are_warned_about_in_both_directions(tmp_path: Pa
     assert result.overall.one_sided_bins == 3
     warnings = {w.code: w.message for w in result.warnings}
     assert warnings["unseen_in_reference"] == (
-        "4 current value(s) fall in bins empty in the reference (c, d); with epsilon 1e-08 "
+        "4 current values fall in bins empty in the reference (c, d); with epsilon 1e-08 "
         "each such bin adds about share x ln(share / epsilon) to PSI"
     )
     assert warnings["vanished_in_current"] == (
-        "3 reference value(s) fall in bins empty in the current run (b); with epsilon 1e-08 "
+        "3 reference values fall in bins empty in the current run (b); with epsilon 1e-08 "
         "each such bin adds about share x ln(share / epsilon) to PSI"
     )
 

@@ -50,7 +50,7 @@ def test_flips_lists_changed_cases_with_history(run_cli, flip_store: Path) -> No
     # (s3 has no result), the other five 3 of 3
     assert data["repeats"]["pass_hat_k"]["2"] == pytest.approx((1 / 3 + 0 + 6 * 1) / 8)
     text = run_cli("flips", "base", "--store", flip_store)
-    assert text.code == 0 and "2 of 8 case(s) changed outcome" in text.out
+    assert text.code == 0 and "2 of 8 cases changed outcome" in text.out
     assert "RWR" in text.out
 
 
@@ -87,4 +87,4 @@ def test_compare_reports_flakiness_of_repeats(run_cli, flip_store: Path) -> None
     # pass^3: c2 (2 of 3) and c5 (1 of 3) give 0, five cases 1; c8 has 2 attempts: left out
     assert flaky["pass_hat_k"]["3"] == pytest.approx(5 / 7)
     text = run_cli("compare", "base", "--store", flip_store).out
-    assert "2 flaky case(s)" in text
+    assert "2 flaky cases" in text

@@ -13,6 +13,7 @@ from evaltui.cli.commands_store import REPLACE, describe_load
 from evaltui.cli.options import json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, safe, table
 from evaltui.importers.pipeline import IMPORTERS, TOOLS, Prepared, prepare, source_path
+from evaltui.plural import count as counted
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary, load_batch
 
@@ -180,7 +181,7 @@ def _print(report: dict[str, Any], store: Path | None, summary: LoadSummary | No
     out.print(
         Text.assemble(
             (f"{report['tool']}: ", "bold"),
-            f"{len(runs)} run(s), {len(report['suites'])} suite(s) from ",
+            f"{counted(len(runs), 'run')}, {counted(len(report['suites']), 'suite')} from ",
             safe(report["source"], limit=400),
         )
     )
@@ -207,7 +208,7 @@ def _print(report: dict[str, Any], store: Path | None, summary: LoadSummary | No
     if report["written"]:
         out.print(
             Text(
-                f"wrote {len(report['written'])} file(s) into {visible(Path(report['written'][0]).parent)}"
+                f"wrote {counted(len(report['written']), 'file')} into {visible(Path(report['written'][0]).parent)}"
             )
         )
     if store is not None and summary is not None:

@@ -11,6 +11,7 @@ from rich.text import Text
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
+from evaltui.plural import count as counted
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
 from evaltui.review.figures_text import interval, level, paired_notes, rate
 from evaltui.review.flips import FlipReport
@@ -148,7 +149,7 @@ def _print_flakiness(reports: dict[str, FlipReport]) -> None:
             Text.assemble(
                 "  ",
                 safe(artifact),
-                f"  {len(report.run_ids)} runs: {report.flaky:,} flaky case(s), "
+                f"  {len(report.run_ids)} runs: {counted(report.flaky, 'flaky case')}, "
                 f"{len(report.flips):,} changed against the baseline; {pass_k}",
             )
         )
@@ -287,7 +288,7 @@ def _print_transitions(run_id: str, matrix: TransitionMatrix) -> None:
             ("routes: ", "bold"),
             "baseline (rows) x ",
             safe(run_id),
-            f" (columns); {matrix.changed} of {matrix.total} case(s) changed route",
+            f" (columns); {matrix.changed} of {counted(matrix.total, 'case')} changed route",
         )
     )
     rows = [
@@ -301,7 +302,7 @@ def _gate_reason(r: RunReview) -> str:
     if not r.comparable:
         return "incomparable: " + r.reason
     if r.evidence:
-        return f"{len(r.evidence)} evidence flag(s)"
+        return counted(len(r.evidence), "evidence flag")
     return r.status
 
 
@@ -383,7 +384,7 @@ def flips_command(
         Text.assemble(
             ("flips against ", "bold"),
             safe(report.baseline, "bold"),
-            f" across {len(report.run_ids)} run(s): ",
+            f" across {counted(len(report.run_ids), 'run')}: ",
             safe(", ".join(report.run_ids), limit=400),
         )
     )
@@ -401,7 +402,7 @@ def flips_command(
     )
     out.print(
         Text(
-            f"{len(report.flips):,} of {report.cases:,} case(s) changed outcome{more}; "
+            f"{len(report.flips):,} of {counted(report.cases, 'case')} changed outcome{more}; "
             f"{report.flaky:,} flaky across the runs; {pass_k}",
             style="dim",
         )
@@ -459,7 +460,7 @@ def cases_command(
             ([_cell(row[c], c, row) for c in columns] for row in data),
         )
     )
-    out.print(Text(f"{len(data):,} case(s)", style="dim"))
+    out.print(Text(counted(len(data), "case"), style="dim"))
 
 
 def _cell(value: object, column: str, row: dict) -> Text:

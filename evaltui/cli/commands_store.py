@@ -9,6 +9,7 @@ import click
 from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.contract.discover import read_batch
+from evaltui.plural import count as counted
 from evaltui.review.report import review_runs
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary, load_batch
@@ -49,7 +50,7 @@ def describe_load(store: Path, summary: LoadSummary) -> str:
     if unchanged:
         extra.append(f"{unchanged} already loaded, unchanged")
     if summary.skipped:
-        extra.append(f"skipped {len(summary.skipped)} other file(s)")
+        extra.append(f"skipped {counted(len(summary.skipped), 'other file')}")
     return text + ("; " + "; ".join(extra) if extra else "")
 
 
@@ -198,7 +199,7 @@ def runs_command(store_path: Path | None, experiment: str | None, as_json: bool)
         for r in (review.baseline, *review.runs):
             versus = "baseline" if r.is_baseline else ("comparable" if r.comparable else r.reason)
             style = "dim" if not r.comparable else ""
-            flags = f"{len(r.evidence)} flag(s)" if r.evidence else ""
+            flags = counted(len(r.evidence), "flag") if r.evidence else ""
             rows.append(
                 (
                     safe(r.run_id, style),

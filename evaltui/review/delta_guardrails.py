@@ -1,8 +1,9 @@
 """Guardrails on the paired difference: `delta(exact_route_rate) >= -0.02`.
 
-Such a guardrail is judged on the interval of the candidate-minus-baseline difference, not on
-the point estimate: a lower limit (`>=`, `>`) is tested against the interval's lower end, an upper
-limit (`<=`, `<`) against its upper end. So `delta(exact_route_rate) >= -0.02` passes only when
+Such a guardrail is judged on the decision interval of the candidate-minus-baseline difference
+(paired.decision_interval: the more cautious of the bootstrap and Newcombe ends, safe at small n;
+the clustered interval with clusters), not on the point estimate: a lower limit (`>=`, `>`) is
+tested against the interval's lower end, an upper limit (`<=`, `<`) against its upper end. So `delta(exact_route_rate) >= -0.02` passes only when
 the candidate is shown not worse by more than 2 points (the non-inferiority test). The baseline's
 difference with itself is exactly 0; a run without paired cases has no value, and fails.
 """
@@ -35,8 +36,9 @@ def delta_values(
             continue
         if is_baseline:
             out[g.metric] = 0.0
-        elif paired is None or paired.ci is None:
+        elif paired is None or paired.decision_ci is None:
             out[g.metric] = None
         else:
-            out[g.metric] = paired.ci.low if g.op in (">=", ">") else paired.ci.high
+            ci = paired.decision_ci
+            out[g.metric] = ci.low if g.op in (">=", ">") else ci.high
     return out

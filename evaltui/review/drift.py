@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 
 from evaltui.errors import InputError, NotFoundError
+from evaltui.plural import count as counted
 from evaltui.review.paired import StatWarning
 from evaltui.store.queries import RunInfo, get_runs
 
@@ -730,10 +731,11 @@ def _drift_warnings(
         one_sided = [i for i, n in enumerate(counts[side]) if n and not counts[other][i]]
         if one_sided:
             labels = ", ".join(overall.bins[i].label for i in one_sided[:5])
+            moved = sum(counts[side][i] for i in one_sided)
             out.append(
                 StatWarning(
                     code,
-                    f"{sum(counts[side][i] for i in one_sided)} {side} value(s) fall in bins "
+                    f"{counted(moved, side + ' value')} {'falls' if moved == 1 else 'fall'} in bins "
                     f"empty in {empty_in} ({labels}); with epsilon {epsilon:g} each such bin "
                     "adds about share x ln(share / epsilon) to PSI",
                 )
@@ -743,7 +745,8 @@ def _drift_warnings(
         out.append(
             StatWarning(
                 "noisy_slices",
-                f"{len(noisy)} {by} group(s) have too few cases for the PSI thresholds to mean "
+                f"{counted(len(noisy), f'{by} group')} {'has' if len(noisy) == 1 else 'have'} "
+                "too few cases for the PSI thresholds to mean "
                 f"much (marked noisy): {', '.join(str(s.name) for s in noisy[:5])}"
                 + (" ..." if len(noisy) > 5 else ""),
             )

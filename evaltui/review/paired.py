@@ -3,9 +3,9 @@
 The runs' case sets give, for every candidate at once (`cells.paired_counts_from_sets`), the cases
 it fixed (baseline wrong, candidate right), broke (the reverse), and those both got right or
 wrong. Everything else is computed from those four counts, once, when the statistics are built:
-the exact McNemar test, the paired bootstrap interval of the exact-route-rate difference, Wilson
-intervals of both rates, Holm's adjustment across the candidates of one review, the verdict and
-the warnings a reviewer needs before trusting a difference.
+the exact McNemar test, the paired bootstrap and Newcombe score intervals of the exact-route-rate
+difference, Wilson intervals of both rates, Holm's adjustment across the candidates of one review,
+the verdict and the warnings a reviewer needs before trusting a difference.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from evaltui.plural import count
 from evaltui.review.clustered import ClusteredPaired, clustered_paired
 from evaltui.review.figures_text import level as confidence_level
 from evaltui.review.noninferiority import NonInferiority, non_inferiority
@@ -29,6 +30,7 @@ from evaltui.review.stats import (
     Proportion,
     binomial_two_sided_half,
     holm_adjust,
+    newcombe_paired_interval,
     paired_bootstrap_delta,
     proportion,
 )
@@ -124,6 +126,10 @@ class PairedStats:
     clustered: ClusteredPaired | None = None  # when the suite names a cluster field
     non_inferiority: NonInferiority | None = None  # with a margin
     min_detectable_difference: float | None = None  # 80% power at the chosen level
+    newcombe: Interval | None = None  # Newcombe's score interval of `delta` (unclustered only)
+    # what margins and delta guardrails are judged on (see `decision_interval`)
+    decision_ci: Interval | None = None
+    decision_method: str | None = None
 
     @property
     def test_p(self) -> float:
@@ -176,6 +182,9 @@ class PairedStats:
                 "resamples": self.settings.resamples,
                 "seed": self.settings.seed,
             },
+            "newcombe_ci": None if self.newcombe is None else self.newcombe.to_json(),
+            "decision_ci": None if self.decision_ci is None else self.decision_ci.to_json(),
+            "decision_method": self.decision_method,
             "clusters": None if self.clustered is None else self.clustered.clusters,
             "clustered": None if self.clustered is None else self.clustered.to_json(),
             "min_detectable_difference": self.min_detectable_difference,
@@ -188,6 +197,39 @@ class PairedStats:
             "verdict": self.verdict,
             "warnings": [w.to_json() for w in self.warnings],
         }
+
+
+METHOD_BOOTSTRAP = "bootstrap"
+METHOD_NEWCOMBE = "newcombe"
+DECISION_BOTH = "wider of bootstrap and newcombe at each end"
+
+
+def decision_interval(
+    bootstrap: Interval | None, newcombe: Interval | None
+) -> tuple[Interval | None, str | None]:
+    """The interval a margin or a delta guardrail is judged on, and how it was chosen.
+
+    The percentile bootstrap collapses onto the observed counts when they are few: with no broken
+    case every resample has delta >= 0, so its lower end is exactly 0 whatever n, and 4 cases
+    would "show" non-inferiority. Newcombe's score interval does not, and at thousands of cases
+    the two agree. So each end is the more cautious of the two: the lower of the lower ends, the
+    higher of the upper ends. Either one alone is used when the other is missing.
+    """
+    if bootstrap is None or newcombe is None:
+        chosen = bootstrap or newcombe
+        if chosen is None:
+            return None, None
+        return chosen, METHOD_BOOTSTRAP if chosen is bootstrap else METHOD_NEWCOMBE
+    low = min(bootstrap.low, newcombe.low)
+    high = max(bootstrap.high, newcombe.high)
+    return Interval(low, high, bootstrap.confidence), DECISION_BOTH
+
+
+def _lower_from(bootstrap: Interval | None, newcombe: Interval | None) -> str:
+    """Which interval gives the decision interval's lower end: `newcombe` or `bootstrap`."""
+    if newcombe is not None and (bootstrap is None or newcombe.low < bootstrap.low):
+        return METHOD_NEWCOMBE
+    return METHOD_BOOTSTRAP
 
 
 def _paired(
@@ -218,6 +260,17 @@ def _paired(
             confidence=settings.confidence,
         )
     )
+    decision_method: str | None
+    if clustered is not None:  # the cluster-aware interval already accounts for the design
+        newcombe = None
+        decision, decision_method = ci, clustered.method
+        bound_method = clustered.method
+    else:
+        newcombe = newcombe_paired_interval(
+            counts.both_right, counts.fixed, counts.broken, counts.both_wrong, settings.confidence
+        )
+        decision, decision_method = decision_interval(ci, newcombe)
+        bound_method = _lower_from(ci, newcombe)
     test_p = clustered.p_value if clustered is not None else mcnemar_p
     base_right = counts.both_right + counts.broken
     cand_right = counts.both_right + counts.fixed
@@ -234,7 +287,9 @@ def _paired(
         verdict=_verdict(counts, ci, test_p, holm_p, ranked, settings.alpha),
         warnings=(),
         clustered=clustered,
-        non_inferiority=None if settings.margin is None else non_inferiority(ci, settings.margin),
+        non_inferiority=None
+        if settings.margin is None
+        else non_inferiority(decision, settings.margin, bound_method),
         min_detectable_difference=min_detectable_difference(
             counts.n,
             counts.discordant / counts.n if counts.n else 0.0,
@@ -243,6 +298,9 @@ def _paired(
         )
         if counts.n and (clustered is None or clustered.can_reject(settings.alpha))
         else None,
+        newcombe=newcombe,
+        decision_ci=decision,
+        decision_method=decision_method,
     )
     return replace(stats, warnings=paired_warnings(stats))
 
@@ -298,7 +356,7 @@ def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
         out.append(
             StatWarning(
                 "few_discordant",
-                f"only {d} case(s) differ between the runs "
+                f"only {count(d, 'case')} {'differs' if d == 1 else 'differ'} between the runs "
                 f"({stats.fixed} fixed, {stats.broken} broken): "
                 f"too few for the McNemar test to show a change{unreachable}",
             )
