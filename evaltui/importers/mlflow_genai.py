@@ -100,7 +100,11 @@ def import_genai_run(
     results: list[dict[str, Any]] = []
     judged_all = True
     for (trace, assessments), case_id in zip(rows, case_ids, strict=True):
-        expectations = {a.name: a.value for a in assessments.values() if a.kind == "expectation"}
+        expectations = {
+            a.name: a.value
+            for a in sorted(assessments.values(), key=lambda a: a.name)
+            if a.kind == "expectation"
+        }
         case: dict[str, Any] = {"case_id": case_id, "expected_route": ROUTE_CORRECT}
         if trace.inputs is not None:
             case["inputs"] = trace.inputs
@@ -122,7 +126,11 @@ def import_genai_run(
             )
         if trace.duration_ms is not None and trace.duration_ms >= 0:
             result["latency_ms"] = trace.duration_ms
-        feedback = {a.name: _feedback_doc(a) for a in assessments.values() if a.kind == "feedback"}
+        feedback = {
+            a.name: _feedback_doc(a)
+            for a in sorted(assessments.values(), key=lambda a: a.name)
+            if a.kind == "feedback"
+        }
         metadata: dict[str, Any] = {"trace_id": trace.trace_id}
         if feedback:
             metadata["scorers"] = feedback
