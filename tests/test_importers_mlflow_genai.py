@@ -284,6 +284,9 @@ def test_damaged_assessment_and_trace_files_are_refused(
         ("UPDATE assessments SET assessment_metadata = '[1]' WHERE rowid = 1", "not a JSON object"),
         ("UPDATE spans SET content = '{\"attributes\": ' WHERE rowid = 1", "invalid JSON"),
         ("UPDATE assessments SET assessment_type = 'vote' WHERE rowid = 1", "assessment_type"),
+        # found by the fuzz test: a BLOB where MLflow writes text crashed the reader
+        ("UPDATE assessments SET error = CAST('null' AS BLOB) WHERE rowid = 1", "holds bytes"),
+        ("UPDATE spans SET content = x'7b7d' WHERE rowid = 1", "'spans.content' holds bytes"),
         (
             "DROP TABLE spans; CREATE VIEW spans AS SELECT * FROM trace_info",
             "'spans' is a view",

@@ -298,10 +298,13 @@ def _sqlite_traces(con: sqlite3.Connection, db: Path, run_id: str, tables: set[s
             if spanned is None:
                 continue
             where = f"{db}: trace {trace_id}"
-            if not isinstance(content, str):
+            if content is None and isinstance(size, int) and size > MAX_SPANS_BYTES:
                 raise InputError(
                     where, f"a span of {size:,} bytes; spans are limited to {MAX_SPANS_BYTES:,}"
                 )
+            content = _sql_text(content, where, "spans.content")
+            if not content:
+                raise InputError(where, "a span without content")
             span = parse_json_text(content, where, strict=False)
             if not isinstance(span, dict):
                 raise InputError(where, "a span that is not a JSON object")
@@ -313,23 +316,36 @@ def _sqlite_assessment(db: Path, row: tuple[Any, ...]) -> Assessment:
     trace_id, name, kind, value, error, rationale, source_type, source_id, run_id = row[:9]
     metadata_text, valid, created = row[9:]
     where = f"{db}: trace {trace_id}, assessment {name!r}"
+    name = _sql_text(name, where, "name")
+    kind = _sql_text(kind, where, "assessment_type")
+    if not name:
+        raise InputError(where, "an assessment without a name")
+    if kind not in ("feedback", "expectation"):
+        raise InputError(where, f"assessment_type {kind!r}, expected feedback or expectation")
+    metadata_text = _sql_text(metadata_text, where, "assessment_metadata")
     metadata = parse_json_text(metadata_text, where, strict=False) if metadata_text else {}
     if not isinstance(metadata, dict):
         raise InputError(where, "assessment_metadata is not a JSON object")
-    parsed_error = parse_json_text(error, where, strict=False) if error else None
-    if kind not in ("feedback", "expectation"):
-        raise InputError(where, f"assessment_type {kind!r}, expected feedback or expectation")
+    error = _sql_text(error, where, "error")
+    value = _sql_text(value, where, "value")
     return Assessment(
-        name=str(name),
+        name=name,
         kind=kind if valid not in (0, False) else "invalid",
-        value=parse_json_text(value, where, strict=False) if isinstance(value, str) else None,
-        error=_error(parsed_error),
-        rationale=_text(rationale),
+        value=parse_json_text(value, where, strict=False) if value else None,
+        error=_error(parse_json_text(error, where, strict=False) if error else None),
+        rationale=_sql_text(rationale, where, "rationale") or None,
         source=_source(source_type, source_id),
         run_id=_text(metadata.get(SOURCE_RUN_ID)) or _text(run_id),
         scorer_digest=_text(metadata.get(SCORER_DIGEST)),
         created=f"{created:020d}" if isinstance(created, int) else "",
     )
+
+
+def _sql_text(value: Any, where: str, column: str) -> str | None:
+    """A text cell (None stays None); bytes or a number where MLflow writes text is refused."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(where, f"column {column!r} holds {type(value).__name__}, not text")
 
 
 # -- shared ---------------------------------------------------------------------------------------
