@@ -10,6 +10,7 @@ the store unchanged.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from evaltui.contract.discover import read_batch
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
-from tests.conftest import REAL_LOGS, SAMPLE_RUNS
+from tests.conftest import FUZZ_ENV, REAL_LOGS, SAMPLE_RUNS
 from tests.fuzzing import (
     check_refused_or_loaded,
     damaged_bytes,
@@ -37,7 +38,9 @@ from tests.fuzzing import (
 GENAI = REAL_LOGS / "mlflow_genai"
 MLRUNS = GENAI / "filestore" / "mlruns"
 TRACES = sorted(p for p in MLRUNS.glob("*/traces/*") if p.is_dir())
-EXAMPLES = 15  # each example imports three runs of six traces (CI's profile runs 40)
+# Each example imports three runs of six traces: 15 in CI (not the profile's 40); the fuzz
+# profile's count when EVALTUI_FUZZ_EXAMPLES is set.
+EXAMPLES = int(os.environ.get(FUZZ_ENV) or 15)
 
 
 @pytest.fixture(scope="module")

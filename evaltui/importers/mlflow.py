@@ -1,5 +1,9 @@
 """MLflow runs (file store `mlruns/` or the SQLite `mlflow.db` backend) with a predictions artifact.
 
+Runs made by `mlflow.genai.evaluate` (MLflow 3) have no such table: their cases are the traces they
+logged, judged by a scorer's assessment (`mlflow_genai`, `mlflow_traces`). What follows is about
+predictions tables.
+
 One run per MLflow run that logged a predictions table (`predictions*.csv|json|jsonl|parquet`,
 the `eval_results_table.json` that `mlflow.evaluate` writes, or any table the run's
 `mlflow.loggedArtifacts` tag records, as `log_table` does). The table's rows are the cases: the case
