@@ -357,3 +357,37 @@ def test_judging_rules() -> None:
     assert _case_ids([early_b, late_a]) == [second, first]
     same_a, same_b = trace("a", "2", "A"), trace("b", "1", "A")
     assert _case_ids([same_a, same_b]) == [second, first]  # equal expectations: the earlier first
+
+
+def test_spans_outside_the_database(genai: Path, run_cli, tmp_path: Path) -> None:
+    """Spans in the artifact store (MLflow before 3.5) are read from the trace's
+    `mlflow.artifactLocation` inside the project; with no spans at all, MLflow's copies of the
+    inputs and outputs give the same cases, with a note."""
+    project = _copy(genai, tmp_path, "sqlite")
+    db = project / "mlflow.db"
+    con = sqlite3.connect(db)
+    spans = con.execute("SELECT trace_id, content FROM spans").fetchall()
+    con.execute(
+        "UPDATE trace_tags SET value = replace(value, '/home/reviewer/project/sqlite', ?)",
+        [str(project)],
+    )
+    con.execute("DELETE FROM spans")
+    con.commit()
+    con.close()
+    bare = imported(run_cli, "mlflow", db, tmp_path / "bare.duckdb")
+    assert all("truncated copies" in " ".join(r["notes"]) for r in bare["runs"])
+    for trace_id, content in spans:
+        folder = project / "mlruns" / "1" / "traces" / trace_id / "artifacts"
+        folder.mkdir(parents=True)
+        span = json.loads(content)
+        span["attributes"]["mlflow.spanOutputs"] = json.dumps("from the artifact store")
+        (folder / "traces.json").write_text(json.dumps({"spans": [span]}))
+    data = imported(run_cli, "mlflow", db, tmp_path / "files.duckdb")
+    assert not any("truncated copies" in " ".join(r["notes"]) for r in data["runs"])
+    run = f"mlflow:{SQLITE_RUNS['genai-baseline']}"
+    from_files = _results(tmp_path / "files.duckdb", run)
+    from_copies = _results(tmp_path / "bare.duckdb", run)
+    assert set(from_files) == set(from_copies)  # short inputs: the copies are whole
+    assert {r["output"] for r in from_files.values()} == {"from the artifact store"}
+    assert all(r["metadata"]["inputs_truncated"] for r in from_copies.values())
+    assert "paris" in {r["output"] for r in from_copies.values()}

@@ -471,6 +471,11 @@ def _sqlite_artifacts(uri: Any, project: Path, experiment_id: str, run_id: str) 
 # -- helpers ----------------------------------------------------------------------------------------
 
 
+def local_dir(uri: Any, project: Path) -> Path | None:
+    """The folder an artifact URI names, if it is on this machine inside `project`."""
+    return _first_dir([_local(uri, project)], project)
+
+
 def _local(uri: Any, project: Path) -> Path | None:
     """A local path from an artifact URI (plain path or file://), relative ones against the project."""
     if not isinstance(uri, str) or not uri:

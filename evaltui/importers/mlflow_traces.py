@@ -33,6 +33,7 @@ from evaltui.importers.mlflow_store import (
     SQLITE_TIME_LIMIT,
     MlflowRun,
     check_plain_tables,
+    local_dir,
     read_yaml,
     time_limited,
 )
@@ -49,6 +50,7 @@ TRACE_TABLES = (
     "assessments",
     "spans",
     "entity_associations",
+    "trace_tags",
 )
 
 
@@ -309,7 +311,32 @@ def _sqlite_traces(con: sqlite3.Connection, db: Path, run_id: str, tables: set[s
             if not isinstance(span, dict):
                 raise InputError(where, "a span that is not a JSON object")
             _root_span_io(spanned, [span], db)
+    _spans_in_artifacts(con, db, traces, tables)
     return list(traces.values())
+
+
+def _spans_in_artifacts(
+    con: sqlite3.Connection, db: Path, traces: dict[str, Trace], tables: set[str]
+) -> None:
+    """Spans MLflow kept in the artifact store (before 3.5, or `spansLocation` not the database):
+    the trace's `traces.json` where `mlflow.artifactLocation` points, inside the project folder."""
+    missing = [t for t in traces.values() if not t.inputs_complete]
+    if not missing or "trace_tags" not in tables:
+        return
+    locations = dict(
+        con.execute(
+            """SELECT g.request_id, g.value FROM trace_tags g
+               JOIN temp.evaltui_traces c ON c.id = g.request_id
+               WHERE g.key = 'mlflow.artifactLocation'"""
+        ).fetchall()
+    )
+    project = db.resolve().parent
+    for trace in missing:
+        folder = local_dir(locations.get(trace.trace_id), project)
+        if folder is not None and (folder / "traces.json").is_file():
+            trace.origin = folder.parent
+            _file_store_spans(trace)
+            trace.origin = db
 
 
 def _sqlite_assessment(db: Path, row: tuple[Any, ...]) -> Assessment:
