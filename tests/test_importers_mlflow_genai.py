@@ -360,7 +360,7 @@ def test_judging_rules() -> None:
 
 
 def test_spans_outside_the_database(genai: Path, run_cli, tmp_path: Path) -> None:
-    """Spans in the artifact store (MLflow before 3.5) are read from the trace's
+    """Spans in the artifact store (older MLflow 3 releases) are read from the trace's
     `mlflow.artifactLocation` inside the project; with no spans at all, MLflow's copies of the
     inputs and outputs give the same cases, with a note."""
     project = _copy(genai, tmp_path, "sqlite")

@@ -8,7 +8,8 @@ tracking stores are read, as MLflow 3.17 writes them:
   `request_metadata/<key>` (one file per key: `mlflow.sourceRun` names the run that made the
   trace), `assessments/<assessment id>.yaml` and `artifacts/traces.json` (the spans);
 - SQLite: the tables `trace_info`, `trace_request_metadata`, `assessments`, `spans` (the spans'
-  JSON, MLflow 3.5 and later) and `entity_associations` (trace -> run links).
+  JSON, in recent MLflow 3 releases; older ones kept `traces.json` in the artifact store, read where
+  the trace's `mlflow.artifactLocation` tag points inside the project folder) and `entity_associations` (trace -> run links).
 
 A trace belongs to a run when its `mlflow.sourceRun` is the run, when the store links it to the
 run, or when one of its assessments says it was made by the run (`mlflow.assessment.sourceRunId`,
@@ -318,7 +319,7 @@ def _sqlite_traces(con: sqlite3.Connection, db: Path, run_id: str, tables: set[s
 def _spans_in_artifacts(
     con: sqlite3.Connection, db: Path, traces: dict[str, Trace], tables: set[str]
 ) -> None:
-    """Spans MLflow kept in the artifact store (before 3.5, or `spansLocation` not the database):
+    """Spans MLflow kept in the artifact store (older MLflow 3 releases, `spansLocation` not set):
     the trace's `traces.json` where `mlflow.artifactLocation` points, inside the project folder."""
     missing = [t for t in traces.values() if not t.inputs_complete]
     if not missing or "trace_tags" not in tables:
