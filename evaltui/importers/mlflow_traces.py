@@ -8,8 +8,9 @@ tracking stores are read, as MLflow 3.17 writes them:
   `request_metadata/<key>` (one file per key: `mlflow.sourceRun` names the run that made the
   trace), `assessments/<assessment id>.yaml` and `artifacts/traces.json` (the spans);
 - SQLite: the tables `trace_info`, `trace_request_metadata`, `assessments`, `spans` (the spans'
-  JSON, in recent MLflow 3 releases; older ones kept `traces.json` in the artifact store, read where
-  the trace's `mlflow.artifactLocation` tag points inside the project folder) and `entity_associations` (trace -> run links).
+  JSON, in recent MLflow 3 releases; older ones kept `traces.json` in the artifact store, read
+  where the trace's `mlflow.artifactLocation` tag points inside the project folder), `trace_tags`
+  and `entity_associations` (trace -> run links).
 
 A trace belongs to a run when its `mlflow.sourceRun` is the run, when the store links it to the
 run, or when one of its assessments says it was made by the run (`mlflow.assessment.sourceRunId`,
