@@ -1,5 +1,9 @@
 """MLflow runs (file store `mlruns/` or the SQLite `mlflow.db` backend) with a predictions artifact.
 
+Runs made by `mlflow.genai.evaluate` (MLflow 3) have no such table: their cases are the traces they
+logged, judged by a scorer's assessment (`mlflow_genai`, `mlflow_traces`). What follows is about
+predictions tables.
+
 One run per MLflow run that logged a predictions table (`predictions*.csv|json|jsonl|parquet`,
 the `eval_results_table.json` that `mlflow.evaluate` writes, or any table the run's
 `mlflow.loggedArtifacts` tag records, as `log_table` does). The table's rows are the cases: the case
@@ -60,6 +64,7 @@ from evaltui.importers.common import (
     split_name,
     suite_doc,
 )
+from evaltui.importers.mlflow_genai import import_genai_run, is_genai_run
 from evaltui.importers.mlflow_store import (
     MlflowRun,
     is_file_store,
@@ -67,6 +72,7 @@ from evaltui.importers.mlflow_store import (
     read_file_store,
     read_sqlite,
 )
+from evaltui.importers.mlflow_traces import FileStoreTraces, Trace, sqlite_traces
 
 TOOL = "mlflow"
 COMPARISON_FIELDS = [
@@ -149,15 +155,21 @@ def read_mlflow(source: Path) -> Imported:
         if not found:
             raise InputError(source, "no MLflow file store (mlruns/) or mlflow.db here")
     imported = Imported(TOOL)
+    file_traces = FileStoreTraces()
     for run in runs:
-        _import_run(run, imported)
-    imported.require_runs(source, "MLflow run with a predictions artifact")
+        _import_run(run, imported, file_traces)
+    imported.require_runs(
+        source, "MLflow run with a predictions artifact or mlflow.genai.evaluate traces"
+    )
     return imported
 
 
-def _import_run(run: MlflowRun, imported: Imported) -> None:
+def _import_run(run: MlflowRun, imported: Imported, file_traces: FileStoreTraces) -> None:
     if run.lifecycle_stage == "deleted":
         imported.skip(run.origin, f"run {run.run_id!r} is deleted")
+        return
+    if is_genai_run(run):
+        _import_genai(run, imported, file_traces)
         return
     files = _artifact_files(run.artifact_dir)
     relative = _predictions_artifact(files) or _logged_table(run, files)
@@ -305,6 +317,35 @@ def _import_run(run: MlflowRun, imported: Imported) -> None:
         incomplete=_incomplete(run, dataset, len(cases)),
     )
     imported.add(suite, doc, run.origin, _notes(run, expected_col, dataset, len(cases), relative))
+
+
+def _traces(run: MlflowRun, file_traces: FileStoreTraces) -> list[Trace]:
+    if run.origin.is_file():
+        return sqlite_traces(run.origin, run.run_id)
+    return file_traces.for_run(run)
+
+
+def _import_genai(run: MlflowRun, imported: Imported, file_traces: FileStoreTraces) -> None:
+    """A run `mlflow.genai.evaluate` made: its traces are the cases (see `mlflow_genai`)."""
+    traces = _traces(run, file_traces)
+    if not traces:
+        imported.skip(
+            run.origin,
+            f"run {run.run_id!r} ({run.name or 'unnamed'!r}) is an mlflow.genai.evaluate run "
+            "without traces in this store",
+        )
+        return
+    dataset = _dataset(run)
+    evaluator = {k: v for k, v in run.params.items() if EVALUATOR_PARAM.match(k)}
+    import_genai_run(
+        run,
+        traces,
+        imported,
+        dataset=dataset,
+        evaluator_params=compact(evaluator) if evaluator else None,
+        with_outputs=dataset is not None and _schema_has(dataset, "outputs"),
+        tool=TOOL,
+    )
 
 
 def _verdict_column(rows: list[dict[str, Any]], columns: list[str]) -> str | None:

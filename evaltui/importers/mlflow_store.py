@@ -349,21 +349,7 @@ def _require_regular(db: Path) -> None:
 
 
 def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[MlflowRun]:
-    kinds = {
-        str(name): (str(kind), str(sql or ""))
-        for name, kind, sql in con.execute(
-            "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')"
-        )
-    }
-    for name in SQLITE_TABLES:
-        kind, sql = kinds.get(name, ("table", ""))
-        if kind != "table" or sql.lstrip().upper().startswith("CREATE VIRTUAL"):
-            raise InputError(
-                db,
-                f"{name!r} is a {kind if kind != 'table' else 'virtual table'}, "
-                "not a table; not an MLflow tracking database",
-            )
-    tables = {name for name, (kind, _sql) in kinds.items() if kind == "table"}
+    tables = check_plain_tables(con, db, SQLITE_TABLES)
     if not {"runs", "experiments"} <= tables:
         raise InputError(db, "not an MLflow tracking database (no 'runs' and 'experiments' tables)")
     runs: dict[str, MlflowRun] = {}
@@ -430,6 +416,25 @@ def _read_sqlite(con: sqlite3.Connection, db: Path, project: Path) -> list[Mlflo
     return list(runs.values())
 
 
+def check_plain_tables(con: sqlite3.Connection, db: Path, names: tuple[str, ...]) -> set[str]:
+    """The database's tables; refused if any of `names` is a view or a virtual table."""
+    kinds = {
+        str(name): (str(kind), str(sql or ""))
+        for name, kind, sql in con.execute(
+            "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')"
+        )
+    }
+    for name in names:
+        kind, sql = kinds.get(name, ("table", ""))
+        if kind != "table" or sql.lstrip().upper().startswith("CREATE VIRTUAL"):
+            raise InputError(
+                db,
+                f"{name!r} is a {kind if kind != 'table' else 'virtual table'}, "
+                "not a table; not an MLflow tracking database",
+            )
+    return {name for name, (kind, _sql) in kinds.items() if kind == "table"}
+
+
 def _sqlite_latest_metrics(
     con: sqlite3.Connection, tables: set[str]
 ) -> list[tuple[str, str, float]]:
@@ -466,6 +471,11 @@ def _sqlite_artifacts(uri: Any, project: Path, experiment_id: str, run_id: str) 
 # -- helpers ----------------------------------------------------------------------------------------
 
 
+def local_dir(uri: Any, project: Path) -> Path | None:
+    """The folder an artifact URI names, if it is on this machine inside `project`."""
+    return _first_dir([_local(uri, project)], project)
+
+
 def _local(uri: Any, project: Path) -> Path | None:
     """A local path from an artifact URI (plain path or file://), relative ones against the project."""
     if not isinstance(uri, str) or not uri:
@@ -490,6 +500,11 @@ def _first_dir(candidates: list[Path | None], project: Path) -> Path | None:
         if resolved.is_dir() and resolved.is_relative_to(project):
             return resolved
     return None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file MLflow wrote (1 MiB at most, no aliases, nesting limited)."""
+    return _yaml(path)
 
 
 def _yaml(path: Path) -> Any:
