@@ -45,6 +45,7 @@ def parse_run(
     tags = {k: scalar_text(v) for k, v in _scalars(rec, "tags").items()}
     metrics = _metrics(rec)
     artifacts = _artifacts(rec)
+    incomplete = _incomplete(rec)
     if "cases" not in rec.doc:
         rec.fail(
             "missing required field 'cases' (an array of results or a relative .jsonl/.parquet path)"
@@ -81,7 +82,24 @@ def parse_run(
         content=_content_sha(rec.doc, case_file),
         path=path,
         line=line,
+        incomplete=incomplete,
     )
+
+
+def _incomplete(rec: Record) -> str | None:
+    """Optional `incomplete`: one line saying why the run did not finish (absent or null: it did)."""
+    if rec.raw("incomplete") is None:
+        return None
+    reason = rec.string("incomplete", required=False)
+    if not isinstance(rec.raw("incomplete"), str):
+        return None  # reported by rec.string
+    if not reason.strip() or "\n" in reason or "\r" in reason:
+        rec.fail(
+            "field 'incomplete' must be a one-line reason (e.g. \"stopped after 14 of 40 samples\") "
+            "or null for a complete run"
+        )
+        return None
+    return reason.strip()
 
 
 def _parse_time(rec: Record, text: str) -> datetime:
