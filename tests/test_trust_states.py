@@ -249,3 +249,68 @@ def test_store_of_the_previous_schema_is_refused(run_cli, tmp_path: Path) -> Non
     result = run_cli("runs", "--store", store)
     assert result.code == 2
     assert "store schema version '2', this evaltui uses '3'" in result.err
+
+
+# -- the rollback target ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tests.decision_support import make_key
+
+    for name in ("SSH_AUTH_SOCK", "EVALTUI_KEY_PASSPHRASE", "EVALTUI_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    return make_key(keys, "alice")
+
+
+def test_rollback_target_is_a_known_artifact_or_confirmed_external(
+    run_cli, tmp_path: Path, signing_key: Path
+) -> None:
+    baseline = json.loads((EXAMPLE / "run_001.run.json").read_text())
+    baseline["artifact"] = "router-v3 [prod]"  # spaces and brackets: a real artifact name
+    folder = _folder(tmp_path, example_run("run_003"))
+    (folder / "run_001.run.json").write_text(json.dumps(baseline))
+    store = tmp_path / "s.duckdb"
+    assert run_cli("load", folder, "--store", store).code == 0
+
+    def decide(*extra: str):
+        return run_cli(
+            "decide", "run_003", "--limitation", "canary only", "--store", store,
+            "--key", signing_key, "--out", tmp_path / "out", "--json", *extra,
+        )  # fmt: skip
+
+    truncated = decide("--rollback", "router-v3")  # a cut-off completion
+    assert truncated.code == 2
+    assert "'router-v3' is not the artifact of any run in experiment" in truncated.err
+    assert "--rollback-external" in truncated.err
+    assert not (tmp_path / "out").exists()  # nothing signed
+    typo = decide("--rollback", "no-such-artifact")
+    assert typo.code == 2 and "no-such-artifact" in typo.err
+    hidden = decide("--rollback", "router-v3\u200b[prod]", "--rollback-external")
+    assert hidden.code == 2 and "U+200B" in hidden.err
+
+    known = decide("--rollback", "router-v3 [prod]")
+    assert known.code == 0, known.err
+    doc = json.loads(Path(json.loads(known.out)["decision"]).read_text())
+    assert doc["rollback_artifact"] == "router-v3 [prod]"
+    assert doc["canary_stop_rule"]["on_violation"] == "ROLL_BACK_TO:router-v3 [prod]"
+    external = decide("--rollback", "ci-answerer-v1 (prod)", "--rollback-external")
+    assert external.code == 0, external.err
+
+
+def test_decisions_are_listed_newest_first(run_cli, tmp_path: Path, signing_key: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    assert run_cli("load", EXAMPLE, "--store", store).code == 0
+    for run_id, extra in (("run_003", ()), ("run_002", ("--override", "test"))):
+        done = run_cli(
+            "decide", run_id, "--rollback", "ci-answerer-v1.1-regression",
+            "--limitation", "x", "--store", store,
+            "--key", signing_key, "--out", tmp_path / "out", *extra,
+        )  # fmt: skip
+        assert done.code == 0, done.err
+    listed = json.loads(run_cli("decisions", "--store", store, "--json").out)["decisions"]
+    assert [d["source_run_id"] for d in listed] == ["run_002", "run_003"]
+    text = run_cli("decisions", "--store", store).out
+    assert text.index("run_002") < text.index("run_003")

@@ -19,9 +19,7 @@ from evaltui.contract.jsonio import describe_type
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, CaseFile, Digest, Run
 from evaltui.contract.paths import resolve_case_file
 from evaltui.contract.results import inline_result_problem
-from evaltui.errors import InputError, raise_collected
-
-_MAX_ERRORS = 20
+from evaltui.errors import InputError, ProblemTally, raise_collected
 
 
 def parse_run(
@@ -146,14 +144,12 @@ def _artifacts(rec: Record) -> tuple[str, ...]:
 
 
 def _check_inline(cases: list[Any], path: Path, line: int | None) -> None:
-    errors: list[InputError] = []
+    tally = ProblemTally(path, label="cases", line=line)
     for index, case in enumerate(cases):
         problem = inline_result_problem(case)
         if problem is not None:
-            errors.append(InputError(path, f"cases[{index}]: {problem}", line))
-            if len(errors) >= _MAX_ERRORS:
-                break
-    raise_collected(errors)
+            tally.add(problem, index)  # 400 identical problems: one line with the count
+    raise_collected(tally.errors())
 
 
 _hashers: ThreadPoolExecutor | None = None
