@@ -464,7 +464,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             safe(run.run.artifact, limit=80),
             " · ",
             ("review ", "bold"),
-            safe(run.status, "" if run.verdict.eligible else "bold", limit=60),
+            safe(run.state_label, "" if run.eligible else "bold", limit=80),
             " · ",
             "comparable" if run.comparable else ("NOT COMPARABLE", "bold"),
         )
