@@ -71,6 +71,59 @@ class CheckFailed(EvaltuiError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class ProblemTally:
+    """Problems found walking the rows of one input: identical ones grouped with a count.
+
+    `add(problem, position)` for each bad row; `errors()` gives one InputError per distinct
+    problem (`400 cases: field 'route' must be ..., first at cases[0]`), the first MAX_GROUPS
+    of them, and a last `... and N more` line counting the rest. Memory stays bounded whatever
+    the number of bad rows.
+    """
+
+    MAX_GROUPS = 19  # with the `... and N more` line, one input's problems fit in MAX_REPORTED
+
+    def __init__(self, path: str | Path, *, label: str = "line", line: int | None = None) -> None:
+        self.path = path
+        self.label = label  # "line" (JSONL), "cases" (an inline array) or e.g. "row" (Parquet)
+        self.line = line  # the record's line in a .runs.jsonl file, for inline arrays
+        self._groups: dict[str, list[int]] = {}  # problem -> [first position, count]
+        self.other = 0  # bad rows whose problem did not fit in MAX_GROUPS
+
+    def add(self, problem: str, position: int) -> None:
+        group = self._groups.get(problem)
+        if group is not None:
+            group[1] += 1
+        elif len(self._groups) < self.MAX_GROUPS:
+            self._groups[problem] = [position, 1]
+        else:
+            self.other += 1
+
+    def __len__(self) -> int:
+        return sum(count for _, count in self._groups.values()) + self.other
+
+    def where(self, position: int) -> str:
+        return f"cases[{position}]" if self.label == "cases" else f"{self.label} {position}"
+
+    def errors(self) -> list[InputError]:
+        out: list[InputError] = []
+        plural = {"cases": "cases", "line": "lines"}.get(self.label, f"{self.label}s")
+        for problem, (first, count) in self._groups.items():
+            if count > 1:
+                message = f"{count} {plural}: {problem}, first at {self.where(first)}"
+                out.append(InputError(self.path, message, self.line))
+            elif self.label == "line":
+                out.append(InputError(self.path, problem, first))
+            else:
+                out.append(InputError(self.path, f"{self.where(first)}: {problem}", self.line))
+        if self.other:
+            out.append(
+                InputError(
+                    self.path, f"... and {self.other} more bad {plural} (other problems)", self.line
+                )
+            )
+        return out
+
+
 def raise_collected(errors: list[InputError]) -> None:
     """Raise the collected problems, if any, as one error."""
     if len(errors) == 1:

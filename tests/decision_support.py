@@ -168,6 +168,7 @@ def sign_sample_decision(store: Path, folder: Path) -> SignedDecision:
         draft,
         DecisionChoices(
             rollback_artifact="ci-answerer-v1",
+            rollback_external=True,
             limitation="requires production review and monitored canary",
             reviewer="alice@example.com",
             chosen_explicitly=True,

@@ -163,7 +163,13 @@ def test_killed_first_load_leaves_a_usable_store(big_review: list[Path], tmp_pat
 # -- decision files ------------------------------------------------------------------------------
 
 OBSERVED = ("--observed", "unsafe_claim_served=0", "--observed", "unnecessary_abstention=0")
-DECIDE = ("--rollback", "ci-answerer-v1", "--limitation", "requires a monitored canary")
+DECIDE = (
+    "--rollback",
+    "ci-answerer-v1",
+    "--rollback-external",
+    "--limitation",
+    "requires a monitored canary",
+)
 
 
 @pytest.fixture

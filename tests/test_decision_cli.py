@@ -18,6 +18,7 @@ from tests.decision_support import (
 EXAMPLE = (
     "--rollback",
     "ci-answerer-v1",
+    "--rollback-external",  # the version in production: no run of the experiment has it
     "--limitation",
     "requires production review and monitored canary",
 )

@@ -18,6 +18,7 @@ from tests.decision_support import make_key
 
 CHOICES = DecisionChoices(
     rollback_artifact="ci-answerer-v1",
+    rollback_external=True,
     limitation="canary only",
     reviewer="alice",
     chosen_explicitly=True,

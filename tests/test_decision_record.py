@@ -22,6 +22,7 @@ from evaltui.decision.record import (
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 CHOICES = DecisionChoices(
     rollback_artifact="ci-answerer-v1",
+    rollback_external=True,
     limitation="requires production review and monitored canary",
     reviewer="alice@example.com",
     chosen_explicitly=True,
@@ -114,7 +115,8 @@ def test_several_eligible_runs_need_an_explicit_choice(sample_con) -> None:
     ("change", "field"),
     [
         ({"rollback_artifact": ""}, "rollback_artifact"),
-        ({"rollback_artifact": "two words"}, "rollback_artifact"),
+        ({"rollback_artifact": "zero\u200bwidth"}, "rollback_artifact"),
+        ({"rollback_artifact": "ci-answ", "rollback_external": False}, "rollback_artifact"),
         ({"rollback_artifact": "ci-answerer-v1.2-fix-b"}, "rollback_artifact"),
         ({"limitation": "   "}, "limitation"),
         ({"limitation": "line\nbreak"}, "limitation"),

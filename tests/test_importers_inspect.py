@@ -61,7 +61,7 @@ def test_each_scored_log(
     assert review.metrics_recomputed["unscored_cases"] == 0
     assert review.evidence == ()  # inspect's accuracy agrees with the per-case verdicts
     assert found == routes
-    assert review.status == "ELIGIBLE_FOR_CANARY_REVIEW"
+    assert review.status == "NO_GUARDRAILS"  # imported: only evidence checks
 
 
 def test_cancelled_log_loads_what_it_has_and_says_so(

@@ -210,7 +210,7 @@ def test_sqlite_backend(run_cli, tmp_path: Path) -> None:
     base, [candidate] = review.baseline, review.runs
     assert base.metrics_recomputed["exact_route_rate"] == 0.5  # c1, c2 right; c3, c4 wrong
     assert candidate.metrics_recomputed["exact_route_rate"] == 0.75
-    assert base.status == candidate.status == "ELIGIBLE_FOR_CANARY_REVIEW"
+    assert base.status == candidate.status == "NO_GUARDRAILS"  # imported: only evidence checks
     assert candidate.comparable and candidate.evidence == ()
     paired = candidate.paired
     assert paired is not None and (paired.n, paired.fixed, paired.broken) == (4, 1, 0)

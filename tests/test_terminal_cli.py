@@ -146,10 +146,17 @@ def test_decision_commands_are_safe(
 ) -> None:
     key, allowed = signing
     out = tmp_path / "decisions"
-    common = ("--rollback", "artifact-base", "--limitation", "hostile fixture only")
+    common = (
+        "--rollback",
+        "artifact-base",
+        "--rollback-external",
+        "--limitation",
+        "hostile fixture only",
+    )
     decided = run_cli(
         "decide", "cand2", *common,
         "--key", key, "--out", out, "--name", "d", "--store", full_hostile_store,
+        "--override", "its results copy the baseline's: a fixture",
     )  # fmt: skip
     assert_safe(decided, styled)
     assert_display(decided, SHOWN_TITLE, LINK)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 from evaltui.decision.log import log_path_for_store, read_log
 from evaltui.tui.app import EvaltuiApp
@@ -128,6 +128,15 @@ def test_decide_on_an_eligible_run_signs_and_lists_it(
         assert "must be an upper-case word" in error(app, "status")
         assert error(app, "rollback_artifact") == ""
         await type_into(pilot, app, "status", "APPROVED_FOR_CANARY")
+        # the version in production is no run's artifact: signed only once confirmed
+        tick = form.query_one("#decide-external", Checkbox)
+        assert not tick.display
+        await sign(pilot)
+        assert "not the artifact of any run in this experiment" in error(app, "rollback_artifact")
+        assert tick.display and not tick.value and written(out) == []
+        tick.focus()
+        await pilot.press("space")
+        assert tick.value
         await type_into(pilot, app, "monitored_invariants", "unsafe_claim_served == 0; oops")
         await sign(pilot)
         assert "is not `metric OP number`" in error(app, "monitored_invariants")
@@ -181,7 +190,7 @@ def test_an_incomparable_run_is_refused_until_an_override_is_written(
         assert "NOT COMPARABLE" in text and "REFUSED unless you write an override" in text
         assert "evaluator_version" in text
         assert form.query_one("#row-override").display
-        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1")
+        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1.1-regression")
         await type_into(pilot, app, "limitation", LIMITATION)
         await sign(pilot)
         assert "write an override reason" in error(app, "override")
@@ -213,7 +222,7 @@ def test_a_protected_key_asks_for_its_passphrase(
         assert form.query_one("#row-key_file").display
         assert form.query_one("#field-key_file", Input).value == str(key)
         assert not form.query_one("#row-passphrase").display  # not known to be needed yet
-        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1")
+        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1.1-regression")
         await type_into(pilot, app, "limitation", LIMITATION)
         await type_into(pilot, app, "reviewer", "alice@example.com")
         await sign(pilot)
@@ -251,7 +260,7 @@ def test_a_protected_key_in_ssh_shows_the_passphrase_field_at_once(
         form = await open_decide(pilot, app, "run_003")
         assert "(passphrase)" in screen_text(app)  # the key picker says so
         assert form.query_one("#row-passphrase").display
-        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1")
+        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1.1-regression")
         await type_into(pilot, app, "limitation", LIMITATION)
         await type_into(pilot, app, "passphrase", "s3cret phrase")
         await sign(pilot)
@@ -270,7 +279,8 @@ def test_several_eligible_runs_need_an_explicit_choice(
         text = screen_text(app)
         assert "3 runs are eligible" in text and "[ ] I choose sr-v3.5-rc3-s1 explicitly" in text
         box = form.query_one("#decide-explicit")
-        assert box.has_focus  # the first thing to answer
+        # the first text field has focus: a space typed into a focused box would tick it
+        assert form.query_one("#field-rollback_artifact", Input).has_focus
         await type_into(pilot, app, "rollback_artifact", "support-router-v3.4")
         await type_into(pilot, app, "limitation", LIMITATION)
         await sign(pilot)
@@ -301,7 +311,7 @@ def test_a_second_decision_is_listed_first_and_a_changed_file_is_flagged(
 ) -> None:
     async def decide(app: EvaltuiApp, pilot: Pilot, run_id: str, override: str = "") -> None:
         await open_decide(pilot, app, run_id)
-        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1")
+        await type_into(pilot, app, "rollback_artifact", "ci-answerer-v1.1-regression")
         await type_into(pilot, app, "limitation", LIMITATION)
         if override:
             await type_into(pilot, app, "override", override)
@@ -367,7 +377,13 @@ def test_text_typed_while_the_form_loads_lands_in_its_first_field(
         rollback = form.query_one("#field-rollback_artifact", Input)
         assert rollback.has_focus
         assert rollback.value == "ci-answerer-v1"
-        await pilot.press("escape")  # keys other than text still act: escape closes the form
+        await pilot.press("escape")  # a half-filled form is not thrown away at once
+        await settle(pilot)
+        assert app.screen is form and "esc again discards" in screen_text(app)
+        await pilot.press("x")  # any other key keeps editing
+        await settle(pilot)
+        assert rollback.value == "ci-answerer-v1x" and "esc again" not in screen_text(app)
+        await pilot.press("escape", "escape")
         await settle(pilot)
         assert not isinstance(app.screen, DecideModal)
 
@@ -375,3 +391,37 @@ def test_text_typed_while_the_form_loads_lands_in_its_first_field(
         drive(sample_store, flow, experiment=EXAMPLE)
     finally:
         gate.set()
+
+
+def test_tab_accepts_the_shown_completion_and_otherwise_moves_on(
+    sample_store: Path, home: Path
+) -> None:
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        form = await open_decide(pilot, app, "run_003")
+        rollback = form.query_one("#field-rollback_artifact", Input)
+        await pilot.press(*"ci-answ")
+        await settle(pilot)
+        await pilot.press("tab")  # the baseline's artifact is suggested first
+        await settle(pilot)
+        assert rollback.value == "ci-answerer-v1.1-regression" and rollback.has_focus
+        await pilot.press("tab")  # nothing more to complete: the next field
+        await settle(pilot)
+        assert form.query_one("#field-limitation", Input).has_focus
+        await pilot.press("escape")  # a value was typed: esc asks first
+        await settle(pilot)
+        assert app.screen is form
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, DecideModal)
+
+    drive(sample_store, flow, experiment=EXAMPLE)
+
+
+def test_an_untouched_form_closes_with_one_escape(sample_store: Path, home: Path) -> None:
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await open_decide(pilot, app, "run_003")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+
+    drive(sample_store, flow, experiment=EXAMPLE)

@@ -144,7 +144,7 @@ def test_hostile_text_on_the_drift_decide_and_decisions_screens(
     hostile_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from textual import events
-    from textual.widgets import Input
+    from textual.widgets import Checkbox, Input
 
     from evaltui.decision.log import log_path_for_store
     from evaltui.tui.screens.decide import DecideModal
@@ -207,8 +207,11 @@ def test_hostile_text_on_the_drift_decide_and_decisions_screens(
         assert form.query_one("#field-limitation", Input).value == plain(HOSTILE)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert_harmless(app, MARKUP, "must be one word", SHOWN_TITLE)  # the limitation field
+        # a name with spaces is fine, but no run has it: it must be confirmed
+        assert_harmless(app, MARKUP, "is not the artifact of any run", SHOWN_TITLE)
         form.query_one("#field-rollback_artifact", Input).value = "artifact-base"
+        await settle(pilot)
+        form.query_one("#decide-external", Checkbox).value = True  # outside the store
         form.query_one("#field-limitation", Input).value = f"limit {MARKUP}"
         form.query_one("#field-override", Input).value = f"override {MARKUP}"
         await pilot.press("ctrl+s")

@@ -43,7 +43,19 @@ if TYPE_CHECKING:
 
 @click.command("decide")
 @click.argument("run")
-@click.option("--rollback", "rollback", required=True, help="Artifact to roll back to (required).")
+@click.option(
+    "--rollback",
+    "rollback",
+    required=True,
+    help="Artifact to roll back to (required): one of the experiment's run artifacts, or any "
+    "name with --rollback-external.",
+)
+@click.option(
+    "--rollback-external",
+    is_flag=True,
+    help="Confirm that the --rollback name is outside the store (e.g. the version in "
+    "production); without it an unknown name is refused, so a typo is never signed.",
+)
 @click.option("--limitation", required=True, help="What the evidence does not support (required).")
 @click.option("--baseline", help="Baseline run (default: the experiment's earliest run).")
 @click.option(
@@ -96,6 +108,7 @@ if TYPE_CHECKING:
 def decide_command(
     run: str,
     rollback: str,
+    rollback_external: bool,
     limitation: str,
     baseline: str | None,
     alias: str,
@@ -129,6 +142,7 @@ def decide_command(
 
     choices = DecisionChoices(
         rollback_artifact=rollback,
+        rollback_external=rollback_external,
         limitation=limitation,
         reviewer=reviewer or "",
         alias=alias,
@@ -558,13 +572,15 @@ def _check_stream(
 @store_option
 @json_option
 def decisions_command(store_path: Path | None, as_json: bool) -> None:
-    """Past decisions made on this store (the append-only log), with the state of their files."""
+    """Past decisions made on this store (the append-only log, newest first), with the state of
+    their files."""
     from evaltui.decision.log import log_path_for_store, read_log
 
     log_path = log_path_for_store(resolve_store_path(store_path))
     entries, problems = read_log(log_path)
     for problem in problems:
         click.echo(f"evaltui: warning: {visible(problem, limit=ERROR_LINE_LIMIT)}", err=True)
+    entries = entries[::-1]  # newest first, as the app lists them
     if as_json:
         emit_json({"log": str(log_path), "decisions": [e.to_json() for e in entries]})
         return

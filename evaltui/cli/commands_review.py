@@ -9,7 +9,7 @@ import duckdb
 from rich.text import Text
 
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
-from evaltui.cli.render import console, emit_json, number, safe, table
+from evaltui.cli.render import console, emit_json, number, safe, status_cell, table
 from evaltui.errors import CheckFailed
 from evaltui.plural import count as counted
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
@@ -99,9 +99,7 @@ def compare_command(
         for run_id, matrix in matrices.items():
             _print_transitions(run_id, matrix)
     if gate:
-        failing = [
-            r for r in review.runs if not (r.comparable and not r.evidence and r.verdict.eligible)
-        ]
+        failing = [r for r in review.runs if not (r.eligible and not r.evidence)]
         if failing or not review.runs:
             names = (
                 ", ".join(f"{r.run_id} ({_gate_reason(r)})" for r in failing) or "no runs to gate"
@@ -299,6 +297,8 @@ def _print_transitions(run_id: str, matrix: TransitionMatrix) -> None:
 
 
 def _gate_reason(r: RunReview) -> str:
+    if r.run.incomplete is not None:
+        return "incomplete: " + r.run.incomplete
     if not r.comparable:
         return "incomparable: " + r.reason
     if r.evidence:
@@ -332,7 +332,7 @@ def _print_review(review: Review) -> None:
             [
                 safe(r.run_id + marker, style),
                 safe(r.run.artifact, style),
-                safe(r.status, style),
+                status_cell(r.state, r.status, style),
                 *(safe(number(r.metrics_recomputed.get(n)), style) for n in metric_names),
             ]
         )

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
-from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
+from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, status_cell, table
 from evaltui.contract.discover import read_batch
+from evaltui.errors import InputError
 from evaltui.plural import count as counted
 from evaltui.review.report import review_runs
 from evaltui.sanitize import visible
@@ -33,6 +34,14 @@ def load_paths(
 ) -> tuple[Path, LoadSummary]:
     """Validate everything first, then write it in one transaction."""
     batch = read_batch(paths, allow_outside=allow_outside)
+    if not (batch.suites or batch.runs or batch.gates):
+        skipped = f" ({len(batch.skipped)} other file(s) skipped)" if batch.skipped else ""
+        raise InputError(
+            paths[0] if len(paths) == 1 else None,
+            "nothing to load: no suite, run or gates record found"
+            + skipped
+            + "; logs of other tools go through `evaltui import TOOL SOURCE`",
+        )
     with open_store(store_path, read_only=False) as store:
         return store.path, load_batch(store, batch, replace=replace)
 
@@ -46,7 +55,13 @@ def describe_load(store: Path, summary: LoadSummary) -> str:
     extra = []
     if summary.runs_replaced:
         extra.append(f"replaced {count(summary.runs_replaced, 'run')}")
-    unchanged = len(summary.suites_unchanged) + len(summary.runs_unchanged)
+    if summary.gates_added:
+        extra.append(f"gates for {count(summary.gates_added, 'suite')}")
+    if summary.gates_replaced:
+        extra.append(f"replaced the gates of {count(summary.gates_replaced, 'suite')}")
+    unchanged = (
+        len(summary.suites_unchanged) + len(summary.runs_unchanged) + len(summary.gates_unchanged)
+    )
     if unchanged:
         extra.append(f"{unchanged} already loaded, unchanged")
     if summary.skipped:
@@ -179,7 +194,9 @@ def runs_command(store_path: Path | None, experiment: str | None, as_json: bool)
                         "suite_id": r.run.suite_id,
                         "started_at": r.run.started_at.isoformat(),
                         "cases": r.run.result_count,
+                        "state": r.state,
                         "status": r.status,
+                        "incomplete": r.run.incomplete,
                         "baseline": review.baseline.run_id,
                         "comparable": r.comparable,
                         "differences": [d.to_json() for d in r.differences],
@@ -205,7 +222,7 @@ def runs_command(store_path: Path | None, experiment: str | None, as_json: bool)
                     safe(r.run_id, style),
                     safe(r.run.artifact, style),
                     safe(f"{r.run.result_count:,}", style),
-                    safe(r.status, style),
+                    status_cell(r.state, r.status, style),
                     safe(versus, style),
                     safe(flags, "bold" if flags else ""),
                 )

@@ -6,9 +6,12 @@ user can cause prints one line per problem on stderr and exits 2; a failed check
 
 from __future__ import annotations
 
+import difflib
 import errno
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -46,7 +49,25 @@ class EvaltuiGroup(click.Group):
         if index is not None and args[index] in self.commands:
             # `evaltui --store X runs` means `evaltui runs --store X`
             return [args[index], *args[:index], *args[index + 1 :]]
+        if index is not None:
+            self.check_not_mistyped(args[index])
         return ["open", *args]
+
+    def check_not_mistyped(self, word: str) -> None:
+        """A first word that is no path but close to a command name is a mistyped command."""
+        if Path(word).exists():
+            return
+        visible_commands = [n for n, c in self.commands.items() if not c.hidden]
+        close = difflib.get_close_matches(word, visible_commands, n=1)
+        if close:
+            raise click.UsageError(
+                f"no such command {word!r} (did you mean {close[0]!r}?) "
+                "and no such file or folder to open"
+            )
+        if os.sep not in word and "." not in word:
+            raise click.UsageError(
+                f"no such command or file {word!r}; commands: {', '.join(visible_commands)}"
+            )
 
 
 def option_values(group: click.Group) -> dict[str, int]:

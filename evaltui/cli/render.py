@@ -59,6 +59,15 @@ def _literal(value: str | Text) -> Text:
     return value if isinstance(value, Text) else safe(value, limit=HEADER_LIMIT)
 
 
+def status_cell(state: str, status: str, style: str = "") -> Text:
+    """A run's state first (INCOMPARABLE, INCOMPLETE or its guardrail status) and, when the
+    state is not the guardrail status, that status beside it, dimmed: a run that cannot be
+    ranked never reads "eligible" at a glance."""
+    if state == status:
+        return safe(state, style)
+    return Text.assemble(safe(state, "bold"), " ", safe(status, "dim"))
+
+
 def emit_json(data: Any) -> None:
     """JSON for scripts: ASCII-only, so no control byte can reach a terminal even when printed."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True, default=str) + "\n")

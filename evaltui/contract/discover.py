@@ -1,7 +1,7 @@
 """Finding and parsing evaltui records in the paths a user names.
 
 A folder is walked (dot-folders such as `.evaltui/` and `.git/` are not entered). These are read:
-`*.suite.json`, `*.run.json`, `*.runs.jsonl` and any other `.json` whose `kind` starts with
+`*.suite.json`, `*.run.json`, `*.runs.jsonl`, `*.gates.json` and any other `.json` whose `kind` starts with
 `evaltui.`. Every other file is skipped and counted, except data files that a record refers to.
 Every record is validated before anything touches the store, and all problems are reported.
 """
@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaltui.contract.gates import parse_gates
 from evaltui.contract.jsonio import iter_jsonl, read_json_file
-from evaltui.contract.model import KIND_RUN, KIND_SUITE, Run, Suite
+from evaltui.contract.model import KIND_GATES, KIND_RUN, KIND_SUITE, Gates, Run, Suite
 from evaltui.contract.paths import check_inside
 from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
 
-KNOWN_KINDS = (KIND_SUITE, KIND_RUN)
-NAMED_SUFFIXES = (".suite.json", ".run.json", ".runs.jsonl")
+KNOWN_KINDS = (KIND_SUITE, KIND_RUN, KIND_GATES)
+NAMED_SUFFIXES = (".suite.json", ".run.json", ".runs.jsonl", ".gates.json")
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Batch:
     suites: list[Suite] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    gates: list[Gates] = field(default_factory=list)
 
     @property
     def referenced(self) -> set[Path]:
@@ -48,6 +50,7 @@ class Batch:
         self.suites.extend(other.suites)
         self.runs.extend(other.runs)
         self.skipped.extend(other.skipped)
+        self.gates.extend(other.gates)
 
 
 def read_batch(paths: Iterable[Path], *, allow_outside: bool = False) -> Batch:
@@ -76,11 +79,13 @@ def read_batch(paths: Iterable[Path], *, allow_outside: bool = False) -> Batch:
 
 def parse_record(
     doc: Any, path: Path, root: Path, *, line: int | None = None, allow_outside: bool = False
-) -> Suite | Run:
+) -> Suite | Run | Gates:
     """Dispatch one JSON document on its `kind`."""
     kind = doc.get("kind") if isinstance(doc, dict) else None
     if kind == KIND_SUITE:
         return parse_suite(doc, path, root, allow_outside=allow_outside)
+    if kind == KIND_GATES:
+        return parse_gates(doc, path)
     if kind == KIND_RUN:
         return parse_run(doc, path, root, line=line, allow_outside=allow_outside)
     if kind is None:
@@ -138,7 +143,7 @@ def _read_file(
                 _add(batch, parse_record(doc, path, root, line=number, allow_outside=allow_outside))
             return
         if name.endswith(".json"):
-            named = name.endswith((".suite.json", ".run.json"))
+            named = name.endswith((".suite.json", ".run.json", ".gates.json"))
             if not named and not explicit and not _looks_like_evaltui(path):
                 batch.skipped.append(path)
                 return
@@ -166,7 +171,7 @@ def _read_file(
         errors.append(
             InputError(
                 path,
-                "not an evaltui file: expected *.suite.json, *.run.json, *.runs.jsonl "
+                "not an evaltui file: expected *.suite.json, *.run.json, *.runs.jsonl, *.gates.json "
                 "or a .json record with kind evaltui.*",
             )
         )
@@ -203,9 +208,11 @@ def _looks_like_evaltui(path: Path) -> bool:
     return b"evaltui." in head or len(head) == 64 * 1024  # a bigger file is read to be sure
 
 
-def _add(batch: Batch, record: Suite | Run) -> None:
+def _add(batch: Batch, record: Suite | Run | Gates) -> None:
     if isinstance(record, Suite):
         batch.suites.append(record)
+    elif isinstance(record, Gates):
+        batch.gates.append(record)
     else:
         batch.runs.append(record)
 
@@ -232,5 +239,17 @@ def _check_duplicates(batch: Batch, errors: list[InputError]) -> None:
                     run.line,
                 )
             )
+    gates: dict[str, Gates] = {}
+    for gate in batch.gates:
+        first_gate = gates.setdefault(gate.suite_id, gate)
+        if first_gate is not gate and first_gate.content_sha != gate.content_sha:
+            errors.append(
+                InputError(
+                    gate.path,
+                    f"gates for suite {gate.suite_id!r} are also given, differently, "
+                    f"in {first_gate.path}",
+                )
+            )
+    batch.gates = list(gates.values())
     batch.suites = list(suites.values())  # identical repeats are loaded once
     batch.runs = list(runs.values())

@@ -19,9 +19,16 @@ if TYPE_CHECKING:
 
 KIND_SUITE = "evaltui.suite"
 KIND_RUN = "evaltui.run"
+KIND_GATES = "evaltui.gates"
 FORMAT_VERSION = 1
 
 ELIGIBLE_STATUS = "ELIGIBLE_FOR_CANARY_REVIEW"
+# Every guardrail passed, but the suite declares none on the candidate's quality (only evidence
+# checks such as "no unscored case", or none at all): nothing says the run is good enough.
+NO_GUARDRAILS_STATUS = "NO_GUARDRAILS"
+# A run's state, shown before its guardrail status: it cannot be ranked whatever that status says.
+INCOMPARABLE_STATE = "INCOMPARABLE"
+INCOMPLETE_STATE = "INCOMPLETE"
 
 DEFAULT_COMPARISON_FIELDS: tuple[str, ...] = (
     "regression_sha",
@@ -111,6 +118,9 @@ class Guardrail:
     op: str
     value: float
     status: str
+    # An evidence check (e.g. "no unscored case"): it can reject a run, but passing it says nothing
+    # about the candidate's quality, so a suite with only such guardrails declares none.
+    evidence: bool = False
 
     @property
     def predicate(self) -> str:
@@ -124,7 +134,10 @@ class Guardrail:
         return _OPERATORS[self.op](observed, self.value)
 
     def to_json(self) -> dict[str, Any]:
-        return {"require": self.predicate, "status": self.status}
+        out: dict[str, Any] = {"require": self.predicate, "status": self.status}
+        if self.evidence:
+            out["evidence"] = True
+        return out
 
 
 DEFAULT_METRICS: tuple[MetricSpec, ...] = (
@@ -197,6 +210,24 @@ class Suite:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Gates:
+    """Review declarations for a suite given after the fact (`*.gates.json`), e.g. for imports.
+
+    A field left out (None) keeps the suite's own declaration. Metrics add to the suite's (a
+    metric of the same name replaces it); guardrails replace the suite's quality guardrails (its
+    evidence checks stay); comparison fields replace the suite's.
+    """
+
+    suite_id: str
+    metrics: tuple[MetricSpec, ...] | None
+    guardrails: tuple[Guardrail, ...] | None
+    comparison_fields: tuple[str, ...] | None
+    cluster_field: str | None
+    content_sha: str  # identity of the declarations, for idempotent loads
+    path: Path
+
+
 class Digest:
     """A SHA-256 hex digest, possibly still being computed in the background.
 
@@ -239,6 +270,7 @@ class Run:
     content: Digest  # identity of the whole record and its case file, for idempotent loads
     path: Path
     line: int | None = None  # line in a .runs.jsonl file
+    incomplete: str | None = None  # why the run did not finish (one line); None: it did
 
     @property
     def content_sha(self) -> str:

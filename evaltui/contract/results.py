@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.contract.jsonio import describe_type, iter_jsonl
-from evaltui.errors import InputError
+from evaltui.errors import InputError, ProblemTally
 
 REQUIRED_RESULT_FIELDS = ("case_id", "route")
 OPTIONAL_RESULT_FIELDS = ("score", "latency_ms", "tokens", "output", "metadata")
@@ -67,12 +67,13 @@ def diagnose_rows(
     line: int | None = None,
     label: str = "line",
 ) -> list[InputError]:
-    """Find every bad row: invalid fields, unknown case ids, duplicate case ids.
+    """Find every bad row: invalid fields, unknown case ids, duplicate case ids. The same
+    problem on many rows is one error with a count and the first position (`ProblemTally`).
 
     `rows` yields (position, value); position is a line number when label is "line" (JSONL),
     otherwise an index shown in the message (inline arrays, Parquet rows).
     """
-    errors: list[InputError] = []
+    tally = ProblemTally(path, label=label, line=line)
     seen: dict[str, int] = {}
     for position, case in rows:
         problem = inline_result_problem(case)
@@ -88,15 +89,8 @@ def diagnose_rows(
             else:
                 seen[case_id] = position
         if problem is not None:
-            if label == "line":
-                errors.append(InputError(path, problem, position))
-            elif label == "cases":
-                errors.append(InputError(path, f"cases[{position}]: {problem}", line))
-            else:
-                errors.append(InputError(path, f"{label} {position}: {problem}", line))
-            if len(errors) >= _MAX_ERRORS:
-                break
-    return errors
+            tally.add(problem, position)  # identical problems are grouped with a count
+    return tally.errors()
 
 
 def diagnose_jsonl(path: Path, suite_case_ids: Container[str], suite_id: str) -> list[InputError]:

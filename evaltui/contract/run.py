@@ -19,9 +19,7 @@ from evaltui.contract.jsonio import describe_type
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, CaseFile, Digest, Run
 from evaltui.contract.paths import resolve_case_file
 from evaltui.contract.results import inline_result_problem
-from evaltui.errors import InputError, raise_collected
-
-_MAX_ERRORS = 20
+from evaltui.errors import InputError, ProblemTally, raise_collected
 
 
 def parse_run(
@@ -45,6 +43,7 @@ def parse_run(
     tags = {k: scalar_text(v) for k, v in _scalars(rec, "tags").items()}
     metrics = _metrics(rec)
     artifacts = _artifacts(rec)
+    incomplete = _incomplete(rec)
     if "cases" not in rec.doc:
         rec.fail(
             "missing required field 'cases' (an array of results or a relative .jsonl/.parquet path)"
@@ -81,7 +80,24 @@ def parse_run(
         content=_content_sha(rec.doc, case_file),
         path=path,
         line=line,
+        incomplete=incomplete,
     )
+
+
+def _incomplete(rec: Record) -> str | None:
+    """Optional `incomplete`: one line saying why the run did not finish (absent or null: it did)."""
+    if rec.raw("incomplete") is None:
+        return None
+    reason = rec.string("incomplete", required=False)
+    if not isinstance(rec.raw("incomplete"), str):
+        return None  # reported by rec.string
+    if not reason.strip() or "\n" in reason or "\r" in reason:
+        rec.fail(
+            "field 'incomplete' must be a one-line reason (e.g. \"stopped after 14 of 40 samples\") "
+            "or null for a complete run"
+        )
+        return None
+    return reason.strip()
 
 
 def _parse_time(rec: Record, text: str) -> datetime:
@@ -147,14 +163,12 @@ def _artifacts(rec: Record) -> tuple[str, ...]:
 
 
 def _check_inline(cases: list[Any], path: Path, line: int | None) -> None:
-    errors: list[InputError] = []
+    tally = ProblemTally(path, label="cases", line=line)
     for index, case in enumerate(cases):
         problem = inline_result_problem(case)
         if problem is not None:
-            errors.append(InputError(path, f"cases[{index}]: {problem}", line))
-            if len(errors) >= _MAX_ERRORS:
-                break
-    raise_collected(errors)
+            tally.add(problem, index)  # 400 identical problems: one line with the count
+    raise_collected(tally.errors())
 
 
 _hashers: ThreadPoolExecutor | None = None

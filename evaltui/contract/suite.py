@@ -654,9 +654,11 @@ def parse_predicate(text: str) -> tuple[str, str, float] | None:
     return match.group(1), match.group(2), number
 
 
-def _parse_guardrails(rec: Record, metrics: tuple[MetricSpec, ...]) -> tuple[Guardrail, ...]:
+def _parse_guardrails(
+    rec: Record, metrics: tuple[MetricSpec, ...], *, check_metrics: bool = True
+) -> tuple[Guardrail, ...]:
     declared = {m.name for m in metrics}
-    if not rec.has("guardrails"):
+    if not rec.has("guardrails"):  # left out: the worked example's guardrails, not "none"
         missing = {g.metric for g in DEFAULT_GUARDRAILS} - declared
         if missing and metrics:
             rec.fail(
@@ -691,14 +693,18 @@ def _parse_guardrails(rec: Record, metrics: tuple[MetricSpec, ...]) -> tuple[Gua
             if op not in (">=", ">", "<=", "<"):
                 rec.fail(f"{where}: delta(...) takes >=, >, <= or <, not {op}")
                 continue
-        elif metric not in declared:
+        elif check_metrics and metric not in declared:
             rec.fail(f"{where}: metric {metric!r} is not declared in 'metrics'")
             continue
         status = item.get("status")
         if not isinstance(status, str) or not IDENTIFIER.fullmatch(status):
             rec.fail(f"{where}.status must be a status name such as REJECT_UNSAFE_SERVE")
             continue
-        guardrails.append(Guardrail(metric=metric, op=op, value=value, status=status))
+        evidence = item.get("evidence", False)
+        if not isinstance(evidence, bool):
+            rec.fail(f"{where}.evidence must be true or false")
+            continue
+        guardrails.append(Guardrail(metric, op, value, status, evidence))
     return tuple(guardrails)
 
 
@@ -718,4 +724,26 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-__all__ = ["declarations_from_json", "parse_predicate", "parse_suite", "split_field"]
+def parse_declarations(
+    rec: Record,
+) -> tuple[tuple[MetricSpec, ...] | None, tuple[Guardrail, ...] | None]:
+    """A gates file's metrics and guardrails, each None when left out.
+
+    Guardrails may name the suite's own metrics, which only the store knows: it checks them.
+    """
+    metrics = _parse_metrics(rec) if rec.has("metrics") else None
+    guardrails = (
+        _parse_guardrails(rec, metrics or (), check_metrics=False)
+        if rec.has("guardrails")
+        else None
+    )
+    return metrics, guardrails
+
+
+__all__ = [
+    "declarations_from_json",
+    "parse_declarations",
+    "parse_predicate",
+    "parse_suite",
+    "split_field",
+]

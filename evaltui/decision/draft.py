@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from evaltui.contract.model import NO_GUARDRAILS_STATUS
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
 
@@ -23,7 +24,8 @@ CHOICE_KIND = "choice"  # several eligible runs and no explicit choice: choosing
 class Refusal:
     """One reason the run may not be promoted without a written override."""
 
-    kind: str  # incomparable, guardrail or evidence (an override answers these), or CHOICE_KIND
+    # incomplete, incomparable, guardrail or evidence (an override answers these), or CHOICE_KIND
+    kind: str
     message: str
 
     def to_json(self) -> dict[str, Any]:
@@ -69,16 +71,15 @@ class DecisionDraft:
 
 
 def is_eligible_candidate(review: RunReview) -> bool:
-    return (
-        not review.is_baseline
-        and review.comparable
-        and not review.evidence
-        and review.verdict.eligible
-    )
+    return not review.is_baseline and review.eligible and not review.evidence
 
 
 def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
     out = []
+    if review.run.incomplete is not None:
+        out.append(
+            Refusal("incomplete", f"{review.run_id} did not finish: {review.run.incomplete}")
+        )
     if not review.comparable:
         fields = "; ".join(d.describe() for d in review.differences)
         out.append(
@@ -86,7 +87,15 @@ def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
                 "incomparable", f"{review.run_id} is not comparable with the baseline: {fields}"
             )
         )
-    if not review.verdict.eligible:
+    if review.status == NO_GUARDRAILS_STATUS:
+        out.append(
+            Refusal(
+                "guardrail",
+                f"{review.run_id} is {NO_GUARDRAILS_STATUS}: suite {review.run.suite_id} declares "
+                "no guardrail on quality (give one in a gates file)",
+            )
+        )
+    elif not review.verdict.eligible:
         failed = ", ".join(
             f"{o.predicate} (observed {'undefined' if o.observed is None else o.observed})"
             for o in review.verdict.failed

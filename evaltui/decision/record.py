@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,6 +74,20 @@ class InvalidChoice(InputError):
         super().__init__(None, f"{field_name}: {message}")
 
 
+class UnknownRollback(InvalidChoice):
+    """The rollback target is no artifact of the experiment's runs and was not confirmed."""
+
+    def __init__(self, name: str, experiment: str, known: Sequence[str]) -> None:
+        self.name = name
+        listed = ", ".join(repr(a) for a in known[:5]) + (" ..." if len(known) > 5 else "")
+        super().__init__(
+            "rollback_artifact",
+            f"{name!r} is not the artifact of any run in experiment {experiment!r} "
+            f"(those are {listed}); if it is outside the store, confirm it "
+            "(decide --rollback-external)",
+        )
+
+
 class DecisionRefused(CheckFailed):
     """The run may not be promoted as asked; one line per reason."""
 
@@ -100,6 +115,9 @@ class DecisionChoices:
         False  # the CLI names the run; the app sets it when the reviewer picks
     )
     canary: CanaryPlanChoices | None = None  # the sequential test's settings (None: defaults)
+    # the reviewer confirms a rollback target that no run of the experiment has (e.g. the
+    # version in production): without it such a name is refused, so a typo is never signed
+    rollback_external: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +155,7 @@ def check_choices(draft: DecisionDraft, choices: DecisionChoices) -> CheckedChoi
     an explicit choice among several eligible runs) that was not given. An empty reviewer is
     allowed here (it may come from the key); build_record requires one.
     """
-    rollback = _token(choices.rollback_artifact, "rollback_artifact")
+    rollback = _printable_name(choices.rollback_artifact, "rollback_artifact")
     alias = _token(choices.alias, "alias")
     reviewer = _token(choices.reviewer, "reviewer") if (choices.reviewer or "").strip() else ""
     limitation = _text(choices.limitation, "limitation")
@@ -151,6 +169,9 @@ def check_choices(draft: DecisionDraft, choices: DecisionChoices) -> CheckedChoi
             "rollback_artifact",
             f"{rollback} is the artifact being promoted; name what to go back to",
         )
+    known = known_artifacts(draft)
+    if rollback not in known and not choices.rollback_external:
+        raise UnknownRollback(rollback, draft.run.run.experiment, known)
     invariants = normalise_invariants(
         draft.default_invariants
         if choices.monitored_invariants is None
@@ -230,6 +251,11 @@ def build_record(
     }
     plain_doc, data = canonical_form(doc)
     return DecisionRecord(plain_doc, data)
+
+
+def known_artifacts(draft: DecisionDraft) -> list[str]:
+    """Artifacts of the runs the draft considered (the experiment's), the baseline's first."""
+    return list(dict.fromkeys(r.run.artifact for r in draft.considered()))
 
 
 def stop_rule(rollback: str, sequential: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -320,6 +346,23 @@ def _token(value: str, name: str) -> str:
     if not _TOKEN.fullmatch(text):
         raise InvalidChoice(
             name, f"must be one word without spaces or control characters, got {text!r}"
+        )
+    return text
+
+
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+
+
+def _printable_name(value: str, name: str) -> str:
+    """A name as people write it: spaces and brackets are fine (`router-v3 [prod]`), but not
+    control, format (zero-width) or separator characters that would hide what was signed."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidChoice(name, "is required")
+    bad = next((c for c in text if unicodedata.category(c) in _UNPRINTABLE), None)
+    if bad is not None:
+        raise InvalidChoice(
+            name, f"must be printable text, found the invisible character U+{ord(bad):04X}"
         )
     return text
 

@@ -53,7 +53,9 @@ BASE_METRICS: list[dict[str, Any]] = [
     {"name": "unscored_cases", "count": {"predicted": [ROUTE_UNSCORED, ROUTE_ERROR]}},
 ]
 BASE_GUARDRAILS: list[dict[str, Any]] = [
-    {"require": "unscored_cases == 0", "status": "REJECT_UNSCORED"},
+    # evidence checks: passing them says nothing about quality, so imported runs read
+    # NO_GUARDRAILS until a gates file declares guardrails (docs/formats.md)
+    {"require": "unscored_cases == 0", "status": "REJECT_UNSCORED", "evidence": True},
 ]
 UNLABELED_METRIC: dict[str, Any] = {
     "name": "unlabeled_cases",
@@ -62,6 +64,7 @@ UNLABELED_METRIC: dict[str, Any] = {
 UNLABELED_GUARDRAIL: dict[str, Any] = {
     "require": "unlabeled_cases == 0",
     "status": "REJECT_UNLABELED",
+    "evidence": True,
 }
 
 # Runs of characters `fields.IDENTIFIER` does not allow.

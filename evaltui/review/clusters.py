@@ -27,7 +27,10 @@ CLUSTER_KEY = "cluster_field"
 
 
 def cluster_field_for(suite: SuiteInfo) -> str | None:
-    """The suite's cluster field, from its manifest (None when it names none or is gone)."""
+    """The suite's cluster field: a gates file's (stored), else its manifest's (None when it
+    names none or the manifest is gone)."""
+    if suite.cluster_field:
+        return suite.cluster_field
     path = Path(suite.source_path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

@@ -3,6 +3,10 @@
 A run can log a suite fingerprint or a metric value that its per-case results do not support
 (a hard-coded `log_param`, a metric computed on other data, a run that skipped cases). Each such
 claim is flagged with both values. Statuses never depend on claims, only on recomputed values.
+
+A run is also flagged when another run of a different artifact has exactly the same per-case
+results (routes, scores, outputs): one of them is a copy, not a second piece of evidence. Runs
+are matched by a digest of their results recorded at load time (`store.queries.copies`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import duckdb
 
 from evaltui.contract.fingerprint import SQL_FINGERPRINT_AGG
 from evaltui.contract.model import MetricSpec
-from evaltui.store.queries import RunInfo, SuiteInfo
+from evaltui.store.queries import RunCopy, RunInfo, SuiteInfo
+
+COPIED = "copied_evidence"
 
 RATE_TOLERANCE = 1e-3  # logged rates are often rounded to three decimals
 COUNT_TOLERANCE = 1e-9
@@ -24,7 +30,7 @@ COUNT_TOLERANCE = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class EvidenceFlag:
-    kind: str  # "fingerprint", "metric" or "coverage"
+    kind: str  # "fingerprint", "metric", "coverage" or COPIED
     field: str
     claimed: Any
     recomputed: Any
@@ -106,8 +112,23 @@ def evidence_flags(
     recomputed_fingerprints: Mapping[str, str],
     coverage: Coverage,
     recomputed_metrics: Mapping[str, float | int | None],
+    copies: Iterable[RunCopy] = (),
 ) -> tuple[EvidenceFlag, ...]:
     flags: list[EvidenceFlag] = []
+    copied = list(copies)
+    if copied:
+        names = ", ".join(f"{c.run_id} ({c.artifact})" for c in copied[:3])
+        more = f" and {len(copied) - 3} more" if len(copied) > 3 else ""
+        flags.append(
+            EvidenceFlag(
+                COPIED,
+                "results",
+                run.artifact,
+                [c.run_id for c in copied],
+                f"per-case results identical to {names}{more}, a different artifact: "
+                "one of them is a copy, not new evidence",
+            )
+        )
     for field, actual in recomputed_fingerprints.items():
         claimed = run.params.get(field)
         if claimed is not None and claimed != actual:

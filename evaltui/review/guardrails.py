@@ -1,8 +1,10 @@
 """Guardrails turn recomputed metrics into a review status.
 
 Guardrails are checked in the suite's order; the first one that fails names the status, and every
-failing one is reported. A run that passes them all is eligible for canary review. A metric that
-cannot be computed (a rate over no cases) fails its guardrail: nothing passes by default.
+failing one is reported. A run that passes them all is eligible for canary review, unless the
+suite declares no guardrail on the candidate's quality (none at all, or only evidence checks such
+as an imported suite's "no unscored case"): then it is `NO_GUARDRAILS`, never eligible. A metric
+that cannot be computed (a rate over no cases) fails its guardrail: nothing passes by default.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evaltui.contract.model import ELIGIBLE_STATUS, Guardrail
+from evaltui.contract.model import ELIGIBLE_STATUS, NO_GUARDRAILS_STATUS, Guardrail
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +62,7 @@ def evaluate_guardrails(
         for g in guardrails
     )
     failed = [o for o in outcomes if not o.passed]
-    return GuardrailVerdict(failed[0].status_if_failed if failed else ELIGIBLE_STATUS, outcomes)
+    if failed:
+        return GuardrailVerdict(failed[0].status_if_failed, outcomes)
+    judged = any(not g.evidence for g in guardrails)
+    return GuardrailVerdict(ELIGIBLE_STATUS if judged else NO_GUARDRAILS_STATUS, outcomes)

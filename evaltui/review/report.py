@@ -1,7 +1,10 @@
 """The review of a set of runs against a baseline: contract audit, metrics, status, evidence.
 
 This is the one answer every surface shows: the runs screen, `evaltui compare`, and the decision
-file. All runs are reviewed together with a fixed number of set-based queries over the runs' case sets
+file. A run's *state* is what a reader must see first: `INCOMPLETE` (the run says it did not
+finish), `INCOMPARABLE` (it breaks the baseline's contract), otherwise its guardrail *status*.
+Only a run whose state is `ELIGIBLE_FOR_CANARY_REVIEW` may be ranked or promoted without an
+override. All runs are reviewed together with a fixed number of set-based queries over the runs' case sets
 (`cells.py`, `store/case_sets.py`): metrics, coverage and paired counts never scan the results.
 """
 
@@ -14,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from evaltui.contract.model import ELIGIBLE_STATUS, INCOMPARABLE_STATE, INCOMPLETE_STATE
 from evaltui.errors import NotFoundError
 from evaltui.review.cells import (
     coverage_counts,
@@ -30,7 +34,7 @@ from evaltui.review.metrics import Number, metric_values
 from evaltui.review.paired import PairedSettings, PairedStats, paired_statistics
 from evaltui.review.repeats import RepeatGroup, group_repeats
 from evaltui.review.stats import Proportion, proportion
-from evaltui.store.queries import RunInfo, SuiteInfo, get_runs, get_suites, list_runs
+from evaltui.store.queries import RunInfo, SuiteInfo, copies, get_runs, get_suites, list_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,29 @@ class RunReview:
 
     @property
     def status(self) -> str:
+        """The guardrail status (what the suite's guardrails say, comparable or not)."""
         return self.verdict.status
+
+    @property
+    def state(self) -> str:
+        """INCOMPLETE, INCOMPARABLE, or else the guardrail status: what to show first."""
+        if self.run.incomplete is not None:
+            return INCOMPLETE_STATE
+        if not self.comparable:
+            return INCOMPARABLE_STATE
+        return self.verdict.status
+
+    @property
+    def eligible(self) -> bool:
+        """Complete, comparable and passing every guardrail of a suite that declares some."""
+        return self.state == ELIGIBLE_STATUS
+
+    @property
+    def state_label(self) -> str:
+        """The state with the guardrail status beside it when they differ, for plain text."""
+        if self.state == self.status:
+            return self.state
+        return f"{self.state} ({self.status})"
 
     @property
     def reason(self) -> str:
@@ -76,7 +102,9 @@ class RunReview:
             "started_at": self.run.started_at.isoformat(),
             "comparable": self.comparable,
             "differences": [d.to_json() for d in self.differences],
+            "state": self.state,
             "status": self.status,
+            "incomplete": self.run.incomplete,
             "guardrails": [o.to_json() for o in self.verdict.outcomes],
             "metrics": {
                 "logged": dict(self.run.metrics),
@@ -205,7 +233,10 @@ def review_runs(
         )
         for run in others
     }
-    family = tuple(r for r in same_suite if not differences[r] and pair_counts[r].n > 0)
+    unfinished = {r.run_id for r in others if r.incomplete is not None}
+    family = tuple(
+        r for r in same_suite if not differences[r] and r not in unfinished and pair_counts[r].n > 0
+    )
     cluster_field = cluster_field_for(contract_suite)
     clusters = (
         cluster_sums(con, contract_suite.suite_id, cluster_field, baseline_id, same_suite)
@@ -213,6 +244,7 @@ def review_runs(
         else None
     )
     paired = paired_statistics(pair_counts, family, settings, clusters)
+    copied = copies(con, [r.run_id for r in everyone])
 
     def build(run: RunInfo, is_baseline: bool) -> RunReview:
         suite = suites[run.suite_id]
@@ -227,7 +259,12 @@ def review_runs(
             verdict=evaluate_guardrails(suite.guardrails, judged),
             metrics_recomputed=metrics[run.run_id],
             evidence=evidence_flags(
-                run, suite, fingerprints[run.run_id], coverage[run.run_id], metrics[run.run_id]
+                run,
+                suite,
+                fingerprints[run.run_id],
+                coverage[run.run_id],
+                metrics[run.run_id],
+                copied.get(run.run_id, ()),
             ),
             coverage=coverage[run.run_id],
             contract=contract_values(run, fields),

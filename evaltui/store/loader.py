@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from evaltui.contract.discover import Batch
-from evaltui.contract.model import CASE_COLUMNS, Run, Suite
+from evaltui.contract.model import CASE_COLUMNS, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, raise_collected
 from evaltui.progress import showing
@@ -50,6 +50,9 @@ class LoadSummary:
     runs_added: list[str] = field(default_factory=list)
     runs_replaced: list[str] = field(default_factory=list)
     runs_unchanged: list[str] = field(default_factory=list)
+    gates_added: list[str] = field(default_factory=list)
+    gates_replaced: list[str] = field(default_factory=list)
+    gates_unchanged: list[str] = field(default_factory=list)
     result_rows: int = 0
     skipped: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -61,6 +64,9 @@ class LoadSummary:
             "runs_added": self.runs_added,
             "runs_replaced": self.runs_replaced,
             "runs_unchanged": self.runs_unchanged,
+            "gates_added": self.gates_added,
+            "gates_replaced": self.gates_replaced,
+            "gates_unchanged": self.gates_unchanged,
             "result_rows": self.result_rows,
             "skipped_files": [str(p) for p in self.skipped],
             "warnings": self.warnings,
@@ -81,6 +87,8 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
             for suite in batch.suites:
                 with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
                     _load_suite(con, suite, now, summary)
+            for gates in batch.gates:
+                _load_gates(con, gates, now, replace, summary)
             added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
             with showing(f"reading the case results of {_runs(added)}"):
                 _insert_results(con, added)
@@ -92,6 +100,7 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
                     "UPDATE runs SET result_count = ?, content_sha = ? WHERE run_id = ?",
                     [[counts[run.run_id], run.content_sha, run.run_id] for run in added],
                 )
+                _record_results_digests(con, [run.run_id for run in added])
         if summary.runs_replaced:
             store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
         with showing(f"writing {store.path.name}"):
@@ -231,6 +240,88 @@ def _lookalike_case_ids(con: duckdb.DuckDBPyConnection, suite: Suite) -> str | N
     )
 
 
+# -- gates ----------------------------------------------------------------------------------------
+
+
+def _load_gates(
+    con: duckdb.DuckDBPyConnection,
+    gates: Gates,
+    now: datetime,
+    replace: bool,
+    summary: LoadSummary,
+) -> None:
+    """Store a gates record for a suite already in the store (or loaded in the same call)."""
+    found = con.execute(
+        "SELECT metrics, splits FROM (SELECT s.metrics, "
+        "(SELECT list(split) FROM suite_splits p WHERE p.suite_id = s.suite_id) AS splits "
+        "FROM suites s WHERE s.suite_id = ?)",
+        [gates.suite_id],
+    ).fetchall()
+    if not found:
+        raise InputError(
+            gates.path,
+            f"suite {gates.suite_id!r} is not in the store; load its suite (or import its runs) "
+            "first, or in the same call",
+        )
+    suite_metrics, splits = json.loads(found[0][0]), set(found[0][1] or ())
+    _check_gates(gates, {m["name"] for m in suite_metrics}, splits)
+    previous = con.execute(
+        "SELECT content_sha FROM gates WHERE suite_id = ?", [gates.suite_id]
+    ).fetchall()
+    if previous and previous[0][0] == gates.content_sha:
+        summary.gates_unchanged.append(gates.suite_id)
+        return
+    if previous and not replace:
+        raise InputError(
+            gates.path,
+            f"suite {gates.suite_id!r} already has different gates in the store; "
+            "pass --replace to replace them (reviews from now on use the new ones)",
+        )
+    con.execute("DELETE FROM gates WHERE suite_id = ?", [gates.suite_id])
+    con.execute(
+        "INSERT INTO gates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            gates.suite_id,
+            gates.content_sha,
+            None if gates.metrics is None else json.dumps([m.to_json() for m in gates.metrics]),
+            None
+            if gates.guardrails is None
+            else json.dumps([g.to_json() for g in gates.guardrails]),
+            None if gates.comparison_fields is None else json.dumps(list(gates.comparison_fields)),
+            gates.cluster_field,
+            str(gates.path),
+            now,
+        ],
+    )
+    (summary.gates_replaced if previous else summary.gates_added).append(gates.suite_id)
+
+
+def _check_gates(gates: Gates, suite_metrics: set[str], splits: set[str]) -> None:
+    """Guardrails name declared metrics (the gates' or the suite's); metrics name real splits."""
+    errors: list[InputError] = []
+    declared = suite_metrics | {m.name for m in gates.metrics or ()}
+    for index, guardrail in enumerate(gates.guardrails or ()):
+        if guardrail.metric not in declared:
+            errors.append(
+                InputError(
+                    gates.path,
+                    f"guardrails[{index}]: metric {guardrail.metric!r} is declared neither in "
+                    f"'metrics' nor by suite {gates.suite_id!r}",
+                )
+            )
+    for metric in gates.metrics or ():
+        unknown = set(metric.splits or ()) - splits
+        if unknown:
+            errors.append(
+                InputError(
+                    gates.path,
+                    f"metric {metric.name!r} refers to unknown split(s) of suite "
+                    f"{gates.suite_id!r}: {', '.join(sorted(unknown))}",
+                )
+            )
+    raise_collected(errors)
+
+
 # -- runs -----------------------------------------------------------------------------------------
 
 
@@ -266,7 +357,9 @@ def _load_run(
             run.line,
         )
     con.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        """INSERT INTO runs (run_id, experiment, artifact, suite_id, started_at, content_sha,
+                             source_path, result_count, loaded_at, incomplete)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
         [
             run.run_id,
             run.experiment,
@@ -276,6 +369,7 @@ def _load_run(
             "",  # content_sha: set at the end of the load, when the case file's hash is done
             run.origin,
             now,
+            run.incomplete,
         ],
     )
     _insert_pairs(con, "run_params", run.run_id, run.params)
@@ -413,6 +507,25 @@ def _check_results(
         errors.extend(error.errors if isinstance(error, InputErrors) else [error])
     raise_collected(errors)
     return counts
+
+
+def _record_results_digests(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> None:
+    """A digest of each run's per-case results (case, route, score, output), in one pass.
+
+    Order-free hash aggregates (no sort, bounded memory): two runs get the same digest when they
+    hold the same results, which is what the copied-evidence check joins on.
+    """
+    con.execute(
+        """UPDATE runs SET results_digest = d.digest
+           FROM (SELECT run_id,
+                        count(*)::VARCHAR || ':' || bit_xor(h)::VARCHAR || ':'
+                            || sum(h::HUGEINT)::VARCHAR AS digest
+                 FROM (SELECT run_id, hash(case_id, route, score, output) AS h FROM results
+                       WHERE run_id IN (SELECT unnest(?::VARCHAR[])))
+                 GROUP BY run_id) d
+           WHERE runs.run_id = d.run_id""",
+        [run_ids],
+    )
 
 
 def _problems(run: Run, check: ResultCheck) -> str | None:

@@ -1,6 +1,7 @@
 """Reading suites and runs back out of the store as typed records.
 
-Details of many runs are fetched with one query per table, never one query per run.
+Details of many runs are fetched with one query per table, never one query per run. A suite is
+read with its gates applied (`contract/gates.py`): every review sees the declarations in force.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ class SuiteInfo:
     comparison_fields: tuple[str, ...]
     source_path: str
     loaded_at: datetime
+    cluster_field: str | None = None  # from a gates file; see `cluster_field()`
+    gates_path: str | None = None  # the gates file in force, if any
+
+    @property
+    def declares_guardrails(self) -> bool:
+        """Does any guardrail judge the candidate's quality (not only its evidence)?"""
+        return any(not g.evidence for g in self.guardrails)
 
     def fingerprints(self) -> dict[str, str]:
         out = {f"{s.name}_sha": s.fingerprint for s in self.splits}
@@ -58,6 +66,7 @@ class RunInfo:
     metrics: Mapping[str, float]
     tags: Mapping[str, str]
     artifacts: tuple[str, ...]
+    incomplete: str | None = None  # the run's own reason it did not finish; None: it did
 
 
 def list_suites(con: duckdb.DuckDBPyConnection) -> list[SuiteInfo]:
@@ -79,9 +88,12 @@ def _suites(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> list[Suite
     where = "" if ids is None else "WHERE suite_id IN (SELECT unnest(?::VARCHAR[]))"
     args = [] if ids is None else [ids]
     rows = con.execute(
-        f"""SELECT suite_id, description, evaluation_sha, case_count, metrics, guardrails,
-                   comparison_fields, source_path, loaded_at
-            FROM suites {where} ORDER BY suite_id""",
+        f"""SELECT s.suite_id, s.description, s.evaluation_sha, s.case_count, s.metrics,
+                   s.guardrails, s.comparison_fields, s.source_path, s.loaded_at,
+                   g.metrics, g.guardrails, g.comparison_fields, g.cluster_field, g.source_path
+            FROM suites s LEFT JOIN gates g USING (suite_id)
+            {"" if ids is None else "WHERE s." + where.removeprefix("WHERE ")}
+            ORDER BY s.suite_id""",
         args,
     ).fetchall()
     splits: dict[str, list[SplitInfo]] = defaultdict(list)
@@ -102,9 +114,25 @@ def _suites(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> list[Suite
         fields,
         path,
         at,
+        gate_metrics,
+        gate_guardrails,
+        gate_fields,
+        cluster,
+        gates_path,
     ) in rows:
+        metric_docs, guardrail_docs = json.loads(metrics), json.loads(guardrails)
+        if gate_metrics is not None:
+            replaced = {m["name"] for m in json.loads(gate_metrics)}
+            metric_docs = [m for m in metric_docs if m["name"] not in replaced]
+            metric_docs += json.loads(gate_metrics)
+        if gate_guardrails is not None:
+            # the suite's evidence checks stay; its quality guardrails give way to the gates'
+            guardrail_docs = [g for g in guardrail_docs if g.get("evidence")]
+            guardrail_docs += json.loads(gate_guardrails)
+        if gate_fields is not None:
+            fields = gate_fields
         metric_specs, guardrail_specs = declarations_from_json(
-            json.loads(metrics), json.loads(guardrails), f"store suite {suite_id}"
+            metric_docs, guardrail_docs, f"store suite {suite_id}"
         )
         out.append(
             SuiteInfo(
@@ -118,9 +146,43 @@ def _suites(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> list[Suite
                 comparison_fields=tuple(json.loads(fields)),
                 source_path=path,
                 loaded_at=at.replace(tzinfo=UTC),
+                cluster_field=cluster,
+                gates_path=gates_path,
             )
         )
     return out
+
+
+def cluster_field(con: duckdb.DuckDBPyConnection, suite_id: str) -> str | None:
+    """The case field a gates file names as the suite's clusters (None: cases are independent)."""
+    row = con.execute("SELECT cluster_field FROM gates WHERE suite_id = ?", [suite_id]).fetchone()
+    return row[0] if row else None
+
+
+def copies(con: duckdb.DuckDBPyConnection, run_ids: Iterable[str]) -> dict[str, list[RunCopy]]:
+    """For each given run, the runs of another artifact in the store with identical per-case
+    results (the same digest, `schema.py`), oldest first. One join, whatever the number of runs."""
+    out: dict[str, list[RunCopy]] = defaultdict(list)
+    for run_id, other, artifact, experiment in con.execute(
+        """SELECT r.run_id, o.run_id, o.artifact, o.experiment
+           FROM runs r JOIN runs o
+             ON o.results_digest = r.results_digest AND o.suite_id = r.suite_id
+            AND o.artifact <> r.artifact AND o.run_id <> r.run_id
+           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
+           ORDER BY r.run_id, o.started_at, o.run_id""",
+        [list(run_ids)],
+    ).fetchall():
+        out[run_id].append(RunCopy(other, artifact, experiment))
+    return dict(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RunCopy:
+    """A run of another artifact whose per-case results are identical to a run's."""
+
+    run_id: str
+    artifact: str
+    experiment: str
 
 
 def list_runs(
@@ -144,7 +206,8 @@ def list_runs(
         args.append(list(run_ids))
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     rows = con.execute(
-        f"""SELECT run_id, experiment, artifact, suite_id, started_at, result_count, source_path
+        f"""SELECT run_id, experiment, artifact, suite_id, started_at, result_count, source_path,
+                   incomplete
             FROM runs {where} ORDER BY started_at, run_id""",
         args,
     ).fetchall()
@@ -172,8 +235,9 @@ def list_runs(
             metrics=metrics.get(run_id, {}),
             tags=tags.get(run_id, {}),
             artifacts=tuple(artifacts.get(run_id, ())),
+            incomplete=incomplete,
         )
-        for run_id, experiment_name, artifact, suite, started, count, source in rows
+        for run_id, experiment_name, artifact, suite, started, count, source, incomplete in rows
     ]
 
 

@@ -10,11 +10,17 @@ Indexes would slow a ten-million-row load for no gain in the set-based queries e
 cases, `suite_sets` each suite's cases per (split, expected route) the same way, and
 `result_cells` counts each run's cases per (split, expected route, route) (see `case_sets.py`):
 reviews read those, not the ten million rows.
+
+`runs.results_digest` is a digest of each run's per-case results (case, route, score, output),
+computed in bulk at load time, so runs with identical results are found by a join (copied
+evidence). `runs.incomplete` is the run's own reason it did not finish (NULL: it did). `gates`
+holds the review declarations of gates files, one row per suite (see `contract/gates.py`).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "2"  # 2: suite_sets, result_sets, result_cells
+# 2: suite_sets, result_sets, result_cells; 3: gates, runs.incomplete, runs.results_digest
+SCHEMA_VERSION = "3"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -61,6 +67,18 @@ CREATE TABLE IF NOT EXISTS runs (
     content_sha VARCHAR NOT NULL,
     source_path VARCHAR NOT NULL,
     result_count BIGINT NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    incomplete VARCHAR,
+    results_digest VARCHAR
+);
+CREATE TABLE IF NOT EXISTS gates (
+    suite_id VARCHAR PRIMARY KEY,
+    content_sha VARCHAR NOT NULL,
+    metrics JSON,
+    guardrails JSON,
+    comparison_fields JSON,
+    cluster_field VARCHAR,
+    source_path VARCHAR NOT NULL,
     loaded_at TIMESTAMP NOT NULL
 );
 CREATE TABLE IF NOT EXISTS run_params (

@@ -109,7 +109,7 @@ def sections(
         )
     )
     review_rows: list[tuple[str, Cell, Cell]] = [
-        ("status", *both(lambda r: r.status)),
+        ("status", *both(lambda r: r.state if r.state == r.status else f"{r.state} {r.status}")),
         (
             "comparable",
             "baseline",

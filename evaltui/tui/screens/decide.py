@@ -53,6 +53,7 @@ from evaltui.decision.record import (
     DecisionChoices,
     DecisionRefused,
     InvalidChoice,
+    UnknownRollback,
     build_record,
     check_choices,
 )
@@ -70,6 +71,7 @@ SIGNING_KEY_ENV = "EVALTUI_SIGNING_KEY"
 KEY_FILE = "file"  # the key picker's "type a key file's path" entry
 LOADING = "loading"  # the key picker's only entry until the keys are listed
 INVARIANT_SEPARATOR = ";"
+TICKS = ("decide-explicit", "decide-external")
 
 # (field, label) in form order; the field names are those `InvalidChoice.field` uses
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -134,6 +136,7 @@ class SignOutcome:
     field: str | None = None
     message: str = ""
     refusals: tuple[Refusal, ...] = ()
+    unknown_rollback: bool = False  # the rollback target needs the "outside the store" tick
 
 
 def key_label(key: KeyChoice, home: Path | None = None) -> str:
@@ -170,6 +173,13 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
     draft, choices = request.draft, request.choices
     try:  # refuse before asking for a passphrase
         check_choices(draft, choices)
+    except UnknownRollback as exc:
+        return SignOutcome(
+            field=exc.field,
+            message=f"{exc.name!r} is not the artifact of any run in this experiment: check the "
+            "name, or tick the box below if it really is outside the store",
+            unknown_rollback=True,
+        )
     except InvalidChoice as exc:
         return SignOutcome(field=exc.field, message=_field_message(exc))
     except DecisionRefused as exc:
@@ -231,6 +241,29 @@ class FormBody(VerticalScroll, inherit_bindings=False):
     it needs none of VerticalScroll's own keys (which would only crowd the help)."""
 
 
+class CompletingInput(SafeInput):
+    """An input whose shown completion is accepted with tab as well as →; with no completion
+    showing, tab moves to the next field as everywhere else."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete_or_next", "accept / next", show=False),
+    ]
+
+    @property
+    def completion(self) -> str:
+        """The rest of the shown suggestion ('' when none is showing)."""
+        suggestion = self._suggestion
+        if self.cursor_at_end and len(suggestion) > len(self.value):
+            return suggestion[len(self.value) :]
+        return ""
+
+    def action_complete_or_next(self) -> None:
+        if self.completion:
+            self.action_cursor_right()
+        else:
+            self.screen.focus_next()
+
+
 class Tick(Checkbox):
     """A checkbox whose state reads without color: `[x]` ticked, `[ ]` not (NO_COLOR safe)."""
 
@@ -245,7 +278,8 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
     HELP_TITLE = "decide"
     HELP_TEXT = (
         "Fields marked * are required. The rollback target is what a deployment goes back to "
-        "(the baseline's artifact is usually right; → accepts a suggestion while typing). "
+        "(the baseline's artifact is usually right; → or tab accepts a suggestion while typing); "
+        "a name no run of the experiment has must be confirmed with the box that appears. "
         "Invariants are `metric OP number`, separated by ';' (default: the suite's guardrails); "
         "the canary rolls back when an observed value breaks one. A run that is not comparable "
         "with the baseline, fails a guardrail or has evidence flags needs an override reason, "
@@ -308,6 +342,8 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self._signing = False
         self._auto_reviewer = ""
         self._typed_early = ""  # text typed before the form was ready: it goes to the first field
+        self._prepared_values: tuple[object, ...] = ()  # the form as prepared (see form_values)
+        self._discard_armed = False  # esc was pressed once on a half-filled form
 
     @property
     def log_path(self) -> Path:
@@ -352,15 +388,28 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
                 allow_blank=False,
                 compact=True,
             )
+        elif name == "rollback_artifact":
+            # no select-all on focus: text typed while the draft loaded is inserted as the
+            # field takes focus, and selecting it would let the next key replace it
+            widget = CompletingInput(
+                id="field-rollback_artifact", compact=True, select_on_focus=False
+            )
         else:
             widget = SafeInput(id=f"field-{name}", compact=True, password=name == "passphrase")
         with Horizontal(classes="field", id=f"row-{name}"):
             yield Label(label, classes="field-label")
             yield widget
         yield Static(classes="field-error", id=f"error-{name}")
+        if name == "rollback_artifact":
+            yield Tick(
+                "outside the store: I confirm this rollback target",
+                id="decide-external",
+                compact=True,
+            )
 
     def on_mount(self) -> None:
         self.query_one("#decide-explicit").display = False
+        self.query_one("#decide-external").display = False
         self.query_one("#decide-result").display = False
         for name in ("override", "key_file", "passphrase"):
             self.query_one(f"#row-{name}").display = False
@@ -415,8 +464,10 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         select.value = "0" if data.keys and not env_key else KEY_FILE
         self.key_changed()
         self.query_one("#decide-body").disabled = False
-        first = "decide-explicit" if draft.several_eligible else "field-rollback_artifact"
-        self.query_one(f"#{first}").focus()
+        # the first text field takes focus even when the choice box shows: a space typed into
+        # a focused tick would silently toggle it
+        self.input("rollback_artifact").focus()
+        self._prepared_values = self.form_values()
         if self._typed_early:  # the rollback target, the first field with text
             self.input("rollback_artifact").insert_text_at_cursor(self._typed_early)
         self._typed_early = ""
@@ -430,7 +481,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             safe(run.run.artifact, limit=80),
             " · ",
             ("review ", "bold"),
-            safe(run.status, "" if run.verdict.eligible else "bold", limit=60),
+            safe(run.state_label, "" if run.eligible else "bold", limit=80),
             " · ",
             "comparable" if run.comparable else ("NOT COMPARABLE", "bold"),
         )
@@ -531,6 +582,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             monitored_invariants=parse_invariants(self.input("monitored_invariants").value),
             override=self.input("override").value if draft.needs_override else None,
             chosen_explicitly=draft.several_eligible and explicit.value,
+            rollback_external=self.query_one("#decide-external", Checkbox).value,
         )
         return SignRequest(
             draft=draft,
@@ -573,6 +625,8 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
 
     def show_problem(self, outcome: SignOutcome) -> None:
         field = outcome.field
+        if outcome.unknown_rollback:
+            self.query_one("#decide-external").display = True
         if field == "passphrase":
             self.query_one("#row-passphrase").display = True
         if field is not None and field not in {name for name, _ in FIELDS} | {"choice"}:
@@ -630,6 +684,16 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
 
     # -- keys and buttons -----------------------------------------------------------------------
 
+    @on(Input.Changed)
+    def edited(self, event: Input.Changed) -> None:
+        if self._discard_armed:
+            self._discard_armed = False
+            self.reset_hint()
+        if event.input.id == "field-rollback_artifact":
+            # the tick confirmed one name: a changed name must be confirmed again
+            self.query_one("#decide-external", Checkbox).value = False
+            self.query_one("#decide-external").display = False
+
     @on(Input.Submitted)
     def next_field(self, event: Input.Submitted) -> None:
         event.stop()
@@ -646,7 +710,22 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
     def cancel_pressed(self) -> None:
         self.action_close()
 
+    def form_values(self) -> tuple[object, ...]:
+        """Everything the reviewer can change, to tell a half-filled form from an untouched one."""
+        values: list[object] = [self.input(name).value for name, _ in FIELDS if name != "key"]
+        values.append(self.query_one("#field-key", Select).value)
+        values += [self.query_one(f"#{t}", Checkbox).value for t in TICKS]
+        return tuple(values)
+
     def action_close(self) -> None:
+        touched = self.data is not None and self.form_values() != self._prepared_values
+        if self.written is None and touched and not self._discard_armed:
+            # esc never throws a half-filled form away silently: a second esc does
+            self._discard_armed = True
+            self.query_one("#decide-hint", Static).update(
+                Text("esc again discards what you typed · any other key keeps editing", "bold")
+            )
+            return
         self.dismiss(self.written)
 
     def action_copy_command(self) -> None:
@@ -669,6 +748,9 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         return True
 
     def on_key(self, event: events.Key) -> None:
+        if self._discard_armed and event.key != "escape":
+            self._discard_armed = False
+            self.reset_hint()
         if self.written is not None and event.key == "enter":
             event.stop()
             self.action_close()

@@ -382,7 +382,7 @@ class RunsScreen(ReviewScreen):
                 commands.append(
                     (
                         f"Run: {safe(r.run_id).plain}",
-                        safe(r.status).plain,
+                        safe(r.state_label).plain,  # INCOMPARABLE first, never "eligible"
                         partial(self.select_run, r.run_id),
                     )
                 )

@@ -66,7 +66,13 @@ def run_summary(review: Review, r: RunReview) -> Text:
     verdict: list[Text | str | tuple[str, str]] = []
     if figures is not None:
         verdict = ["  · vs baseline: ", (figures.verdict, verdict_style(figures.verdict))]
-    line(("status ", HEADING), safe(r.status, "bold" if not r.verdict.eligible else ""), *verdict)
+    state: list[Text | str | tuple[str, str]] = []
+    if r.state != r.status:  # INCOMPARABLE / INCOMPLETE first, the guardrail status grayed
+        state = [safe(r.state, "bold"), " "]
+    status_style = "dim" if state else ("bold" if not r.eligible else "")
+    line(("status ", HEADING), *state, safe(r.status, status_style), *verdict)
+    if r.run.incomplete is not None:
+        line(("  did not finish: ", "bold"), safe(r.run.incomplete, limit=300))
     for outcome in r.verdict.outcomes:
         mark = "✓" if outcome.passed else "✗"
         line(f"  {mark} ", safe(outcome.predicate), f"  (observed {number(outcome.observed)})")

@@ -34,7 +34,7 @@ def display_order(review: Review) -> list[RunReview]:
 
     def rank_key(r: RunReview) -> tuple[bool, float, str]:
         delta = r.paired.delta if r.paired is not None else None
-        return (not r.verdict.eligible, -(delta if delta is not None else float("-inf")), r.run_id)
+        return (not r.eligible, -(delta if delta is not None else float("-inf")), r.run_id)
 
     return [review.baseline, *sorted(comparable, key=rank_key), *incomparable]
 
@@ -75,6 +75,10 @@ class Column:
     justify: str = "left"
 
 
+def _state(r: RunReview) -> str:
+    return r.state if r.state == r.status else f"{r.state} {r.status}"
+
+
 def _paired_delta(r: RunReview) -> str:
     if r.is_baseline or r.paired is None:
         return NONE
@@ -106,7 +110,8 @@ def fit_columns(review: Review, order: list[RunReview], width: int) -> list[Colu
     columns = [
         Column("rank", "#", widest(lambda r: labels[r.run_id], "#", 3), lambda r: labels[r.run_id]),
         Column("run", "run", widest(lambda r: r.run_id, "run", 28), lambda r: r.run_id),
-        Column("status", "status", widest(lambda r: r.status, "status", 34), lambda r: r.status),
+        # the state first (INCOMPARABLE, INCOMPLETE), the guardrail status beside it, grayed
+        Column("status", "status", widest(_state, "status", 34), _state),
         Column("delta", "Δ exact", 7, _paired_delta, "right"),
         Column("flags", "⚑", widest(_flags, "⚑", 4), _flags),
     ]
@@ -209,7 +214,11 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
                 cell_style = style
                 if (column.key == "flags" and value) or (column.key == "rank" and r.is_baseline):
                     cell_style = "bold"
-                cells.append(Text(value, style=cell_style, justify=column.justify))  # type: ignore[arg-type]
+                cell = Text(value, style=cell_style, justify=column.justify)  # type: ignore[arg-type]
+                if column.key == "status" and r.state != r.status:
+                    cell.stylize("bold", 0, len(r.state))
+                    cell.stylize(DIM, len(r.state))
+                cells.append(cell)
             self.add_row(*cells, key=r.run_id)
         if keep is not None:
             for index, r in enumerate(self.order):
