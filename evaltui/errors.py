@@ -16,9 +16,18 @@ EXIT_INTERNAL = 3
 
 
 class EvaltuiError(Exception):
-    """Base class: a problem evaltui can explain in one line per cause."""
+    """Base class: a problem evaltui can explain in one line per cause.
+
+    `field` names the input the problem concerns (a run id, a reviewer, a key file), when there
+    is one: the CLI still maps the error to its exit code, and a form puts the line under that
+    field instead of in a notification.
+    """
 
     exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
     def lines(self) -> list[str]:
         return [str(self)]
@@ -27,11 +36,18 @@ class EvaltuiError(Exception):
 class InputError(EvaltuiError):
     """A problem with one input file (or command-line value), optionally at a line."""
 
-    def __init__(self, path: str | Path | None, message: str, line: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None,
+        message: str,
+        line: int | None = None,
+        *,
+        field: str | None = None,
+    ) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
         self.message = message
-        super().__init__(self.render())
+        super().__init__(self.render(), field=field)
 
     def render(self) -> str:
         if self.path is None:

@@ -8,6 +8,7 @@ import click
 import duckdb
 from rich.text import Text
 
+from evaltui.actions.review import compare_runs
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
@@ -15,7 +16,7 @@ from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
 from evaltui.review.figures_text import interval, level, paired_notes, rate
 from evaltui.review.flips import FlipReport
 from evaltui.review.paired import PairedSettings, PairedStats
-from evaltui.review.report import Review, RunReview, review_runs
+from evaltui.review.report import Review, RunReview
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltui.review.transitions import TransitionMatrix, transition_matrices
 from evaltui.store.queries import get_run
@@ -77,7 +78,7 @@ def compare_command(
     settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed, margin=margin)
     matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
-        review = review_runs(store.con, baseline, list(runs) if runs else None, settings)
+        review = compare_runs(store.con, baseline, list(runs) if runs else None, settings)
         flaky = _repeat_flakiness(store.con, review)
         if transitions:
             paired_ids = [r.run_id for r in review.runs if r.paired is not None]

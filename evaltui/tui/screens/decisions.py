@@ -9,11 +9,9 @@ checks them with plain OpenSSH. Every field comes from a file and is shown throu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -21,7 +19,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
+from evaltui.actions.decisions import DecisionLog, load_log
+from evaltui.decision.log import LoggedDecision, log_path_for_store
 from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.plural import count
 from evaltui.tui.screens.base import ReviewScreen
@@ -40,22 +39,6 @@ STATE_HELP = {
     "missing": "the decision file is no longer where it was written",
     "changed": "the decision file no longer holds the bytes that were signed",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionLog:
-    path: Path
-    entries: tuple[LoggedDecision, ...]  # newest first
-    problems: tuple[str, ...]
-
-
-def load_log(con: duckdb.DuckDBPyConnection, log_path: Path) -> DecisionLog:
-    """The log, newest first, with the state of each file (worker side; `con` is not needed)."""
-    del con
-    entries, problems = read_log(log_path)
-    return DecisionLog(
-        log_path, tuple(reversed(entries)), tuple(" / ".join(p.lines()) for p in problems)
-    )
 
 
 def check_command(entry: dict[str, Any]) -> str:

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
-import duckdb
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -29,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from evaltui.actions.drift import list_columns, trend_against
 from evaltui.plural import count
 from evaltui.review.drift import (
     THRESHOLDS,
@@ -37,10 +37,9 @@ from evaltui.review.drift import (
     SliceDrift,
     builtin_columns,
     drift,
-    drift_columns,
 )
 from evaltui.review.report import RunReview
-from evaltui.review.trend import MetricTrend, metric_trend
+from evaltui.review.trend import MetricTrend
 from evaltui.tui.drift_plot import DriftPlot
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
@@ -55,20 +54,6 @@ DEFAULT_COLUMN = "route"
 DEFAULT_METRIC = "exact_route_rate"
 ALL = "\x00all"  # picker value meaning "all cases" (cannot be a real slice name)
 STRONG_READINGS = ("moderate", "major", "absent in reference", "absent in current")
-
-
-def list_columns(
-    con: duckdb.DuckDBPyConnection, reference_id: str, current_id: str
-) -> tuple[str, tuple[Column, ...]]:
-    """Every column drift can be measured on for this pair, tagged with the current run."""
-    return current_id, tuple(drift_columns(con, reference_id, current_id))
-
-
-def trend_against(
-    con: duckdb.DuckDBPyConnection, experiment: str, metric: str, baseline: str
-) -> MetricTrend:
-    """The trend, with the runs not comparable with the pinned baseline left out of its line."""
-    return metric_trend(con, experiment, metric, baseline=baseline)
 
 
 def _psi(value: float | None) -> str:
