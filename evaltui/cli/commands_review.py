@@ -13,9 +13,15 @@ from evaltui.cli.options import confidence_option, json_option, open_store, stor
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
 from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
-from evaltui.review.figures_text import interval, level, paired_notes, rate
+from evaltui.review.figures_text import (
+    PAIRED_COLUMNS,
+    level,
+    paired_cells,
+    paired_notes,
+    rate,
+)
 from evaltui.review.flips import FlipReport
-from evaltui.review.paired import PairedSettings, PairedStats
+from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, RunReview
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltui.review.transitions import TransitionMatrix, transition_matrices
@@ -162,11 +168,11 @@ def _print_paired(review: Review) -> None:
     out = console()
     conf = level(review.settings.confidence)
     out.print(Text("paired with the baseline on shared cases:", style="bold"))
-    columns = ["run", "n", "fixed", "broken", "delta", f"{conf} CI", "p", "p Holm", "verdict"]
+    columns = ["run", *(f"{conf} CI" if c == "CI" else c for c in PAIRED_COLUMNS)]
     rows = []
     for r, stats in paired:
         style = "" if r.comparable else "dim"
-        rows.append([safe(r.run_id, style), *(safe(cell, style) for cell in _paired_cells(stats))])
+        rows.append([safe(r.run_id, style), *(safe(cell, style) for cell in paired_cells(stats))])
     out.print(table(None, columns, rows))
     out.print(
         Text(
@@ -186,19 +192,6 @@ def _print_paired(review: Review) -> None:
         notes = "; ".join(paired_notes(stats, review.cluster_field))
         if notes:
             out.print(Text.assemble("  ", safe(r.run_id), "  ", safe(notes, limit=400)))
-
-
-def _paired_cells(paired: PairedStats) -> list[str]:
-    return [
-        str(paired.n),
-        str(paired.fixed),
-        str(paired.broken),
-        "-" if paired.delta is None else f"{paired.delta:+.3f}",
-        interval(paired.ci),
-        f"{paired.test_p:.3g}" if paired.n else "-",
-        "-" if paired.holm_p is None else f"{paired.holm_p:.3g}",
-        paired.verdict,
-    ]
 
 
 def _print_intervals(review: Review) -> None:

@@ -31,6 +31,7 @@ from textual.widgets import Static
 from evaltui.actions.drift import list_columns, trend_against
 from evaltui.plural import count
 from evaltui.review.drift import (
+    EPSILON,
     THRESHOLDS,
     Column,
     DriftResult,
@@ -38,6 +39,7 @@ from evaltui.review.drift import (
     builtin_columns,
     drift,
 )
+from evaltui.review.figures_text import divergence, drift_cells
 from evaltui.review.report import RunReview
 from evaltui.review.trend import MetricTrend
 from evaltui.tui.drift_plot import DriftPlot
@@ -57,7 +59,7 @@ STRONG_READINGS = ("moderate", "major", "absent in reference", "absent in curren
 
 
 def _psi(value: float | None) -> str:
-    return NONE if value is None else f"{value:.4f}"
+    return divergence(value, missing=NONE)
 
 
 def missing_splits(r: RunReview) -> list[tuple[str, int, int]]:
@@ -177,16 +179,17 @@ def slice_table(result: DriftResult, selected: str | None) -> RenderableType:
     for entry in (result.overall, *result.per_slice):
         mark = "▸" if entry.name == selected else ""
         strong = entry.reading in STRONG_READINGS
+        ref, cur, psi, js, reading, noise, note = drift_cells(entry, missing=NONE)
         table.add_row(
             Text(mark, style="bold"),
             safe("all cases" if entry.name is None else entry.name, limit=80),
-            Text(f"{entry.reference_count:,}"),
-            Text(f"{entry.current_count:,}"),
-            _psi(entry.psi),
-            _psi(entry.js),
-            Text(entry.reading, style="bold" if strong else ""),
-            Text(f"~{entry.noise_floor:.3f}"),
-            entry.notes(),
+            Text(ref),
+            Text(cur),
+            psi,
+            js,
+            Text(reading, style="bold" if strong else ""),
+            Text(noise),
+            note,
         )
     return table
 
@@ -200,7 +203,7 @@ class DriftScreen(ReviewScreen):
         "In the plot each bin is one row: ▀ the reference's share, ▄ the current run's, █ both; "
         "the exact shares are printed at the right. PSI sums (cur - ref) x ln(cur / ref) over the "
         "bins, JS is the Jensen-Shannon divergence in nats (natural log, at most ln 2); both add "
-        f"ε (1e-8) to every share. {THRESHOLDS}. The noise floor is the PSI two samples of one "
+        f"ε ({EPSILON:g}) to every share. {THRESHOLDS}. The noise floor is the PSI two samples of one "
         "unchanged distribution show from sampling alone: a PSI near it says nothing, and a slice "
         "whose floor reaches 0.1 is marked noisy. Numeric columns take their bins from "
         "the reference's quantiles. The trend is a metric recomputed from every run of the "
