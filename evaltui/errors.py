@@ -87,6 +87,15 @@ class CheckFailed(EvaltuiError):
     exit_code = EXIT_CHECK_FAILED
 
 
+def first_line(exc: BaseException, *, or_type: bool = True) -> str:
+    """The first line of an exception's message (a library's error can span many lines); its
+    type's name when the message is empty, unless `or_type` is False."""
+    lines = str(exc).strip().splitlines()
+    if lines:
+        return lines[0]
+    return type(exc).__name__ if or_type else ""
+
+
 def raise_collected(errors: list[InputError]) -> None:
     """Raise the collected problems, if any, as one error."""
     if len(errors) == 1:

@@ -31,7 +31,7 @@ from evaltui.contract.model import (
     Suite,
 )
 from evaltui.contract.paths import resolve_case_file
-from evaltui.errors import InputError, raise_collected
+from evaltui.errors import InputError, first_line, raise_collected
 
 SPLIT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 OPTIONAL_STRING_FIELDS = ("slice_name", "evidence_state", "source")
@@ -147,7 +147,7 @@ def _case_file_rows(case_file: CaseFile) -> Iterator[tuple[str, Any]]:
     try:
         table = pq.read_table(case_file.path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(case_file.path, f"cannot read Parquet file: {_first_line(exc)}") from None
+        raise InputError(case_file.path, f"cannot read Parquet file: {first_line(exc)}") from None
     raise_collected(
         [
             InputError(
@@ -436,11 +436,6 @@ def declarations_from_json(
     parsed_guardrails = _parse_guardrails(rec, parsed_metrics)
     raise_collected(rec.errors)
     return parsed_metrics, parsed_guardrails
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 __all__ = ["declarations_from_json", "parse_predicate", "parse_suite", "split_field"]

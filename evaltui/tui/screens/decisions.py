@@ -26,6 +26,7 @@ from evaltui.plural import count
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, clip, elide, plain, safe
 from evaltui.tui.widgets.keys_footer import KeysFooter
+from evaltui.tui.widgets.list_keys import movement_bindings
 from evaltui.tui.widgets.pane import ScrollPane
 from evaltui.tui.widgets.search import SearchBox, matches
 
@@ -81,12 +82,7 @@ class LogTable(DataTable[Text], inherit_bindings=False):
 
     HELP_NAME = "decisions list"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "next decision", show=False),
-        Binding("up,k", "cursor_up", "previous decision", show=False),
-        Binding("pagedown", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_top", "newest", show=False),
-        Binding("end,G", "scroll_bottom", "oldest", show=False),
+        *movement_bindings("next decision", "previous decision", "newest", "oldest"),
     ]
 
 

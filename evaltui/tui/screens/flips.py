@@ -20,6 +20,7 @@ from evaltui.review.flips import FlipReport, flip_report
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import safe
+from evaltui.tui.widgets.list_keys import movement_bindings
 
 MAX_ROWS = 5_000  # the first rows in case-id order; `evaltui flips --json` lists them all
 
@@ -40,12 +41,7 @@ def repeat_runs(ctx: PairContext) -> tuple[str, ...]:
 class FlipTable(DataTable[Text], inherit_bindings=False):
     HELP_NAME = "flips list"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "next case", show=False),
-        Binding("up,k", "cursor_up", "previous case", show=False),
-        Binding("pagedown", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_top", "first", show=False),
-        Binding("end,G", "scroll_bottom", "last", show=False),
+        *movement_bindings("next case", "previous case", "first", "last"),
     ]
 
 

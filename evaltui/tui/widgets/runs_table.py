@@ -20,6 +20,7 @@ from textual.widgets import DataTable
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import paired_figures
 from evaltui.tui.text import NONE, clip, elide, number, plain, pvalue, signed
+from evaltui.tui.widgets.list_keys import movement_bindings
 from evaltui.tui.widgets.search import matches
 
 DIM = "dim"
@@ -175,12 +176,7 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
             key_display="⏎",
             tooltip="the baseline and the highlighted run side by side",
         ),
-        Binding("down,j", "cursor_down", "next run", show=False),
-        Binding("up,k", "cursor_up", "previous run", show=False),
-        Binding("pagedown", "page_down", "page down", show=False),
-        Binding("pageup", "page_up", "page up", show=False),
-        Binding("home,g", "scroll_top", "first run", show=False),
-        Binding("end,G", "scroll_bottom", "last run", show=False),
+        *movement_bindings("next run", "previous run", "first run", "last run"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
