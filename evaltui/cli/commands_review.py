@@ -195,7 +195,7 @@ def _print_paired(review: Review) -> None:
 
 
 def _print_intervals(review: Review) -> None:
-    names = [m.name for m in review.suite.metrics if m.kind == "rate"]
+    names = [m.name for m in review.suite.metrics if m.metric_kind.has_interval]
     if not names:
         return
     out = console()

@@ -16,6 +16,7 @@ from typing import Any
 from evaltui.contract.fields import IDENTIFIER, Record
 from evaltui.contract.fingerprint import canonical_case, digest_encoded, split_field
 from evaltui.contract.jsonio import describe_type, iter_jsonl
+from evaltui.contract.metric_kinds import METRIC_KINDS
 from evaltui.contract.model import (
     DEFAULT_COMPARISON_FIELDS,
     DEFAULT_GUARDRAILS,
@@ -32,6 +33,8 @@ from evaltui.contract.model import (
 )
 from evaltui.contract.paths import resolve_case_file
 from evaltui.errors import InputError, first_line, raise_collected
+
+KIND_NAMES = " or ".join(f"'{name}'" for name in METRIC_KINDS)  # 'count' or 'rate'
 
 SPLIT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 OPTIONAL_STRING_FIELDS = ("slice_name", "evidence_state", "source")
@@ -288,14 +291,14 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
             rec.fail(f"{where}: metric {name!r} is declared twice")
             continue
         names.add(name)
-        kinds = [k for k in ("count", "rate") if k in item]
+        kinds = [k for k in METRIC_KINDS if k in item]
         if len(kinds) != 1:
-            rec.fail(f"{where} ({name}) must have exactly one of 'count' or 'rate' (a cell filter)")
+            rec.fail(f"{where} ({name}) must have exactly one of {KIND_NAMES} (a cell filter)")
             continue
         kind = kinds[0]
         where_filter = _cell_filter(rec, item[kind], f"{where}.{kind}")
         among = _cell_filter(rec, item.get("among", {}), f"{where}.among")
-        if "among" in item and kind == "count":
+        if "among" in item and not METRIC_KINDS[kind].takes_among:
             rec.fail(f"{where} ({name}): 'among' only applies to a rate")
         splits = item.get("splits")
         if splits is not None and (
@@ -305,14 +308,14 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
         ):
             rec.fail(f"{where}.splits must be a non-empty array of split names")
             splits = None
-        unknown = set(item) - {"name", "count", "rate", "among", "splits", "description"}
+        unknown = set(item) - {"name", *METRIC_KINDS, "among", "splits", "description"}
         if unknown:
             rec.fail(f"{where} ({name}) has unknown field(s): {', '.join(sorted(unknown))}")
         if where_filter is not None and among is not None:
             metrics.append(
                 MetricSpec(
                     name=name,
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     where=where_filter,
                     among=among,
                     splits=tuple(splits) if splits else None,
