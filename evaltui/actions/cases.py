@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from evaltui.review.case_pager import CaseView, PairCases, SliceCount, Transition
-from evaltui.review.cases import CaseDetail, CaseFilter, case_detail
 from evaltui.store.queries import RunInfo
+from evaltui.store.queries_case_pages import CaseView, PairCases, SliceCount, Transition
+from evaltui.store.queries_cases import CaseDetail, CaseFilter, case_detail
 
 PAGE = 100  # rows fetched at a time; a failure jump brings the page its target is on
 

@@ -12,7 +12,6 @@ from evaltui.actions.review import compare_runs
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.errors import CheckFailed
-from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
 from evaltui.review.figures_text import (
     PAIRED_COLUMNS,
     level,
@@ -26,6 +25,7 @@ from evaltui.review.report import Review, RunReview
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltui.review.transitions import TransitionMatrix, transition_matrices
 from evaltui.store.queries import get_run
+from evaltui.store.queries_cases import OUTCOMES, CaseFilter, fetch_cases
 
 
 @click.command("compare")

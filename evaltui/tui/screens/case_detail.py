@@ -21,9 +21,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from evaltui.actions.cases import CaseRow, Shown, load_case, step_case
-from evaltui.review.case_pager import CaseView
-from evaltui.review.cases import CaseResult
 from evaltui.store.queries import RunInfo
+from evaltui.store.queries_case_pages import CaseView
+from evaltui.store.queries_cases import CaseResult
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, number, safe
 from evaltui.tui.widgets.case_list import outcome_label

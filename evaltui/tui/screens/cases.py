@@ -36,9 +36,9 @@ from evaltui.actions.cases import (
     open_pair,
 )
 from evaltui.plural import count
-from evaltui.review.case_pager import CaseView, PairCases, SliceCount
-from evaltui.review.cases import OUTCOMES, CaseFilter
 from evaltui.store.queries import RunInfo
+from evaltui.store.queries_case_pages import CaseView, PairCases, SliceCount
+from evaltui.store.queries_cases import OUTCOMES, CaseFilter
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
