@@ -38,3 +38,20 @@ def test_open_experiment_reviews_the_baselines_experiment(sample_store: Path) ->
     assert opened.review is not None
     assert opened.review.baseline.run_id == "sr-prod-v3.4"
     assert any(name == opened.review.baseline.run.experiment for name, _ in opened.experiments)
+
+
+def test_opening_the_app_on_unknown_names_errs_on_their_fields(sample_store: Path) -> None:
+    from evaltui.actions.store import check_start, open_store
+    from evaltui.errors import InputError
+
+    with open_store(sample_store, read_only=True) as store:
+        with pytest.raises(NotFoundError) as missing:
+            check_start(store, experiment="no-such-experiment", baseline=None)
+        assert missing.value.field == "experiment"
+        with pytest.raises(NotFoundError) as missing:
+            check_start(store, experiment=None, baseline="no-such-run")
+        assert missing.value.field == "baseline"
+        with pytest.raises(InputError) as wrong:
+            check_start(store, experiment="ci-claim-gate-repair", baseline="sr-prod-v3.4")
+        assert wrong.value.field == "baseline"
+        check_start(store, experiment="support-router-q4", baseline="sr-prod-v3.4")

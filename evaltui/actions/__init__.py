@@ -8,6 +8,8 @@ connection as their first argument and never touch Textual).
 
 Modules, one per kind of operation:
 
+* `store`: open a store, refuse an unknown experiment or baseline before the app starts;
+* `load`: load native records or import another tool's log, all or nothing;
 * `review`: open a store's experiment and review it against a baseline;
 * `cases`: open a baseline/candidate pair, filter it, page it, step its failures, open a case;
 * `drift`: the columns drift can be measured on, the trend of a metric;

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from evaltui.actions import load as actions_load
 from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
-from evaltui.contract.discover import read_batch
 from evaltui.review.report import review_runs
 from evaltui.sanitize import visible
-from evaltui.store.loader import LoadSummary, load_batch
+from evaltui.store.loader import LoadSummary
 from evaltui.store.queries import experiments, list_runs, list_suites
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -31,9 +31,12 @@ def load_paths(
     paths: tuple[Path, ...], store_path: Path | None, *, replace: bool, allow_outside: bool
 ) -> tuple[Path, LoadSummary]:
     """Validate everything first, then write it in one transaction."""
-    batch = read_batch(paths, allow_outside=allow_outside)
-    with open_store(store_path, read_only=False) as store:
-        return store.path, load_batch(store, batch, replace=replace)
+    return actions_load.load_paths(
+        paths,
+        lambda: open_store(store_path, read_only=False),
+        replace=replace,
+        allow_outside=allow_outside,
+    )
 
 
 def describe_load(store: Path, summary: LoadSummary) -> str:

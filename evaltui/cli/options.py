@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
+from evaltui.actions import store as actions_store
 from evaltui.sanitize import visible
-from evaltui.store.connection import STORE_ENV, Store, resolve_store_path
+from evaltui.store.connection import STORE_ENV, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,9 +81,6 @@ def confidence_option(help_text: str) -> Callable[[F], F]:
 
 def open_store(store_path: Path | None, *, read_only: bool) -> Store:
     """The store a command names, waiting for it as long as --wait says."""
-    return Store.open(
-        resolve_store_path(store_path),
-        read_only=read_only,
-        wait=current_wait(),
-        on_wait=say_waiting,
+    return actions_store.open_store(
+        store_path, read_only=read_only, wait=current_wait(), on_wait=say_waiting
     )

@@ -6,10 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from evaltui.errors import InputError, NotFoundError
-from evaltui.sanitize import visible
-from evaltui.store.connection import Store, resolve_store_path
-from evaltui.store.queries import experiments, get_run
+from evaltui.actions.store import check_start, open_store
 
 
 def run_app(
@@ -29,7 +26,7 @@ def run_app(
     from evaltui.tui.app import EvaltuiApp
     from evaltui.tui.colors import pick_theme
 
-    store = Store.open(resolve_store_path(store_path), read_only=True, wait=wait, on_wait=on_wait)
+    store = open_store(store_path, read_only=True, wait=wait, on_wait=on_wait)
     try:
         check_start(store, experiment=experiment, baseline=baseline)
     except BaseException:
@@ -40,19 +37,3 @@ def run_app(
         app.run()
     finally:
         app.release_store()
-
-
-def check_start(store: Store, *, experiment: str | None, baseline: str | None) -> None:
-    """Refuse an unknown experiment or baseline before the screen is taken over."""
-    if baseline is not None:
-        run = get_run(store.con, baseline)
-        if experiment is not None and run.experiment != experiment:
-            raise InputError(
-                None,
-                f"--baseline {visible(baseline)} belongs to experiment {visible(run.experiment)}, "
-                f"not {visible(experiment)}",
-            )
-    if experiment is not None and experiment not in {name for name, _ in experiments(store.con)}:
-        raise NotFoundError(
-            f"{visible(experiment)}: no such experiment in the store (see `evaltui runs`)"
-        )
