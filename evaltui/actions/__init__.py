@@ -11,8 +11,10 @@ Modules, one per kind of operation:
 * `store`: open a store, refuse an unknown experiment or baseline before the app starts;
 * `load`: load native records or import another tool's log, all or nothing;
 * `review`: open a store's experiment and review it against a baseline;
-* `cases`: open a baseline/candidate pair, filter it, page it, step its failures, open a case;
-* `drift`: the columns drift can be measured on, the trend of a metric;
+* `cases`: list a run's cases; open a baseline/candidate pair, filter it, page it, step its
+  failures, open a case;
+* `drift`: a column's drift between two runs, the columns it can be measured on, a metric's trend;
+* `flips`: the cases whose outcome changed across a candidate's repeats;
 * `decisions`: read the decision log with the state of each signed file;
 * `decide`: the place for drafting, signing and co-signing a decision (see its docstring).
 """

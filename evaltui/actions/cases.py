@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from evaltui.actions.review import run_of
 from evaltui.store.queries import RunInfo
 from evaltui.store.queries_case_pages import CaseView, PairCases, SliceCount, Transition
-from evaltui.store.queries_cases import CaseDetail, CaseFilter, case_detail
+from evaltui.store.queries_cases import CaseDetail, CaseFilter, case_detail, fetch_cases
 
 PAGE = 100  # rows fetched at a time; a failure jump brings the page its target is on
 
@@ -39,6 +40,21 @@ class CaseRow:
 def case_rows(table: pa.Table) -> list[CaseRow]:
     """A page of a view (`CaseView.page`) as rows; a page is at most PAGE rows."""
     return [CaseRow(**record) for record in table.to_pylist()]
+
+
+def list_cases(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    baseline_id: str | None,
+    where: CaseFilter,
+    *,
+    limit: int | None = None,
+) -> tuple[pa.Table, bool]:
+    """The cases of a run (paired with a baseline when named) that pass `where`, in suite order,
+    as Arrow (`evaltui cases`); and whether they are paired. Unknown ids err on their field."""
+    run = run_of(con, run_id, "run")
+    baseline = run_of(con, baseline_id, "baseline") if baseline_id else None
+    return fetch_cases(con, run, baseline, where, limit=limit), baseline is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from evaltui.actions import drift as actions_drift
 from evaltui.bars import bar, span_bar
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
@@ -15,15 +16,13 @@ from evaltui.review.drift import (
     DEFAULT_BINS,
     EPSILON,
     GROUP_COLUMNS,
-    MAX_CATEGORIES,
     THRESHOLDS,
     DriftResult,
     SliceDrift,
-    drift,
 )
 from evaltui.review.figures_text import DRIFT_COLUMNS, divergence, drift_cells, level
 from evaltui.review.paired import StatWarning
-from evaltui.review.trend import MetricTrend, metric_trend
+from evaltui.review.trend import MetricTrend
 
 BAR_WIDTH = 24
 TREND_BAR_WIDTH = 16
@@ -74,8 +73,8 @@ def drift_command(
     as_json: bool,
 ) -> None:
     with open_store(store_path, read_only=True) as store:
-        result = drift(
-            store.con, reference, current, column, bins=bins, by=by, max_categories=MAX_CATEGORIES
+        result = actions_drift.measure_drift(
+            store.con, reference, current, column, bins=bins, by=by
         )
     shown = result.slice(slice_name)
     if as_json:
@@ -155,7 +154,7 @@ def trend_command(
 ) -> None:
     """METRIC across the runs of EXPERIMENT, oldest first (recomputed from per-case routes)."""
     with open_store(store_path, read_only=True) as store:
-        trend = metric_trend(store.con, experiment, metric, confidence=confidence)
+        trend = actions_drift.trend(store.con, experiment, metric, confidence=confidence)
     if as_json:
         emit_json(trend.to_json())
     else:

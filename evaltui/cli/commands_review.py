@@ -8,6 +8,7 @@ import click
 import duckdb
 from rich.text import Text
 
+from evaltui.actions.cases import list_cases
 from evaltui.actions.review import compare_runs
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
@@ -24,8 +25,7 @@ from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, RunReview
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltui.review.transitions import TransitionMatrix, transition_matrices
-from evaltui.store.queries import get_run
-from evaltui.store.queries_cases import OUTCOMES, CaseFilter, fetch_cases
+from evaltui.store.queries_cases import OUTCOMES, CaseFilter
 
 
 @click.command("compare")
@@ -365,10 +365,10 @@ def flips_command(
 ) -> None:
     """Cases whose outcome changed against BASELINE across RUNs (default: the rest of its
     experiment on the same suite), each with its history: R right, W wrong, - no result."""
-    from evaltui.review.flips import flip_report
+    from evaltui.actions.flips import flips
 
     with open_store(store_path, read_only=True) as store:
-        report = flip_report(store.con, baseline, runs)
+        report = flips(store.con, baseline, runs)
     if as_json:
         emit_json(report.to_json())
         return
@@ -431,19 +431,17 @@ def cases_command(
 ) -> None:
     """Per-case expected and produced routes of RUN (and outcomes against a baseline)."""
     with open_store(store_path, read_only=True) as store:
-        run_info = get_run(store.con, run)
-        base_info = get_run(store.con, baseline) if baseline else None
         where = CaseFilter(
             failures_only=failures, slice_name=slice_name, outcome=outcome, split=split
         )
-        rows = fetch_cases(store.con, run_info, base_info, where, limit=limit)
+        rows, paired = list_cases(store.con, run, baseline, where, limit=limit)
     if as_json:
         emit_json({"run_id": run, "baseline": baseline, "cases": rows.to_pylist()})
         return
     columns = ["case_id", "split", "slice_name", "expected_route"]
-    if base_info is not None:
+    if paired:
         columns += ["baseline_route"]
-    columns += ["route"] + (["outcome"] if base_info is not None else ["correct"])
+    columns += ["route"] + (["outcome"] if paired else ["correct"])
     data = rows.select(columns).to_pylist()
     out = console()
     out.print(

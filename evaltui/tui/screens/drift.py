@@ -28,7 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from evaltui.actions.drift import list_columns, trend_against
+from evaltui.actions.drift import list_columns, measure_drift, trend_against
 from evaltui.plural import count
 from evaltui.review.drift import (
     EPSILON,
@@ -37,7 +37,6 @@ from evaltui.review.drift import (
     DriftResult,
     SliceDrift,
     builtin_columns,
-    drift,
 )
 from evaltui.review.figures_text import divergence, drift_cells
 from evaltui.review.report import RunReview
@@ -284,7 +283,7 @@ class DriftScreen(ReviewScreen):
         )
         self.fetch(
             self.show_drift,
-            drift,
+            measure_drift,
             self.reference.run_id,
             self.current.run_id,
             self.column,

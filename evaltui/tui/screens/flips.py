@@ -16,7 +16,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
-from evaltui.review.flips import FlipReport, flip_report
+from evaltui.actions.flips import flips
+from evaltui.review.flips import FlipReport
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import safe
@@ -86,7 +87,7 @@ class FlipsScreen(ReviewScreen):
         table = self.query_one(FlipTable)
         for label in ("case", "baseline", "history", "fixed", "broken", "flaky"):
             table.add_column(label)
-        self.fetch(self.flips_loaded, flip_report, self.context.baseline.run_id, self.runs)
+        self.fetch(self.flips_loaded, flips, self.context.baseline.run_id, self.runs)
 
     def flips_loaded(self, report: FlipReport) -> None:
         rep = report.repeats
