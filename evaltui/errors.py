@@ -24,10 +24,12 @@ class EvaltuiError(Exception):
     """
 
     exit_code = EXIT_BAD_INPUT
+    field: str | None = None
 
     def __init__(self, *args: object, field: str | None = None) -> None:
         super().__init__(*args)
-        self.field = field
+        if field is not None:  # a subclass may have set its own before calling up (InvalidChoice)
+            self.field = field
 
     def lines(self) -> list[str]:
         return [str(self)]

@@ -55,3 +55,13 @@ def test_opening_the_app_on_unknown_names_errs_on_their_fields(sample_store: Pat
             check_start(store, experiment="ci-claim-gate-repair", baseline="sr-prod-v3.4")
         assert wrong.value.field == "baseline"
         check_start(store, experiment="support-router-q4", baseline="sr-prod-v3.4")
+
+
+def test_a_field_set_by_a_subclass_before_init_survives() -> None:
+    """InvalidChoice names its form field before calling up; the base must not reset it."""
+    from evaltui.decision.record import InvalidChoice
+
+    error = InvalidChoice("rollback_artifact", "is required")
+    assert error.field == "rollback_artifact"
+    assert str(error) == "rollback_artifact: is required"
+    assert NotFoundError("x").field is None
