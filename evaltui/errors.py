@@ -16,9 +16,20 @@ EXIT_INTERNAL = 3
 
 
 class EvaltuiError(Exception):
-    """Base class: a problem evaltui can explain in one line per cause."""
+    """Base class: a problem evaltui can explain in one line per cause.
+
+    `field` names the input the problem concerns (a run id, a reviewer, a key file), when there
+    is one: the CLI still maps the error to its exit code, and a form puts the line under that
+    field instead of in a notification.
+    """
 
     exit_code = EXIT_BAD_INPUT
+    field: str | None = None
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        if field is not None:  # a subclass may have set its own before calling up (InvalidChoice)
+            self.field = field
 
     def lines(self) -> list[str]:
         return [str(self)]
@@ -27,11 +38,18 @@ class EvaltuiError(Exception):
 class InputError(EvaltuiError):
     """A problem with one input file (or command-line value), optionally at a line."""
 
-    def __init__(self, path: str | Path | None, message: str, line: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None,
+        message: str,
+        line: int | None = None,
+        *,
+        field: str | None = None,
+    ) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
         self.message = message
-        super().__init__(self.render())
+        super().__init__(self.render(), field=field)
 
     def render(self) -> str:
         if self.path is None:
@@ -122,6 +140,15 @@ class ProblemTally:
                 )
             )
         return out
+
+
+def first_line(exc: BaseException, *, or_type: bool = True) -> str:
+    """The first line of an exception's message (a library's error can span many lines); its
+    type's name when the message is empty, unless `or_type` is False."""
+    lines = str(exc).strip().splitlines()
+    if lines:
+        return lines[0]
+    return type(exc).__name__ if or_type else ""
 
 
 def raise_collected(errors: list[InputError]) -> None:

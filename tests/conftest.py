@@ -19,7 +19,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 if TYPE_CHECKING:
     import duckdb
 
-    from evaltui.review.case_pager import PairCases
+    from evaltui.store.queries_case_pages import PairCases
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RUNS = REPO / "sample_runs"
@@ -151,8 +151,8 @@ PAIR_BASELINE, PAIR_CANDIDATE = "sr-prod-v3.4", "sr-v3.5-rc3-s3"
 @pytest.fixture
 def pair(sample_con: duckdb.DuckDBPyConnection) -> PairCases:
     """The sample pair's case list (`PairCases`), built on `sample_con`."""
-    from evaltui.review.case_pager import PairCases
     from evaltui.store.queries import get_run
+    from evaltui.store.queries_case_pages import PairCases
 
     return PairCases.build(
         sample_con, get_run(sample_con, PAIR_CANDIDATE), get_run(sample_con, PAIR_BASELINE)

@@ -97,3 +97,47 @@ def test_importing_evaltui_is_light(tmp_path: Path) -> None:
     heavy = {"textual", "rich", "duckdb", "pyarrow", "numpy", "click", "cryptography"}
     assert not top_level(modules) & heavy
     assert sorted(m for m in modules if m.startswith("evaltui")) == ["evaltui"]
+
+
+def _imports_of(package: Path) -> dict[str, set[str]]:
+    """Every module a package's files import, by file (read with ast, nothing is executed)."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for source in sorted(package.rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+        found[str(source.relative_to(REPO))] = names
+    return found
+
+
+def test_the_application_layer_never_imports_textual_or_rich() -> None:
+    """`evaltui.actions` serves the CLI and the app alike: rendering belongs to the surfaces."""
+    files = _imports_of(REPO / "evaltui" / "actions")
+    assert files, "no application layer found"
+    for name, modules in files.items():
+        surface = {m for m in modules if m.split(".")[0] in ("textual", "rich")}
+        surface |= {m for m in modules if m.startswith(("evaltui.tui", "evaltui.cli"))}
+        assert not surface, f"{name} imports {sorted(surface)}"
+
+
+def test_the_app_never_imports_duckdb_or_builds_sql() -> None:
+    """The app's screens and widgets ask the application layer; queries stay below it.
+
+    `tui/app.py` and `tui/screens/base.py` own the worker connection, so they may name its type.
+    The decide screen's workers move to `evaltui.actions.decide` with the signing rework; until
+    then it is the one listed exception.
+    """
+    owners = {"evaltui/tui/app.py", "evaltui/tui/screens/base.py"}
+    pending = {"evaltui/tui/screens/decide.py"}
+    for name, modules in _imports_of(REPO / "evaltui" / "tui").items():
+        if name in owners or name in pending:
+            continue
+        assert "duckdb" not in modules, f"{name} imports duckdb"
+        text = (REPO / name).read_text(encoding="utf-8")
+        for keyword in ("SELECT ", "INSERT INTO", "CREATE TEMP"):
+            assert keyword not in text, f"{name} holds SQL ({keyword.strip()})"

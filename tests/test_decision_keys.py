@@ -196,7 +196,7 @@ def test_available_keys_for_the_chooser(tmp_path: Path) -> None:
             by_path[ssh / "id_ed25519"].in_agent
             and not by_path[ssh / "id_ed25519"].needs_passphrase
         )
-        assert by_path[locked].needs_passphrase and "passphrase" in by_path[locked].label
+        assert by_path[locked].needs_passphrase and by_path[locked].encrypted
         assert by_path[None].public_key.comment == "bot@ci"
         with pytest.raises(PassphraseRequired):
             by_path[locked].signer()

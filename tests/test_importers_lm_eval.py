@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from evaltui.review.cases import fetch_cases
 from evaltui.review.report import review_runs
 from evaltui.store.connection import Store
 from evaltui.store.queries import get_run
+from evaltui.store.queries_cases import fetch_cases
 from tests.importer_support import (
     EXAONE_DIR,
     EXAONE_RESULTS,

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from evaltui.errors import InputError, NotFoundError
-from evaltui.review.case_pager import PairCases
-from evaltui.review.cases import CaseFilter, case_detail, fetch_cases
 from evaltui.store.queries import get_run
+from evaltui.store.queries_case_pages import PairCases
+from evaltui.store.queries_cases import CaseFilter, case_detail, fetch_cases
 from tests.conftest import PAIR_BASELINE, PAIR_CANDIDATE
 
 BASELINE, CANDIDATE = PAIR_BASELINE, PAIR_CANDIDATE

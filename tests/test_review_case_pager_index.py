@@ -10,8 +10,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from evaltui.review.case_pager import CaseView, PairCases
-from evaltui.review.cases import CaseFilter
+from evaltui.store.queries_case_pages import CaseView, PairCases
+from evaltui.store.queries_cases import CaseFilter
 
 
 def sql_step(con: duckdb.DuckDBPyConnection, view: CaseView, row: int, steps: int) -> int | None:

@@ -12,13 +12,13 @@ import pytest
 from scipy.stats import binomtest
 
 from evaltui.review import paired as paired_module
-from evaltui.review.cases import fetch_cases
 from evaltui.review.paired import PairedCounts, PairedSettings, paired_statistics
 from evaltui.review.report import review_runs
 from evaltui.review.stats import holm_adjust
 from evaltui.review.transitions import transition_matrices, transition_matrix
 from evaltui.store.connection import Store
 from evaltui.store.queries import get_run
+from evaltui.store.queries_cases import fetch_cases
 from tests._stats_data import load, routes, write_run, write_suite
 
 # expected: c1 SERVE, c2 SERVE, c3 ABSTAIN, c4 ESCALATE, c5 ESCALATE, c6 ABSTAIN, c7 SERVE,

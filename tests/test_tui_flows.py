@@ -9,9 +9,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from evaltui.review.cases import CaseFilter, fetch_cases
 from evaltui.store.connection import Store
 from evaltui.store.queries import get_run
+from evaltui.store.queries_cases import CaseFilter, fetch_cases
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.case_detail import CaseScreen
 from evaltui.tui.screens.cases import CasesScreen

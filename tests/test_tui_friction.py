@@ -196,16 +196,16 @@ def test_the_app_opens_on_the_last_decided_experiment_else_the_first_by_name(
 def test_a_loading_indicator_shows_while_the_review_is_computed(
     sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import evaltui.tui.screens.runs as runs_module
+    import evaltui.actions.review as review_actions
 
     release = threading.Event()
-    real = runs_module.review_runs
+    real = review_actions.review_runs
 
     def slow_review(*args: Any, **kwargs: Any) -> Any:
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runs_module, "review_runs", slow_review)
+    monkeypatch.setattr(review_actions, "review_runs", slow_review)
 
     async def main() -> None:
         app = make_app(sample_store)

@@ -31,7 +31,7 @@ def make_app(
 
     Without `experiment` or `baseline` it opens on the store's most recently active experiment
     (the sample's support router, which most flows walk through); `default_start=True` leaves
-    the choice to the app's own rule (`runs.first_experiment`).
+    the choice to the app's own rule (`actions.review.first_experiment`).
     """
     store = Store.open(store_path, read_only=True)
     if not default_start and experiment is None and baseline is None:

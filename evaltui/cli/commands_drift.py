@@ -8,27 +8,35 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from evaltui.actions import drift as actions_drift
 from evaltui.bars import bar, span_bar
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, table
 from evaltui.review.drift import (
     DEFAULT_BINS,
+    EPSILON,
     GROUP_COLUMNS,
-    MAX_CATEGORIES,
     THRESHOLDS,
     DriftResult,
     SliceDrift,
-    drift,
 )
-from evaltui.review.figures_text import level
+from evaltui.review.figures_text import DRIFT_COLUMNS, divergence, drift_cells, level
 from evaltui.review.paired import StatWarning
-from evaltui.review.trend import MetricTrend, metric_trend
+from evaltui.review.trend import MetricTrend
 
 BAR_WIDTH = 24
 TREND_BAR_WIDTH = 16
 
 
-@click.command("drift")
+DRIFT_HELP = (
+    "Distribution of COLUMN in CURRENT against REFERENCE: PSI and Jensen-Shannon divergence.\n\n"
+    f"PSI reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major. Epsilon {EPSILON:g} is added "
+    "to every share; JS uses the natural log. Numeric bins come from the reference's quantiles "
+    "(see docs/statistics.md). Overall and per slice."
+)
+
+
+@click.command("drift", help=DRIFT_HELP)
 @click.argument("reference")
 @click.argument("current")
 @click.option(
@@ -64,15 +72,9 @@ def drift_command(
     store_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Distribution of COLUMN in CURRENT against REFERENCE: PSI and Jensen-Shannon divergence.
-
-    PSI reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major. Epsilon 1e-8 is added to every
-    share; JS uses the natural log. Numeric bins come from the reference's quantiles (see
-    docs/statistics.md). Overall and per slice.
-    """
     with open_store(store_path, read_only=True) as store:
-        result = drift(
-            store.con, reference, current, column, bins=bins, by=by, max_categories=MAX_CATEGORIES
+        result = actions_drift.measure_drift(
+            store.con, reference, current, column, bins=bins, by=by
         )
     shown = result.slice(slice_name)
     if as_json:
@@ -98,10 +100,10 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
     out.print(
         Text.assemble(
             ("PSI ", "bold"),
-            number(shown.psi, 4),
+            divergence(shown.psi),
             f" {shown.reading}  ",
             ("JS ", "bold"),
-            number(shown.js, 4),
+            divergence(shown.js),
             f" nats  epsilon {result.epsilon:g}  sampling noise ~{shown.noise_floor:.3f}  (",
             safe(scope),
             ")",
@@ -123,29 +125,8 @@ def _print_drift(result: DriftResult, shown: SliceDrift) -> None:
         out.print(
             table(
                 None,
-                [
-                    result.slice_column,
-                    "reference",
-                    "current",
-                    "PSI",
-                    "JS",
-                    "reading",
-                    "noise",
-                    "note",
-                ],
-                (
-                    [
-                        s.name,
-                        s.reference_count,
-                        s.current_count,
-                        number(s.psi, 4),
-                        number(s.js, 4),
-                        s.reading,
-                        f"~{s.noise_floor:.3f}",
-                        s.notes(),
-                    ]
-                    for s in result.per_slice
-                ),
+                [result.slice_column, *DRIFT_COLUMNS],
+                ([s.name, *drift_cells(s)] for s in result.per_slice),
             )
         )
     _print_warnings(result.warnings)
@@ -173,7 +154,7 @@ def trend_command(
 ) -> None:
     """METRIC across the runs of EXPERIMENT, oldest first (recomputed from per-case routes)."""
     with open_store(store_path, read_only=True) as store:
-        trend = metric_trend(store.con, experiment, metric, confidence=confidence)
+        trend = actions_drift.trend(store.con, experiment, metric, confidence=confidence)
     if as_json:
         emit_json(trend.to_json())
     else:

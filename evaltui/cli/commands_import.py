@@ -9,13 +9,14 @@ from typing import Any
 import click
 from rich.text import Text
 
+from evaltui.actions.load import import_log
 from evaltui.cli.commands_store import REPLACE, describe_load
 from evaltui.cli.options import json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, safe, table
-from evaltui.importers.pipeline import IMPORTERS, TOOLS, Prepared, prepare, source_path
+from evaltui.importers.pipeline import IMPORTERS, TOOLS, source_path
 from evaltui.plural import count as counted
 from evaltui.sanitize import visible
-from evaltui.store.loader import LoadSummary, load_batch
+from evaltui.store.loader import LoadSummary
 
 COLUMN_ROLES = ("pred", "label", "id", "input")
 COLUMNS = click.option(
@@ -124,55 +125,18 @@ def run_import(
     columns: Mapping[str, str] | None = None,
 ) -> None:
     """Read, validate, optionally write, then load in one transaction (all or nothing)."""
-    store: Path | None = None
-    summary: LoadSummary | None = None
-    written: list[Path] = []
-    with prepare(tool, source, columns=columns) as prepared:
-        if out is not None:
-            written = prepared.write(out, overwrite=replace)
-        if load:
-            with open_store(store_path, read_only=False) as opened:
-                store = opened.path
-                summary = load_batch(opened, prepared.batch, replace=replace)
-        report = _report(tool, source, prepared, written, store, summary)
+    outcome = import_log(
+        tool,
+        source,
+        (lambda: open_store(store_path, read_only=False)) if load else None,
+        out=out,
+        replace=replace,
+        columns=columns,
+    )
     if as_json:
-        emit_json(report)
+        emit_json(outcome.report)
     else:
-        _print(report, store, summary)
-
-
-def _report(
-    tool: str,
-    source: Path,
-    prepared: Prepared,
-    written: list[Path],
-    store: Path | None,
-    summary: LoadSummary | None,
-) -> dict[str, Any]:
-    return {
-        "tool": tool,
-        "source": str(source),
-        "store": str(store) if store is not None else None,
-        "runs": [
-            {
-                "run_id": run.run_id,
-                "experiment": run.doc["experiment"],
-                "artifact": run.doc["artifact"],
-                "suite_id": run.doc["suite_id"],
-                "cases": len(run.doc["cases"]),
-                "source": str(run.source),
-                "notes": list(run.notes),
-            }
-            for run in prepared.imported.runs
-        ],
-        "suites": [
-            {"suite_id": s.suite_id, "cases": s.case_count, "fingerprints": s.fingerprints()}
-            for s in prepared.batch.suites
-        ],
-        "skipped": [s.to_json() for s in prepared.imported.skipped],
-        "written": [str(p) for p in written],
-        "load": summary.to_json() if summary is not None else None,
-    }
+        _print(outcome.report, outcome.store, outcome.summary)
 
 
 def _print(report: dict[str, Any], store: Path | None, summary: LoadSummary | None) -> None:

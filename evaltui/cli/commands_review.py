@@ -8,18 +8,25 @@ import click
 import duckdb
 from rich.text import Text
 
+from evaltui.actions.cases import list_cases
+from evaltui.actions.review import compare_runs
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, status_cell, table
 from evaltui.errors import CheckFailed
 from evaltui.plural import count as counted
-from evaltui.review.cases import OUTCOMES, CaseFilter, fetch_cases
-from evaltui.review.figures_text import interval, level, paired_notes, rate
+from evaltui.review.figures_text import (
+    PAIRED_COLUMNS,
+    level,
+    paired_cells,
+    paired_notes,
+    rate,
+)
 from evaltui.review.flips import FlipReport
-from evaltui.review.paired import PairedSettings, PairedStats
-from evaltui.review.report import Review, RunReview, review_runs
+from evaltui.review.paired import PairedSettings
+from evaltui.review.report import Review, RunReview
 from evaltui.review.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltui.review.transitions import TransitionMatrix, transition_matrices
-from evaltui.store.queries import get_run
+from evaltui.store.queries_cases import OUTCOMES, CaseFilter
 
 
 @click.command("compare")
@@ -78,7 +85,7 @@ def compare_command(
     settings = PairedSettings(confidence=confidence, resamples=resamples, seed=seed, margin=margin)
     matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
-        review = review_runs(store.con, baseline, list(runs) if runs else None, settings)
+        review = compare_runs(store.con, baseline, list(runs) if runs else None, settings)
         flaky = _repeat_flakiness(store.con, review)
         if transitions:
             paired_ids = [r.run_id for r in review.runs if r.paired is not None]
@@ -160,11 +167,11 @@ def _print_paired(review: Review) -> None:
     out = console()
     conf = level(review.settings.confidence)
     out.print(Text("paired with the baseline on shared cases:", style="bold"))
-    columns = ["run", "n", "fixed", "broken", "delta", f"{conf} CI", "p", "p Holm", "verdict"]
+    columns = ["run", *(f"{conf} CI" if c == "CI" else c for c in PAIRED_COLUMNS)]
     rows = []
     for r, stats in paired:
         style = "" if r.comparable else "dim"
-        rows.append([safe(r.run_id, style), *(safe(cell, style) for cell in _paired_cells(stats))])
+        rows.append([safe(r.run_id, style), *(safe(cell, style) for cell in paired_cells(stats))])
     out.print(table(None, columns, rows))
     out.print(
         Text(
@@ -186,21 +193,8 @@ def _print_paired(review: Review) -> None:
             out.print(Text.assemble("  ", safe(r.run_id), "  ", safe(notes, limit=400)))
 
 
-def _paired_cells(paired: PairedStats) -> list[str]:
-    return [
-        str(paired.n),
-        str(paired.fixed),
-        str(paired.broken),
-        "-" if paired.delta is None else f"{paired.delta:+.3f}",
-        interval(paired.ci),
-        f"{paired.test_p:.3g}" if paired.n else "-",
-        "-" if paired.holm_p is None else f"{paired.holm_p:.3g}",
-        paired.verdict,
-    ]
-
-
 def _print_intervals(review: Review) -> None:
-    names = [m.name for m in review.suite.metrics if m.kind == "rate"]
+    names = [m.name for m in review.suite.metrics if m.metric_kind.has_interval]
     if not names:
         return
     out = console()
@@ -372,10 +366,10 @@ def flips_command(
 ) -> None:
     """Cases whose outcome changed against BASELINE across RUNs (default: the rest of its
     experiment on the same suite), each with its history: R right, W wrong, - no result."""
-    from evaltui.review.flips import flip_report
+    from evaltui.actions.flips import flips
 
     with open_store(store_path, read_only=True) as store:
-        report = flip_report(store.con, baseline, runs)
+        report = flips(store.con, baseline, runs)
     if as_json:
         emit_json(report.to_json())
         return
@@ -438,19 +432,17 @@ def cases_command(
 ) -> None:
     """Per-case expected and produced routes of RUN (and outcomes against a baseline)."""
     with open_store(store_path, read_only=True) as store:
-        run_info = get_run(store.con, run)
-        base_info = get_run(store.con, baseline) if baseline else None
         where = CaseFilter(
             failures_only=failures, slice_name=slice_name, outcome=outcome, split=split
         )
-        rows = fetch_cases(store.con, run_info, base_info, where, limit=limit)
+        rows, paired = list_cases(store.con, run, baseline, where, limit=limit)
     if as_json:
         emit_json({"run_id": run, "baseline": baseline, "cases": rows.to_pylist()})
         return
     columns = ["case_id", "split", "slice_name", "expected_route"]
-    if base_info is not None:
+    if paired:
         columns += ["baseline_route"]
-    columns += ["route"] + (["outcome"] if base_info is not None else ["correct"])
+    columns += ["route"] + (["outcome"] if paired else ["correct"])
     data = rows.select(columns).to_pylist()
     out = console()
     out.print(

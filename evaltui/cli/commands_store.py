@@ -6,14 +6,13 @@ from pathlib import Path
 
 import click
 
+from evaltui.actions import load as actions_load
 from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, status_cell, table
-from evaltui.contract.discover import read_batch
-from evaltui.errors import InputError
 from evaltui.plural import count as counted
 from evaltui.review.report import review_runs
 from evaltui.sanitize import visible
-from evaltui.store.loader import LoadSummary, load_batch
+from evaltui.store.loader import LoadSummary
 from evaltui.store.queries import experiments, list_runs, list_suites
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -33,17 +32,12 @@ def load_paths(
     paths: tuple[Path, ...], store_path: Path | None, *, replace: bool, allow_outside: bool
 ) -> tuple[Path, LoadSummary]:
     """Validate everything first, then write it in one transaction."""
-    batch = read_batch(paths, allow_outside=allow_outside)
-    if not (batch.suites or batch.runs or batch.gates):
-        skipped = f" ({len(batch.skipped)} other file(s) skipped)" if batch.skipped else ""
-        raise InputError(
-            paths[0] if len(paths) == 1 else None,
-            "nothing to load: no suite, run or gates record found"
-            + skipped
-            + "; logs of other tools go through `evaltui import TOOL SOURCE`",
-        )
-    with open_store(store_path, read_only=False) as store:
-        return store.path, load_batch(store, batch, replace=replace)
+    return actions_load.load_paths(
+        paths,
+        lambda: open_store(store_path, read_only=False),
+        replace=replace,
+        allow_outside=allow_outside,
+    )
 
 
 def describe_load(store: Path, summary: LoadSummary) -> str:

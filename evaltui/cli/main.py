@@ -30,7 +30,7 @@ from evaltui.cli.commands_serve import serve_command
 from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
 from evaltui.cli.options import current_settings
 from evaltui.cli.render import ERROR_LINE_LIMIT
-from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError
+from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError, first_line
 from evaltui.safe_files import os_problem
 from evaltui.sanitize import visible
 
@@ -228,12 +228,7 @@ def _internal(exc: BaseException) -> None:
     """A bug: still one line, never a traceback."""
     click.echo(
         f"evaltui: internal error: {type(exc).__name__}: "
-        f"{visible(_first_line(exc), limit=ERROR_LINE_LIMIT)}",
+        f"{visible(first_line(exc, or_type=False), limit=ERROR_LINE_LIMIT)}",
         err=True,
     )
     sys.exit(EXIT_INTERNAL)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""

@@ -10,9 +10,10 @@ import click
 from click.core import ParameterSource
 
 from evaltui import settings
+from evaltui.actions import store as actions_store
 from evaltui.sanitize import visible
 from evaltui.settings import STORE_ENV, WAIT_ENV, Settings
-from evaltui.store.connection import Store, resolve_store_path
+from evaltui.store.connection import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,9 +106,6 @@ def confidence_option(help_text: str) -> Callable[[F], F]:
 
 def open_store(store_path: Path | None, *, read_only: bool) -> Store:
     """The store a command names, waiting for it as long as --wait says."""
-    return Store.open(
-        resolve_store_path(store_path),
-        read_only=read_only,
-        wait=current_wait(),
-        on_wait=say_waiting,
+    return actions_store.open_store(
+        store_path, read_only=read_only, wait=current_wait(), on_wait=say_waiting
     )

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import pyarrow as pa
 
+from evaltui.contract.metric_kinds import MetricKind, metric_kind
+
 KIND_SUITE = "evaltui.suite"
 KIND_RUN = "evaltui.run"
 KIND_GATES = "evaltui.gates"
@@ -79,20 +81,22 @@ class MetricSpec:
     """A metric recomputed from per-case routes: a count of cells, or their share of a base."""
 
     name: str
-    kind: Literal["count", "rate"]
+    kind: str  # a name in `metric_kinds.METRIC_KINDS`
     where: CellFilter
     among: CellFilter = field(default_factory=CellFilter)
     splits: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         scope = f" on {'+'.join(self.splits)}" if self.splits else ""
-        if self.kind == "count":
-            return f"count of cases {self.where.describe()}{scope}"
-        return f"share of {self.among.describe()} that are {self.where.describe()}{scope}"
+        return self.metric_kind.describe(self.where.describe(), self.among.describe(), scope)
+
+    @property
+    def metric_kind(self) -> MetricKind:
+        return metric_kind(self.kind)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, self.kind: self.where.to_json()}
-        if self.kind == "rate" and self.among != CellFilter():
+        if self.metric_kind.takes_among and self.among != CellFilter():
             out["among"] = self.among.to_json()
         if self.splits is not None:
             out["splits"] = list(self.splits)

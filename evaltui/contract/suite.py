@@ -29,6 +29,7 @@ from evaltui.contract.jsonio import (
     parse_json_text,
     read_file_bytes,
 )
+from evaltui.contract.metric_kinds import METRIC_KINDS
 from evaltui.contract.model import (
     DEFAULT_COMPARISON_FIELDS,
     DEFAULT_GUARDRAILS,
@@ -43,11 +44,13 @@ from evaltui.contract.model import (
     Suite,
 )
 from evaltui.contract.paths import resolve_case_file
-from evaltui.errors import InputError, raise_collected
+from evaltui.errors import InputError, first_line, raise_collected
 from evaltui.progress import showing
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+KIND_NAMES = " or ".join(f"'{name}'" for name in METRIC_KINDS)  # 'count' or 'rate'
 
 SPLIT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 OPTIONAL_STRING_FIELDS = ("slice_name", "evidence_state", "source")
@@ -268,7 +271,7 @@ def _parquet_cases(path: Path) -> pa.Table:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(path, f"cannot read Parquet file: {_first_line(exc)}") from None
+        raise InputError(path, f"cannot read Parquet file: {first_line(exc)}") from None
     names = table.column_names
     repeated = sorted({n for n in names if names.count(n) > 1})
     raise_collected(
@@ -563,14 +566,14 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
             rec.fail(f"{where}: metric {name!r} is declared twice")
             continue
         names.add(name)
-        kinds = [k for k in ("count", "rate") if k in item]
+        kinds = [k for k in METRIC_KINDS if k in item]
         if len(kinds) != 1:
-            rec.fail(f"{where} ({name}) must have exactly one of 'count' or 'rate' (a cell filter)")
+            rec.fail(f"{where} ({name}) must have exactly one of {KIND_NAMES} (a cell filter)")
             continue
         kind = kinds[0]
         where_filter = _cell_filter(rec, item[kind], f"{where}.{kind}")
         among = _cell_filter(rec, item.get("among", {}), f"{where}.among")
-        if "among" in item and kind == "count":
+        if "among" in item and not METRIC_KINDS[kind].takes_among:
             rec.fail(f"{where} ({name}): 'among' only applies to a rate")
         splits = item.get("splits")
         if splits is not None and (
@@ -580,14 +583,14 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
         ):
             rec.fail(f"{where}.splits must be a non-empty array of split names")
             splits = None
-        unknown = set(item) - {"name", "count", "rate", "among", "splits", "description"}
+        unknown = set(item) - {"name", *METRIC_KINDS, "among", "splits", "description"}
         if unknown:
             rec.fail(f"{where} ({name}) has unknown field(s): {', '.join(sorted(unknown))}")
         if where_filter is not None and among is not None:
             metrics.append(
                 MetricSpec(
                     name=name,
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     where=where_filter,
                     among=among,
                     splits=tuple(splits) if splits else None,
@@ -717,11 +720,6 @@ def declarations_from_json(
     parsed_guardrails = _parse_guardrails(rec, parsed_metrics)
     raise_collected(rec.errors)
     return parsed_metrics, parsed_guardrails
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def parse_declarations(

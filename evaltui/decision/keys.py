@@ -518,15 +518,6 @@ class KeyChoice:
     agent_sock: str | None = None
 
     @property
-    def label(self) -> str:
-        where = (
-            str(self.path) if self.path else f"ssh-agent: {self.public_key.comment or 'no comment'}"
-        )
-        notes = [n for n, on in (("in agent", self.in_agent), ("passphrase", self.encrypted)) if on]
-        suffix = f" ({', '.join(notes)})" if notes else ""
-        return f"{where}  {self.public_key.describe()}{suffix}"
-
-    @property
     def needs_passphrase(self) -> bool:
         return self.encrypted and not self.in_agent
 

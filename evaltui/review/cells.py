@@ -77,11 +77,12 @@ def metric_counts_from_cells(
     """(numerator, denominator) of every metric: a rate's successes and trials (for its Wilson
     interval), a count's cases and the cases in its scope; (0, 0) over no cells."""
     out = {spec.name: [0, 0] for spec in metrics}
+    narrowed = {spec.name for spec in metrics if spec.metric_kind.takes_among}
     for cell in cells:
         for spec in metrics:
             if spec.splits and cell.split not in spec.splits:
                 continue
-            if spec.kind == "rate" and not _matches(spec.among, cell.expected, cell.predicted):
+            if spec.name in narrowed and not _matches(spec.among, cell.expected, cell.predicted):
                 continue
             counts = out[spec.name]
             counts[1] += cell.count

@@ -22,6 +22,7 @@ import numpy as np
 from evaltui.contract.fields import IDENTIFIER
 from evaltui.errors import InputError
 from evaltui.store.queries import SuiteInfo
+from evaltui.store.queries_outcomes import cluster_differences
 
 CLUSTER_KEY = "cluster_field"
 
@@ -56,25 +57,7 @@ def cluster_sums(
     out = {run_id: (np.zeros(0), np.zeros(0)) for run_id in ids}
     if not ids:
         return out
-    path = f'$."{field}"'
-    table = con.sql(
-        """WITH c AS (SELECT case_id, expected_route,
-                             coalesce(json_extract_string(canonical, ?), '\x00' || case_id)
-                                 AS cluster
-                      FROM cases WHERE suite_id = ?),
-                b AS (SELECT case_id, route IS NOT DISTINCT FROM expected_route AS right
-                      FROM results JOIN c USING (case_id) WHERE run_id = ?),
-                r AS (SELECT run_id, case_id, route IS NOT DISTINCT FROM expected_route AS right
-                      FROM results JOIN c USING (case_id)
-                      WHERE run_id IN (SELECT unnest(?::VARCHAR[])))
-           SELECT r.run_id, c.cluster,
-                  sum(r.right::INTEGER - b.right::INTEGER)::BIGINT AS d,
-                  count(*)::BIGINT AS n
-           FROM r JOIN b USING (case_id) JOIN c USING (case_id)
-           GROUP BY r.run_id, c.cluster
-           ORDER BY r.run_id, c.cluster""",
-        params=[path, suite_id, baseline_id, ids],
-    ).to_arrow_table()
+    table = cluster_differences(con, suite_id, field, baseline_id, ids)
     runs = table.column("run_id").to_numpy(zero_copy_only=False)
     d = table.column("d").to_numpy()
     n = table.column("n").to_numpy()

@@ -33,6 +33,16 @@ from evaltui.errors import InputError, NotFoundError
 from evaltui.plural import count as counted
 from evaltui.review.paired import StatWarning
 from evaltui.store.queries import RunInfo, get_runs
+from evaltui.store.queries_drift import (
+    case_field_types,
+    case_field_types_at,
+    category_counts,
+    metadata_key_types,
+    metadata_types_at,
+    numeric_histograms,
+    reference_quantiles,
+    side_values,
+)
 
 EPSILON = 1e-8
 DEFAULT_BINS = 10
@@ -168,18 +178,10 @@ def _json_keys(
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Extra case fields (from the suites' case JSON) and metadata keys, with their JSON types."""
     case_fields: dict[str, set[str]] = defaultdict(set)
-    for key, types in con.execute(
-        "SELECT e.key, list(DISTINCT e.type) FROM cases c, json_each(c.canonical) e "
-        "WHERE c.suite_id IN (?, ?) GROUP BY e.key",
-        [reference.suite_id, current.suite_id],
-    ).fetchall():
+    for key, types in case_field_types(con, (reference.suite_id, current.suite_id)):
         case_fields[key].update(t for t in types if t != "NULL")
     metadata: dict[str, set[str]] = defaultdict(set)
-    for key, types in con.execute(
-        "SELECT e.key, list(DISTINCT e.type) FROM results r, json_each(r.metadata) e "
-        "WHERE r.run_id IN (?, ?) AND r.metadata IS NOT NULL GROUP BY e.key",
-        [reference.run_id, current.run_id],
-    ).fetchall():
+    for key, types in metadata_key_types(con, (reference.run_id, current.run_id)):
         metadata[key].update(t for t in types if t != "NULL")
     for builtin in CASE_COLUMNS:
         case_fields.pop(builtin, None)
@@ -229,19 +231,14 @@ def resolve_column(
         return builtin[bare]
     if name.startswith("metadata.") and len(name) > len("metadata."):
         key = name[len("metadata.") :]
-        types = _key_types(
-            con,
-            "SELECT DISTINCT json_type(r.metadata, ?) FROM results r "
-            "WHERE r.run_id IN (?, ?) AND r.metadata IS NOT NULL",
-            [_pointer(key), reference.run_id, current.run_id],
+        types = _known_types(
+            metadata_types_at(con, _pointer(key), (reference.run_id, current.run_id))
         )
         if types is not None:
             return _json_column(name, "metadata", "r.metadata", key, types)
     else:
-        types = _key_types(
-            con,
-            "SELECT DISTINCT json_type(c.canonical, ?) FROM cases c WHERE c.suite_id IN (?, ?)",
-            [_pointer(bare), reference.suite_id, current.suite_id],
+        types = _known_types(
+            case_field_types_at(con, _pointer(bare), (reference.suite_id, current.suite_id))
         )
         if types is not None:
             return _json_column(name, "case field", "c.canonical", bare, types)
@@ -249,9 +246,9 @@ def resolve_column(
     raise NotFoundError(f"{name}: no such column for these runs; known columns: {known}")
 
 
-def _key_types(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> set[str] | None:
+def _known_types(types: set[str | None]) -> set[str] | None:
     """The JSON types a key takes (without NULL), or None when no row has the key at all."""
-    found = {row[0] for row in con.execute(sql, params).fetchall() if row[0] is not None}
+    found = {t for t in types if t is not None}
     if not found:
         return None
     return found - {"NULL"}
@@ -522,26 +519,18 @@ def _slice_order(key: tuple[str, str | None]) -> tuple[int, str]:
 
 def _values(col: Column, by: str, reference: RunInfo, current: RunInfo) -> tuple[str, list[Any]]:
     """SQL of (side, grp, x) rows: one per case result of either run."""
-    x = f"CAST(({col.sql}) AS {'DOUBLE' if col.kind == 'numeric' else 'VARCHAR'})"
-    part = (
-        f"SELECT ? AS side, c.{by} AS grp, {x} AS x FROM results r "
-        "JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id WHERE r.run_id = ?"
+    sides = tuple(
+        (side, run.suite_id, run.run_id)
+        for side, run in (("reference", reference), ("current", current))
     )
-    params: list[Any] = []
-    for side, run in (("reference", reference), ("current", current)):
-        params += [side, *col.params, run.suite_id, run.run_id]
-    return f"{part} UNION ALL {part}", params
+    return side_values(col.sql, col.params, col.kind == "numeric", by, sides)
 
 
 def _cut_points(
     con: duckdb.DuckDBPyConnection, values_sql: str, params: list[Any], bins: int
 ) -> tuple[tuple[float, ...], bool, float | None, float | None]:
     levels = [i / bins for i in range(1, bins)]
-    quantiles, low, high = con.execute(
-        f"WITH v AS ({values_sql}) SELECT quantile_disc(x, ?::DOUBLE[]), min(x), max(x) "
-        "FROM v WHERE side = 'reference' AND isfinite(x)",
-        [*params, levels],
-    ).fetchone() or (None, None, None)
+    quantiles, low, high = reference_quantiles(con, values_sql, params, levels)
     if low is None:
         return (), False, None, None
     cuts = tuple(sorted({float(q) for q in quantiles}))
@@ -558,12 +547,7 @@ def _numeric_counts(
     boundaries = list(cut_points)
     if point_mass:
         boundaries.insert(0, math.nextafter(cut_points[0], -math.inf))
-    values = "histogram(x, ?::DOUBLE[])" if boundaries else "count(x)"
-    rows = con.execute(
-        f"WITH v AS ({values_sql}) SELECT side, grp, GROUPING(grp), {values}, count(*) - count(x) "
-        "FROM v GROUP BY GROUPING SETS ((side), (side, grp))",
-        [*params, boundaries] if boundaries else params,
-    ).fetchall()
+    rows = numeric_histograms(con, values_sql, params, boundaries)
     template = _numeric_bins(cut_points, point_mass)
     edges = set(boundaries)
     out: dict[tuple[str, str | None], dict[str, list[int]]] = defaultdict(
@@ -621,20 +605,7 @@ def _with_counts(template: list[_Bin], sides: dict[str, list[int]]) -> list[_Bin
 def _categorical_counts(
     con: duckdb.DuckDBPyConnection, values_sql: str, params: list[Any], max_categories: int
 ) -> tuple[dict[tuple[str, str | None], list[_Bin]], int]:
-    rows = con.execute(
-        f"""WITH v AS ({values_sql}),
-                 ranked AS (SELECT x, row_number() OVER (ORDER BY count(*) DESC, x) AS rank
-                            FROM v WHERE x IS NOT NULL GROUP BY x),
-                 b AS (SELECT v.side, v.grp,
-                              CASE WHEN v.x IS NULL THEN 'null'
-                                   WHEN ranked.rank <= ? THEN 'value' ELSE 'other' END AS kind,
-                              CASE WHEN ranked.rank <= ? THEN v.x END AS label
-                       FROM v LEFT JOIN ranked ON ranked.x = v.x)
-            SELECT side, grp, GROUPING(grp), kind, label, count(*),
-                   (SELECT count(*) FROM ranked)
-            FROM b GROUP BY GROUPING SETS ((side, kind, label), (side, grp, kind, label))""",
-        [*params, max_categories, max_categories],
-    ).fetchall()
+    rows = category_counts(con, values_sql, params, max_categories)
     distinct = int(rows[0][6]) if rows else 0
     found: dict[tuple[str, str | None], dict[tuple[str, str | None], dict[str, int]]] = defaultdict(
         lambda: defaultdict(lambda: {"reference": 0, "current": 0})

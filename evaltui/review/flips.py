@@ -18,6 +18,7 @@ import numpy as np
 from evaltui.errors import InputError
 from evaltui.review.flakiness import Flakiness, flakiness
 from evaltui.store.queries import RunInfo, get_runs, list_runs
+from evaltui.store.queries_outcomes import case_outcomes
 
 RIGHT, WRONG, MISSING = "R", "W", "-"
 
@@ -95,14 +96,7 @@ def flip_report(
     baseline = get_runs(con, [baseline_id])[0]
     runs = _runs(con, baseline, run_ids)
     ids = [baseline.run_id, *(r.run_id for r in runs)]
-    table = con.sql(
-        """SELECT c.case_id, list_position(?::VARCHAR[], r.run_id) - 1 AS col,
-                  r.route IS NOT DISTINCT FROM c.expected_route AS right
-           FROM results r JOIN cases c ON c.case_id = r.case_id AND c.suite_id = ?
-           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-           ORDER BY c.case_id""",
-        params=[ids, baseline.suite_id, ids],
-    ).to_arrow_table()
+    table = case_outcomes(con, baseline.suite_id, ids)
     case_col = table.column("case_id").to_numpy(zero_copy_only=False)
     names, rows = np.unique(case_col, return_inverse=True)
     matrix = np.full((names.size, len(ids)), -1, dtype=np.int8)  # -1 missing, 0 wrong, 1 right

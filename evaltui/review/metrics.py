@@ -15,13 +15,6 @@ Number = int | float
 def metric_values(
     metrics: tuple[MetricSpec, ...], counts: dict[str, tuple[int, int]]
 ) -> dict[str, Number | None]:
-    """Metric values from their (numerator, denominator) counts: a count is its numerator, a
-    rate the share (None over no cases). Integer division in IEEE doubles, as SQL would do it."""
-    out: dict[str, Number | None] = {}
-    for spec in metrics:
-        numerator, denominator = counts.get(spec.name, (0, 0))
-        if spec.kind == "count":
-            out[spec.name] = numerator
-        else:
-            out[spec.name] = numerator / denominator if denominator else None
-    return out
+    """Metric values from their (numerator, denominator) counts, as each one's kind defines them
+    (`contract.metric_kinds`: a count is its numerator, a rate the share, None over no cases)."""
+    return {spec.name: spec.metric_kind.value(*counts.get(spec.name, (0, 0))) for spec in metrics}

@@ -3,7 +3,8 @@
 For the cases both runs have results for, cell (a, b) counts the cases the baseline routed `a`
 and the candidate routed `b`; the diagonal is unchanged behaviour. Each cell also says how many
 of its cases the change fixed or broke, so "ABSTAIN -> SERVE" can be told apart as a repair
-(expected SERVE) or an unsafe answer (expected ABSTAIN). One set-based query for all candidates.
+(expected SERVE) or an unsafe answer (expected ABSTAIN). The counts are one set-based query for
+all candidates (`store.queries_transitions`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import duckdb
 
 from evaltui.errors import InputError
 from evaltui.store.queries import get_runs
+from evaltui.store.queries_transitions import transition_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,23 +73,6 @@ class TransitionMatrix:
         }
 
 
-TRANSITIONS_SQL = """
-WITH base AS (SELECT case_id, route FROM results WHERE run_id = ?)
-SELECT r.run_id,
-       base.route,
-       r.route,
-       count(*),
-       count(*) FILTER (WHERE base.route <> c.expected_route AND r.route = c.expected_route),
-       count(*) FILTER (WHERE base.route = c.expected_route AND r.route <> c.expected_route)
-FROM results r
-JOIN base ON base.case_id = r.case_id
-JOIN cases c ON c.suite_id = ? AND c.case_id = r.case_id
-WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-GROUP BY r.run_id, base.route, r.route
-ORDER BY r.run_id, base.route, r.route
-"""
-
-
 def transition_matrices(
     con: duckdb.DuckDBPyConnection, baseline_id: str, run_ids: Iterable[str]
 ) -> dict[str, TransitionMatrix]:
@@ -105,12 +90,10 @@ def transition_matrices(
         )
     cells: dict[str, list[TransitionCell]] = defaultdict(list)
     if ids:
-        for run_id, base_route, route, count, fixed, broken in con.execute(
-            TRANSITIONS_SQL, [baseline_id, baseline.suite_id, ids]
-        ).fetchall():
-            cells[run_id].append(
-                TransitionCell(base_route, route, int(count), int(fixed), int(broken))
-            )
+        for run_id, base_route, route, count, fixed, broken in transition_counts(
+            con, baseline_id, baseline.suite_id, ids
+        ):
+            cells[run_id].append(TransitionCell(base_route, route, count, fixed, broken))
     return {run_id: _matrix(baseline_id, run_id, cells[run_id]) for run_id in ids}
 
 

@@ -147,7 +147,7 @@ def metric_trend(
         for run_id, cells in suite_cells.items():
             counted = metric_counts_from_cells((spec,), cells)
             values[run_id] = metric_values((spec,), counted)[metric]
-            if spec.kind == "rate":
+            if spec.metric_kind.has_interval:
                 rates[run_id] = proportion(*counted[metric], confidence)
     fields = suites[base.suite_id].comparison_fields
     differs = {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from evaltui.errors import StoreError
+from evaltui.errors import StoreError, first_line
 from evaltui.safe_files import os_problem
 from evaltui.settings import PROJECT_DIR, STORE_ENV, load, project_folder
 from evaltui.store.schema import DDL, SCHEMA_VERSION
@@ -99,7 +99,7 @@ class Store:
             except duckdb.Error as exc:
                 if created:
                     _remove_new_store(path)
-                raise StoreError(f"{path}: cannot open the store: {_first_line(exc)}") from None
+                raise StoreError(f"{path}: cannot open the store: {first_line(exc)}") from None
         # DuckDB draws its own progress bar (carriage returns, on stdout) for statements over
         # two seconds: welcome during a load in a terminal, garbage in a piped log or in the app
         con.execute(f"SET enable_progress_bar = {str(_duckdb_bar(read_only)).lower()}")
@@ -203,7 +203,7 @@ def _busy(path: Path, exc: duckdb.Error, read_only: bool) -> str:
 
 def _explain_open_error(path: Path, exc: duckdb.Error, read_only: bool, wait: float = 0) -> str:
     if not _is_lock_conflict(exc):
-        return f"{path}: cannot open the store: {_first_line(exc)}"
+        return f"{path}: cannot open the store: {first_line(exc)}"
     waited = f"; still busy after {wait:g}s" if wait > 0 else ""
     if read_only:
         return (
@@ -214,8 +214,3 @@ def _explain_open_error(path: Path, exc: duckdb.Error, read_only: bool, wait: fl
         f"{_busy(path, exc, read_only)}{waited}; close it, or load into another store with "
         "--store, and try again (or pass --wait SECONDS to wait for it)"
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -30,7 +30,7 @@ import pyarrow as pa
 from evaltui.contract.discover import Batch
 from evaltui.contract.model import CASE_COLUMNS, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
-from evaltui.errors import InputError, InputErrors, raise_collected
+from evaltui.errors import InputError, InputErrors, first_line, raise_collected
 from evaltui.progress import showing
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
@@ -461,13 +461,13 @@ def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputErr
                     found,
                     run.cases_file.path,
                     run,
-                    f"cannot read case results: {_first_line(single)}",
+                    f"cannot read case results: {first_line(single)}",
                 )
     finally:
         probe.close()
     first = runs[0]
     assert first.cases_file is not None
-    return InputError(first.cases_file.path, f"cannot read case results: {_first_line(exc)}")
+    return InputError(first.cases_file.path, f"cannot read case results: {first_line(exc)}")
 
 
 def _check_results(
@@ -677,9 +677,7 @@ def _parquet_reader(con: duckdb.DuckDBPyConnection, run: Run) -> _Reader:
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
     except duckdb.Error as exc:
         found = _diagnose_parquet(run, _Anything())
-        raise _diagnosed(
-            found, path, run, f"cannot read case results: {_first_line(exc)}"
-        ) from None
+        raise _diagnosed(found, path, run, f"cannot read case results: {first_line(exc)}") from None
     columns = {name: str(type_).upper() for name, type_, *_ in described}
     problems = [
         f"column {name!r} appears more than once"
@@ -790,7 +788,7 @@ def _diagnose_parquet(run: Run, ids: Container[str]) -> list[InputError]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # corrupt file: pyarrow says why
-        return [InputError(path, f"cannot read Parquet file: {_first_line(exc)}")]
+        return [InputError(path, f"cannot read Parquet file: {first_line(exc)}")]
     rows = ((index, _parquet_row(row)) for index, row in enumerate(table.to_pylist(), start=1))
     return diagnose_rows(rows, path, ids, run.suite_id, label="row")
 
@@ -806,8 +804,3 @@ def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(TypeError, ValueError):
                 out[key] = float(out[key])  # e.g. a Decimal column
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

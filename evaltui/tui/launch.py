@@ -6,11 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from evaltui.errors import InputError, NotFoundError
-from evaltui.sanitize import visible
+from evaltui.actions.store import check_start, open_store
 from evaltui.settings import NO_COLOR_ENV, Settings, load
-from evaltui.store.connection import Store, resolve_store_path
-from evaltui.store.queries import experiments, get_run
 
 
 def run_app(
@@ -38,7 +35,7 @@ def run_app(
     check_settings(settings)
     environ = {**os.environ, **({NO_COLOR_ENV: "1"} if settings.no_color else {})}
     theme = settings.theme or pick_theme(environ)
-    store = Store.open(resolve_store_path(store_path), read_only=True, wait=wait, on_wait=on_wait)
+    store = open_store(store_path, read_only=True, wait=wait, on_wait=on_wait)
     try:
         check_start(store, experiment=experiment, baseline=baseline)
     except BaseException:
@@ -51,19 +48,3 @@ def run_app(
         app.run()
     finally:
         app.release_store()
-
-
-def check_start(store: Store, *, experiment: str | None, baseline: str | None) -> None:
-    """Refuse an unknown experiment or baseline before the screen is taken over."""
-    if baseline is not None:
-        run = get_run(store.con, baseline)
-        if experiment is not None and run.experiment != experiment:
-            raise InputError(
-                None,
-                f"--baseline {visible(baseline)} belongs to experiment {visible(run.experiment)}, "
-                f"not {visible(experiment)}",
-            )
-    if experiment is not None and experiment not in {name for name, _ in experiments(store.con)}:
-        raise NotFoundError(
-            f"{visible(experiment)}: no such experiment in the store (see `evaltui runs`)"
-        )

@@ -92,13 +92,4 @@ def power_line(figures: PairedStats | None) -> Text:
 
 def spread(s: Spread | None, digits: int = 3, *, sign: bool = False) -> str:
     """Repeated runs of one artifact: `mean 0.982 · sd 0.004 · se 0.002 · range 0.977–0.985`."""
-    if s is None:
-        return NONE
-    fmt = f"{{:{'+' if sign else ''}.{digits}f}}"
-    parts = [f"mean {fmt.format(s.mean)}"]
-    if s.sd is not None:
-        parts.append(f"sd {s.sd:.{digits}f}")
-    if s.se is not None:
-        parts.append(f"se {s.se:.{digits}f}")
-    parts.append(f"range {fmt.format(s.low)}…{fmt.format(s.high)}")
-    return " · ".join(parts)
+    return figures_text.spread(s, digits, sign=sign, missing=NONE)

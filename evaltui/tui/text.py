@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 
+from evaltui.review import figures_text
 from evaltui.sanitize import visible
 
 NONE = "–"  # shown for a missing value
@@ -64,13 +65,13 @@ def number(value: float | int | None, digits: int = 3) -> str:
 
 
 def signed(value: float | None, digits: int = 3) -> str:
-    return NONE if value is None else f"{value:+.{digits}f}"
+    """`figures_text.signed` with the app's mark for a missing value."""
+    return figures_text.signed(value, digits, missing=NONE)
 
 
 def pvalue(value: float | None) -> str:
-    if value is None:
-        return NONE
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    """`figures_text.pvalue` with the app's mark for a missing value."""
+    return figures_text.pvalue(value, missing=NONE)
 
 
 def clip(text: str, width: int) -> str:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import duckdb
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -22,45 +20,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from evaltui.review.case_pager import CaseView
-from evaltui.review.cases import CaseDetail, CaseResult, case_detail
+from evaltui.actions.cases import CaseRow, Shown, load_case, step_case
 from evaltui.store.queries import RunInfo
+from evaltui.store.queries_case_pages import CaseView
+from evaltui.store.queries_cases import CaseResult
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, number, safe
-from evaltui.tui.widgets.case_list import CaseRow, case_rows, outcome_label
+from evaltui.tui.widgets.case_list import outcome_label
 from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.pane import ScrollPane
 
 SIDE_BY_SIDE_WIDTH = 110  # below this, the two results are stacked
 VALUE_LIMIT = 20_000  # characters of one output or metadata value shown (the store keeps all)
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    case: CaseRow
-    detail: CaseDetail
-
-
-def load_case(
-    con: duckdb.DuckDBPyConnection, case: CaseRow, suite_id: str, run_ids: list[str]
-) -> Shown:
-    return Shown(case, case_detail(con, suite_id, case.case_id, run_ids))
-
-
-def step_case(
-    con: duckdb.DuckDBPyConnection,
-    view: CaseView,
-    row: int,
-    steps: int,
-    suite_id: str,
-    run_ids: list[str],
-) -> Shown | None:
-    """The next (or previous) failure after `row` and its detail; None when there is none."""
-    target = view.step_failure(con, row, steps)
-    if target is None:
-        return None
-    case = case_rows(view.page(con, target, 1))[0]
-    return Shown(case, case_detail(con, suite_id, case.case_id, run_ids))
 
 
 def _field_value(value: Any) -> Text:

@@ -1,7 +1,7 @@
 """The cases screen: every case of a baseline/candidate pair, filters, and failure stepping.
 
-Opening it numbers the pair's cases once in a worker (`PairCases.build`); each filter is a new
-numbered view (`CaseView`) built in a worker, which replaces the old one and keeps the cursor on
+Opening it numbers the pair's cases once in a worker (`actions.cases.open_pair`); each filter is a
+new numbered view built in a worker (`actions.cases.apply_filter`), which replaces the old one and keeps the cursor on
 the same case (or the next one that passes). `n`/`]` and `N`/`[` ask the view for the next or
 previous failure: one indexed query each, whatever the number of cases. Presses made while a jump
 is under way are added up and sent as one jump of several failures, so none is lost.
@@ -10,10 +10,9 @@ is under way are added up and sent as one jump of several failures, so none is l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
-import duckdb
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -22,16 +21,30 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from evaltui.actions.cases import (
+    PAGE,
+    CaseRow,
+    Jump,
+    OpenedPair,
+    ViewData,
+    apply_filter,
+    drop_opened,
+    drop_view,
+    failure_number,
+    jump,
+    load_page,
+    open_pair,
+)
 from evaltui.plural import count
-from evaltui.review.case_pager import CaseView, PairCases, SliceCount, Transition
-from evaltui.review.cases import OUTCOMES, CaseFilter
 from evaltui.store.queries import RunInfo
+from evaltui.store.queries_case_pages import CaseView, PairCases, SliceCount
+from evaltui.store.queries_cases import OUTCOMES, CaseFilter
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.stats_text import compact, power_line
 from evaltui.tui.text import plain, safe
-from evaltui.tui.widgets.case_list import OUTCOME_LABELS, PAGE, CaseList, CaseRow, case_rows
+from evaltui.tui.widgets.case_list import OUTCOME_LABELS, CaseList
 from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.safe_input import SafeInput
 from evaltui.tui.widgets.transitions import TransitionSummary
@@ -44,95 +57,6 @@ OUTCOME = "filter by outcome: fixed, broken, both right, both wrong, missing"
 SUMMARY = "hide or show the route transition summary and the paired statistics line"
 TEXT_FILTER_DELAY = 0.3  # seconds of typing pause before the text filter is applied
 ALL = "\x00all"  # picker value meaning "no filter" (cannot be a real slice name from the store)
-
-
-@dataclass(frozen=True, slots=True)
-class ViewData:
-    """A freshly built view and what is shown about it."""
-
-    view: CaseView
-    cursor: int
-    transitions: list[Transition]
-    outcomes: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class OpenedPair:
-    pair: PairCases
-    slices: list[SliceCount]
-    data: ViewData
-
-
-def _describe(con: duckdb.DuckDBPyConnection, view: CaseView, cursor: int) -> ViewData:
-    return ViewData(view, cursor, view.transitions(con), view.outcome_counts(con))
-
-
-def open_pair(
-    con: duckdb.DuckDBPyConnection, run: RunInfo, baseline: RunInfo | None, where: CaseFilter
-) -> OpenedPair:
-    pair = PairCases.build(con, run, baseline)
-    view = pair.view(con, where)
-    return OpenedPair(pair, pair.slices(con), _describe(con, view, 0))
-
-
-def apply_filter(
-    con: duckdb.DuckDBPyConnection, pair: PairCases, where: CaseFilter, pair_row: int | None
-) -> ViewData:
-    view = pair.view(con, where)
-    cursor = 0 if pair_row is None or not view.total else view.locate(con, pair_row)
-    return _describe(con, view, cursor)
-
-
-def _drop_view(con: duckdb.DuckDBPyConnection, data: ViewData) -> None:
-    data.view.drop(con)
-
-
-def _drop_opened(con: duckdb.DuckDBPyConnection, opened: OpenedPair) -> None:
-    opened.data.view.drop(con)
-    opened.pair.drop(con)
-
-
-def load_page(
-    con: duckdb.DuckDBPyConnection, view: CaseView, start: int, rows: int
-) -> list[CaseRow] | None:
-    try:
-        return case_rows(view.page(con, start, rows))
-    except duckdb.CatalogException:  # the view was replaced (and dropped) meanwhile
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Jump:
-    """Where a failure jump lands, with the page of rows around it (one worker round trip)."""
-
-    table: str
-    steps: int
-    target: int | None
-    failures_before: int
-    page_start: int
-    rows: list[CaseRow]
-
-
-def jump(con: duckdb.DuckDBPyConnection, view: CaseView, start: int, steps: int) -> Jump | None:
-    try:
-        target = view.step_failure(con, start, steps)
-        if target is None:
-            return Jump(view.table, steps, None, 0, 0, [])
-        before = view.failures_before(con, target)
-        page_start = (target // PAGE) * PAGE
-        rows = case_rows(view.page(con, page_start, PAGE))
-    except duckdb.CatalogException:  # the view was replaced (and dropped) meanwhile
-        return None
-    return Jump(view.table, steps, target, before, page_start, rows)
-
-
-def failure_number(
-    con: duckdb.DuckDBPyConnection, view: CaseView, row: int
-) -> tuple[str, int, int] | None:
-    try:
-        return view.table, row, view.failures_before(con, row)
-    except duckdb.CatalogException:
-        return None
 
 
 class CasesScreen(ReviewScreen):
@@ -281,7 +205,7 @@ class CasesScreen(ReviewScreen):
             self.baseline,
             self.where,
             group="view",
-            on_cancel=_drop_opened,
+            on_cancel=drop_opened,
         )
 
     def on_unmount(self) -> None:
@@ -420,7 +344,7 @@ class CasesScreen(ReviewScreen):
             where,
             pair_row,
             group="view",
-            on_cancel=_drop_view,
+            on_cancel=drop_view,
         )
 
     def action_toggle_failures(self) -> None:

@@ -11,11 +11,9 @@ through `safe()`. `C` co-signs the highlighted decision (the co-sign modal, cosi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -23,14 +21,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
+from evaltui.actions.decisions import DecisionLog, decision_json_path, load_log
 from evaltui.decision.cosign import CoSignature
-from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
-from evaltui.decision.signatures import signature_counts
+from evaltui.decision.log import LoggedDecision, log_path_for_store
 from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.plural import count
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import NONE, clip, elide, plain, safe
 from evaltui.tui.widgets.keys_footer import KeysFooter
+from evaltui.tui.widgets.list_keys import movement_bindings
 from evaltui.tui.widgets.pane import ScrollPane
 from evaltui.tui.widgets.search import SearchBox, matches
 
@@ -44,40 +43,6 @@ STATE_HELP = {
     "missing": "the decision file is no longer where it was written",
     "changed": "the decision file no longer holds the bytes that were signed",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionLog:
-    path: Path
-    entries: tuple[LoggedDecision, ...]  # newest first
-    problems: tuple[str, ...]
-    signatures: tuple[int, ...] = ()  # signature files per entry (the decider's and co-signers')
-
-    def signature_count(self, logged: LoggedDecision) -> int | None:
-        for index, entry in enumerate(self.entries):
-            if entry is logged:
-                return self.signatures[index] if index < len(self.signatures) else None
-        return None
-
-
-def load_log(con: duckdb.DuckDBPyConnection, log_path: Path) -> DecisionLog:
-    """The log, newest first, with the state of each file (worker side; `con` is not needed)."""
-    del con
-    entries, problems = read_log(log_path)
-    newest_first = tuple(reversed(entries))
-    paths = [_json_path(e) for e in newest_first]
-    counts = signature_counts([p for p in paths if p is not None])
-    return DecisionLog(
-        log_path,
-        newest_first,
-        tuple(" / ".join(p.lines()) for p in problems),
-        tuple(0 if p is None else counts.get(p, 0) for p in paths),
-    )
-
-
-def _json_path(logged: LoggedDecision) -> Path | None:
-    path = logged.entry.get("json_path")
-    return Path(path) if isinstance(path, str) and path else None
 
 
 def check_command(entry: dict[str, Any]) -> str:
@@ -126,12 +91,7 @@ class LogTable(DataTable[Text], inherit_bindings=False):
 
     HELP_NAME = "decisions list"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "next decision", show=False, id="down"),
-        Binding("up,k", "cursor_up", "previous decision", show=False, id="up"),
-        Binding("pagedown", "page_down", "page down", show=False, id="page_down"),
-        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
-        Binding("home,g", "scroll_top", "newest", show=False, id="first"),
-        Binding("end,G", "scroll_bottom", "oldest", show=False, id="last"),
+        *movement_bindings("next decision", "previous decision", "newest", "oldest"),
     ]
 
 
@@ -301,7 +261,7 @@ class DecisionsScreen(ReviewScreen):
         from evaltui.tui.screens.cosign import CosignModal
 
         logged = self.highlighted
-        path = None if logged is None else _json_path(logged)
+        path = None if logged is None else decision_json_path(logged)
         if logged is None or path is None:
             self.notify("no decision to co-sign", markup=False, timeout=3)
             return

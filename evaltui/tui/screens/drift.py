@@ -21,7 +21,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
-import duckdb
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -29,18 +28,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from evaltui.actions.drift import list_columns, measure_drift, trend_against
 from evaltui.plural import count
 from evaltui.review.drift import (
+    EPSILON,
     THRESHOLDS,
     Column,
     DriftResult,
     SliceDrift,
     builtin_columns,
-    drift,
-    drift_columns,
 )
+from evaltui.review.figures_text import divergence, drift_cells
 from evaltui.review.report import RunReview
-from evaltui.review.trend import MetricTrend, metric_trend
+from evaltui.review.trend import MetricTrend
 from evaltui.tui.drift_plot import DriftPlot
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
@@ -57,22 +57,8 @@ ALL = "\x00all"  # picker value meaning "all cases" (cannot be a real slice name
 STRONG_READINGS = ("moderate", "major", "absent in reference", "absent in current")
 
 
-def list_columns(
-    con: duckdb.DuckDBPyConnection, reference_id: str, current_id: str
-) -> tuple[str, tuple[Column, ...]]:
-    """Every column drift can be measured on for this pair, tagged with the current run."""
-    return current_id, tuple(drift_columns(con, reference_id, current_id))
-
-
-def trend_against(
-    con: duckdb.DuckDBPyConnection, experiment: str, metric: str, baseline: str
-) -> MetricTrend:
-    """The trend, with the runs not comparable with the pinned baseline left out of its line."""
-    return metric_trend(con, experiment, metric, baseline=baseline)
-
-
 def _psi(value: float | None) -> str:
-    return NONE if value is None else f"{value:.4f}"
+    return divergence(value, missing=NONE)
 
 
 def missing_splits(r: RunReview) -> list[tuple[str, int, int]]:
@@ -192,16 +178,17 @@ def slice_table(result: DriftResult, selected: str | None) -> RenderableType:
     for entry in (result.overall, *result.per_slice):
         mark = "▸" if entry.name == selected else ""
         strong = entry.reading in STRONG_READINGS
+        ref, cur, psi, js, reading, noise, note = drift_cells(entry, missing=NONE)
         table.add_row(
             Text(mark, style="bold"),
             safe("all cases" if entry.name is None else entry.name, limit=80),
-            Text(f"{entry.reference_count:,}"),
-            Text(f"{entry.current_count:,}"),
-            _psi(entry.psi),
-            _psi(entry.js),
-            Text(entry.reading, style="bold" if strong else ""),
-            Text(f"~{entry.noise_floor:.3f}"),
-            entry.notes(),
+            Text(ref),
+            Text(cur),
+            psi,
+            js,
+            Text(reading, style="bold" if strong else ""),
+            Text(noise),
+            note,
         )
     return table
 
@@ -215,7 +202,7 @@ class DriftScreen(ReviewScreen):
         "In the plot each bin is one row: ▀ the reference's share, ▄ the current run's, █ both; "
         "the exact shares are printed at the right. PSI sums (cur - ref) x ln(cur / ref) over the "
         "bins, JS is the Jensen-Shannon divergence in nats (natural log, at most ln 2); both add "
-        f"ε (1e-8) to every share. {THRESHOLDS}. The noise floor is the PSI two samples of one "
+        f"ε ({EPSILON:g}) to every share. {THRESHOLDS}. The noise floor is the PSI two samples of one "
         "unchanged distribution show from sampling alone: a PSI near it says nothing, and a slice "
         "whose floor reaches 0.1 is marked noisy. Numeric columns take their bins from "
         "the reference's quantiles. The trend is a metric recomputed from every run of the "
@@ -304,7 +291,7 @@ class DriftScreen(ReviewScreen):
         )
         self.fetch(
             self.show_drift,
-            drift,
+            measure_drift,
             self.reference.run_id,
             self.current.run_id,
             self.column,

@@ -16,10 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
-from evaltui.review.flips import FlipReport, flip_report
+from evaltui.actions.flips import flips
+from evaltui.review.flips import FlipReport
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.text import safe
+from evaltui.tui.widgets.list_keys import movement_bindings
 
 MAX_ROWS = 5_000  # the first rows in case-id order; `evaltui flips --json` lists them all
 
@@ -40,12 +42,7 @@ def repeat_runs(ctx: PairContext) -> tuple[str, ...]:
 class FlipTable(DataTable[Text], inherit_bindings=False):
     HELP_NAME = "flips list"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "next case", show=False, id="down"),
-        Binding("up,k", "cursor_up", "previous case", show=False, id="up"),
-        Binding("pagedown", "page_down", "page down", show=False, id="page_down"),
-        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
-        Binding("home,g", "scroll_top", "first", show=False, id="first"),
-        Binding("end,G", "scroll_bottom", "last", show=False, id="last"),
+        *movement_bindings("next case", "previous case", "first", "last"),
     ]
 
 
@@ -90,7 +87,7 @@ class FlipsScreen(ReviewScreen):
         table = self.query_one(FlipTable)
         for label in ("case", "baseline", "history", "fixed", "broken", "flaky"):
             table.add_column(label)
-        self.fetch(self.flips_loaded, flip_report, self.context.baseline.run_id, self.runs)
+        self.fetch(self.flips_loaded, flips, self.context.baseline.run_id, self.runs)
 
     def flips_loaded(self, report: FlipReport) -> None:
         rep = report.repeats

@@ -8,25 +8,21 @@ cursor on the run it was on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from evaltui.decision.log import log_path_for_store, read_log
-from evaltui.errors import EvaltuiError
+from evaltui.actions.review import ExperimentReview, open_experiment
+from evaltui.decision.log import log_path_for_store
 from evaltui.plural import count
 from evaltui.review.noninferiority import DEFAULT_MARGIN
 from evaltui.review.paired import PairedSettings
-from evaltui.review.report import Review, default_baseline, review_runs
-from evaltui.store.queries import experiments, get_run
+from evaltui.review.report import Review
 from evaltui.tui.pair_actions import (
     PAIR_ACTIONS,
     PairContext,
@@ -46,48 +42,6 @@ from evaltui.tui.widgets.search import SearchBox
 # The app reviews with the same margin the canary's sequential test defaults to: every pair
 # header then says whether the candidate is shown not worse by more than 2 points.
 APP_SETTINGS = PairedSettings(margin=DEFAULT_MARGIN)
-
-
-@dataclass(frozen=True, slots=True)
-class RunsData:
-    experiments: list[tuple[str, int]]
-    review: Review | None
-
-
-def first_experiment(names: list[str], log_path: Path) -> str:
-    """The experiment the app opens on when none is asked for.
-
-    The experiment of the most recent decision logged on this store (the reviewer carries on
-    where they signed last), else the first by name: a stable choice that adding runs to another
-    experiment does not change. `names` must not be empty.
-    """
-    try:
-        logged, _ = read_log(log_path)
-    except EvaltuiError:  # an unreadable log is reported on the decisions screen, not here
-        logged = []
-    known = set(names)
-    for entry in reversed(logged):
-        experiment = entry.entry.get("experiment")
-        if isinstance(experiment, str) and experiment in known:
-            return experiment
-    return min(names)
-
-
-def load_runs(
-    con: duckdb.DuckDBPyConnection,
-    experiment: str | None,
-    baseline: str | None,
-    log_path: Path,
-) -> RunsData:
-    """The experiments in the store and the review of one of them (worker side)."""
-    names = experiments(con)
-    if not names:
-        return RunsData(names, None)
-    if baseline is not None:
-        experiment = get_run(con, baseline).experiment
-    experiment = experiment or first_experiment([name for name, _ in names], log_path)
-    baseline = baseline or default_baseline(con, experiment)
-    return RunsData(names, review_runs(con, baseline, settings=APP_SETTINGS))
 
 
 class RunsScreen(ReviewScreen):
@@ -186,10 +140,11 @@ class RunsScreen(ReviewScreen):
         self.set_loading(True)
         self.fetch(
             lambda data: self.show_runs(data, keep),
-            load_runs,
+            open_experiment,
             self.experiment,
             self.baseline,
             log_path_for_store(self.review_app.store.path),
+            APP_SETTINGS,
             group="review",
         )
 
@@ -202,7 +157,7 @@ class RunsScreen(ReviewScreen):
         title = self.query_one("#title", Static)
         title.update(Text.assemble(self.title_text(), ("  " + note, "italic")))
 
-    def show_runs(self, data: RunsData, keep: str | None) -> None:
+    def show_runs(self, data: ExperimentReview, keep: str | None) -> None:
         self.set_loading(False)
         self.experiment_list = data.experiments
         self.review = data.review

@@ -12,7 +12,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import ClassVar
 
-import pyarrow as pa
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -22,9 +21,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from evaltui.actions.cases import PAGE, CaseRow
 from evaltui.tui.text import fit, plain
 
-PAGE = 100
 GAP = 2  # spaces between columns
 MAX_PAGES = 40
 OUTCOME_LABELS = {
@@ -37,32 +36,11 @@ OUTCOME_LABELS = {
 FAILURE_MARK = "✗"
 
 
-@dataclass(frozen=True, slots=True)
-class CaseRow:
-    """One row of a view as stored (raw, unsanitized: sanitize when drawing)."""
-
-    row: int
-    pair_row: int
-    case_id: str
-    split: str
-    slice_name: str | None
-    expected_route: str
-    baseline_route: str | None
-    route: str | None
-    outcome: str | None
-    correct: bool
-
-
 def outcome_label(case: CaseRow, *, paired: bool) -> str:
     """What a case came to: its outcome against the baseline, else right or wrong."""
     if paired:
         return OUTCOME_LABELS.get(case.outcome or "", case.outcome or "")
     return "right" if case.correct else "wrong"
-
-
-def case_rows(table: pa.Table) -> list[CaseRow]:
-    """A page of a view (`CaseView.page`) as rows; a page is at most PAGE rows."""
-    return [CaseRow(**record) for record in table.to_pylist()]
 
 
 @dataclass(frozen=True, slots=True)

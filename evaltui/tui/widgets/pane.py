@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
+
+from evaltui.tui.widgets.list_keys import SCROLL_ACTIONS, movement_bindings
 
 
 class ScrollPane(VerticalScroll, can_focus=True, inherit_bindings=False):
     HELP_NAME = "pane"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "scroll_down", "scroll down", show=False, id="down"),
-        Binding("up,k", "scroll_up", "scroll up", show=False, id="up"),
-        Binding("pagedown,space", "page_down", "page down", show=False, id="page_down"),
-        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
-        Binding("home,g", "scroll_home", "top", show=False, id="first"),
-        Binding("end,G", "scroll_end", "bottom", show=False, id="last"),
+        *movement_bindings(
+            "scroll down",
+            "scroll up",
+            "top",
+            "bottom",
+            actions=SCROLL_ACTIONS,
+            page_down_keys="pagedown,space",
+        ),
     ]

@@ -20,6 +20,7 @@ from textual.widgets import DataTable
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import paired_figures
 from evaltui.tui.text import NONE, clip, elide, number, plain, pvalue, signed
+from evaltui.tui.widgets.list_keys import movement_bindings
 from evaltui.tui.widgets.search import matches
 
 DIM = "dim"
@@ -181,12 +182,7 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
             tooltip="the baseline and the highlighted run side by side",
             id="open",
         ),
-        Binding("down,j", "cursor_down", "next run", show=False, id="down"),
-        Binding("up,k", "cursor_up", "previous run", show=False, id="up"),
-        Binding("pagedown", "page_down", "page down", show=False, id="page_down"),
-        Binding("pageup", "page_up", "page up", show=False, id="page_up"),
-        Binding("home,g", "scroll_top", "first run", show=False, id="first"),
-        Binding("end,G", "scroll_bottom", "last run", show=False, id="last"),
+        *movement_bindings("next run", "previous run", "first run", "last run"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from evaltui.review.case_pager import Transition
+from evaltui.store.queries_case_pages import Transition
 from evaltui.tui.text import clip, plain
 
 MAX_ROUTES = 6

@@ -19,8 +19,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from evaltui.review.cases import OUTCOMES, CaseFilter, filter_conditions, pair_query
 from evaltui.store.queries import RunInfo
+from evaltui.store.queries_cases import OUTCOMES, CaseFilter, filter_conditions, pair_query
 from evaltui.store.scratch import drop_table, new_table_name
 
 PAGE_COLUMNS = (

@@ -1,0 +1,74 @@
+"""The CLI's `compare` and the app print the same p-value, interval and rate the same way.
+
+Both surfaces format through `evaltui.review.figures_text`; this drives the real `compare`
+command and the app's own renderers (the cases screen's statistics line, the side-by-side
+screen, the runs table's p cell) over one review of the sample store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+
+from evaltui.actions.review import compare_runs
+from evaltui.review import figures_text
+from evaltui.review.paired import PairedSettings
+from evaltui.store.connection import Store
+from evaltui.tui.screens.compare import side_by_side
+from evaltui.tui.stats_text import compact, rate
+from evaltui.tui.text import pvalue
+
+BASELINE = "sr-prod-v3.4"
+CANDIDATE = "sr-v3.5-rc3-s3"
+
+
+def _rendered(renderable: object) -> str:
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(renderable)
+    return console.export_text()
+
+
+def _lines_of(out: str, run_id: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(f"{run_id} ")]
+
+
+def test_compare_and_the_app_print_the_same_figures(sample_store: Path, run_cli) -> None:
+    result = run_cli("compare", BASELINE, "--store", sample_store)
+    assert result.code == 0, result.err
+    with Store.open(sample_store, read_only=True) as store:
+        review = compare_runs(store.con, BASELINE, None, PairedSettings())
+    cand = next(r for r in review.runs if r.run_id == CANDIDATE)
+    stats = cand.paired
+    assert stats is not None and stats.ci is not None
+
+    p_text = figures_text.pvalue(stats.test_p)
+    ci_text = figures_text.interval(stats.ci)
+    rate_text = figures_text.rate(stats.candidate_rate)
+    # the CLI: the paired row and the Wilson row of the candidate
+    rows = _lines_of(result.out, CANDIDATE)
+    assert any(f" {p_text} " in row and f" {ci_text} " in row for row in rows), rows
+    assert any(f" {rate_text} n=" in row for row in rows), rows
+    # the app: the cases screen's statistics line and the side-by-side screen
+    line = compact(stats, review.settings.confidence).plain
+    assert f"p {p_text}" in line
+    assert f"{stats.ci.low:+.3f}…{stats.ci.high:+.3f}" in line
+    panes = _rendered(side_by_side(review, cand, stats))
+    assert ci_text in panes and rate(stats.candidate_rate) == rate_text
+    assert rate_text in panes
+    assert pvalue(stats.mcnemar_p) == figures_text.pvalue(stats.mcnemar_p)
+
+
+def test_a_tiny_p_reads_the_same_below_the_floor_on_both_surfaces(sample_store: Path) -> None:
+    """Before: `compare` printed `.3g` (`0.0004`), the app `<0.001`."""
+    with Store.open(sample_store, read_only=True) as store:
+        review = compare_runs(store.con, BASELINE, None, PairedSettings())
+    stats = next(r.paired for r in review.runs if r.run_id == CANDIDATE)
+    assert stats is not None
+    assert stats.clustered is None  # so the test's p is McNemar's
+    tiny = replace(stats, mcnemar_p=0.0004, holm_p=0.0008)
+    cells = dict(zip(figures_text.PAIRED_COLUMNS, figures_text.paired_cells(tiny), strict=True))
+    assert cells["p"] == "<0.001" and cells["p Holm"] == "<0.001"
+    assert "p <0.001, Holm <0.001" in compact(replace(tiny, family_size=3), 0.95).plain
+    assert pvalue(0.0004) == "<0.001" and pvalue(0.064) == "0.064"
