@@ -53,7 +53,8 @@ def alice_decides(store: Path, folder: Path) -> tuple[Path, Path]:
     record = build_record(
         draft,
         DecisionChoices(
-            rollback_artifact="ci-answerer-v1",
+            rollback_artifact="ci-answerer-v1",  # the version in production: outside the store
+            rollback_external=True,
             limitation="requires production review and monitored canary",
             reviewer="alice@example.com",
             chosen_explicitly=True,

@@ -19,7 +19,13 @@ from evaltui.errors import InputError, InputErrors
 from evaltui.settings import load
 from tests.conftest import REPO, CliResult
 
-EXAMPLE = ("--rollback", "ci-answerer-v1", "--limitation", "requires production review")
+EXAMPLE = (
+    "--rollback",
+    "ci-answerer-v1",  # the version in production: no run of the store has it
+    "--rollback-external",
+    "--limitation",
+    "requires production review",
+)
 
 
 def user_config(tmp_path: Path, text: str) -> Path:
@@ -192,12 +198,6 @@ def test_an_inner_wait_from_settings_keeps_the_outer_flag(tmp_path: Path) -> Non
 ENV_NAME = re.compile(r"[\"']EVALTUI_[A-Z_]+[\"']")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/screens/decide.py still declares EVALTUI_REVIEWER and EVALTUI_SIGNING_KEY; the "
-    "application-layer work rewrites that module (its reads become app.settings.reviewer and "
-    ".signing_key). Remove this mark then: the test will pass.",
-)
 def test_every_evaltui_environment_name_is_declared_only_in_settings() -> None:
     declared = {
         str(path.relative_to(REPO)): ENV_NAME.findall(path.read_text(encoding="utf-8"))

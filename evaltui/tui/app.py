@@ -33,6 +33,7 @@ from textual.theme import BUILTIN_THEMES
 from evaltui.errors import InputError, raise_collected
 from evaltui.sanitize import visible
 from evaltui.settings import KEYMAP_TABLE, Settings
+from evaltui.settings import load as load_settings
 from evaltui.store.connection import Store
 from evaltui.tui.palette import LiteralCommands
 
@@ -70,7 +71,7 @@ class EvaltuiApp(App[None]):
         settings: Settings | None = None,
     ) -> None:
         super().__init__()
-        self.settings = settings or Settings()
+        self.settings = settings if settings is not None else load_settings()
         if self.settings.no_color and not self.no_color:
             # Textual reads only the NO_COLOR variable; the config's no_color gets its filter
             self.no_color = True

@@ -11,7 +11,6 @@ Afterwards the modal shows the new file and the `ssh-keygen -Y verify` command t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +38,10 @@ from evaltui.decision.keys import (
 )
 from evaltui.errors import EvaltuiError, InputError
 from evaltui.tui.screens.base import ReviewModal
-from evaltui.tui.screens.decide import KEY_FILE, LOADING, REVIEWER_ENV, SIGNING_KEY_ENV, key_label
+from evaltui.tui.screens.decide import KEY_FILE, LOADING, key_label
 from evaltui.tui.text import safe
 from evaltui.tui.widgets.safe_input import SafeInput
 
-ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
 HINT = "tab / enter: next field · ^s co-signs · esc cancels"
 
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -231,7 +229,8 @@ class CosignModal(ReviewModal[CoSignature | None]):
             self.query_one(f"#cosign-row-{name}").display = False
         self.input("reviewer").placeholder = "your principal in allowed_signers"
         self.input("allowed").placeholder = "optional: check the decision against this file first"
-        self.input("allowed").value = os.environ.get(ALLOWED_SIGNERS_ENV, "")
+        allowed = self.review_app.settings.allowed_signers  # config file, EVALTUI_ALLOWED_SIGNERS
+        self.input("allowed").value = str(allowed) if allowed else ""
         self.input("key_file").placeholder = "path of an SSH private key (or a .pub in ssh-agent)"
         self.query_one("#cosign-body").disabled = True
         self.fetch(self.keys_listed, list_keys, group="keys")
@@ -247,7 +246,8 @@ class CosignModal(ReviewModal[CoSignature | None]):
         options.append((Text("a key file (type its path below)"), KEY_FILE))
         select = self.query_one("#cosign-key", Select)
         select.set_options(options)
-        env_key = os.environ.get(SIGNING_KEY_ENV)
+        configured = self.review_app.settings.signing_key  # config file, EVALTUI_SIGNING_KEY
+        env_key = str(configured) if configured else ""
         if env_key:
             self.input("key_file").value = env_key
         select.value = "0" if keys and not env_key else KEY_FILE
@@ -268,7 +268,7 @@ class CosignModal(ReviewModal[CoSignature | None]):
         self.query_one("#cosign-row-passphrase").display = key is not None and key.needs_passphrase
         self.input("passphrase").value = ""
         reviewer = self.input("reviewer")
-        suggested = os.environ.get(REVIEWER_ENV) or (
+        suggested = self.review_app.settings.reviewer or (
             key.public_key.default_reviewer if key is not None else ""
         )
         if reviewer.value in ("", self._auto_reviewer):

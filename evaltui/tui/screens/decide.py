@@ -66,8 +66,6 @@ from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.text import plain, safe
 from evaltui.tui.widgets.safe_input import SafeInput
 
-REVIEWER_ENV = "EVALTUI_REVIEWER"
-SIGNING_KEY_ENV = "EVALTUI_SIGNING_KEY"
 KEY_FILE = "file"  # the key picker's "type a key file's path" entry
 LOADING = "loading"  # the key picker's only entry until the keys are listed
 INVARIANT_SEPARATOR = ";"
@@ -458,7 +456,8 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         options.append((Text("a key file (type its path below)"), KEY_FILE))
         select = self.query_one("#field-key", Select)
         select.set_options(options)
-        env_key = os.environ.get(SIGNING_KEY_ENV)
+        configured = self.review_app.settings.signing_key  # config file, EVALTUI_SIGNING_KEY
+        env_key = str(configured) if configured else ""
         if env_key:
             self.input("key_file").value = env_key
         select.value = "0" if data.keys and not env_key else KEY_FILE
@@ -532,7 +531,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.input("passphrase").value = ""
         self.show_error("passphrase", "")
         reviewer = self.input("reviewer")
-        suggested = os.environ.get(REVIEWER_ENV) or (
+        suggested = self.review_app.settings.reviewer or (
             key.public_key.default_reviewer if key is not None else ""
         )
         if reviewer.value in ("", self._auto_reviewer):
