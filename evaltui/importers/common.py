@@ -16,7 +16,9 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +32,13 @@ from evaltui.contract.fingerprint import (
     digest_encoded,
     split_field,
 )
+from evaltui.contract.jsonio import parse_json_text
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
 from evaltui.contract.suite import SPLIT_NAME
 from evaltui.errors import InputError
+from evaltui.safe_files import open_regular
+
+INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
 # Routes an importer writes when a case has no predicted label of its own.
 ROUTE_CORRECT = "CORRECT"
@@ -101,20 +107,39 @@ class ImportedSuite:
 
 @dataclass
 class Imported:
-    """Everything read from one SOURCE: native suite and run documents, and what was skipped."""
+    """Everything read from one SOURCE: native suite and run documents, and what was skipped.
+
+    Case lists longer than INLINE_LIMIT are `SpilledRows`: JSONL files in a private scratch
+    folder (`scratch()`), removed by `close()` (`pipeline.prepare` does it).
+    """
 
     tool: str
     suites: dict[str, ImportedSuite] = field(default_factory=dict)
     runs: list[ImportedRun] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     _by_id: dict[str, ImportedRun] = field(default_factory=dict, repr=False)
+    _scratch: Path | None = field(default=None, repr=False)
+
+    def scratch(self) -> Path:
+        """A private folder for spilled rows, made on first use."""
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="evaltui-spill-"))
+        return self._scratch
+
+    def spool(self, source: Path, *, cases: bool) -> RowSpool:
+        return RowSpool(self.scratch, source, cases=cases)
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def add(
         self, suite: BuiltSuite, run: dict[str, Any], source: Path, notes: Iterable[str] = ()
     ) -> None:
         other = self._by_id.get(run["run_id"])
         if other is not None:
-            if canonical_case(other.doc) == canonical_case(run):
+            if _identity(other.doc) == _identity(run):
                 return  # the same log twice (e.g. a copy): load it once
             raise InputError(
                 source,
@@ -122,7 +147,7 @@ class Imported:
                 "import the two logs separately",
             )
         known = self.suites.get(suite.suite_id)
-        if known is not None and canonical_case(known.doc) != canonical_case(suite.doc):
+        if known is not None and _identity(known.doc) != _identity(suite.doc):
             raise InputError(
                 source,
                 f"suite {suite.suite_id!r} is also read, differently, from {known.source}; "
@@ -148,6 +173,174 @@ class Imported:
             f"nothing to import: no usable {what}; {len(self.skipped)} candidates skipped "
             f"(first: {self.skipped[0].path.name}: {self.skipped[0].reason})",
         )
+
+
+# -- rows too many to hold: spilled to JSONL in batches --------------------------------------------
+
+_SPOOL_BATCH = 4096  # rows encoded and written (or handed to Arrow) at once
+_IDENTITY = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), default=lambda o: {"spilled_rows": o.digest}
+)
+
+
+def _identity(doc: Mapping[str, Any]) -> str:
+    """A document's canonical text, spilled rows standing for their digest (same rows, same text)."""
+    return _IDENTITY.encode(doc)
+
+
+def jsonl_line(row: Mapping[str, Any]) -> str:
+    """One row of a native JSONL case file, as `evaltui import --out` writes it."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SpilledRows:
+    """More rows than INLINE_LIMIT, written to `path` as JSONL (`jsonl_line` per row).
+
+    `digest` identifies the content: for suite cases the full SHA-256 the fingerprint is cut from
+    (`fingerprint.digest_encoded`), for run results the SHA-256 of the file.
+    """
+
+    path: Path
+    count: int
+    digest: str
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class RowSpool:
+    """Rows collected one by one: kept as a list up to INLINE_LIMIT, then streamed to a JSONL file.
+
+    For suite cases (`cases=True`) each spilled case is also encoded canonically; those texts go
+    to an Arrow file beside it with the case ids, and the digest is computed at the end by DuckDB
+    sorting them by id (spilling to disk), so memory never holds all the cases or their encodings.
+    """
+
+    def __init__(self, scratch: Any, source: Path, *, cases: bool) -> None:
+        self._scratch = scratch  # () -> Path
+        self._source = source
+        self._cases = cases
+        self._rows: list[dict[str, Any]] = []
+        self._count = 0
+        self._lines: list[str] = []
+        self._ids: list[bytes] = []
+        self._canonical: list[str] = []
+        self._handle: Any = None
+        self._pairs: Any = None  # pyarrow RecordBatchFileWriter of (case_id, canonical)
+        self._sha = hashlib.sha256()
+        self._written = 0
+        self.path: Path | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._count += 1
+        if self._handle is None:
+            self._rows.append(row)
+            if len(self._rows) > INLINE_LIMIT:
+                self._open()
+                rows, self._rows = self._rows, []
+                for kept in rows:
+                    self._encode(kept)
+            return
+        self._encode(row)
+
+    def finish(self) -> list[dict[str, Any]] | SpilledRows:
+        """The rows: a list when few, else the spilled file with its digest."""
+        if self._handle is None:
+            return self._rows
+        self._flush()
+        self._handle.close()
+        assert self.path is not None
+        if not self._cases:
+            return SpilledRows(self.path, self._count, self._sha.hexdigest())
+        self._pairs.close()
+        return SpilledRows(self.path, self._count, self._sorted_digest())
+
+    def _open(self) -> None:
+        folder = self._scratch()
+        handle, name = tempfile.mkstemp(suffix=".jsonl", dir=folder)
+        self.path = Path(name)
+        self._handle = os.fdopen(handle, "wb")
+        if self._cases:
+            import pyarrow as pa
+
+            self._schema = pa.schema(
+                [("case_id", pa.binary()), ("seq", pa.int64()), ("canonical", pa.large_string())]
+            )
+            self._pairs_path = self.path.with_suffix(".arrow")
+            self._pairs = pa.ipc.new_file(str(self._pairs_path), self._schema)
+
+    def _encode(self, row: dict[str, Any]) -> None:
+        self._lines.append(jsonl_line(row))
+        if self._cases:
+            self._ids.append(str(row["case_id"]).encode("utf-8", "surrogatepass"))
+            self._canonical.append(canonical_case(row))
+        if len(self._lines) >= _SPOOL_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._lines:
+            return
+        text = "".join(self._lines)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                self._source,
+                "a value is not valid UTF-8 text (a lone surrogate; a file or folder name that "
+                "is not UTF-8? rename it)",
+            ) from None
+        self._handle.write(data)
+        if self._cases:
+            import pyarrow as pa
+
+            start = self._written
+            self._written += len(self._ids)
+            seq = pa.array(range(start, self._written), pa.int64())
+            batch = pa.record_batch([self._ids, seq, self._canonical], schema=self._schema)
+            self._pairs.write_batch(batch)
+            self._ids, self._canonical = [], []
+        else:
+            self._sha.update(data)
+        self._lines = []
+
+    def _sorted_digest(self) -> str:
+        """SHA-256 of `[` + the canonical texts sorted by case id, joined by `,` + `]`.
+
+        Binary ids sort by their UTF-8 bytes, which is code point order: Python's `sorted` on the
+        ids, so the bytes are exactly `digest_encoded`'s. Equal ids keep their order (`seq`).
+        """
+        import duckdb
+
+        digest = hashlib.sha256(b"[")
+        con = duckdb.connect(config={"memory_limit": "256MB", "threads": 1})
+        try:
+            con.execute(f"SET temp_directory = '{self._scratch()}'")
+            con.execute("SET enable_progress_bar = false")
+            arrow_path = str(self._pairs_path)
+            import pyarrow as pa
+
+            with pa.memory_map(arrow_path) as source:
+                pairs = pa.ipc.open_file(source).read_all()  # mapped, not copied
+                con.register("pairs", pairs)
+                query = con.sql("SELECT canonical FROM pairs ORDER BY case_id, seq")
+                reader = query.to_arrow_reader(_SPOOL_BATCH)
+                first = True
+                for batch in reader:
+                    texts = batch.column(0).to_pylist()
+                    if not texts:
+                        continue
+                    joined = ",".join(texts)
+                    digest.update((joined if first else "," + joined).encode("ascii"))
+                    first = False
+                del reader, query, pairs
+        finally:
+            con.close()
+        digest.update(b"]")
+        return digest.hexdigest()
 
 
 # -- building native documents --------------------------------------------------------------------
@@ -187,7 +380,7 @@ def suite_doc(
     tool: str,
     task: str,
     split: str,
-    cases: list[dict[str, Any]],
+    cases: list[dict[str, Any]] | SpilledRows,
     *,
     description: str,
     comparison_fields: list[str],
@@ -199,7 +392,10 @@ def suite_doc(
     Each case is encoded once; the encodings give the split's fingerprint (the contract's own
     definition, `evaltui.contract.fingerprint`) and, with the declarations, the id's digest.
     """
-    cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
+    if isinstance(cases, SpilledRows):
+        cases_digest = cases.digest
+    else:
+        cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
     declarations: dict[str, Any] = {
         "kind": KIND_SUITE,
         "version": FORMAT_VERSION,
@@ -225,7 +421,7 @@ def run_doc(
     params: Mapping[str, Any],
     metrics: Mapping[str, Any],
     tags: Mapping[str, Any],
-    cases: list[dict[str, Any]],
+    cases: list[dict[str, Any]] | SpilledRows,
     artifacts: Iterable[str] = (),
     incomplete: str | None = None,
 ) -> dict[str, Any]:
@@ -360,3 +556,31 @@ def walk_files(folder: Path) -> list[Path]:
 def require_source(source: Path) -> None:
     if not source.exists():
         raise InputError(source, "no such file or folder")
+
+
+def stream_jsonl(path: Path, *, strict: bool = True) -> Iterator[tuple[int, Any]]:
+    """`jsonio.iter_jsonl`, one line in memory at a time: (line number, value) per non-blank line.
+
+    The same values and messages (a bad byte is named by its offset in the file), but the file is
+    never read whole, so a samples file of any size costs the memory of its longest line.
+    """
+    with open_regular(path) as handle:
+        offset = 0
+        seen = False
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    path,
+                    f"not valid UTF-8 (byte {offset + exc.start}); save the file as UTF-8",
+                    number,
+                ) from None
+            offset += len(raw)
+            if text.endswith("\n"):
+                text = text[:-1]
+            if text.strip():
+                seen = True
+                yield number, parse_json_text(text, path, line_offset=number, strict=strict)
+        if not seen:
+            raise InputError(path, "file is empty")
