@@ -10,7 +10,7 @@ process (start-up and imports count; peak memory is the child's VmHWM):
             `read_eval_log(LOG)` (samples included), run by --inspect-python: a throwaway venv
             with inspect_ai (default /work/tools-venvs/inspect); without one, "not installed"
   lm-eval   `evaltui import lm-eval FOLDER --store NEW` against reading the samples file with
-            `json.loads` line by line (nothing kept)
+            `json.loads` line by line into a list (the rows a script would then work on)
 
 Sizes: default 10,000 samples and 50,000 lines; --small 2,500 and 5,000 (above the 2,000 cases a
 record keeps inline, so the streaming path runs; CI calls this from bench.py --small); --huge
@@ -70,10 +70,11 @@ _READ_EVAL_LOG = (
     "import sys\nfrom inspect_ai.log import read_eval_log\n"
     "log = read_eval_log(sys.argv[1])\nprint(len(log.samples))\n"
 )
+# A reader that uses the rows keeps them: the list is what a script over the samples works on.
 _JSON_LINES = (
-    "import json, sys\ncount = 0\n"
+    "import json, sys\n"
     "with open(sys.argv[1], encoding='utf-8') as lines:\n"
-    "    for line in lines:\n        json.loads(line)\n        count += 1\nprint(count)\n"
+    "    rows = [json.loads(line) for line in lines]\nprint(len(rows))\n"
 )
 
 

@@ -12,13 +12,15 @@ and are comparable; a different set of cases is a different suite and is never s
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import math
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,7 +179,8 @@ class Imported:
 
 # -- rows too many to hold: spilled to JSONL in batches --------------------------------------------
 
-_SPOOL_BATCH = 4096  # rows encoded and written (or handed to Arrow) at once
+_SPOOL_BATCH = 4096  # rows encoded and written at once
+_RUN_BYTES = 8 << 20  # canonical texts sorted in memory at once, for a suite's digest
 _IDENTITY = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), default=lambda o: {"spilled_rows": o.digest}
 )
@@ -212,24 +215,25 @@ class SpilledRows:
 class RowSpool:
     """Rows collected one by one: kept as a list up to INLINE_LIMIT, then streamed to a JSONL file.
 
-    For suite cases (`cases=True`) each spilled case is also encoded canonically; those texts go
-    to an Arrow file beside it with the case ids, and the digest is computed at the end by DuckDB
-    sorting them by id (spilling to disk), so memory never holds all the cases or their encodings.
+    For suite cases (`cases=True`) each spilled case is also encoded canonically; the digest is
+    `digest_encoded`'s, computed by an external merge sort: (id, text) pairs are sorted in runs of
+    about _RUN_BYTES, written to scratch files and merged (Python's stable sort, then a stable
+    merge: equal ids keep their order, exactly as one `sorted` over them all). Memory holds one
+    run, never all the cases or their encodings.
     """
 
-    def __init__(self, scratch: Any, source: Path, *, cases: bool) -> None:
-        self._scratch = scratch  # () -> Path
+    def __init__(self, scratch: Callable[[], Path], source: Path, *, cases: bool) -> None:
+        self._scratch = scratch
         self._source = source
         self._cases = cases
         self._rows: list[dict[str, Any]] = []
         self._count = 0
         self._lines: list[str] = []
-        self._ids: list[bytes] = []
-        self._canonical: list[str] = []
+        self._pairs: list[tuple[str, str]] = []
+        self._pair_bytes = 0
+        self._runs: list[Path] = []
         self._handle: Any = None
-        self._pairs: Any = None  # pyarrow RecordBatchFileWriter of (case_id, canonical)
         self._sha = hashlib.sha256()
-        self._written = 0
         self.path: Path | None = None
 
     def __len__(self) -> int:
@@ -256,28 +260,21 @@ class RowSpool:
         assert self.path is not None
         if not self._cases:
             return SpilledRows(self.path, self._count, self._sha.hexdigest())
-        self._pairs.close()
         return SpilledRows(self.path, self._count, self._sorted_digest())
 
     def _open(self) -> None:
-        folder = self._scratch()
-        handle, name = tempfile.mkstemp(suffix=".jsonl", dir=folder)
+        handle, name = tempfile.mkstemp(suffix=".jsonl", dir=self._scratch())
         self.path = Path(name)
         self._handle = os.fdopen(handle, "wb")
-        if self._cases:
-            import pyarrow as pa
-
-            self._schema = pa.schema(
-                [("case_id", pa.binary()), ("seq", pa.int64()), ("canonical", pa.large_string())]
-            )
-            self._pairs_path = self.path.with_suffix(".arrow")
-            self._pairs = pa.ipc.new_file(str(self._pairs_path), self._schema)
 
     def _encode(self, row: dict[str, Any]) -> None:
         self._lines.append(jsonl_line(row))
         if self._cases:
-            self._ids.append(str(row["case_id"]).encode("utf-8", "surrogatepass"))
-            self._canonical.append(canonical_case(row))
+            text = canonical_case(row)
+            self._pairs.append((row["case_id"], text))
+            self._pair_bytes += len(text)
+            if self._pair_bytes > _RUN_BYTES:
+                self._write_run()
         if len(self._lines) >= _SPOOL_BATCH:
             self._flush()
 
@@ -285,6 +282,7 @@ class RowSpool:
         if not self._lines:
             return
         text = "".join(self._lines)
+        self._lines = []
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
@@ -294,53 +292,50 @@ class RowSpool:
                 "is not UTF-8? rename it)",
             ) from None
         self._handle.write(data)
-        if self._cases:
-            import pyarrow as pa
-
-            start = self._written
-            self._written += len(self._ids)
-            seq = pa.array(range(start, self._written), pa.int64())
-            batch = pa.record_batch([self._ids, seq, self._canonical], schema=self._schema)
-            self._pairs.write_batch(batch)
-            self._ids, self._canonical = [], []
-        else:
+        if not self._cases:
             self._sha.update(data)
-        self._lines = []
+
+    def _write_run(self) -> None:
+        """Sort the pairs held so far by id and write them as one run: `"id"<TAB>text` lines."""
+        self._pairs.sort(key=_first)
+        handle, name = tempfile.mkstemp(suffix=".run", dir=self._scratch())
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.writelines(f"{json.dumps(key)}\t{text}\n" for key, text in self._pairs)
+        self._runs.append(Path(name))
+        self._pairs, self._pair_bytes = [], 0
 
     def _sorted_digest(self) -> str:
-        """SHA-256 of `[` + the canonical texts sorted by case id, joined by `,` + `]`.
-
-        Binary ids sort by their UTF-8 bytes, which is code point order: Python's `sorted` on the
-        ids, so the bytes are exactly `digest_encoded`'s. Equal ids keep their order (`seq`).
-        """
-        import duckdb
-
+        """SHA-256 of `[` + the canonical texts in case id order, joined by `,` + `]`."""
+        if self._runs and self._pairs:
+            self._write_run()
+        if self._runs:
+            ordered: Iterator[tuple[str, str]] = heapq.merge(
+                *(_read_run(path) for path in self._runs), key=_first
+            )
+        else:
+            ordered = iter(sorted(self._pairs, key=_first))
         digest = hashlib.sha256(b"[")
-        con = duckdb.connect(config={"memory_limit": "256MB", "threads": 1})
-        try:
-            con.execute(f"SET temp_directory = '{self._scratch()}'")
-            con.execute("SET enable_progress_bar = false")
-            arrow_path = str(self._pairs_path)
-            import pyarrow as pa
-
-            with pa.memory_map(arrow_path) as source:
-                pairs = pa.ipc.open_file(source).read_all()  # mapped, not copied
-                con.register("pairs", pairs)
-                query = con.sql("SELECT canonical FROM pairs ORDER BY case_id, seq")
-                reader = query.to_arrow_reader(_SPOOL_BATCH)
-                first = True
-                for batch in reader:
-                    texts = batch.column(0).to_pylist()
-                    if not texts:
-                        continue
-                    joined = ",".join(texts)
-                    digest.update((joined if first else "," + joined).encode("ascii"))
-                    first = False
-                del reader, query, pairs
-        finally:
-            con.close()
+        first = True
+        while batch := [text for _key, text in itertools.islice(ordered, _SPOOL_BATCH)]:
+            joined = ",".join(batch)
+            digest.update((joined if first else "," + joined).encode("ascii"))
+            first = False
         digest.update(b"]")
+        for path in self._runs:
+            path.unlink(missing_ok=True)
+        self._pairs, self._runs = [], []
         return digest.hexdigest()
+
+
+def _first(pair: tuple[str, str]) -> str:
+    return pair[0]
+
+
+def _read_run(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="ascii") as lines:
+        for line in lines:
+            key, _tab, text = line.rstrip("\n").partition("\t")
+            yield json.loads(key), text
 
 
 # -- building native documents --------------------------------------------------------------------
