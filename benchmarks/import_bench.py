@@ -12,6 +12,9 @@ process (start-up and imports count; peak memory is the child's VmHWM):
   lm-eval   `evaltui import lm-eval FOLDER --store NEW` against reading the samples file with
             `json.loads` line by line into a list (the rows a script would then work on)
 
+and, beside each, the importer's part alone ("importer only": the log read, its records laid
+out with case lists spooled to JSONL and suite digests computed; no validation, no store).
+
 Sizes: default 10,000 samples and 50,000 lines; --small 2,500 and 5,000 (above the 2,000 cases a
 record keeps inline, so the streaming path runs; CI calls this from bench.py --small); --huge
 100,000 samples and 1,000,000 lines (the issue's sizes: about 0.6 GB and 2.2 GB of JSON).
@@ -66,6 +69,14 @@ def _report():
 atexit.register(_report)
 """
 _EVALTUI = "import sys\nfrom evaltui.cli.main import main\nmain(sys.argv[1:])\n"
+# The importer's part alone: the log read and its records laid out (case lists spooled to JSONL,
+# suite digests computed), without the contract validation and the store load that follow.
+_IMPORTER = (
+    "import sys\nfrom pathlib import Path\n"
+    "from evaltui.importers.pipeline import native_records, read_source\n"
+    "imported = read_source(sys.argv[1], Path(sys.argv[2]))\nnative_records(imported)\n"
+    "imported.close()\n"
+)
 _READ_EVAL_LOG = (
     "import sys\nfrom inspect_ai.log import read_eval_log\n"
     "log = read_eval_log(sys.argv[1])\nprint(len(log.samples))\n"
@@ -101,7 +112,7 @@ def _zstd_zip_support() -> None:
 
     zipfile._check_compression = check  # type: ignore[attr-defined]
     zipfile._get_compressor = get  # type: ignore[attr-defined]
-    zipfile.compressor_names[ZIP_ZSTANDARD] = "zstd"
+    zipfile.compressor_names[ZIP_ZSTANDARD] = "zstd"  # type: ignore[attr-defined]
     zipfile._evaltui_zstd = True  # type: ignore[attr-defined]
 
 
@@ -128,6 +139,8 @@ def write_inspect_log(path: Path, samples: int, *, zstd: bool = True, seed: int 
     template = parts["sample"]
     summary_template = parts["summaries.json"][0]
     scorer = next(iter(template["scores"]))
+    changed = {"id", "uuid", "input", "target", "scores"}
+    fixed = {key: json.dumps(value) for key, value in template.items() if key not in changed}
     start = copy.deepcopy(parts["_journal/start.json"])
     start["eval"]["dataset"]["samples"] = samples
     start["eval"]["dataset"]["sample_ids"] = None
@@ -144,18 +157,23 @@ def write_inspect_log(path: Path, samples: int, *, zstd: bool = True, seed: int 
             sample_id = f"q{index:06d}"
             verdict = "C" if rng.random() < 0.7 else "I"
             correct += verdict == "C"
-            sample = copy.deepcopy(template)
+            sample = dict(template)  # the large unchanged parts are encoded once (`fixed`)
             sample["id"] = sample_id
             sample["uuid"] = f"{seed:04d}{index:012d}"
             sample["input"] = f"Question {index}: which route serves request {rng.random():.6f}?"
             sample["target"] = rng.choice(["billing", "refund", "account", "track_order"])
-            sample["scores"][scorer]["value"] = verdict
-            sample["scores"][scorer]["answer"] = sample["target"] if verdict == "C" else "other"
-            out.writestr(f"samples/{sample_id}_epoch_1.json", json.dumps(sample))
-            summary = copy.deepcopy(summary_template)
+            score = {**template["scores"][scorer], "value": verdict}
+            score["answer"] = sample["target"] if verdict == "C" else "other"
+            sample["scores"] = {**template["scores"], scorer: score}
+            text = ",".join(
+                f"{json.dumps(key)}:{fixed[key] if key in fixed else json.dumps(value)}"
+                for key, value in sample.items()
+            )
+            out.writestr(f"samples/{sample_id}_epoch_1.json", "{" + text + "}")
+            summary = dict(summary_template)
             summary.update(id=sample_id, uuid=sample["uuid"], input=sample["input"])
             summary["target"] = sample["target"]
-            summary["scores"] = {scorer: sample["scores"][scorer]}
+            summary["scores"] = {scorer: score}
             summaries.append(summary)
             reduced.append({"sample_id": sample_id, "value": 1.0 if verdict == "C" else 0.0})
         for score in header["results"]["scores"]:
@@ -187,11 +205,13 @@ def write_lm_eval_log(folder: Path, lines: int, *, seed: int = 11) -> Path:
     with tmp.open("w", encoding="utf-8") as out:
         batch = []
         for index in range(lines):
-            row = copy.deepcopy(template)
+            row = dict(template)
             row["doc_id"] = index
-            row["doc"]["sentence"] = f"{template['doc']['sentence']} ({index}, {rng.random():.6f})"
+            sentence = f"{template['doc']['sentence']} ({index}, {rng.random():.6f})"
+            row["doc"] = {**template["doc"], "sentence": sentence}
             row["doc_hash"] = f"{index:064x}"
-            row["arguments"]["gen_args_0"]["arg_0"] = f"{shots}\nQ: {row['doc']['sentence']}"
+            request = {**template["arguments"]["gen_args_0"], "arg_0": f"{shots}\nQ: {sentence}"}
+            row["arguments"] = {"gen_args_0": request}
             value = 1.0 if rng.random() < 0.6 else 0.0
             correct += value == 1.0
             row["exact_match"] = value
@@ -235,6 +255,11 @@ def _evaltui_import(tool: str, source: Path) -> tuple[float, float]:
             sys.executable, _EVALTUI, "import", tool, source, "--store", Path(tmp) / "s.duckdb"
         )
     return seconds, peak
+
+
+def _importer_stage(tool: str, source: Path) -> dict[str, float]:
+    seconds, peak, _out = measure(sys.executable, _IMPORTER, tool, source)
+    return {"importer_seconds": round(seconds, 2), "importer_peak_rss_mb": round(peak)}
 
 
 def _load() -> str:
@@ -289,10 +314,12 @@ def bench(size: str, *, zstd: bool, inspect_python: Path) -> dict[str, Any]:
         if check.returncode == 0:
             seconds, peak, _out = measure(inspect_python, _READ_EVAL_LOG, log)
             theirs = (seconds, peak)
-    figures["rows"].append(_side(f"inspect .eval ({kind}), read_eval_log", ours, theirs))
+    row = _side(f"inspect .eval ({kind}), read_eval_log", ours, theirs)
+    figures["rows"].append(row | _importer_stage("inspect", log))
     ours = _evaltui_import("lm-eval", lm_folder)
     seconds, peak, _out = measure(sys.executable, _JSON_LINES, lm_samples)
-    figures["rows"].append(_side("lm-eval samples, json line by line", ours, (seconds, peak)))
+    row = _side("lm-eval samples, json line by line", ours, (seconds, peak))
+    figures["rows"].append(row | _importer_stage("lm-eval", lm_folder))
     figures["load_average"] = f"{load_before} before, {_load()} after"
     return figures
 
@@ -305,6 +332,10 @@ def show(figures: dict[str, Any]) -> str:
         f"{'':42} {'evaltui s':>10} {'MB':>6} {'reader s':>10} {'MB':>6} {'x faster':>9} "
         f"{'x smaller':>9}",
     ]
+    lines.append(
+        "(evaltui s / MB: the whole `evaltui import` into a new store; "
+        "importer only: reading the log and spooling its records)"
+    )
     for row in figures["rows"]:
         if "reference" in row:
             theirs = f"{row['reference']:>36}"
@@ -316,6 +347,9 @@ def show(figures: dict[str, Any]) -> str:
         lines.append(
             f"{row['name']:42} {row['evaltui_seconds']:>10} {row['evaltui_peak_rss_mb']:>6} "
             + theirs
+        )
+        lines.append(
+            f"{'  importer only':42} {row['importer_seconds']:>10} {row['importer_peak_rss_mb']:>6}"
         )
     return "\n".join(lines)
 
