@@ -393,7 +393,7 @@ class _Scan:
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         kept = set(self.kept)
         every = len(kept) == len(self.classes)
-        for line, row in stream_jsonl(self.path, strict=False):
+        for line, row in stream_jsonl(self.path, strict=False, checked=True):
             if every or _filter_class(row) in kept:
                 yield line, row
 
