@@ -147,3 +147,71 @@ def test_a_large_log_loads_into_the_store_under_the_cap(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM results").fetchone() == (INLINE_LIMIT * 3,)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("tool", ["inspect", "lm-eval"])
+def test_spooled_suites_fingerprint_their_written_cases(tmp_path: Path, tool: str) -> None:
+    """End to end: the fingerprint of a streamed suite is the per-case encoder's over its file."""
+    from evaltui.contract.fingerprint import fingerprint_cases
+    from evaltui.importers.pipeline import prepare
+
+    bench = _bench()
+    count = INLINE_LIMIT + 700
+    if tool == "inspect":
+        source = bench.write_inspect_log(tmp_path / "log.eval", count)
+    else:
+        source = tmp_path / "lm"
+        bench.write_lm_eval_log(source, count)
+    with prepare(tool, source) as prepared:
+        (suite,) = prepared.batch.suites
+        (record,) = [r for r in prepared.records if r.kind == "suite"]
+        (split_file,) = record.doc["splits"].values()
+        written = prepared.write(tmp_path / "out")
+    cases = [json.loads(line) for line in (tmp_path / "out" / split_file).read_text().splitlines()]
+    assert len(cases) == count and suite.case_count == count
+    assert set(suite.fingerprints().values()) == {fingerprint_cases(cases)}
+    assert all(path.exists() for path in written)
+
+
+def test_the_archive_limit_grows_with_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Samples are read one entry at a time: a log inflating past MAX_ARCHIVE_BYTES is read when
+    that is within MAX_INFLATE_RATIO of its size, and refused beyond it."""
+    from evaltui.importers import zipread
+    from evaltui.importers.inspect_ai import read_inspect
+
+    log = _bench().write_inspect_log(tmp_path / "log.eval", 1_000)
+    monkeypatch.setattr(zipread, "MAX_ARCHIVE_BYTES", 1 << 20)  # the log inflates to ~7 MB
+    imported = read_inspect(log)
+    try:
+        assert len(imported.runs[0].doc["cases"]) == 1_000
+    finally:
+        imported.close()
+    monkeypatch.setattr(zipread, "MAX_INFLATE_RATIO", 1)
+    with pytest.raises(InputError, match=r"entries inflate to more than [0-9,]+ bytes"):
+        read_inspect(log)
+
+
+def test_lm_eval_names_the_first_repeat_among_the_judged_rows(tmp_path: Path) -> None:
+    """Rows without a filter key count with the first filter's rows; the first repeat in file
+    order is named, as one pass over the rows in memory named it."""
+    from evaltui.importers.lm_eval import _scan
+
+    rows = [
+        {"doc_id": 0, "filter": "a"},
+        {"doc_id": 1},  # no filter key: one of the judged rows
+        {"doc_id": 2, "filter": "b"},  # another filter: not judged, may repeat ids
+        {"doc_id": 1, "filter": "a"},  # line 4: doc 1 again (first at line 2)
+        {"doc_id": 0, "filter": "a"},  # line 5: a later repeat
+    ]
+    path = tmp_path / "samples.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(InputError) as refused:
+        _scan(path, {})
+    assert refused.value.line == 4 and "doc_id 1 appears again (first at line 2)" in str(
+        refused.value
+    )
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows[:3]))
+    scan = _scan(path, {"filter_list": [{"name": "b"}]})  # the task's own filter comes first
+    assert [row["doc_id"] for _line, row in scan.rows()] == [1, 2]
