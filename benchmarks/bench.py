@@ -18,6 +18,9 @@ measures, each in its own child process so that start-up, imports and peak memor
   compare_ratio        `evaltui compare BASELINE --json` over every run / a plain DuckDB process
                        running the join that counts the same fixed and broken cases
   peak_rss_mb          of the load processes and of the app session
+  imports              benchmarks/import_bench.py at its default size (--small: its small size):
+                       `evaltui import` of generated inspect_ai and lm-eval logs against
+                       inspect_ai's read_eval_log and json line by line (--no-imports skips it)
 
 --huge is the 100-million-row store: 500 runs x 200,000 cases, Parquet only (JSONL would be
 15 GB), one load per side, compare of 50 runs; the load may then peak at 2 GB.
@@ -506,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for the stores")
     parser.add_argument("--keep", action="store_true", help="keep the stores afterwards")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--no-imports", action="store_true", help="skip the import benchmark (import_bench.py)"
+    )
     args = parser.parse_args(argv)
     if args.small and args.huge:
         parser.error("--small and --huge exclude each other")
@@ -523,7 +529,17 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     result = bench(args, log)
+    if not args.no_imports:  # importing large foreign logs: benchmarks/import_bench.py
+        import import_bench
+
+        log("importing generated inspect_ai and lm-eval logs (import_bench.py)")
+        size = "small" if args.small else "default"
+        result["imports"] = import_bench.bench(
+            size, zstd=True, inspect_python=import_bench.INSPECT_PYTHON
+        )
     print(json.dumps(result, indent=2) if args.json else report(result))
+    if "imports" in result and not args.json:
+        print("\nImporting large logs\n" + import_bench.show(result["imports"]))
     missed = [name for name, t in result["targets"].items() if t["met"] is False]
     return 1 if args.check and missed else 0
 

@@ -12,11 +12,15 @@ and are comparable; a different set of cases is a different suite and is never s
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +34,13 @@ from evaltui.contract.fingerprint import (
     digest_encoded,
     split_field,
 )
+from evaltui.contract.jsonio import parse_json_text
 from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
 from evaltui.contract.suite import SPLIT_NAME
 from evaltui.errors import InputError
+from evaltui.safe_files import open_regular
+
+INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
 # Routes an importer writes when a case has no predicted label of its own.
 ROUTE_CORRECT = "CORRECT"
@@ -104,20 +112,39 @@ class ImportedSuite:
 
 @dataclass
 class Imported:
-    """Everything read from one SOURCE: native suite and run documents, and what was skipped."""
+    """Everything read from one SOURCE: native suite and run documents, and what was skipped.
+
+    Case lists longer than INLINE_LIMIT are `SpilledRows`: JSONL files in a private scratch
+    folder (`scratch()`), removed by `close()` (`pipeline.prepare` does it).
+    """
 
     tool: str
     suites: dict[str, ImportedSuite] = field(default_factory=dict)
     runs: list[ImportedRun] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     _by_id: dict[str, ImportedRun] = field(default_factory=dict, repr=False)
+    _scratch: Path | None = field(default=None, repr=False)
+
+    def scratch(self) -> Path:
+        """A private folder for spilled rows, made on first use."""
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="evaltui-spill-"))
+        return self._scratch
+
+    def spool(self, source: Path, *, cases: bool) -> RowSpool:
+        return RowSpool(self.scratch, source, cases=cases)
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def add(
         self, suite: BuiltSuite, run: dict[str, Any], source: Path, notes: Iterable[str] = ()
     ) -> None:
         other = self._by_id.get(run["run_id"])
         if other is not None:
-            if canonical_case(other.doc) == canonical_case(run):
+            if _identity(other.doc) == _identity(run):
                 return  # the same log twice (e.g. a copy): load it once
             raise InputError(
                 source,
@@ -125,7 +152,7 @@ class Imported:
                 "import the two logs separately",
             )
         known = self.suites.get(suite.suite_id)
-        if known is not None and canonical_case(known.doc) != canonical_case(suite.doc):
+        if known is not None and _identity(known.doc) != _identity(suite.doc):
             raise InputError(
                 source,
                 f"suite {suite.suite_id!r} is also read, differently, from {known.source}; "
@@ -151,6 +178,167 @@ class Imported:
             f"nothing to import: no usable {what}; {len(self.skipped)} candidates skipped "
             f"(first: {self.skipped[0].path.name}: {self.skipped[0].reason})",
         )
+
+
+# -- rows too many to hold: spilled to JSONL in batches --------------------------------------------
+
+_SPOOL_BATCH = 4096  # rows encoded and written at once
+_RUN_BYTES = 8 << 20  # canonical texts sorted in memory at once, for a suite's digest
+_IDENTITY = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), default=lambda o: {"spilled_rows": o.digest}
+)
+
+
+def _identity(doc: Mapping[str, Any]) -> str:
+    """A document's canonical text, spilled rows standing for their digest (same rows, same text)."""
+    return _IDENTITY.encode(doc)
+
+
+def jsonl_line(row: Mapping[str, Any]) -> str:
+    """One row of a native JSONL case file, as `evaltui import --out` writes it."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SpilledRows:
+    """More rows than INLINE_LIMIT, written to `path` as JSONL (`jsonl_line` per row).
+
+    `digest` identifies the content: for suite cases the full SHA-256 the fingerprint is cut from
+    (`fingerprint.digest_encoded`), for run results the SHA-256 of the file.
+    """
+
+    path: Path
+    count: int
+    digest: str
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class RowSpool:
+    """Rows collected one by one: kept as a list up to INLINE_LIMIT, then streamed to a JSONL file.
+
+    For suite cases (`cases=True`) each spilled case is also encoded canonically; the digest is
+    `digest_encoded`'s, computed by an external merge sort: (id, text) pairs are sorted in runs of
+    about _RUN_BYTES, written to scratch files and merged (Python's stable sort, then a stable
+    merge: equal ids keep their order, exactly as one `sorted` over them all). Memory holds one
+    run, never all the cases or their encodings.
+    """
+
+    def __init__(self, scratch: Callable[[], Path], source: Path, *, cases: bool) -> None:
+        self._scratch = scratch
+        self._source = source
+        self._cases = cases
+        self._rows: list[dict[str, Any]] = []
+        self._count = 0
+        self._lines: list[str] = []
+        self._pairs: list[tuple[str, str]] = []
+        self._pair_bytes = 0
+        self._runs: list[Path] = []
+        self._handle: Any = None
+        self._sha = hashlib.sha256()
+        self.path: Path | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._count += 1
+        if self._handle is None:
+            self._rows.append(row)
+            if len(self._rows) > INLINE_LIMIT:
+                self._open()
+                rows, self._rows = self._rows, []
+                for kept in rows:
+                    self._encode(kept)
+            return
+        self._encode(row)
+
+    def finish(self) -> list[dict[str, Any]] | SpilledRows:
+        """The rows: a list when few, else the spilled file with its digest."""
+        if self._handle is None:
+            return self._rows
+        self._flush()
+        self._handle.close()
+        assert self.path is not None
+        if not self._cases:
+            return SpilledRows(self.path, self._count, self._sha.hexdigest())
+        return SpilledRows(self.path, self._count, self._sorted_digest())
+
+    def _open(self) -> None:
+        handle, name = tempfile.mkstemp(suffix=".jsonl", dir=self._scratch())
+        self.path = Path(name)
+        self._handle = os.fdopen(handle, "wb")
+
+    def _encode(self, row: dict[str, Any]) -> None:
+        self._lines.append(jsonl_line(row))
+        if self._cases:
+            text = canonical_case(row)
+            self._pairs.append((row["case_id"], text))
+            self._pair_bytes += len(text)
+            if self._pair_bytes > _RUN_BYTES:
+                self._write_run()
+        if len(self._lines) >= _SPOOL_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._lines:
+            return
+        text = "".join(self._lines)
+        self._lines = []
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                self._source,
+                "a value is not valid UTF-8 text (a lone surrogate; a file or folder name that "
+                "is not UTF-8? rename it)",
+            ) from None
+        self._handle.write(data)
+        if not self._cases:
+            self._sha.update(data)
+
+    def _write_run(self) -> None:
+        """Sort the pairs held so far by id and write them as one run: `"id"<TAB>text` lines."""
+        self._pairs.sort(key=_first)
+        handle, name = tempfile.mkstemp(suffix=".run", dir=self._scratch())
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.writelines(f"{json.dumps(key)}\t{text}\n" for key, text in self._pairs)
+        self._runs.append(Path(name))
+        self._pairs, self._pair_bytes = [], 0
+
+    def _sorted_digest(self) -> str:
+        """SHA-256 of `[` + the canonical texts in case id order, joined by `,` + `]`."""
+        if self._runs and self._pairs:
+            self._write_run()
+        if self._runs:
+            ordered: Iterator[tuple[str, str]] = heapq.merge(
+                *(_read_run(path) for path in self._runs), key=_first
+            )
+        else:
+            ordered = iter(sorted(self._pairs, key=_first))
+        digest = hashlib.sha256(b"[")
+        first = True
+        while batch := [text for _key, text in itertools.islice(ordered, _SPOOL_BATCH)]:
+            joined = ",".join(batch)
+            digest.update((joined if first else "," + joined).encode("ascii"))
+            first = False
+        digest.update(b"]")
+        for path in self._runs:
+            path.unlink(missing_ok=True)
+        self._pairs, self._runs = [], []
+        return digest.hexdigest()
+
+
+def _first(pair: tuple[str, str]) -> str:
+    return pair[0]
+
+
+def _read_run(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="ascii") as lines:
+        for line in lines:
+            key, _tab, text = line.rstrip("\n").partition("\t")
+            yield json.loads(key), text
 
 
 # -- building native documents --------------------------------------------------------------------
@@ -190,7 +378,7 @@ def suite_doc(
     tool: str,
     task: str,
     split: str,
-    cases: list[dict[str, Any]],
+    cases: list[dict[str, Any]] | SpilledRows,
     *,
     description: str,
     comparison_fields: list[str],
@@ -202,7 +390,10 @@ def suite_doc(
     Each case is encoded once; the encodings give the split's fingerprint (the contract's own
     definition, `evaltui.contract.fingerprint`) and, with the declarations, the id's digest.
     """
-    cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
+    if isinstance(cases, SpilledRows):
+        cases_digest = cases.digest
+    else:
+        cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
     declarations: dict[str, Any] = {
         "kind": KIND_SUITE,
         "version": FORMAT_VERSION,
@@ -228,7 +419,7 @@ def run_doc(
     params: Mapping[str, Any],
     metrics: Mapping[str, Any],
     tags: Mapping[str, Any],
-    cases: list[dict[str, Any]],
+    cases: list[dict[str, Any]] | SpilledRows,
     artifacts: Iterable[str] = (),
     incomplete: str | None = None,
 ) -> dict[str, Any]:
@@ -363,3 +554,47 @@ def walk_files(folder: Path) -> list[Path]:
 def require_source(source: Path) -> None:
     if not source.exists():
         raise InputError(source, "no such file or folder")
+
+
+# For a file already read once through `parse_json_text` (lenient): the same values, C speed.
+_CHECKED = json.JSONDecoder(parse_constant=lambda _name: None)
+
+
+def stream_jsonl(
+    path: Path, *, strict: bool = True, checked: bool = False
+) -> Iterator[tuple[int, Any]]:
+    """`jsonio.iter_jsonl`, one line in memory at a time: (line number, value) per non-blank line.
+
+    The same values and messages (a bad byte is named by its offset in the file), but the file is
+    never read whole, so a samples file of any size costs the memory of its longest line.
+    `checked=True` (with `strict=False`) is for a second pass over a file the first pass has read
+    without an error: repeated keys, long integers and lone surrogates were refused then, so the
+    plain decoder gives the same values, without the per-object checks.
+    """
+    if checked and not strict:
+        with open_regular(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                if text.strip():
+                    yield number, _CHECKED.decode(text)
+        return
+    with open_regular(path) as handle:
+        offset = 0
+        seen = False
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    path,
+                    f"not valid UTF-8 (byte {offset + exc.start}); save the file as UTF-8",
+                    number,
+                ) from None
+            offset += len(raw)
+            if text.endswith("\n"):
+                text = text[:-1]
+            if text.strip():
+                seen = True
+                yield number, parse_json_text(text, path, line_offset=number, strict=strict)
+        if not seen:
+            raise InputError(path, "file is empty")

@@ -28,7 +28,9 @@ its dataset, limit and epochs declare is marked `incomplete` with the reason. Th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -126,7 +128,7 @@ def _read_json_log(path: Path, *, explicit: bool) -> dict[str, Any] | None:
         samples = doc.get("samples")
         if samples is not None and not isinstance(samples, list):
             raise InputError(path, "field 'samples' of an inspect_ai log must be an array")
-        return {**doc, "samples": samples or [], "log_format": "json"}
+        return {**doc, "samples": _collect(enumerate(samples or []), path), "log_format": "json"}
     if explicit:
         raise InputError(
             path,
@@ -146,6 +148,7 @@ def _is_log(doc: Any) -> bool:
 
 
 def _read_eval(path: Path) -> dict[str, Any]:
+    """The log's header with its samples, read one archive entry at a time (`_collect`)."""
     with ZipArchive(path) as archive:
         names = archive.names()
 
@@ -166,17 +169,14 @@ def _read_eval(path: Path) -> dict[str, Any]:
         if not _is_log(header):
             raise InputError(path, "not an inspect_ai log: header.json has no 'eval' header")
         sample_names = sorted(n for n in names if n.startswith("samples/") and n.endswith(".json"))
-        samples = [entry(n) for n in sample_names]
-        if not samples:
-            samples = list(_summaries(archive, names, entry))
-            log_format = "eval (summaries only)" if samples else "eval"
+        samples = _collect(enumerate(entry(n) for n in sample_names), path)
+        if not samples.count:
+            samples = _collect(enumerate(_summaries(archive, names, entry)), path)
+            log_format = "eval (summaries only)" if samples.count else "eval"
         else:
             log_format = "eval"
         if "reductions.json" in archive:
             header = {**header, "reductions": entry("reductions.json")}
-    for index, sample in enumerate(samples):
-        if not isinstance(sample, dict):
-            raise InputError(path, f"sample {index} is not a JSON object")
     return {**header, "samples": samples, "log_format": log_format}
 
 
@@ -195,6 +195,84 @@ def _summaries(archive: ZipArchive, names: list[str], entry: Any) -> Iterator[An
             yield from value
 
 
+# -- samples, kept small --------------------------------------------------------------------------
+
+# The parts of a sample a case and its result are built from; the rest (messages, events, the
+# store, attachments once resolved) is dropped as soon as the sample is parsed.
+_KEPT = (
+    "id",
+    "epoch",
+    "target",
+    "choices",
+    "scores",
+    "error",
+    "error_retries",
+    "total_time",
+    "model_usage",
+    "metadata",
+    "working_time",
+    "uuid",
+    "limit",
+    "retries",
+)
+
+
+@dataclass
+class _Samples:
+    """A log's samples grouped by id, each kept as the compact JSON of its kept parts.
+
+    `score_names` (in order of appearance) and `numeric` (names with a value inspect reads as a
+    number on some sample) are gathered on the way, for choosing the judged scorer.
+    """
+
+    groups: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # id -> (epoch, json)
+    count: int = 0
+    score_names: dict[str, None] = field(default_factory=dict)
+    numeric: set[str] = field(default_factory=set)
+
+
+def _collect(samples: Iterable[tuple[int, Any]], path: Path) -> _Samples:
+    """Check and group samples as they are read; only a small form of each is kept."""
+    found = _Samples()
+    for index, sample in samples:
+        if not isinstance(sample, dict):
+            raise InputError(path, f"sample {index} is not a JSON object")
+        sample_id = sample.get("id")
+        if isinstance(sample_id, bool) or not isinstance(sample_id, int | str) or sample_id == "":
+            raise InputError(path, f"sample {index} has no usable 'id' (found {sample_id!r})")
+        group = found.groups.setdefault(str(sample_id), [])
+        epoch = _int(sample.get("epoch"), 1)
+        if any(other == epoch for other, _kept in group):
+            shown = f"{sample_id}:{epoch}" if epoch != 1 or len(group) else str(sample_id)
+            raise InputError(path, f"sample {shown!r} appears twice in the log")
+        for name, score in as_object(sample.get("scores")).items():
+            found.score_names.setdefault(name)
+            if name not in found.numeric:
+                score = as_object(score)
+                if "value" in score and value_to_float(score["value"]) is not None:
+                    found.numeric.add(name)
+        group.append((epoch, json.dumps(_small(sample), ensure_ascii=False)))
+        found.count += 1
+    return found
+
+
+def _small(sample: dict[str, Any]) -> dict[str, Any]:
+    """The kept parts of a sample, its input and output resolved against its attachments."""
+    attachments = as_object(sample.get("attachments"))
+    small = {key: sample[key] for key in _KEPT if key in sample}
+    if "input" in sample:
+        small["input"] = _input(sample.get("input"), attachments)
+    output = _output_text(sample.get("output"), attachments)
+    if output is not None:
+        small["output"] = {"choices": [{"message": {"content": output}}]}
+    return small
+
+
+def _epochs(group: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    """A sample's epochs, first epoch first (in log order among equals)."""
+    return [json.loads(kept) for _epoch, kept in sorted(group, key=lambda item: item[0])]
+
+
 # -- mapping one log ------------------------------------------------------------------------------
 
 
@@ -204,34 +282,21 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
     scorer = _primary_scorer(log)
     reducer = _headline_reducer(log, scorer)
     reduced = _reduced_scores(log, scorer, reducer)
-    samples = log["samples"]
-    from_reductions = not samples and bool(reduced)
+    samples: _Samples = log["samples"]
+    from_reductions = not samples.count and bool(reduced)
     if from_reductions:
-        samples = [{"id": sample_id} for sample_id in reduced]
-    if not samples:
+        samples = _collect(enumerate({"id": sample_id} for sample_id in reduced), path)
+    if not samples.count:
         imported.skip(path, "the log has no samples and no reduced scores")
         return
 
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for index, sample in enumerate(samples):
-        sample_id = sample.get("id")
-        if isinstance(sample_id, bool) or not isinstance(sample_id, int | str) or sample_id == "":
-            raise InputError(path, f"sample {index} has no usable 'id' (found {sample_id!r})")
-        group = groups.setdefault(str(sample_id), [])
-        epoch = _int(sample.get("epoch"), 1)
-        if any(_int(other.get("epoch"), 1) == epoch for other in group):
-            shown = f"{sample_id}:{epoch}" if epoch != 1 or len(group) else str(sample_id)
-            raise InputError(path, f"sample {shown!r} appears twice in the log")
-        group.append(sample)
-
-    cases: list[dict[str, Any]] = []
-    results: list[dict[str, Any]] = []
+    cases = imported.spool(path, cases=True)
+    results = imported.spool(path, cases=False)
     values: list[float | None] = []
-    for case_id, group in groups.items():
-        group.sort(key=lambda sample: _int(sample.get("epoch"), 1))
-        case, result, value = _sample(group, case_id, scorer, reduced.get(case_id))
-        cases.append(case)
-        results.append(result)
+    for case_id, group in samples.groups.items():
+        case, result, value = _sample(_epochs(group), case_id, scorer, reduced.get(case_id))
+        cases.add(case)
+        results.add(result)
         values.append(value)
 
     dataset = as_object(header.get("dataset"))
@@ -239,7 +304,12 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
         f" of dataset {dataset['name']}" if isinstance(dataset.get("name"), str) else ""
     )
     suite = suite_doc(
-        TOOL, task, SPLIT, cases, description=description, comparison_fields=COMPARISON_FIELDS
+        TOOL,
+        task,
+        SPLIT,
+        cases.finish(),
+        description=description,
+        comparison_fields=COMPARISON_FIELDS,
     )
 
     status = str(log["status"]) if isinstance(log.get("status"), str) else "unknown"
@@ -257,8 +327,8 @@ def _import_log(log: dict[str, Any], path: Path, imported: Imported) -> None:
         params=_params(log, scorer, reducer, status),
         metrics=metrics,
         tags=_tags(log, path, status),
-        cases=results,
-        incomplete=_incomplete(log, status, len(groups)),
+        cases=results.finish(),
+        incomplete=_incomplete(log, status, len(samples.groups)),
     )
     notes = _notes(log, status, scorer, values)
     if from_reductions:
@@ -280,8 +350,9 @@ def _scorer_candidates(log: dict[str, Any]) -> list[str]:
     for scorer in as_list(log["eval"].get("scorers")):
         if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
             names.append(scorer["name"])
-    for sample in log["samples"]:
-        names.extend(as_object(sample.get("scores")))
+    samples: _Samples | None = log.get("samples")
+    if samples is not None:
+        names.extend(samples.score_names)
     for reduction in as_list(log.get("reductions")):
         if isinstance(as_object(reduction).get("scorer"), str):
             names.append(reduction["scorer"])
@@ -292,10 +363,8 @@ def _primary_scorer(log: dict[str, Any]) -> str | None:
     """The first scorer with a value inspect reads as a number on some sample (see the docstring)."""
     candidates = _scorer_candidates(log)
     for name in candidates:
-        for sample in log["samples"]:
-            score = as_object(as_object(sample.get("scores")).get(name))
-            if "value" in score and value_to_float(score["value"]) is not None:
-                return name
+        if name in log["samples"].numeric:
+            return name
         for reduction in as_list(log.get("reductions")):
             reduction = as_object(reduction)
             if reduction.get("scorer") != name:
@@ -656,7 +725,7 @@ def _scorers(log: dict[str, Any]) -> list[dict[str, Any]] | None:
     declared = [s for s in as_list(log["eval"].get("scorers")) if isinstance(s, dict)]
     if declared:
         return [{"name": s.get("name"), "options": s.get("options") or None} for s in declared]
-    names = [n for n in _scorer_candidates({**log, "samples": []}) if n]
+    names = [n for n in _scorer_candidates({**log, "samples": None}) if n]
     return [{"name": name, "options": None} for name in names] or None
 
 
@@ -675,9 +744,9 @@ def _notes(
     log: dict[str, Any], status: str, scorer: str | None, values: list[float | None]
 ) -> list[str]:
     notes = []
-    samples = log["samples"]
+    count = log["samples"].count
     if status != "success":
-        notes.append(f"status {status}: loaded the {len(samples)} sample(s) the log has")
+        notes.append(f"status {status}: loaded the {count} sample(s) the log has")
     error = log.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         notes.append(
@@ -685,9 +754,9 @@ def _notes(
         )
     unscored = sum(1 for v in values if v is None)
     if scorer is None:
-        notes.append(f"unscored: no scorer ran ({len(samples)} sample(s) routed UNSCORED)")
+        notes.append(f"unscored: no scorer ran ({count} sample(s) routed UNSCORED)")
     elif unscored:
-        notes.append(f"unscored: {unscored} of {len(samples)} sample(s) have no {scorer} score")
+        notes.append(f"unscored: {unscored} of {count} sample(s) have no {scorer} score")
     if log.get("log_format") == "eval (summaries only)":
         notes.append("the log kept sample summaries only: no outputs")
     return notes

@@ -30,12 +30,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from evaltui.contract.fingerprint import COMBINED_FIELD
-from evaltui.contract.jsonio import iter_jsonl, read_json_file
+from evaltui.contract.jsonio import read_json_file
 from evaltui.errors import InputError
 from evaltui.importers.common import (
     EPOCH,
@@ -55,6 +57,7 @@ from evaltui.importers.common import (
     run_doc,
     slug,
     split_name,
+    stream_jsonl,
     suite_doc,
     walk_files,
 )
@@ -214,7 +217,9 @@ def _read_results(
                 "(run lm_eval with --log_samples)",
             )
             continue
-        suite, run, notes = _task_run(doc, task, as_object(configs.get(task)), samples, path, stamp)
+        suite, run, notes = _task_run(
+            doc, task, as_object(configs.get(task)), samples, path, stamp, imported
+        )
         imported.add(suite, run, path, notes)
 
 
@@ -245,24 +250,27 @@ def _task_run(
     samples: Path,
     results_path: Path,
     stamp: str | None,
+    imported: Imported,
 ) -> tuple[BuiltSuite, dict[str, Any], list[str]]:
-    rows = _primary_rows(samples, config)
+    scan = _scan(samples, config)
     task_results = as_object(doc["results"].get(task))
-    metric = _judging_metric(rows, config, task_results)
-    filter_name = rows[0][1].get("filter") or _filters(config)[0]
+    metric = _judging_metric(scan, config, task_results)
+    filter_name = scan.first.get("filter") or _filters(config)[0]
     split = _split_name(config)
 
-    cases = []
-    results = []
+    cases = imported.spool(samples, cases=True)
+    results = imported.spool(samples, cases=False)
+    unscored = 0
     binary = metric is not None
-    for _line, row in rows:
+    for _line, row in scan.rows():
         doc_id = row["doc_id"]
-        cases.append(_case(task, row, config, split))
+        cases.add(_case(task, row, config, split))
         route = ROUTE_UNSCORED
         value = row.get(metric) if metric is not None else None
         score = float(value) if isinstance(value, bool) else as_number(value)
         if score is None:
             binary = False  # a document without a value (NaN, missing) stays UNSCORED
+            unscored += 1
         else:
             route = (
                 ROUTE_CORRECT
@@ -282,7 +290,7 @@ def _task_run(
         output = _output(row)
         if output is not None:
             result["output"] = output
-        results.append(result)
+        results.add(result)
 
     description = (
         f"lm-evaluation-harness task {task}: {len(cases)} document(s) of "
@@ -291,7 +299,12 @@ def _task_run(
         + f" ({split} split)"
     )
     suite = suite_doc(
-        TOOL, task, split, cases, description=description, comparison_fields=COMPARISON_FIELDS
+        TOOL,
+        task,
+        split,
+        cases.finish(),
+        description=description,
+        comparison_fields=COMPARISON_FIELDS,
     )
 
     model_name = _model_name(doc)
@@ -305,6 +318,7 @@ def _task_run(
             headline
         ]  # the tool's claim, checked against the cases
 
+    documents = len(results)
     run = run_doc(
         run_id=f"{TOOL}:{slug(model_name.rstrip('/').split('/')[-1], 'model')}:{slug(task)}:{slug(stamp or _date_stamp(doc))}",
         experiment=f"{TOOL}:{task}",
@@ -318,11 +332,10 @@ def _task_run(
             "source_file": results_path.name,
             "samples_file": samples.name,
         },
-        cases=results,
-        incomplete=_incomplete(doc, task, len(results)),
+        cases=results.finish(),
+        incomplete=_incomplete(doc, task, documents),
     )
     notes = []
-    unscored = sum(1 for r in results if r["route"] == ROUTE_UNSCORED)
     if metric is not None and unscored:
         notes.append(f"unscored: {unscored} document(s) have no {metric} value")
     if metric is None:
@@ -340,10 +353,66 @@ def _incomplete(doc: dict[str, Any], task: str, documents: int) -> str | None:
     return None
 
 
-def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    """The sample rows of the task's first filter, one per document, checked."""
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for line, row in iter_jsonl(samples, strict=False):
+_NO_FILTER = "\x00no filter"  # the class of rows without a 'filter' key
+
+
+def _filter_class(row: dict[str, Any]) -> str:
+    if "filter" not in row:
+        return _NO_FILTER
+    return compact(row["filter"])
+
+
+@dataclass
+class _Class:
+    """What the first pass keeps of the rows of one filter value (or of rows without one)."""
+
+    first: dict[str, Any]
+    first_line: int
+    doc_ids: dict[Any, int] = field(default_factory=dict)  # doc_id -> its first line
+    again: tuple[int, Any, int] | None = None  # the first repeat: (line, doc_id, first line)
+    # per key: (some row has a non-null value, every non-null value is a unit value)
+    values: dict[str, list[bool]] = field(default_factory=dict)
+
+
+@dataclass
+class _Scan:
+    """A samples file read once to check it and choose its rows; `rows()` reads it again.
+
+    The rows of the task's first filter (and those without a filter key) are the documents; a
+    second pass yields them one at a time, so the file is never held in memory.
+    """
+
+    path: Path
+    classes: dict[str, _Class]
+    kept: list[str]  # the classes that are the documents
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return min((self.classes[k] for k in self.kept), key=lambda c: c.first_line).first
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        kept = set(self.kept)
+        every = len(kept) == len(self.classes)
+        for line, row in stream_jsonl(self.path, strict=False, checked=True):
+            if every or _filter_class(row) in kept:
+                yield line, row
+
+    def values(self, name: str) -> tuple[bool, bool]:
+        """(some document has a value for `name`, all those values lie in [0, 1])."""
+        present, unit = False, True
+        for key in self.kept:
+            seen = self.classes[key].values.get(name)
+            if seen is not None:
+                present = present or seen[0]
+                unit = unit and seen[1]
+        return present, unit
+
+
+def _scan(samples: Path, config: dict[str, Any]) -> _Scan:
+    """The sample rows of the task's first filter, one per document, checked (`_Scan`)."""
+    classes: dict[str, _Class] = {}
+    filters_seen: dict[str, Any] = {}  # class -> the filter value, for truthy filters
+    for line, row in stream_jsonl(samples, strict=False):
         if not isinstance(row, dict) or "doc_id" not in row:
             raise InputError(samples, "not an lm-evaluation-harness sample row (no 'doc_id')", line)
         doc_id = row["doc_id"]
@@ -351,23 +420,50 @@ def _primary_rows(samples: Path, config: dict[str, Any]) -> list[tuple[int, dict
             raise InputError(
                 samples, f"doc_id must be an integer or a string, found {doc_id!r}", line
             )
-        rows.append((line, row))
-    filters_seen = [r.get("filter") for _, r in rows if r.get("filter")]
+        key = _filter_class(row)
+        if row.get("filter"):
+            filters_seen.setdefault(key, row["filter"])
+        found = classes.get(key)
+        if found is None:
+            found = classes[key] = _Class(row, line)
+        first = found.doc_ids.setdefault(doc_id, line)
+        if first != line and found.again is None:
+            found.again = (line, doc_id, first)
+        for name, value in row.items():
+            if value is None:
+                continue
+            seen = found.values.get(name)
+            if seen is None:
+                found.values[name] = [True, _unit_value(value)]
+            elif seen[1] and not _unit_value(value):
+                seen[1] = False
+    kept = list(classes)
     if filters_seen:
-        declared = [f for f in _filters(config) if f in filters_seen]
-        primary = declared[0] if declared else filters_seen[0]
-        rows = [(line, r) for line, r in rows if r.get("filter", primary) == primary]
-    seen: dict[Any, int] = {}
-    for line, row in rows:
-        if row["doc_id"] in seen:
-            raise InputError(
-                samples,
-                f"doc_id {row['doc_id']!r} appears again (first at line {seen[row['doc_id']]}) "
-                "without a 'filter' key to tell the rows apart",
-                line,
-            )
-        seen[row["doc_id"]] = line
-    return rows
+        declared = [f for f in _filters(config) if f in filters_seen.values()]
+        primary = declared[0] if declared else next(iter(filters_seen.values()))
+        kept = [k for k in (_NO_FILTER, compact(primary)) if k in classes]
+    _refuse_repeats(samples, [classes[k] for k in kept])
+    return _Scan(samples, classes, kept)
+
+
+def _refuse_repeats(samples: Path, kept: list[_Class]) -> None:
+    """A doc_id twice among the documents: named at its first repeat, as a reader in file order
+    would find it."""
+    repeats = [c.again for c in kept if c.again is not None]
+    if len(kept) == 2:
+        small, large = sorted(kept, key=lambda c: len(c.doc_ids))
+        for doc_id, line in small.doc_ids.items():
+            other = large.doc_ids.get(doc_id)
+            if other is not None:
+                repeats.append((max(line, other), doc_id, min(line, other)))
+    if repeats:
+        line, doc_id, first = min(repeats, key=lambda r: r[0])
+        raise InputError(
+            samples,
+            f"doc_id {doc_id!r} appears again (first at line {first}) "
+            "without a 'filter' key to tell the rows apart",
+            line,
+        )
 
 
 def _filters(config: dict[str, Any]) -> list[str]:
@@ -376,7 +472,7 @@ def _filters(config: dict[str, Any]) -> list[str]:
 
 
 def _judging_metric(
-    rows: list[tuple[int, dict[str, Any]]], config: dict[str, Any], task_results: dict[str, Any]
+    scan: _Scan, config: dict[str, Any], task_results: dict[str, Any]
 ) -> str | None:
     """The first metric, in the task's order, whose per-sample values all lie in [0, 1].
 
@@ -387,14 +483,14 @@ def _judging_metric(
     for item in as_list(config.get("metric_list")):
         if isinstance(item, dict) and isinstance(item.get("metric"), str):
             candidates.append(item["metric"])
-    first = rows[0][1]
+    first = scan.first
     if isinstance(first.get("metrics"), list):
         candidates += [m for m in first["metrics"] if isinstance(m, str)]
     candidates += [k.split(",")[0] for k in task_results if "," in k and "_stderr" not in k]
     candidates += [k for k in first if k not in SAMPLE_KEYS]
     for name in dict.fromkeys(candidates):
-        present = [row[name] for _, row in rows if row.get(name) is not None]
-        if present and all(_unit_value(value) for value in present):
+        present, unit = scan.values(name)
+        if present and unit:
             return name
     return None
 

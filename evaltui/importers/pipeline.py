@@ -2,7 +2,8 @@
 
 `prepare(tool, source)` reads the log with the tool's importer, lays the native documents out as
 files would be (case lists larger than INLINE_LIMIT move to JSONL files, as a team committing the
-records would keep them), and validates every document with `parse_suite` / `parse_run`. The
+records would keep them; importers of large logs stream such lists to those files in batches,
+`common.RowSpool`, so no log is ever held whole), and validates every document with `parse_suite` / `parse_run`. The
 result holds a `Batch` for `load_batch` and can write the native records to a folder (`--out`).
 Because both paths use the same documents and data files, importing directly and loading the
 written records give identical content: re-importing is a no-op either way.
@@ -15,6 +16,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -28,11 +30,10 @@ from evaltui.contract.jsonio import lone_surrogate
 from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
-from evaltui.importers.common import Imported
+from evaltui.importers.common import INLINE_LIMIT as INLINE_LIMIT  # cases kept inline at most
+from evaltui.importers.common import Imported, SpilledRows, jsonl_line
 from evaltui.importers.detect import refuse_foreign_file, refuse_foreign_folder
 from evaltui.safe_files import write_new, write_replacing
-
-INLINE_LIMIT = 2000  # cases; larger lists are written to JSONL next to the record
 
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]+")
 
@@ -151,7 +152,7 @@ class NativeRecord:
     doc: dict[str, Any]
     filename: str
     source: Path
-    data: dict[str, bytes] = field(default_factory=dict)
+    data: dict[str, bytes | Path] = field(default_factory=dict)  # a Path: a spilled JSONL file
 
     def text(self) -> bytes:
         return (json.dumps(self.doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -174,13 +175,27 @@ def prepare(
 ) -> Iterator[Prepared]:
     """Read SOURCE and validate its native records; the Batch is usable inside the block."""
     imported = read_source(tool, source, columns=columns)
-    records = native_records(imported)
-    with tempfile.TemporaryDirectory(prefix="evaltui-import-") as tmp:
-        folder = Path(tmp)
-        for record in records:
-            for name, data in record.data.items():
-                write_new(folder / name, data)  # a fresh private folder, still never followed
-        yield Prepared(imported, records, build_batch(records, folder))
+    try:
+        records = native_records(imported)
+        with tempfile.TemporaryDirectory(prefix="evaltui-import-") as tmp:
+            folder = Path(tmp)
+            for record in records:
+                for name, data in record.data.items():
+                    if isinstance(data, Path):
+                        _place(data, folder / name)
+                    else:  # a fresh private folder, still never followed
+                        write_new(folder / name, data)
+            yield Prepared(imported, records, build_batch(records, folder))
+    finally:
+        imported.close()
+
+
+def _place(spilled: Path, target: Path) -> None:
+    """A spilled JSONL file under its record's name: a hard link when possible, else a copy."""
+    try:
+        os.link(spilled, target, follow_symlinks=False)
+    except OSError:
+        shutil.copyfile(spilled, target, follow_symlinks=False)
 
 
 def native_records(imported: Imported) -> list[NativeRecord]:
@@ -190,7 +205,7 @@ def native_records(imported: Imported) -> list[NativeRecord]:
     for suite in imported.suites.values():
         stem = suite_stems[suite.suite_id]
         doc = dict(suite.doc)
-        data: dict[str, bytes] = {}
+        data: dict[str, bytes | Path] = {}
         doc["splits"] = {
             split: _cases_or_file(cases, f"{stem}.{split}.jsonl", data)
             for split, cases in doc["splits"].items()
@@ -249,9 +264,12 @@ def _refuse_shared_names(records: list[NativeRecord]) -> None:
 
 
 def _cases_or_file(
-    cases: list[dict[str, Any]], name: str, data: dict[str, bytes]
+    cases: list[dict[str, Any]] | SpilledRows, name: str, data: dict[str, bytes | Path]
 ) -> list[dict[str, Any]] | str:
     """The cases inline, or (more than INLINE_LIMIT) the name of the JSONL file added to `data`."""
+    if isinstance(cases, SpilledRows):
+        data[name] = cases.path
+        return name
     if len(cases) <= INLINE_LIMIT:
         return cases
     data[name] = jsonl_bytes(cases)
@@ -309,11 +327,11 @@ def write_records(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(folder, f"cannot create the output folder: {exc.strerror}") from None
-    planned: list[tuple[Path, bytes]] = []
+    planned: list[tuple[Path, bytes | Path]] = []
     for record in records:
         planned.extend((folder / name, data) for name, data in record.data.items())
         planned.append((folder / record.filename, record.text()))
-    unchanged = {path for path, data in planned if _content(path) == data}
+    unchanged = {path for path, data in planned if _same_content(path, data)}
     clashes = [
         InputError(
             path,
@@ -328,9 +346,48 @@ def write_records(
         if path in unchanged:
             written.append(path)
             continue
-        write_replacing(path, data)
+        if isinstance(data, Path):
+            _copy_replacing(data, path)
+        else:
+            write_replacing(path, data)
         written.append(path)
     return written
+
+
+def _same_content(path: Path, data: bytes | Path) -> bool:
+    """Whether the regular file at `path` already holds `data` (a spilled file compared in chunks)."""
+    if not isinstance(data, Path):
+        return _content(path) == data
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode) or path.stat().st_size != data.stat().st_size:
+            return False
+        with path.open("rb") as old, data.open("rb") as new:
+            while True:
+                chunk = new.read(1 << 20)
+                if chunk != old.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
+    except OSError:
+        return False
+
+
+def _copy_replacing(source: Path, path: Path) -> None:
+    """`write_replacing` for a spilled file: a private temp copy beside `path`, then a rename."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        write_replacing(path, b"")  # refuses a symlink or special file with its own message
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temp = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out, source.open("rb") as data:
+            shutil.copyfileobj(data, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InputError(path, f"cannot write: {exc.strerror}") from None
 
 
 def _content(path: Path) -> bytes | None:
@@ -348,6 +405,4 @@ def file_stem(record_id: str) -> str:
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    return "".join(
-        json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows
-    ).encode("utf-8")
+    return "".join(jsonl_line(row) for row in rows).encode("utf-8")

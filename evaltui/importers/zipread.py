@@ -10,9 +10,12 @@ archive is refused with a message rather than read half-way.
 
 Entries are inflated as a stream, in chunks, never more than the limits below: an entry that
 claims or turns out to hold more than MAX_ENTRY_BYTES, a compressed entry larger than that, or an
-archive whose entries read so far add up to more than MAX_ARCHIVE_BYTES, is refused with one line
+archive whose entries read so far add up to more than its total limit, is refused with one line
 as soon as the limit is passed (a decompression bomb costs at most the limit in memory, not its
-inflated size).
+inflated size). The total limit is MAX_ARCHIVE_BYTES or MAX_INFLATE_RATIO times the archive's own
+size, whichever is larger: callers parse one entry and drop it before reading the next, so a
+100,000-sample log may inflate to many gigabytes in all, while many directory entries pointing at
+one compressed stream (an overlapping-entry bomb) still stop after a bounded amount of work.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _ENCRYPTED = 0x1
 MAX_ENTRY_BYTES = 256 << 20  # one inflated entry (a sample, the header): far above any real log's
-MAX_ARCHIVE_BYTES = 1 << 30  # all entries read from one archive together
+MAX_ARCHIVE_BYTES = 1 << 30  # all entries read from one archive together (at least this)
+MAX_INFLATE_RATIO = 100  # ... or this many times the archive's size (real logs: 5-20x)
 _CHUNK = 1 << 20  # bytes inflated (or compressed bytes read) per step
 
 
@@ -52,7 +56,9 @@ class ZipArchive:
             self._handle.close()
             raise InputError(path, f"not a readable zip archive ({exc})") from None
         self._infos = {info.filename: info for info in self._zip.infolist()}
-        self._inflated = 0  # bytes read from all entries so far (MAX_ARCHIVE_BYTES)
+        self._inflated = 0  # bytes read from all entries so far (self.total_limit)
+        size = self._handle.seek(0, 2)
+        self.total_limit = max(MAX_ARCHIVE_BYTES, MAX_INFLATE_RATIO * size)
 
     def __enter__(self) -> ZipArchive:
         return self
@@ -123,10 +129,10 @@ class ZipArchive:
                     f"{where} is damaged (it inflates to more than the {claimed:,} bytes "
                     "the archive's directory says)",
                 )
-            if self._inflated + size > MAX_ARCHIVE_BYTES:
+            if self._inflated + size > self.total_limit:
                 raise InputError(
                     self.path,
-                    f"the archive's entries inflate to more than {MAX_ARCHIVE_BYTES:,} bytes "
+                    f"the archive's entries inflate to more than {self.total_limit:,} bytes "
                     f"(at {where}); refusing it",
                 )
             chunks.append(chunk)
