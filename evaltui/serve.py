@@ -74,7 +74,16 @@ def app_command(
     """The shell command textual-serve runs per connection: the terminal app on the same
     store, opened read-only as `evaltui` without paths opens it (quoted: names come from
     outside)."""
-    args = [sys.executable, "-m", "evaltui", "open", "--store", str(store_path.resolve())]
+    # --no-signing: the page's user must not sign with the keys of whoever started the server
+    args = [
+        sys.executable,
+        "-m",
+        "evaltui",
+        "open",
+        "--store",
+        str(store_path.resolve()),
+        "--no-signing",
+    ]
     if wait:
         args += ["--wait", str(wait)]
     if experiment is not None:

@@ -210,7 +210,7 @@ def test_tokens_are_fresh_and_compared_exactly() -> None:
 
 def test_the_app_command_opens_the_same_store_and_quotes_names(sample_store: Path) -> None:
     command = serve.app_command(sample_store)
-    assert command.endswith(f"-m evaltui open --store {sample_store.resolve()}")
+    assert command.endswith(f"-m evaltui open --store {sample_store.resolve()} --no-signing")
     hostile = serve.app_command(sample_store, experiment="x; touch pwned", baseline="$(id)")
     assert shlex.split(hostile)[-4:] == ["--experiment", "x; touch pwned", "--baseline", "$(id)"]
 

@@ -4,6 +4,7 @@ eligible runs, bad values shown next to their fields, and the log of past decisi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from evaltui.tui.screens.decisions import DecisionsScreen
 from evaltui.tui.screens.help import HelpScreen
 from evaltui.tui.screens.runs import RunsScreen
 from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
-from tests.tui_helpers import drive, highlight, screen_text, settle
+from tests.tui_helpers import drive, highlight, make_app, screen_text, settle
 
 EXAMPLE = "ci-claim-gate-repair"
 LIMITATION = "requires production review and monitored canary"
@@ -425,3 +426,29 @@ def test_an_untouched_form_closes_with_one_escape(sample_store: Path, home: Path
         assert isinstance(app.screen, RunsScreen)
 
     drive(sample_store, flow, experiment=EXAMPLE)
+
+
+def test_without_signing_the_forms_do_not_open(sample_store: Path, home: Path) -> None:
+    """`evaltui serve` runs the app with signing off: D and C say so and open no form, so the
+    page's user cannot sign with the keys of whoever started the server."""
+    from evaltui.tui.app import SIGNING_OFF
+    from evaltui.tui.screens.cosign import CosignModal
+    from evaltui.tui.screens.decide import DecideModal as Form
+
+    async def main() -> None:
+        app = make_app(sample_store, experiment="ci-claim-gate-repair", signing=False)
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                await highlight(pilot, app, "run_003")
+                await pilot.press("D")
+                await settle(pilot)
+                assert not isinstance(app.screen, Form)
+                assert any(SIGNING_OFF in str(n.message) for n in app._notifications)
+                app.push_screen(CosignModal(home / "d.decision.json"))  # as C in the log does
+                await settle(pilot)
+                assert not isinstance(app.screen, CosignModal)
+        finally:
+            app.release_store()
+
+    asyncio.run(main())

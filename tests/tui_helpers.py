@@ -26,6 +26,7 @@ def make_app(
     baseline: str | None = None,
     theme: str | None = None,
     default_start: bool = False,
+    signing: bool = True,
 ) -> EvaltuiApp:
     """The app on a read-only store; call `app.release_store()` when done (as `run_app` does).
 
@@ -38,7 +39,7 @@ def make_app(
         names = experiments(store.con)
         if names:
             experiment = names[0][0]
-    return EvaltuiApp(store, experiment=experiment, baseline=baseline, theme=theme)
+    return EvaltuiApp(store, experiment=experiment, baseline=baseline, theme=theme, signing=signing)
 
 
 async def settle(pilot: Pilot, rounds: int = 100) -> None:

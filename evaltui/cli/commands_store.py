@@ -95,6 +95,7 @@ def load_command(
 @ALLOW_OUTSIDE
 @click.option("--experiment", help="Open this experiment first.")
 @click.option("--baseline", help="Pin this run as the baseline.")
+@click.option("--no-signing", is_flag=True, hidden=True, help="Decide and co-sign are off.")
 def open_command(
     paths: tuple[Path, ...],
     store_path: Path | None,
@@ -102,6 +103,7 @@ def open_command(
     allow_outside: bool,
     experiment: str | None,
     baseline: str | None,
+    no_signing: bool,
 ) -> None:
     """Load PATHs (if any) and open the review app."""
     if paths:
@@ -115,6 +117,7 @@ def open_command(
         baseline=baseline,
         wait=current_wait(),
         on_wait=say_waiting,
+        signing=not no_signing,
     )
 
 

@@ -42,6 +42,12 @@ class StoreReleased(Exception):
     """A worker asked for a cursor while the app was closing (its result is not wanted)."""
 
 
+SIGNING_OFF = (
+    "signing is off in the browser: the page must not sign with the server's keys; sign in a "
+    "terminal with `evaltui decide` or `evaltui cosign`"
+)
+
+
 class EvaltuiApp(App[None]):
     TITLE = "evaltui"
     CSS_PATH = "app.tcss"
@@ -69,8 +75,12 @@ class EvaltuiApp(App[None]):
         baseline: str | None = None,
         theme: str | None = None,
         settings: Settings | None = None,
+        signing: bool = True,
     ) -> None:
         super().__init__()
+        # False in a browser (`evaltui serve`): whoever holds the page's token must not sign
+        # decisions with the keys of the user who started the server
+        self.signing = signing
         self.settings = settings if settings is not None else load_settings()
         if self.settings.no_color and not self.no_color:
             # Textual reads only the NO_COLOR variable; the config's no_color gets its filter

@@ -18,6 +18,7 @@ def run_app(
     wait: float = 0.0,
     on_wait: Callable[[str], None] | None = None,
     settings: Settings | None = None,
+    signing: bool = True,
 ) -> None:
     """Run the review app on the store (`store_path`, else the settings' store, else the
     default), with the settings' keymap, theme and colours (`settings`, else read now).
@@ -42,7 +43,12 @@ def run_app(
         store.close()
         raise
     app = EvaltuiApp(
-        store, experiment=experiment, baseline=baseline, theme=theme, settings=settings
+        store,
+        experiment=experiment,
+        baseline=baseline,
+        theme=theme,
+        settings=settings,
+        signing=signing,
     )
     try:
         app.run()

@@ -37,6 +37,7 @@ from evaltui.decision.keys import (
     load_signer,
 )
 from evaltui.errors import EvaltuiError, InputError
+from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.screens.decide import KEY_FILE, LOADING, key_label
 from evaltui.tui.text import safe
@@ -224,6 +225,10 @@ class CosignModal(ReviewModal[CoSignature | None]):
         yield Static(classes="field-error", id=f"cosign-error-{name}")
 
     def on_mount(self) -> None:
+        if not self.review_app.signing:
+            self.app.notify(SIGNING_OFF, severity="warning", markup=False, timeout=6)
+            self.dismiss(None)
+            return
         self.query_one("#cosign-result").display = False
         for name in ("key_file", "passphrase"):
             self.query_one(f"#cosign-row-{name}").display = False

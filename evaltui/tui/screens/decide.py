@@ -61,6 +61,7 @@ from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.decision.writer import WrittenDecision, sign_and_write
 from evaltui.errors import EvaltuiError
 from evaltui.review.report import Review
+from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.text import plain, safe
@@ -406,6 +407,10 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             )
 
     def on_mount(self) -> None:
+        if not self.review_app.signing:
+            self.app.notify(SIGNING_OFF, severity="warning", markup=False, timeout=6)
+            self.dismiss(None)
+            return
         self.query_one("#decide-explicit").display = False
         self.query_one("#decide-external").display = False
         self.query_one("#decide-result").display = False
