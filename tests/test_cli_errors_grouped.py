@@ -75,6 +75,6 @@ def test_a_folder_with_nothing_loadable_is_one_clear_line(run_cli, tmp_path: Pat
     assert result.code == 2
     assert result.err.strip().splitlines() == [
         f"evaltui: {folder}: nothing to load: no suite, run or gates record found "
-        "(2 other file(s) skipped); logs of other tools go through `evaltui import TOOL SOURCE`"
+        "(2 other files skipped); logs of other tools go through `evaltui import TOOL SOURCE`"
     ]
     assert not (tmp_path / "s.duckdb").exists()  # no store created for nothing
