@@ -102,6 +102,7 @@ def decide(run_cli, board: Board, reviewer: str = "alice", *extra: str) -> Path:
         "run_003",
         "--rollback",
         "ci-answerer-v1",
+        "--rollback-external",
         "--limitation",
         LIMITATION,
         "--key",

@@ -30,7 +30,7 @@ SQLITE_RUNS = {
     "genai-candidate": "841b70e7a5b44e5589480a928048516b",
     "genai-flaky": "401cefce0c4e493eb71ad924203e6598",
 }
-SUITE = "mlflow.dataset.931fae35ba66"
+SUITE = "mlflow.dataset.480c0aece5f2"
 
 
 @pytest.fixture
@@ -165,7 +165,8 @@ def test_baseline_and_candidate_pair_case_by_case(genai: Path, run_cli, tmp_path
     assert cand.metrics_recomputed["exact_route_rate"] == pytest.approx(4 / 6)
     assert cand.comparable and cand.evidence == (), cand.differences
     assert cand.paired is not None and (cand.paired.fixed, cand.paired.broken) == (1, 2)
-    assert base.status == cand.status == "ELIGIBLE_FOR_CANARY_REVIEW"
+    # an imported suite declares no quality guardrail until a gates file does (SPEC, Trust)
+    assert base.status == cand.status == "NO_GUARDRAILS"
     # The flaky run's failed row is not judged: MLflow's mean over the other five is no claim.
     assert flaky.status == "REJECT_UNSCORED"
     assert "exact_route_rate" not in flaky.run.metrics

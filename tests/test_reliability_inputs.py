@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evaltui.cli import commands_store
+from evaltui.actions import load as actions_load
 from tests.conftest import EXAMPLE, digest, example_run
 from tests.decision_support import make_key
 
@@ -252,6 +252,7 @@ def test_decide_refuses_a_name_with_a_trailing_newline(run_cli, sample_store, tm
         out,
         "--rollback",
         "ci-answerer-v1",
+        "--rollback-external",
         "--limitation",
         "canary first",
         "--name",
@@ -282,7 +283,7 @@ def _fails_with(monkeypatch, exc: BaseException) -> None:
     def failing(*_args: object, **_kwargs: object) -> None:
         raise exc
 
-    monkeypatch.setattr(commands_store, "load_batch", failing)
+    monkeypatch.setattr(actions_load, "load_batch", failing)  # the load both surfaces call
 
 
 @pytest.mark.parametrize(
@@ -346,6 +347,7 @@ def test_a_full_disk_during_decide_writes_nothing(run_cli, sample_store, tmp_pat
         out,
         "--rollback",
         "ci-answerer-v1",
+        "--rollback-external",
         "--limitation",
         "canary first",
     )

@@ -26,7 +26,7 @@ def signed(run_cli, sample_store: Path, tmp_path: Path) -> tuple[Path, Path, dic
     key = make_key(tmp_path, "alice")
     allowed = write_allowed_signers(tmp_path / "allowed", f"alice@example.com {public_line(key)}")
     done = run_cli(
-        "decide", "run_003", "--rollback", ROLLBACK, "--limitation", "offline only",
+        "decide", "run_003", "--rollback", ROLLBACK, "--rollback-external", "--limitation", "offline only",
         "--store", sample_store, "--key", key, "--out", tmp_path, "--name", "d",
     )  # fmt: skip
     assert done.code == 0, done.err
