@@ -245,3 +245,14 @@ def test_an_imported_log_whose_name_is_not_utf8_is_reported(tmp_path: Path) -> N
     line = capped("import", "inspect", folder, "--store", store).one_line()
     assert "not valid UTF-8" in line and "internal error" not in line
     assert not store.exists()
+
+
+def test_a_fifo_given_as_the_signing_key_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """`decide --key FIFO` used to block forever reading the pipe."""
+    from evaltui.decision.keys import SigningKeyError, load_signer
+
+    fifo = tmp_path / "id_ed25519"
+    os.mkfifo(fifo)
+    with pytest.raises(SigningKeyError) as caught:
+        load_signer(fifo, use_agent=False)
+    assert "not a regular file" in str(caught.value)

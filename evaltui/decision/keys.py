@@ -38,6 +38,7 @@ from evaltui.decision.agent import (
 )
 from evaltui.decision.sshwire import Reader, WireError, mpint, string
 from evaltui.errors import InputError
+from evaltui.safe_files import read_regular
 
 ED25519 = "ssh-ed25519"
 RSA = "ssh-rsa"
@@ -367,9 +368,15 @@ def _default_signer(
     )
 
 
+KEY_FILE_LIMIT = 1 << 20  # an OpenSSH private key is a few KB; RSA 16384 stays far below
+
+
 def _read_key_file(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        data = read_regular(path, limit=KEY_FILE_LIMIT)  # a FIFO or device is refused, not read
+    except InputError as exc:
+        words = {"file not found": "key file not found"}
+        raise KeyNotFound(path, words.get(exc.message, exc.message)) from None
     except FileNotFoundError:
         raise KeyNotFound(path, "key file not found") from None
     except IsADirectoryError:
@@ -394,8 +401,8 @@ def _public_key_without_decrypting(path: Path, data: bytes) -> PublicKey | None:
     pub_file = path.with_name(path.name + ".pub")
     pub_text = ""
     try:
-        pub_text = pub_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+        pub_text = read_regular(pub_file, limit=KEY_FILE_LIMIT).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError, InputError):
         pub_text = ""
     if pub_text:
         parts = pub_text.split(None, 2)
