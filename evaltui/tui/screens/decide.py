@@ -245,7 +245,7 @@ class CompletingInput(SafeInput):
     showing, tab moves to the next field as everywhere else."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete_or_next", "accept / next", show=False),
+        Binding("tab", "complete_or_next", "accept / next", show=False, id="complete"),
     ]
 
     @property
