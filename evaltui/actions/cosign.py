@@ -12,14 +12,11 @@ from pathlib import Path
 
 import duckdb
 
+from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
 from evaltui.decision.cosign import CoSignature, CosignRefused, check_reviewer, cosign
 from evaltui.decision.keys import (
     KeyChoice,
-    PassphraseRequired,
-    SigningKeyError,
-    WrongPassphrase,
     available_keys,
-    load_signer,
 )
 from evaltui.errors import EvaltuiError, InputError
 
@@ -51,7 +48,6 @@ def list_keys(con: duckdb.DuckDBPyConnection) -> tuple[KeyChoice, ...]:
 def cosign_decision(con: duckdb.DuckDBPyConnection, request: CosignRequest) -> CosignOutcome:
     """Load the key, co-sign and write (worker side; `con` is not needed)."""
     del con
-    key_field = "key" if request.key is not None else "key_file"
     reviewer = request.reviewer.strip()
     if reviewer:
         try:
@@ -59,26 +55,10 @@ def cosign_decision(con: duckdb.DuckDBPyConnection, request: CosignRequest) -> C
         except InputError as exc:
             return CosignOutcome(field="reviewer", message=exc.message.removeprefix("reviewer "))
     try:
-        if request.key is not None:
-            signer = request.key.signer(request.passphrase)
-        else:
-            signer = load_signer(request.key_path, request.passphrase)
-    except PassphraseRequired:
-        return CosignOutcome(
-            field="passphrase",
-            message="this key is protected by a passphrase: type it, then ctrl+s again",
-        )
-    except WrongPassphrase:
-        return CosignOutcome(field="passphrase", message="wrong passphrase for this key: try again")
-    except SigningKeyError as exc:
-        return CosignOutcome(field=key_field, message=str(exc))
-    reviewer = reviewer or signer.public_key.default_reviewer
-    if not reviewer:
-        return CosignOutcome(
-            field="reviewer",
-            message="required: the principal your key is listed under in allowed_signers "
-            "(the key has no one-word comment to use instead)",
-        )
+        signer = chosen_signer(request.key, request.key_path, request.passphrase)
+        reviewer = reviewer_for(reviewer, signer)
+    except FieldProblem as problem:
+        return CosignOutcome(field=problem.field, message=problem.message)
     try:
         written = cosign(
             request.decision, signer, reviewer, allowed_signers=request.allowed_signers

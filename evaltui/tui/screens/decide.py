@@ -36,15 +36,12 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for
 from evaltui.decision.files import DecisionExists
 from evaltui.decision.keys import (
     KeyChoice,
-    PassphraseRequired,
-    SigningKeyError,
-    WrongPassphrase,
     available_keys,
-    load_signer,
 )
 from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
 from evaltui.decision.record import (
@@ -190,28 +187,11 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
                 refusals=exc.refusals,
             )
         return SignOutcome(field="override", message=exc.hint, refusals=exc.refusals)
-    key_field = "key" if request.key is not None else "key_file"
     try:
-        if request.key is not None:
-            signer = request.key.signer(request.passphrase)
-        else:
-            signer = load_signer(request.key_path, request.passphrase)
-    except PassphraseRequired:
-        return SignOutcome(
-            field="passphrase",
-            message="this key is protected by a passphrase: type it, then ctrl+s again",
-        )
-    except WrongPassphrase:
-        return SignOutcome(field="passphrase", message="wrong passphrase for this key: try again")
-    except SigningKeyError as exc:
-        return SignOutcome(field=key_field, message=str(exc))
-    reviewer = choices.reviewer or signer.public_key.default_reviewer
-    if not reviewer:
-        return SignOutcome(
-            field="reviewer",
-            message="required: the principal your key is listed under in allowed_signers "
-            "(the key has no one-word comment to use instead)",
-        )
+        signer = chosen_signer(request.key, request.key_path, request.passphrase)
+        reviewer = reviewer_for(choices.reviewer, signer)
+    except FieldProblem as problem:
+        return SignOutcome(field=problem.field, message=problem.message)
     try:
         record = build_record(draft, replace(choices, reviewer=reviewer))
         written = sign_and_write(record, signer, request.out_dir, log_path=request.log_path)
