@@ -446,3 +446,23 @@ def test_counting_survives_a_logged_path_that_cannot_exist(tmp_path: Path) -> No
     bad = tmp_path / "x\x00y" / "d.decision.json"
     assert signature_counts([bad]) == {bad: 0}
     assert cosignature_files(bad) == ([], 0)
+
+
+def test_cosign_takes_key_reviewer_and_signers_from_the_config(
+    run_cli, board: Board, tmp_path: Path
+) -> None:
+    """Like `decide`, `cosign` takes its defaults from the settings (config file, then
+    environment): before, it read only EVALTUI_* and ignored config.toml."""
+    decision = decide(run_cli, board)
+    config = tmp_path / "xdg-config" / "evaltui" / "config.toml"  # the tests' XDG_CONFIG_HOME
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f'reviewer = "bob@example.com"\nsigning_key = "{board.keys["bob"]}"\n'
+        f'allowed_signers = "{board.allowed}"\n',
+        encoding="utf-8",
+    )
+    done = run_cli("cosign", decision, "--no-agent")
+    assert done.code == 0, done.err
+    signature = decision.with_name(decision.name + ".bob@example.com.sig")
+    assert signature.is_file()
+    assert keygen_ok(board, "bob@example.com", signature, decision)

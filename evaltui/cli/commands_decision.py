@@ -41,6 +41,31 @@ if TYPE_CHECKING:
     from evaltui.decision.verify import Verification
 
 
+# The signer's options, shared by `decide` and `cosign` (defaults from the settings: flags win).
+key_option = click.option(
+    "--key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=from_settings("signing_key"),
+    help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
+    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}, config `signing_key`.",
+)
+reviewer_option = click.option(
+    "--reviewer",
+    default=from_settings("reviewer"),
+    help="Your principal in allowed_signers (default: the key's comment; "
+    f"env {REVIEWER_ENV}, config `reviewer`).",
+)
+passphrase_file_option = click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Read the key's passphrase from this file (or env {PASSPHRASE_ENV}; "
+    "asked for on a terminal).",
+)
+no_agent_option = click.option(
+    "--no-agent", is_flag=True, help="Do not sign through ssh-agent even if SSH_AUTH_SOCK is set."
+)
+
+
 @click.command("decide")
 @click.argument("run")
 @click.option(
@@ -74,19 +99,8 @@ if TYPE_CHECKING:
     "--override",
     help="Decide on an incomparable, gate-failing or flagged run; the reason is recorded.",
 )
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=from_settings("signing_key"),
-    help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
-    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}, config `signing_key`.",
-)
-@click.option(
-    "--reviewer",
-    default=from_settings("reviewer"),
-    help="Your principal in allowed_signers (default: the key's comment; "
-    f"env {REVIEWER_ENV}, config `reviewer`).",
-)
+@key_option
+@reviewer_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -94,15 +108,8 @@ if TYPE_CHECKING:
     help="Folder for the files (default: here).",
 )
 @click.option("--name", help="File name stem (default: the decision id).")
-@click.option(
-    "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"Read the key's passphrase from this file (or env {PASSPHRASE_ENV}; "
-    "asked for on a terminal).",
-)
-@click.option(
-    "--no-agent", is_flag=True, help="Do not sign through ssh-agent even if SSH_AUTH_SOCK is set."
-)
+@passphrase_file_option
+@no_agent_option
 @store_option
 @json_option
 def decide_command(
@@ -253,39 +260,22 @@ QUORUM_HELP = (
 
 @click.command("cosign")
 @click.argument("decision", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=SIGNING_KEY_ENV,
-    help="SSH private key (or a .pub of a key in ssh-agent). Default: the agent's only key, "
-    f"else ~/.ssh/id_*. Env {SIGNING_KEY_ENV}.",
-)
-@click.option(
-    "--reviewer",
-    envvar=REVIEWER_ENV,
-    help=f"Your principal in allowed_signers (default: the key's comment; env {REVIEWER_ENV}).",
-)
+@key_option
+@reviewer_option
 @click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar=ALLOWED_SIGNERS_ENV,
+    default=from_settings("allowed_signers"),
     help="Refuse unless the decision's own signature verifies against this file, and your key "
-    f"is listed for you in it (env {ALLOWED_SIGNERS_ENV}).",
+    f"is listed for you in it (env {ALLOWED_SIGNERS_ENV}, config `allowed_signers`).",
 )
 @click.option(
     "--revoked",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --allowed-signers: refuse a decision signed by a key revoked here.",
 )
-@click.option(
-    "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=f"Read the key's passphrase from this file (or env {PASSPHRASE_ENV}; "
-    "asked for on a terminal).",
-)
-@click.option(
-    "--no-agent", is_flag=True, help="Do not sign through ssh-agent even if SSH_AUTH_SOCK is set."
-)
+@passphrase_file_option
+@no_agent_option
 @json_option
 def cosign_command(
     decision: Path,
