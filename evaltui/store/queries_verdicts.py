@@ -1,0 +1,427 @@
+"""Verdict ledgers read in bulk into the scratch database, and the queries the review joins.
+
+Every reviewer's ledger (`decision/ledger.py`, docs/formats.md) is read by one DuckDB statement
+(`read_blob` over all the files): split into lines, each line's JSON parsed, its hash recomputed
+(`sha256` of the line with its `"hash":"<hex>",` member cut out: the canonical body), and the
+chain checked with a window (`lag(hash)` must be the line's `prev`, `seq` must be its line
+number, `reviewer` the file's). The first bad line of a file is a problem (`file:line: reason`)
+and neither it nor anything after it is used.
+
+The events go into `evaltui_scratch.verdict_events` (the in-memory scratch database attached
+beside the store, writable when the store is read-only and shared by every cursor; see
+`scratch.py`), with `stale` set where the event's suite fingerprint (the suite's
+`evaluation_sha`) is not the store's. `verdict_current` keeps each reviewer's latest judgment
+(confirm, waive or relabel; notes never supersede) per (run, baseline, case). A recorded verdict
+is added to both tables directly (`add_event`), without reading the ledgers again.
+
+Whether a verdict counts (not stale, not an expired waive) depends on the day, so it is decided
+in the queries, with `today` as a parameter: `counting_sql`. `judged_cases_sql` is the one
+definition of a judged case of a pair, used by the progress count and the case pager's
+"unjudged failures only" stepping (`queries_case_pages.py`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from evaltui.store.scratch import scratch_schema
+
+EVENTS = "verdict_events"
+CURRENT = "verdict_current"
+GENESIS = "0" * 64
+KINDS = ("confirm", "waive", "relabel", "note")
+FIELDS = (
+    "baseline",
+    "case_id",
+    "expected",
+    "expires",
+    "hash",
+    "kind",
+    "prev",
+    "reason",
+    "reviewer",
+    "run",
+    "seq",
+    "suite_id",
+    "suite_sha",
+    "time",
+    "v",
+)
+EVENT_COLUMNS = (
+    "reviewer",
+    "seq",
+    "time",
+    "run",
+    "baseline",
+    "case_id",
+    "suite_id",
+    "suite_sha",
+    "kind",
+    "reason",
+    "expected",
+    "expires",
+    "prev",
+    "hash",
+    "stale",
+)
+_EVENT_DDL = """(reviewer VARCHAR, seq BIGINT, time TIMESTAMP, run VARCHAR, baseline VARCHAR,
+    case_id VARCHAR, suite_id VARCHAR, suite_sha VARCHAR, kind VARCHAR, reason VARCHAR,
+    expected VARCHAR, expires DATE, prev VARCHAR, hash VARCHAR, stale BOOLEAN)"""
+
+_generation = itertools.count(1)
+generation = 0  # bumped whenever the verdict tables change: caches of judged rows key on it
+
+
+def _bump() -> None:
+    global generation
+    generation = next(_generation)
+
+
+def table(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    return f"{scratch_schema(con)}.{name}"
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The verdict tables, empty, if no ledger was loaded yet (queries can always run)."""
+    for name in (EVENTS, CURRENT):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table(con, name)} {_EVENT_DDL}")
+
+
+@dataclass(frozen=True, slots=True)
+class LineProblem:
+    path: str
+    line: int
+    message: str
+
+
+# Each check, in order; the first that fails names the line's problem. `prev_hash` is the
+# previous line's hash (lag over the file's lines), `n` the file's line count.
+_CHECKS = f"""CASE
+    WHEN text = '' THEN 'empty line'
+    WHEN NOT ended THEN 'the last line has no newline (an interrupted write?)'
+    WHEN NOT json_valid(text) THEN 'not valid JSON (the line was damaged or edited)'
+    WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object'
+    WHEN json_keys(j) <> {list(FIELDS)!r}
+        THEN 'not a canonical ledger event (fields must be exactly {", ".join(FIELDS)}, sorted)'
+    WHEN j->>'$.v' IS DISTINCT FROM '1' THEN 'unknown ledger format version ' || (j->>'$.v')
+    WHEN NOT regexp_full_match(coalesce(j->>'$.hash', ''), '[0-9a-f]{{64}}')
+        THEN 'hash must be 64 lowercase hex digits'
+    WHEN sha256(replace(text, '"hash":"' || (j->>'$.hash') || '",', '')) <> j->>'$.hash'
+        THEN 'the hash does not match the line (a byte was changed: damaged or edited)'
+    WHEN json_type(j, '$.reviewer') <> 'VARCHAR' OR j->>'$.reviewer' <> file_reviewer
+        THEN 'reviewer ' || coalesce(j->>'$.reviewer', 'null') || ' in the ledger of '
+             || file_reviewer || ' (each reviewer appends to their own file only)'
+    WHEN json_type(j, '$.seq') NOT IN ('UBIGINT', 'BIGINT') OR (j->>'$.seq') <> line::VARCHAR
+        THEN 'seq ' || coalesce(j->>'$.seq', 'null') || ' on line ' || line
+             || ' (a line was dropped, added or moved)'
+    WHEN j->>'$.prev' IS DISTINCT FROM coalesce(prev_hash, '{GENESIS}')
+        THEN 'prev is not the previous line''s hash (a line was dropped, added or moved)'
+    WHEN (j->>'$.kind') NOT IN {tuple(KINDS)!r} THEN 'unknown kind ' || (j->>'$.kind')
+    WHEN try_strptime(j->>'$.time', '%Y-%m-%dT%H:%M:%S.%fZ') IS NULL
+        THEN 'time must be UTC like 2026-01-31T12:00:00.000000Z'
+    WHEN json_type(j, '$.expires') <> 'NULL' AND (try_cast(j->>'$.expires' AS DATE) IS NULL
+            OR NOT regexp_full_match(coalesce(j->>'$.expires', ''), '\\d{{4}}-\\d{{2}}-\\d{{2}}'))
+        THEN 'expires must be a date like 2026-01-31 or null'
+    WHEN json_type(j, '$.expires') <> 'NULL' AND j->>'$.kind' <> 'waive'
+        THEN 'only a waive has an expiry'
+    WHEN j->>'$.kind' = 'relabel' AND coalesce(j->>'$.expected', '') = ''
+        THEN 'a relabel without the expected route'
+    WHEN j->>'$.kind' <> 'relabel' AND json_type(j, '$.expected') <> 'NULL'
+        THEN 'only a relabel has an expected route'
+    WHEN j->>'$.kind' IN ('waive', 'relabel') AND trim(coalesce(j->>'$.reason', '')) = ''
+        THEN 'a ' || (j->>'$.kind') || ' without a reason'
+    WHEN json_type(j, '$.reason') <> 'VARCHAR' OR json_type(j, '$.run') <> 'VARCHAR'
+        OR json_type(j, '$.baseline') <> 'VARCHAR' OR json_type(j, '$.case_id') <> 'VARCHAR'
+        OR json_type(j, '$.suite_id') <> 'VARCHAR' OR json_type(j, '$.suite_sha') <> 'VARCHAR'
+        THEN 'run, baseline, case_id, suite_id, suite_sha and reason must be strings'
+    END"""
+
+
+def load_ledgers(
+    con: duckdb.DuckDBPyConnection, files: Sequence[tuple[str, str]]
+) -> list[LineProblem]:
+    """Read every ledger (path, the reviewer its name says) into the verdict tables, replacing
+    what they held; return each file's first problem (a file that is not UTF-8 reports
+    line 0 here, and the caller finds the line)."""
+    events, current = table(con, EVENTS), table(con, CURRENT)
+    lines = table(con, "verdict_lines")
+    paths = [p for p, _ in files]
+    reviewers = [r for _, r in files]
+    try:
+        if not files:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {lines} (filename VARCHAR, line BIGINT, "
+                "problem VARCHAR, j JSON)"
+            )
+        else:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE {lines} AS
+                WITH names AS (
+                    SELECT unnest(?::VARCHAR[]) AS filename, unnest(?::VARCHAR[]) AS file_reviewer
+                ), files AS (
+                    SELECT filename, file_reviewer, try(decode(content)) AS content
+                    FROM read_blob(?::VARCHAR[]) JOIN names USING (filename)
+                ), split AS (
+                    SELECT filename, file_reviewer, string_split(content, chr(10)) AS parts,
+                           suffix(content, chr(10)) AS finished
+                    FROM files WHERE content IS NOT NULL
+                ), numbered AS (
+                    SELECT filename, file_reviewer, finished, len(parts) AS n,
+                           generate_subscripts(parts, 1) AS line, unnest(parts) AS text
+                    FROM split
+                ), parsed AS (
+                    SELECT filename, file_reviewer, line, text, finished OR line < n AS ended,
+                           CASE WHEN json_valid(text) THEN text::JSON END AS j
+                    FROM numbered WHERE NOT (line = n AND text = '')
+                ), chained AS (
+                    SELECT *, lag(CASE WHEN json_valid(text) THEN j->>'$.hash' END)
+                                  OVER (PARTITION BY filename ORDER BY line) AS prev_hash
+                    FROM parsed
+                )
+                SELECT filename, line, {_CHECKS} AS problem, j FROM chained
+                UNION ALL
+                SELECT filename, 0, 'not UTF-8 text', NULL FROM files WHERE content IS NULL""",
+                [paths, reviewers, paths],
+            )
+        problems = [
+            LineProblem(path, int(line), message)
+            for path, line, message in con.execute(
+                f"""SELECT filename, min(line), arg_min(problem, line) FROM {lines}
+                    WHERE problem IS NOT NULL GROUP BY filename ORDER BY filename"""
+            ).fetchall()
+        ]
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {events} AS
+            WITH bad AS (
+                SELECT filename, min(line) AS first FROM {lines}
+                WHERE problem IS NOT NULL GROUP BY filename
+            ), good AS (
+                SELECT l.j FROM {lines} l LEFT JOIN bad USING (filename)
+                WHERE l.problem IS NULL AND (bad.first IS NULL OR l.line < bad.first)
+            ), typed AS (
+                SELECT j->>'$.reviewer' AS reviewer, (j->>'$.seq')::BIGINT AS seq,
+                       strptime(j->>'$.time', '%Y-%m-%dT%H:%M:%S.%fZ') AS time,
+                       j->>'$.run' AS run, j->>'$.baseline' AS baseline,
+                       j->>'$.case_id' AS case_id, j->>'$.suite_id' AS suite_id,
+                       j->>'$.suite_sha' AS suite_sha, j->>'$.kind' AS kind,
+                       j->>'$.reason' AS reason, j->>'$.expected' AS expected,
+                       (j->>'$.expires')::DATE AS expires, j->>'$.prev' AS prev,
+                       j->>'$.hash' AS hash
+                FROM good
+            )
+            SELECT t.*, s.evaluation_sha IS DISTINCT FROM t.suite_sha AS stale
+            FROM typed t LEFT JOIN suites s USING (suite_id)
+            ORDER BY reviewer, seq"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {current} AS
+            SELECT * FROM {events} WHERE kind <> 'note'
+            QUALIFY row_number() OVER (
+                PARTITION BY reviewer, run, baseline, case_id ORDER BY seq DESC) = 1"""
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {lines}")
+        _bump()
+    return problems
+
+
+def add_event(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> None:
+    """A just-appended event (values in EVENT_COLUMNS order, `stale` last) into both tables:
+    a judgment replaces the reviewer's current one on that case."""
+    ensure_tables(con)
+    events, current = table(con, EVENTS), table(con, CURRENT)
+    con.execute(f"INSERT INTO {events} VALUES ({', '.join('?' * len(EVENT_COLUMNS))})", row)
+    if row[EVENT_COLUMNS.index("kind")] != "note":
+        reviewer, run, baseline, case_id = row[0], row[3], row[4], row[5]
+        con.execute(
+            f"DELETE FROM {current} WHERE reviewer = ? AND run = ? AND baseline = ? "
+            "AND case_id = ?",
+            [reviewer, run, baseline, case_id],
+        )
+        con.execute(f"INSERT INTO {current} VALUES ({', '.join('?' * len(EVENT_COLUMNS))})", row)
+    _bump()
+
+
+FILES = "verdict_files"
+
+
+def remember_files(
+    con: duckdb.DuckDBPyConnection, states: Sequence[tuple[str, int, int, int]], *, replace: bool
+) -> None:
+    """What each ledger file was (path, size, mtime in ns, inode) when it was last read or
+    appended to here: a file that is no longer so changed behind this connection's back."""
+    name = table(con, FILES)
+    if replace:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {name} (path VARCHAR, size BIGINT, "
+            "mtime_ns BIGINT, inode BIGINT)"
+        )
+    else:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {name} (path VARCHAR, size BIGINT, "
+            "mtime_ns BIGINT, inode BIGINT)"
+        )
+        con.executemany(f"DELETE FROM {name} WHERE path = ?", [[s[0]] for s in states])
+    if states:
+        con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", [list(s) for s in states])
+
+
+def remembered_file(con: duckdb.DuckDBPyConnection, path: str) -> tuple[int, int, int] | None:
+    name = table(con, FILES)
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {name} (path VARCHAR, size BIGINT, "
+        "mtime_ns BIGINT, inode BIGINT)"
+    )
+    row = con.execute(f"SELECT size, mtime_ns, inode FROM {name} WHERE path = ?", [path]).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
+def heads(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
+    """Each reviewer's last used line: reviewer -> (seq, hash)."""
+    ensure_tables(con)
+    rows = con.execute(
+        f"""SELECT reviewer, max(seq), arg_max(hash, seq) FROM {table(con, EVENTS)}
+            GROUP BY reviewer ORDER BY reviewer"""
+    ).fetchall()
+    return {r: (int(seq), h) for r, seq, h in rows}
+
+
+def counting_sql(alias: str = "") -> str:
+    """SQL true when a current verdict counts: not stale, not an expired waive; one `?` (today)."""
+    p = f"{alias}." if alias else ""
+    return (
+        f"(NOT {p}stale AND NOT ({p}kind = 'waive' AND {p}expires IS NOT NULL "
+        f"AND {p}expires < ?::DATE))"
+    )
+
+
+def judged_cases_sql(
+    con: duckdb.DuckDBPyConnection, run: str, baseline: str, today: date
+) -> tuple[str, list[Any]]:
+    """SELECT case_id of the pair's judged cases: some reviewer's current judgment counts.
+
+    The one definition of "judged" (notes never judge); the pager's unjudged stepping and the
+    progress count both use it.
+    """
+    ensure_tables(con)
+    sql = (
+        f"SELECT DISTINCT case_id FROM {table(con, CURRENT)} "
+        f"WHERE run = ? AND baseline = ? AND {counting_sql()}"
+    )
+    return sql, [run, baseline, today]
+
+
+def pair_judged_counts(
+    con: duckdb.DuckDBPyConnection,
+    pair_sql: str,
+    pair_params: list[Any],
+    judged: tuple[str, list[Any]],
+) -> tuple[int, int]:
+    """(judged failures, failures) over rows of `pair_sql` (a pair table or `pair_query`)."""
+    sql, params = judged
+    row = con.execute(
+        f"""SELECT count(*) FILTER (WHERE NOT correct AND case_id IN ({sql})),
+                   count(*) FILTER (WHERE NOT correct)
+            FROM ({pair_sql})""",
+        params + pair_params,
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def current_verdicts(
+    con: duckdb.DuckDBPyConnection,
+    run: str,
+    baseline: str,
+    case_ids: Sequence[str] | None,
+    today: date,
+) -> list[tuple[Any, ...]]:
+    """Per case, the verdict shown and used: the latest counting current judgment across
+    reviewers, else the latest current one (flagged stale or expired). Columns: EVENT_COLUMNS,
+    then `expired`, `counts`, `reviewers` (how many reviewers have a current judgment)."""
+    ensure_tables(con)
+    where = "" if case_ids is None else "AND case_id IN (SELECT unnest(?::VARCHAR[]))"
+    params: list[Any] = [today, today, run, baseline]
+    if case_ids is not None:
+        params.append(list(case_ids))
+    columns = ", ".join(EVENT_COLUMNS)
+    return con.execute(
+        f"""SELECT {columns}, expired, counts, count(*) OVER (PARTITION BY case_id)
+            FROM (SELECT *, kind = 'waive' AND expires IS NOT NULL AND expires < ?::DATE
+                            AS expired,
+                         {counting_sql()} AS counts
+                  FROM {table(con, CURRENT)} WHERE run = ? AND baseline = ? {where})
+            QUALIFY row_number() OVER (
+                PARTITION BY case_id ORDER BY counts DESC, time DESC, reviewer) = 1
+            ORDER BY case_id""",
+        params,
+    ).fetchall()
+
+
+def case_events(
+    con: duckdb.DuckDBPyConnection, run: str, baseline: str, case_id: str, today: date
+) -> list[tuple[Any, ...]]:
+    """Every event on one case of a pair, oldest first: EVENT_COLUMNS, `superseded`, `expired`."""
+    ensure_tables(con)
+    events, current = table(con, EVENTS), table(con, CURRENT)
+    columns = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+    return con.execute(
+        f"""SELECT {columns},
+                   e.kind <> 'note' AND c.hash IS DISTINCT FROM e.hash AS superseded,
+                   e.kind = 'waive' AND e.expires IS NOT NULL AND e.expires < ?::DATE AS expired
+            FROM {events} e
+            LEFT JOIN {current} c ON c.reviewer = e.reviewer AND c.run = e.run
+                 AND c.baseline = e.baseline AND c.case_id = e.case_id
+            WHERE e.run = ? AND e.baseline = ? AND e.case_id = ?
+            ORDER BY e.time, e.reviewer, e.seq""",
+        [today, run, baseline, case_id],
+    ).fetchall()
+
+
+def list_events(
+    con: duckdb.DuckDBPyConnection, run: str | None, baseline: str | None, today: date
+) -> list[tuple[Any, ...]]:
+    """Every reviewer's current judgments and all notes (of a run, of a pair), by run, baseline,
+    case and time: EVENT_COLUMNS, `expired`, `counts`, `superseded`."""
+    ensure_tables(con)
+    events, current = table(con, EVENTS), table(con, CURRENT)
+    conditions: list[str] = ["TRUE"]
+    params: list[Any] = [today, today]
+    if run is not None:
+        conditions.append("e.run = ?")
+        params.append(run)
+    if baseline is not None:
+        conditions.append("e.baseline = ?")
+        params.append(baseline)
+    columns = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+    return con.execute(
+        f"""SELECT {columns},
+                   e.kind = 'waive' AND e.expires IS NOT NULL AND e.expires < ?::DATE AS expired,
+                   e.kind <> 'note' AND {counting_sql("e")} AND c.hash = e.hash AS counts,
+                   e.kind <> 'note' AND c.hash IS DISTINCT FROM e.hash AS superseded
+            FROM {events} e
+            LEFT JOIN {current} c ON c.reviewer = e.reviewer AND c.run = e.run
+                 AND c.baseline = e.baseline AND c.case_id = e.case_id
+            WHERE {" AND ".join(conditions)}
+            ORDER BY e.run, e.baseline, e.case_id, e.time, e.reviewer, e.seq""",
+        params,
+    ).fetchall()
+
+
+def suite_sha(con: duckdb.DuckDBPyConnection, suite_id: str) -> str | None:
+    row = con.execute("SELECT evaluation_sha FROM suites WHERE suite_id = ?", [suite_id]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def case_in_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_id: str) -> str | None:
+    """The case's expected route, None when the suite has no such case."""
+    row = con.execute(
+        "SELECT expected_route FROM cases WHERE suite_id = ? AND case_id = ?", [suite_id, case_id]
+    ).fetchone()
+    return None if row is None else str(row[0])
