@@ -20,8 +20,6 @@ Rules (docs/formats.md, "Verdict ledgers"):
 from __future__ import annotations
 
 import datetime as dt
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,64 +113,16 @@ def today(now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
 
 
-def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
-    """The ledgers in the folder (path, reviewer), by name; a file named like a ledger that is
-    not a regular file is a problem. Other files are ignored."""
-    files: list[tuple[str, str]] = []
-    problems: list[InputError] = []
-    try:
-        entries = sorted(os.scandir(ledger_dir), key=lambda e: e.name)
-    except FileNotFoundError:
-        return [], []
-    except OSError as exc:
-        return [], [InputError(ledger_dir, f"cannot read the verdicts folder: {exc.strerror}")]
-    for entry in entries:
-        reviewer = ledger.reviewer_of(Path(entry.path))
-        if reviewer is None:
-            continue
-        mode = entry.stat(follow_symlinks=False).st_mode
-        if not stat.S_ISREG(mode):
-            problems.append(InputError(entry.path, "is not a regular file; not read as a ledger"))
-            continue
-        files.append((entry.path, reviewer))
-    return files, problems
-
-
-def _line_of_bad_text(path: str) -> int:
-    """The first line of a file that is not UTF-8 (read line by line: bounded memory)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
-
-
 def load_verdicts(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> LedgerStatus:
     """Read every reviewer's ledger under `ledger_dir` into the connection's verdict tables
     (replacing what they held), checking each line's hash and the chain."""
-    files, problems = ledger_files(ledger_dir)
-    states = [state for state in (_file_state(path) for path, _ in files) if state is not None]
-    q.remember_files(con, states, replace=True)  # taken before reading: a race reads again later
-    for found in q.load_ledgers(con, files):
-        line = found.line or _line_of_bad_text(found.path)
-        problems.append(InputError(found.path, found.message, line))
-    return status(con, ledger_dir, problems)
-
-
-def _file_state(path: str) -> tuple[str, int, int, int] | None:
-    try:
-        info = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return None
-    return path, info.st_size, info.st_mtime_ns, info.st_ino
+    return status(con, ledger_dir, ledger.read_ledgers(con, ledger_dir))
 
 
 def _unchanged(con: duckdb.DuckDBPyConnection, path: Path, reviewer: str) -> bool:
     """Is the ledger as this connection last read or wrote it (so its loaded head is its
     head)? A new, empty ledger of a reviewer with nothing loaded is."""
-    state = _file_state(str(path))
+    state = ledger.file_state(str(path))
     if state is None:
         return False
     if state[1] == 0 and _loaded_head(con, reviewer) is None:
@@ -319,7 +269,7 @@ def record_verdict(
         raise InputError(ledger_dir, f"cannot create the verdicts folder: {exc.strerror}") from None
     event = ledger.append_event(path, build)
     q.add_event(con, _row(event))
-    state = _file_state(str(path))
+    state = ledger.file_state(str(path))
     if state is not None:
         q.remember_files(con, [state], replace=False)
     return event

@@ -425,3 +425,42 @@ def case_in_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_id: str) -
         "SELECT expected_route FROM cases WHERE suite_id = ? AND case_id = ?", [suite_id, case_id]
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def pair_case_routes(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run: str, baseline: str, case_ids: Sequence[str]
+) -> list[tuple[str, str, str, str | None, str | None]]:
+    """(case_id, split, expected route, the run's route, the baseline's route) of the named
+    cases of the suite (a route is None where that run has no result), by case id."""
+    return [
+        (str(c), str(s), str(e), r, b)
+        for c, s, e, r, b in con.execute(
+            """SELECT c.case_id, c.split, c.expected_route, r.route, b.route
+               FROM cases c
+               LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id
+               LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id
+               WHERE c.suite_id = ? AND c.case_id IN (SELECT unnest(?::VARCHAR[]))
+               ORDER BY c.case_id""",
+            [run, baseline, suite_id, list(case_ids)],
+        ).fetchall()
+    ]
+
+
+def events_present(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> set[str]:
+    """Which of the event hashes the loaded ledgers hold."""
+    ensure_tables(con)
+    rows = con.execute(
+        f"SELECT DISTINCT hash FROM {table(con, EVENTS)} "
+        "WHERE hash IN (SELECT unnest(?::VARCHAR[]))",
+        [list(hashes)],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def head_present(con: duckdb.DuckDBPyConnection, reviewer: str, seq: int, hash_: str) -> bool:
+    ensure_tables(con)
+    row = con.execute(
+        f"SELECT count(*) FROM {table(con, EVENTS)} WHERE reviewer = ? AND seq = ? AND hash = ?",
+        [reviewer, seq, hash_],
+    ).fetchone()
+    return bool(row and row[0])
