@@ -29,7 +29,7 @@ import duckdb
 from evaltui.actions.review import run_of
 from evaltui.decision import ledger
 from evaltui.decision.ledger import Head, VerdictEvent
-from evaltui.errors import InputError
+from evaltui.errors import InputError, NotFoundError
 from evaltui.store import queries_verdicts as q
 from evaltui.store.queries_case_pages import PairCases
 from evaltui.store.queries_cases import pair_query
@@ -139,14 +139,8 @@ def status(
 
 
 def _loaded_head(con: duckdb.DuckDBPyConnection, reviewer: str) -> Head | None:
-    q.ensure_tables(con)
-    row = con.execute(
-        f"SELECT max(seq), arg_max(hash, seq) FROM {q.table(con, q.EVENTS)} WHERE reviewer = ?",
-        [reviewer],
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return Head(reviewer, int(row[0]), str(row[1]))
+    found = q.head_of(con, reviewer)
+    return None if found is None else Head(reviewer, found[0], found[1])
 
 
 def check_request(
@@ -183,32 +177,35 @@ def check_request(
                 f"{today(now).isoformat()}, UTC)",
                 field="expires",
             )
-    run = run_of(con, request.run, "run")
-    baseline = run_of(con, request.baseline, "baseline")
-    if run.run_id == baseline.run_id:
+    suites = q.run_suites(con, [request.run, request.baseline])  # not get_run: one small query
+    for run_id, name in ((request.run, "run"), (request.baseline, "baseline")):
+        if run_id not in suites:
+            raise NotFoundError(
+                f"{run_id}: no such run in the store (see `evaltui runs`)", field=name
+            )
+    suite_id = suites[request.run]
+    if request.run == request.baseline:
         raise InputError(
-            None, f"{run.run_id} is its own baseline; name another run", field="baseline"
+            None, f"{request.run} is its own baseline; name another run", field="baseline"
         )
-    if baseline.suite_id != run.suite_id:
+    if suites[request.baseline] != suite_id:
         raise InputError(
             None,
-            f"{run.run_id} (suite {run.suite_id}) and {baseline.run_id} (suite "
-            f"{baseline.suite_id}) ran on different suites; a verdict is on a pair's case",
+            f"{request.run} (suite {suite_id}) and {request.baseline} (suite "
+            f"{suites[request.baseline]}) ran on different suites; a verdict is on a pair's case",
             field="baseline",
         )
-    expected_now = q.case_in_suite(con, run.suite_id, request.case_id)
+    expected_now = q.case_in_suite(con, suite_id, request.case_id)
     if expected_now is None:
-        raise InputError(
-            None, f"{request.case_id}: no such case in suite {run.suite_id}", field="case"
-        )
+        raise InputError(None, f"{request.case_id}: no such case in suite {suite_id}", field="case")
     if request.kind == "relabel" and (request.expected or "").strip() == expected_now:
         raise InputError(
             None, f"{expected_now} is already the case's expected route", field="expected"
         )
-    sha = q.suite_sha(con, run.suite_id)
+    sha = q.suite_sha(con, suite_id)
     if sha is None:  # a run's suite is always in the store; a damaged store says so here
-        raise InputError(None, f"suite {run.suite_id} is not in the store", field="run")
-    return reason, run.suite_id, sha
+        raise InputError(None, f"suite {suite_id} is not in the store", field="run")
+    return reason, suite_id, sha
 
 
 def record_verdict(
