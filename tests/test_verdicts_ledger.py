@@ -238,21 +238,27 @@ def test_two_reviewers_ledgers_merge_by_copying_the_files(
 
 
 def test_another_process_appending_is_read_before_the_next_line(
-    sample_store: Path, ledgers: Path
+    sample_store: Path, ledgers: Path, tmp_path: Path
 ) -> None:
-    with (
-        Store.open(sample_store, read_only=True) as one,
-        Store.open(sample_store, read_only=True) as two,
-    ):
-        cases = failures(one.con, 3)
-        v.load_verdicts(one.con, ledgers)
-        v.load_verdicts(two.con, ledgers)
-        v.record_verdict(two.con, ledgers, request(cases[0]), now=NOW)
-        event = v.record_verdict(one.con, ledgers, request(cases[1]), now=NOW)
+    """The CLI appends to alice's ledger while the app (this connection) has it loaded: the
+    app's next verdict reads the ledgers again and chains after the CLI's line."""
+    import subprocess
+    import sys
+
+    with Store.open(sample_store, read_only=True) as app:
+        cases = failures(app.con, 3)
+        v.load_verdicts(app.con, ledgers)
+        done = subprocess.run(
+            [sys.executable, "-m", "evaltui", "verdict", RUN, cases[0], "--vs", BASE,
+             "--kind", "confirm", "--reviewer", "alice", "--store", str(sample_store)],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        event = v.record_verdict(app.con, ledgers, request(cases[1]), now=NOW)
         assert event.seq == 2
-        assert v.pair_progress(one.con, RUN, BASE)[0] == 2
-    with Store.open(sample_store, read_only=True) as three:
-        assert v.load_verdicts(three.con, ledgers).ok
+        assert v.pair_progress(app.con, RUN, BASE)[0] == 2
+    with Store.open(sample_store, read_only=True) as fresh:
+        assert v.load_verdicts(fresh.con, ledgers).ok
 
 
 def test_latest_per_reviewer_supersedes_and_notes_do_not(
@@ -373,3 +379,36 @@ def test_the_pager_steps_through_unjudged_failures_only(
     filtered = opened.pair.view(con, CaseFilter(unjudged_only=True))
     assert filtered.total == len(rows) - 1
     assert v.pair_progress(con, RUN, BASE, pair=opened.pair) == (1, len(rows))
+
+
+def test_the_pager_reads_judged_rows_again_after_a_reload(
+    con: duckdb.DuckDBPyConnection, ledgers: Path
+) -> None:
+    """A verdict another process appended shows once the ledgers are read again."""
+    from evaltui.decision import ledger
+
+    opened = open_pair(con, get_run(con, RUN), get_run(con, BASE), CaseFilter())
+    view = opened.data.view
+    rows = list(view.failure_rows(con))
+    assert view.unjudged_count(con) == len(rows)
+    first = jump(con, view, -1, 1, unjudged_only=True)
+    assert first is not None and first.target is not None
+    case = first.rows[first.target - first.page_start].case_id
+    sha = con.execute("SELECT evaluation_sha FROM suites WHERE suite_id = ?",
+                      [get_run(con, RUN).suite_id]).fetchone()[0]  # type: ignore[index]  # fmt: skip
+
+    def build(head: ledger.Head | None) -> ledger.VerdictEvent:  # what the other process writes
+        return ledger.new_event(
+            head, reviewer="bob", now=NOW, run=RUN, baseline=BASE, case_id=case,
+            suite_id=get_run(con, RUN).suite_id, suite_sha=sha, kind="confirm", reason="",
+            expected=None, expires=None,
+        )  # fmt: skip
+
+    ledger.append_event(ledgers / "bob.jsonl", build)
+    assert view.unjudged_count(con) == len(rows)  # not read yet
+    v.load_verdicts(con, ledgers)
+    assert view.unjudged_count(con) == len(rows) - 1
+    v.record_verdict(con, ledgers, request(case, "note", reason="seen"), now=NOW)
+    assert view.unjudged_count(con) == len(rows) - 1  # a note judges nothing
+    second = jump(con, view, -1, 1, unjudged_only=True)
+    assert second is not None and second.target == rows[1]

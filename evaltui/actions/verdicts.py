@@ -20,8 +20,6 @@ Rules (docs/formats.md, "Verdict ledgers"):
 from __future__ import annotations
 
 import datetime as dt
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ import duckdb
 from evaltui.actions.review import run_of
 from evaltui.decision import ledger
 from evaltui.decision.ledger import Head, VerdictEvent
-from evaltui.errors import InputError
+from evaltui.errors import InputError, NotFoundError
 from evaltui.store import queries_verdicts as q
 from evaltui.store.queries_case_pages import PairCases
 from evaltui.store.queries_cases import pair_query
@@ -115,64 +113,16 @@ def today(now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
 
 
-def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
-    """The ledgers in the folder (path, reviewer), by name; a file named like a ledger that is
-    not a regular file is a problem. Other files are ignored."""
-    files: list[tuple[str, str]] = []
-    problems: list[InputError] = []
-    try:
-        entries = sorted(os.scandir(ledger_dir), key=lambda e: e.name)
-    except FileNotFoundError:
-        return [], []
-    except OSError as exc:
-        return [], [InputError(ledger_dir, f"cannot read the verdicts folder: {exc.strerror}")]
-    for entry in entries:
-        reviewer = ledger.reviewer_of(Path(entry.path))
-        if reviewer is None:
-            continue
-        mode = entry.stat(follow_symlinks=False).st_mode
-        if not stat.S_ISREG(mode):
-            problems.append(InputError(entry.path, "is not a regular file; not read as a ledger"))
-            continue
-        files.append((entry.path, reviewer))
-    return files, problems
-
-
-def _line_of_bad_text(path: str) -> int:
-    """The first line of a file that is not UTF-8 (read line by line: bounded memory)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
-
-
 def load_verdicts(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> LedgerStatus:
     """Read every reviewer's ledger under `ledger_dir` into the connection's verdict tables
     (replacing what they held), checking each line's hash and the chain."""
-    files, problems = ledger_files(ledger_dir)
-    states = [state for state in (_file_state(path) for path, _ in files) if state is not None]
-    q.remember_files(con, states, replace=True)  # taken before reading: a race reads again later
-    for found in q.load_ledgers(con, files):
-        line = found.line or _line_of_bad_text(found.path)
-        problems.append(InputError(found.path, found.message, line))
-    return status(con, ledger_dir, problems)
-
-
-def _file_state(path: str) -> tuple[str, int, int, int] | None:
-    try:
-        info = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return None
-    return path, info.st_size, info.st_mtime_ns, info.st_ino
+    return status(con, ledger_dir, ledger.read_ledgers(con, ledger_dir))
 
 
 def _unchanged(con: duckdb.DuckDBPyConnection, path: Path, reviewer: str) -> bool:
     """Is the ledger as this connection last read or wrote it (so its loaded head is its
     head)? A new, empty ledger of a reviewer with nothing loaded is."""
-    state = _file_state(str(path))
+    state = ledger.file_state(str(path))
     if state is None:
         return False
     if state[1] == 0 and _loaded_head(con, reviewer) is None:
@@ -189,14 +139,8 @@ def status(
 
 
 def _loaded_head(con: duckdb.DuckDBPyConnection, reviewer: str) -> Head | None:
-    q.ensure_tables(con)
-    row = con.execute(
-        f"SELECT max(seq), arg_max(hash, seq) FROM {q.table(con, q.EVENTS)} WHERE reviewer = ?",
-        [reviewer],
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return Head(reviewer, int(row[0]), str(row[1]))
+    found = q.head_of(con, reviewer)
+    return None if found is None else Head(reviewer, found[0], found[1])
 
 
 def check_request(
@@ -233,32 +177,35 @@ def check_request(
                 f"{today(now).isoformat()}, UTC)",
                 field="expires",
             )
-    run = run_of(con, request.run, "run")
-    baseline = run_of(con, request.baseline, "baseline")
-    if run.run_id == baseline.run_id:
+    suites = q.run_suites(con, [request.run, request.baseline])  # not get_run: one small query
+    for run_id, name in ((request.run, "run"), (request.baseline, "baseline")):
+        if run_id not in suites:
+            raise NotFoundError(
+                f"{run_id}: no such run in the store (see `evaltui runs`)", field=name
+            )
+    suite_id = suites[request.run]
+    if request.run == request.baseline:
         raise InputError(
-            None, f"{run.run_id} is its own baseline; name another run", field="baseline"
+            None, f"{request.run} is its own baseline; name another run", field="baseline"
         )
-    if baseline.suite_id != run.suite_id:
+    if suites[request.baseline] != suite_id:
         raise InputError(
             None,
-            f"{run.run_id} (suite {run.suite_id}) and {baseline.run_id} (suite "
-            f"{baseline.suite_id}) ran on different suites; a verdict is on a pair's case",
+            f"{request.run} (suite {suite_id}) and {request.baseline} (suite "
+            f"{suites[request.baseline]}) ran on different suites; a verdict is on a pair's case",
             field="baseline",
         )
-    expected_now = q.case_in_suite(con, run.suite_id, request.case_id)
+    expected_now = q.case_in_suite(con, suite_id, request.case_id)
     if expected_now is None:
-        raise InputError(
-            None, f"{request.case_id}: no such case in suite {run.suite_id}", field="case"
-        )
+        raise InputError(None, f"{request.case_id}: no such case in suite {suite_id}", field="case")
     if request.kind == "relabel" and (request.expected or "").strip() == expected_now:
         raise InputError(
             None, f"{expected_now} is already the case's expected route", field="expected"
         )
-    sha = q.suite_sha(con, run.suite_id)
+    sha = q.suite_sha(con, suite_id)
     if sha is None:  # a run's suite is always in the store; a damaged store says so here
-        raise InputError(None, f"suite {run.suite_id} is not in the store", field="run")
-    return reason, run.suite_id, sha
+        raise InputError(None, f"suite {suite_id} is not in the store", field="run")
+    return reason, suite_id, sha
 
 
 def record_verdict(
@@ -319,7 +266,7 @@ def record_verdict(
         raise InputError(ledger_dir, f"cannot create the verdicts folder: {exc.strerror}") from None
     event = ledger.append_event(path, build)
     q.add_event(con, _row(event))
-    state = _file_state(str(path))
+    state = ledger.file_state(str(path))
     if state is not None:
         q.remember_files(con, [state], replace=False)
     return event

@@ -15,8 +15,8 @@ out, which is how the store checks every line of every ledger in one SQL pass
 reviewer is not the file's is found there and named `file:line: reason`; the lines from there on
 are not used.
 
-This module holds the format (building, encoding and appending one event); it never reads a
-whole ledger.
+This module holds the format (building, encoding and appending one event) and lists the
+ledger files of a folder for the store's bulk read (`read_ledgers`).
 """
 
 from __future__ import annotations
@@ -25,17 +25,20 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import rfc8785
 
 from evaltui.errors import InputError
 from evaltui.safe_files import append_line, locked, os_problem
 from evaltui.settings import PROJECT_DIR
+from evaltui.store import queries_verdicts as q
 
 FORMAT_VERSION = 1
 GENESIS = "0" * 64  # the `prev` of a ledger's first line
@@ -265,3 +268,60 @@ def append_event(path: Path, build: Callable[[Head | None], VerdictEvent]) -> Ve
         event = build(read_head(path))
         append_line(path, event.line())
     return event
+
+
+def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
+    """The ledgers in the folder (path, reviewer), by name; a file named like a ledger that is
+    not a regular file is a problem. Other files are ignored."""
+    files: list[tuple[str, str]] = []
+    problems: list[InputError] = []
+    try:
+        entries = sorted(os.scandir(ledger_dir), key=lambda e: e.name)
+    except FileNotFoundError:
+        return [], []
+    except OSError as exc:
+        return [], [InputError(ledger_dir, f"cannot read the verdicts folder: {os_problem(exc)}")]
+    for entry in entries:
+        reviewer = reviewer_of(Path(entry.path))
+        if reviewer is None:
+            continue
+        if not stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
+            problems.append(InputError(entry.path, "is not a regular file; not read as a ledger"))
+            continue
+        files.append((entry.path, reviewer))
+    return files, problems
+
+
+def file_state(path: str) -> tuple[str, int, int, int] | None:
+    """(path, size, mtime in ns, inode), or None when it cannot be looked at."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return path, info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def _line_of_bad_text(path: str) -> int:
+    """The first line of a file that is not UTF-8 (read line by line: bounded memory)."""
+    try:
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+    except OSError:
+        pass
+    return 1
+
+
+def read_ledgers(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> list[InputError]:
+    """Every ledger under `ledger_dir` into the connection's verdict tables (one DuckDB pass,
+    `store/queries_verdicts.load_ledgers`); each damaged file's first problem, `path:line`."""
+    files, problems = ledger_files(ledger_dir)
+    states = [state for state in (file_state(path) for path, _ in files) if state is not None]
+    q.remember_files(con, states, replace=True)  # taken before reading: a race reads again later
+    for found in q.load_ledgers(con, files):
+        line = found.line or _line_of_bad_text(found.path)
+        problems.append(InputError(found.path, found.message, line))
+    return problems

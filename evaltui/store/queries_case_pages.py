@@ -197,10 +197,23 @@ class CaseView:
         found = cache.unjudged
         if found is not None and found[0] == seen:
             return found[1]
-        judged, params = queries_verdicts.judged_cases_sql(con, run, baseline, _today())
+        if found is not None:  # verdicts recorded since: drop their rows (a reload: read all)
+            judged = queries_verdicts.judged_since(con, found[0], run, baseline)
+            if judged is not None:
+                array = found[1]
+                if judged:
+                    gone = con.execute(
+                        f"SELECT row FROM {self.table} WHERE case_id IN "
+                        "(SELECT unnest(?::VARCHAR[]))",
+                        [judged],
+                    ).fetchnumpy()["row"]
+                    array = array[~np.isin(array, np.asarray(gone, dtype=np.int64))]
+                cache.unjudged = (seen, array)
+                return array
+        sql, params = queries_verdicts.judged_cases_sql(con, run, baseline, _today())
         rows = con.execute(
             f"""SELECT row FROM {self.table}
-                WHERE NOT correct AND case_id NOT IN ({judged}) ORDER BY row""",
+                WHERE NOT correct AND case_id NOT IN ({sql}) ORDER BY row""",
             params,
         ).fetchnumpy()["row"]
         array = np.asarray(rows, dtype=np.int64)

@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from evaltui.store.scratch import scratch_schema
+from evaltui.store.scratch import SCRATCH, scratch_schema
 
 EVENTS = "verdict_events"
 CURRENT = "verdict_current"
@@ -79,18 +79,47 @@ generation = 0  # bumped whenever the verdict tables change: caches of judged ro
 
 
 def _bump() -> None:
+    _publish(next(_generation))
+
+
+def _publish(value: int) -> None:
+    """Make `value` the current generation: after the rows it describes are written, so a
+    reader that sees it also sees them."""
     global generation
-    generation = next(_generation)
+    generation = value
 
 
 def table(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    return f"{scratch_schema(con)}.{name}"
+    """A verdict table's full name (the scratch database is attached by `ensure_tables`)."""
+    del con
+    return f"{SCRATCH}.{name}"
+
+
+HEADS = "verdict_heads"
+FILES = "verdict_files"
+CHANGES = "verdict_changes"  # (generation, run, baseline, case_id): cases judged since a load
+_FILES_DDL = "(path VARCHAR, size BIGINT, mtime_ns BIGINT, inode BIGINT)"
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """The verdict tables, empty, if no ledger was loaded yet (queries can always run)."""
-    for name in (EVENTS, CURRENT):
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table(con, name)} {_EVENT_DDL}")
+    """The scratch database attached and the verdict tables in it, empty if no ledger was loaded
+    yet (so every query can run). Every function here that reads them calls this first; once
+    they exist (for every cursor of the store's connection) it costs one empty query."""
+    try:
+        con.execute(f"SELECT 1 FROM {SCRATCH}.{CHANGES} LIMIT 0")
+        return
+    except duckdb.Error:  # not attached yet, or no verdict table yet
+        pass
+    scratch_schema(con)
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {SCRATCH}.{EVENTS} {_EVENT_DDL};
+            CREATE TABLE IF NOT EXISTS {SCRATCH}.{CURRENT} {_EVENT_DDL};
+            CREATE TABLE IF NOT EXISTS {SCRATCH}.{HEADS}
+                (reviewer VARCHAR, seq BIGINT, hash VARCHAR);
+            CREATE TABLE IF NOT EXISTS {SCRATCH}.{FILES} {_FILES_DDL};
+            CREATE TABLE IF NOT EXISTS {SCRATCH}.{CHANGES}
+                (generation BIGINT, run VARCHAR, baseline VARCHAR, case_id VARCHAR)"""
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,45 +129,59 @@ class LineProblem:
     message: str
 
 
+_STRUCT_SQL = (
+    "STRUCT(baseline VARCHAR, case_id VARCHAR, expected VARCHAR, expires VARCHAR, "
+    "hash VARCHAR, kind VARCHAR, prev VARCHAR, reason VARCHAR, reviewer VARCHAR, run VARCHAR, "
+    "seq BIGINT, suite_id VARCHAR, suite_sha VARCHAR, time VARCHAR, v BIGINT)"
+)
+# One parse per line: the event's fields as a struct (`e`), once its keys are the ledger's.
+_STRUCT = (
+    '{"baseline":"VARCHAR","case_id":"VARCHAR","expected":"VARCHAR","expires":"VARCHAR",'
+    '"hash":"VARCHAR","kind":"VARCHAR","prev":"VARCHAR","reason":"VARCHAR",'
+    '"reviewer":"VARCHAR","run":"VARCHAR","seq":"BIGINT","suite_id":"VARCHAR",'
+    '"suite_sha":"VARCHAR","time":"VARCHAR","v":"BIGINT"}'
+)
+
 # Each check, in order; the first that fails names the line's problem. `prev_hash` is the
-# previous line's hash (lag over the file's lines), `n` the file's line count.
+# previous line's hash (lag over the file's lines).
 _CHECKS = f"""CASE
     WHEN text = '' THEN 'empty line'
     WHEN NOT ended THEN 'the last line has no newline (an interrupted write?)'
-    WHEN NOT json_valid(text) THEN 'not valid JSON (the line was damaged or edited)'
-    WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object'
-    WHEN json_keys(j) <> {list(FIELDS)!r}
-        THEN 'not a canonical ledger event (fields must be exactly {", ".join(FIELDS)}, sorted)'
-    WHEN j->>'$.v' IS DISTINCT FROM '1' THEN 'unknown ledger format version ' || (j->>'$.v')
-    WHEN NOT regexp_full_match(coalesce(j->>'$.hash', ''), '[0-9a-f]{{64}}')
+    WHEN NOT valid THEN 'not valid JSON (the line was damaged or edited)'
+    WHEN e IS NULL OR e.hash IS NULL OR e.seq IS NULL OR e.reviewer IS NULL
+        THEN 'not a canonical ledger event (a JSON object with the fields '
+             || '{", ".join(FIELDS)}, sorted)'
+    WHEN e.v IS DISTINCT FROM 1 THEN 'unknown ledger format version'
+    WHEN NOT regexp_full_match(coalesce(e.hash, ''), '[0-9a-f]{{64}}')
         THEN 'hash must be 64 lowercase hex digits'
-    WHEN sha256(replace(text, '"hash":"' || (j->>'$.hash') || '",', '')) <> j->>'$.hash'
+    WHEN sha256(replace(text, '"hash":"' || e.hash || '",', '')) <> e.hash
         THEN 'the hash does not match the line (a byte was changed: damaged or edited)'
-    WHEN json_type(j, '$.reviewer') <> 'VARCHAR' OR j->>'$.reviewer' <> file_reviewer
-        THEN 'reviewer ' || coalesce(j->>'$.reviewer', 'null') || ' in the ledger of '
+    WHEN e.reviewer IS DISTINCT FROM file_reviewer
+        THEN 'reviewer ' || coalesce(e.reviewer, 'null') || ' in the ledger of '
              || file_reviewer || ' (each reviewer appends to their own file only)'
-    WHEN json_type(j, '$.seq') NOT IN ('UBIGINT', 'BIGINT') OR (j->>'$.seq') <> line::VARCHAR
-        THEN 'seq ' || coalesce(j->>'$.seq', 'null') || ' on line ' || line
+    WHEN e.seq IS DISTINCT FROM line
+        THEN 'seq ' || coalesce(e.seq::VARCHAR, 'null') || ' on line ' || line
              || ' (a line was dropped, added or moved)'
-    WHEN j->>'$.prev' IS DISTINCT FROM coalesce(prev_hash, '{GENESIS}')
+    WHEN e.prev IS DISTINCT FROM coalesce(prev_hash, '{GENESIS}')
         THEN 'prev is not the previous line''s hash (a line was dropped, added or moved)'
-    WHEN (j->>'$.kind') NOT IN {tuple(KINDS)!r} THEN 'unknown kind ' || (j->>'$.kind')
-    WHEN try_strptime(j->>'$.time', '%Y-%m-%dT%H:%M:%S.%fZ') IS NULL
+    WHEN e.kind IS NULL OR e.kind NOT IN {tuple(KINDS)!r}
+        THEN 'unknown kind ' || coalesce(e.kind, 'null')
+    WHEN NOT regexp_full_match(coalesce(e.time, ''),
+            '\\d{{4}}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{{6}}Z')
+        OR try_strptime(e.time, '%Y-%m-%dT%H:%M:%S.%fZ') IS NULL
         THEN 'time must be UTC like 2026-01-31T12:00:00.000000Z'
-    WHEN json_type(j, '$.expires') <> 'NULL' AND (try_cast(j->>'$.expires' AS DATE) IS NULL
-            OR NOT regexp_full_match(coalesce(j->>'$.expires', ''), '\\d{{4}}-\\d{{2}}-\\d{{2}}'))
+    WHEN e.expires IS NOT NULL AND (try_cast(e.expires AS DATE) IS NULL
+            OR NOT regexp_full_match(e.expires, '\\d{{4}}-\\d{{2}}-\\d{{2}}'))
         THEN 'expires must be a date like 2026-01-31 or null'
-    WHEN json_type(j, '$.expires') <> 'NULL' AND j->>'$.kind' <> 'waive'
-        THEN 'only a waive has an expiry'
-    WHEN j->>'$.kind' = 'relabel' AND coalesce(j->>'$.expected', '') = ''
+    WHEN e.expires IS NOT NULL AND e.kind <> 'waive' THEN 'only a waive has an expiry'
+    WHEN e.kind = 'relabel' AND coalesce(e.expected, '') = ''
         THEN 'a relabel without the expected route'
-    WHEN j->>'$.kind' <> 'relabel' AND json_type(j, '$.expected') <> 'NULL'
+    WHEN e.kind <> 'relabel' AND e.expected IS NOT NULL
         THEN 'only a relabel has an expected route'
-    WHEN j->>'$.kind' IN ('waive', 'relabel') AND trim(coalesce(j->>'$.reason', '')) = ''
-        THEN 'a ' || (j->>'$.kind') || ' without a reason'
-    WHEN json_type(j, '$.reason') <> 'VARCHAR' OR json_type(j, '$.run') <> 'VARCHAR'
-        OR json_type(j, '$.baseline') <> 'VARCHAR' OR json_type(j, '$.case_id') <> 'VARCHAR'
-        OR json_type(j, '$.suite_id') <> 'VARCHAR' OR json_type(j, '$.suite_sha') <> 'VARCHAR'
+    WHEN e.kind IN ('waive', 'relabel') AND trim(coalesce(e.reason, '')) = ''
+        THEN 'a ' || e.kind || ' without a reason'
+    WHEN e.reason IS NULL OR e.run IS NULL OR e.baseline IS NULL OR e.case_id IS NULL
+        OR e.suite_id IS NULL OR e.suite_sha IS NULL
         THEN 'run, baseline, case_id, suite_id, suite_sha and reason must be strings'
     END"""
 
@@ -149,6 +192,7 @@ def load_ledgers(
     """Read every ledger (path, the reviewer its name says) into the verdict tables, replacing
     what they held; return each file's first problem (a file that is not UTF-8 reports
     line 0 here, and the caller finds the line)."""
+    ensure_tables(con)
     events, current = table(con, EVENTS), table(con, CURRENT)
     lines = table(con, "verdict_lines")
     paths = [p for p, _ in files]
@@ -157,7 +201,7 @@ def load_ledgers(
         if not files:
             con.execute(
                 f"CREATE OR REPLACE TABLE {lines} (filename VARCHAR, line BIGINT, "
-                "problem VARCHAR, j JSON)"
+                f"problem VARCHAR, e {_STRUCT_SQL})"
             )
         else:
             con.execute(
@@ -177,14 +221,17 @@ def load_ledgers(
                     FROM split
                 ), parsed AS (
                     SELECT filename, file_reviewer, line, text, finished OR line < n AS ended,
-                           CASE WHEN json_valid(text) THEN text::JSON END AS j
+                           json_valid(text) AS valid
                     FROM numbered WHERE NOT (line = n AND text = '')
-                ), chained AS (
-                    SELECT *, lag(CASE WHEN json_valid(text) THEN j->>'$.hash' END)
-                                  OVER (PARTITION BY filename ORDER BY line) AS prev_hash
+                ), typed AS (
+                    SELECT *, CASE WHEN valid AND starts_with(text, '{{"baseline":')
+                                   THEN json_transform(text, '{_STRUCT}') END AS e
                     FROM parsed
+                ), chained AS (
+                    SELECT *, lag(e.hash) OVER (PARTITION BY filename ORDER BY line) AS prev_hash
+                    FROM typed
                 )
-                SELECT filename, line, {_CHECKS} AS problem, j FROM chained
+                SELECT filename, line, {_CHECKS} AS problem, e FROM chained
                 UNION ALL
                 SELECT filename, 0, 'not UTF-8 text', NULL FROM files WHERE content IS NULL""",
                 [paths, reviewers, paths],
@@ -202,17 +249,12 @@ def load_ledgers(
                 SELECT filename, min(line) AS first FROM {lines}
                 WHERE problem IS NOT NULL GROUP BY filename
             ), good AS (
-                SELECT l.j FROM {lines} l LEFT JOIN bad USING (filename)
+                SELECT l.e FROM {lines} l LEFT JOIN bad USING (filename)
                 WHERE l.problem IS NULL AND (bad.first IS NULL OR l.line < bad.first)
             ), typed AS (
-                SELECT j->>'$.reviewer' AS reviewer, (j->>'$.seq')::BIGINT AS seq,
-                       strptime(j->>'$.time', '%Y-%m-%dT%H:%M:%S.%fZ') AS time,
-                       j->>'$.run' AS run, j->>'$.baseline' AS baseline,
-                       j->>'$.case_id' AS case_id, j->>'$.suite_id' AS suite_id,
-                       j->>'$.suite_sha' AS suite_sha, j->>'$.kind' AS kind,
-                       j->>'$.reason' AS reason, j->>'$.expected' AS expected,
-                       (j->>'$.expires')::DATE AS expires, j->>'$.prev' AS prev,
-                       j->>'$.hash' AS hash
+                SELECT e.reviewer, e.seq, strptime(e.time, '%Y-%m-%dT%H:%M:%S.%fZ') AS time,
+                       e.run, e.baseline, e.case_id, e.suite_id, e.suite_sha, e.kind, e.reason,
+                       e.expected, e.expires::DATE AS expires, e.prev, e.hash
                 FROM good
             )
             SELECT t.*, s.evaluation_sha IS DISTINCT FROM t.suite_sha AS stale
@@ -225,30 +267,49 @@ def load_ledgers(
             QUALIFY row_number() OVER (
                 PARTITION BY reviewer, run, baseline, case_id ORDER BY seq DESC) = 1"""
         )
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table(con, HEADS)} AS
+                SELECT reviewer, max(seq) AS seq, arg_max(hash, seq) AS hash FROM {events}
+                GROUP BY reviewer"""
+        )
     finally:
         con.execute(f"DROP TABLE IF EXISTS {lines}")
-        _bump()
+        reload = next(_generation)
+        # a reload: every cached set of judged rows is read again (run NULL marks it)
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table(con, CHANGES)} AS
+                SELECT ?::BIGINT AS generation, NULL::VARCHAR AS run,
+                       NULL::VARCHAR AS baseline, NULL::VARCHAR AS case_id""",
+            [reload],
+        )
+        _publish(reload)
     return problems
 
 
 def add_event(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> None:
     """A just-appended event (values in EVENT_COLUMNS order, `stale` last) into both tables:
-    a judgment replaces the reviewer's current one on that case."""
+    a judgment replaces the reviewer's current one on that case (and is logged as a change, so
+    a pager's set of unjudged rows drops that case instead of being read again)."""
     ensure_tables(con)
     events, current = table(con, EVENTS), table(con, CURRENT)
-    con.execute(f"INSERT INTO {events} VALUES ({', '.join('?' * len(EVENT_COLUMNS))})", row)
+    marks = ", ".join("?" * len(EVENT_COLUMNS))
+    reviewer, seq, run, baseline, case_id, hash_ = row[0], row[1], row[3], row[4], row[5], row[13]
+    con.execute(f"INSERT INTO {events} VALUES ({marks})", row)
+    con.execute(f"DELETE FROM {table(con, HEADS)} WHERE reviewer = ?", [reviewer])
+    con.execute(f"INSERT INTO {table(con, HEADS)} VALUES (?, ?, ?)", [reviewer, seq, hash_])
+    change = next(_generation)
     if row[EVENT_COLUMNS.index("kind")] != "note":
-        reviewer, run, baseline, case_id = row[0], row[3], row[4], row[5]
         con.execute(
             f"DELETE FROM {current} WHERE reviewer = ? AND run = ? AND baseline = ? "
             "AND case_id = ?",
             [reviewer, run, baseline, case_id],
         )
-        con.execute(f"INSERT INTO {current} VALUES ({', '.join('?' * len(EVENT_COLUMNS))})", row)
-    _bump()
-
-
-FILES = "verdict_files"
+        con.execute(f"INSERT INTO {current} VALUES ({marks})", row)
+        con.execute(
+            f"INSERT INTO {table(con, CHANGES)} VALUES (?, ?, ?, ?)",
+            [change, run, baseline, case_id],
+        )
+    _publish(change)
 
 
 def remember_files(
@@ -256,29 +317,20 @@ def remember_files(
 ) -> None:
     """What each ledger file was (path, size, mtime in ns, inode) when it was last read or
     appended to here: a file that is no longer so changed behind this connection's back."""
+    ensure_tables(con)
     name = table(con, FILES)
     if replace:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {name} (path VARCHAR, size BIGINT, "
-            "mtime_ns BIGINT, inode BIGINT)"
-        )
-    else:
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {name} (path VARCHAR, size BIGINT, "
-            "mtime_ns BIGINT, inode BIGINT)"
-        )
-        con.executemany(f"DELETE FROM {name} WHERE path = ?", [[s[0]] for s in states])
-    if states:
-        con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", [list(s) for s in states])
+        con.execute(f"DELETE FROM {name}")
+    for state in states:
+        con.execute(f"DELETE FROM {name} WHERE path = ?", [state[0]])
+        con.execute(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", list(state))
 
 
 def remembered_file(con: duckdb.DuckDBPyConnection, path: str) -> tuple[int, int, int] | None:
-    name = table(con, FILES)
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {name} (path VARCHAR, size BIGINT, "
-        "mtime_ns BIGINT, inode BIGINT)"
-    )
-    row = con.execute(f"SELECT size, mtime_ns, inode FROM {name} WHERE path = ?", [path]).fetchone()
+    ensure_tables(con)
+    row = con.execute(
+        f"SELECT size, mtime_ns, inode FROM {table(con, FILES)} WHERE path = ?", [path]
+    ).fetchone()
     return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
 
@@ -286,10 +338,33 @@ def heads(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
     """Each reviewer's last used line: reviewer -> (seq, hash)."""
     ensure_tables(con)
     rows = con.execute(
-        f"""SELECT reviewer, max(seq), arg_max(hash, seq) FROM {table(con, EVENTS)}
-            GROUP BY reviewer ORDER BY reviewer"""
+        f"SELECT reviewer, seq, hash FROM {table(con, HEADS)} ORDER BY reviewer"
     ).fetchall()
     return {r: (int(seq), h) for r, seq, h in rows}
+
+
+def head_of(con: duckdb.DuckDBPyConnection, reviewer: str) -> tuple[int, str] | None:
+    ensure_tables(con)
+    row = con.execute(
+        f"SELECT seq, hash FROM {table(con, HEADS)} WHERE reviewer = ?", [reviewer]
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def judged_since(
+    con: duckdb.DuckDBPyConnection, since: int, run: str, baseline: str
+) -> list[str] | None:
+    """The pair's cases judged by verdicts recorded after generation `since`; None when the
+    ledgers were read again since then (everything may have changed)."""
+    ensure_tables(con)
+    rows = con.execute(
+        f"""SELECT run, case_id FROM {table(con, CHANGES)}
+            WHERE generation > ? AND (run IS NULL OR (run = ? AND baseline = ?))""",
+        [since, run, baseline],
+    ).fetchall()
+    if any(r is None for r, _ in rows):
+        return None
+    return [c for _, c in rows]
 
 
 def counting_sql(alias: str = "") -> str:
@@ -425,3 +500,51 @@ def case_in_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_id: str) -
         "SELECT expected_route FROM cases WHERE suite_id = ? AND case_id = ?", [suite_id, case_id]
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def pair_case_routes(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run: str, baseline: str, case_ids: Sequence[str]
+) -> list[tuple[str, str, str, str | None, str | None]]:
+    """(case_id, split, expected route, the run's route, the baseline's route) of the named
+    cases of the suite (a route is None where that run has no result), by case id."""
+    return [
+        (str(c), str(s), str(e), r, b)
+        for c, s, e, r, b in con.execute(
+            """SELECT c.case_id, c.split, c.expected_route, r.route, b.route
+               FROM cases c
+               LEFT JOIN results r ON r.run_id = ? AND r.case_id = c.case_id
+               LEFT JOIN results b ON b.run_id = ? AND b.case_id = c.case_id
+               WHERE c.suite_id = ? AND c.case_id IN (SELECT unnest(?::VARCHAR[]))
+               ORDER BY c.case_id""",
+            [run, baseline, suite_id, list(case_ids)],
+        ).fetchall()
+    ]
+
+
+def events_present(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> set[str]:
+    """Which of the event hashes the loaded ledgers hold."""
+    ensure_tables(con)
+    rows = con.execute(
+        f"SELECT DISTINCT hash FROM {table(con, EVENTS)} "
+        "WHERE hash IN (SELECT unnest(?::VARCHAR[]))",
+        [list(hashes)],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def head_present(con: duckdb.DuckDBPyConnection, reviewer: str, seq: int, hash_: str) -> bool:
+    ensure_tables(con)
+    row = con.execute(
+        f"SELECT count(*) FROM {table(con, EVENTS)} WHERE reviewer = ? AND seq = ? AND hash = ?",
+        [reviewer, seq, hash_],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def run_suites(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> dict[str, str]:
+    """run id -> suite id of the named runs that are in the store (one small query)."""
+    rows = con.execute(
+        "SELECT run_id, suite_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+        [list(run_ids)],
+    ).fetchall()
+    return {str(r): str(s) for r, s in rows}

@@ -1,14 +1,15 @@
 """The decide modal: a signed decision on the selected run, and where its files went.
 
-Opening it prepares the decision in a worker (`decision.draft_for` on the app's review of the
-experiment against the pinned baseline: the refusals, the eligible runs) and lists the signing keys
-(`decision.available_keys`). The form asks for what the record needs: status, alias, rollback
-target and limitation (both required), monitored invariants (default: the guardrails), an
-override reason (only when the run is refused: incomparable, failing a guardrail, or flagged),
-an explicit choice when several runs are eligible, the reviewer, the key and the output folder.
+Only the widgets live here; the steps are `evaltui.actions.decide`, the same ones the CLI's
+`decide` runs. Opening the form runs `load_decide` in a worker (the draft from the app's review of
+the experiment against the pinned baseline: the refusals, the eligible runs; the signing keys; the
+run's past decisions). The form asks for what the record needs: status, alias, rollback target and
+limitation (both required), monitored invariants (default: the guardrails), an override reason
+(only when the run is refused: incomparable, failing a guardrail, or flagged), an explicit choice
+when several runs are eligible, the reviewer, the key and the output folder.
 
-`ctrl+s` (or the button) checks, signs and writes in a worker (`build_record`, `signer`,
-`sign_and_write`): a bad value comes back next to its field, a refusal asks for an override, a
+`ctrl+s` (or the button) runs `sign_decision` in a worker (check the choices, load the key, sign
+and write): a bad value comes back next to its field, a refusal asks for an override, a
 protected key asks for its passphrase (a password field) and a wrong one says so. Nothing is
 written until the signature is made; files are never overwritten. Afterwards the modal shows the
 two files, the log line next to the store and the `ssh-keygen -Y verify` command that checks them.
@@ -19,11 +20,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -36,28 +35,20 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
-from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for
-from evaltui.decision.files import DecisionExists
-from evaltui.decision.keys import (
-    KeyChoice,
-    available_keys,
+from evaltui.actions.decide import (
+    INVARIANT_SEPARATOR,
+    DecideData,
+    SignOutcome,
+    SignRequest,
+    load_decide,
+    parse_invariants,
+    sign_decision,
+    verify_command,
 )
-from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
-from evaltui.decision.record import (
-    DEFAULT_ALIAS,
-    DEFAULT_STATUS,
-    DecisionChoices,
-    DecisionRefused,
-    InvalidChoice,
-    UnknownRollback,
-    build_record,
-    check_choices,
-)
-from evaltui.decision.sshsig import keygen_verify_command
-from evaltui.decision.writer import WrittenDecision, sign_and_write
-from evaltui.errors import EvaltuiError
-from evaltui.review.report import Review
+from evaltui.decision.keys import KeyChoice
+from evaltui.decision.log import log_path_for_store
+from evaltui.decision.record import DEFAULT_ALIAS, DEFAULT_STATUS, DecisionChoices
+from evaltui.decision.writer import WrittenDecision
 from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewModal
@@ -66,7 +57,6 @@ from evaltui.tui.widgets.safe_input import SafeInput
 
 KEY_FILE = "file"  # the key picker's "type a key file's path" entry
 LOADING = "loading"  # the key picker's only entry until the keys are listed
-INVARIANT_SEPARATOR = ";"
 TICKS = ("decide-explicit", "decide-external")
 
 # (field, label) in form order; the field names are those `InvalidChoice.field` uses
@@ -83,56 +73,6 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("passphrase", "passphrase"),
     ("out", "write to"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class DecideData:
-    """What the form is built from (worker side)."""
-
-    draft: DecisionDraft
-    keys: tuple[KeyChoice, ...]
-    verdict: str | None  # the run's paired verdict against the baseline
-    past: tuple[LoggedDecision, ...]  # earlier decisions on this run, from the log
-
-
-def load_decide(
-    con: duckdb.DuckDBPyConnection, review: Review, run_id: str, log_path: Path
-) -> DecideData:
-    """The draft from the pinned review (the store is read-only while the app is open, so it is
-    what a new review would say), the signing keys and the run's past decisions (worker side)."""
-    del con
-    draft = draft_for(review, run_id)
-    paired = draft.run.paired
-    verdict = paired.verdict if paired is not None and paired.n else None
-    try:
-        entries, _problems = read_log(log_path)
-    except EvaltuiError:
-        entries = []
-    past = tuple(e for e in entries if e.entry.get("source_run_id") == run_id)
-    return DecideData(draft, tuple(available_keys()), verdict, past)
-
-
-@dataclass(frozen=True, slots=True)
-class SignRequest:
-    draft: DecisionDraft
-    choices: DecisionChoices
-    key: KeyChoice | None  # None: the key file `key_path`
-    key_path: Path | None
-    passphrase: str | None
-    out_dir: Path
-    log_path: Path
-
-
-@dataclass(frozen=True, slots=True)
-class SignOutcome:
-    """A written decision, or the problem and the form field it belongs to (None: the form)."""
-
-    written: WrittenDecision | None = None
-    doc: Mapping[str, Any] | None = None
-    field: str | None = None
-    message: str = ""
-    refusals: tuple[Refusal, ...] = ()
-    unknown_rollback: bool = False  # the rollback target needs the "outside the store" tick
 
 
 def key_label(key: KeyChoice, home: Path | None = None) -> str:
@@ -157,62 +97,6 @@ def key_label(key: KeyChoice, home: Path | None = None) -> str:
         parts.append(public.comment)
     parts.append(public.fingerprint)
     return "  ".join(parts)
-
-
-def _field_message(exc: InvalidChoice) -> str:
-    return exc.message.removeprefix(f"{exc.field}: ")
-
-
-def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignOutcome:
-    """Check the choices, load the key, sign and write (worker side; `con` is not needed)."""
-    del con
-    draft, choices = request.draft, request.choices
-    try:  # refuse before asking for a passphrase
-        check_choices(draft, choices)
-    except UnknownRollback as exc:
-        return SignOutcome(
-            field=exc.field,
-            message=f"{exc.name!r} is not the artifact of any run in this experiment: check the "
-            "name, or tick the box below if it really is outside the store",
-            unknown_rollback=True,
-        )
-    except InvalidChoice as exc:
-        return SignOutcome(field=exc.field, message=_field_message(exc))
-    except DecisionRefused as exc:
-        if any(r.kind == CHOICE_KIND for r in exc.refusals):
-            return SignOutcome(
-                field="choice",
-                message="tick the box (space) to choose this run explicitly; the other eligible "
-                "runs are recorded as considered",
-                refusals=exc.refusals,
-            )
-        return SignOutcome(field="override", message=exc.hint, refusals=exc.refusals)
-    try:
-        signer = chosen_signer(request.key, request.key_path, request.passphrase)
-        reviewer = reviewer_for(choices.reviewer, signer)
-    except FieldProblem as problem:
-        return SignOutcome(field=problem.field, message=problem.message)
-    try:
-        record = build_record(draft, replace(choices, reviewer=reviewer))
-        written = sign_and_write(record, signer, request.out_dir, log_path=request.log_path)
-    except InvalidChoice as exc:
-        return SignOutcome(field=exc.field, message=_field_message(exc))
-    except DecisionExists as exc:
-        return SignOutcome(field="out", message=str(exc))
-    except EvaltuiError as exc:
-        path = getattr(exc, "path", None)
-        field = "out" if path is not None and Path(path) == request.out_dir else None
-        return SignOutcome(field=field, message=" / ".join(exc.lines()))
-    return SignOutcome(written=written, doc=record.doc)
-
-
-def verify_command(written: WrittenDecision) -> str:
-    """The plain-OpenSSH check of the written files."""
-    return keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
-
-
-def parse_invariants(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(INVARIANT_SEPARATOR) if part.strip())
 
 
 class FormBody(VerticalScroll, inherit_bindings=False):
