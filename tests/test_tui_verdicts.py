@@ -251,6 +251,10 @@ def test_the_case_screen_lists_every_verdict_with_its_history(sample_store: Path
             VerdictRequest(RUN, BASELINE, case, "confirm", "alice", "checked again"),
         ),
     ]
+    lapsed = VerdictRequest(
+        RUN, BASELINE, expected[1], "waive", "dave", "until the fix", expires=dt.date(2020, 1, 5)
+    )
+    events.append((long_ago, lapsed))  # the second failure's only verdict: lapsed
     with Store.open(sample_store, read_only=True) as opened:
         for when, request in events:
             record_verdict(opened.con, ledgers, request, now=when)
@@ -260,6 +264,12 @@ def test_the_case_screen_lists_every_verdict_with_its_history(sample_store: Path
         await pilot.press("n")
         await settle(pilot)
         assert current_id(screen) == case
+        text = screen_text(app)
+        assert f"1 of {len(expected)} failures judged" in text  # the lapsed waiver does not count
+        marks = {
+            line.split()[1]: line.split()[0] for line in text.splitlines() if line.startswith(" ✗")
+        }
+        assert marks[case] == "✗✓" and marks[expected[1]] == "✗W~"
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)
@@ -295,5 +305,30 @@ def test_verdict_keys_are_absent_where_there_is_no_pair(sample_store: Path) -> N
         await pilot.press("v", "u", "U")
         await settle(pilot)
         assert app.screen is screen and not screen.where.unjudged_only
+
+    drive(sample_store, flow)
+
+
+def test_a_tampered_ledger_is_named_in_a_warning(
+    sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = failures(sample_store)
+    ledgers = ledger_dir_for(sample_store)
+    with Store.open(sample_store, read_only=True) as opened:
+        for case in expected[:2]:
+            record_verdict(
+                opened.con, ledgers, VerdictRequest(RUN, BASELINE, case, "confirm", "erin")
+            )
+    path = ledgers / "erin.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"confirm"', b'"waive"  ', 1))  # the first line changed
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await open_cases(app, pilot)
+        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        assert any(
+            "verdict ledgers:" in m and "erin.jsonl:1:" in m and "not used" in m for m in warnings
+        ), warnings
+        assert f"0 of {len(expected)} failures judged" in screen_text(app)  # none of it used
 
     drive(sample_store, flow)

@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from evaltui.actions.cases import CaseRow, Shown, load_case, step_case
-from evaltui.actions.verdicts import CaseVerdict, VerdictEvent, case_history, case_verdicts
+from evaltui.actions.cases import CaseRow, Shown
+from evaltui.actions.judging import JudgedCase, judge_shown, load_judged_case, step_judged_case
+from evaltui.actions.verdicts import CaseVerdict, VerdictEvent
 from evaltui.store.queries import RunInfo
 from evaltui.store.queries_case_pages import CaseView
 from evaltui.store.queries_cases import CaseResult
@@ -96,53 +96,6 @@ def _kv_table() -> Table:
     return table
 
 
-@dataclass(frozen=True, slots=True)
-class JudgedCase:
-    """A case shown, with its verdict history when the list is a pair's (else None)."""
-
-    shown: Shown
-    history: list[VerdictEvent] | None
-    verdict: CaseVerdict | None
-
-
-def _judged(
-    con: duckdb.DuckDBPyConnection, shown: Shown | None, pair: tuple[str, str] | None
-) -> JudgedCase | None:
-    if shown is None:
-        return None
-    if pair is None:
-        return JudgedCase(shown, None, None)
-    case_id = shown.case.case_id
-    history = case_history(con, *pair, case_id)
-    return JudgedCase(shown, history, case_verdicts(con, *pair, [case_id]).get(case_id))
-
-
-def load_judged_case(
-    con: duckdb.DuckDBPyConnection,
-    case: CaseRow,
-    suite_id: str,
-    run_ids: list[str],
-    pair: tuple[str, str] | None,
-) -> JudgedCase | None:
-    """One case and (`pair` = run, baseline) its verdicts (worker side)."""
-    return _judged(con, load_case(con, case, suite_id, run_ids), pair)
-
-
-def step_judged_case(
-    con: duckdb.DuckDBPyConnection,
-    view: CaseView,
-    row: int,
-    steps: int,
-    suite_id: str,
-    run_ids: list[str],
-    pair: tuple[str, str] | None,
-    unjudged_only: bool,
-) -> JudgedCase | None:
-    """The next (previous) failure, or unjudged failure, and its verdicts; None: none there."""
-    shown = step_case(con, view, row, steps, suite_id, run_ids, unjudged_only=unjudged_only)
-    return _judged(con, shown, pair)
-
-
 def _event_line(event: VerdictEvent) -> Text:
     """`2026-12-06 09:12  alice  W waive → until 2027-01-01  superseded`: one event's head."""
     line = Text.assemble(
@@ -184,10 +137,8 @@ def verdicts_view(history: list[VerdictEvent]) -> RenderableType:
             line.stylize("dim")
         lines.append(line)
         if event.reason:
-            reason = Text("    ").append_text(safe(event.reason, limit=2000, multiline=True))
-            if faded:
-                reason.stylize("dim")
-            lines.append(reason)
+            reason = safe(event.reason, "dim" if faded else "", limit=2000, multiline=True)
+            lines.append(Padding(reason, (0, 0, 0, 4)))  # wrapped lines keep the indent
     return Group(*lines)
 
 
@@ -477,7 +428,7 @@ class CaseScreen(ReviewScreen[int]):
         if shown is not None and shown.case.case_id == event.case_id:
             self.fetch(
                 lambda judged: self.show(judged, scroll_home=False),
-                _judged,
+                judge_shown,
                 shown,
                 self.pair,
                 group="case",

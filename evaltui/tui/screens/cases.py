@@ -17,11 +17,10 @@ title) are fetched again, never the whole list. `u` makes `n`/`N` skip failures 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on
@@ -33,27 +32,24 @@ from textual.widgets import Input, Static
 
 from evaltui.actions.cases import (
     PAGE,
-    CaseRow,
-    Jump,
     OpenedPair,
     ViewData,
     apply_filter,
     drop_opened,
     drop_view,
     failure_number,
-    jump,
-    load_page,
     open_pair,
 )
-from evaltui.actions.verdicts import (
-    CaseVerdict,
-    LedgerStatus,
-    VerdictEvent,
-    case_verdicts,
-    ledger_dir_for,
-    load_verdicts,
-    pair_progress,
+from evaltui.actions.judging import (
+    Judged,
+    JudgedJump,
+    JudgedRows,
+    judged_cases,
+    judged_jump,
+    load_judged_page,
+    read_ledgers,
 )
+from evaltui.actions.verdicts import VerdictEvent, ledger_dir_for
 from evaltui.plural import count
 from evaltui.store.queries import RunInfo
 from evaltui.store.queries_case_pages import CaseView, PairCases, SliceCount
@@ -80,81 +76,6 @@ UNJUDGED_FILTER = "show only the failures not judged yet (the list as it was whe
 VERDICT_ACTIONS = ("verdict", "toggle_unjudged_steps", "toggle_unjudged_filter")
 TEXT_FILTER_DELAY = 0.3  # seconds of typing pause before the text filter is applied
 ALL = "\x00all"  # picker value meaning "no filter" (cannot be a real slice name from the store)
-
-
-@dataclass(frozen=True, slots=True)
-class Judged:
-    """What the ledgers say about a pair: problems found reading them, and its progress."""
-
-    status: LedgerStatus | None
-    judged: int
-    failures: int
-    verdicts: dict[str, CaseVerdict]  # of the cases asked about
-    case_ids: list[str]
-
-
-def read_ledgers(
-    con: duckdb.DuckDBPyConnection, ledger_dir: Path, run: str, baseline: str
-) -> Judged:
-    """Read the ledgers (worker side), then the pair's progress."""
-    status = load_verdicts(con, ledger_dir)
-    judged, failures = pair_progress(con, run, baseline)
-    return Judged(status, judged, failures, {}, [])
-
-
-def judged_cases(
-    con: duckdb.DuckDBPyConnection,
-    run: str,
-    baseline: str,
-    case_ids: list[str],
-    pair: PairCases | None,
-) -> Judged:
-    """The pair's progress (counted on its numbered table once it is open) and the current
-    verdicts of `case_ids` (worker side)."""
-    judged, failures = pair_progress(con, run, baseline, pair=pair)
-    return Judged(None, judged, failures, case_verdicts(con, run, baseline, case_ids), case_ids)
-
-
-@dataclass(frozen=True, slots=True)
-class JudgedRows:
-    rows: list[CaseRow] | None
-    verdicts: dict[str, CaseVerdict]
-
-
-def load_judged_page(
-    con: duckdb.DuckDBPyConnection,
-    view: CaseView,
-    start: int,
-    rows: int,
-    pair: tuple[str, str] | None,
-) -> JudgedRows:
-    """A page of rows and, once the ledgers were read (`pair` = run, baseline), their verdicts."""
-    page = load_page(con, view, start, rows)
-    if page is None or pair is None:
-        return JudgedRows(page, {})
-    return JudgedRows(page, case_verdicts(con, *pair, [r.case_id for r in page]))
-
-
-@dataclass(frozen=True, slots=True)
-class JudgedJump:
-    jump: Jump | None
-    verdicts: dict[str, CaseVerdict]
-
-
-def judged_jump(
-    con: duckdb.DuckDBPyConnection,
-    view: CaseView,
-    start: int,
-    steps: int,
-    pair: tuple[str, str] | None,
-    unjudged_only: bool,
-) -> JudgedJump:
-    """A failure jump (over failures not judged yet only, with `unjudged_only`) and the
-    verdicts of the page it brings."""
-    found = jump(con, view, start, steps, unjudged_only=unjudged_only)
-    if found is None or pair is None or not found.rows:
-        return JudgedJump(found, {})
-    return JudgedJump(found, case_verdicts(con, *pair, [r.case_id for r in found.rows]))
 
 
 class CasesScreen(ReviewScreen):

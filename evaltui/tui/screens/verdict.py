@@ -16,12 +16,10 @@ which the app keeps open read-only. The modal returns the recorded event (None: 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -34,8 +32,8 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from evaltui.actions.cases import CaseRow
-from evaltui.actions.verdicts import KINDS, VerdictEvent, VerdictRequest, record_verdict
-from evaltui.errors import EvaltuiError, InputError
+from evaltui.actions.judging import Recorded, record
+from evaltui.actions.verdicts import KINDS, VerdictEvent, VerdictRequest
 from evaltui.tui.screens.base import ReviewModal
 from evaltui.tui.screens.decide import CompletingInput
 from evaltui.tui.text import safe
@@ -142,28 +140,6 @@ class KindPicker(Widget, can_focus=True):
         index = KINDS.index(self.kind) if self.kind in KINDS else (-1 if step > 0 else 0)
         self.kind = KINDS[(index + step) % len(KINDS)]
         self.post_message(KindChosen(self.kind, move_on=False))
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """A recorded event, or the problem and the form field it belongs to (None: the form)."""
-
-    event: VerdictEvent | None = None
-    field: str | None = None
-    message: str = ""
-
-
-def record(con: duckdb.DuckDBPyConnection, ledger_dir: Path, request: VerdictRequest) -> Recorded:
-    """Record the verdict (worker side); a refusal comes back with its field, not raised."""
-    try:
-        return Recorded(record_verdict(con, ledger_dir, request))
-    except EvaltuiError as exc:
-        message = (
-            exc.message
-            if isinstance(exc, InputError) and exc.path is None
-            else " / ".join(exc.lines())
-        )
-        return Recorded(field=exc.field, message=message)
 
 
 class VerdictModal(ReviewModal[VerdictEvent | None]):
