@@ -332,3 +332,49 @@ def test_a_tampered_ledger_is_named_in_a_warning(
         assert f"0 of {len(expected)} failures judged" in screen_text(app)  # none of it used
 
     drive(sample_store, flow)
+
+
+def test_the_decide_form_reads_the_ledgers_and_shows_the_status_before_and_after(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waivers recorded before the app started (no cases screen opened) reach the decide form:
+    eight of rc1's nine missed escalations waived make it ELIGIBLE_WITH_WAIVERS."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("SSH_AUTH_SOCK", "EVALTUI_REVIEWER", "EVALTUI_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with Store.open(sample_store, read_only=True) as opened:
+        rows = fetch_cases(
+            opened.con,
+            get_run(opened.con, RUN),
+            get_run(opened.con, BASELINE),
+            CaseFilter(failures_only=True),
+        ).to_pylist()
+        missed = [
+            r["case_id"]
+            for r in rows
+            if r["expected_route"] == "ESCALATE" and r["route"] in ("SERVE", "ABSTAIN")
+        ]
+        assert len(missed) == 9  # missed_escalation <= 1 fails with 9
+        for case in missed[:8]:
+            request = VerdictRequest(RUN, BASELINE, case, "waive", "alice", "queue outage")
+            record_verdict(opened.con, ledger_dir_for(sample_store), request)
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await highlight(pilot, app, RUN)
+        await pilot.press("D")
+        await settle(pilot)
+        from evaltui.tui.screens.decide import DecideModal, verdicts_line
+
+        modal = app.screen
+        assert isinstance(modal, DecideModal) and modal.data is not None
+        effect = modal.data.draft.verdicts
+        assert effect is not None and modal.data.draft.review_status == "ELIGIBLE_WITH_WAIVERS"
+        text = verdicts_line(effect).plain
+        assert "8 waivers, 0 relabels" in text
+        assert "REJECT_MISSED_ESCALATION before them, ELIGIBLE_WITH_WAIVERS after" in text
+        assert "missed_escalation 9 → 1" in text
+        assert "8 waivers, 0 relabels" in screen_text(app)  # and it is on the form
+
+    drive(sample_store, flow, size=(100, 50))

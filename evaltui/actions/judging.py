@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from evaltui.actions.cases import CaseRow, Jump, Shown, jump, load_case, load_page, step_case
+from evaltui.actions.decide import DecideData, load_decide
 from evaltui.actions.verdicts import (
     CaseVerdict,
     LedgerStatus,
@@ -25,7 +26,8 @@ from evaltui.actions.verdicts import (
     pair_progress,
     record_verdict,
 )
-from evaltui.errors import EvaltuiError, InputError
+from evaltui.errors import EvaltuiError, InputError, InputErrors
+from evaltui.review.report import Review
 from evaltui.store.queries_case_pages import CaseView, PairCases
 
 Pair = tuple[str, str]  # (run, baseline)
@@ -169,3 +171,15 @@ def step_judged_case(
     """The next (previous) failure, or unjudged failure, and its verdicts; None: none there."""
     shown = step_case(con, view, row, steps, suite_id, run_ids, unjudged_only=unjudged_only)
     return judge_shown(con, shown, pair)
+
+
+def load_judged_decide(
+    con: duckdb.DuckDBPyConnection, review: Review, run_id: str, log_path: Path, ledger_dir: Path
+) -> DecideData:
+    """The decide form's data with every reviewer's ledger read first, as `evaltui decide` reads
+    them (`actions.decide.draft_decision`): the draft carries the pair's verdicts even when no
+    cases screen was opened, and a damaged ledger refuses the draft (`path:line: reason`)."""
+    status = load_verdicts(con, ledger_dir)
+    if status.problems:
+        raise InputErrors(status.problems)
+    return load_decide(con, review, run_id, log_path)
