@@ -601,6 +601,14 @@ class CasesScreen(ReviewScreen):
         )
         return True
 
+    def ledgers_not_read(self) -> bool:
+        """Say so and answer True while the ledgers are still being read (what is judged is not
+        known yet)."""
+        if self.progress is not None:
+            return False
+        self.notify("reading the verdict ledgers…", markup=False, timeout=2)
+        return True
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # an unpaired list (the baseline's own cases, another suite) has nothing to judge
         return self.baseline is not None or action not in VERDICT_ACTIONS
@@ -643,7 +651,7 @@ class CasesScreen(ReviewScreen):
         )
 
     def action_toggle_unjudged_steps(self) -> None:
-        if self.no_verdicts_here():
+        if self.no_verdicts_here() or self.ledgers_not_read():
             return
         self.unjudged_steps = not self.unjudged_steps
         self.update_filter_bar()
@@ -654,7 +662,7 @@ class CasesScreen(ReviewScreen):
         )
 
     def action_toggle_unjudged_filter(self) -> None:
-        if self.no_verdicts_here():
+        if self.no_verdicts_here() or self.ledgers_not_read():
             return
         self.set_filter(replace(self.where, unjudged_only=not self.where.unjudged_only))
 
