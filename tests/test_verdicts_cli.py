@@ -140,6 +140,13 @@ def test_a_damaged_ledger_is_named_and_exits_2(run_cli, sample_store: Path) -> N
     )
     assert refused.code == 2 and f"{path}:2:" in refused.err
     assert path.read_bytes() == before
+    # another reviewer still records; the damaged ledger is named as a warning
+    other = run_cli(
+        "verdict", RUN, cases[3], "--vs", BASE, "--kind", "confirm", "--reviewer", "bob",
+        "--store", sample_store,
+    )  # fmt: skip
+    assert other.code == 0
+    assert f"warning: {path}:2: seq 3 on line 2" in other.err
 
 
 def test_verdict_commands_do_not_import_textual(sample_store: Path, tmp_path: Path) -> None:

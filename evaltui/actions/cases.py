@@ -152,11 +152,12 @@ def jump(
 
 
 def failure_number(
-    con: duckdb.DuckDBPyConnection, view: CaseView, row: int
+    con: duckdb.DuckDBPyConnection, view: CaseView, row: int, *, unjudged_only: bool = False
 ) -> tuple[str, int, int] | None:
-    """(view table, row, failures before the row): "failure k of n" for a row reached by hand."""
+    """(view table, row, failures before the row): "failure k of n" for a row reached by hand
+    (with `unjudged_only`: unjudged failures before it, of `view.unjudged_count`)."""
     try:
-        return view.table, row, view.failures_before(con, row)
+        return view.table, row, view.failures_before(con, row, unjudged_only=unjudged_only)
     except duckdb.CatalogException:
         return None
 

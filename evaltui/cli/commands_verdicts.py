@@ -16,8 +16,9 @@ from rich.text import Text
 
 from evaltui.actions import verdicts as actions
 from evaltui.cli.options import from_settings, json_option, open_store, store_option
-from evaltui.cli.render import console, emit_json, safe, table
+from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import InputError, InputErrors, NotFoundError
+from evaltui.sanitize import visible
 from evaltui.settings import REVIEWER_ENV
 
 
@@ -79,8 +80,14 @@ def verdict_command(
     )
     with open_store(store_path, read_only=True) as store:
         ledger_dir = actions.ledger_dir_for(store.path)
-        actions.load_verdicts(store.con, ledger_dir)
+        loaded = actions.load_verdicts(store.con, ledger_dir)
         event = actions.record_verdict(store.con, ledger_dir, request)
+        for problem in loaded.problems:  # another reviewer's ledger: said, not used, not fatal
+            click.echo(
+                f"evaltui: warning: {visible(problem.render(), limit=ERROR_LINE_LIMIT)} "
+                "(not used from that line on)",
+                err=True,
+            )
         judged, failures = actions.pair_progress(store.con, run, baseline)
     if as_json:
         emit_json({"verdict": event.to_json(), "judged": judged, "failures": failures})
