@@ -378,3 +378,39 @@ def test_the_decide_form_reads_the_ledgers_and_shows_the_status_before_and_after
         assert "8 waivers, 0 relabels" in screen_text(app)  # and it is on the form
 
     drive(sample_store, flow, size=(100, 50))
+
+
+def test_a_verdict_recorded_on_the_case_screen_shows_there_and_in_the_list(
+    sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALTUI_REVIEWER", "bob")
+    expected = failures(sample_store)
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        screen = await open_cases(app, pilot)
+        await pilot.press("n", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert "VERDICTS  none yet" in screen_text(app)
+        await judge(pilot, "r")  # a relabel without a reason or a route: refused
+        modal = app.screen
+        assert isinstance(modal, VerdictModal)
+        assert "needs a reason" in error_under(modal, "reason")
+        await pilot.press(*"the policy changed", "enter")  # the focus went to the reason
+        await settle(pilot)
+        assert "route" in error_under(modal, "expected")
+        await pilot.press(*"ABSTAIN", "enter")  # and then to the route
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        text = screen_text(app)
+        assert "R relabel by bob" in text.splitlines()[0]
+        assert "bob  R relabel → ABSTAIN" in text and "the policy changed" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        text = screen_text(app)
+        assert f"1 of {len(expected)} failures judged" in text
+        row = next(line for line in text.splitlines() if expected[0] in line)
+        assert row.lstrip().startswith("✗R"), row
+
+    drive(sample_store, flow)
