@@ -395,9 +395,9 @@ class CasesScreen(ReviewScreen):
     def ledgers_read(self, found: Judged) -> None:
         """The ledgers were read: the progress, then the verdicts of the rows already here."""
         self.judged(found)
-        problems = list(getattr(found.status, "problems", None) or [])
+        problems = found.status.problem_lines() if found.status is not None else []
         if problems:
-            shown = "; ".join(str(p) for p in problems[:3])
+            shown = "; ".join(problems[:3])
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             self.review_app.notify(
                 plain(f"verdict ledgers: {shown}{more}; those lines are not used", limit=600),
