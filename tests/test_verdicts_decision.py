@@ -15,7 +15,13 @@ import pytest
 from evaltui.actions.verdicts import ledger_dir_for
 from evaltui.decision.record import validate_record
 from tests.conftest import SAMPLE_RUNS
-from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+from tests.decision_support import (
+    keygen_sign,
+    keygen_verify,
+    make_key,
+    public_line,
+    write_allowed_signers,
+)
 
 AUTHOR = "carol@example.com"
 RUN, BASE = "sr-v3.5-rc1", "sr-prod-v3.4"  # rc1 fails missed_escalation <= 1 with 9 misses
@@ -155,7 +161,15 @@ def test_a_decision_with_waivers_needs_a_second_reviewer(run_cli, board: Board) 
     refused = run_cli("cosign", decision, "--key", board.keys["carol2"], "--reviewer",
                       "release-team@example.com", "--allowed-signers", board.allowed, "--no-agent")  # fmt: skip
     assert refused.code == 2 and "author" in refused.err
-    assert verify(run_cli, board, decision, "--quorum", "2")[0] == 1
+    # ... nor a signature made with it by plain ssh-keygen and put beside the decision
+    copy = decision.with_name("copy.json")
+    shutil.copy(decision, copy)
+    keygen_sign(board.keys["carol2"], copy).rename(
+        decision.with_name(f"{decision.name}.release-team@example.com.sig")
+    )
+    copy.unlink()
+    code, result = verify(run_cli, board, decision, "--quorum", "2")
+    assert code == 1 and result["quorum"]["counted"] == 1
     # a second reviewer co-signs: now it verifies
     signed = run_cli("cosign", decision, "--key", board.keys["bob"], "--reviewer",
                      "bob@example.com", "--no-agent")  # fmt: skip
@@ -163,6 +177,7 @@ def test_a_decision_with_waivers_needs_a_second_reviewer(run_cli, board: Board) 
     code, result = verify(run_cli, board, decision, "--quorum", "2")
     assert code == 0, result
     assert result["quorum"]["signers"] == ["alice@example.com", "bob@example.com"]
+    assert result["quorum"]["counted"] == 2  # carol's planted signature still not counted
     # each signature verifies on its own with plain ssh-keygen
     for principal, sig in (("alice@example.com", Path(f"{decision}.sig")),
                            ("bob@example.com", Path(f"{decision}.bob@example.com.sig"))):  # fmt: skip
