@@ -358,13 +358,13 @@ def test_text_typed_while_the_form_loads_lands_in_its_first_field(
 
     from evaltui.tui.screens import decide
 
-    real, gate = decide.load_decide, threading.Event()
+    real, gate = decide.load_judged_decide, threading.Event()
 
     def held(*args: object, **kwargs: object) -> decide.DecideData:
         assert gate.wait(60), "the test never released the draft"
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(decide, "load_decide", held)
+    monkeypatch.setattr(decide, "load_judged_decide", held)
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
         await highlight(pilot, app, "run_003")

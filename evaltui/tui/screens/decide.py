@@ -1,9 +1,10 @@
 """The decide modal: a signed decision on the selected run, and where its files went.
 
 Only the widgets live here; the steps are `evaltui.actions.decide`, the same ones the CLI's
-`decide` runs. Opening the form runs `load_decide` in a worker (the draft from the app's review of
-the experiment against the pinned baseline: the refusals, the eligible runs; the signing keys; the
-run's past decisions). The form asks for what the record needs: status, alias, rollback target and
+`decide` runs. Opening the form reads every reviewer's verdict ledger and runs `load_decide` in a
+worker (`actions.judging.load_judged_decide`: the draft from the app's review of the experiment
+against the pinned baseline with the pair's waivers and relabels, the status before and after
+them; the refusals, the eligible runs; the signing keys; the run's past decisions). The form asks for what the record needs: status, alias, rollback target and
 limitation (both required), monitored invariants (default: the guardrails), an override reason
 (only when the run is refused: incomparable, failing a guardrail, or flagged), an explicit choice
 when several runs are eligible, the reviewer, the key and the output folder.
@@ -40,19 +41,22 @@ from evaltui.actions.decide import (
     DecideData,
     SignOutcome,
     SignRequest,
-    load_decide,
     parse_invariants,
     sign_decision,
     verify_command,
 )
+from evaltui.actions.judging import load_judged_decide
+from evaltui.actions.verdicts import ledger_dir_for
 from evaltui.decision.keys import KeyChoice
 from evaltui.decision.log import log_path_for_store
 from evaltui.decision.record import DEFAULT_ALIAS, DEFAULT_STATUS, DecisionChoices
+from evaltui.decision.verdicts import WAIVERS_STATUS, VerdictEffect
 from evaltui.decision.writer import WrittenDecision
+from evaltui.plural import count
 from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewModal
-from evaltui.tui.text import plain, safe
+from evaltui.tui.text import number, plain, safe
 from evaltui.tui.widgets.safe_input import SafeInput
 
 KEY_FILE = "file"  # the key picker's "type a key file's path" entry
@@ -97,6 +101,30 @@ def key_label(key: KeyChoice, home: Path | None = None) -> str:
         parts.append(public.comment)
     parts.append(public.fingerprint)
     return "  ".join(parts)
+
+
+def verdicts_line(effect: VerdictEffect) -> Text:
+    """The pair's waivers and relabels and what they change: the status before and after, and
+    each metric they move (`missed_escalation 9 → 1`)."""
+    line = Text.assemble(
+        ("verdicts ", "bold"),
+        f"{count(len(effect.waivers), 'waiver')}, {count(len(effect.relabels), 'relabel')}: ",
+        safe(effect.raw.status, limit=80),
+        " before them, ",
+        safe(effect.status, "bold", limit=80),
+        " after",
+    )
+    if effect.status == WAIVERS_STATUS:
+        line.append(" (a second reviewer must co-sign: verify --quorum 2)")
+    moved = [
+        f"{name} {number(before)} → {number(effect.metrics_after.get(name))}"
+        for name, before in effect.metrics_raw.items()
+        if before != effect.metrics_after.get(name)
+    ]
+    if moved:
+        line.append(" · ")
+        line.append_text(safe(" · ".join(moved), limit=400))
+    return line
 
 
 class FormBody(VerticalScroll, inherit_bindings=False):
@@ -281,7 +309,14 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         for name in ("override", "key_file", "passphrase"):
             self.query_one(f"#row-{name}").display = False
         self.query_one("#decide-body").disabled = True
-        self.fetch(self.prepared, load_decide, self.context.review, self.run.run_id, self.log_path)
+        self.fetch(
+            self.prepared,
+            load_judged_decide,
+            self.context.review,
+            self.run.run_id,
+            self.log_path,
+            ledger_dir_for(self.review_app.store.path).absolute(),
+        )
 
     def input(self, name: str) -> Input:
         return self.query_one(f"#field-{name}", Input)
@@ -357,6 +392,9 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             head.append(" · vs baseline: ")
             head.append(data.verdict, style="bold" if data.verdict in ("better", "worse") else "")
         parts: list[RenderableType] = [head]
+        effect = draft.verdicts
+        if effect is not None and effect.applied:
+            parts.append(verdicts_line(effect))
         if draft.refusals:
             parts.append(
                 Text("REFUSED unless you write an override reason (it is recorded):", "bold")
