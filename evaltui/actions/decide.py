@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from evaltui.actions.review import REVIEW_SETTINGS
 from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for, prepare
 from evaltui.decision.files import DecisionExists
@@ -71,8 +72,8 @@ def draft_decision(
     con: duckdb.DuckDBPyConnection, run_id: str, baseline: str | None = None
 ) -> DecisionDraft:
     """The draft for `run_id`: its experiment reviewed against `baseline` (default: the
-    experiment's earliest run), as the CLI's `decide` sees it."""
-    return prepare(con, run_id, baseline)
+    experiment's earliest run) with the app's settings, as the CLI's `decide` sees it."""
+    return prepare(con, run_id, baseline, REVIEW_SETTINGS)
 
 
 def load_decide(
@@ -80,8 +81,10 @@ def load_decide(
 ) -> DecideData:
     """The draft from the pinned review (the store is read-only while the app is open, so it is
     what a new review would say), the signing keys and the run's past decisions (worker side)."""
-    del con
-    draft = draft_for(review, run_id)
+    if review.settings == REVIEW_SETTINGS:
+        draft = draft_for(review, run_id)
+    else:  # the evidence is always computed as `evaltui decide` computes it
+        draft = prepare(con, run_id, review.baseline.run_id, REVIEW_SETTINGS)
     paired = draft.run.paired
     verdict = paired.verdict if paired is not None and paired.n else None
     try:

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from evaltui.contract.model import NO_GUARDRAILS_STATUS
+from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
 
@@ -113,12 +114,16 @@ def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, run_id: str, baseline_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    baseline_id: str | None = None,
+    settings: PairedSettings = PairedSettings(),  # noqa: B008 - frozen, safe as a default
 ) -> DecisionDraft:
     """Review `run_id` and the rest of the baseline's experiment against the baseline.
 
     The baseline defaults to the run's experiment's earliest run (what the CLI does; the app
-    passes its pinned baseline).
+    passes its pinned baseline). `settings` are the paired statistics' (the application layer
+    passes the ones the app reviews with, so both surfaces record the same evidence).
     """
     run = get_run(con, run_id)
     if baseline_id is None:
@@ -129,7 +134,7 @@ def prepare(
     ]
     if run_id not in ids and run_id != baseline_id:
         ids.append(run_id)
-    return draft_for(review_runs(con, baseline_id, ids), run_id)
+    return draft_for(review_runs(con, baseline_id, ids, settings), run_id)
 
 
 def draft_for(review: Review, run_id: str) -> DecisionDraft:
