@@ -15,7 +15,7 @@ The steps, in the order a reviewer meets them:
 
 Each problem is an EvaltuiError whose `field` is the form field it concerns (`status`, `alias`,
 `rollback_artifact`, `limitation`, `monitored_invariants`, `override`, `choice`, `reviewer`,
-`key`, `key_file`, `passphrase`, `out`, `name`): the CLI prints its lines and exits with its
+`key`, `key_file`, `passphrase`, `out`), or none: the CLI prints its lines and exits with its
 code, the form's worker (`sign_decision`) turns it into a `SignOutcome` under that field.
 """
 
@@ -132,8 +132,6 @@ def sign(
         path = getattr(exc, "path", None)
         if path is not None and Path(path) == Path(out_dir).expanduser():
             exc.field = "out"
-        elif path is None and name is not None and exc.field is None:
-            exc.field = "name"
         raise
     return SignedDecision(written, record.doc)
 
