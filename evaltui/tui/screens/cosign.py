@@ -1,13 +1,13 @@
 """The co-sign modal: a second reviewer signs a logged decision, and where the signature went.
 
 Opened from the past decisions list on the highlighted decision. It lists the signing keys in a
-worker (`decision.available_keys`, as the decide form does) and asks for the key, the reviewer
-(default: $EVALTUI_REVIEWER, else the key's comment) and, optionally, the allowed_signers file
-to check the decision against first (default: $EVALTUI_ALLOWED_SIGNERS). `ctrl+s` signs and writes
-in a worker through `decision.cosign.cosign` (the same code as `evaltui cosign`); a refusal or a
-key problem comes back as one line next to its field, a protected key asks for its passphrase.
-Afterwards the modal shows the new file and the `ssh-keygen -Y verify` command that checks it.
-"""
+worker (`actions.cosign.list_keys`) and asks for the key, the reviewer (default: the settings',
+else the key's comment) and, optionally, the allowed_signers file to check the decision against
+first (default: the settings'); the key, passphrase and reviewer rows are the decide form's
+(`SigningModal`). `ctrl+s` signs and writes in a worker (`actions.cosign.cosign_decision`: the
+same steps as `evaltui cosign`); a refusal or a key problem comes back as one line next to its
+field, a protected key asks for its passphrase. Afterwards the modal shows the new file and the
+`ssh-keygen -Y verify` command that checks it."""
 
 from __future__ import annotations
 
