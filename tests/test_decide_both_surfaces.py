@@ -24,7 +24,12 @@ from textual.widgets import Checkbox, Input
 from evaltui.decision.log import log_path_for_store, read_log
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.decide import DecideModal
-from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+from tests.decision_support import (
+    keygen_verify,
+    public_line,
+    ssh_home,
+    write_allowed_signers,
+)
 from tests.tui_helpers import drive, highlight, settle
 
 LIMITATION = "requires production review and monitored canary"
@@ -56,19 +61,7 @@ CASES = [
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """~/.ssh/id_ed25519 (alice@example.com): the form's first listed key, the CLI's --key."""
-    folder = tmp_path / "home"
-    (folder / ".ssh").mkdir(parents=True)
-    (folder / ".ssh").chmod(0o700)
-    make_key(folder / ".ssh", "id_ed25519")
-    monkeypatch.setenv("HOME", str(folder))
-    for name in (
-        "SSH_AUTH_SOCK",
-        "EVALTUI_REVIEWER",
-        "EVALTUI_SIGNING_KEY",
-        "EVALTUI_KEY_PASSPHRASE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+    return ssh_home(tmp_path, monkeypatch)
 
 
 def decide_in_the_app(store: Path, case: Case, out: Path) -> Path:

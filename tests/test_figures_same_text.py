@@ -17,7 +17,8 @@ from textual.pilot import Pilot
 
 from evaltui.actions.review import compare_runs
 from evaltui.review import figures_text
-from evaltui.review.paired import PairedSettings
+from evaltui.review.paired import PairedSettings, PairedStats
+from evaltui.review.report import Review
 from evaltui.store.connection import Store
 from evaltui.tui.app import EvaltuiApp
 from evaltui.tui.screens.compare import side_by_side
@@ -39,22 +40,28 @@ def _lines_of(out: str, run_id: str) -> list[str]:
     return [line for line in out.splitlines() if line.startswith(f"{run_id} ")]
 
 
-def test_compare_and_the_app_print_the_same_figures(sample_store: Path, run_cli) -> None:
+def _compare_prints(sample_store: Path, run_cli) -> tuple[Review, PairedStats, str, str, str]:
+    """The review of the pair, and its p-value, interval and rate as `compare` printed them
+    (the candidate's paired row and its Wilson row)."""
     result = run_cli("compare", BASELINE, "--store", sample_store)
     assert result.code == 0, result.err
     with Store.open(sample_store, read_only=True) as store:
         review = compare_runs(store.con, BASELINE, None, PairedSettings())
-    cand = next(r for r in review.runs if r.run_id == CANDIDATE)
-    stats = cand.paired
+    stats = next(r.paired for r in review.runs if r.run_id == CANDIDATE)
     assert stats is not None and stats.ci is not None
-
     p_text = figures_text.pvalue(stats.test_p)
     ci_text = figures_text.interval(stats.ci)
     rate_text = figures_text.rate(stats.candidate_rate)
-    # the CLI: the paired row and the Wilson row of the candidate
     rows = _lines_of(result.out, CANDIDATE)
     assert any(f" {p_text} " in row and f" {ci_text} " in row for row in rows), rows
     assert any(f" {rate_text} n=" in row for row in rows), rows
+    return review, stats, p_text, ci_text, rate_text
+
+
+def test_compare_and_the_app_print_the_same_figures(sample_store: Path, run_cli) -> None:
+    review, stats, p_text, ci_text, rate_text = _compare_prints(sample_store, run_cli)
+    cand = review.get(CANDIDATE)
+    assert stats.ci is not None
     # the app: the cases screen's statistics line and the side-by-side screen
     line = compact(stats, review.settings.confidence).plain
     assert f"p {p_text}" in line
@@ -82,18 +89,7 @@ def test_a_tiny_p_reads_the_same_below_the_floor_on_both_surfaces(sample_store: 
 def test_the_running_app_shows_compare_s_figures(sample_store: Path, run_cli) -> None:
     """The same figures read off the app's screen (Pilot: the runs list, enter on the candidate)
     as `compare` prints them: the paired interval, the p-value and the candidate's rate."""
-    result = run_cli("compare", BASELINE, "--store", sample_store)
-    assert result.code == 0, result.err
-    with Store.open(sample_store, read_only=True) as store:
-        review = compare_runs(store.con, BASELINE, None, PairedSettings())
-    stats = next(r.paired for r in review.runs if r.run_id == CANDIDATE)
-    assert stats is not None and stats.ci is not None
-    p_text = figures_text.pvalue(stats.test_p)
-    ci_text = figures_text.interval(stats.ci)
-    rate_text = figures_text.rate(stats.candidate_rate)
-    rows = _lines_of(result.out, CANDIDATE)
-    assert any(f" {p_text} " in row and f" {ci_text} " in row for row in rows), rows
-    assert any(f" {rate_text} n=" in row for row in rows), rows
+    review, stats, p_text, ci_text, rate_text = _compare_prints(sample_store, run_cli)
     shown: list[str] = []
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
