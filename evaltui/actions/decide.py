@@ -30,6 +30,7 @@ import duckdb
 
 from evaltui.actions.review import REVIEW_SETTINGS
 from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
+from evaltui.actions.verdicts import load_verdicts
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for, prepare
 from evaltui.decision.files import DecisionExists
 from evaltui.decision.keys import KeyChoice, Signer, available_keys
@@ -43,8 +44,9 @@ from evaltui.decision.record import (
     check_choices,
 )
 from evaltui.decision.sshsig import keygen_verify_command
+from evaltui.decision.verdicts import pair_effect
 from evaltui.decision.writer import WrittenDecision, sign_and_write
-from evaltui.errors import EvaltuiError
+from evaltui.errors import EvaltuiError, InputErrors
 from evaltui.review.report import Review
 
 INVARIANT_SEPARATOR = ";"  # between invariants typed on one line (the form's field)
@@ -69,10 +71,23 @@ class SignedDecision:
 
 
 def draft_decision(
-    con: duckdb.DuckDBPyConnection, run_id: str, baseline: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    baseline: str | None = None,
+    *,
+    ledger_dir: Path | None = None,
 ) -> DecisionDraft:
     """The draft for `run_id`: its experiment reviewed against `baseline` (default: the
-    experiment's earliest run) with the app's settings, as the CLI's `decide` sees it."""
+    experiment's earliest run) with the app's settings, as the CLI's `decide` sees it, with the
+    pair's verdicts.
+
+    Given `ledger_dir`, every reviewer's ledger is read first; a damaged one refuses the draft
+    (`path:line: reason`), since the decision would silently lack what follows the damage.
+    """
+    if ledger_dir is not None:
+        status = load_verdicts(con, ledger_dir)
+        if status.problems:
+            raise InputErrors(status.problems)
     return prepare(con, run_id, baseline, REVIEW_SETTINGS)
 
 
@@ -80,9 +95,11 @@ def load_decide(
     con: duckdb.DuckDBPyConnection, review: Review, run_id: str, log_path: Path
 ) -> DecideData:
     """The draft from the pinned review (the store is read-only while the app is open, so it is
-    what a new review would say), the signing keys and the run's past decisions (worker side)."""
+    what a new review would say) with the pair's verdicts as loaded on `con` (`load_verdicts`
+    at start, then each recorded one), the signing keys and the run's past decisions (worker
+    side)."""
     if review.settings == REVIEW_SETTINGS:
-        draft = draft_for(review, run_id)
+        draft = draft_for(review, run_id, pair_effect(con, review, run_id))
     else:  # the evidence is always computed as `evaltui decide` computes it
         draft = prepare(con, run_id, review.baseline.run_id, REVIEW_SETTINGS)
     paired = draft.run.paired

@@ -152,8 +152,10 @@ def decide_command(
         override=override,
         chosen_explicitly=True,
     )
+    from evaltui.actions.verdicts import ledger_dir_for
+
     with open_store(store_path, read_only=True) as store:
-        draft = draft_decision(store.con, run, baseline)
+        draft = draft_decision(store.con, run, baseline, ledger_dir=ledger_dir_for(store.path))
         resolved_store = store.path
     try:  # refuse before asking for a passphrase
         check(draft, choices)
@@ -192,6 +194,14 @@ def decide_command(
             "" if doc["override"] is None else "; OVERRIDE recorded",
         )
     )
+    effect = draft.verdicts
+    if effect is not None and effect.applied:
+        show.print(
+            safe(
+                f"  verdicts: {len(effect.waivers)} waiver(s), {len(effect.relabels)} relabel(s); "
+                f"{effect.raw.status} before them, {effect.status} after"
+            )
+        )
     if draft.other_eligible:
         show.print(
             safe(f"  also eligible, recorded as considered: {', '.join(draft.other_eligible)}")
@@ -365,6 +375,7 @@ def verify_command(
 
     Exit 0 valid, 1 rejected (the reason on stderr), 2 bad usage.
     """
+    from evaltui.actions.verdicts import ledger_dir_for
     from evaltui.decision.verify import verify_decision
 
     if allowed_signers is None:
@@ -382,6 +393,7 @@ def verify_command(
                 con=store.con,
                 revoked=revoked,
                 quorum=quorum,
+                ledger_dir=ledger_dir_for(store.path),
             )
     else:
         result = verify_decision(
