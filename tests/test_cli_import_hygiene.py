@@ -150,6 +150,7 @@ SIGNING_STEPS = {
     "available_keys",
     "sign_and_write",
     "cosign",
+    "check_reviewer",
     "read_log",
 }
 
@@ -171,8 +172,6 @@ def test_the_surfaces_sign_only_through_the_application_layer() -> None:
                 "evaltui.decision"
             ):
                 steps = {alias.name for alias in node.names} & SIGNING_STEPS
-                if steps == {"cosign"} and source.name == "commands_decision.py":
-                    continue  # `evaltui cosign` signs through decision.cosign (no form to map)
                 if steps == {"read_log"} and source.name == "commands_decision.py":
                     continue  # `evaltui decisions` prints the log as it is
                 assert not steps, f"{source.relative_to(REPO)} imports {sorted(steps)}"

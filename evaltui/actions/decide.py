@@ -15,7 +15,7 @@ The steps, in the order a reviewer meets them:
 
 Each problem is an EvaltuiError whose `field` is the form field it concerns (`status`, `alias`,
 `rollback_artifact`, `limitation`, `monitored_invariants`, `override`, `choice`, `reviewer`,
-`key`, `key_file`, `passphrase`, `out`, `name`): the CLI prints its lines and exits with its
+`key`, `key_file`, `passphrase`, `out`), or none: the CLI prints its lines and exits with its
 code, the form's worker (`sign_decision`) turns it into a `SignOutcome` under that field.
 """
 
@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from evaltui.actions.review import REVIEW_SETTINGS
 from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
 from evaltui.actions.verdicts import load_verdicts
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for, prepare
@@ -77,7 +78,8 @@ def draft_decision(
     ledger_dir: Path | None = None,
 ) -> DecisionDraft:
     """The draft for `run_id`: its experiment reviewed against `baseline` (default: the
-    experiment's earliest run), as the CLI's `decide` sees it, with the pair's verdicts.
+    experiment's earliest run) with the app's settings, as the CLI's `decide` sees it, with the
+    pair's verdicts.
 
     Given `ledger_dir`, every reviewer's ledger is read first; a damaged one refuses the draft
     (`path:line: reason`), since the decision would silently lack what follows the damage.
@@ -86,7 +88,7 @@ def draft_decision(
         status = load_verdicts(con, ledger_dir)
         if status.problems:
             raise InputErrors(status.problems)
-    return prepare(con, run_id, baseline)
+    return prepare(con, run_id, baseline, REVIEW_SETTINGS)
 
 
 def load_decide(
@@ -96,7 +98,10 @@ def load_decide(
     what a new review would say) with the pair's verdicts as loaded on `con` (`load_verdicts`
     at start, then each recorded one), the signing keys and the run's past decisions (worker
     side)."""
-    draft = draft_for(review, run_id, pair_effect(con, review, run_id))
+    if review.settings == REVIEW_SETTINGS:
+        draft = draft_for(review, run_id, pair_effect(con, review, run_id))
+    else:  # the evidence is always computed as `evaltui decide` computes it
+        draft = prepare(con, run_id, review.baseline.run_id, REVIEW_SETTINGS)
     paired = draft.run.paired
     verdict = paired.verdict if paired is not None and paired.n else None
     try:
@@ -144,8 +149,6 @@ def sign(
         path = getattr(exc, "path", None)
         if path is not None and Path(path) == Path(out_dir).expanduser():
             exc.field = "out"
-        elif path is None and name is not None and exc.field is None:
-            exc.field = "name"
         raise
     return SignedDecision(written, record.doc)
 

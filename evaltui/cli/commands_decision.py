@@ -307,18 +307,16 @@ def cosign_command(
     signature does not hold, when you or your key already signed it, or when you are the run's
     author. `verify --quorum K` counts the signatures.
     """
-    from evaltui.decision.cosign import check_reviewer, cosign
+    from evaltui.actions.cosign import check_cosigner, cosign_as
 
     if revoked is not None and allowed_signers is None:
         raise click.UsageError("--revoked checks the decision's signer: give --allowed-signers too")
-    if reviewer:  # a bad principal is refused before a passphrase is asked for
-        reviewer = check_reviewer(reviewer)
-    from evaltui.actions.signing import reviewer_for
-
+    principal = check_cosigner(reviewer or "")  # refused before a passphrase is asked for
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
     with _reviewer_option_named():
-        reviewer = reviewer_for(reviewer or "", signer)
-    written = cosign(decision, signer, reviewer, allowed_signers=allowed_signers, revoked=revoked)
+        written = cosign_as(
+            decision, signer, principal, allowed_signers=allowed_signers, revoked=revoked
+        )
     if as_json:
         emit_json(written.to_json())
         return

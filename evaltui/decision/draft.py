@@ -15,6 +15,7 @@ import duckdb
 
 from evaltui.contract.model import NO_GUARDRAILS_STATUS
 from evaltui.decision.verdicts import VerdictEffect, pair_effect
+from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
 
@@ -127,12 +128,16 @@ def refusals_for(review: RunReview, verdicts: VerdictEffect | None = None) -> tu
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, run_id: str, baseline_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    baseline_id: str | None = None,
+    settings: PairedSettings = PairedSettings(),  # noqa: B008 - frozen, safe as a default
 ) -> DecisionDraft:
     """Review `run_id` and the rest of the baseline's experiment against the baseline.
 
     The baseline defaults to the run's experiment's earliest run (what the CLI does; the app
-    passes its pinned baseline).
+    passes its pinned baseline). `settings` are the paired statistics' (the application layer
+    passes the ones the app reviews with, so both surfaces record the same evidence).
     """
     run = get_run(con, run_id)
     if baseline_id is None:
@@ -143,7 +148,7 @@ def prepare(
     ]
     if run_id not in ids and run_id != baseline_id:
         ids.append(run_id)
-    review = review_runs(con, baseline_id, ids)
+    review = review_runs(con, baseline_id, ids, settings)
     return draft_for(review, run_id, pair_effect(con, review, run_id))
 
 

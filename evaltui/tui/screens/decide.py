@@ -19,7 +19,6 @@ The store is open read-only: the decision log is a JSON-lines file beside it, no
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,7 +33,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from evaltui.actions.decide import (
     INVARIANT_SEPARATOR,
@@ -47,7 +46,6 @@ from evaltui.actions.decide import (
 )
 from evaltui.actions.judging import load_judged_decide
 from evaltui.actions.verdicts import ledger_dir_for
-from evaltui.decision.keys import KeyChoice
 from evaltui.decision.log import log_path_for_store
 from evaltui.decision.record import DEFAULT_ALIAS, DEFAULT_STATUS, DecisionChoices
 from evaltui.decision.verdicts import WAIVERS_STATUS, VerdictEffect
@@ -55,12 +53,10 @@ from evaltui.decision.writer import WrittenDecision
 from evaltui.plural import count
 from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
-from evaltui.tui.screens.base import ReviewModal
+from evaltui.tui.screens.signing import SigningModal
 from evaltui.tui.text import number, plain, safe
 from evaltui.tui.widgets.safe_input import SafeInput
 
-KEY_FILE = "file"  # the key picker's "type a key file's path" entry
-LOADING = "loading"  # the key picker's only entry until the keys are listed
 TICKS = ("decide-explicit", "decide-external")
 
 # (field, label) in form order; the field names are those `InvalidChoice.field` uses
@@ -77,30 +73,6 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("passphrase", "passphrase"),
     ("out", "write to"),
 )
-
-
-def key_label(key: KeyChoice, home: Path | None = None) -> str:
-    """What the key picker shows: where the key is, its type, whether it needs a passphrase,
-    its comment and fingerprint (last, so a narrow form cuts the least useful part)."""
-    if key.path is None:
-        where = "ssh-agent"
-    else:
-        where = str(key.path)
-        base = str(home or Path.home())
-        if where.startswith(base + os.sep):
-            where = "~" + where[len(base) :]
-    public = key.public_key
-    bits = public.bits()
-    notes = [
-        n for n, on in (("passphrase", key.needs_passphrase), ("in agent", key.in_agent)) if on
-    ]
-    parts = [where, f"{public.short_type}{f' {bits}' if bits else ''}"]
-    if notes:
-        parts.append(f"({', '.join(notes)})")
-    if public.comment:
-        parts.append(public.comment)
-    parts.append(public.fingerprint)
-    return "  ".join(parts)
 
 
 def verdicts_line(effect: VerdictEffect) -> Text:
@@ -163,8 +135,13 @@ class Tick(Checkbox):
         return Content.assemble(("[x]" if self.value else "[ ]", "bold"))
 
 
-class DecideModal(ReviewModal[WrittenDecision | None]):
+class DecideModal(SigningModal[WrittenDecision | None]):
     """The decide form for the run a pair screen was on; returns the written decision or None."""
+
+    FIELD_ID = "field-{}"
+    ROW_ID = "row-{}"
+    ERROR_ID = "error-{}"
+    FORM_ERROR_ID = "decide-error"
 
     HELP_TITLE = "decide"
     HELP_TEXT = (
@@ -231,7 +208,6 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.data: DecideData | None = None
         self.written: WrittenDecision | None = None
         self._signing = False
-        self._auto_reviewer = ""
         self._typed_early = ""  # text typed before the form was ready: it goes to the first field
         self._prepared_values: tuple[object, ...] = ()  # the form as prepared (see form_values)
         self._discard_armed = False  # esc was pressed once on a half-filled form
@@ -271,26 +247,14 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             )
 
     def _field(self, name: str, label: str) -> ComposeResult:
-        widget: Widget
-        if name == "key":
-            widget = Select[str](
-                [(Text("looking for keys…"), LOADING)],
-                id="field-key",
-                allow_blank=False,
-                compact=True,
-            )
-        elif name == "rollback_artifact":
+        widget: Widget | None = None
+        if name == "rollback_artifact":
             # no select-all on focus: text typed while the draft loaded is inserted as the
             # field takes focus, and selecting it would let the next key replace it
             widget = CompletingInput(
                 id="field-rollback_artifact", compact=True, select_on_focus=False
             )
-        else:
-            widget = SafeInput(id=f"field-{name}", compact=True, password=name == "passphrase")
-        with Horizontal(classes="field", id=f"row-{name}"):
-            yield Label(label, classes="field-label")
-            yield widget
-        yield Static(classes="field-error", id=f"error-{name}")
+        yield from self.field_row(name, label, widget)
         if name == "rollback_artifact":
             yield Tick(
                 "outside the store: I confirm this rollback target",
@@ -306,8 +270,8 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.query_one("#decide-explicit").display = False
         self.query_one("#decide-external").display = False
         self.query_one("#decide-result").display = False
-        for name in ("override", "key_file", "passphrase"):
-            self.query_one(f"#row-{name}").display = False
+        self.query_one("#row-override").display = False
+        self.hide_key_rows()
         self.query_one("#decide-body").disabled = True
         self.fetch(
             self.prepared,
@@ -317,9 +281,6 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             self.log_path,
             ledger_dir_for(self.review_app.store.path).absolute(),
         )
-
-    def input(self, name: str) -> Input:
-        return self.query_one(f"#field-{name}", Input)
 
     # -- the prepared draft ---------------------------------------------------------------------
 
@@ -350,22 +311,9 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         )
         self.input("monitored_invariants").placeholder = "metric OP number; …"
         self.input("override").placeholder = "why decide despite the refusals above"
-        self.input("reviewer").placeholder = "your principal in allowed_signers"
         here = str(Path.cwd())
         self.input("out").value = here if plain(here) == here else "."
-        self.input("key_file").placeholder = "path of an SSH private key (or a .pub in ssh-agent)"
-        options: list[tuple[Text, str]] = [
-            (safe(key_label(k), limit=200), str(i)) for i, k in enumerate(data.keys)
-        ]
-        options.append((Text("a key file (type its path below)"), KEY_FILE))
-        select = self.query_one("#field-key", Select)
-        select.set_options(options)
-        configured = self.review_app.settings.signing_key  # config file, EVALTUI_SIGNING_KEY
-        env_key = str(configured) if configured else ""
-        if env_key:
-            self.input("key_file").value = env_key
-        select.value = "0" if data.keys and not env_key else KEY_FILE
-        self.key_changed()
+        self.keys_listed(data.keys)
         self.query_one("#decide-body").disabled = False
         # the first text field takes focus even when the choice box shows: a space typed into
         # a focused tick would silently toggle it
@@ -422,62 +370,21 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             parts.append(past)
         return Group(*parts)
 
-    # -- keys -----------------------------------------------------------------------------------
-
-    def selected_key(self) -> KeyChoice | None:
-        value = self.query_one("#field-key", Select).value
-        if self.data is None or not isinstance(value, str) or value in (KEY_FILE, LOADING):
-            return None
-        return self.data.keys[int(value)]
-
-    @on(Select.Changed, "#field-key")
-    def key_changed(self) -> None:
-        key = self.selected_key()
-        self.query_one("#row-key_file").display = key is None
-        self.query_one("#row-passphrase").display = key is not None and key.needs_passphrase
-        self.input("passphrase").value = ""
-        self.show_error("passphrase", "")
-        reviewer = self.input("reviewer")
-        suggested = self.review_app.settings.reviewer or (
-            key.public_key.default_reviewer if key is not None else ""
-        )
-        if reviewer.value in ("", self._auto_reviewer):
-            reviewer.value = suggested
-            self._auto_reviewer = suggested
-
     # -- signing --------------------------------------------------------------------------------
-
-    def show_error(self, field: str | None, message: str) -> None:
-        target = self.query_one("#decide-error" if field is None else f"#error-{field}", Static)
-        target.update(safe(message, limit=800, multiline=True) if message else "")
-        target.display = bool(message)
-
-    def clear_errors(self) -> None:
-        for error in self.query(".field-error"):
-            if isinstance(error, Static):
-                error.update("")
-                error.display = False
 
     def request(self) -> SignRequest | None:
         if self.data is None:
             return None
         draft = self.data.draft
-        key = self.selected_key()
-        key_path: Path | None = None
-        if key is None:
-            typed = self.input("key_file").value.strip()
-            if not typed:
-                self.show_error("key_file", "is required: the path of your SSH private key")
-                self.input("key_file").focus()
-                return None
-            key_path = Path(typed).expanduser()
+        chosen = self.chosen_key()
+        if chosen is None:
+            return None
+        key, key_path, passphrase = chosen
         out = self.input("out").value.strip()
         if not out:
             self.show_error("out", "is required: the folder the two files go to")
             self.input("out").focus()
             return None
-        passphrase_row = self.query_one("#row-passphrase")
-        passphrase = self.input("passphrase").value if passphrase_row.display else ""
         explicit = self.query_one("#decide-explicit", Checkbox)
         choices = DecisionChoices(
             rollback_artifact=self.input("rollback_artifact").value,
@@ -495,7 +402,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             choices=choices,
             key=key,
             key_path=key_path,
-            passphrase=passphrase or None,
+            passphrase=passphrase,
             out_dir=Path(out).expanduser(),
             log_path=self.log_path,
         )
