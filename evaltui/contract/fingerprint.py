@@ -97,7 +97,7 @@ def encode_table(table: pa.Table) -> pa.ChunkedArray:
     # slices follow the table's own chunks, so the texts line up with the other columns' chunks
     # (DuckDB scans a table whose columns are chunked alike about twice as fast)
     slices, start = [], 0
-    for batch in fields.to_batches(max_chunksize=_ENCODE_SLICE):
+    for batch in fields.to_batches(max_chunksize=ENCODE_SLICE):
         slices.append((start, pa.Table.from_batches([batch])))
         start += batch.num_rows
     if len(slices) == 1:
@@ -135,7 +135,7 @@ def _encode_rows(names: list[str], fields: pa.Table) -> pa.Array:
 
 # a string Arrow may quote as it is holds only printable ASCII and neither `"` nor a backslash
 _NEEDS_ESCAPE = r'["\\]|[^ -~]'
-_ENCODE_SLICE = 131_072  # rows per slice of `encode_table`
+ENCODE_SLICE = 131_072  # rows per slice of `encode_table`
 
 
 def digest_table(
