@@ -146,19 +146,30 @@ def digest_table(
     import pyarrow.compute as pc
 
     order = case_order(case_ids)
-    if order is not None:
-        canonical = pc.take(canonical, order)
-    chunks = canonical.chunks if isinstance(canonical, pa.ChunkedArray) else [canonical]
+    if order is None:
+        chunks = canonical.chunks if isinstance(canonical, pa.ChunkedArray) else [canonical]
+        parts = (
+            chunk.slice(start, _HASH_SLICE)
+            for chunk in chunks
+            for start in range(0, len(chunk), _HASH_SLICE)
+        )
+    else:  # taken a slice at a time: never a second copy of all the texts
+        parts = (
+            pc.take(canonical, order.slice(start, _HASH_SLICE))
+            for start in range(0, len(order), _HASH_SLICE)
+        )
     hasher = hashlib.sha256(b"[")
     first = True
-    for chunk in chunks:
-        for start in range(0, len(chunk), _HASH_SLICE):
-            part = chunk.slice(start, _HASH_SLICE)
-            joined = pc.binary_join(pa.ListArray.from_arrays([0, len(part)], part), ",")
-            if not first:
-                hasher.update(b",")
-            hasher.update(joined[0].as_buffer())
-            first = False
+    for part in parts:
+        if isinstance(part, pa.ChunkedArray):
+            part = part.combine_chunks()
+        if not len(part):
+            continue
+        joined = pc.binary_join(pa.ListArray.from_arrays([0, len(part)], part), ",")
+        if not first:
+            hasher.update(b",")
+        hasher.update(joined[0].as_buffer())
+        first = False
     hasher.update(b"]")
     return hasher.hexdigest()
 
