@@ -155,7 +155,7 @@ def digest_table(
         )
     else:  # taken a slice at a time: never a second copy of all the texts
         parts = (
-            pc.take(canonical, order.slice(start, _HASH_SLICE))
+            _take(canonical, order.slice(start, _HASH_SLICE))
             for start in range(0, len(order), _HASH_SLICE)
         )
     hasher = hashlib.sha256(b"[")
@@ -172,6 +172,35 @@ def digest_table(
         first = False
     hasher.update(b"]")
     return hasher.hexdigest()
+
+
+def _take(values: pa.Array | pa.ChunkedArray, indices: pa.Array) -> pa.Array:
+    """`values[indices]` as one array, taken chunk by chunk.
+
+    Arrow's `take` on a chunked array concatenates all its chunks first: a copy of every text
+    for each slice. Here each chunk gives the rows it holds, and one small `take` puts them in
+    the order asked.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(values, pa.Array):
+        return values.take(indices)
+    chunks = [chunk for chunk in values.chunks if len(chunk)]
+    if len(chunks) == 1:
+        return chunks[0].take(indices)
+    starts = np.cumsum([0] + [len(chunk) for chunk in chunks])
+    wanted = indices.to_numpy(zero_copy_only=False).astype(np.int64)  # sort_indices: uint64
+    owner = np.searchsorted(starts, wanted, side="right") - 1
+    grouped = np.argsort(owner, kind="stable")  # positions of `wanted`, chunk by chunk
+    pieces = []
+    for chunk_number in np.unique(owner):
+        rows = wanted[grouped[owner[grouped] == chunk_number]] - starts[chunk_number]
+        pieces.append(chunks[chunk_number].take(pa.array(rows)))
+    gathered = pa.concat_arrays(pieces)
+    back = np.empty_like(grouped)
+    back[grouped] = np.arange(len(grouped))
+    return gathered.take(pa.array(back))
 
 
 def case_order(case_ids: pa.Array | pa.ChunkedArray) -> pa.Array | None:
