@@ -512,3 +512,23 @@ def test_digest_of_ids_out_of_order_hashes_a_slice_at_a_time(
     assert digest_table(chunked_ids, canonical) == expected
     # never all the texts at once (Arrow's take on a chunked array would join them)
     assert taken and max(v for v, _ in taken) <= 170 and max(i for _, i in taken) <= 64
+
+
+def test_every_byte_that_needs_escaping_is_found_in_sliced_columns() -> None:
+    # the byte table: printable ASCII goes as it is, except `"` and the backslash; a control
+    # character, DEL or any non-ASCII byte sends its row to Python's escaper
+    values = [" ", "~", "plain text", '"', "\\", "\x1f", "\x7f", "\x00", "\u00e9", "\U0001f600"]
+    values += ["", None, "tab\there", "ok~ ok"]
+    table = pa.table(
+        {
+            "case_id": [f"c{n:02d}" for n in range(len(values))],
+            "expected_route": ["SERVE"] * len(values),
+            "text": values,
+            "other": list(reversed(values)),
+        }
+    )
+    for start in range(0, 6):  # slices: the columns' offsets are not zero
+        part = table.slice(start, len(values) - start - 1)
+        assert encode_table(part).to_pylist() == oracle_rows(part)
+        chunked = pa.Table.from_batches(part.to_batches(max_chunksize=3))
+        assert encode_table(chunked).to_pylist() == oracle_rows(part)
