@@ -132,7 +132,8 @@ def _evaluation_digest(splits: list[Split]) -> str:
 #
 # A split's cases become one Arrow table and are checked and encoded column by column: Parquet
 # files never become Python objects at all, JSON cases (already Python values) go into Arrow in
-# one conversion. Only when a check fails does anything look at single cases, to name them.
+# one conversion (a JSON Lines file: one per batch of lines, so memory follows the batch). Only
+# when a check fails does anything look at single cases, to name them.
 
 
 class _Places:
