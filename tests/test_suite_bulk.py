@@ -532,3 +532,19 @@ def test_every_byte_that_needs_escaping_is_found_in_sliced_columns() -> None:
         assert encode_table(part).to_pylist() == oracle_rows(part)
         chunked = pa.Table.from_batches(part.to_batches(max_chunksize=3))
         assert encode_table(chunked).to_pylist() == oracle_rows(part)
+
+
+def test_the_reused_c_encoder_writes_what_canonical_case_writes() -> None:
+    from evaltui.contract.fingerprint import encode_case
+
+    values: list[Any] = [
+        *jsonl_edge_cases(60),
+        {"n": 10**40, "f": [math.nan, math.inf, -math.inf, -0.0, 1e-300, 1e16, 0.1]},
+        {"deep": [[[{"z": 1, "a": ["\x00\x1f\x7f", "\ud83d\ude00", "\u2028"]}]]]},
+        {},
+        {"": None, "\u00e9": True, "a": False, "B": "x"},
+    ]
+    for value in values:
+        assert encode_case(value) == canonical_case(value)
+    with pytest.raises(TypeError):
+        encode_case({"x": object()})

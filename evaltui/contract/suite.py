@@ -18,9 +18,9 @@ from evaltui.contract.fields import IDENTIFIER, Record
 from evaltui.contract.fingerprint import (
     ENCODE_SLICE,
     NotJson,
-    canonical_case,
     case_order,
     digest_table,
+    encode_case,
     encode_table,
     split_field,
 )
@@ -284,7 +284,7 @@ def _json_cases(values: list[Any], places: _Places) -> pa.Table:
         raise AssertionError("Arrow refused cases that pass every check")  # pragma: no cover
     table = pa.Table.from_struct_array(stored)
     raise_collected(_table_problems(table, places))
-    canonical = pa.array(map(canonical_case, values), pa.string(), size=len(values))
+    canonical = pa.array(map(encode_case, values), pa.string(), size=len(values))
     raise_collected(_explicit_nulls(values, canonical, places))
     return table.append_column("canonical", canonical)
 
