@@ -1,0 +1,172 @@
+"""A team's store: publish records to it, open it for review through its local cache, and the
+shared decision log (see docs/team.md).
+
+The review code never talks to the team store: `open_team` pulls the current snapshot (or the
+one a decision recorded) into a local DuckDB store once and opens that read-only, so every
+command and the app run on it unchanged, as fast as on a local store.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from evaltui import settings
+from evaltui.contract.discover import read_batch
+from evaltui.errors import InputError, StoreError
+from evaltui.plural import count
+from evaltui.store.connection import Store, TeamOrigin
+from evaltui.store.loader import load_batch
+from evaltui.store.team import READ_ORDER, Snapshots, TeamStore
+from evaltui.store.team_sync import (
+    PublishSummary,
+    cache_folder,
+    cache_path,
+    drop_other_caches,
+    publish,
+    pull,
+)
+
+Note = Callable[[str], None]
+DECISION_EVENT = "decision"
+
+
+@contextmanager
+def connect(target: str | Path) -> Iterator[TeamStore]:
+    """The team store `target` names (a URI or a [stores.NAME] name), connected."""
+    team = TeamStore.open(settings.team_store_config(target))
+    try:
+        yield team
+    finally:
+        team.close()
+
+
+def current_snapshot(target: str | Path) -> tuple[str, Snapshots]:
+    """(URI, the current snapshot of every table): to notice that a newer one was published."""
+    with connect(target) as team, team.errors():
+        return team.location.shown(), team.snapshot()
+
+
+def open_team(
+    target: str | Path,
+    *,
+    snapshots: Mapping[str, Any] | None = None,
+    on_note: Note | None = None,
+) -> Store:
+    """The local cache of the team store's current snapshot (or of `snapshots`, a decision's),
+    built if needed, opened read-only; `store.team` says which snapshot it holds."""
+    with connect(target) as team, team.errors():
+        if snapshots is None:
+            chosen = team.snapshot()
+        else:
+            chosen = _recorded(snapshots, team.location.shown())
+        path = cache_path(settings.cache_home(), team, chosen)
+        if not path.exists():
+            older = list(cache_folder(settings.cache_home(), team).glob("*.duckdb"))
+            if on_note is not None:
+                what = "the snapshot the decision was made on" if snapshots else "a new snapshot"
+                if snapshots is None and not older:
+                    what = "its current snapshot"
+                on_note(f"team store {team.location.shown()}: pulling {what} into the local cache")
+            pull(team, chosen, path)
+            if snapshots is None:
+                drop_other_caches(path)
+        uri = team.location.shown()
+    store = Store.open(path, read_only=True)
+    store.team = TeamOrigin(uri, dict(chosen))
+    return store
+
+
+def _recorded(snapshots: Mapping[str, Any], uri: str) -> Snapshots:
+    chosen: Snapshots = {}
+    for name in READ_ORDER:
+        value = snapshots.get(name)
+        if value is not None and not isinstance(value, int):
+            raise InputError(None, f"the decision's team snapshot of {name} is not a number")
+        chosen[name] = value
+    if all(v is None for v in chosen.values()):
+        raise StoreError(f"{uri}: the decision recorded no snapshot of this team store")
+    return chosen
+
+
+def publish_paths(
+    target: str | Path,
+    paths: tuple[Path, ...],
+    *,
+    allow_outside: bool,
+    on_note: Note | None = None,
+) -> PublishSummary:
+    """Validate and load `paths` into a temporary local store (the local load's checks), then
+    publish that store's records."""
+    batch = read_batch(paths, allow_outside=allow_outside)
+    if not (batch.suites or batch.runs or batch.gates):
+        raise InputError(
+            paths[0] if len(paths) == 1 else None,
+            "nothing to publish: no suite, run or gates record found",
+        )
+    with connect(target) as team, tempfile.TemporaryDirectory(prefix="evaltui-publish-") as tmp:
+        with Store.open(Path(tmp) / "publish.duckdb") as local:
+            needed = {run.suite_id for run in batch.runs} - {s.suite_id for s in batch.suites}
+            if needed:  # runs of suites published before: their suites come from the team
+                _seed_suites(team, local, needed, on_note)
+            load_batch(local, batch)
+            return publish(team, local)
+
+
+def _seed_suites(team: TeamStore, local: Store, needed: set[str], on_note: Note | None) -> None:
+    """Copy the team store's suites (and their cases) into the temporary store, so runs of a
+    suite published before load there as they would into a store holding it."""
+    with team.errors():
+        snapshots = team.snapshot()
+        if snapshots.get("suites") is None:
+            return
+        if on_note is not None:
+            on_note(f"reading {count(len(needed), 'suite')} of the runs from the team store")
+        from evaltui.store.team import import_into
+
+        for name in ("suites", "suite_splits", "cases", "suite_sets", "gates"):
+            reader = team.scan(name, snapshots.get(name))
+            if reader is None:
+                continue
+            local.con.register("team_seed", reader)
+            try:
+                with local.transaction() as con:
+                    import_into(con, name, "team_seed")
+                    if name == "suites":
+                        con.execute(
+                            "DELETE FROM suites WHERE suite_id NOT IN (SELECT unnest(?))",
+                            [sorted(needed)],
+                        )
+            finally:
+                local.con.unregister("team_seed")
+
+
+def publish_store(target: str | Path, local: Store) -> PublishSummary:
+    """Publish everything a local store holds."""
+    with connect(target) as team:
+        return publish(team, local)
+
+
+# -- the shared decision log ---------------------------------------------------------------------
+
+
+def log_decision(target: str | Path, entry: Mapping[str, Any], data: bytes) -> int:
+    """Append a signed decision (its log entry and its exact bytes) to the team's event log."""
+    payload = {**entry, "decision": data.decode("utf-8")}
+    with connect(target) as team, team.errors():
+        return team.append_event(DECISION_EVENT, str(entry.get("reviewer") or ""), payload)
+
+
+def team_decisions(target: str | Path) -> tuple[str, list[dict[str, Any]]]:
+    """(URI, the team's decisions oldest first: each log entry with its event id and time)."""
+    with connect(target) as team, team.errors():
+        found = team.events(DECISION_EVENT)
+        uri = team.location.shown()
+    out = []
+    for event_id, _reviewer, payload, created in found:
+        entry = {k: v for k, v in payload.items() if k != "decision"}
+        out.append({**entry, "event_id": event_id, "logged_at": created, "state": "team"})
+    return uri, out
