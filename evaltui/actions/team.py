@@ -17,7 +17,6 @@ from typing import Any
 from evaltui import settings
 from evaltui.contract.discover import read_batch
 from evaltui.errors import InputError, StoreError
-from evaltui.plural import count
 from evaltui.store.connection import Store, TeamOrigin
 from evaltui.store.loader import load_batch
 from evaltui.store.team import READ_ORDER, Snapshots, TeamStore
@@ -111,20 +110,18 @@ def publish_paths(
         with Store.open(Path(tmp) / "publish.duckdb") as local:
             needed = {run.suite_id for run in batch.runs} - {s.suite_id for s in batch.suites}
             if needed:  # runs of suites published before: their suites come from the team
-                _seed_suites(team, local, needed, on_note)
+                _seed_suites(team, local, needed)
             load_batch(local, batch)
             return publish(team, local)
 
 
-def _seed_suites(team: TeamStore, local: Store, needed: set[str], on_note: Note | None) -> None:
+def _seed_suites(team: TeamStore, local: Store, needed: set[str]) -> None:
     """Copy the team store's suites (and their cases) into the temporary store, so runs of a
     suite published before load there as they would into a store holding it."""
     with team.errors():
         snapshots = team.snapshot()
         if snapshots.get("suites") is None:
             return
-        if on_note is not None:
-            on_note(f"reading {count(len(needed), 'suite')} of the runs from the team store")
         from evaltui.store.team import import_into
 
         for name in ("suites", "suite_splits", "cases", "suite_sets", "gates"):

@@ -1,0 +1,254 @@
+"""The team store on real engines: a PostgreSQL cluster (the Iceberg catalog and the event log)
+and an S3-compatible server on 127.0.0.1 (moto), both started by the `team_servers` fixture;
+the code under test is pyiceberg with PyArrow's real S3 client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, SAMPLE_RUNS, CliResult, TeamStoreForTest, example_run
+from tests.processes import PATIENCE, REPO, Child
+
+pytestmark = pytest.mark.usefixtures("team_servers")
+
+
+def team_env() -> dict[str, str]:
+    """The environment a reviewer's process has: this test's secrets and cache, the repo."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("SSH_AUTH_SOCK", None)
+    return env
+
+
+def spawn(*args: str | Path, mode: tuple[str, ...] = ()) -> Child:
+    command = [sys.executable, "-m", "tests.processes", *mode, "--", *map(str, args)]
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=team_env(),
+    )
+    return Child(proc)
+
+
+def runs_of(run_cli: Callable[..., CliResult], store: str | Path) -> list[str]:
+    result = run_cli("runs", "--store", store, "--json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    return sorted(run["run_id"] for run in doc["runs"])
+
+
+def result_rows(store: str) -> dict[str, int]:
+    """Case result rows per run in the team store's cache (a row published twice shows)."""
+    from evaltui.actions.store import open_store
+
+    with open_store(store, read_only=True) as opened:
+        return dict(
+            opened.con.execute("SELECT run_id, count(*) FROM results GROUP BY run_id").fetchall()
+        )
+
+
+def example_folder(folder: Path, runs: dict[str, dict]) -> Path:
+    """The example's suite and the given runs (run_id -> fields replaced in run_003)."""
+    folder.mkdir(parents=True)
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", folder)
+    for run_id, fields in runs.items():
+        doc = example_run(run_id, **fields)
+        (folder / f"{run_id}.run.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_published_sample_runs_review_the_same_as_the_local_store(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    local = tmp_path / "local.duckdb"
+    assert run_cli("load", SAMPLE_RUNS, "--store", local).code == 0
+    published = run_cli("publish", SAMPLE_RUNS, "--to", team_store.uri, "--json")
+    assert published.code == 0, published.err
+    first = json.loads(published.out)
+    assert len(first["runs_added"]) == 14 and len(first["suites_added"]) == 3
+
+    for baseline in ("sr-prod-v3.4", "run_001"):
+        team = run_cli("compare", baseline, "--store", team_store.uri, "--json")
+        assert team.code == 0, team.err
+        mine = run_cli("compare", baseline, "--store", local, "--json")
+        assert json.loads(team.out) == json.loads(mine.out)
+    cases = run_cli("cases", "sr-v3.5-rc3-s3", "--store", team_store.uri, "--json")
+    assert cases.out == run_cli("cases", "sr-v3.5-rc3-s3", "--store", local, "--json").out
+
+    again = run_cli("publish", SAMPLE_RUNS, "--to", team_store.uri, "--json")
+    assert again.code == 0, again.err
+    second = json.loads(again.out)
+    assert second["runs_added"] == [] and second["suites_added"] == []
+    assert len(second["runs_unchanged"]) == 14
+    assert second["snapshots"] == first["snapshots"]  # nothing committed the second time
+
+    from_store = run_cli("publish", "--from-store", local, "--to", team_store.uri, "--json")
+    assert json.loads(from_store.out)["snapshots"] == first["snapshots"]
+
+
+def test_a_shared_folder_warehouse_works_like_a_bucket(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    uri = team_store.servers.folder_uri(team_store.servers.new_database(), tmp_path / "shared")
+    assert run_cli("publish", SAMPLE_RUNS / "ci-claim-gate", "--to", uri).code == 0
+    assert (tmp_path / "shared").is_dir()
+    assert runs_of(run_cli, uri) == [f"run_00{i}" for i in range(1, 6)]
+
+
+def test_runs_of_a_published_suite_publish_alone_and_a_new_snapshot_is_noticed(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    assert runs_of(run_cli, team_store.uri) == [f"run_00{i}" for i in range(1, 6)]
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "run_006.run.json").write_text(json.dumps(example_run("run_006")))
+    result = run_cli("publish", later, "--to", team_store.uri, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["runs_added"] == ["run_006"]
+    shown = run_cli("runs", "--store", team_store.uri, "--json")
+    assert "pulling a new snapshot" in shown.err  # the cache of the older snapshot is not used
+    assert "run_006" in shown.out
+
+
+def test_a_changed_suite_or_run_is_refused_like_a_local_load(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    before = runs_of(run_cli, team_store.uri)
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    suite = json.loads((EXAMPLE / "ci-claim-gate-v1.suite.json").read_text())
+    suite["description"] = "edited after publishing"
+    (changed / "ci-claim-gate-v1.suite.json").write_text(json.dumps(suite))
+    refused = run_cli("publish", changed, "--to", team_store.uri)
+    assert refused.code == 2
+    assert refused.err.count("\n") == 1
+    assert "suite_id 'ci-claim-gate-v1' is already in the team store with different" in refused.err
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_003.run.json").write_text(json.dumps(example_run("run_003", artifact="other")))
+    refused = run_cli("publish", run, "--to", team_store.uri)
+    assert refused.code == 2 and refused.err.count("\n") == 1
+    assert "run_id 'run_003' is already in the team store with different content" in refused.err
+    assert runs_of(run_cli, team_store.uri) == before
+
+
+def test_four_processes_publishing_at_once_lose_nothing(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    folders = [
+        example_folder(
+            tmp_path / f"p{n}", {f"p{n}-{i}": {} for i in range(3)} | {"shared-run": {}}
+        )
+        for n in range(4)
+    ]
+    children = [spawn("publish", folder, "--to", team_store.uri, "--json") for folder in folders]
+    outcomes = [child.finish() for child in children]
+    for code, _out, err in outcomes:
+        assert code == 0, err
+    added = [run for _code, out, _err in outcomes for run in json.loads(out)["runs_added"]]
+    expected = sorted([f"p{n}-{i}" for n in range(4) for i in range(3)] + ["shared-run"])
+    assert sorted(added) == expected  # the shared run was added by exactly one of them
+    assert runs_of(run_cli, team_store.uri) == expected
+    # no case rows twice: every run has the example's cases once
+    rows = result_rows(team_store.uri)
+    assert sorted(rows) == expected
+    assert set(rows.values()) == {len(example_run("x")["cases"])}
+
+
+def test_kill_during_publish_leaves_the_previous_snapshot_readable(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    before = run_cli("compare", "run_001", "--store", team_store.uri, "--json")
+    folder = example_folder(tmp_path / "more", {"more-1": {}, "more-2": {}})
+    child = spawn("publish", folder, "--to", team_store.uri, mode=("pause-publish", "results"))
+    child.expect("COMMITTED results")  # its case rows are committed, its runs row is not
+    child.kill()
+    after = run_cli("compare", "run_001", "--store", team_store.uri, "--json")
+    assert after.code == 0, after.err
+    assert json.loads(after.out) == json.loads(before.out)
+    # publishing again completes it, without the killed publish's rows twice
+    again = run_cli("publish", folder, "--to", team_store.uri, "--json")
+    assert sorted(json.loads(again.out)["runs_added"]) == ["more-1", "more-2"]
+    rows = result_rows(team_store.uri)
+    assert rows["more-1"] == rows["run_003"] == rows["more-2"] == len(example_run("x")["cases"])
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        ("iceberg+postgresql://evaltui@127.0.0.1:{port}/db", "?warehouse=s3://BUCKET/PREFIX"),
+        (
+            "iceberg+postgresql://evaltui:hunter2secret@127.0.0.1:{port}/db?warehouse=s3://b/p",
+            "must not hold a password",
+        ),
+        ("iceberg+postgresql://evaltui@127.0.0.1:{port}/db?warehouse=gs://b", "s3://BUCKET"),
+        ("iceberg+postgresql://evaltui@127.0.0.1:{port}/db?warehouse=s3://b&x=1", "unknown"),
+        ("iceberg+postgresql://127.0.0.1:{port}/db?warehouse=s3://b", "PostgreSQL user"),
+    ],
+)
+def test_a_bad_uri_is_one_line_and_exit_2(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], uri: str, says: str
+) -> None:
+    uri = uri.format(port=team_store.servers.pg_port)
+    for args in (("runs", "--store", uri), ("publish", SAMPLE_RUNS, "--to", uri)):
+        result = run_cli(*args)
+        assert result.code == 2
+        assert result.err.count("\n") == 1 and says in result.err, result.err
+        assert "hunter2secret" not in result.err and "Traceback" not in result.err
+
+
+def test_wrong_password_and_unreachable_server_are_one_line_and_exit_2(
+    team_store: TeamStoreForTest,
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    monkeypatch.setenv("PGPASSWORD", "wrong-password-123")
+    for args in (("runs", "--store", team_store.uri), ("publish", EXAMPLE, "--to", team_store.uri)):
+        result = run_cli(*args)
+        assert result.code == 2, result.err
+        assert result.err.count("\n") == 1
+        assert "password authentication failed" in result.err
+        assert "wrong-password-123" not in result.err + result.out
+    from tests.team_servers import free_port
+
+    nowhere = team_store.uri.replace(f":{team_store.servers.pg_port}/", f":{free_port()}/")
+    result = run_cli("runs", "--store", nowhere)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "cannot reach the team store's catalog" in result.err
+
+
+def test_a_store_entry_in_the_config_names_the_team_store(
+    team_store: TeamStoreForTest,
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    servers = team_store.servers
+    monkeypatch.delenv("PGPASSWORD")
+    config = tmp_path / ".evaltui" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        f'store = "team"\n[stores.team]\nuri = "{team_store.uri}"\n'
+        f'password = "{servers.pg_password}"\n'
+    )
+    assert run_cli("publish", EXAMPLE, "--to", "team").code == 0
+    assert runs_of(run_cli, "team") == [f"run_00{i}" for i in range(1, 6)]
+    shown = run_cli("runs")  # the config's store is the team store
+    assert shown.code == 0 and "run_003" in shown.out
+    assert servers.pg_password not in shown.out + shown.err
