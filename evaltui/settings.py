@@ -174,7 +174,11 @@ def is_team_store(value: str | Path | None, settings: Settings | None = None) ->
 
 
 def team_store_config(
-    value: str | Path, settings: Settings | None = None, environ: Mapping[str, str] | None = None
+    value: str | Path,
+    settings: Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    option: str = "--store",
 ) -> TeamStoreConfig:
     """The URI and secrets of the team store `value` names (a URI or a [stores] name): the
     entry's secrets, then the environment's (EVALTUI_TEAM_PASSWORD, else PGPASSWORD; the
@@ -195,7 +199,7 @@ def team_store_config(
         uri=entry["uri"] if name else text,
         name=name,
         origin=f"{origin.path}:{origin.line}" if origin and origin.line else (
-            origin.path if origin else "--store"
+            origin.path if origin else option
         ),
         **secrets,
     )

@@ -34,9 +34,10 @@ DECISION_EVENT = "decision"
 
 
 @contextmanager
-def connect(target: str | Path) -> Iterator[TeamStore]:
-    """The team store `target` names (a URI or a [stores.NAME] name), connected."""
-    team = TeamStore.open(settings.team_store_config(target))
+def connect(target: str | Path, option: str = "--store") -> Iterator[TeamStore]:
+    """The team store `target` names (a URI or a [stores.NAME] name), connected; `option` is
+    where the URI came from, for errors."""
+    team = TeamStore.open(settings.team_store_config(target, option=option))
     try:
         yield team
     finally:
@@ -106,7 +107,7 @@ def publish_paths(
             paths[0] if len(paths) == 1 else None,
             "nothing to publish: no suite, run or gates record found",
         )
-    with connect(target) as team, tempfile.TemporaryDirectory(prefix="evaltui-publish-") as tmp:
+    with connect(target, "--to") as team, tempfile.TemporaryDirectory(prefix="evaltui-publish-") as tmp:
         with Store.open(Path(tmp) / "publish.duckdb") as local:
             needed = {run.suite_id for run in batch.runs} - {s.suite_id for s in batch.suites}
             if needed:  # runs of suites published before: their suites come from the team
@@ -143,7 +144,7 @@ def _seed_suites(team: TeamStore, local: Store, needed: set[str]) -> None:
 
 def publish_store(target: str | Path, local: Store) -> PublishSummary:
     """Publish everything a local store holds."""
-    with connect(target) as team:
+    with connect(target, "--to") as team:
         return publish(team, local)
 
 

@@ -155,28 +155,37 @@ class TeamStore:
 
     def ensure_tables(self, schemas: Mapping[str, pa.Schema]) -> None:
         """Create the namespace and any missing table (a concurrent creator is fine)."""
-        from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
+        from pyiceberg.exceptions import (
+            NamespaceAlreadyExistsError,
+            NoSuchNamespaceError,
+            NoSuchTableError,
+            TableAlreadyExistsError,
+        )
 
         with contextlib.suppress(NamespaceAlreadyExistsError):
             _retry_races(
                 lambda: self.catalog.create_namespace_if_not_exists(self.location.namespace)
             )
         for name, schema in schemas.items():
-            with contextlib.suppress(TableAlreadyExistsError):
-                _retry_races(
-                    lambda name=name, schema=schema: self.catalog.create_table_if_not_exists(
-                        self._identifier(name), schema=schema, properties=TABLE_PROPERTIES
+            with contextlib.suppress(NoSuchTableError, NoSuchNamespaceError):
+                self._tables[name] = self.catalog.load_table(self._identifier(name))
+            if name not in self._tables:
+                with contextlib.suppress(TableAlreadyExistsError):
+                    _retry_races(
+                        lambda name=name, schema=schema: self.catalog.create_table_if_not_exists(
+                            self._identifier(name), schema=schema, properties=TABLE_PROPERTIES
+                        )
                     )
-                )
-            table = self.table(name, refresh=True)
+            table = self.table(name, refresh=name not in self._tables)
             if table.properties.get("commit.retry.num-retries") != "0":
                 table.transaction().set_properties(**TABLE_PROPERTIES).commit_transaction()
 
-    def snapshot(self) -> Snapshots:
-        """The current snapshot of every table, key tables first (see the module docstring)."""
+    def snapshot(self, *, refresh: bool = True) -> Snapshots:
+        """The current snapshot of every table, key tables first (see the module docstring);
+        without `refresh`, the snapshots this process last saw (e.g. its own commits)."""
         found: Snapshots = {}
         for name in READ_ORDER:
-            current = self.table(name, refresh=True).current_snapshot()
+            current = self.table(name, refresh=refresh).current_snapshot()
             found[name] = None if current is None else current.snapshot_id
         return found
 

@@ -114,30 +114,28 @@ def publish(team: TeamStore, local: Store) -> PublishSummary:
     with team.errors():
         team.ensure_tables({name: export_schema(con, name) for name in PUBLISH_ORDER})
         # refuse conflicts before writing anything (checked again at each key table's commit)
+        added: dict[str, list[str]] = {}
+        missing: dict[str, dict[str, str]] = {}  # key table -> the records it does not hold
         for table, keys in wanted.items():
+            held = team.present(table, list(keys))
             refuse = _refusal(table, keys)
-            for key, shas in team.present(table, list(keys)).items():
+            for key, shas in held.items():
                 problem = refuse(key, shas)
                 if problem is not None:
                     raise problem
-        added: dict[str, list[str]] = {}
+            missing[table] = {k: sha for k, sha in keys.items() if sha not in held.get(k, set())}
         for table in PUBLISH_ORDER:
             parent = DETAILS.get(table, table)
-            keys = wanted[parent]
+            keys = missing[parent] if table in DETAILS else wanted[table]
             if not keys:
                 continue
-            if table in DETAILS:  # only the records whose key row is not there yet
-                held = team.present(parent, list(keys))
-                keys = {k: sha for k, sha in keys.items() if sha not in held.get(k, set())}
-                if not keys:
-                    continue
             added[table] = team.append_new(
                 table,
                 keys,
                 lambda todo, table=table: export_rows(con, table, todo),
                 _refusal(table, keys) if table in KEYS else None,
             )
-        summary.snapshots = team.snapshot()
+        summary.snapshots = team.snapshot(refresh=False)
     for table, (new, same) in {
         "suites": (summary.suites_added, summary.suites_unchanged),
         "gates": (summary.gates_added, summary.gates_unchanged),
