@@ -66,7 +66,9 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("store", STORE_ENV, "store", "the DuckDB store file, a team store's URI or [stores] name"),
+    Field(
+        "store", STORE_ENV, "store", "the DuckDB store file, a team store's URI or [stores] name"
+    ),
     Field("wait", WAIT_ENV, "seconds", "seconds to wait for a store another process holds"),
     Field("reviewer", REVIEWER_ENV, "text", "your principal in allowed_signers"),
     Field("signing_key", SIGNING_KEY_ENV, "path", "the SSH key that signs decisions"),
@@ -198,9 +200,9 @@ def team_store_config(
     return TeamStoreConfig(
         uri=entry["uri"] if name else text,
         name=name,
-        origin=f"{origin.path}:{origin.line}" if origin and origin.line else (
-            origin.path if origin else option
-        ),
+        origin=f"{origin.path}:{origin.line}"
+        if origin and origin.line
+        else (origin.path if origin else option),
         **secrets,
     )
 

@@ -136,9 +136,8 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the S3 server exited with {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2):
-                return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
+            return
         time.sleep(0.1)  # a startup poll, not a synchronisation between test steps
     raise RuntimeError("the S3 server did not start")
 
@@ -150,7 +149,7 @@ def start_team_servers() -> Iterator[TeamServers]:
     if missing:
         _unavailable(f"PostgreSQL is not installed ({', '.join(missing)} not on PATH)")
     try:
-        import moto.server  # noqa: F401
+        import moto.server
     except ImportError:
         _unavailable("moto[server] is not installed (pip install -e '.[dev]')")
     prefix, user = _run_as()
@@ -190,9 +189,9 @@ def start_team_servers() -> Iterator[TeamServers]:
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c max_connections=60"
         )
+        start = ["-o", options, "-l", str(log), "-w", "-t", str(int(_STARTUP)), "start"]
         subprocess.run(
-            [*prefix, str(binaries["pg_ctl"]), "-D", str(data), "-o", options, "-l", str(log)]
-            + ["-w", "-t", str(int(_STARTUP)), "start"],
+            [*prefix, str(binaries["pg_ctl"]), "-D", str(data), *start],
             **quiet,  # type: ignore[call-overload]
         )
         started = True

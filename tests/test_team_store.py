@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE, SAMPLE_RUNS, CliResult, TeamStoreForTest, example_run
-from tests.processes import PATIENCE, REPO, Child
+from tests.processes import REPO, Child
 
 pytestmark = pytest.mark.usefixtures("team_servers")
 
@@ -150,9 +150,7 @@ def test_four_processes_publishing_at_once_lose_nothing(
     team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     folders = [
-        example_folder(
-            tmp_path / f"p{n}", {f"p{n}-{i}": {} for i in range(3)} | {"shared-run": {}}
-        )
+        example_folder(tmp_path / f"p{n}", {f"p{n}-{i}": {} for i in range(3)} | {"shared-run": {}})
         for n in range(4)
     ]
     children = [spawn("publish", folder, "--to", team_store.uri, "--json") for folder in folders]
@@ -252,3 +250,75 @@ def test_a_store_entry_in_the_config_names_the_team_store(
     shown = run_cli("runs")  # the config's store is the team store
     assert shown.code == 0 and "run_003" in shown.out
     assert servers.pg_password not in shown.out + shown.err
+
+
+def test_a_decision_replays_against_its_snapshot_after_a_later_publish(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    from tests.decision_support import make_key, public_line, write_allowed_signers
+
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    key = make_key(tmp_path, "alice")
+    allowed = write_allowed_signers(
+        tmp_path / "allowed_signers", f"alice@example.com {public_line(key)}"
+    )
+    decided = run_cli(
+        "decide", "run_003", "--rollback", "ci-answerer-v1", "--rollback-external",
+        "--limitation", "canary only", "--key", key, "--reviewer", "alice@example.com",
+        "--no-agent", "--out", tmp_path / "out", "--store", team_store.uri, "--json",
+    )  # fmt: skip
+    assert decided.code == 0, decided.err
+    decision = Path(json.loads(decided.out)["decision"])
+    doc = json.loads(decision.read_text())
+    assert set(doc["team_store"]["snapshots"]) >= {"runs", "results", "suites"}
+    assert team_store.servers.pg_password not in decision.read_text()
+
+    # a later publish: another artifact with run_003's very results (copied evidence)
+    later = tmp_path / "later"
+    later.mkdir()
+    copy = example_run("run_003-copy", artifact="ci-answerer-copycat")
+    (later / "run_003-copy.run.json").write_text(json.dumps(copy))
+    assert run_cli("publish", later, "--to", team_store.uri).code == 0
+    flags = json.loads(run_cli("runs", "--store", team_store.uri, "--json").out)["runs"]
+    assert any(f["kind"] == "copied_evidence" for r in flags for f in r["evidence_flags"])
+
+    verified = run_cli(
+        "verify", decision, "--allowed-signers", allowed, "--store", team_store.uri, "--json"
+    )
+    assert verified.code == 0, verified.out + verified.err
+    checks = {c["check"]: c["status"] for c in json.loads(verified.out)["checks"]}
+    assert checks["replay.evidence"] == "pass"
+    # the same replay against today's tables (a local store of both publishes) fails: the
+    # later publish did change what the decision would mean
+    local = tmp_path / "today.duckdb"
+    assert run_cli("load", EXAMPLE, later, "--store", local).code == 0
+    today = run_cli("verify", decision, "--allowed-signers", allowed, "--store", local, "--json")
+    assert today.code == 1
+    checks = {c["check"]: c["status"] for c in json.loads(today.out)["checks"]}
+    assert checks["replay.evidence"] == "fail"
+
+    listed = run_cli("decisions", "--store", team_store.uri, "--json")
+    assert listed.code == 0, listed.err
+    entries = json.loads(listed.out)["decisions"]
+    assert [(e["decision_id"], e["state"]) for e in entries] == [(doc["decision_id"], "ok")]
+
+
+def test_concurrent_decision_events_are_all_kept(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evaltui.actions.team import connect
+
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+
+    def append(n: int) -> int:
+        with connect(team_store.uri) as team:
+            return team.append_event("verdict", f"reviewer-{n % 4}", {"n": n})
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(append, range(40)))
+    assert len(set(ids)) == 40
+    with connect(team_store.uri) as team:
+        events = team.events("verdict")
+    assert sorted(payload["n"] for _id, _who, payload, _at in events) == list(range(40))

@@ -27,7 +27,7 @@ def open_store(
     A team store (an `iceberg+postgresql://` URI or a [stores.NAME] name) opens as its local
     cache (`actions.team.open_team`), of its current snapshot or of `snapshots`; `on_wait`
     hears when a snapshot is pulled. A team store is written only by `evaltui publish`."""
-    target = store_path if store_path else settings.load().store
+    target = store_target(store_path)
     if settings.is_team_store(target):
         assert target is not None
         if not read_only:
@@ -46,7 +46,12 @@ def open_store(
 
 def is_team_store(store_path: str | Path | None) -> bool:
     """Whether `store_path` (else the settings' store) names a team store."""
-    return settings.is_team_store(store_path if store_path else settings.load().store)
+    return settings.is_team_store(store_target(store_path))
+
+
+def store_target(store_path: str | Path | None) -> str | Path | None:
+    """`store_path`, else the settings' store (None: the default local store)."""
+    return store_path if store_path else settings.load().store
 
 
 def check_start(store: Store, *, experiment: str | None, baseline: str | None) -> None:

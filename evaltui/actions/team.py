@@ -8,6 +8,7 @@ command and the app run on it unchanged, as fast as on a local store.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from typing import Any
 
 from evaltui import settings
 from evaltui.contract.discover import read_batch
+from evaltui.decision.record import DecisionRecord
+from evaltui.decision.writer import WrittenDecision, log_entry
 from evaltui.errors import InputError, StoreError
 from evaltui.store.connection import Store, TeamOrigin
 from evaltui.store.loader import load_batch
@@ -81,12 +84,13 @@ def open_team(
 
 
 def _recorded(snapshots: Mapping[str, Any], uri: str) -> Snapshots:
+    """A decision's recorded snapshot ids (as text: canonical JSON numbers are doubles)."""
     chosen: Snapshots = {}
     for name in READ_ORDER:
         value = snapshots.get(name)
-        if value is not None and not isinstance(value, int):
+        if value is not None and not (isinstance(value, str) and value.isdigit()):
             raise InputError(None, f"the decision's team snapshot of {name} is not a number")
-        chosen[name] = value
+        chosen[name] = None if value is None else int(value)
     if all(v is None for v in chosen.values()):
         raise StoreError(f"{uri}: the decision recorded no snapshot of this team store")
     return chosen
@@ -107,13 +111,16 @@ def publish_paths(
             paths[0] if len(paths) == 1 else None,
             "nothing to publish: no suite, run or gates record found",
         )
-    with connect(target, "--to") as team, tempfile.TemporaryDirectory(prefix="evaltui-publish-") as tmp:
-        with Store.open(Path(tmp) / "publish.duckdb") as local:
-            needed = {run.suite_id for run in batch.runs} - {s.suite_id for s in batch.suites}
-            if needed:  # runs of suites published before: their suites come from the team
-                _seed_suites(team, local, needed)
-            load_batch(local, batch)
-            return publish(team, local)
+    with (
+        connect(target, "--to") as team,
+        tempfile.TemporaryDirectory(prefix="evaltui-publish-") as tmp,
+        Store.open(Path(tmp) / "publish.duckdb") as local,
+    ):
+        needed = {run.suite_id for run in batch.runs} - {s.suite_id for s in batch.suites}
+        if needed:  # runs of suites published before: their suites come from the team
+            _seed_suites(team, local, needed)
+        load_batch(local, batch)
+        return publish(team, local)
 
 
 def _seed_suites(team: TeamStore, local: Store, needed: set[str]) -> None:
@@ -151,11 +158,17 @@ def publish_store(target: str | Path, local: Store) -> PublishSummary:
 # -- the shared decision log ---------------------------------------------------------------------
 
 
-def log_decision(target: str | Path, entry: Mapping[str, Any], data: bytes) -> int:
-    """Append a signed decision (its log entry and its exact bytes) to the team's event log."""
-    payload = {**entry, "decision": data.decode("utf-8")}
+def log_decision(target: str | Path, record: DecisionRecord, written: WrittenDecision) -> int:
+    """Append a signed decision (its log entry and its exact signed bytes, and its signature)
+    to the team's event log, where every reviewer's `decisions --store URI` lists it."""
+    entry = log_entry(record, written.json_path, written.sig_path, written.signer_fingerprint)
+    payload = {
+        **entry,
+        "decision": record.data.decode("utf-8"),
+        "signature": written.sig_path.read_text(encoding="ascii"),
+    }
     with connect(target) as team, team.errors():
-        return team.append_event(DECISION_EVENT, str(entry.get("reviewer") or ""), payload)
+        return team.append_event(DECISION_EVENT, written.reviewer, payload)
 
 
 def team_decisions(target: str | Path) -> tuple[str, list[dict[str, Any]]]:
@@ -165,6 +178,15 @@ def team_decisions(target: str | Path) -> tuple[str, list[dict[str, Any]]]:
         uri = team.location.shown()
     out = []
     for event_id, _reviewer, payload, created in found:
-        entry = {k: v for k, v in payload.items() if k != "decision"}
-        out.append({**entry, "event_id": event_id, "logged_at": created, "state": "team"})
+        entry = {k: v for k, v in payload.items() if k not in ("decision", "signature")}
+        data = str(payload.get("decision", "")).encode("utf-8")
+        held = hashlib.sha256(data).hexdigest() == entry.get("sha256")
+        out.append(
+            {
+                **entry,
+                "event_id": event_id,
+                "team_logged_at": created,
+                "state": "ok" if held else "changed",
+            }
+        )
     return uri, out

@@ -25,6 +25,7 @@ store, the cache the review code runs on unchanged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import random
 import time
@@ -172,13 +173,16 @@ class TeamStore:
             if name not in self._tables:
                 with contextlib.suppress(TableAlreadyExistsError):
                     _retry_races(
-                        lambda name=name, schema=schema: self.catalog.create_table_if_not_exists(
-                            self._identifier(name), schema=schema, properties=TABLE_PROPERTIES
+                        functools.partial(
+                            self.catalog.create_table_if_not_exists,
+                            self._identifier(name),
+                            schema=schema,
+                            properties=TABLE_PROPERTIES,
                         )
                     )
             table = self.table(name, refresh=name not in self._tables)
             if table.properties.get("commit.retry.num-retries") != "0":
-                table.transaction().set_properties(**TABLE_PROPERTIES).commit_transaction()
+                table.transaction().set_properties(dict(TABLE_PROPERTIES)).commit_transaction()
 
     def snapshot(self, *, refresh: bool = True) -> Snapshots:
         """The current snapshot of every table, key tables first (see the module docstring);
@@ -205,15 +209,16 @@ class TeamStore:
 
     def present(self, name: str, keys: Sequence[str]) -> dict[str, set[str]]:
         """key -> the content shas table `name` holds for it, for the keys asked about."""
-        from pyiceberg.expressions import In
+        from pyiceberg import expressions
 
+        member_of: Any = expressions.In  # a pydantic model whose signature mypy misreads
         table = self.table(name)
         if table.current_snapshot() is None or not keys:
             return {}
         key = KEYS.get(name) or KEYS[DETAILS[name]]
         sha = "content_sha" if name in KEYS else SHA_COLUMN
         rows = (
-            table.scan(row_filter=In(key, set(keys)), selected_fields=(key, sha))
+            table.scan(row_filter=member_of(key, set(keys)), selected_fields=(key, sha))
             .to_arrow()
             .group_by([key, sha])
             .aggregate([])
@@ -270,7 +275,12 @@ class TeamStore:
         from sqlalchemy import text
 
         with self.catalog.engine.begin() as con:
-            _retry_races(lambda: con.execute(text(EVENTS_DDL)))
+            # CREATE TABLE IF NOT EXISTS races with itself in PostgreSQL: one creator at a time
+            con.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": EVENTS_TABLE}
+            )
+            con.execute(text(EVENTS_DDL))
+        with self.catalog.engine.begin() as con:
             row = con.execute(
                 text(
                     f"INSERT INTO {EVENTS_TABLE} (namespace, kind, reviewer, payload) "
@@ -301,9 +311,7 @@ class TeamStore:
                 ).all()
         except ProgrammingError:  # no event table yet: nothing appended so far
             return []
-        return [
-            (int(r[0]), r[1], dict(r[2]), r[3].strftime("%Y-%m-%dT%H:%M:%SZ")) for r in rows
-        ]
+        return [(int(r[0]), r[1], dict(r[2]), r[3].strftime("%Y-%m-%dT%H:%M:%SZ")) for r in rows]
 
 
 def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
@@ -328,7 +336,7 @@ def _retry_races(step: Callable[[], Any]) -> Any:
         try:
             return step()
         except (IntegrityError, ProgrammingError) as exc:
-            if attempt == 4 or "already exists" not in str(exc) and "duplicate" not in str(exc):
+            if attempt == 4 or ("already exists" not in str(exc) and "duplicate" not in str(exc)):
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
@@ -385,7 +393,9 @@ def export_query(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 
 def export_schema(con: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:
-    return con.sql(f"{export_query(con, table)} LIMIT 0", params={"keys": []}).to_arrow_table().schema
+    return (
+        con.sql(f"{export_query(con, table)} LIMIT 0", params={"keys": []}).to_arrow_table().schema
+    )
 
 
 def export_rows(

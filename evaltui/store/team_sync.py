@@ -11,6 +11,7 @@ reader never sees half a cache and two builders do not collide.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -67,15 +68,14 @@ class PublishSummary:
         if self.gates_added:
             added.append(count(len(self.gates_added), "gates record"))
         same = len(self.suites_unchanged) + len(self.runs_unchanged) + len(self.gates_unchanged)
-        return (
-            f"published {', '.join(added)} to {self.target}"
-            + (f" ({count(same, 'record')} already there, unchanged)" if same else "")
+        return f"published {', '.join(added)} to {self.target}" + (
+            f" ({count(same, 'record')} already there, unchanged)" if same else ""
         )
 
 
 def _local_keys(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     key = KEYS[table]
-    return dict(con.execute(f"SELECT {key}, content_sha FROM {table}").fetchall())  # noqa: S608
+    return dict(con.execute(f"SELECT {key}, content_sha FROM {table}").fetchall())
 
 
 def _refusal(table: str, origin: dict[str, str]) -> Any:
@@ -132,7 +132,7 @@ def publish(team: TeamStore, local: Store) -> PublishSummary:
             added[table] = team.append_new(
                 table,
                 keys,
-                lambda todo, table=table: export_rows(con, table, todo),
+                functools.partial(export_rows, con, table),
                 _refusal(table, keys) if table in KEYS else None,
             )
         summary.snapshots = team.snapshot(refresh=False)

@@ -103,7 +103,9 @@ def parse_team_uri(uri: str, origin: str = "--store") -> TeamLocation:
             raise bad(f"{key}= is given {len(values)} times")
     warehouse = query.get("warehouse", [""])[0]
     if not warehouse:
-        raise bad("name where the tables' files go: ?warehouse=s3://BUCKET/PREFIX or file:///FOLDER")
+        raise bad(
+            "name where the tables' files go: ?warehouse=s3://BUCKET/PREFIX or file:///FOLDER"
+        )
     where = urlsplit(warehouse)
     if where.scheme == "s3":
         if not where.netloc:
