@@ -322,3 +322,39 @@ def test_concurrent_decision_events_are_all_kept(
     with connect(team_store.uri) as team:
         events = team.events("verdict")
     assert sorted(payload["n"] for _id, _who, payload, _at in events) == list(range(40))
+
+
+def test_the_app_on_a_team_store_tells_of_a_newer_snapshot(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    import asyncio
+
+    from evaltui.actions.store import open_store
+    from evaltui.tui.app import EvaltuiApp
+    from tests.tui_helpers import settle
+
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "run_006.run.json").write_text(json.dumps(example_run("run_006")))
+
+    async def main() -> list[str]:
+        app = EvaltuiApp(open_store(team_store.uri, read_only=True))
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await settle(pilot)
+                await pilot.press("r")
+                await settle(pilot)
+                assert not [n for n in app._notifications if "newer snapshot;" in n.message]
+                published = await asyncio.to_thread(
+                    run_cli, "publish", later, "--to", team_store.uri
+                )
+                assert published.code == 0
+                await pilot.press("r")
+                await settle(pilot)
+                return [n.message for n in app._notifications]
+        finally:
+            app.release_store()
+
+    messages = asyncio.run(main())
+    assert any("has a newer snapshot" in m for m in messages), messages

@@ -53,6 +53,14 @@ def current_snapshot(target: str | Path) -> tuple[str, Snapshots]:
         return team.location.shown(), team.snapshot()
 
 
+def newer_snapshot(con: object, origin: TeamOrigin) -> bool:
+    """Whether the team store has been published to since `origin`'s snapshot was pulled (the
+    app asks in a worker, which passes its connection first)."""
+    del con
+    _uri, current = current_snapshot(origin.target or origin.uri)
+    return dict(current) != dict(origin.snapshots)
+
+
 def open_team(
     target: str | Path,
     *,
@@ -79,7 +87,7 @@ def open_team(
                 drop_other_caches(path)
         uri = team.location.shown()
     store = Store.open(path, read_only=True)
-    store.team = TeamOrigin(uri, dict(chosen))
+    store.team = TeamOrigin(uri, dict(chosen), str(target))
     return store
 
 

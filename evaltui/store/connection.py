@@ -55,6 +55,7 @@ class TeamOrigin:
 
     uri: str
     snapshots: Mapping[str, int | None]
+    target: str = ""  # what --store said (the URI, or a [stores.NAME] name): to look again
 
 
 class Store:
