@@ -30,6 +30,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,7 @@ TABLE_PROPERTIES = {
     "write.parquet.compression-codec": "zstd",
 }
 COMMIT_ATTEMPTS = 30
-APPEND_ROWS = 2_000_000  # rows per Arrow chunk handed to pyiceberg (bounded memory)
+APPEND_KEYS = 8  # runs per Arrow table handed to pyiceberg: 8 x 200,000 rows (bounded memory)
 EVENTS_TABLE = "evaltui_events"
 EVENTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
@@ -232,7 +233,7 @@ class TeamStore:
         self,
         name: str,
         wanted: Mapping[str, str],
-        rows: Callable[[list[str]], pa.RecordBatchReader],
+        rows: Callable[[list[str]], Iterator[pa.Table]],
         refuse: Callable[[str, set[str]], InputError | None] | None = None,
     ) -> list[str]:
         """Append the rows of the keys in `wanted` (key -> content sha) that table `name` does
@@ -254,9 +255,8 @@ class TeamStore:
             table = self.table(name)
             try:
                 transaction = table.transaction()
-                with contextlib.closing(rows(todo)) as reader:
-                    for chunk in _chunks(reader, APPEND_ROWS):
-                        transaction.append(chunk)
+                for chunk in _ahead(rows(todo)):
+                    transaction.append(chunk)
                 transaction.commit_transaction()
                 return todo
             except CommitFailedException:
@@ -314,17 +314,17 @@ class TeamStore:
         return [(int(r[0]), r[1], dict(r[2]), r[3].strftime("%Y-%m-%dT%H:%M:%SZ")) for r in rows]
 
 
-def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
-    batches: list[pa.RecordBatch] = []
-    size = 0
-    for batch in reader:
-        batches.append(batch)
-        size += batch.num_rows
-        if size >= rows:
-            yield pa.Table.from_batches(batches, reader.schema)
-            batches, size = [], 0
-    if batches:
-        yield pa.Table.from_batches(batches, reader.schema)
+def _ahead(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """`tables`, the next one made (by DuckDB, in a thread) while the caller writes this one
+    (pyiceberg's Parquet writer): one table ahead at most, so memory stays bounded."""
+    with ThreadPoolExecutor(1, thread_name_prefix="evaltui-export") as pool:
+        pending = pool.submit(next, tables, None)
+        while True:
+            table = pending.result()
+            if table is None:
+                return
+            pending = pool.submit(next, tables, None)
+            yield table
 
 
 def _retry_races(step: Callable[[], Any]) -> Any:
@@ -398,11 +398,13 @@ def export_schema(con: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:
     )
 
 
-def export_rows(
-    con: duckdb.DuckDBPyConnection, table: str, keys: list[str]
-) -> pa.RecordBatchReader:
-    """The rows of a local store table for `keys`, as a stream of Arrow batches."""
-    return con.sql(export_query(con, table), params={"keys": keys}).to_arrow_reader(100_000)
+def export_rows(con: duckdb.DuckDBPyConnection, table: str, keys: list[str]) -> Iterator[pa.Table]:
+    """The rows of a local store table for `keys`, as Arrow tables of a few runs' rows each
+    (DuckDB builds a whole table in parallel; a stream of batches is one thread)."""
+    query = export_query(con, table)
+    step = APPEND_KEYS if DETAILS.get(table) == "runs" else max(1, len(keys))
+    for start in range(0, len(keys), step):
+        yield con.sql(query, params={"keys": keys[start : start + step]}).to_arrow_table()
 
 
 def import_into(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
