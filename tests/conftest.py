@@ -183,14 +183,31 @@ class TeamStoreForTest:
     database: str
 
 
+def _team_store(
+    servers: TeamServers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, s3: bool
+) -> TeamStoreForTest:
+    database = servers.new_database()
+    for name, value in servers.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    if s3:
+        return TeamStoreForTest(servers.s3_uri(database, servers.new_bucket()), servers, database)
+    uri = servers.folder_uri(database, tmp_path / "shared-warehouse")
+    return TeamStoreForTest(uri, servers, database)
+
+
 @pytest.fixture
 def team_store(
     team_servers: TeamServers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> TeamStoreForTest:
-    """A fresh, empty team store (its own database and bucket), its secrets in the environment
-    and its cache in this test's folder."""
-    database, bucket = team_servers.new_database(), team_servers.new_bucket()
-    for name, value in team_servers.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    return TeamStoreForTest(team_servers.s3_uri(database, bucket), team_servers, database)
+    """A fresh, empty team store (its own database; its files in a shared folder), its secrets
+    in the environment and its cache in this test's folder."""
+    return _team_store(team_servers, monkeypatch, tmp_path, s3=False)
+
+
+@pytest.fixture
+def s3_team_store(
+    team_servers: TeamServers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> TeamStoreForTest:
+    """`team_store` with its files in its own bucket of the S3 server (PyArrow's S3 client)."""
+    return _team_store(team_servers, monkeypatch, tmp_path, s3=True)

@@ -69,41 +69,42 @@ def example_folder(folder: Path, runs: dict[str, dict]) -> Path:
 
 
 def test_published_sample_runs_review_the_same_as_the_local_store(
-    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+    s3_team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     local = tmp_path / "local.duckdb"
     assert run_cli("load", SAMPLE_RUNS, "--store", local).code == 0
-    published = run_cli("publish", SAMPLE_RUNS, "--to", team_store.uri, "--json")
+    published = run_cli("publish", SAMPLE_RUNS, "--to", s3_team_store.uri, "--json")
     assert published.code == 0, published.err
     first = json.loads(published.out)
     assert len(first["runs_added"]) == 14 and len(first["suites_added"]) == 3
 
     for baseline in ("sr-prod-v3.4", "run_001"):
-        team = run_cli("compare", baseline, "--store", team_store.uri, "--json")
+        team = run_cli("compare", baseline, "--store", s3_team_store.uri, "--json")
         assert team.code == 0, team.err
         mine = run_cli("compare", baseline, "--store", local, "--json")
         assert json.loads(team.out) == json.loads(mine.out)
-    cases = run_cli("cases", "sr-v3.5-rc3-s3", "--store", team_store.uri, "--json")
+    cases = run_cli("cases", "sr-v3.5-rc3-s3", "--store", s3_team_store.uri, "--json")
     assert cases.out == run_cli("cases", "sr-v3.5-rc3-s3", "--store", local, "--json").out
 
-    again = run_cli("publish", SAMPLE_RUNS, "--to", team_store.uri, "--json")
+    again = run_cli("publish", SAMPLE_RUNS, "--to", s3_team_store.uri, "--json")
     assert again.code == 0, again.err
     second = json.loads(again.out)
     assert second["runs_added"] == [] and second["suites_added"] == []
     assert len(second["runs_unchanged"]) == 14
     assert second["snapshots"] == first["snapshots"]  # nothing committed the second time
 
-    from_store = run_cli("publish", "--from-store", local, "--to", team_store.uri, "--json")
+    from_store = run_cli("publish", "--from-store", local, "--to", s3_team_store.uri, "--json")
     assert json.loads(from_store.out)["snapshots"] == first["snapshots"]
 
 
-def test_a_shared_folder_warehouse_works_like_a_bucket(
+def test_a_shared_folder_warehouse_holds_the_tables_files(
     team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
-    uri = team_store.servers.folder_uri(team_store.servers.new_database(), tmp_path / "shared")
-    assert run_cli("publish", SAMPLE_RUNS / "ci-claim-gate", "--to", uri).code == 0
-    assert (tmp_path / "shared").is_dir()
-    assert runs_of(run_cli, uri) == [f"run_00{i}" for i in range(1, 6)]
+    assert "warehouse=file://" in team_store.uri
+    assert run_cli("publish", SAMPLE_RUNS / "ci-claim-gate", "--to", team_store.uri).code == 0
+    files = list((tmp_path / "shared-warehouse").rglob("*.parquet"))
+    assert {f.parent.parent.name for f in files} >= {"runs", "results", "cases"}
+    assert runs_of(run_cli, team_store.uri) == [f"run_00{i}" for i in range(1, 6)]
 
 
 def test_runs_of_a_published_suite_publish_alone_and_a_new_snapshot_is_noticed(
@@ -147,22 +148,22 @@ def test_a_changed_suite_or_run_is_refused_like_a_local_load(
 
 
 def test_four_processes_publishing_at_once_lose_nothing(
-    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+    s3_team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     folders = [
         example_folder(tmp_path / f"p{n}", {f"p{n}-{i}": {} for i in range(3)} | {"shared-run": {}})
         for n in range(4)
     ]
-    children = [spawn("publish", folder, "--to", team_store.uri, "--json") for folder in folders]
+    children = [spawn("publish", folder, "--to", s3_team_store.uri, "--json") for folder in folders]
     outcomes = [child.finish() for child in children]
     for code, _out, err in outcomes:
         assert code == 0, err
     added = [run for _code, out, _err in outcomes for run in json.loads(out)["runs_added"]]
     expected = sorted([f"p{n}-{i}" for n in range(4) for i in range(3)] + ["shared-run"])
     assert sorted(added) == expected  # the shared run was added by exactly one of them
-    assert runs_of(run_cli, team_store.uri) == expected
+    assert runs_of(run_cli, s3_team_store.uri) == expected
     # no case rows twice: every run has the example's cases once
-    rows = result_rows(team_store.uri)
+    rows = result_rows(s3_team_store.uri)
     assert sorted(rows) == expected
     assert set(rows.values()) == {len(example_run("x")["cases"])}
 
@@ -253,11 +254,11 @@ def test_a_store_entry_in_the_config_names_the_team_store(
 
 
 def test_a_decision_replays_against_its_snapshot_after_a_later_publish(
-    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+    s3_team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     from tests.decision_support import make_key, public_line, write_allowed_signers
 
-    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    assert run_cli("publish", EXAMPLE, "--to", s3_team_store.uri).code == 0
     key = make_key(tmp_path, "alice")
     allowed = write_allowed_signers(
         tmp_path / "allowed_signers", f"alice@example.com {public_line(key)}"
@@ -265,25 +266,25 @@ def test_a_decision_replays_against_its_snapshot_after_a_later_publish(
     decided = run_cli(
         "decide", "run_003", "--rollback", "ci-answerer-v1", "--rollback-external",
         "--limitation", "canary only", "--key", key, "--reviewer", "alice@example.com",
-        "--no-agent", "--out", tmp_path / "out", "--store", team_store.uri, "--json",
+        "--no-agent", "--out", tmp_path / "out", "--store", s3_team_store.uri, "--json",
     )  # fmt: skip
     assert decided.code == 0, decided.err
     decision = Path(json.loads(decided.out)["decision"])
     doc = json.loads(decision.read_text())
     assert set(doc["team_store"]["snapshots"]) >= {"runs", "results", "suites"}
-    assert team_store.servers.pg_password not in decision.read_text()
+    assert s3_team_store.servers.pg_password not in decision.read_text()
 
     # a later publish: another artifact with run_003's very results (copied evidence)
     later = tmp_path / "later"
     later.mkdir()
     copy = example_run("run_003-copy", artifact="ci-answerer-copycat")
     (later / "run_003-copy.run.json").write_text(json.dumps(copy))
-    assert run_cli("publish", later, "--to", team_store.uri).code == 0
-    flags = json.loads(run_cli("runs", "--store", team_store.uri, "--json").out)["runs"]
+    assert run_cli("publish", later, "--to", s3_team_store.uri).code == 0
+    flags = json.loads(run_cli("runs", "--store", s3_team_store.uri, "--json").out)["runs"]
     assert any(f["kind"] == "copied_evidence" for r in flags for f in r["evidence_flags"])
 
     verified = run_cli(
-        "verify", decision, "--allowed-signers", allowed, "--store", team_store.uri, "--json"
+        "verify", decision, "--allowed-signers", allowed, "--store", s3_team_store.uri, "--json"
     )
     assert verified.code == 0, verified.out + verified.err
     checks = {c["check"]: c["status"] for c in json.loads(verified.out)["checks"]}
@@ -297,7 +298,7 @@ def test_a_decision_replays_against_its_snapshot_after_a_later_publish(
     checks = {c["check"]: c["status"] for c in json.loads(today.out)["checks"]}
     assert checks["replay.evidence"] == "fail"
 
-    listed = run_cli("decisions", "--store", team_store.uri, "--json")
+    listed = run_cli("decisions", "--store", s3_team_store.uri, "--json")
     assert listed.code == 0, listed.err
     entries = json.loads(listed.out)["decisions"]
     assert [(e["decision_id"], e["state"]) for e in entries] == [(doc["decision_id"], "ok")]

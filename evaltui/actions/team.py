@@ -27,9 +27,12 @@ from evaltui.store.team_sync import (
     PublishSummary,
     cache_folder,
     cache_path,
+    cached_snapshots,
+    current_cache_path,
     drop_other_caches,
     publish,
     pull,
+    version_of,
 )
 
 Note = Callable[[str], None]
@@ -48,17 +51,17 @@ def connect(target: str | Path, option: str = "--store") -> Iterator[TeamStore]:
 
 
 def current_snapshot(target: str | Path) -> tuple[str, Snapshots]:
-    """(URI, the current snapshot of every table): to notice that a newer one was published."""
+    """(URI, the current snapshot of every table)."""
     with connect(target) as team, team.errors():
-        return team.location.shown(), team.snapshot()
+        return team.location.shown(), team.snapshot_at(team.locations())
 
 
 def newer_snapshot(con: object, origin: TeamOrigin) -> bool:
     """Whether the team store has been published to since `origin`'s snapshot was pulled (the
-    app asks in a worker, which passes its connection first)."""
+    app asks in a worker, which passes its connection first): one catalog query."""
     del con
-    _uri, current = current_snapshot(origin.target or origin.uri)
-    return dict(current) != dict(origin.snapshots)
+    with connect(origin.target or origin.uri) as team, team.errors():
+        return version_of(team.locations()) != origin.version
 
 
 def open_team(
@@ -68,26 +71,40 @@ def open_team(
     on_note: Note | None = None,
 ) -> Store:
     """The local cache of the team store's current snapshot (or of `snapshots`, a decision's),
-    built if needed, opened read-only; `store.team` says which snapshot it holds."""
+    built if needed, opened read-only; `store.team` says which snapshot it holds.
+
+    The current snapshot costs one catalog query when its cache exists (the tables' metadata
+    files, read in one statement, key the cache); only a new one is read from the files."""
     with connect(target) as team, team.errors():
+        uri = team.location.shown()
+        version = ""
+        locations: dict[str, str] = {}
         if snapshots is None:
-            chosen = team.snapshot()
+            locations = team.locations()
+            version = version_of(locations)
+            path = current_cache_path(settings.cache_home(), team, version)
         else:
-            chosen = _recorded(snapshots, team.location.shown())
-        path = cache_path(settings.cache_home(), team, chosen)
+            chosen = _recorded(snapshots, uri)
+            path = cache_path(settings.cache_home(), team, chosen)
         if not path.exists():
             older = list(cache_folder(settings.cache_home(), team).glob("*.duckdb"))
             if on_note is not None:
                 what = "the snapshot the decision was made on" if snapshots else "a new snapshot"
                 if snapshots is None and not older:
                     what = "its current snapshot"
-                on_note(f"team store {team.location.shown()}: pulling {what} into the local cache")
+                on_note(f"team store {uri}: pulling {what} into the local cache")
+            if snapshots is None:
+                chosen = team.snapshot_at(locations)
             pull(team, chosen, path)
             if snapshots is None:
                 drop_other_caches(path)
-        uri = team.location.shown()
     store = Store.open(path, read_only=True)
-    store.team = TeamOrigin(uri, dict(chosen), str(target))
+    try:
+        found = cached_snapshots(store.con)
+    except BaseException:
+        store.close()
+        raise
+    store.team = TeamOrigin(uri, found, str(target), version)
     return store
 
 

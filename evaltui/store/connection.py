@@ -56,6 +56,7 @@ class TeamOrigin:
     uri: str
     snapshots: Mapping[str, int | None]
     target: str = ""  # what --store said (the URI, or a [stores.NAME] name): to look again
+    version: str = ""  # digest of the tables' metadata files it was pulled from ("" if pinned)
 
 
 class Store:

@@ -185,6 +185,45 @@ class TeamStore:
             if table.properties.get("commit.retry.num-retries") != "0":
                 table.transaction().set_properties(dict(TABLE_PROPERTIES)).commit_transaction()
 
+    def locations(self) -> dict[str, str]:
+        """Every table's current metadata file, read from the catalog in one statement (one
+        consistent view of all tables; no file is read): what a cache is keyed by."""
+        from sqlalchemy import text
+
+        with self.catalog.engine.connect() as con:
+            rows = con.execute(
+                text(
+                    "SELECT table_name, metadata_location FROM iceberg_tables "
+                    "WHERE catalog_name = :catalog AND table_namespace = :ns"
+                ),
+                {"catalog": self.catalog.name, "ns": self.location.namespace},
+            ).all()
+        found = {str(r[0]): str(r[1]) for r in rows if r[1]}
+        missing = [name for name in READ_ORDER if name not in found]
+        if missing:
+            raise StoreError(
+                f"{self.location.shown()}: no team store here yet (table {missing[0]} is "
+                "missing); publish runs to it first with `evaltui publish PATH --to URI`"
+            )
+        return {name: found[name] for name in READ_ORDER}
+
+    def snapshot_at(self, locations: Mapping[str, str]) -> Snapshots:
+        """The snapshot each table's metadata file (`locations`) makes current."""
+        from pyiceberg.table import StaticTable
+
+        found: Snapshots = {}
+        for name in READ_ORDER:
+            table = StaticTable.from_metadata(locations[name], properties=self.catalog.properties)
+            version = table.properties.get(VERSION_PROPERTY)
+            if version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.location.shown()}: team table {name} has store schema version "
+                    f"{version!r}, this evaltui uses {SCHEMA_VERSION!r}"
+                )
+            current = table.current_snapshot()
+            found[name] = None if current is None else current.snapshot_id
+        return found
+
     def snapshot(self, *, refresh: bool = True) -> Snapshots:
         """The current snapshot of every table, key tables first (see the module docstring);
         without `refresh`, the snapshots this process last saw (e.g. its own commits)."""

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,11 +155,29 @@ def cache_folder(cache_home: Path, team: TeamStore) -> Path:
     return cache_home / "team" / where
 
 
+def version_of(locations: Mapping[str, str]) -> str:
+    """A short digest of every table's metadata file: changes with every commit."""
+    return hashlib.sha256(json.dumps(dict(locations), sort_keys=True).encode()).hexdigest()[:24]
+
+
 def cache_path(cache_home: Path, team: TeamStore, snapshots: Snapshots) -> Path:
+    """The cache of a snapshot a decision recorded."""
     text = json.dumps(snapshots, sort_keys=True)
     return cache_folder(cache_home, team) / (
-        hashlib.sha256(text.encode()).hexdigest()[:24] + CACHE_SUFFIX
+        "at-" + hashlib.sha256(text.encode()).hexdigest()[:24] + CACHE_SUFFIX
     )
+
+
+def current_cache_path(cache_home: Path, team: TeamStore, version: str) -> Path:
+    """The cache of the tables as the catalog's metadata files `version` make them."""
+    return cache_folder(cache_home, team) / (version + CACHE_SUFFIX)
+
+
+def cached_snapshots(con: duckdb.DuckDBPyConnection) -> Snapshots:
+    """The snapshot ids a cache was pulled from (`pull` writes them into it)."""
+    row = con.execute("SELECT snapshots FROM team_snapshot").fetchone()
+    found = json.loads(row[0]) if row else {}
+    return {str(k): (None if v is None else int(v)) for k, v in found.items()}
 
 
 def pull(team: TeamStore, snapshots: Snapshots, path: Path) -> Path:
