@@ -148,22 +148,22 @@ def test_a_changed_suite_or_run_is_refused_like_a_local_load(
 
 
 def test_four_processes_publishing_at_once_lose_nothing(
-    s3_team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     folders = [
         example_folder(tmp_path / f"p{n}", {f"p{n}-{i}": {} for i in range(3)} | {"shared-run": {}})
         for n in range(4)
     ]
-    children = [spawn("publish", folder, "--to", s3_team_store.uri, "--json") for folder in folders]
+    children = [spawn("publish", folder, "--to", team_store.uri, "--json") for folder in folders]
     outcomes = [child.finish() for child in children]
     for code, _out, err in outcomes:
         assert code == 0, err
     added = [run for _code, out, _err in outcomes for run in json.loads(out)["runs_added"]]
     expected = sorted([f"p{n}-{i}" for n in range(4) for i in range(3)] + ["shared-run"])
     assert sorted(added) == expected  # the shared run was added by exactly one of them
-    assert runs_of(run_cli, s3_team_store.uri) == expected
+    assert runs_of(run_cli, team_store.uri) == expected
     # no case rows twice: every run has the example's cases once
-    rows = result_rows(s3_team_store.uri)
+    rows = result_rows(team_store.uri)
     assert sorted(rows) == expected
     assert set(rows.values()) == {len(example_run("x")["cases"])}
 

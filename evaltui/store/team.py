@@ -301,7 +301,7 @@ class TeamStore:
             except CommitFailedException:
                 # another publisher committed first: reload, check again, retry (backoff with
                 # jitter so four publishers do not collide in lockstep)
-                time.sleep(min(2.0, 0.05 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.5))
+                time.sleep(min(0.5, 0.02 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.5))
         raise StoreError(
             f"{self.location.shown()}: table {name}: still conflicting with other publishers "
             f"after {COMMIT_ATTEMPTS} attempts; nothing of this publish is visible, try again"
