@@ -359,3 +359,45 @@ def test_the_app_on_a_team_store_tells_of_a_newer_snapshot(
 
     messages = asyncio.run(main())
     assert any("has a newer snapshot" in m for m in messages), messages
+
+
+def test_the_apps_decide_worker_records_the_snapshot_and_logs_to_the_team(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    from evaltui.actions.decisions import load_log
+    from evaltui.actions.store import open_store
+    from evaltui.decision.draft import prepare
+    from evaltui.decision.record import DecisionChoices
+    from evaltui.tui.screens.decide import SignRequest, sign_decision
+    from tests.decision_support import make_key
+
+    assert run_cli("publish", EXAMPLE, "--to", team_store.uri).code == 0
+    key = make_key(tmp_path, "alice")
+    with open_store(team_store.uri, read_only=True) as store:
+        assert store.team is not None
+        request = SignRequest(
+            draft=prepare(store.con, "run_003", None),
+            choices=DecisionChoices(
+                rollback_artifact="ci-answerer-v1",
+                rollback_external=True,
+                limitation="canary only",
+                reviewer="alice@example.com",
+                chosen_explicitly=True,
+            ),
+            key=None,
+            key_path=key,
+            passphrase=None,
+            out_dir=tmp_path / "out",
+            log_path=tmp_path / "local.decisions.jsonl",
+            team=store.team,
+        )
+        outcome = sign_decision(store.con, request)
+        assert outcome.written is not None, outcome.message
+        assert outcome.written.warnings == ()
+        assert outcome.doc is not None
+        snapshots = {k: v and int(v) for k, v in outcome.doc["team_store"]["snapshots"].items()}
+        assert snapshots == dict(store.team.snapshots)
+        log = load_log(store.con, tmp_path / "local.decisions.jsonl", store.team)
+    assert not (tmp_path / "local.decisions.jsonl").exists()  # the team's log, not a file
+    assert [e.decision_id for e in log.entries] == [outcome.doc["decision_id"]]
+    assert log.signatures == (1,)

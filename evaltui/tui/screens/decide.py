@@ -58,6 +58,7 @@ from evaltui.decision.sshsig import keygen_verify_command
 from evaltui.decision.writer import WrittenDecision, sign_and_write
 from evaltui.errors import EvaltuiError
 from evaltui.review.report import Review
+from evaltui.store.connection import TeamOrigin
 from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewModal
@@ -121,6 +122,7 @@ class SignRequest:
     passphrase: str | None
     out_dir: Path
     log_path: Path
+    team: TeamOrigin | None = None  # a team store's cache: record its snapshot, log it there
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +195,23 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
     except FieldProblem as problem:
         return SignOutcome(field=problem.field, message=problem.message)
     try:
-        record = build_record(draft, replace(choices, reviewer=reviewer))
-        written = sign_and_write(record, signer, request.out_dir, log_path=request.log_path)
+        team = request.team
+        record = build_record(
+            draft,
+            replace(choices, reviewer=reviewer),
+            team_store=None if team is None else {"uri": team.uri, "snapshots": team.snapshots},
+        )
+        written = sign_and_write(
+            record, signer, request.out_dir, log_path=None if team else request.log_path
+        )
+        if team is not None:  # the team's shared log, as `evaltui decide --store URI` does
+            from evaltui.actions.team import log_decision
+
+            try:
+                log_decision(team.target or team.uri, record, written)
+            except EvaltuiError as exc:
+                warning = f"decision written, but not logged in the team store: {exc}"
+                written = replace(written, warnings=(*written.warnings, warning))
     except InvalidChoice as exc:
         return SignOutcome(field=exc.field, message=_field_message(exc))
     except DecisionExists as exc:
@@ -576,6 +593,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             passphrase=passphrase or None,
             out_dir=Path(out).expanduser(),
             log_path=self.log_path,
+            team=self.review_app.store.team,
         )
 
     def action_sign(self) -> None:
