@@ -184,7 +184,7 @@ def pull(team: TeamStore, snapshots: Snapshots, path: Path) -> Path:
     """Build the cache of `snapshots` at `path` (unless it is there already); returns `path`."""
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the team's data: yours only
     temporary = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.building")
     try:
         with Store.open(temporary) as store, team.errors(), store.transaction() as con:
