@@ -15,7 +15,8 @@ temporary file is flushed and fsynced, then given its final name:
 refused, so it cannot hang a read), optionally no larger than a limit.
 
 `append_line` appends one line with a single O_APPEND write and refuses a symlink or any other
-non-regular file at the name. Every OS failure becomes one `InputError` naming the file; a full
+non-regular file at the name; `locked` holds an flock on a file while a
+read-then-append sequence runs. Every OS failure becomes one `InputError` naming the file; a full
 disk or a read-only file system is said in plain words (`os_problem`).
 """
 
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -234,3 +237,27 @@ def _fsync_dir(folder: Path) -> None:
         pass  # some filesystems cannot fsync a directory; the files themselves are synced
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock (flock) on `path`, created empty if missing, while the
+    block runs: read-then-append sequences (a ledger's head, then its next line) by several
+    processes take turns. Never through a symlink or on a non-regular file."""
+    _refuse_non_regular(path)
+    flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, FILE_MODE)
+    except OSError as exc:
+        raise InputError(path, f"cannot open: {os_problem(exc)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(path, "is not a regular file; refusing to lock it")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise InputError(path, f"cannot lock: {os_problem(exc)}") from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

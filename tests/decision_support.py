@@ -56,6 +56,30 @@ def make_key(
     return path
 
 
+SIGNING_ENV = (
+    "SSH_AUTH_SOCK",
+    "EVALTUI_REVIEWER",
+    "EVALTUI_SIGNING_KEY",
+    "EVALTUI_ALLOWED_SIGNERS",
+    "EVALTUI_KEY_PASSPHRASE",
+)
+
+
+def ssh_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, comment: str = "alice@example.com"
+) -> Path:
+    """A home folder with ~/.ssh/id_ed25519 (`comment`) as HOME, no agent and no signing
+    defaults from the environment."""
+    folder = tmp_path / "home"
+    (folder / ".ssh").mkdir(parents=True)
+    (folder / ".ssh").chmod(0o700)
+    make_key(folder / ".ssh", "id_ed25519", comment=comment)
+    monkeypatch.setenv("HOME", str(folder))
+    for name in SIGNING_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
 def public_line(key: Path) -> str:
     return " ".join(key.with_name(key.name + ".pub").read_text().split()[:2])
 

@@ -129,15 +129,49 @@ def test_the_app_never_imports_duckdb_or_builds_sql() -> None:
     """The app's screens and widgets ask the application layer; queries stay below it.
 
     `tui/app.py` and `tui/screens/base.py` own the worker connection, so they may name its type.
-    The decide screen's workers move to `evaltui.actions.decide` with the signing rework; until
-    then it is the one listed exception.
     """
     owners = {"evaltui/tui/app.py", "evaltui/tui/screens/base.py"}
-    pending = {"evaltui/tui/screens/decide.py"}
     for name, modules in _imports_of(REPO / "evaltui" / "tui").items():
-        if name in owners or name in pending:
+        if name in owners:
             continue
         assert "duckdb" not in modules, f"{name} imports duckdb"
         text = (REPO / name).read_text(encoding="utf-8")
         for keyword in ("SELECT ", "INSERT INTO", "CREATE TEMP"):
             assert keyword not in text, f"{name} holds SQL ({keyword.strip()})"
+
+
+# the steps of drafting and signing a decision: only the application layer composes them
+SIGNING_STEPS = {
+    "prepare",
+    "draft_for",
+    "check_choices",
+    "build_record",
+    "load_signer",
+    "available_keys",
+    "sign_and_write",
+    "cosign",
+    "check_reviewer",
+    "read_log",
+}
+
+
+def test_the_surfaces_sign_only_through_the_application_layer() -> None:
+    """The CLI's decide and cosign and the two signing forms call `evaltui.actions`; none of them
+    imports a step of the decision layer's sequence itself (so there is one sequence)."""
+    import ast
+
+    surfaces = [
+        REPO / "evaltui" / "cli" / "commands_decision.py",
+        REPO / "evaltui" / "tui" / "screens" / "decide.py",
+        REPO / "evaltui" / "tui" / "screens" / "cosign.py",
+    ]
+    for source in surfaces:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "evaltui.decision"
+            ):
+                steps = {alias.name for alias in node.names} & SIGNING_STEPS
+                if steps == {"read_log"} and source.name == "commands_decision.py":
+                    continue  # `evaltui decisions` prints the log as it is
+                assert not steps, f"{source.relative_to(REPO)} imports {sorted(steps)}"

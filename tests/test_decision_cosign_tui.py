@@ -19,7 +19,13 @@ from evaltui.tui.screens.cosign import CosignModal
 from evaltui.tui.screens.decisions import DecisionsScreen
 from evaltui.tui.screens.help import HelpScreen
 from tests.conftest import digest
-from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+from tests.decision_support import (
+    keygen_verify,
+    make_key,
+    public_line,
+    ssh_home,
+    write_allowed_signers,
+)
 from tests.tui_helpers import drive, screen_text, settle
 
 EXAMPLE = "ci-claim-gate-repair"
@@ -28,19 +34,7 @@ EXAMPLE = "ci-claim-gate-repair"
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """bob's home: ~/.ssh/id_ed25519 (bob@example.com), no agent, no env defaults."""
-    folder = tmp_path / "home"
-    (folder / ".ssh").mkdir(parents=True)
-    (folder / ".ssh").chmod(0o700)
-    make_key(folder / ".ssh", "id_ed25519", comment="bob@example.com")
-    monkeypatch.setenv("HOME", str(folder))
-    for name in (
-        "SSH_AUTH_SOCK",
-        "EVALTUI_REVIEWER",
-        "EVALTUI_SIGNING_KEY",
-        "EVALTUI_ALLOWED_SIGNERS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+    return ssh_home(tmp_path, monkeypatch, comment="bob@example.com")
 
 
 def alice_decides(store: Path, folder: Path) -> tuple[Path, Path]:

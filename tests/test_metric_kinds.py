@@ -64,3 +64,36 @@ def test_an_undeclared_kind_and_among_on_a_count_are_refused() -> None:
             "suite.json",
         )
     assert "'among' only applies to a rate" in str(found.value)
+
+
+def test_an_added_kind_s_tolerance_and_interval_come_from_the_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Agreement with a logged value and whether a trend shows intervals ask the kind, not its
+    name: before, evidence held its own count/rate tolerances and the trend widget asked for
+    "rate"."""
+    from evaltui.contract.model import CellFilter, MetricSpec
+    from evaltui.review.evidence import agrees
+    from evaltui.review.trend import MetricTrend
+
+    loose = MetricKind(
+        name="score",
+        value=lambda n, d: 10 * n / d if d else None,
+        takes_among=False,
+        tolerance=0.5,  # logged to the nearest half point
+        has_interval=True,
+        template="score of {where}{scope}",
+    )
+    monkeypatch.setitem(METRIC_KINDS, "score", loose)
+    spec = MetricSpec("quality", "score", CellFilter(correct=True))
+    assert agrees(spec, 7.4, 7.0) and not agrees(spec, 7.6, 7.0)
+    count = MetricSpec("wrong", "count", CellFilter(correct=False))
+    assert agrees(count, 2.0, 2) and not agrees(count, 2.001, 2)
+    rate = MetricSpec("right", "rate", CellFilter(correct=True))
+    assert agrees(rate, 0.667, 2 / 3) and not agrees(rate, 0.67, 2 / 3)
+
+    def trend(kind: str) -> MetricTrend:
+        return MetricTrend("e", "m", kind, "recomputed", (), ())
+
+    assert trend("score").has_interval and trend("rate").has_interval
+    assert not trend("count").has_interval and not trend("logged").has_interval

@@ -18,7 +18,13 @@ from evaltui.tui.screens.decide import DecideModal
 from evaltui.tui.screens.decisions import DecisionsScreen
 from evaltui.tui.screens.help import HelpScreen
 from evaltui.tui.screens.runs import RunsScreen
-from tests.decision_support import keygen_verify, make_key, public_line, write_allowed_signers
+from tests.decision_support import (
+    keygen_verify,
+    make_key,
+    public_line,
+    ssh_home,
+    write_allowed_signers,
+)
 from tests.tui_helpers import drive, highlight, make_app, screen_text, settle
 
 EXAMPLE = "ci-claim-gate-repair"
@@ -28,14 +34,7 @@ LIMITATION = "requires production review and monitored canary"
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A home folder with ~/.ssh/id_ed25519 (alice@example.com), no agent, no env defaults."""
-    folder = tmp_path / "home"
-    (folder / ".ssh").mkdir(parents=True)
-    (folder / ".ssh").chmod(0o700)
-    make_key(folder / ".ssh", "id_ed25519")
-    monkeypatch.setenv("HOME", str(folder))
-    for name in ("SSH_AUTH_SOCK", "EVALTUI_REVIEWER", "EVALTUI_SIGNING_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+    return ssh_home(tmp_path, monkeypatch)
 
 
 def modal(app: EvaltuiApp) -> DecideModal:
@@ -358,13 +357,13 @@ def test_text_typed_while_the_form_loads_lands_in_its_first_field(
 
     from evaltui.tui.screens import decide
 
-    real, gate = decide.load_decide, threading.Event()
+    real, gate = decide.load_judged_decide, threading.Event()
 
     def held(*args: object, **kwargs: object) -> decide.DecideData:
         assert gate.wait(60), "the test never released the draft"
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(decide, "load_decide", held)
+    monkeypatch.setattr(decide, "load_judged_decide", held)
 
     async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
         await highlight(pilot, app, "run_003")

@@ -126,13 +126,24 @@ class Jump:
     rows: list[CaseRow]
 
 
-def jump(con: duckdb.DuckDBPyConnection, view: CaseView, start: int, steps: int) -> Jump | None:
-    """`steps` failures after (or, negative, before) row `start`, and the page it is on."""
+def jump(
+    con: duckdb.DuckDBPyConnection,
+    view: CaseView,
+    start: int,
+    steps: int,
+    *,
+    unjudged_only: bool = False,
+) -> Jump | None:
+    """`steps` failures after (or, negative, before) row `start`, and the page it is on.
+
+    With `unjudged_only`, only failures that no counting verdict judges yet (`n`/`N` in the
+    "unjudged" mode); `failures_before` then counts unjudged failures before the target.
+    """
     try:
-        target = view.step_failure(con, start, steps)
+        target = view.step_failure(con, start, steps, unjudged_only=unjudged_only)
         if target is None:
             return Jump(view.table, steps, None, 0, 0, [])
-        before = view.failures_before(con, target)
+        before = view.failures_before(con, target, unjudged_only=unjudged_only)
         page_start = (target // PAGE) * PAGE
         rows = case_rows(view.page(con, page_start, PAGE))
     except duckdb.CatalogException:  # the view was replaced (and dropped) meanwhile
@@ -141,11 +152,12 @@ def jump(con: duckdb.DuckDBPyConnection, view: CaseView, start: int, steps: int)
 
 
 def failure_number(
-    con: duckdb.DuckDBPyConnection, view: CaseView, row: int
+    con: duckdb.DuckDBPyConnection, view: CaseView, row: int, *, unjudged_only: bool = False
 ) -> tuple[str, int, int] | None:
-    """(view table, row, failures before the row): "failure k of n" for a row reached by hand."""
+    """(view table, row, failures before the row): "failure k of n" for a row reached by hand
+    (with `unjudged_only`: unjudged failures before it, of `view.unjudged_count`)."""
     try:
-        return view.table, row, view.failures_before(con, row)
+        return view.table, row, view.failures_before(con, row, unjudged_only=unjudged_only)
     except duckdb.CatalogException:
         return None
 
@@ -171,9 +183,12 @@ def step_case(
     steps: int,
     suite_id: str,
     run_ids: list[str],
+    *,
+    unjudged_only: bool = False,
 ) -> Shown | None:
-    """The next (or previous) failure after `row` and its detail; None when there is none."""
-    target = view.step_failure(con, row, steps)
+    """The next (or previous) failure after `row` (with `unjudged_only`: unjudged failure) and
+    its detail; None when there is none."""
+    target = view.step_failure(con, row, steps, unjudged_only=unjudged_only)
     if target is None:
         return None
     case = case_rows(view.page(con, target, 1))[0]

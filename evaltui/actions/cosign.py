@@ -1,8 +1,10 @@
-"""Co-sign a decision from the app: load the chosen key, sign the decision's bytes, write the
-co-signature beside it (the CLI's `evaltui cosign` calls `evaltui.decision.cosign` directly).
+"""Co-sign a decision: check the co-signer's principal, then sign the decision's bytes with the
+chosen key and write the co-signature beside it. The CLI's `evaltui cosign` and the app's co-sign
+form run the same steps (`check_cosigner`, `actions.signing.chosen_signer`, `cosign_as`).
 
-Problems come back as a `CosignOutcome` naming the form field they concern, so the form can
-show each under its field.
+Problems are EvaltuiErrors with `field=` the form field (`reviewer`, `key`, `key_file`,
+`passphrase`, `allowed`); the form's worker (`cosign_decision`) returns them as a `CosignOutcome`
+so the form can show each under its field.
 """
 
 from __future__ import annotations
@@ -14,10 +16,7 @@ import duckdb
 
 from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
 from evaltui.decision.cosign import CoSignature, CosignRefused, check_reviewer, cosign
-from evaltui.decision.keys import (
-    KeyChoice,
-    available_keys,
-)
+from evaltui.decision.keys import KeyChoice, Signer, available_keys
 from evaltui.errors import EvaltuiError, InputError
 
 
@@ -45,29 +44,58 @@ def list_keys(con: duckdb.DuckDBPyConnection) -> tuple[KeyChoice, ...]:
     return tuple(available_keys())
 
 
-def cosign_decision(con: duckdb.DuckDBPyConnection, request: CosignRequest) -> CosignOutcome:
-    """Load the key, co-sign and write (worker side; `con` is not needed)."""
-    del con
-    reviewer = request.reviewer.strip()
-    if reviewer:
-        try:
-            reviewer = check_reviewer(reviewer)
-        except InputError as exc:
-            return CosignOutcome(field="reviewer", message=exc.message.removeprefix("reviewer "))
+def check_cosigner(reviewer: str) -> str:
+    """The co-signer's principal as typed, trimmed and checked ("" when none was typed: the key's
+    comment is used); refused before a passphrase is asked for."""
+    reviewer = reviewer.strip()
+    if not reviewer:
+        return ""
     try:
-        signer = chosen_signer(request.key, request.key_path, request.passphrase)
-        reviewer = reviewer_for(reviewer, signer)
-    except FieldProblem as problem:
-        return CosignOutcome(field=problem.field, message=problem.message)
+        return check_reviewer(reviewer)
+    except InputError as exc:
+        exc.field = "reviewer"
+        raise
+
+
+def cosign_as(
+    decision: Path,
+    signer: Signer,
+    reviewer: str,
+    *,
+    allowed_signers: Path | None = None,
+    revoked: Path | None = None,
+) -> CoSignature:
+    """Co-sign `decision` with `signer` as `reviewer` (default: the key's comment) and write the
+    signature file beside it; a problem with the allowed_signers file is under `allowed`."""
+    reviewer = reviewer_for(reviewer, signer)
     try:
-        written = cosign(
-            request.decision, signer, reviewer, allowed_signers=request.allowed_signers
-        )
-    except CosignRefused as exc:
-        return CosignOutcome(field=None, message=str(exc))
+        return cosign(decision, signer, reviewer, allowed_signers=allowed_signers, revoked=revoked)
+    except CosignRefused:
+        raise
     except EvaltuiError as exc:
         path = getattr(exc, "path", None)
-        allowed = request.allowed_signers
-        field = "allowed" if path is not None and allowed and Path(path) == allowed else None
-        return CosignOutcome(field=field, message=" / ".join(exc.lines()))
+        if path is not None and allowed_signers and Path(path) == allowed_signers:
+            exc.field = "allowed"
+        raise
+
+
+def cosign_decision(con: duckdb.DuckDBPyConnection, request: CosignRequest) -> CosignOutcome:
+    """Check the principal, load the key, co-sign and write (worker side; `con` is not needed)."""
+    del con
+    try:
+        reviewer = check_cosigner(request.reviewer)
+        signer = chosen_signer(request.key, request.key_path, request.passphrase)
+        written = cosign_as(
+            request.decision, signer, reviewer, allowed_signers=request.allowed_signers
+        )
+    except FieldProblem as problem:
+        return CosignOutcome(field=problem.field, message=problem.message)
+    except CosignRefused as exc:
+        return CosignOutcome(field=None, message=str(exc))
+    except InputError as exc:
+        if exc.field == "reviewer":
+            return CosignOutcome(field="reviewer", message=exc.message.removeprefix("reviewer "))
+        return CosignOutcome(field=exc.field, message=" / ".join(exc.lines()))
+    except EvaltuiError as exc:
+        return CosignOutcome(field=exc.field, message=" / ".join(exc.lines()))
     return CosignOutcome(written=written)

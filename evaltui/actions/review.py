@@ -13,9 +13,16 @@ import duckdb
 
 from evaltui.decision.log import read_log
 from evaltui.errors import EvaltuiError, NotFoundError
+from evaltui.review.noninferiority import DEFAULT_MARGIN
 from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, default_baseline, review_runs
 from evaltui.store.queries import RunInfo, experiments, get_run
+
+# How the app reviews, and what every decision's evidence is computed with (the app's decide form
+# drafts from the app's review, `evaltui decide` from a fresh one with these): the paired
+# statistics with the margin the canary's sequential test defaults to, so every pair says whether
+# the candidate is shown not worse by more than 2 points. `compare` asks for a margin (--margin).
+REVIEW_SETTINGS = PairedSettings(margin=DEFAULT_MARGIN)
 
 
 @dataclass(frozen=True, slots=True)

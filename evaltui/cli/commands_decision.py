@@ -7,7 +7,8 @@ commands start without it.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from evaltui.cli.options import (
     wait_option,
 )
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
-from evaltui.errors import CheckFailed, EvaltuiError, InputError
+from evaltui.errors import CheckFailed, InputError
 from evaltui.sanitize import visible
 from evaltui.settings import (
     ALLOWED_SIGNERS_ENV,
@@ -137,16 +138,9 @@ def decide_command(
     Refuses a run that is incomparable with the baseline, fails a guardrail or has evidence flags,
     unless --override REASON is given. Naming RUN is the explicit choice when several are eligible.
     """
-    from evaltui.decision.draft import prepare
+    from evaltui.actions.decide import check, draft_decision, sign, verify_command
     from evaltui.decision.log import log_path_for_store
-    from evaltui.decision.record import (
-        DecisionChoices,
-        DecisionRefused,
-        build_record,
-        check_choices,
-    )
-    from evaltui.decision.sshsig import keygen_verify_command
-    from evaltui.decision.writer import sign_and_write
+    from evaltui.decision.record import DecisionChoices, DecisionRefused
 
     choices = DecisionChoices(
         rollback_artifact=rollback,
@@ -159,47 +153,37 @@ def decide_command(
         override=override,
         chosen_explicitly=True,
     )
+    from evaltui.actions.verdicts import ledger_dir_for
+
     with open_store(store_path, read_only=True) as store:
-        draft = prepare(store.con, run, baseline)
+        draft = draft_decision(store.con, run, baseline, ledger_dir=ledger_dir_for(store.path))
         resolved_store = store.path
         team = store.team  # a team store's cache: the decision records its snapshot
     try:  # refuse before asking for a passphrase
-        check_choices(draft, choices)
+        check(draft, choices)
     except DecisionRefused as exc:  # naming RUN is an explicit choice: only an override answers
         raise DecisionRefused(
             exc.refusals,
             "pass --override REASON to decide anyway (the reason is recorded in the file)",
         ) from None
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
-    if not reviewer:
-        reviewer = _default_reviewer(signer)
-    record = build_record(
-        draft,
-        replace(choices, reviewer=reviewer),
-        team_store=None if team is None else {"uri": team.uri, "snapshots": team.snapshots},
-    )
-    written = sign_and_write(
-        record,
-        signer,
-        out,
-        name=name,
-        log_path=None if team is not None else log_path_for_store(resolved_store),
-    )
-    warnings = list(written.warnings)
-    if team is not None:  # the team's shared log instead of the file beside the store
-        from evaltui.actions.store import store_target
-        from evaltui.actions.team import log_decision
-
-        try:
-            log_decision(store_target(store_path) or team.uri, record, written)
-        except EvaltuiError as exc:
-            warnings.append(f"decision written, but not logged in the team store: {exc}")
-    for warning in warnings:
+    with _reviewer_option_named():
+        signed = sign(
+            draft,
+            choices,
+            signer,
+            out,
+            name=name,
+            log_path=log_path_for_store(resolved_store),
+            team=team,
+        )
+    written = signed.written
+    for warning in written.warnings:
         click.echo(f"evaltui: warning: {visible(warning, limit=ERROR_LINE_LIMIT)}", err=True)
     if as_json:
         emit_json(written.to_json())
         return
-    doc = record.doc
+    doc = signed.doc
     show = console()
     show.print(Text.assemble("wrote ", safe(written.json_path)))
     show.print(Text.assemble("wrote ", safe(written.sig_path)))
@@ -218,6 +202,14 @@ def decide_command(
             "" if doc["override"] is None else "; OVERRIDE recorded",
         )
     )
+    effect = draft.verdicts
+    if effect is not None and effect.applied:
+        show.print(
+            safe(
+                f"  verdicts: {len(effect.waivers)} waiver(s), {len(effect.relabels)} relabel(s); "
+                f"{effect.raw.status} before them, {effect.status} after"
+            )
+        )
     if draft.other_eligible:
         show.print(
             safe(f"  also eligible, recorded as considered: {', '.join(draft.other_eligible)}")
@@ -228,12 +220,13 @@ def decide_command(
             f"({written.signer_source})"
         )
     )
-    check = keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
-    show.print(safe(f"  check: {check}", limit=1000))
+    show.print(safe(f"  check: {verify_command(written)}", limit=1000))
 
 
 def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: bool) -> Signer:
-    from evaltui.decision.keys import PassphraseRequired, load_signer
+    """The signer of --key (default: the agent's only key, else ~/.ssh/id_*), its passphrase
+    from --passphrase-file, the environment or, on a terminal, a prompt."""
+    from evaltui.actions.signing import PassphraseNeeded, chosen_signer
 
     passphrase: str | None = None
     if passphrase_file is not None:
@@ -246,29 +239,38 @@ def _load_signer(key: Path | None, passphrase_file: Path | None, *, use_agent: b
     else:
         passphrase = key_passphrase()
     try:
-        return load_signer(key, passphrase, use_agent=use_agent)
-    except PassphraseRequired as exc:
+        return chosen_signer(None, key, passphrase, use_agent=use_agent)
+    except PassphraseNeeded as need:
         if not (sys.stdin.isatty() and sys.stderr.isatty()):
             raise InputError(
-                exc.path,
+                need.path,
                 "this key is protected by a passphrase: pass --passphrase-file FILE, set "
                 f"{PASSPHRASE_ENV}, add the key to ssh-agent (ssh-add), or run in a terminal "
                 "to be asked",
             ) from None
         asked = click.prompt(
-            f"passphrase for {exc.path}", hide_input=True, err=True, default="", show_default=False
+            f"passphrase for {need.path}", hide_input=True, err=True, default="", show_default=False
         )
-        return load_signer(exc.path, asked, use_agent=use_agent)
+        return chosen_signer(None, need.path, asked, use_agent=use_agent)
 
 
-def _default_reviewer(signer: Signer) -> str:
-    if signer.public_key.default_reviewer:
-        return signer.public_key.default_reviewer
-    raise InputError(
-        None,
-        "--reviewer is required: name the principal your key is listed under in allowed_signers "
-        f"(or set {REVIEWER_ENV}); the key has no one-word comment to use instead",
-    )
+@contextmanager
+def _reviewer_option_named() -> Iterator[None]:
+    """A missing reviewer, in the words of the command line (its option and variable)."""
+    from evaltui.actions.signing import FieldProblem
+
+    try:
+        yield
+    except FieldProblem as problem:
+        if problem.field != "reviewer":
+            raise
+        raise InputError(
+            None,
+            "--reviewer is required: name the principal your key is listed under in "
+            f"allowed_signers (or set {REVIEWER_ENV}); the key has no one-word comment to use "
+            "instead",
+            field="reviewer",
+        ) from None
 
 
 QUORUM_HELP = (
@@ -313,16 +315,16 @@ def cosign_command(
     signature does not hold, when you or your key already signed it, or when you are the run's
     author. `verify --quorum K` counts the signatures.
     """
-    from evaltui.decision.cosign import check_reviewer, cosign
+    from evaltui.actions.cosign import check_cosigner, cosign_as
 
     if revoked is not None and allowed_signers is None:
         raise click.UsageError("--revoked checks the decision's signer: give --allowed-signers too")
-    if reviewer:  # a bad principal is refused before a passphrase is asked for
-        reviewer = check_reviewer(reviewer)
+    principal = check_cosigner(reviewer or "")  # refused before a passphrase is asked for
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
-    if not reviewer:
-        reviewer = _default_reviewer(signer)
-    written = cosign(decision, signer, reviewer, allowed_signers=allowed_signers, revoked=revoked)
+    with _reviewer_option_named():
+        written = cosign_as(
+            decision, signer, principal, allowed_signers=allowed_signers, revoked=revoked
+        )
     if as_json:
         emit_json(written.to_json())
         return
@@ -383,6 +385,7 @@ def verify_command(
 
     Exit 0 valid, 1 rejected (the reason on stderr), 2 bad usage.
     """
+    from evaltui.actions.verdicts import ledger_dir_for
     from evaltui.decision.verify import verify_decision
 
     if allowed_signers is None:
@@ -398,6 +401,7 @@ def verify_command(
                 con=store.con,
                 revoked=revoked,
                 quorum=quorum,
+                ledger_dir=ledger_dir_for(store.path),
             )
     else:
         result = verify_decision(

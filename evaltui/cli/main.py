@@ -34,6 +34,7 @@ from evaltui.cli.commands_store import (
     runs_command,
     suites_command,
 )
+from evaltui.cli.commands_verdicts import verdict_command, verdicts_command
 from evaltui.cli.options import current_settings
 from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError, first_line
@@ -161,6 +162,8 @@ cli.add_command(cosign_command)
 cli.add_command(verify_command)
 cli.add_command(canary_check_command)
 cli.add_command(decisions_command)
+cli.add_command(verdict_command)
+cli.add_command(verdicts_command)
 cli.add_command(import_group)
 cli.add_command(drift_command)
 cli.add_command(trend_command)

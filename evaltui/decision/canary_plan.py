@@ -63,7 +63,7 @@ def sequential_rule(
     """The `sequential` object of the stop rule; None when the suite has no rate to watch."""
     plan = choices or CanaryPlanChoices()
     suite = draft.review.suite
-    rates = {m.name for m in suite.metrics if m.kind == "rate"}
+    rates = {m.name for m in suite.metrics if m.metric_kind.has_interval}
     baseline = draft.baseline
     metrics: dict[str, Any] = {}
     for name, higher in watched_rates(rates, invariants).items():

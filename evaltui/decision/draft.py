@@ -14,6 +14,8 @@ from typing import Any
 import duckdb
 
 from evaltui.contract.model import NO_GUARDRAILS_STATUS
+from evaltui.decision.verdicts import VerdictEffect, pair_effect
+from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
 
@@ -38,6 +40,14 @@ class DecisionDraft:
     run: RunReview
     refusals: tuple[Refusal, ...]
     eligible_run_ids: tuple[str, ...]  # comparable, evidence-clean, eligible candidates
+    # the pair's verdicts (waivers, relabels) and what they change; None: none were read
+    verdicts: VerdictEffect | None = None
+
+    @property
+    def review_status(self) -> str:
+        """The run's status with its verdicts applied (ELIGIBLE_WITH_WAIVERS when only they
+        make it pass): what the record's `review_status` says and a replay must reproduce."""
+        return self.run.status if self.verdicts is None else self.verdicts.status
 
     @property
     def baseline(self) -> RunReview:
@@ -74,8 +84,12 @@ def is_eligible_candidate(review: RunReview) -> bool:
     return not review.is_baseline and review.eligible and not review.evidence
 
 
-def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
+def refusals_for(review: RunReview, verdicts: VerdictEffect | None = None) -> tuple[Refusal, ...]:
+    """Why the run may not be promoted without an override; with `verdicts`, the guardrails are
+    judged after the pair's waivers and relabels."""
     out = []
+    verdict = review.verdict if verdicts is None else verdicts.after
+    status = review.status if verdicts is None else verdicts.status
     if review.run.incomplete is not None:
         out.append(
             Refusal("incomplete", f"{review.run_id} did not finish: {review.run.incomplete}")
@@ -87,7 +101,7 @@ def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
                 "incomparable", f"{review.run_id} is not comparable with the baseline: {fields}"
             )
         )
-    if review.status == NO_GUARDRAILS_STATUS:
+    if status == NO_GUARDRAILS_STATUS:
         out.append(
             Refusal(
                 "guardrail",
@@ -95,12 +109,13 @@ def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
                 "no guardrail on quality (give one in a gates file)",
             )
         )
-    elif not review.verdict.eligible:
+    elif not verdict.eligible:
         failed = ", ".join(
             f"{o.predicate} (observed {'undefined' if o.observed is None else o.observed})"
-            for o in review.verdict.failed
+            for o in verdict.failed
         )
-        out.append(Refusal("guardrail", f"{review.run_id} is {review.status}: fails {failed}"))
+        after = "" if verdicts is None or not verdicts.applied else " after its verdicts"
+        out.append(Refusal("guardrail", f"{review.run_id} is {status}{after}: fails {failed}"))
     if review.evidence:
         out.append(
             Refusal(
@@ -113,12 +128,16 @@ def refusals_for(review: RunReview) -> tuple[Refusal, ...]:
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, run_id: str, baseline_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    baseline_id: str | None = None,
+    settings: PairedSettings = PairedSettings(),  # noqa: B008 - frozen, safe as a default
 ) -> DecisionDraft:
     """Review `run_id` and the rest of the baseline's experiment against the baseline.
 
     The baseline defaults to the run's experiment's earliest run (what the CLI does; the app
-    passes its pinned baseline).
+    passes its pinned baseline). `settings` are the paired statistics' (the application layer
+    passes the ones the app reviews with, so both surfaces record the same evidence).
     """
     run = get_run(con, run_id)
     if baseline_id is None:
@@ -129,11 +148,13 @@ def prepare(
     ]
     if run_id not in ids and run_id != baseline_id:
         ids.append(run_id)
-    return draft_for(review_runs(con, baseline_id, ids), run_id)
+    review = review_runs(con, baseline_id, ids, settings)
+    return draft_for(review, run_id, pair_effect(con, review, run_id))
 
 
-def draft_for(review: Review, run_id: str) -> DecisionDraft:
-    """The draft for `run_id` from a review that holds it (the app passes its pinned review)."""
+def draft_for(review: Review, run_id: str, verdicts: VerdictEffect | None = None) -> DecisionDraft:
+    """The draft for `run_id` from a review that holds it (the app passes its pinned review),
+    with the pair's verdicts when given (`verdicts.pair_effect`)."""
     chosen = review.get(run_id)
     eligible = tuple(r.run_id for r in review.runs if is_eligible_candidate(r))
-    return DecisionDraft(review, chosen, refusals_for(chosen), eligible)
+    return DecisionDraft(review, chosen, refusals_for(chosen, verdicts), eligible, verdicts)

@@ -25,6 +25,7 @@ from evaltui.contract.suite import parse_predicate
 from evaltui.decision.canary_plan import CanaryPlanChoices, sequential_rule
 from evaltui.decision.canonical import canonical_form
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, is_eligible_candidate
+from evaltui.decision.quorum import WAIVERS_STATUS
 from evaltui.errors import CheckFailed, InputError
 from evaltui.review.report import RunReview
 
@@ -237,7 +238,7 @@ def build_record(
         "artifact": run.run.artifact,
         "alias": checked.alias,
         "status": checked.status,
-        "review_status": run.status,
+        "review_status": draft.review_status,
         "comparable": run.comparable,
         "rollback_artifact": checked.rollback_artifact,
         "limitation": checked.limitation,
@@ -262,6 +263,8 @@ def build_record(
                 for name, sid in sorted(dict(team_store["snapshots"]).items())
             },
         }
+    if draft.verdicts is not None and (draft.verdicts.applied or draft.verdicts.heads):
+        doc["verdicts"] = draft.verdicts.to_json()  # absent: no ledger had any verdict
     plain_doc, data = canonical_form(doc)
     return DecisionRecord(plain_doc, data)
 
@@ -409,6 +412,7 @@ def validate_record(doc: Any) -> list[str]:
         isinstance(suite.get("suite_id"), str) and isinstance(suite.get("fingerprints"), dict)
     ):
         problems.append("field 'suite' needs suite_id and fingerprints")
+    problems += _verdict_problems(doc)
     invariants = doc.get("monitored_invariants")
     if isinstance(invariants, list):
         if not invariants:
@@ -416,4 +420,59 @@ def validate_record(doc: Any) -> list[str]:
         for text in invariants:
             if not isinstance(text, str) or parse_predicate(text) is None:
                 problems.append(f"monitored invariant {text!r} is not `metric OP number`")
+    return problems
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _verdict_problems(doc: Mapping[str, Any]) -> list[str]:
+    """The optional `verdicts` section (docs/decision-file.md): its shape, and that a decision
+    whose review status is ELIGIBLE_WITH_WAIVERS applies at least one waiver or relabel."""
+    verdicts = doc.get("verdicts")
+    if verdicts is None:
+        if doc.get("review_status") == WAIVERS_STATUS:
+            return [f"review_status {WAIVERS_STATUS} without the verdicts it rests on"]
+        return []
+    if not isinstance(verdicts, dict):
+        return ["field 'verdicts' has the wrong type"]
+    problems = []
+    for name, kind in (
+        ("ledger_heads", dict),
+        ("raw", dict),
+        ("after", dict),
+        ("waivers", list),
+        ("relabels", list),
+        ("status", str),
+    ):
+        if not isinstance(verdicts.get(name), kind):
+            problems.append(f"verdicts.{name} is missing or has the wrong type")
+    heads = verdicts.get("ledger_heads")
+    for reviewer, head in heads.items() if isinstance(heads, dict) else []:
+        if not (
+            isinstance(head, dict)
+            and isinstance(head.get("seq"), int)
+            and isinstance(head.get("hash"), str)
+            and _HEX64.fullmatch(head["hash"])
+        ):
+            problems.append(f"verdicts.ledger_heads.{reviewer} needs seq and a 64-digit hash")
+    for key, extra in (("waivers", "expires"), ("relabels", "proposed_route")):
+        items = verdicts.get(key)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            where = f"verdicts.{key}[{index}]"
+            if not isinstance(item, dict):
+                problems.append(f"{where} must be an object")
+                continue
+            for name in ("case_id", "reviewer", "reason", "hash"):
+                if not isinstance(item.get(name), str) or not item[name].strip():
+                    problems.append(f"{where}.{name} must be a non-empty string")
+            if extra not in item:
+                problems.append(f"{where} needs {extra}")
+    applied = sum(
+        len(verdicts.get(k) or [])
+        for k in ("waivers", "relabels")
+        if isinstance(verdicts.get(k), list)
+    )
+    if doc.get("review_status") == WAIVERS_STATUS and not applied:
+        problems.append(f"review_status {WAIVERS_STATUS} but no waiver or relabel is recorded")
     return problems

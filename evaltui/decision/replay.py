@@ -3,18 +3,28 @@
 The suite the decision rests on must still have the recorded fingerprints, and the source run,
 reviewed against the recorded baseline, must still earn the recorded status, comparability and
 evidence flags. Each disagreement is its own check with its own message.
+
+A decision that carries its pair's verdicts (`verdicts`: waivers, relabels, ledger heads) is
+replayed with them: each reviewer's recorded ledger head and each applied verdict must still be in
+the ledgers (`ledger_dir`, read afresh; a damaged ledger fails the check), and the status is
+recomputed from the store's cells with the recorded waivers and relabels applied
+(`decision/verdicts.py`), which must give the recorded `review_status` again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from evaltui.decision.ledger import read_ledgers
+from evaltui.decision.verdicts import Applied, effect_of
 from evaltui.errors import NotFoundError
 from evaltui.review.report import default_baseline, review_runs
+from evaltui.store import queries_verdicts
 from evaltui.store.queries import get_run, get_suites
 
 
@@ -50,7 +60,9 @@ def skipped(name: str, message: str) -> Check:
     return Check(name, "skip", "skipped", message)
 
 
-def replay(con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any]) -> list[Check]:
+def replay(
+    con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any], ledger_dir: Path | None = None
+) -> list[Check]:
     suite_doc = doc["suite"]
     suite_id = str(suite_doc["suite_id"])
     recorded: dict[str, Any] = dict(suite_doc["fingerprints"])
@@ -88,18 +100,38 @@ def replay(con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any]) -> list[Check
     try:  # only the source run against the baseline: its status, contract and flags
         source = get_run(con, run_id)
         baseline_id = baseline_id or default_baseline(con, source.experiment)
-        run = review_runs(con, baseline_id, [run_id]).get(run_id)
+        review = review_runs(con, baseline_id, [run_id])
+        run = review.get(run_id)
     except NotFoundError as exc:
         checks.append(failed("replay.run", "replay_run_missing", f"cannot replay: {exc}"))
         return checks
-    if run.status == doc["review_status"]:
-        checks.append(passed("replay.status", f"{run_id} still earns {run.status}"))
+    status = run.status
+    verdicts = doc.get("verdicts")
+    if isinstance(verdicts, Mapping):
+        applied = _recorded_applied(verdicts)
+        checks.append(_ledger_check(con, verdicts, applied, ledger_dir))
+        effect = effect_of(con, review, run, applied, {})
+        status = effect.status
+        if len(effect.applied) != len(applied):
+            gone = sorted({a.case_id for a in applied} - {a.case_id for a in effect.applied})
+            checks.append(
+                failed(
+                    "replay.verdicts",
+                    "replay_verdict_case_missing",
+                    f"{len(gone)} judged case(s) are no longer in suite {suite_id}: "
+                    + ", ".join(gone[:5]),
+                )
+            )
+    with_verdicts = " with its recorded verdicts" if isinstance(verdicts, Mapping) else ""
+    if status == doc["review_status"]:
+        checks.append(passed("replay.status", f"{run_id} still earns {status}{with_verdicts}"))
     else:
         checks.append(
             failed(
                 "replay.status",
                 "replay_status_changed",
-                f"{run_id} now earns {run.status}, the decision recorded {doc['review_status']}",
+                f"{run_id} now earns {status}{with_verdicts}, the decision recorded "
+                f"{doc['review_status']}",
             )
         )
     was_comparable = bool(doc["comparable"])
@@ -134,6 +166,56 @@ def replay(con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any]) -> list[Check
             )
         )
     return checks
+
+
+def _recorded_applied(verdicts: Mapping[str, Any]) -> list[Applied]:
+    out = []
+    for kind, key in (("waive", "waivers"), ("relabel", "relabels")):
+        for item in verdicts.get(key) or []:
+            out.append(Applied.from_json(kind, item))
+    return out
+
+
+def _ledger_check(
+    con: duckdb.DuckDBPyConnection,
+    verdicts: Mapping[str, Any],
+    applied: list[Applied],
+    ledger_dir: Path | None,
+) -> Check:
+    """The recorded ledger heads and applied verdicts are still in the reviewers' ledgers."""
+    name = "replay.ledgers"
+    if ledger_dir is None:
+        return skipped(name, "no ledger folder to check the verdicts' heads against")
+    problems = read_ledgers(con, ledger_dir)
+    if problems:
+        return failed(name, "replay_ledger_damaged", f"a ledger is damaged: {problems[0].render()}")
+    heads = verdicts.get("ledger_heads") or {}
+    missing = [
+        f"{reviewer} line {head.get('seq')}"
+        for reviewer, head in sorted(heads.items())
+        if not queries_verdicts.head_present(
+            con, str(reviewer), int(head.get("seq", 0)), str(head.get("hash", ""))
+        )
+    ]
+    if missing:
+        return failed(
+            name,
+            "replay_ledger_head_missing",
+            f"the ledgers in {ledger_dir} no longer hold the heads the decision used: "
+            + ", ".join(missing),
+        )
+    present = queries_verdicts.events_present(con, [a.hash for a in applied])
+    lost = [a.case_id for a in applied if a.hash not in present]
+    if lost:
+        return failed(
+            name,
+            "replay_verdict_missing",
+            f"{len(lost)} applied verdict(s) are not in the ledgers: " + ", ".join(lost[:5]),
+        )
+    return passed(
+        name,
+        f"{len(heads)} ledger head(s) and {len(applied)} applied verdict(s) found in {ledger_dir}",
+    )
 
 
 def _flag_keys(flags: Any) -> set[tuple[str, str]]:

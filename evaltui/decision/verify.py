@@ -157,6 +157,7 @@ def verify_decision(
     now: datetime | None = None,
     revoked: Path | None = None,
     quorum: int | None = None,
+    ledger_dir: Path | None = None,
 ) -> Verification:
     """Run every check. A missing decision, allowed_signers or revocation file raises (bad usage);
     every failed check, a missing signature included, is in the result.
@@ -164,7 +165,8 @@ def verify_decision(
     With `quorum` K (or for a decision with waivers, which needs 2 whatever K is), the
     co-signatures beside the decision are checked one by one exactly as the decision's own
     signature, and the `quorum` check passes when K distinct signers other than the run's author
-    signed (quorum.py)."""
+    signed (quorum.py). `ledger_dir`: the verdict ledgers a replay checks the decision's
+    verdicts against (replay.py)."""
     decision_path = Path(decision_path)
     sig_path = Path(signature_path) if signature_path else signature_path_for(decision_path)
     data = read_decision_bytes(decision_path)
@@ -213,7 +215,7 @@ def verify_decision(
     elif record is None:
         checks.append(skipped("replay", "needs the decision's fields"))
     else:
-        checks += replay(con, record)
+        checks += replay(con, record, ledger_dir)
     return Verification(
         decision_path,
         sig_path,

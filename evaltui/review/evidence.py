@@ -24,9 +24,6 @@ from evaltui.store.queries import RunCopy, RunInfo, SuiteInfo
 
 COPIED = "copied_evidence"
 
-RATE_TOLERANCE = 1e-3  # logged rates are often rounded to three decimals
-COUNT_TOLERANCE = 1e-9
-
 
 @dataclass(frozen=True, slots=True)
 class EvidenceFlag:
@@ -175,11 +172,11 @@ def evidence_flags(
 
 def agrees(spec: MetricSpec, logged: float, actual: float | int | None) -> bool:
     """Does a logged metric value match the one its per-case routes give? An undefined
-    recomputed value (a rate over no cases) never does; rates are allowed their rounding."""
+    recomputed value (a rate over no cases) never does; the metric's kind says how far a logged
+    value may sit from it (a rate is allowed its rounding)."""
     if actual is None:
         return False
-    tolerance = COUNT_TOLERANCE if spec.kind == "count" else RATE_TOLERANCE
-    return math.isclose(logged, actual, rel_tol=0.0, abs_tol=tolerance)
+    return math.isclose(logged, actual, rel_tol=0.0, abs_tol=spec.metric_kind.tolerance)
 
 
 def _fmt(value: float | int | None) -> str:

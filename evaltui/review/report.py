@@ -272,7 +272,7 @@ def review_runs(
             intervals={
                 m.name: proportion(*counts[run.run_id][m.name], settings.confidence)
                 for m in suite.metrics
-                if m.kind == "rate"
+                if m.metric_kind.has_interval
             },
         )
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from evaltui.contract.metric_kinds import METRIC_KINDS
 from evaltui.contract.model import MetricSpec
 from evaltui.errors import NotFoundError
 from evaltui.plural import count
@@ -30,6 +31,8 @@ from evaltui.review.metrics import Number, metric_values
 from evaltui.review.paired import StatWarning
 from evaltui.review.stats import DEFAULT_CONFIDENCE, Proportion, proportion
 from evaltui.store.queries import get_suites, list_runs
+
+LOGGED = "logged"  # a trend's kind when no suite declares the metric: the logged values
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +72,16 @@ class TrendPoint:
 class MetricTrend:
     experiment: str
     metric: str
-    kind: Literal["count", "rate", "logged"]
+    kind: str  # the metric's kind (`contract.metric_kinds`), or "logged" (no suite declares it)
     source: Literal["recomputed", "logged"]
     points: tuple[TrendPoint, ...]  # oldest first, incomparable runs included (marked)
     warnings: tuple[StatWarning, ...]
     baseline: str = ""  # the run comparability is judged against
+
+    @property
+    def has_interval(self) -> bool:
+        """Its points carry a Wilson interval (the metric's kind is a proportion)."""
+        return self.kind in METRIC_KINDS and METRIC_KINDS[self.kind].has_interval
 
     @property
     def line(self) -> tuple[TrendPoint, ...]:
@@ -158,10 +166,9 @@ def metric_trend(
         if run.run_id != base.run_id
     }
     source: Literal["recomputed", "logged"] = "recomputed" if declared else "logged"
-    kinds = {spec.kind for spec in declared.values()}
-    kind: Literal["count", "rate", "logged"] = (
-        "logged" if not declared else ("rate" if "rate" in kinds else "count")
-    )
+    # the kind drawn: one with an interval when any suite declares the metric so (a proportion)
+    kinds = sorted({spec.metric_kind for spec in declared.values()}, key=lambda k: k.name)
+    kind = max(kinds, key=lambda k: k.has_interval).name if kinds else LOGGED
     points = tuple(
         TrendPoint(
             run_id=run.run_id,

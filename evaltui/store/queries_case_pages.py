@@ -14,11 +14,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from evaltui.store import queries_verdicts
 from evaltui.store.queries import RunInfo
 from evaltui.store.queries_cases import OUTCOMES, CaseFilter, filter_conditions, pair_query
 from evaltui.store.scratch import drop_table, new_table_name
@@ -91,8 +93,19 @@ class PairCases:
         """
         where = where or CaseFilter()
         conditions, params = filter_conditions(where, self.run, self.baseline)
+        ids = (self.run.run_id, self.baseline.run_id if self.baseline else None)
+        if where.unjudged_only:
+            conditions.append("NOT correct")
+            if self.baseline is not None:  # unpaired, no verdict applies: every failure
+                judged, judged_params = queries_verdicts.judged_cases_sql(
+                    con, self.run.run_id, self.baseline.run_id, _today()
+                )
+                conditions.append(f"case_id NOT IN ({judged})")
+                params += judged_params
         if not conditions:
-            return CaseView(self.table, where, self.total, self.failures, self.paired, owned=False)
+            return CaseView(
+                self.table, where, self.total, self.failures, self.paired, owned=False, pair_ids=ids
+            )
         table = new_table_name(con, "view")
         con.execute(
             f"""CREATE TABLE {table} AS
@@ -101,7 +114,7 @@ class PairCases:
             params,
         )
         total, failures = _counts(con, table)
-        return CaseView(table, where, total, failures, self.paired, owned=True)
+        return CaseView(table, where, total, failures, self.paired, owned=True, pair_ids=ids)
 
     def slices(self, con: duckdb.DuckDBPyConnection) -> list[SliceCount]:
         """Every slice of the pair with its case and failure counts, by name."""
@@ -126,6 +139,8 @@ class _ViewCache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.failure_rows: np.ndarray | None = None
+        # the unjudged failures' rows, and the verdict tables' generation they were read at
+        self.unjudged: tuple[int, np.ndarray] | None = None
         self.pages: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
 
 
@@ -139,6 +154,7 @@ class CaseView:
     failures: int
     paired: bool
     owned: bool  # False when this is the pair's own table, which the view must not drop
+    pair_ids: tuple[str, str | None] | None = None  # (run, baseline): whose verdicts count here
     _cache: _ViewCache = field(default_factory=_ViewCache, compare=False, repr=False)
 
     def page(self, con: duckdb.DuckDBPyConnection, start: int, count: int) -> pa.Table:
@@ -170,14 +186,59 @@ class CaseView:
             cache.failure_rows = np.asarray(found, dtype=np.int64)
         return cache.failure_rows
 
-    def step_failure(self, con: duckdb.DuckDBPyConnection, row: int, steps: int) -> int | None:
-        """The row `steps` failures after `row` (before it when negative), or the farthest there is.
+    def unjudged_failure_rows(self, con: duckdb.DuckDBPyConnection) -> np.ndarray:
+        """The rows of failures no counting verdict judges yet, ascending (`queries_verdicts.
+        judged_cases_sql`: the one definition). Read again whenever a verdict was loaded or
+        recorded since; unpaired, every failure is unjudged (verdicts are on a pair's cases)."""
+        run, baseline = self.pair_ids or ("", None)
+        if baseline is None:
+            return self.failure_rows(con)
+        cache, seen = self._cache, queries_verdicts.generation
+        found = cache.unjudged
+        if found is not None and found[0] == seen:
+            return found[1]
+        if found is not None:  # verdicts recorded since: drop their rows (a reload: read all)
+            judged = queries_verdicts.judged_since(con, found[0], run, baseline)
+            if judged is not None:
+                array = found[1]
+                if judged:
+                    gone = con.execute(
+                        f"SELECT row FROM {self.table} WHERE case_id IN "
+                        "(SELECT unnest(?::VARCHAR[]))",
+                        [judged],
+                    ).fetchnumpy()["row"]
+                    array = array[~np.isin(array, np.asarray(gone, dtype=np.int64))]
+                cache.unjudged = (seen, array)
+                return array
+        sql, params = queries_verdicts.judged_cases_sql(con, run, baseline, _today())
+        rows = con.execute(
+            f"""SELECT row FROM {self.table}
+                WHERE NOT correct AND case_id NOT IN ({sql}) ORDER BY row""",
+            params,
+        ).fetchnumpy()["row"]
+        array = np.asarray(rows, dtype=np.int64)
+        cache.unjudged = (seen, array)
+        return array
 
-        None when there is no failure at all in that direction.
+    def _failures(self, con: duckdb.DuckDBPyConnection, unjudged_only: bool) -> np.ndarray:
+        return self.unjudged_failure_rows(con) if unjudged_only else self.failure_rows(con)
+
+    def step_failure(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        row: int,
+        steps: int,
+        *,
+        unjudged_only: bool = False,
+    ) -> int | None:
+        """The row `steps` failures after `row` (before it when negative), or the farthest there is;
+        with `unjudged_only`, only failures no counting verdict judges yet are stepped through.
+
+        None when there is no (unjudged) failure at all in that direction.
         """
         if steps == 0:
             return row
-        rows = self.failure_rows(con)
+        rows = self._failures(con, unjudged_only)
         if steps > 0:
             first = int(np.searchsorted(rows, row, side="right"))  # first failure after `row`
             if first >= len(rows):
@@ -188,18 +249,31 @@ class CaseView:
             return None
         return int(rows[max(before + steps, 0)])
 
-    def failures_before(self, con: duckdb.DuckDBPyConnection, row: int) -> int:
-        """How many failures come before `row` (so a failure at `row` is number this + 1)."""
-        return int(np.searchsorted(self.failure_rows(con), row, side="left"))
+    def failures_before(
+        self, con: duckdb.DuckDBPyConnection, row: int, *, unjudged_only: bool = False
+    ) -> int:
+        """How many (unjudged) failures come before `row` (a failure at `row` is number this + 1)."""
+        return int(np.searchsorted(self._failures(con, unjudged_only), row, side="left"))
 
-    def prefetch(self, con: duckdb.DuckDBPyConnection, row: int, steps: int, count: int) -> None:
+    def unjudged_count(self, con: duckdb.DuckDBPyConnection) -> int:
+        return len(self.unjudged_failure_rows(con))
+
+    def prefetch(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        row: int,
+        steps: int,
+        count: int,
+        *,
+        unjudged_only: bool = False,
+    ) -> None:
         """Fetch into the cache the `count`-row page of the failure `steps` away from `row`.
 
         Run after a jump, so that the next keypress in the same direction finds its page here.
         Quietly does nothing once the view has been dropped.
         """
         try:
-            target = self.step_failure(con, row, steps)
+            target = self.step_failure(con, row, steps, unjudged_only=unjudged_only)
             if target is not None:
                 self.page(con, (target // count) * count, count)
         except duckdb.CatalogException:
@@ -232,6 +306,10 @@ class CaseView:
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         if self.owned:
             drop_table(con, self.table)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _counts(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:

@@ -26,6 +26,9 @@ class CaseFilter:
     outcome: str | None = None
     split: str | None = None
     text: str | None = None  # substring of case id, slice, routes or output (case-insensitive)
+    # failures no counting verdict judges yet (the case pager's views only: `PairCases.view`
+    # reads the verdict tables; `fetch_cases` refuses it)
+    unjudged_only: bool = False
 
 
 def outcome_sql(candidate: str, baseline: str, expected: str) -> str:
@@ -126,6 +129,10 @@ def fetch_cases(
     Unpaired, the rows have no `baseline_route` or `outcome` column.
     """
     sql, params = pair_query(run, baseline)
+    if where is not None and where.unjudged_only:
+        raise InputError(
+            None, "the unjudged filter is the app's; list verdicts with `evaltui verdicts`"
+        )
     conditions, filter_params = filter_conditions(where or CaseFilter(), run, baseline)
     hidden = "position" if baseline is not None else "position, baseline_route, outcome"
     query = (

@@ -5,14 +5,23 @@ new numbered view built in a worker (`actions.cases.apply_filter`), which replac
 the same case (or the next one that passes). `n`/`]` and `N`/`[` ask the view for the next or
 previous failure: one indexed query each, whatever the number of cases. Presses made while a jump
 is under way are added up and sent as one jump of several failures, so none is lost.
+
+Verdicts (a paired list only): `v` opens the verdict form on the highlighted case. The ledgers
+are read once when the pair opens (`actions.verdicts.load_verdicts`); each page of rows comes
+with its cases' current verdicts, drawn as a mark after the failure mark. After a verdict is
+recorded, only that case's verdict and the pair's progress ("12 of 40 failures judged", in the
+title) are fetched again, never the whole list. `u` makes `n`/`N` skip failures already judged;
+`U` filters the list to the failures not judged yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -23,18 +32,24 @@ from textual.widgets import Input, Static
 
 from evaltui.actions.cases import (
     PAGE,
-    CaseRow,
-    Jump,
     OpenedPair,
     ViewData,
     apply_filter,
     drop_opened,
     drop_view,
     failure_number,
-    jump,
-    load_page,
     open_pair,
 )
+from evaltui.actions.judging import (
+    Judged,
+    JudgedJump,
+    JudgedRows,
+    judged_cases,
+    judged_jump,
+    load_judged_page,
+    read_ledgers,
+)
+from evaltui.actions.verdicts import VerdictEvent, ledger_dir_for
 from evaltui.plural import count
 from evaltui.store.queries import RunInfo
 from evaltui.store.queries_case_pages import CaseView, PairCases, SliceCount
@@ -43,7 +58,7 @@ from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
 from evaltui.tui.screens.choice import Choice, ChoiceModal
 from evaltui.tui.stats_text import compact, power_line
-from evaltui.tui.text import plain, safe
+from evaltui.tui.text import elide, plain, safe
 from evaltui.tui.widgets.case_list import OUTCOME_LABELS, CaseList
 from evaltui.tui.widgets.keys_footer import KeysFooter
 from evaltui.tui.widgets.safe_input import SafeInput
@@ -55,6 +70,10 @@ PREV = "previous failure (also [)"
 TEXT = "filter by text in the case id, slice, routes or either output (enter applies, esc leaves)"
 OUTCOME = "filter by outcome: fixed, broken, both right, both wrong, missing"
 SUMMARY = "hide or show the route transition summary and the paired statistics line"
+VERDICT = "record a verdict on the highlighted case: confirm, waive, relabel or note"
+UNJUDGED_STEPS = "n/N step through the failures not judged yet only (toggle)"
+UNJUDGED_FILTER = "show only the failures not judged yet (the list as it was when filtered)"
+VERDICT_ACTIONS = ("verdict", "toggle_unjudged_steps", "toggle_unjudged_filter")
 TEXT_FILTER_DELAY = 0.3  # seconds of typing pause before the text filter is applied
 ALL = "\x00all"  # picker value meaning "no filter" (cannot be a real slice name from the store)
 
@@ -70,7 +89,9 @@ class CasesScreen(ReviewScreen):
         "shared cases, whatever the filters): the exact-route difference with its bootstrap "
         "interval, the exact McNemar p, the Holm-adjusted p when several candidates are ranked, "
         "the verdict and how many warnings the side-by-side screen lists. Filters combine; `x` "
-        "clears them all."
+        "clears them all. The mark after ✗ is the case's verdict: ✓ confirm, W waive, R relabel, "
+        "• note; `~` (dim) a verdict that no longer counts (its suite changed since, or the "
+        "waiver expired). The title counts the pair's failures with a verdict that counts."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", key_display="esc", tooltip=BACK, id="back"),
@@ -98,6 +119,23 @@ class CasesScreen(ReviewScreen):
             id="failures_only",
         ),
         Binding("slash", "text_filter", "filter", key_display="/", tooltip=TEXT, id="search"),
+        Binding("v", "verdict", "verdict", tooltip=VERDICT, id="verdict"),
+        Binding(
+            "u",
+            "toggle_unjudged_steps",
+            "unjudged n/N",
+            show=False,
+            tooltip=UNJUDGED_STEPS,
+            id="unjudged_steps",
+        ),
+        Binding(
+            "U",
+            "toggle_unjudged_filter",
+            "unjudged only",
+            show=False,
+            tooltip=UNJUDGED_FILTER,
+            id="unjudged_only",
+        ),
         Binding(
             "s",
             "pick_slice",
@@ -156,6 +194,14 @@ class CasesScreen(ReviewScreen):
         self._text_timer: Timer | None = None
         self._failure_label = ""
         self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
+        self.progress: tuple[int, int] | None = None  # (failures judged, failures) of the pair
+        self.unjudged_steps = False  # n/N skip the failures already judged
+        self.routes: list[str] = []  # the pair's routes (the verdict form suggests them)
+
+    @property
+    def ledger_dir(self) -> Path:
+        """The folder of the reviewers' verdict ledgers, beside the store."""
+        return ledger_dir_for(self.review_app.store.path).absolute()
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -175,18 +221,47 @@ class CasesScreen(ReviewScreen):
         yield CaseList(id="cases")
         yield KeysFooter()
 
-    def title_text(self) -> Text:
-        parts: list[Text | str | tuple[str, str]] = [
-            ("cases  ", "bold"),
-            safe(self.run.run_id, "bold", limit=40),
-        ]
-        if self.baseline is not None:
-            parts += ["  vs  ", safe(self.baseline.run_id, limit=40), " (baseline)"]
+    def title_text(self, width: int | None = None) -> Text:
+        """The title; on a paired list it ends with the review progress, which a narrow
+        terminal keeps by shortening the run ids first."""
+        if self.baseline is None:
+            parts: list[Text | str | tuple[str, str]] = [
+                ("cases  ", "bold"),
+                safe(self.run.run_id, "bold", limit=40),
+                f"  · {self.unpaired_reason}",
+            ]
+            if self.view is not None:
+                parts += [f" · {self.view.total:,} shown · {count(self.view.failures, 'failure')}"]
+            return Text.assemble(*parts)
+        progress = Text()
+        if self.progress is not None:
+            judged, failures = self.progress
+            progress.append(" · ")
+            progress.append(f"{judged:,} of {count(failures, 'failure')} judged", "bold")
+        elif self.view is not None:
+            progress.append(f" · {count(self.view.failures, 'failure')}")
+        shown = f" · {self.view.total:,} shown" if self.view is not None else ""
+        run_id, base_id = plain(self.run.run_id, limit=40), plain(self.baseline.run_id, limit=40)
+        room = (width or 200) - 2  # the title's padding
+        # what goes first when the line is too narrow: "(baseline)", "N shown", then the ids
+        # are shortened in the middle; the progress always stays
+        for note, count_shown in ((" (baseline)", True), ("", True), ("", False)):
+            tail = (shown if count_shown else "") + progress.plain
+            if 13 + cell_len(run_id + base_id + note + tail) <= room:
+                break
         else:
-            parts += [f"  · {self.unpaired_reason}"]
-        if self.view is not None:
-            parts += [f" · {self.view.total:,} shown · {count(self.view.failures, 'failure')}"]
-        return Text.assemble(*parts)
+            each = max(4, (room - 13 - progress.cell_len) // 2)
+            run_id, base_id = elide(run_id, each), elide(base_id, each)
+        title = Text.assemble(("cases  ", "bold"), (run_id, "bold"), "  vs  ", base_id, note)
+        if count_shown:
+            title.append(shown)
+        return title + progress
+
+    def show_title(self) -> None:
+        self.query_one("#cases-title", Static).update(self.title_text(self.size.width or None))
+
+    def on_resize(self) -> None:
+        self.show_title()
 
     def stats_text(self) -> Text:
         """The pair's paired statistics in one line (over all its cases, whatever the filters)."""
@@ -198,6 +273,16 @@ class CasesScreen(ReviewScreen):
 
     def on_mount(self) -> None:
         self.query_one("#text-filter", Input).display = False
+        if self.baseline is not None:
+            self.case_list.verdicts = {}  # the mark column has room for verdicts from the start
+            self.fetch(
+                self.ledgers_read,
+                read_ledgers,
+                self.ledger_dir,
+                self.run.run_id,
+                self.baseline.run_id,
+                group="ledgers",
+            )
         self.fetch(
             self.pair_opened,
             open_pair,
@@ -225,6 +310,7 @@ class CasesScreen(ReviewScreen):
             t.target for t in opened.data.transitions
         }
         self.case_list.route_width = max((len(r) for r in routes if r), default=8)
+        self.routes = sorted(r for r in routes if r)
         self.show_view(opened.data)
         if self.initial_step and not opened.data.view.failures:
             # `n` asked for a failure and there is none: say so and stay where the reviewer was
@@ -240,7 +326,16 @@ class CasesScreen(ReviewScreen):
         if self.initial_step and opened.data.view.failures:
             start = -1 if self.initial_step > 0 else opened.data.view.total
             self._jumping = True
-            self.fetch(self.jumped, jump, opened.data.view, start, self.initial_step, group="jump")
+            self.fetch(
+                self.jumped,
+                judged_jump,
+                opened.data.view,
+                start,
+                self.initial_step,
+                self.judged_pair,
+                False,
+                group="jump",
+            )
         elif self._queued_steps:
             steps, self._queued_steps = self._queued_steps, 0
             self.action_step(steps)
@@ -258,7 +353,7 @@ class CasesScreen(ReviewScreen):
         self.query_one(TransitionSummary).show(
             data.transitions, paired=data.view.paired, outcomes=data.outcomes
         )
-        self.query_one("#cases-title", Static).update(self.title_text())
+        self.show_title()
         self.update_filter_bar()
 
     def fetch_failed(self, error: BaseException | None) -> None:
@@ -266,19 +361,69 @@ class CasesScreen(ReviewScreen):
         self._queued_steps = 0
         self.update_filter_bar()
 
+    @property
+    def judged_pair(self) -> tuple[str, str] | None:
+        """(run, baseline) once the ledgers were read: pages then come with their verdicts."""
+        if self.baseline is None or self.progress is None:
+            return None
+        return self.run.run_id, self.baseline.run_id
+
     @on(CaseList.RowsWanted)
     def rows_wanted(self, event: CaseList.RowsWanted) -> None:
         if self.view is None or event.generation != self.generation:
             return
         generation = event.generation
+        pair = self.judged_pair
 
-        def arrived(rows: list[CaseRow] | None) -> None:
-            if rows is not None:
-                self.case_list.add_rows(generation, event.start, rows)
+        def arrived(page: JudgedRows) -> None:
+            if page.rows is not None:
+                if pair is not None:
+                    self.case_list.set_verdicts(page.verdicts, [r.case_id for r in page.rows])
+                self.case_list.add_rows(generation, event.start, page.rows)
 
         self.fetch(
-            arrived, load_page, self.view, event.start, event.count, group="pages", exclusive=False
+            arrived,
+            load_judged_page,
+            self.view,
+            event.start,
+            event.count,
+            pair,
+            group="pages",
+            exclusive=False,
         )
+
+    def ledgers_read(self, found: Judged) -> None:
+        """The ledgers were read: the progress, then the verdicts of the rows already here."""
+        self.judged(found)
+        problems = found.status.problem_lines() if found.status is not None else []
+        if problems:
+            shown = "; ".join(problems[:3])
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            self.review_app.notify(
+                plain(f"verdict ledgers: {shown}{more}; those lines are not used", limit=600),
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
+        loaded = self.case_list.loaded_case_ids()
+        if loaded and self.baseline is not None:
+            self.fetch(
+                self.judged,
+                judged_cases,
+                self.run.run_id,
+                self.baseline.run_id,
+                loaded,
+                self.pair,
+                group="judged",
+                exclusive=False,
+            )
+
+    def judged(self, found: Judged) -> None:
+        """The pair's progress and some cases' verdicts arrived (the ledgers, or a new verdict)."""
+        self.progress = (found.judged, found.failures)
+        self.case_list.set_verdicts(found.verdicts, found.case_ids)
+        self.show_title()
+        self.update_filter_bar()
 
     @on(CaseList.CursorMoved)
     def cursor_moved(self, event: CaseList.CursorMoved) -> None:
@@ -305,6 +450,8 @@ class CasesScreen(ReviewScreen):
         parts: list[str] = []
         if self.where.failures_only:
             parts.append("failures only")
+        if self.where.unjudged_only:
+            parts.append("unjudged failures")
         if self.where.outcome is not None:
             parts.append(f"outcome {OUTCOME_LABELS.get(self.where.outcome, self.where.outcome)}")
         if self.where.slice_name is not None:
@@ -321,6 +468,9 @@ class CasesScreen(ReviewScreen):
             line.append(position, style="bold")
             if self._failure_label:
                 line.append(f" · {self._failure_label}", style="bold")
+            line.append("  ·  ")
+        if self.unjudged_steps:
+            line.append("n/N: unjudged", style="bold")
             line.append("  ·  ")
         line.append("filters: ")
         line.append(", ".join(parts) if parts else "none")
@@ -438,6 +588,84 @@ class CasesScreen(ReviewScreen):
         current = self.case_list.current
         self.copy_id("case id", current.case_id if current is not None else None)
 
+    # -- verdicts -------------------------------------------------------------------------------
+
+    def no_verdicts_here(self) -> bool:
+        """Say so and answer True when this list has no baseline to judge its cases against."""
+        if self.baseline is not None:
+            return False
+        self.notify(
+            "verdicts judge the cases of a pair: open a run against the baseline",
+            markup=False,
+            timeout=4,
+        )
+        return True
+
+    def ledgers_not_read(self) -> bool:
+        """Say so and answer True while the ledgers are still being read (what is judged is not
+        known yet)."""
+        if self.progress is not None:
+            return False
+        self.notify("reading the verdict ledgers…", markup=False, timeout=2)
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # an unpaired list (the baseline's own cases, another suite) has nothing to judge
+        return self.baseline is not None or action not in VERDICT_ACTIONS
+
+    def action_verdict(self) -> None:
+        from evaltui.tui.screens.verdict import VerdictModal
+
+        case = self.case_list.current
+        if self.no_verdicts_here() or case is None or self.baseline is None:
+            return
+        modal = VerdictModal(
+            case,
+            run=self.run.run_id,
+            baseline=self.baseline.run_id,
+            ledger_dir=self.ledger_dir,
+            routes=self.routes,
+        )
+        self.app.push_screen(modal, self.verdict_recorded)
+
+    def verdict_recorded(self, event: VerdictEvent | None) -> None:
+        """A verdict was recorded: fetch that case's verdict and the pair's progress again."""
+        if event is None or self.baseline is None:
+            return
+        self.review_app.notify(
+            plain(
+                f"{event.kind} on {event.case_id} recorded in {event.reviewer}'s ledger", limit=300
+            ),
+            markup=False,
+            timeout=3,
+        )
+        self.fetch(
+            self.judged,
+            judged_cases,
+            self.run.run_id,
+            self.baseline.run_id,
+            [event.case_id],
+            self.pair,
+            group="judged",
+            exclusive=False,
+        )
+
+    def action_toggle_unjudged_steps(self) -> None:
+        if self.no_verdicts_here() or self.ledgers_not_read():
+            return
+        self.unjudged_steps = not self.unjudged_steps
+        self.update_filter_bar()
+        self.notify(
+            "n/N: failures not judged yet only" if self.unjudged_steps else "n/N: every failure",
+            markup=False,
+            timeout=3,
+        )
+
+    def action_toggle_unjudged_filter(self) -> None:
+        if self.no_verdicts_here() or self.ledgers_not_read():
+            return
+        self.set_filter(replace(self.where, unjudged_only=not self.where.unjudged_only))
+
     # -- failure stepping -----------------------------------------------------------------------
 
     def action_step(self, steps: int) -> None:
@@ -448,20 +676,38 @@ class CasesScreen(ReviewScreen):
             self.notify("no failures in these cases", markup=False)
             return
         self._jumping = True
-        self.fetch(self.jumped, jump, self.view, self.case_list.cursor, steps, group="jump")
+        self.fetch(
+            self.jumped,
+            judged_jump,
+            self.view,
+            self.case_list.cursor,
+            steps,
+            self.judged_pair,
+            self.unjudged_steps,
+            group="jump",
+        )
 
-    def jumped(self, result: Jump | None) -> None:
+    def jumped(self, judged: JudgedJump) -> None:
         self._jumping = False
+        result = judged.jump
+        if result is not None and self.judged_pair is not None:
+            self.case_list.set_verdicts(judged.verdicts, [r.case_id for r in result.rows])
         if result is not None and self.view is not None and result.table == self.view.table:
             if result.target is None:
                 where = "after" if result.steps > 0 else "before"
-                self.notify(f"no failure {where} this case", markup=False, timeout=3)
+                which = "unjudged failure" if self.unjudged_steps else "failure"
+                self.notify(f"no {which} {where} this case", markup=False, timeout=3)
             else:
-                self._numbered = (result.table, result.target, result.failures_before)
+                if not self.unjudged_steps:  # there it counts unjudged failures only
+                    self._numbered = (result.table, result.target, result.failures_before)
                 self.case_list.add_rows(self.generation, result.page_start, result.rows)
                 self.case_list.move_to(result.target, center=True)
                 # the next failure's page, fetched now, makes the next keypress a cache hit
-                self.review_app.discard(self.view.prefetch, result.target, result.steps, PAGE)
+                view, unjudged = self.view, self.unjudged_steps
+                target, steps = result.target, result.steps
+                self.review_app.discard(
+                    lambda con: view.prefetch(con, target, steps, PAGE, unjudged_only=unjudged)
+                )
         if self._queued_steps:
             steps, self._queued_steps = self._queued_steps, 0
             self.action_step(steps)
@@ -481,6 +727,10 @@ class CasesScreen(ReviewScreen):
             suite_id=self.run.suite_id,
             runs=runs,
             paired=self.baseline is not None,
+            ledger_dir=self.ledger_dir if self.baseline is not None else None,
+            unjudged_only=self.unjudged_steps,
+            routes=self.routes,
+            on_verdict=self.verdict_recorded,
         )
         self.app.push_screen(screen, self.case_closed)
 
@@ -521,5 +771,23 @@ class CasesScreen(ReviewScreen):
                 "Toggle route summary",
                 "Hide or show the baseline x candidate route table",
                 self.action_toggle_summary,
+            ),
+            *self.verdict_commands(),
+        ]
+
+    def verdict_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        if self.baseline is None:
+            return []
+        return [
+            ("Verdict", "Record a verdict on the highlighted case", self.action_verdict),
+            (
+                "Toggle unjudged n/N",
+                "n/N step through the failures not judged yet only",
+                self.action_toggle_unjudged_steps,
+            ),
+            (
+                "Toggle unjudged failures only",
+                "Show only the failures not judged yet",
+                self.action_toggle_unjudged_filter,
             ),
         ]

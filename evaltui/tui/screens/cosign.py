@@ -1,13 +1,13 @@
 """The co-sign modal: a second reviewer signs a logged decision, and where the signature went.
 
 Opened from the past decisions list on the highlighted decision. It lists the signing keys in a
-worker (`decision.available_keys`, as the decide form does) and asks for the key, the reviewer
-(default: $EVALTUI_REVIEWER, else the key's comment) and, optionally, the allowed_signers file
-to check the decision against first (default: $EVALTUI_ALLOWED_SIGNERS). `ctrl+s` signs and writes
-in a worker through `decision.cosign.cosign` (the same code as `evaltui cosign`); a refusal or a
-key problem comes back as one line next to its field, a protected key asks for its passphrase.
-Afterwards the modal shows the new file and the `ssh-keygen -Y verify` command that checks it.
-"""
+worker (`actions.cosign.list_keys`) and asks for the key, the reviewer (default: the settings',
+else the key's comment) and, optionally, the allowed_signers file to check the decision against
+first (default: the settings'); the key, passphrase and reviewer rows are the decide form's
+(`SigningModal`). `ctrl+s` signs and writes in a worker (`actions.cosign.cosign_decision`: the
+same steps as `evaltui cosign`); a refusal or a key problem comes back as one line next to its
+field, a protected key asks for its passphrase. Afterwards the modal shows the new file and the
+`ssh-keygen -Y verify` command that checks it."""
 
 from __future__ import annotations
 
@@ -21,18 +21,15 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Static
 
 from evaltui.actions.cosign import CosignOutcome, CosignRequest, cosign_decision, list_keys
 from evaltui.decision.cosign import CoSignature
 from evaltui.decision.keys import KeyChoice
 from evaltui.tui.app import SIGNING_OFF
-from evaltui.tui.screens.base import ReviewModal
-from evaltui.tui.screens.decide import KEY_FILE, LOADING, key_label
+from evaltui.tui.screens.signing import SigningModal
 from evaltui.tui.text import safe
-from evaltui.tui.widgets.safe_input import SafeInput
 
 HINT = "tab / enter: next field · ^s co-signs · esc cancels"
 
@@ -45,8 +42,13 @@ FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-class CosignModal(ReviewModal[CoSignature | None]):
+class CosignModal(SigningModal[CoSignature | None]):
     """Co-sign one decision file; returns the written co-signature or None."""
+
+    FIELD_ID = "cosign-{}"
+    ROW_ID = "cosign-row-{}"
+    ERROR_ID = "cosign-error-{}"
+    FORM_ERROR_ID = "cosign-error"
 
     DEFAULT_CSS = """
     CosignModal .dialog.cosign {
@@ -112,10 +114,8 @@ class CosignModal(ReviewModal[CoSignature | None]):
     def __init__(self, decision: Path) -> None:
         super().__init__()
         self.decision = decision
-        self.keys: tuple[KeyChoice, ...] | None = None
         self.written: CoSignature | None = None
         self._signing = False
-        self._auto_reviewer = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog cosign"):
@@ -125,26 +125,10 @@ class CosignModal(ReviewModal[CoSignature | None]):
             )
             with Vertical(id="cosign-body"):
                 for name, label in FIELDS:
-                    yield from self._field(name, label)
+                    yield from self.field_row(name, label)
                 yield Static(id="cosign-error", classes="field-error")
             yield Static(id="cosign-result")
             yield Static(Text(HINT, style="dim"), id="cosign-hint")
-
-    def _field(self, name: str, label: str) -> ComposeResult:
-        widget: Widget
-        if name == "key":
-            widget = Select[str](
-                [(Text("looking for keys…"), LOADING)],
-                id="cosign-key",
-                allow_blank=False,
-                compact=True,
-            )
-        else:
-            widget = SafeInput(id=f"cosign-{name}", compact=True, password=name == "passphrase")
-        with Horizontal(classes="field", id=f"cosign-row-{name}"):
-            yield Label(label, classes="field-label")
-            yield widget
-        yield Static(classes="field-error", id=f"cosign-error-{name}")
 
     def on_mount(self) -> None:
         if not self.review_app.signing:
@@ -152,87 +136,29 @@ class CosignModal(ReviewModal[CoSignature | None]):
             self.dismiss(None)
             return
         self.query_one("#cosign-result").display = False
-        for name in ("key_file", "passphrase"):
-            self.query_one(f"#cosign-row-{name}").display = False
-        self.input("reviewer").placeholder = "your principal in allowed_signers"
+        self.hide_key_rows()
         self.input("allowed").placeholder = "optional: check the decision against this file first"
         allowed = self.review_app.settings.allowed_signers  # config file, EVALTUI_ALLOWED_SIGNERS
         self.input("allowed").value = str(allowed) if allowed else ""
-        self.input("key_file").placeholder = "path of an SSH private key (or a .pub in ssh-agent)"
         self.query_one("#cosign-body").disabled = True
-        self.fetch(self.keys_listed, list_keys, group="keys")
+        self.fetch(self.keys_found, list_keys, group="keys")
 
-    def input(self, name: str) -> Input:
-        return self.query_one(f"#cosign-{name}", Input)
-
-    def keys_listed(self, keys: tuple[KeyChoice, ...]) -> None:
-        self.keys = keys
-        options: list[tuple[Text, str]] = [
-            (safe(key_label(k), limit=200), str(i)) for i, k in enumerate(keys)
-        ]
-        options.append((Text("a key file (type its path below)"), KEY_FILE))
-        select = self.query_one("#cosign-key", Select)
-        select.set_options(options)
-        configured = self.review_app.settings.signing_key  # config file, EVALTUI_SIGNING_KEY
-        env_key = str(configured) if configured else ""
-        if env_key:
-            self.input("key_file").value = env_key
-        select.value = "0" if keys and not env_key else KEY_FILE
-        self.key_changed()
+    def keys_found(self, keys: tuple[KeyChoice, ...]) -> None:
+        self.keys_listed(keys)
         self.query_one("#cosign-body").disabled = False
-        select.focus()
-
-    def selected_key(self) -> KeyChoice | None:
-        value = self.query_one("#cosign-key", Select).value
-        if self.keys is None or not isinstance(value, str) or value in (KEY_FILE, LOADING):
-            return None
-        return self.keys[int(value)]
-
-    @on(Select.Changed, "#cosign-key")
-    def key_changed(self) -> None:
-        key = self.selected_key()
-        self.query_one("#cosign-row-key_file").display = key is None
-        self.query_one("#cosign-row-passphrase").display = key is not None and key.needs_passphrase
-        self.input("passphrase").value = ""
-        reviewer = self.input("reviewer")
-        suggested = self.review_app.settings.reviewer or (
-            key.public_key.default_reviewer if key is not None else ""
-        )
-        if reviewer.value in ("", self._auto_reviewer):
-            reviewer.value = suggested
-            self._auto_reviewer = suggested
-
-    def show_error(self, field: str | None, message: str) -> None:
-        target = self.query_one(
-            "#cosign-error" if field is None else f"#cosign-error-{field}", Static
-        )
-        target.update(safe(message, limit=800, multiline=True) if message else "")
-        target.display = bool(message)
-
-    def clear_errors(self) -> None:
-        for error in self.query(".field-error"):
-            if isinstance(error, Static):
-                error.update("")
-                error.display = False
+        self.key_select().focus()
 
     def request(self) -> CosignRequest | None:
-        key = self.selected_key()
-        key_path: Path | None = None
-        if key is None:
-            typed = self.input("key_file").value.strip()
-            if not typed:
-                self.show_error("key_file", "is required: the path of your SSH private key")
-                self.input("key_file").focus()
-                return None
-            key_path = Path(typed).expanduser()
-        passphrase_row = self.query_one("#cosign-row-passphrase")
-        passphrase = self.input("passphrase").value if passphrase_row.display else ""
+        chosen = self.chosen_key()
+        if chosen is None:
+            return None
+        key, key_path, passphrase = chosen
         allowed = self.input("allowed").value.strip()
         return CosignRequest(
             decision=self.decision,
             key=key,
             key_path=key_path,
-            passphrase=passphrase or None,
+            passphrase=passphrase,
             reviewer=self.input("reviewer").value,
             allowed_signers=Path(allowed).expanduser() if allowed else None,
         )

@@ -1,14 +1,16 @@
 """The decide modal: a signed decision on the selected run, and where its files went.
 
-Opening it prepares the decision in a worker (`decision.draft_for` on the app's review of the
-experiment against the pinned baseline: the refusals, the eligible runs) and lists the signing keys
-(`decision.available_keys`). The form asks for what the record needs: status, alias, rollback
-target and limitation (both required), monitored invariants (default: the guardrails), an
-override reason (only when the run is refused: incomparable, failing a guardrail, or flagged),
-an explicit choice when several runs are eligible, the reviewer, the key and the output folder.
+Only the widgets live here; the steps are `evaltui.actions.decide`, the same ones the CLI's
+`decide` runs. Opening the form reads every reviewer's verdict ledger and runs `load_decide` in a
+worker (`actions.judging.load_judged_decide`: the draft from the app's review of the experiment
+against the pinned baseline with the pair's waivers and relabels, the status before and after
+them; the refusals, the eligible runs; the signing keys; the run's past decisions). The form asks for what the record needs: status, alias, rollback target and
+limitation (both required), monitored invariants (default: the guardrails), an override reason
+(only when the run is refused: incomparable, failing a guardrail, or flagged), an explicit choice
+when several runs are eligible, the reviewer, the key and the output folder.
 
-`ctrl+s` (or the button) checks, signs and writes in a worker (`build_record`, `signer`,
-`sign_and_write`): a bad value comes back next to its field, a refusal asks for an override, a
+`ctrl+s` (or the button) runs `sign_decision` in a worker (check the choices, load the key, sign
+and write): a bad value comes back next to its field, a refusal asks for an override, a
 protected key asks for its passphrase (a password field) and a wrong one says so. Nothing is
 written until the signature is made; files are never overwritten. Afterwards the modal shows the
 two files, the log line next to the store and the `ssh-keygen -Y verify` command that checks them.
@@ -17,13 +19,10 @@ The store is open read-only: the decision log is a JSON-lines file beside it, no
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-import duckdb
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -34,40 +33,30 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from evaltui.actions.signing import FieldProblem, chosen_signer, reviewer_for
-from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, draft_for
-from evaltui.decision.files import DecisionExists
-from evaltui.decision.keys import (
-    KeyChoice,
-    available_keys,
+from evaltui.actions.decide import (
+    INVARIANT_SEPARATOR,
+    DecideData,
+    SignOutcome,
+    SignRequest,
+    parse_invariants,
+    sign_decision,
+    verify_command,
 )
-from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
-from evaltui.decision.record import (
-    DEFAULT_ALIAS,
-    DEFAULT_STATUS,
-    DecisionChoices,
-    DecisionRefused,
-    InvalidChoice,
-    UnknownRollback,
-    build_record,
-    check_choices,
-)
-from evaltui.decision.sshsig import keygen_verify_command
-from evaltui.decision.writer import WrittenDecision, sign_and_write
-from evaltui.errors import EvaltuiError
-from evaltui.review.report import Review
-from evaltui.store.connection import TeamOrigin
+from evaltui.actions.judging import load_judged_decide
+from evaltui.actions.verdicts import ledger_dir_for
+from evaltui.decision.log import log_path_for_store
+from evaltui.decision.record import DEFAULT_ALIAS, DEFAULT_STATUS, DecisionChoices
+from evaltui.decision.verdicts import WAIVERS_STATUS, VerdictEffect
+from evaltui.decision.writer import WrittenDecision
+from evaltui.plural import count
 from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
-from evaltui.tui.screens.base import ReviewModal
-from evaltui.tui.text import plain, safe
+from evaltui.tui.screens.signing import SigningModal
+from evaltui.tui.text import number, plain, safe
 from evaltui.tui.widgets.safe_input import SafeInput
 
-KEY_FILE = "file"  # the key picker's "type a key file's path" entry
-LOADING = "loading"  # the key picker's only entry until the keys are listed
-INVARIANT_SEPARATOR = ";"
 TICKS = ("decide-explicit", "decide-external")
 
 # (field, label) in form order; the field names are those `InvalidChoice.field` uses
@@ -86,150 +75,28 @@ FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DecideData:
-    """What the form is built from (worker side)."""
-
-    draft: DecisionDraft
-    keys: tuple[KeyChoice, ...]
-    verdict: str | None  # the run's paired verdict against the baseline
-    past: tuple[LoggedDecision, ...]  # earlier decisions on this run, from the log
-
-
-def load_decide(
-    con: duckdb.DuckDBPyConnection, review: Review, run_id: str, log_path: Path
-) -> DecideData:
-    """The draft from the pinned review (the store is read-only while the app is open, so it is
-    what a new review would say), the signing keys and the run's past decisions (worker side)."""
-    del con
-    draft = draft_for(review, run_id)
-    paired = draft.run.paired
-    verdict = paired.verdict if paired is not None and paired.n else None
-    try:
-        entries, _problems = read_log(log_path)
-    except EvaltuiError:
-        entries = []
-    past = tuple(e for e in entries if e.entry.get("source_run_id") == run_id)
-    return DecideData(draft, tuple(available_keys()), verdict, past)
-
-
-@dataclass(frozen=True, slots=True)
-class SignRequest:
-    draft: DecisionDraft
-    choices: DecisionChoices
-    key: KeyChoice | None  # None: the key file `key_path`
-    key_path: Path | None
-    passphrase: str | None
-    out_dir: Path
-    log_path: Path
-    team: TeamOrigin | None = None  # a team store's cache: record its snapshot, log it there
-
-
-@dataclass(frozen=True, slots=True)
-class SignOutcome:
-    """A written decision, or the problem and the form field it belongs to (None: the form)."""
-
-    written: WrittenDecision | None = None
-    doc: Mapping[str, Any] | None = None
-    field: str | None = None
-    message: str = ""
-    refusals: tuple[Refusal, ...] = ()
-    unknown_rollback: bool = False  # the rollback target needs the "outside the store" tick
-
-
-def key_label(key: KeyChoice, home: Path | None = None) -> str:
-    """What the key picker shows: where the key is, its type, whether it needs a passphrase,
-    its comment and fingerprint (last, so a narrow form cuts the least useful part)."""
-    if key.path is None:
-        where = "ssh-agent"
-    else:
-        where = str(key.path)
-        base = str(home or Path.home())
-        if where.startswith(base + os.sep):
-            where = "~" + where[len(base) :]
-    public = key.public_key
-    bits = public.bits()
-    notes = [
-        n for n, on in (("passphrase", key.needs_passphrase), ("in agent", key.in_agent)) if on
+def verdicts_line(effect: VerdictEffect) -> Text:
+    """The pair's waivers and relabels and what they change: the status before and after, and
+    each metric they move (`missed_escalation 9 → 1`)."""
+    line = Text.assemble(
+        ("verdicts ", "bold"),
+        f"{count(len(effect.waivers), 'waiver')}, {count(len(effect.relabels), 'relabel')}: ",
+        safe(effect.raw.status, limit=80),
+        " before them, ",
+        safe(effect.status, "bold", limit=80),
+        " after",
+    )
+    if effect.status == WAIVERS_STATUS:
+        line.append(" (a second reviewer must co-sign: verify --quorum 2)")
+    moved = [
+        f"{name} {number(before)} → {number(effect.metrics_after.get(name))}"
+        for name, before in effect.metrics_raw.items()
+        if before != effect.metrics_after.get(name)
     ]
-    parts = [where, f"{public.short_type}{f' {bits}' if bits else ''}"]
-    if notes:
-        parts.append(f"({', '.join(notes)})")
-    if public.comment:
-        parts.append(public.comment)
-    parts.append(public.fingerprint)
-    return "  ".join(parts)
-
-
-def _field_message(exc: InvalidChoice) -> str:
-    return exc.message.removeprefix(f"{exc.field}: ")
-
-
-def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignOutcome:
-    """Check the choices, load the key, sign and write (worker side; `con` is not needed)."""
-    del con
-    draft, choices = request.draft, request.choices
-    try:  # refuse before asking for a passphrase
-        check_choices(draft, choices)
-    except UnknownRollback as exc:
-        return SignOutcome(
-            field=exc.field,
-            message=f"{exc.name!r} is not the artifact of any run in this experiment: check the "
-            "name, or tick the box below if it really is outside the store",
-            unknown_rollback=True,
-        )
-    except InvalidChoice as exc:
-        return SignOutcome(field=exc.field, message=_field_message(exc))
-    except DecisionRefused as exc:
-        if any(r.kind == CHOICE_KIND for r in exc.refusals):
-            return SignOutcome(
-                field="choice",
-                message="tick the box (space) to choose this run explicitly; the other eligible "
-                "runs are recorded as considered",
-                refusals=exc.refusals,
-            )
-        return SignOutcome(field="override", message=exc.hint, refusals=exc.refusals)
-    try:
-        signer = chosen_signer(request.key, request.key_path, request.passphrase)
-        reviewer = reviewer_for(choices.reviewer, signer)
-    except FieldProblem as problem:
-        return SignOutcome(field=problem.field, message=problem.message)
-    try:
-        team = request.team
-        record = build_record(
-            draft,
-            replace(choices, reviewer=reviewer),
-            team_store=None if team is None else {"uri": team.uri, "snapshots": team.snapshots},
-        )
-        written = sign_and_write(
-            record, signer, request.out_dir, log_path=None if team else request.log_path
-        )
-        if team is not None:  # the team's shared log, as `evaltui decide --store URI` does
-            from evaltui.actions.team import log_decision
-
-            try:
-                log_decision(team.target or team.uri, record, written)
-            except EvaltuiError as exc:
-                warning = f"decision written, but not logged in the team store: {exc}"
-                written = replace(written, warnings=(*written.warnings, warning))
-    except InvalidChoice as exc:
-        return SignOutcome(field=exc.field, message=_field_message(exc))
-    except DecisionExists as exc:
-        return SignOutcome(field="out", message=str(exc))
-    except EvaltuiError as exc:
-        path = getattr(exc, "path", None)
-        field = "out" if path is not None and Path(path) == request.out_dir else None
-        return SignOutcome(field=field, message=" / ".join(exc.lines()))
-    return SignOutcome(written=written, doc=record.doc)
-
-
-def verify_command(written: WrittenDecision) -> str:
-    """The plain-OpenSSH check of the written files."""
-    return keygen_verify_command(written.reviewer, written.sig_path, written.json_path)
-
-
-def parse_invariants(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(INVARIANT_SEPARATOR) if part.strip())
+    if moved:
+        line.append(" · ")
+        line.append_text(safe(" · ".join(moved), limit=400))
+    return line
 
 
 class FormBody(VerticalScroll, inherit_bindings=False):
@@ -268,8 +135,13 @@ class Tick(Checkbox):
         return Content.assemble(("[x]" if self.value else "[ ]", "bold"))
 
 
-class DecideModal(ReviewModal[WrittenDecision | None]):
+class DecideModal(SigningModal[WrittenDecision | None]):
     """The decide form for the run a pair screen was on; returns the written decision or None."""
+
+    FIELD_ID = "field-{}"
+    ROW_ID = "row-{}"
+    ERROR_ID = "error-{}"
+    FORM_ERROR_ID = "decide-error"
 
     HELP_TITLE = "decide"
     HELP_TEXT = (
@@ -336,7 +208,6 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.data: DecideData | None = None
         self.written: WrittenDecision | None = None
         self._signing = False
-        self._auto_reviewer = ""
         self._typed_early = ""  # text typed before the form was ready: it goes to the first field
         self._prepared_values: tuple[object, ...] = ()  # the form as prepared (see form_values)
         self._discard_armed = False  # esc was pressed once on a half-filled form
@@ -376,26 +247,14 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             )
 
     def _field(self, name: str, label: str) -> ComposeResult:
-        widget: Widget
-        if name == "key":
-            widget = Select[str](
-                [(Text("looking for keys…"), LOADING)],
-                id="field-key",
-                allow_blank=False,
-                compact=True,
-            )
-        elif name == "rollback_artifact":
+        widget: Widget | None = None
+        if name == "rollback_artifact":
             # no select-all on focus: text typed while the draft loaded is inserted as the
             # field takes focus, and selecting it would let the next key replace it
             widget = CompletingInput(
                 id="field-rollback_artifact", compact=True, select_on_focus=False
             )
-        else:
-            widget = SafeInput(id=f"field-{name}", compact=True, password=name == "passphrase")
-        with Horizontal(classes="field", id=f"row-{name}"):
-            yield Label(label, classes="field-label")
-            yield widget
-        yield Static(classes="field-error", id=f"error-{name}")
+        yield from self.field_row(name, label, widget)
         if name == "rollback_artifact":
             yield Tick(
                 "outside the store: I confirm this rollback target",
@@ -411,13 +270,17 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         self.query_one("#decide-explicit").display = False
         self.query_one("#decide-external").display = False
         self.query_one("#decide-result").display = False
-        for name in ("override", "key_file", "passphrase"):
-            self.query_one(f"#row-{name}").display = False
+        self.query_one("#row-override").display = False
+        self.hide_key_rows()
         self.query_one("#decide-body").disabled = True
-        self.fetch(self.prepared, load_decide, self.context.review, self.run.run_id, self.log_path)
-
-    def input(self, name: str) -> Input:
-        return self.query_one(f"#field-{name}", Input)
+        self.fetch(
+            self.prepared,
+            load_judged_decide,
+            self.context.review,
+            self.run.run_id,
+            self.log_path,
+            ledger_dir_for(self.review_app.store.path).absolute(),
+        )
 
     # -- the prepared draft ---------------------------------------------------------------------
 
@@ -448,22 +311,9 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
         )
         self.input("monitored_invariants").placeholder = "metric OP number; …"
         self.input("override").placeholder = "why decide despite the refusals above"
-        self.input("reviewer").placeholder = "your principal in allowed_signers"
         here = str(Path.cwd())
         self.input("out").value = here if plain(here) == here else "."
-        self.input("key_file").placeholder = "path of an SSH private key (or a .pub in ssh-agent)"
-        options: list[tuple[Text, str]] = [
-            (safe(key_label(k), limit=200), str(i)) for i, k in enumerate(data.keys)
-        ]
-        options.append((Text("a key file (type its path below)"), KEY_FILE))
-        select = self.query_one("#field-key", Select)
-        select.set_options(options)
-        configured = self.review_app.settings.signing_key  # config file, EVALTUI_SIGNING_KEY
-        env_key = str(configured) if configured else ""
-        if env_key:
-            self.input("key_file").value = env_key
-        select.value = "0" if data.keys and not env_key else KEY_FILE
-        self.key_changed()
+        self.keys_listed(data.keys)
         self.query_one("#decide-body").disabled = False
         # the first text field takes focus even when the choice box shows: a space typed into
         # a focused tick would silently toggle it
@@ -490,6 +340,9 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             head.append(" · vs baseline: ")
             head.append(data.verdict, style="bold" if data.verdict in ("better", "worse") else "")
         parts: list[RenderableType] = [head]
+        effect = draft.verdicts
+        if effect is not None and effect.applied:
+            parts.append(verdicts_line(effect))
         if draft.refusals:
             parts.append(
                 Text("REFUSED unless you write an override reason (it is recorded):", "bold")
@@ -517,62 +370,21 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             parts.append(past)
         return Group(*parts)
 
-    # -- keys -----------------------------------------------------------------------------------
-
-    def selected_key(self) -> KeyChoice | None:
-        value = self.query_one("#field-key", Select).value
-        if self.data is None or not isinstance(value, str) or value in (KEY_FILE, LOADING):
-            return None
-        return self.data.keys[int(value)]
-
-    @on(Select.Changed, "#field-key")
-    def key_changed(self) -> None:
-        key = self.selected_key()
-        self.query_one("#row-key_file").display = key is None
-        self.query_one("#row-passphrase").display = key is not None and key.needs_passphrase
-        self.input("passphrase").value = ""
-        self.show_error("passphrase", "")
-        reviewer = self.input("reviewer")
-        suggested = self.review_app.settings.reviewer or (
-            key.public_key.default_reviewer if key is not None else ""
-        )
-        if reviewer.value in ("", self._auto_reviewer):
-            reviewer.value = suggested
-            self._auto_reviewer = suggested
-
     # -- signing --------------------------------------------------------------------------------
-
-    def show_error(self, field: str | None, message: str) -> None:
-        target = self.query_one("#decide-error" if field is None else f"#error-{field}", Static)
-        target.update(safe(message, limit=800, multiline=True) if message else "")
-        target.display = bool(message)
-
-    def clear_errors(self) -> None:
-        for error in self.query(".field-error"):
-            if isinstance(error, Static):
-                error.update("")
-                error.display = False
 
     def request(self) -> SignRequest | None:
         if self.data is None:
             return None
         draft = self.data.draft
-        key = self.selected_key()
-        key_path: Path | None = None
-        if key is None:
-            typed = self.input("key_file").value.strip()
-            if not typed:
-                self.show_error("key_file", "is required: the path of your SSH private key")
-                self.input("key_file").focus()
-                return None
-            key_path = Path(typed).expanduser()
+        chosen = self.chosen_key()
+        if chosen is None:
+            return None
+        key, key_path, passphrase = chosen
         out = self.input("out").value.strip()
         if not out:
             self.show_error("out", "is required: the folder the two files go to")
             self.input("out").focus()
             return None
-        passphrase_row = self.query_one("#row-passphrase")
-        passphrase = self.input("passphrase").value if passphrase_row.display else ""
         explicit = self.query_one("#decide-explicit", Checkbox)
         choices = DecisionChoices(
             rollback_artifact=self.input("rollback_artifact").value,
@@ -590,7 +402,7 @@ class DecideModal(ReviewModal[WrittenDecision | None]):
             choices=choices,
             key=key,
             key_path=key_path,
-            passphrase=passphrase or None,
+            passphrase=passphrase,
             out_dir=Path(out).expanduser(),
             log_path=self.log_path,
             team=self.review_app.store.team,

@@ -17,11 +17,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from evaltui.actions.review import ExperimentReview, open_experiment
+from evaltui.actions.review import REVIEW_SETTINGS, ExperimentReview, open_experiment
 from evaltui.decision.log import log_path_for_store
 from evaltui.plural import count
-from evaltui.review.noninferiority import DEFAULT_MARGIN
-from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review
 from evaltui.tui.pair_actions import (
     PAIR_ACTIONS,
@@ -40,8 +38,9 @@ from evaltui.tui.widgets.runs_table import RunsTable
 from evaltui.tui.widgets.search import SearchBox
 
 # The app reviews with the same margin the canary's sequential test defaults to: every pair
-# header then says whether the candidate is shown not worse by more than 2 points.
-APP_SETTINGS = PairedSettings(margin=DEFAULT_MARGIN)
+# header then says whether the candidate is shown not worse by more than 2 points (and a decision
+# signed here records the same evidence as `evaltui decide`).
+APP_SETTINGS = REVIEW_SETTINGS
 
 
 class RunsScreen(ReviewScreen):

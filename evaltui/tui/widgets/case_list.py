@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from evaltui.actions.cases import PAGE, CaseRow
+from evaltui.actions.verdicts import CaseVerdict
 from evaltui.tui.text import fit, plain
 
 GAP = 2  # spaces between columns
@@ -34,6 +35,17 @@ OUTCOME_LABELS = {
     "missing": "missing",
 }
 FAILURE_MARK = "✗"
+# a case's current verdict, after its failure mark; `~` (and dim) when it no longer counts
+VERDICT_MARKS = {"confirm": "✓", "waive": "W", "relabel": "R", "note": "•"}
+LAPSED_MARK = "~"
+
+
+def verdict_mark(verdict: CaseVerdict | None) -> str:
+    """Two cells: the kind's mark, then `~` for a stale or expired verdict ('' when none)."""
+    if verdict is None:
+        return ""
+    lapsed = LAPSED_MARK if verdict.stale or verdict.expired else ""
+    return VERDICT_MARKS.get(verdict.kind, "?") + lapsed
 
 
 def outcome_label(case: CaseRow, *, paired: bool) -> str:
@@ -69,6 +81,7 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
         "case-list--missing",
         "case-list--wrong",
         "case-list--pending",
+        "case-list--lapsed",
     }
     DEFAULT_CSS = """
     CaseList { overflow-x: hidden; overflow-y: auto; }
@@ -89,6 +102,7 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
     CaseList > .case-list--missing { color: $text-muted; text-style: italic; }
     CaseList > .case-list--wrong { color: $text-error; }
     CaseList > .case-list--pending { color: $text-muted; }
+    CaseList > .case-list--lapsed { text-style: dim; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "move(1)", "next case", show=False, id="down"),
@@ -133,6 +147,8 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
         self._pages: OrderedDict[int, list[CaseRow]] = OrderedDict()
         self._pending: set[int] = set()
         self._open_when_loaded = False
+        # verdicts by case id (the screen fills it page by page); None: the list has no verdicts
+        self.verdicts: dict[str, CaseVerdict] | None = None
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -179,6 +195,22 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def current(self) -> CaseRow | None:
         return self.row_at(self.cursor) if self.total else None
+
+    def loaded_case_ids(self) -> list[str]:
+        """The case ids of the rows the list holds."""
+        return [r.case_id for page in self._pages.values() for r in page]
+
+    def set_verdicts(self, verdicts: dict[str, CaseVerdict], case_ids: list[str]) -> None:
+        """The current verdicts of `case_ids` (a case not in `verdicts` has none any more)."""
+        if self.verdicts is None:
+            self.verdicts = {}
+        for case_id in case_ids:
+            found = verdicts.get(case_id)
+            if found is None:
+                self.verdicts.pop(case_id, None)
+            else:
+                self.verdicts[case_id] = found
+        self.refresh()
 
     # -- movement -------------------------------------------------------------------------------
 
@@ -248,7 +280,8 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
         def route_column(key: str, header: str) -> _Column:
             return _Column(key, header, max(route, len(header)))
 
-        fixed = [_Column("mark", "", 1), route_column("expected_route", "expected")]
+        mark = _Column("mark", "", 3 if self.verdicts is not None else 1)
+        fixed = [mark, route_column("expected_route", "expected")]
         if self.paired:
             fixed += [
                 route_column("baseline_route", "baseline"),
@@ -297,7 +330,15 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
         style = base + self._row_style(case)
         if index == self.cursor:
             style += self.get_component_rich_style("case-list--cursor")
-        return self._strip([(self._cell(case, c.key), c) for c in columns], style, width)
+        strip = self._strip([(self._cell(case, c.key), c) for c in columns], style, width)
+        verdict = self.verdicts.get(case.case_id) if self.verdicts is not None else None
+        if verdict is not None and (verdict.stale or verdict.expired):
+            # a verdict that no longer counts is dim as well as marked with `~`
+            lapsed = self.get_component_rich_style("case-list--lapsed")
+            strip = Strip.join(
+                [strip.crop(0, 2), strip.crop(2, 4).apply_style(lapsed), strip.crop(4, width)]
+            )
+        return strip
 
     def _row_style(self, case: CaseRow) -> Style:
         if self.paired and case.outcome is not None:
@@ -306,7 +347,10 @@ class CaseList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _cell(self, case: CaseRow, key: str) -> str:
         if key == "mark":
-            return " " if case.correct else FAILURE_MARK
+            mark = " " if case.correct else FAILURE_MARK
+            if self.verdicts is not None:
+                mark += verdict_mark(self.verdicts.get(case.case_id))
+            return mark
         if key == "outcome":
             return outcome_label(case, paired=self.paired)
         value = getattr(case, key)

@@ -86,7 +86,7 @@ def trend_text(
         out.append("\n")
         low, high = min(known), max(known)
         id_width = max(8, min(20, max(len(plain(p.run_id)) for p in trend.points)))
-        ci_width = 14 if trend.kind == "rate" else 0
+        ci_width = 14 if trend.has_interval else 0
         bar_width = max(6, min(BAR, width - (11 + id_width + 1 + 8 + ci_width + 1 + 12)))
         for p in trend.points:
             marks = []
