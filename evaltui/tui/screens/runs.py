@@ -2,7 +2,9 @@
 
 Opening, switching experiment and pinning another baseline all re-run the whole review (contract
 audit, recomputed metrics, guardrails, evidence, paired counts) in a worker; the table keeps the
-cursor on the run it was on.
+cursor on the run it was on. The paired bootstraps (one per candidate, most of the cost with
+hundreds of runs) follow in a second worker: the panel shows … until they are in, and a pair
+action asked for meanwhile waits for them.
 """
 
 from __future__ import annotations
