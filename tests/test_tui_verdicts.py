@@ -414,3 +414,50 @@ def test_a_verdict_recorded_on_the_case_screen_shows_there_and_in_the_list(
         assert row.lstrip().startswith("✗R"), row
 
     drive(sample_store, flow)
+
+
+def filter_bar(screen: CasesScreen) -> str:
+    return str(screen.query_one("#filters", Static).render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+def test_the_bar_counts_unjudged_failures_while_n_steps_through_them(
+    sample_store: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    monkeypatch.setenv("EVALTUI_REVIEWER", "alice@example.com")
+    expected = failures(sample_store)
+    total = len(expected)
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        screen = await open_cases(app, pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await judge(pilot, "c")  # the first failure is judged
+        assert f"failure 1 of {total}" in filter_bar(screen)
+        await pilot.press("u", "n")  # n/N: unjudged failures only
+        await settle(pilot)
+        assert current_id(screen) == expected[1]
+        bar = filter_bar(screen)
+        assert f"unjudged 1 of {total - 1}" in bar, bar  # not "failure 2 of 16"
+        await pilot.press("N")  # no unjudged failure before it: the cursor stays
+        await settle(pilot)
+        await pilot.press("k")  # by hand onto the row above
+        await settle(pilot)
+        if current_id(screen) == expected[0]:  # the judged failure: counted among all failures
+            assert f"failure 1 of {total}" in filter_bar(screen)
+        else:  # a case routed right: no number at all
+            assert " of " not in filter_bar(screen)
+        await pilot.press("U")  # and the filter too: every part of the bar stays readable
+        await settle(pilot)
+        assert current_id(screen) == expected[1]  # the first row of the unjudged failures
+        await pilot.press("n")
+        await settle(pilot)
+        assert current_id(screen) == expected[2]
+        bar = filter_bar(screen)
+        line = next((x for x in screen_text(app).splitlines() if "n/N" in x), bar)
+        assert "…" not in line, line
+        named = "filters: unjudged failures" if size[0] >= 80 else "only unjudged"
+        for part in ("2/", f"unjudged 2 of {total - 1}", "n/N: unjudged", named):
+            assert part in line, (part, line, bar)
+
+    drive(sample_store, flow, size=size)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from evaltui.actions import verdicts as v
-from evaltui.actions.cases import failure_number, jump, open_pair
+from evaltui.actions.cases import FailureNumber, failure_number, jump, open_pair
 from evaltui.contract.discover import read_batch
 from evaltui.errors import InputError, NotFoundError
 from evaltui.store.connection import Store
@@ -375,8 +375,14 @@ def test_the_pager_steps_through_unjudged_failures_only(
     back = jump(con, view, rows[2], -1, unjudged_only=True)
     assert back is not None and back.target == rows[1] and back.failures_before == 0
     assert view.unjudged_count(con) == len(rows) - 1
-    assert failure_number(con, view, rows[2]) == (view.table, rows[2], 2)
-    assert failure_number(con, view, rows[2], unjudged_only=True) == (view.table, rows[2], 1)
+    assert failure_number(con, view, rows[2]) == FailureNumber(view.table, rows[2], 3, len(rows))
+    unjudged = failure_number(con, view, rows[2], unjudged_only=True)
+    assert unjudged == FailureNumber(view.table, rows[2], 2, len(rows) - 1, unjudged=True)
+    assert unjudged.label() == f"unjudged 2 of {len(rows) - 1}"
+    # the judged failure keeps its place among all failures
+    assert failure_number(con, view, rows[0], unjudged_only=True) == FailureNumber(
+        view.table, rows[0], 1, len(rows)
+    )
     # the filter: unjudged failures only, as a view
     filtered = opened.pair.view(con, CaseFilter(unjudged_only=True))
     assert filtered.total == len(rows) - 1
