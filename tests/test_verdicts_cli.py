@@ -40,6 +40,8 @@ def test_record_and_list(run_cli, sample_store: Path) -> None:  # type: ignore[n
         "2099-12-31",
     )
     assert waived.code == 0, waived.err
+    shown = run_cli("cases", RUN, "--vs", BASE, "--failures", "--json", "--store", sample_store)
+    proposed = json.loads(shown.out)["cases"][2]["route"]  # a route the pair knows (not a slice)
     relabel = run_cli(
         "verdict",
         RUN,
@@ -48,7 +50,7 @@ def test_record_and_list(run_cli, sample_store: Path) -> None:  # type: ignore[n
         "--kind",
         "relabel",
         "--expected",
-        "billing",
+        proposed,
         "--reason",
         "the label is wrong",
         "--reviewer",
@@ -57,7 +59,7 @@ def test_record_and_list(run_cli, sample_store: Path) -> None:  # type: ignore[n
     assert relabel.code == 0, relabel.err
     listed = run_cli("verdicts", RUN, "--vs", BASE, "--store", sample_store)
     assert listed.code == 0, listed.err
-    assert "waive until 2099-12-31" in listed.out and "relabel -> billing" in listed.out
+    assert "waive until 2099-12-31" in listed.out and f"relabel -> {proposed}" in listed.out
     assert f"3 of {len(cases)} failures judged" in listed.out
     data = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
     assert set(data["heads"]) == {"alice", "bob"}
@@ -154,3 +156,24 @@ def test_verdict_commands_do_not_import_textual(sample_store: Path, tmp_path: Pa
     assert code == 0 and "evaltui.actions.verdicts" in modules
     assert not top_level(modules) & set(APP_ONLY)
     assert not any(m.startswith("evaltui.tui") for m in modules)
+
+
+def test_a_relabel_to_a_route_nobody_knows_is_refused(run_cli, sample_store: Path) -> None:  # type: ignore[no-untyped-def]
+    """A typo in --expected would move the case out of every metric that names its real route
+    (a waiver in disguise): only a route the suite expects or the pair produced is taken."""
+    case = failing_cases(run_cli, sample_store)[0]
+    base = ("--vs", BASE, "--store", sample_store, "--reviewer", "alice", "--kind", "relabel")
+    typo = run_cli("verdict", RUN, case, *base, "--expected", "SERV", "--reason", "mislabeled")
+    assert typo.code == 2
+    assert typo.err.strip().splitlines() == [
+        "evaltui: route 'SERV' is not one the suite expects or the pair produced; "
+        "known routes: ABSTAIN, ESCALATE, SERVE"
+    ]
+    assert not ledger_dir_for(sample_store).exists() or not any(
+        ledger_dir_for(sample_store).iterdir()
+    )
+    routes = json.loads(
+        run_cli("cases", RUN, "--vs", BASE, "--failures", "--json", "--store", sample_store).out
+    )["cases"][0]
+    ok = run_cli("verdict", RUN, case, *base, "--expected", routes["route"], "--reason", "x")
+    assert ok.code == 0, ok.err

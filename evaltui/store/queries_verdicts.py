@@ -502,6 +502,34 @@ def case_in_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_id: str) -
     return None if row is None else str(row[0])
 
 
+def known_routes(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: Sequence[str]
+) -> list[str]:
+    """Every route the suite's cases expect or the named runs produced, sorted."""
+    rows = con.execute(
+        """SELECT expected_route FROM cases WHERE suite_id = ?
+           UNION SELECT route FROM results
+           WHERE run_id IN (SELECT unnest(?::VARCHAR[])) AND route IS NOT NULL
+           ORDER BY 1""",
+        [suite_id, list(run_ids)],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def route_known(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: Sequence[str], route: str
+) -> bool:
+    """Does a case of the suite expect `route`, or did one of the runs produce it? (Stops at the
+    first row found: a relabel is checked while the reviewer waits.)"""
+    row = con.execute(
+        """SELECT EXISTS (SELECT 1 FROM cases WHERE suite_id = ? AND expected_route = ?)
+               OR EXISTS (SELECT 1 FROM results
+                          WHERE run_id IN (SELECT unnest(?::VARCHAR[])) AND route = ?)""",
+        [suite_id, route, list(run_ids), route],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def pair_case_routes(
     con: duckdb.DuckDBPyConnection, suite_id: str, run: str, baseline: str, case_ids: Sequence[str]
 ) -> list[tuple[str, str, str, str | None, str | None]]:
