@@ -420,3 +420,19 @@ def test_the_pager_reads_judged_rows_again_after_a_reload(
     assert view.unjudged_count(con) == len(rows) - 1  # a note judges nothing
     second = jump(con, view, -1, 1, unjudged_only=True)
     assert second is not None and second.target == rows[1]
+
+
+@pytest.mark.parametrize("name", ["Bob Smith.jsonl", ".alice.jsonl", "-x.jsonl", "a\nb.jsonl"])
+def test_a_ledger_whose_name_is_not_a_reviewer_id_is_named_not_skipped(
+    con: duckdb.DuckDBPyConnection, ledgers: Path, name: str
+) -> None:
+    """A reviewer's file copied in under a name no reviewer id can have (a space, a leading dot
+    or dash, a newline) would drop their verdicts from every count and decision without a word:
+    it is a problem, named, and none of its lines is used."""
+    path = _three_lines(con, ledgers)
+    shutil.copy(path, ledgers / name)
+    (ledgers / "notes.txt").write_text("not a ledger")  # other files stay ignored
+    status = v.load_verdicts(con, ledgers)
+    assert [p.path for p in status.problems] == [str(ledgers / name)]
+    assert "not a reviewer id" in status.problems[0].message
+    assert status.events == 3  # alice's own file still counts

@@ -271,8 +271,9 @@ def append_event(path: Path, build: Callable[[Head | None], VerdictEvent]) -> Ve
 
 
 def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
-    """The ledgers in the folder (path, reviewer), by name; a file named like a ledger that is
-    not a regular file is a problem. Other files are ignored."""
+    """The ledgers in the folder (path, reviewer), by name; a `.jsonl` file that is not a
+    regular file, or whose name is not a reviewer id (its verdicts would drop out of every count
+    unsaid), is a problem. Other files are ignored."""
     files: list[tuple[str, str]] = []
     problems: list[InputError] = []
     try:
@@ -282,8 +283,17 @@ def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputErr
     except OSError as exc:
         return [], [InputError(ledger_dir, f"cannot read the verdicts folder: {os_problem(exc)}")]
     for entry in entries:
+        if not entry.name.endswith(LEDGER_SUFFIX):
+            continue
         reviewer = reviewer_of(Path(entry.path))
         if reviewer is None:
+            problems.append(
+                InputError(
+                    entry.path,
+                    "the name is not a reviewer id (letters, digits and . _ @ + -, starting "
+                    "with a letter or digit); not read as a ledger: rename it REVIEWER.jsonl",
+                )
+            )
             continue
         if not stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
             problems.append(InputError(entry.path, "is not a regular file; not read as a ledger"))
