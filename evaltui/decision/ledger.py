@@ -41,32 +41,16 @@ from evaltui.settings import PROJECT_DIR
 from evaltui.store import queries_verdicts as q
 
 FORMAT_VERSION = 1
-GENESIS = "0" * 64  # the `prev` of a ledger's first line
-KINDS = ("confirm", "waive", "relabel", "note")
+GENESIS = q.GENESIS  # the `prev` of a ledger's first line
+KINDS = q.KINDS
 JUDGING_KINDS = ("confirm", "waive", "relabel")  # a note is history, never a judgment
 VERDICTS_DIR = "verdicts"
 LEDGER_SUFFIX = ".jsonl"
 REASON_LIMIT = 2000  # characters
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+TIME_FORMAT = q.TIME_FORMAT
 # a reviewer id names a file: letters, digits and . _ @ + - (no path separator, no leading dot)
 REVIEWER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
-FIELDS = (
-    "baseline",
-    "case_id",
-    "expected",
-    "expires",
-    "hash",
-    "kind",
-    "prev",
-    "reason",
-    "reviewer",
-    "run",
-    "seq",
-    "suite_id",
-    "suite_sha",
-    "time",
-    "v",
-)  # every line has exactly these, in this (canonical) order
+FIELDS = q.FIELDS  # every line has exactly these, in this (canonical) order
 _TAIL_CHUNK = 1 << 16
 
 

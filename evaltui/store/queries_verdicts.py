@@ -34,9 +34,11 @@ from evaltui.store.scratch import SCRATCH, scratch_schema
 
 EVENTS = "verdict_events"
 CURRENT = "verdict_current"
-GENESIS = "0" * 64
+# The ledger format's constants (decision/ledger.py writes it, this module reads it back).
+GENESIS = "0" * 64  # the `prev` of a ledger's first line
 KINDS = ("confirm", "waive", "relabel", "note")
-FIELDS = (
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, strftime/strptime (Python and DuckDB alike)
+FIELDS = (  # every line has exactly these, in this (canonical) order
     "baseline",
     "case_id",
     "expected",
@@ -168,7 +170,7 @@ _CHECKS = f"""CASE
         THEN 'unknown kind ' || coalesce(e.kind, 'null')
     WHEN NOT regexp_full_match(coalesce(e.time, ''),
             '\\d{{4}}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{{6}}Z')
-        OR try_strptime(e.time, '%Y-%m-%dT%H:%M:%S.%fZ') IS NULL
+        OR try_strptime(e.time, '{TIME_FORMAT}') IS NULL
         THEN 'time must be UTC like 2026-01-31T12:00:00.000000Z'
     WHEN e.expires IS NOT NULL AND (try_cast(e.expires AS DATE) IS NULL
             OR NOT regexp_full_match(e.expires, '\\d{{4}}-\\d{{2}}-\\d{{2}}'))
@@ -252,7 +254,7 @@ def load_ledgers(
                 SELECT l.e FROM {lines} l LEFT JOIN bad USING (filename)
                 WHERE l.problem IS NULL AND (bad.first IS NULL OR l.line < bad.first)
             ), typed AS (
-                SELECT e.reviewer, e.seq, strptime(e.time, '%Y-%m-%dT%H:%M:%S.%fZ') AS time,
+                SELECT e.reviewer, e.seq, strptime(e.time, '{TIME_FORMAT}') AS time,
                        e.run, e.baseline, e.case_id, e.suite_id, e.suite_sha, e.kind, e.reason,
                        e.expected, e.expires::DATE AS expires, e.prev, e.hash
                 FROM good
