@@ -4,7 +4,9 @@ written; a damaged ledger is named with its line; the commands import no Textual
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,3 +179,54 @@ def test_a_relabel_to_a_route_nobody_knows_is_refused(run_cli, sample_store: Pat
     )["cases"][0]
     ok = run_cli("verdict", RUN, case, *base, "--expected", routes["route"], "--reason", "x")
     assert ok.code == 0, ok.err
+
+
+def documented_json_keys() -> set[str]:
+    """The keys docs/formats.md lists for `evaltui verdicts --json` (its table's first column,
+    the ledger fields spelled out in the `...` row)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "formats.md").read_text()
+    section = text.split("### `evaltui verdicts --json`", 1)[1].split("\n## ", 1)[0]
+    keys: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| `"):
+            continue
+        first, meaning = row.split("|")[1:3]
+        if "..." in first:
+            keys |= {f"verdicts[].{k}" for k in re.findall(r"`(\w+)`", meaning)}
+        else:
+            keys |= set(re.findall(r"`([\w\[\].]+)`", first))
+    return keys
+
+
+def json_keys(data: dict[str, Any]) -> set[str]:
+    keys = {f"{k}[]" if isinstance(v, list) else k for k, v in data.items()}
+    for name in ("pairs", "verdicts"):
+        for item in data[name]:
+            keys |= {f"{name}[].{k}" for k in item}
+    return keys
+
+
+def test_verdicts_json_has_exactly_the_documented_keys(run_cli, sample_store: Path) -> None:  # type: ignore[no-untyped-def]
+    cases = failing_cases(run_cli, sample_store)
+    base = ("--vs", BASE, "--store", sample_store)
+    for reviewer, kind in (("alice", "confirm"), ("alice", "note"), ("bob", "waive")):
+        recorded = run_cli(
+            "verdict", RUN, cases[0], *base, "--kind", kind, "--reason", "r", "--reviewer", reviewer
+        )
+        assert recorded.code == 0, recorded.err
+    run_cli("verdict", RUN, cases[0], *base, "--kind", "confirm", "--reviewer", "bob")
+    data = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
+    assert json_keys(data) == documented_json_keys()
+    assert data["heads"] == {
+        "alice": {"seq": 2, "hash": data["verdicts"][1]["hash"]},
+        "bob": {"seq": 2, "hash": data["verdicts"][3]["hash"]},
+    }
+    assert [(v["reviewer"], v["kind"], v["state"], v["counts"]) for v in data["verdicts"]] == [
+        ("alice", "confirm", "current", True),
+        ("alice", "note", "note", False),
+        ("bob", "waive", "superseded", False),
+        ("bob", "confirm", "current", True),
+    ]
+    assert data["pairs"] == [{"run": RUN, "baseline": BASE, "judged": 1, "failures": len(cases)}]
+    again = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
+    assert again == data  # the same ledgers, the same bytes of answer
