@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from evaltui.actions import verdicts as v
+from evaltui.decision import ledger
 from evaltui.actions.cases import FailureNumber, failure_number, jump, open_pair
 from evaltui.contract.discover import read_batch
 from evaltui.errors import InputError, NotFoundError
@@ -436,3 +437,35 @@ def test_a_ledger_whose_name_is_not_a_reviewer_id_is_named_not_skipped(
     assert [p.path for p in status.problems] == [str(ledgers / name)]
     assert "not a reviewer id" in status.problems[0].message
     assert status.events == 3  # alice's own file still counts
+
+
+def test_an_overlong_line_is_named_by_its_length(
+    con: duckdb.DuckDBPyConnection, ledgers: Path
+) -> None:
+    """A line far longer than any event (a pasted log, a runaway editor macro) is named as too
+    long before any JSON is parsed, and the lines before it still count."""
+    path = _three_lines(con, ledgers)
+    kept = lines(path)
+    huge = b'{"baseline":"' + b"x" * 5_000_000 + b'"}\n'
+    path.write_bytes(kept[0] + huge + kept[1])
+    problem = _problem(con, ledgers)
+    assert (problem.path, problem.line) == (str(path), 2)
+    assert problem.message == (
+        f"the line is {len(huge) - 1:,} bytes long; a ledger line is at most "
+        f"{ledger.LINE_LIMIT:,} (damaged, or not a ledger)"
+    )
+    assert v.load_verdicts(con, ledgers).events == 1
+
+
+def test_an_event_longer_than_a_line_may_be_is_not_written(
+    con: duckdb.DuckDBPyConnection, ledgers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the reader would refuse is never written (a limit of 300 bytes stands in for a case
+    id of 64 KiB)."""
+    monkeypatch.setattr(ledger, "LINE_LIMIT", 300)
+    case = failures(con, 1)[0]
+    with pytest.raises(InputError) as caught:
+        v.record_verdict(con, ledgers, request(case, "note", reason="n" * 200), now=NOW)
+    assert caught.value.message.startswith("the verdict would be a line of ")
+    assert caught.value.message.endswith("bytes; a ledger line is at most 300")
+    assert not (ledgers / "alice.jsonl").exists() or not (ledgers / "alice.jsonl").read_bytes()

@@ -48,6 +48,7 @@ VERDICTS_DIR = "verdicts"
 LEDGER_SUFFIX = ".jsonl"
 REASON_LIMIT = 2000  # characters
 TIME_FORMAT = q.TIME_FORMAT
+LINE_LIMIT = q.LINE_LIMIT  # bytes, newline excluded: a longer line is refused when read
 # a reviewer id names a file: letters, digits and . _ @ + - (no path separator, no leading dot)
 REVIEWER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
 FIELDS = q.FIELDS  # every line has exactly these, in this (canonical) order
@@ -250,7 +251,14 @@ def append_event(path: Path, build: Callable[[Head | None], VerdictEvent]) -> Ve
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
         event = build(read_head(path))
-        append_line(path, event.line())
+        line = event.line()
+        if len(line) - 1 > LINE_LIMIT:
+            raise InputError(
+                path,
+                f"the verdict would be a line of {len(line) - 1:,} bytes; a ledger line is at "
+                f"most {LINE_LIMIT:,}",
+            )
+        append_line(path, line)
     return event
 
 

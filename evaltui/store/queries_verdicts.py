@@ -37,6 +37,7 @@ CURRENT = "verdict_current"
 # The ledger format's constants (decision/ledger.py writes it, this module reads it back).
 GENESIS = "0" * 64  # the `prev` of a ledger's first line
 KINDS = ("confirm", "waive", "relabel", "note")
+LINE_LIMIT = 65_536  # bytes: an event is a few hundred (a reason is at most 2,000 characters)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, strftime/strptime (Python and DuckDB alike)
 FIELDS = (  # every line has exactly these, in this (canonical) order
     "baseline",
@@ -149,6 +150,9 @@ _STRUCT = (
 _CHECKS = f"""CASE
     WHEN text = '' THEN 'empty line'
     WHEN NOT ended THEN 'the last line has no newline (an interrupted write?)'
+    WHEN octet_length(encode(text)) > {LINE_LIMIT}
+        THEN 'the line is ' || format('{{:,}}', octet_length(encode(text)))
+             || ' bytes long; a ledger line is at most {LINE_LIMIT:,} (damaged, or not a ledger)'
     WHEN NOT valid THEN 'not valid JSON (the line was damaged or edited)'
     WHEN e IS NULL OR e.hash IS NULL OR e.seq IS NULL OR e.reviewer IS NULL
         THEN 'not a canonical ledger event (a JSON object with the fields '
@@ -223,7 +227,7 @@ def load_ledgers(
                     FROM split
                 ), parsed AS (
                     SELECT filename, file_reviewer, line, text, finished OR line < n AS ended,
-                           json_valid(text) AS valid
+                           strlen(text) <= {LINE_LIMIT} AND json_valid(text) AS valid
                     FROM numbered WHERE NOT (line = n AND text = '')
                 ), typed AS (
                     SELECT *, CASE WHEN valid AND starts_with(text, '{{"baseline":')
