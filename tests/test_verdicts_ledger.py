@@ -15,9 +15,9 @@ import duckdb
 import pytest
 
 from evaltui.actions import verdicts as v
-from evaltui.decision import ledger
 from evaltui.actions.cases import FailureNumber, failure_number, jump, open_pair
 from evaltui.contract.discover import read_batch
+from evaltui.decision import ledger
 from evaltui.errors import InputError, NotFoundError
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch

@@ -33,12 +33,12 @@ from textual.widgets import Input, Static
 from evaltui.actions.cases import (
     PAGE,
     CaseRow,
+    FailureNumber,
     OpenedPair,
     ViewData,
     apply_filter,
     drop_opened,
     drop_view,
-    FailureNumber,
     failure_number,
     open_pair,
 )
