@@ -169,9 +169,9 @@ class FailureNumber:
 def failure_number(
     con: duckdb.DuckDBPyConnection, view: CaseView, row: int, unjudged_only: bool = False
 ) -> FailureNumber | None:
-    """ "failure k of n" for the failure at `row`; with `unjudged_only` (n/N stepping through
-    unjudged failures), "unjudged k of m" when no counting verdict judges it yet (a judged
-    failure keeps its "failure k of n"). None when the view was replaced meanwhile."""
+    """Number the failure at `row`: "failure k of n"; with `unjudged_only` (n/N stepping
+    through unjudged failures), "unjudged k of m" when no counting verdict judges it yet (a
+    judged failure keeps its "failure k of n"). None when the view was replaced meanwhile."""
     try:
         if unjudged_only:
             before = view.failures_before(con, row, unjudged_only=True)
