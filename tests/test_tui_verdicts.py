@@ -461,3 +461,43 @@ def test_the_bar_counts_unjudged_failures_while_n_steps_through_them(
             assert part in line, (part, line, bar)
 
     drive(sample_store, flow, size=size)
+
+
+def test_a_hand_written_ledger_line_is_shown_literally_on_the_case_screen(
+    sample_store: Path,
+) -> None:
+    """A ledger is a file anyone with the checkout can write: an event chained by hand (valid
+    hash) with an ANSI escape, a right-to-left override and a zero-width space in its reason and
+    markup as its route reaches the screen as visible text, never as terminal control or style."""
+    from evaltui.decision import ledger
+
+    case = failures(sample_store)[0]
+    with Store.open(sample_store, read_only=True) as opened:
+        suite_id = get_run(opened.con, RUN).suite_id
+        sha = opened.con.execute(
+            "SELECT evaluation_sha FROM suites WHERE suite_id = ?", [suite_id]
+        ).fetchone()[0]
+    path = ledger_dir_for(sample_store) / "mallory.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ledger.append_event(
+        path,
+        lambda head: ledger.new_event(
+            head, reviewer="mallory", now=dt.datetime.now(dt.UTC), run=RUN, baseline=BASELINE,
+            case_id=case, suite_id=suite_id, suite_sha=sha, kind="relabel",
+            reason="\x1b[31mred\x1b[0m zero\u200bwidth \u202eevil",
+            expected="[link=http://x]SERVE[/link]", expires=None,
+        ),
+    )  # fmt: skip
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await open_cases(app, pilot)
+        await pilot.press("n", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        text = screen_text(app)
+        body = text[text.index("VERDICTS") :]
+        assert "R relabel → [link=http://x]SERVE[/link]" in body
+        assert "␛[31mred␛[0m zero⟨ZWSP⟩width ⟨RLO⟩evil" in body
+        assert not {"\x1b", "\u200b", "\u202e"} & set(text)
+
+    drive(sample_store, flow, size=(100, 40))
