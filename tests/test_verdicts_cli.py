@@ -214,9 +214,17 @@ def test_verdicts_json_has_exactly_the_documented_keys(run_cli, sample_store: Pa
             "verdict", RUN, cases[0], *base, "--kind", kind, "--reason", "r", "--reviewer", reviewer
         )
         assert recorded.code == 0, recorded.err
-    run_cli("verdict", RUN, cases[0], *base, "--kind", "confirm", "--reviewer", "bob")
+    last = run_cli(
+        "verdict", RUN, cases[0], *base, "--kind", "confirm", "--reviewer", "bob", "--json"
+    )
+    recorded_json = json.loads(last.out)
+    assert set(recorded_json) == {"verdict", "judged", "failures"}
+    assert (recorded_json["judged"], recorded_json["failures"]) == (1, len(cases))
     data = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
     assert json_keys(data) == documented_json_keys()
+    assert recorded_json["verdict"] == {
+        k: v for k, v in data["verdicts"][3].items() if k not in ("state", "counts")
+    }
     assert data["heads"] == {
         "alice": {"seq": 2, "hash": data["verdicts"][1]["hash"]},
         "bob": {"seq": 2, "hash": data["verdicts"][3]["hash"]},
