@@ -423,7 +423,7 @@ def test_the_pager_reads_judged_rows_again_after_a_reload(
     assert second is not None and second.target == rows[1]
 
 
-@pytest.mark.parametrize("name", ["Bob Smith.jsonl", ".alice.jsonl", "-x.jsonl", "a\nb.jsonl"])
+@pytest.mark.parametrize("name", ["Bob Smith.jsonl", "-x.jsonl", "a\nb.jsonl", "bob (1).jsonl"])
 def test_a_ledger_whose_name_is_not_a_reviewer_id_is_named_not_skipped(
     con: duckdb.DuckDBPyConnection, ledgers: Path, name: str
 ) -> None:
@@ -469,3 +469,16 @@ def test_an_event_longer_than_a_line_may_be_is_not_written(
     assert caught.value.message.startswith("the verdict would be a line of ")
     assert caught.value.message.endswith("bytes; a ledger line is at most 300")
     assert not (ledgers / "alice.jsonl").exists() or not (ledgers / "alice.jsonl").read_bytes()
+
+
+def test_hidden_files_beside_the_ledgers_are_left_alone(
+    con: duckdb.DuckDBPyConnection, ledgers: Path
+) -> None:
+    """An editor's lock (Emacs links `.#alice.jsonl` while the file is open) or the `._` copy
+    macOS writes on some drives is not a ledger and must not stop `decide`."""
+    path = _three_lines(con, ledgers)
+    (ledgers / ".#alice.jsonl").symlink_to("root@host.1234:1700000000")
+    (ledgers / "._alice.jsonl").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    status = v.load_verdicts(con, ledgers)
+    assert status.ok, status.problem_lines()
+    assert status.events == 3 and path.exists()

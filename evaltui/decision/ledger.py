@@ -265,7 +265,7 @@ def append_event(path: Path, build: Callable[[Head | None], VerdictEvent]) -> Ve
 def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
     """The ledgers in the folder (path, reviewer), by name; a `.jsonl` file that is not a
     regular file, or whose name is not a reviewer id (its verdicts would drop out of every count
-    unsaid), is a problem. Other files are ignored."""
+    unsaid), is a problem. Other files, hidden ones included, are ignored."""
     files: list[tuple[str, str]] = []
     problems: list[InputError] = []
     try:
@@ -275,8 +275,8 @@ def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputErr
     except OSError as exc:
         return [], [InputError(ledger_dir, f"cannot read the verdicts folder: {os_problem(exc)}")]
     for entry in entries:
-        if not entry.name.endswith(LEDGER_SUFFIX):
-            continue
+        if not entry.name.endswith(LEDGER_SUFFIX) or entry.name.startswith("."):
+            continue  # hidden: an editor's lock (.#x.jsonl), a macOS ._x.jsonl, never a ledger
         reviewer = reviewer_of(Path(entry.path))
         if reviewer is None:
             problems.append(
