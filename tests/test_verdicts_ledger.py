@@ -482,3 +482,36 @@ def test_hidden_files_beside_the_ledgers_are_left_alone(
     status = v.load_verdicts(con, ledgers)
     assert status.ok, status.problem_lines()
     assert status.events == 3 and path.exists()
+
+
+def test_a_ledger_swapped_for_a_fifo_after_listing_is_named_not_waited_on(
+    con: duckdb.DuckDBPyConnection, ledgers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between listing the folder and reading it, a ledger can become a FIFO (or a link to
+    /dev/zero); the read must refuse it, not wait forever for a writer."""
+    import os
+    import threading
+
+    path = _three_lines(con, ledgers)
+    fifo = ledgers / "carol.jsonl"
+    os.mkfifo(fifo)
+    listing = ledger.ledger_files
+    monkeypatch.setattr(  # as if carol.jsonl was a regular file when the folder was listed
+        ledger,
+        "ledger_files",
+        lambda folder: ([*listing(folder)[0], (str(fifo), "carol")], []),
+    )
+    found: list[v.LedgerStatus] = []
+    reader = threading.Thread(target=lambda: found.append(v.load_verdicts(con, ledgers)))
+    reader.daemon = True
+    reader.start()
+    reader.join(timeout=30)
+    if reader.is_alive():  # release the stuck read before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=10)
+        pytest.fail("reading the ledgers waited on a FIFO")
+    status = found[0]
+    assert [(p.path, p.message) for p in status.problems] == [
+        (str(fifo), "is not a regular file; not read as a ledger")
+    ]
+    assert status.events == 3 and path.exists()

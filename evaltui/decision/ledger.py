@@ -317,13 +317,58 @@ def _line_of_bad_text(path: str) -> int:
     return 1
 
 
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_FD_DIR = Path("/proc/self/fd")
+
+
+def _open_ledgers(
+    files: list[tuple[str, str]],
+) -> tuple[list[tuple[str, str, str, os.stat_result]], list[int], list[InputError]]:
+    """Each listed ledger opened as it is now (no symlink followed, no wait on a FIFO) and
+    checked to be a regular file by its descriptor: (path, reviewer, what DuckDB reads, stat).
+
+    DuckDB reads `/proc/self/fd/N`, the very file opened and checked, so a name swapped for a
+    FIFO or a link to /dev/zero after the folder was listed cannot hang the read; where there is
+    no /proc, it reads the path (the listing's check then stands alone)."""
+    opened: list[tuple[str, str, str, os.stat_result]] = []
+    fds: list[int] = []
+    problems: list[InputError] = []
+    by_fd = _FD_DIR.is_dir()
+    for path, reviewer in files:
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError as exc:
+            problems.append(InputError(path, f"cannot read: {os_problem(exc)}"))
+            continue
+        fds.append(fd)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            problems.append(InputError(path, "is not a regular file; not read as a ledger"))
+            continue
+        opened.append((path, reviewer, str(_FD_DIR / str(fd)) if by_fd else path, info))
+    return opened, fds, problems
+
+
 def read_ledgers(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> list[InputError]:
     """Every ledger under `ledger_dir` into the connection's verdict tables (one DuckDB pass,
     `store/queries_verdicts.load_ledgers`); each damaged file's first problem, `path:line`."""
     files, problems = ledger_files(ledger_dir)
-    states = [state for state in (file_state(path) for path, _ in files) if state is not None]
-    q.remember_files(con, states, replace=True)  # taken before reading: a race reads again later
-    for found in q.load_ledgers(con, files):
-        line = found.line or _line_of_bad_text(found.path)
-        problems.append(InputError(found.path, found.message, line))
+    opened, fds, refused = _open_ledgers(files)
+    problems.extend(refused)
+    try:
+        # taken before reading: a race reads again later
+        states = [(p, i.st_size, i.st_mtime_ns, i.st_ino) for p, _, _, i in opened]
+        q.remember_files(con, states, replace=True)
+        path_of = {source: path for path, _, source, _ in opened}
+        for found in q.load_ledgers(con, [(source, r) for _, r, source, _ in opened]):
+            line = found.line or _line_of_bad_text(found.path)
+            problems.append(InputError(path_of.get(found.path, found.path), found.message, line))
+    finally:
+        for fd in fds:
+            os.close(fd)
     return problems
