@@ -1,6 +1,6 @@
 """SQL for per-case right/wrong across runs: the runs' outcome sets (flips, flakiness over
-repeats), the per-case outcomes over the results, and the per-cluster paired sums. The statistics
-over them stay in review (`flips`, `flakiness`, `clusters`)."""
+repeats) and the per-cluster paired sums. The statistics over them stay in review (`flips`,
+`flakiness`, `clusters`)."""
 
 from __future__ import annotations
 
@@ -48,19 +48,6 @@ def case_ids_numbered(
         [suite_id, numbers],
     ).fetchall()
     return [str(case_id) for (case_id,) in rows]
-
-
-def case_outcomes(con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: list[str]) -> pa.Table:
-    """(case_id, col, right) for every result of `run_ids`: `col` is the run's index in
-    `run_ids`, `right` whether it routed the case as expected; in case-id order."""
-    return con.sql(
-        """SELECT c.case_id, list_position(?::VARCHAR[], r.run_id) - 1 AS col,
-                  r.route IS NOT DISTINCT FROM c.expected_route AS right
-           FROM results r JOIN cases c ON c.case_id = r.case_id AND c.suite_id = ?
-           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-           ORDER BY c.case_id""",
-        params=[run_ids, suite_id, run_ids],
-    ).to_arrow_table()
 
 
 def cluster_differences(
