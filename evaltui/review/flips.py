@@ -83,6 +83,10 @@ def _runs(
             for r in list_runs(con, experiment=baseline.experiment)
             if r.run_id != baseline.run_id and r.suite_id == baseline.suite_id
         ]
+    return _on_suite(baseline, runs)
+
+
+def _on_suite(baseline: RunInfo, runs: list[RunInfo]) -> list[RunInfo]:
     other = [r.run_id for r in runs if r.suite_id != baseline.suite_id]
     if other:
         raise InputError(
@@ -95,7 +99,7 @@ def _runs(
 
 def _outcomes(sets: dict[str, tuple[str, str]], ids: Sequence[str], cases: int) -> np.ndarray:
     """cases x runs int8 matrix of the runs' outcomes: -1 no result, 0 wrong, 1 right."""
-    matrix = np.full((cases, len(ids)), -1, dtype=np.int8)
+    matrix = np.full((cases, len(ids)), -1, dtype=np.int8, order="F")  # a run's column contiguous
     one = ord("1")
     for col, run_id in enumerate(ids):  # one column per run, each set in bulk
         if run_id not in sets:
@@ -120,12 +124,15 @@ class _Counts:
 def _report(baseline: str, ids: Sequence[str], matrix: np.ndarray) -> tuple[FlipReport, _Counts]:
     """The report over the outcome matrix (first column the baseline), no cases listed."""
     base, others = matrix[:, 0], matrix[:, 1:]
-    present = others >= 0
     has_base = base >= 0
-    fixed = ((others == 1) & (base[:, None] == 0)).sum(axis=1)
-    broken = ((others == 0) & (base[:, None] == 1)).sum(axis=1)
-    successes = (others == 1).sum(axis=1)
-    trials = present.sum(axis=1)
+    base_right, base_wrong = base == 1, base == 0
+    fixed, broken, successes, trials = (np.zeros(base.size, dtype=np.int64) for _ in range(4))
+    for col in range(others.shape[1]):  # one run at a time, over all its cases at once
+        right, wrong = others[:, col] == 1, others[:, col] == 0
+        fixed += right & base_wrong
+        broken += wrong & base_right
+        successes += right
+        trials += right | wrong
     flaky = (successes > 0) & (successes < trials)
     changed = np.flatnonzero(has_base & ((fixed + broken) > 0))
     report = FlipReport(
@@ -187,8 +194,13 @@ def repeat_flakiness(
     if not groups:
         return {}
     baseline = get_runs(con, [baseline_id])[0]
-    chosen = {name: _runs(con, baseline, ids) for name, ids in groups.items()}
-    every = [baseline.run_id, *dict.fromkeys(r.run_id for rs in chosen.values() for r in rs)]
+    named = dict.fromkeys(r for ids in groups.values() for r in ids if r != baseline.run_id)
+    known = {r.run_id: r for r in get_runs(con, named)}
+    chosen = {
+        name: _on_suite(baseline, [known[r] for r in dict.fromkeys(ids) if r in known])
+        for name, ids in groups.items()
+    }
+    every = [baseline.run_id, *named]
     sets = {run_id: (p, r) for run_id, p, r in outcome_sets(con, baseline.suite_id, every)}
     cases = get_suite(con, baseline.suite_id).case_count
     out = {}
