@@ -36,12 +36,23 @@ ALLOWED_SIGNERS_ENV = "EVALTUI_ALLOWED_SIGNERS"
 PASSPHRASE_ENV = "EVALTUI_KEY_PASSPHRASE"
 NO_COLOR_ENV = "NO_COLOR"  # https://no-color.org: any value turns colour off
 XDG_CONFIG_ENV = "XDG_CONFIG_HOME"
+XDG_CACHE_ENV = "XDG_CACHE_HOME"  # the team store's local caches live under it
+# A team store's secrets (see docs/team.md): from the environment or a [stores.NAME] entry,
+# never from the URI, so they are never printed, logged or signed.
+TEAM_PASSWORD_ENV = "EVALTUI_TEAM_PASSWORD"
+PGPASSWORD_ENV = "PGPASSWORD"  # PostgreSQL's own name, read when EVALTUI_TEAM_PASSWORD is unset
+S3_ENDPOINT_ENV = "EVALTUI_S3_ENDPOINT"
+S3_ACCESS_KEY_ENV = "EVALTUI_S3_ACCESS_KEY_ID"
+S3_SECRET_KEY_ENV = "EVALTUI_S3_SECRET_ACCESS_KEY"
+S3_REGION_ENV = "EVALTUI_S3_REGION"
+STORES_TABLE = "stores"  # [stores.NAME]: a team store's URI and secrets
+TEAM_URI_SCHEME = "iceberg+postgresql://"
 
 PROJECT_DIR = ".evaltui"  # the store's folder, and the project's config beside it
 CONFIG_FILE = "config.toml"
 CONFIG_LIMIT = 1 << 20  # bytes; a config file is a few lines
 
-Kind = Literal["path", "text", "seconds", "bool"]
+Kind = Literal["path", "text", "seconds", "bool", "store"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,9 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("store", STORE_ENV, "path", "the DuckDB store file"),
+    Field(
+        "store", STORE_ENV, "store", "the DuckDB store file, a team store's URI or [stores] name"
+    ),
     Field("wait", WAIT_ENV, "seconds", "seconds to wait for a store another process holds"),
     Field("reviewer", REVIEWER_ENV, "text", "your principal in allowed_signers"),
     Field("signing_key", SIGNING_KEY_ENV, "path", "the SSH key that signs decisions"),
@@ -65,6 +78,30 @@ FIELDS: tuple[Field, ...] = (
 )
 KEYMAP_TABLE = "keymap"  # [keymap]: binding id = "keys"
 _FIELDS = {f.key: f for f in FIELDS}
+# the keys of a [stores.NAME] entry: its URI, then secrets (environment variables win over them)
+STORE_ENTRY_KEYS = {
+    "uri": None,
+    "password": TEAM_PASSWORD_ENV,
+    "s3_endpoint": S3_ENDPOINT_ENV,
+    "s3_access_key_id": S3_ACCESS_KEY_ENV,
+    "s3_secret_access_key": S3_SECRET_KEY_ENV,
+    "s3_region": S3_REGION_ENV,
+}
+
+
+@dataclass(frozen=True)
+class TeamStoreConfig:
+    """A team store as a command uses it: its URI and the secrets from the config or the
+    environment. `name` is the [stores.NAME] entry's name (None for a URI given as is)."""
+
+    uri: str
+    name: str | None = None
+    password: str | None = field(default=None, repr=False)
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = field(default=None, repr=False)
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_region: str | None = None
+    origin: str = "--store"  # where the URI came from, for errors
 
 
 @dataclass(frozen=True)
@@ -80,7 +117,7 @@ class Origin:
 
 @dataclass(frozen=True)
 class Settings:
-    store: Path | None = None
+    store: Path | str | None = None  # a str is a team store: a URI or a [stores.NAME] name
     wait: float | None = None
     reviewer: str | None = None
     signing_key: Path | None = None
@@ -88,6 +125,7 @@ class Settings:
     no_color: bool = False
     theme: str | None = None
     keymap: Mapping[str, str] = field(default_factory=dict)
+    stores: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # [stores.NAME]
     # where each value (and each keymap id, as "keymap.ID") was set, for errors found later
     origins: Mapping[str, Origin] = field(default_factory=dict)
     files: tuple[Path, ...] = ()  # the config files read, in order
@@ -102,18 +140,19 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
     values: dict[str, object] = {}
     origins: dict[str, Origin] = {}
     keymap: dict[str, str] = {}
+    stores: dict[str, dict[str, str]] = {}
     files: list[Path] = []
     for path, base in config_files(environ, cwd):
         if not path.is_file():
             continue
         files.append(path)
-        read_config(path, base, values, keymap, origins)
+        read_config(path, base, values, keymap, origins, stores)
     for f in FIELDS:
         if f.env is not None and environ.get(f.env):
             values[f.key] = _from_env(f, environ[f.env])
             origins[f.key] = Origin(f.env)
     return Settings(
-        store=_as_path(values.get("store")),
+        store=_store_value(values.get("store"), stores),
         wait=_as_float(values.get("wait")),
         reviewer=_as_text(values.get("reviewer")),
         signing_key=_as_path(values.get("signing_key")),
@@ -121,9 +160,60 @@ def load(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> S
         no_color=bool(values.get("no_color", False)),
         theme=_as_text(values.get("theme")),
         keymap=keymap,
+        stores=stores,
         origins=origins,
         files=tuple(files),
     )
+
+
+def is_team_store(value: str | Path | None, settings: Settings | None = None) -> bool:
+    """Whether `value` (a --store value) names a team store: an `iceberg+postgresql://` URI, or
+    the name of a [stores.NAME] entry of the config files."""
+    if value is None:
+        return False
+    text = str(value)
+    return text.startswith(TEAM_URI_SCHEME) or text in (settings or load()).stores
+
+
+def team_store_config(
+    value: str | Path,
+    settings: Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    option: str = "--store",
+) -> TeamStoreConfig:
+    """The URI and secrets of the team store `value` names (a URI or a [stores] name): the
+    entry's secrets, then the environment's (EVALTUI_TEAM_PASSWORD, else PGPASSWORD; the
+    EVALTUI_S3_* names), which win."""
+    environ = os.environ if environ is None else environ
+    settings = settings or load(environ)
+    text = str(value)
+    entry: Mapping[str, str] = settings.stores.get(text, {})
+    secrets = {key: entry.get(key) for key in STORE_ENTRY_KEYS if key != "uri"}
+    for key, env in STORE_ENTRY_KEYS.items():
+        if env is not None and environ.get(env):
+            secrets[key] = environ[env]
+    if not secrets["password"] and environ.get(PGPASSWORD_ENV):
+        secrets["password"] = environ[PGPASSWORD_ENV]
+    name = text if text in settings.stores else None
+    origin = settings.origin(f"{STORES_TABLE}.{name}") if name else None
+    return TeamStoreConfig(
+        uri=entry["uri"] if name else text,
+        name=name,
+        origin=f"{origin.path}:{origin.line}"
+        if origin and origin.line
+        else (origin.path if origin else option),
+        **secrets,
+    )
+
+
+def cache_home(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CACHE_HOME/evaltui` (else `~/.cache/evaltui`): the team store's local caches."""
+    environ = os.environ if environ is None else environ
+    xdg = environ.get(XDG_CACHE_ENV, "")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "evaltui"
+    return Path.home() / ".cache" / "evaltui"
 
 
 def key_passphrase(environ: Mapping[str, str] | None = None) -> str | None:
@@ -172,8 +262,11 @@ def read_config(
     values: dict[str, object],
     keymap: dict[str, str],
     origins: dict[str, Origin],
+    stores: dict[str, dict[str, str]] | None = None,
 ) -> None:
-    """Merge one config file into `values`, `keymap` and `origins`; every problem at its line."""
+    """Merge one config file into `values`, `keymap`, `origins` and `stores`; every problem at
+    its line."""
+    stores = {} if stores is None else stores
     raw = read_regular(path, limit=CONFIG_LIMIT)
     try:
         text = raw.decode("utf-8")
@@ -205,6 +298,9 @@ def read_config(
                 keymap[ident] = keys
                 origins[f"{KEYMAP_TABLE}.{ident}"] = where
             continue
+        if key == STORES_TABLE:
+            problems += _read_stores(path, value, lines, stores, origins)
+            continue
         known = _FIELDS.get(key)
         if known is None:
             problems.append(
@@ -218,6 +314,51 @@ def read_config(
             continue
         origins[key] = at
     raise_collected(problems)
+
+
+def _read_stores(
+    path: Path,
+    value: object,
+    lines: dict[tuple[str, str], int],
+    stores: dict[str, dict[str, str]],
+    origins: dict[str, Origin],
+) -> list[InputError]:
+    """[stores.NAME] entries: `uri` (an iceberg+postgresql:// URI) and optional secrets."""
+    problems: list[InputError] = []
+    at = Origin(str(path), lines.get(("", STORES_TABLE)))
+    if not isinstance(value, dict):
+        return [at.error(f"[{STORES_TABLE}] must hold tables such as [{STORES_TABLE}.team]")]
+    for name, entry in value.items():
+        where = Origin(str(path), lines.get(("", f"{STORES_TABLE}.{name}")))
+        if not isinstance(entry, dict):
+            problems.append(where.error(f"[{STORES_TABLE}.{name}] must be a table (uri = ...)"))
+            continue
+        found: dict[str, str] = {}
+        for key, text in entry.items():
+            line = Origin(str(path), lines.get((f"{STORES_TABLE}.{name}", key)))
+            if key not in STORE_ENTRY_KEYS:
+                problems.append(
+                    line.error(
+                        f"[{STORES_TABLE}.{name}]: unknown key {key!r} "
+                        f"(known: {', '.join(STORE_ENTRY_KEYS)})"
+                    )
+                )
+            elif not isinstance(text, str) or not text:
+                problems.append(
+                    line.error(f"{key}: expected a non-empty string, got {_type_name(text)}")
+                )
+            else:
+                found[key] = text
+        if "uri" not in found:
+            problems.append(
+                where.error(f'[{STORES_TABLE}.{name}] needs uri = "{TEAM_URI_SCHEME}..."')
+            )
+            continue
+        stores[name] = found
+        origins[f"{STORES_TABLE}.{name}"] = Origin(
+            str(path), lines.get((f"{STORES_TABLE}.{name}", "uri"))
+        )
+    return problems
 
 
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
@@ -277,10 +418,29 @@ def _from_config(f: Field, value: object, base: Path) -> object:
         return _seconds(float(value))
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty string, got {_type_name(value)}")
+    if f.kind == "store":  # a URI, a [stores] name (resolved in load()), or a path
+        path = Path(value).expanduser()
+        return _StoreText(value, path if path.is_absolute() else base / path)
     if f.kind == "path":
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
     return value
+
+
+@dataclass(frozen=True)
+class _StoreText:
+    """A `store` value before the [stores] names are all known: the text and it as a path."""
+
+    text: str
+    path: Path
+
+
+def _store_value(value: object, stores: Mapping[str, object]) -> Path | str | None:
+    if isinstance(value, _StoreText):
+        if value.text.startswith(TEAM_URI_SCHEME) or value.text in stores:
+            return value.text
+        return value.path
+    return value if isinstance(value, Path | str) else None
 
 
 def _from_env(f: Field, value: str) -> object:
@@ -291,6 +451,8 @@ def _from_env(f: Field, value: str) -> object:
             return _seconds(_number(value))
         except ValueError as exc:
             raise InputError(f.env, f"{value!r}: {exc}") from None
+    if f.kind == "store":
+        return _StoreText(value, Path(value))
     return Path(value) if f.kind == "path" else value
 
 

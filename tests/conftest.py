@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from evaltui.store.queries_case_pages import PairCases
+    from tests.team_servers import TeamServers
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RUNS = REPO / "sample_runs"
@@ -163,3 +164,50 @@ def pair(sample_con: duckdb.DuckDBPyConnection) -> PairCases:
 def real_logs() -> Path:
     """The folder of logs written by the real tools (tests/real_logs, see its README)."""
     return REAL_LOGS
+
+
+@pytest.fixture(scope="session")
+def team_servers() -> Iterator[TeamServers]:
+    """A throwaway PostgreSQL cluster and an S3-compatible server on 127.0.0.1 for the session
+    (skipped when PostgreSQL is not installed, failed then under EVALTUI_REQUIRE_TEAM_SERVERS=1)."""
+    from tests.team_servers import start_team_servers
+
+    with start_team_servers() as servers:
+        yield servers
+
+
+@dataclass
+class TeamStoreForTest:
+    uri: str
+    servers: TeamServers
+    database: str
+
+
+def _team_store(
+    servers: TeamServers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, s3: bool
+) -> TeamStoreForTest:
+    database = servers.new_database()
+    for name, value in servers.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    if s3:
+        return TeamStoreForTest(servers.s3_uri(database, servers.new_bucket()), servers, database)
+    uri = servers.folder_uri(database, tmp_path / "shared-warehouse")
+    return TeamStoreForTest(uri, servers, database)
+
+
+@pytest.fixture
+def team_store(
+    team_servers: TeamServers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> TeamStoreForTest:
+    """A fresh, empty team store (its own database; its files in a shared folder), its secrets
+    in the environment and its cache in this test's folder."""
+    return _team_store(team_servers, monkeypatch, tmp_path, s3=False)
+
+
+@pytest.fixture
+def s3_team_store(
+    team_servers: TeamServers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> TeamStoreForTest:
+    """`team_store` with its files in its own bucket of the S3 server (PyArrow's S3 client)."""
+    return _team_store(team_servers, monkeypatch, tmp_path, s3=True)

@@ -14,6 +14,8 @@ Modes:
 - `kill-at WHERE`: a `decide` kills itself with SIGKILL at WHERE: `json-fsync` (its temp file
   half written), `json-link` (temp file complete, before it gets its name), `sig-link` (the JSON
   in place, the signature's temp file complete) or `log` (both files in place, before the log).
+- `pause-publish TABLE`: a publish prints `COMMITTED TABLE` after its commit of that team table
+  (the later tables not yet committed) and blocks until a line arrives on stdin.
 - `app STORE`: the review app on STORE, headless; prints `OPEN` once its first screen has
   settled, waits for a line on stdin, walks runs -> side by side -> cases, prints `SAW <json>`.
 
@@ -275,6 +277,23 @@ def _app(store: str) -> None:
     asyncio.run(main())
 
 
+def _pause_publish(table: str) -> None:
+    """A publish prints `COMMITTED <table>` once its commit of `table` has landed (the other
+    tables not yet), then blocks until a line arrives on stdin."""
+    from evaltui.store.team import TeamStore
+
+    original = TeamStore.append_new
+
+    def hooked(self: TeamStore, name: str, *args: Any, **kwargs: Any) -> list[str]:
+        added = original(self, name, *args, **kwargs)
+        if name == table:
+            _say(f"COMMITTED {name}")
+            sys.stdin.readline()
+        return added
+
+    TeamStore.append_new = hooked  # type: ignore[method-assign]
+
+
 def _child(argv: list[str]) -> None:
     split = argv.index("--")
     mode, rest = argv[:split], argv[split + 1 :]
@@ -289,6 +308,8 @@ def _child(argv: list[str]) -> None:
         _hook_commit(wait=False)
     elif mode and mode[0] == "kill-at":
         _kill_at(mode[1])
+    elif mode and mode[0] == "pause-publish":
+        _pause_publish(mode[1])
     elif mode:
         raise SystemExit(f"unknown mode {mode}")
     from evaltui.cli.main import main

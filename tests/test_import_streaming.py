@@ -215,3 +215,45 @@ def test_lm_eval_names_the_first_repeat_among_the_judged_rows(tmp_path: Path) ->
     path.write_text("".join(json.dumps(row) + "\n" for row in rows[:3]))
     scan = _scan(path, {"filter_list": [{"name": "b"}]})  # the task's own filter comes first
     assert [row["doc_id"] for _line, row in scan.rows()] == [1, 2]
+
+
+def test_an_imported_suite_is_validated_in_bounded_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite part of an import reads its JSON Lines split a batch at a time (it used to
+    parse the whole file into Python values: 4.8 GB for a million-line samples file), with the
+    per-case encoder's bytes and the importer's own digest."""
+    from evaltui.contract import suite as suite_module
+    from evaltui.contract.fingerprint import fingerprint_cases
+    from evaltui.importers.pipeline import prepare
+
+    bench = _bench()
+    count = INLINE_LIMIT * 2 + 31
+    bench.write_lm_eval_log(tmp_path / "lm", count)
+    batches: list[int] = []
+    real = suite_module._json_cases
+
+    def counted(values: list[Any], places: Any) -> Any:
+        batches.append(len(values))
+        return real(values, places)
+
+    def whole_file(*_args: Any) -> Any:
+        raise AssertionError("a valid split went to the whole-file reader")
+
+    monkeypatch.setattr(suite_module, "_json_cases", counted)
+    monkeypatch.setattr(suite_module, "_jsonl_values", whole_file)
+    monkeypatch.setattr(suite_module, "JSONL_BATCH_BYTES", 64 << 10)
+    with prepare("lm-eval", tmp_path / "lm") as prepared:
+        (suite,) = prepared.batch.suites
+        (record,) = [r for r in prepared.records if r.kind == "suite"]
+        (split_file,) = record.doc["splits"].values()
+        prepared.write(tmp_path / "out")
+        texts = suite.splits[0].cases.column("canonical").to_pylist()
+    data = (tmp_path / "out" / split_file).read_bytes()
+    cases = [json.loads(line) for line in data.decode().splitlines()]
+    longest = max(len(line) for line in data.split(b"\n"))
+    assert sum(batches) == count == len(cases) and len(batches) > 3
+    assert max(batches) <= (64 << 10) // min(len(line) for line in data.split(b"\n") if line) + 1
+    assert longest < 64 << 10  # so each batch is bounded by the setting, not by one line
+    assert texts == [canonical_case(c) for c in cases]
+    assert set(suite.fingerprints().values()) == {fingerprint_cases(cases)}

@@ -375,3 +375,176 @@ def test_case_in_two_splits_is_named_with_both(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         parse(manifest(tmp_path, {"one": REGRESSION, "two": [*HOLDOUT, REGRESSION[1]]}))
     assert "case_id 'reg_002' appears in splits 'one' and 'two'" in str(caught.value)
+
+
+# -- JSON Lines splits read in batches (bounded memory) ------------------------------------------
+
+
+def jsonl_edge_cases(count: int) -> list[dict[str, Any]]:
+    """Cases with ids out of order, non-ASCII and astral text, nested and numeric values."""
+    cases = []
+    for n in range(count):
+        case: dict[str, Any] = {
+            "case_id": str(count - n) if n % 3 else f"id-\u00e9-{n}",
+            "expected_route": ["SERVE", "ABSTAIN", "ESCALATE"][n % 3],
+            "input": f'line {n} "quoted" \\ back \u2028 \U0001f600',
+            "doc": {"z": [1, 2.5, None, True], "a": {"n": n, "f": n / 7}},
+        }
+        if n % 4 == 0:
+            case["slice_name"] = f"slice-{n % 5}"
+        if n % 5 == 0:
+            case["score"] = -0.0 if n % 2 else 1e16
+        cases.append(case)
+    return cases
+
+
+def write_jsonl(path: Path, cases: list[dict[str, Any]], *, bom: bool = False) -> None:
+    lines = [json.dumps(c, ensure_ascii=n % 2 == 0) for n, c in enumerate(cases)]
+    lines[3:3] = ["", "   "]  # blank lines are skipped, and still counted
+    text = "\r\n".join(lines[:10]) + "\n" + "\n".join(lines[10:])  # no newline at the end
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 700, 5_000, None])
+def test_jsonl_split_in_batches_is_the_per_case_encoders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_bytes: int | None
+) -> None:
+    from evaltui.contract import suite as suite_module
+    from evaltui.contract.fingerprint import digest_encoded
+
+    cases = jsonl_edge_cases(257)
+    write_jsonl(tmp_path / "c.jsonl", cases, bom=True)
+    sizes: list[int] = []
+    real = suite_module._json_cases
+
+    def counted(values: list[Any], places: Any) -> pa.Table:
+        sizes.append(len(values))
+        return real(values, places)
+
+    monkeypatch.setattr(suite_module, "_json_cases", counted)
+    if batch_bytes is not None:
+        monkeypatch.setattr(suite_module, "JSONL_BATCH_BYTES", batch_bytes)
+    suite = parse(manifest(tmp_path, {"part": "c.jsonl"}))
+    assert stored_texts(suite) == [canonical_case(c) for c in cases]
+    assert suite.splits[0].cases.column("case_id").to_pylist() == [c["case_id"] for c in cases]
+    digest = digest_encoded((c["case_id"], canonical_case(c)) for c in cases)
+    assert suite.splits[0].fingerprint == digest[:16]
+    assert sum(sizes) == len(cases)  # valid: read once, never by the whole-file reader
+    if batch_bytes == 1:
+        assert max(sizes) == 1  # a batch is whole lines, at least one
+    elif batch_bytes == 700:  # a batch stops at the first line that takes it past the bound
+        data = (tmp_path / "c.jsonl").read_bytes()
+        shortest = min(len(line) for line in data.split(b"\n") if line.strip())
+        assert shortest > 150
+        assert len(sizes) > 1 and max(sizes) <= 700 // shortest + 1
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 300])
+def test_jsonl_problems_in_batches_read_as_from_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_bytes: int
+) -> None:
+    from evaltui.contract import suite as suite_module
+
+    rows = [json.dumps({"case_id": f"c{n}", "expected_route": "SERVE"}) for n in range(40)]
+    broken = {
+        "repeat": [*rows[:30], rows[2], *rows[30:]],  # a repeat in another batch
+        "empty_route": [
+            *rows[:20],
+            '{"case_id": "x", "expected_route": ""}',
+            *rows[20:],
+            '{"case_id": "y", "expected_route": ""}',
+        ],
+        "bad_json": [*rows[:25], '{"case_id": "x",', *rows[25:]],
+        "bad_utf8": rows,
+    }
+    for name, lines in broken.items():
+        path = tmp_path / f"{name}.jsonl"
+        data = ("\n".join(lines) + "\n").encode()
+        if name == "bad_utf8":
+            data = data[:-50] + b"\xff" + data[-50:]
+        path.write_bytes(data)
+        messages_seen = []
+        for size in (batch_bytes, 1 << 30):  # in batches, and the whole file as one batch
+            monkeypatch.setattr(suite_module, "JSONL_BATCH_BYTES", size)
+            with pytest.raises((InputError, InputErrors)) as caught:
+                parse(manifest(tmp_path, {"part": path.name}, suite_id=name))
+            messages_seen.append(str(caught.value))
+        assert messages_seen[0] == messages_seen[1], name
+
+
+def test_jsonl_repeat_across_batches_names_both_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaltui.contract import suite as suite_module
+
+    rows = [json.dumps({"case_id": f"c{n}", "expected_route": "SERVE"}) for n in range(40)]
+    (tmp_path / "c.jsonl").write_text("\n".join([*rows[:30], rows[2], *rows[30:]]) + "\n")
+    monkeypatch.setattr(suite_module, "JSONL_BATCH_BYTES", 200)
+    with pytest.raises(InputError) as caught:
+        parse(manifest(tmp_path, {"part": "c.jsonl"}))
+    assert str(caught.value).endswith("c.jsonl:31: duplicate case_id 'c2' (first at line 3)")
+
+
+def test_digest_of_ids_out_of_order_hashes_a_slice_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pyarrow.compute as pc
+
+    from evaltui.contract import fingerprint
+    from evaltui.contract.fingerprint import digest_encoded, digest_table
+
+    cases = jsonl_edge_cases(300)
+    ids = [c["case_id"] for c in cases]
+    texts = [canonical_case(c) for c in cases]
+    cuts = [(0, 100), (100, 100), (100, 130), (130, 300)]  # an empty chunk too
+    chunked_ids = pa.chunked_array([ids[a:b] for a, b in cuts], pa.string())
+    canonical = pa.chunked_array([texts[a:b] for a, b in cuts], pa.string())
+    taken: list[tuple[int, int]] = []
+    original = pc.take
+
+    def counting(values: Any, indices: Any, *args: Any, **kwargs: Any) -> Any:
+        taken.append((len(values), len(indices)))
+        return original(values, indices, *args, **kwargs)
+
+    monkeypatch.setattr(pc, "take", counting)
+    monkeypatch.setattr(fingerprint, "_HASH_SLICE", 64)
+    expected = digest_encoded(zip(ids, texts, strict=True))
+    assert digest_table(chunked_ids, canonical) == expected
+    # never all the texts at once (Arrow's take on a chunked array would join them)
+    assert taken and max(v for v, _ in taken) <= 170 and max(i for _, i in taken) <= 64
+
+
+def test_every_byte_that_needs_escaping_is_found_in_sliced_columns() -> None:
+    # the byte table: printable ASCII goes as it is, except `"` and the backslash; a control
+    # character, DEL or any non-ASCII byte sends its row to Python's escaper
+    values = [" ", "~", "plain text", '"', "\\", "\x1f", "\x7f", "\x00", "\u00e9", "\U0001f600"]
+    values += ["", None, "tab\there", "ok~ ok"]
+    table = pa.table(
+        {
+            "case_id": [f"c{n:02d}" for n in range(len(values))],
+            "expected_route": ["SERVE"] * len(values),
+            "text": values,
+            "other": list(reversed(values)),
+        }
+    )
+    for start in range(0, 6):  # slices: the columns' offsets are not zero
+        part = table.slice(start, len(values) - start - 1)
+        assert encode_table(part).to_pylist() == oracle_rows(part)
+        chunked = pa.Table.from_batches(part.to_batches(max_chunksize=3))
+        assert encode_table(chunked).to_pylist() == oracle_rows(part)
+
+
+def test_the_reused_c_encoder_writes_what_canonical_case_writes() -> None:
+    from evaltui.contract.fingerprint import encode_case
+
+    values: list[Any] = [
+        *jsonl_edge_cases(60),
+        {"n": 10**40, "f": [math.nan, math.inf, -math.inf, -0.0, 1e-300, 1e16, 0.1]},
+        {"deep": [[[{"z": 1, "a": ["\x00\x1f\x7f", "\ud83d\ude00", "\u2028"]}]]]},
+        {},
+        {"": None, "\u00e9": True, "a": False, "B": "x"},
+    ]
+    for value in values:
+        assert encode_case(value) == canonical_case(value)
+    with pytest.raises(TypeError):
+        encode_case({"x": object()})

@@ -10,12 +10,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 from textual.pilot import Pilot
 
+from tests.conftest import REPO
 from tests.tui_helpers import make_app, settle
 
 Snap = Callable[..., bool]
+
+
+@pytest.fixture
+def sample_store(sample_store: Path) -> Path:
+    """The sample store with each run's source path starting at `/repo` instead of this
+    checkout's folder: the side-by-side screen shows it, and a longer checkout path wraps it
+    onto one more line and moves everything below (the snapshot failed in long paths)."""
+    with duckdb.connect(str(sample_store)) as con:
+        con.execute(
+            "UPDATE runs SET source_path = '/repo' || source_path[length(?) + 1:] "
+            "WHERE starts_with(source_path, ?)",
+            [str(REPO), str(REPO)],
+        )
+        assert con.execute("SELECT count(*) FROM runs WHERE source_path LIKE '/repo/%'").fetchone()[
+            0
+        ]
+    return sample_store
 
 
 def keys(*steps: str) -> Callable[[Pilot], object]:

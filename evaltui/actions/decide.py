@@ -48,6 +48,7 @@ from evaltui.decision.verdicts import pair_effect
 from evaltui.decision.writer import WrittenDecision, sign_and_write
 from evaltui.errors import EvaltuiError, InputErrors
 from evaltui.review.report import Review
+from evaltui.store.connection import TeamOrigin
 
 INVARIANT_SEPARATOR = ";"  # between invariants typed on one line (the form's field)
 
@@ -134,14 +135,22 @@ def sign(
     *,
     name: str | None = None,
     log_path: Path | None = None,
+    team: TeamOrigin | None = None,
 ) -> SignedDecision:
     """Check the choices, settle the reviewer, build the record, sign it and write its two files
-    under `out_dir` (never over a file), logging it at `log_path`."""
+    under `out_dir` (never over a file), logging it at `log_path`; on a team store's cache
+    (`team`), the record names the snapshot and the team's shared log gets it instead."""
     check(draft, choices)
     reviewer = reviewer_for(choices.reviewer, signer)
-    record = build_record(draft, replace(choices, reviewer=reviewer))
+    record = build_record(
+        draft,
+        replace(choices, reviewer=reviewer),
+        team_store=None if team is None else {"uri": team.uri, "snapshots": team.snapshots},
+    )
     try:
-        written = sign_and_write(record, signer, out_dir, name=name, log_path=log_path)
+        written = sign_and_write(
+            record, signer, out_dir, name=name, log_path=None if team else log_path
+        )
     except DecisionExists as exc:
         exc.field = "out"
         raise
@@ -150,6 +159,14 @@ def sign(
         if path is not None and Path(path) == Path(out_dir).expanduser():
             exc.field = "out"
         raise
+    if team is not None:  # the team's shared log, for every reviewer's `decisions`
+        from evaltui.actions.team import log_decision
+
+        try:
+            log_decision(team.target or team.uri, record, written)
+        except EvaltuiError as exc:
+            warning = f"decision written, but not logged in the team store: {exc}"
+            written = replace(written, warnings=(*written.warnings, warning))
     return SignedDecision(written, record.doc)
 
 
@@ -175,6 +192,7 @@ class SignRequest:
     passphrase: str | None
     out_dir: Path
     log_path: Path
+    team: TeamOrigin | None = None  # a team store's cache: record its snapshot, log it there
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +215,14 @@ def sign_decision(con: duckdb.DuckDBPyConnection, request: SignRequest) -> SignO
     try:
         check(draft, choices)  # refuse before asking for a passphrase
         signer = chosen_signer(request.key, request.key_path, request.passphrase)
-        signed = sign(draft, choices, signer, request.out_dir, log_path=request.log_path)
+        signed = sign(
+            draft,
+            choices,
+            signer,
+            request.out_dir,
+            log_path=request.log_path,
+            team=request.team,
+        )
     except UnknownRollback as exc:
         return SignOutcome(
             field=exc.field,

@@ -10,6 +10,8 @@ import duckdb
 
 from evaltui.decision.log import LoggedDecision, read_log
 from evaltui.decision.signatures import signature_counts
+from evaltui.errors import InputError
+from evaltui.store.connection import TeamOrigin
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +34,21 @@ def decision_json_path(logged: LoggedDecision) -> Path | None:
     return Path(path) if isinstance(path, str) and path else None
 
 
-def load_log(con: duckdb.DuckDBPyConnection | None, log_path: Path) -> DecisionLog:
+def load_log(
+    con: duckdb.DuckDBPyConnection | None, log_path: Path, team: TeamOrigin | None = None
+) -> DecisionLog:
     """The log, newest first, each entry with its file's state and signature count (`con` is
-    not needed: a worker passes its connection to every call)."""
+    not needed: a worker passes its connection to every call). On a team store's cache
+    (`team`), the team's shared log instead of the file beside the cache."""
     del con
-    entries, problems = read_log(log_path)
+    if team is not None:
+        from evaltui.actions.team import team_decisions
+
+        _uri, found = team_decisions(team.target or team.uri)
+        entries = [LoggedDecision(entry, 0, str(entry["state"])) for entry in found]
+        problems: list[InputError] = []
+    else:
+        entries, problems = read_log(log_path)
     newest_first = tuple(reversed(entries))
     paths = [decision_json_path(e) for e in newest_first]
     counts = signature_counts([p for p in paths if p is not None])

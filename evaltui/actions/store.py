@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+from evaltui import settings
 from evaltui.errors import InputError, NotFoundError
 from evaltui.sanitize import visible
 from evaltui.store.connection import Store, resolve_store_path
@@ -17,12 +19,39 @@ def open_store(
     read_only: bool,
     wait: float = 0.0,
     on_wait: Callable[[str], None] | None = None,
+    snapshots: Mapping[str, Any] | None = None,
 ) -> Store:
     """The store named (else EVALTUI_STORE, else the default), waiting up to `wait` seconds for
-    a writer to finish. Missing, empty or busy stores are `StoreError`s."""
+    a writer to finish. Missing, empty or busy stores are `StoreError`s.
+
+    A team store (an `iceberg+postgresql://` URI or a [stores.NAME] name) opens as its local
+    cache (`actions.team.open_team`), of its current snapshot or of `snapshots`; `on_wait`
+    hears when a snapshot is pulled. A team store is written only by `evaltui publish`."""
+    target = store_target(store_path)
+    if settings.is_team_store(target):
+        assert target is not None
+        if not read_only:
+            raise InputError(
+                None,
+                "a team store is written with `evaltui publish PATH --to URI`; load into a "
+                "local store (--store PATH) instead",
+            )
+        from evaltui.actions.team import open_team
+
+        return open_team(target, snapshots=snapshots, on_note=on_wait)
     return Store.open(
         resolve_store_path(store_path), read_only=read_only, wait=wait, on_wait=on_wait
     )
+
+
+def is_team_store(store_path: str | Path | None) -> bool:
+    """Whether `store_path` (else the settings' store) names a team store."""
+    return settings.is_team_store(store_target(store_path))
+
+
+def store_target(store_path: str | Path | None) -> str | Path | None:
+    """`store_path`, else the settings' store (None: the default local store)."""
+    return store_path if store_path else settings.load().store
 
 
 def check_start(store: Store, *, experiment: str | None, baseline: str | None) -> None:

@@ -16,6 +16,7 @@ import click
 from rich.text import Text
 
 from evaltui.cli.options import (
+    STORE,
     current_wait,
     from_settings,
     json_option,
@@ -157,6 +158,7 @@ def decide_command(
     with open_store(store_path, read_only=True) as store:
         draft = draft_decision(store.con, run, baseline, ledger_dir=ledger_dir_for(store.path))
         resolved_store = store.path
+        team = store.team  # a team store's cache: the decision records its snapshot
     try:  # refuse before asking for a passphrase
         check(draft, choices)
     except DecisionRefused as exc:  # naming RUN is an explicit choice: only an override answers
@@ -167,7 +169,13 @@ def decide_command(
     signer = _load_signer(key, passphrase_file, use_agent=not no_agent)
     with _reviewer_option_named():
         signed = sign(
-            draft, choices, signer, out, name=name, log_path=log_path_for_store(resolved_store)
+            draft,
+            choices,
+            signer,
+            out,
+            name=name,
+            log_path=log_path_for_store(resolved_store),
+            team=team,
         )
     written = signed.written
     for warning in written.warnings:
@@ -355,9 +363,11 @@ def cosign_command(
 @click.option(
     "--store",
     "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=STORE,
     default=from_settings("store"),
-    help=f"Also replay the decision against this store (env {STORE_ENV}, config `store`).",
+    metavar="PATH|URI",
+    help=f"Also replay the decision against this store (env {STORE_ENV}, config `store`); a "
+    "team store replays the snapshot the decision was made on.",
 )
 @click.option("--quorum", type=click.IntRange(min=1), metavar="K", help=QUORUM_HELP)
 @wait_option
@@ -383,9 +393,7 @@ def verify_command(
             f"name the trusted signers with --allowed-signers FILE (or {ALLOWED_SIGNERS_ENV})"
         )
     if store_path is not None:
-        with Store.open(
-            store_path, read_only=True, wait=current_wait(), on_wait=say_waiting
-        ) as store:
+        with _replay_store(decision, store_path) as store:
             result = verify_decision(
                 decision,
                 allowed_signers,
@@ -422,6 +430,29 @@ def verify_command(
             show.print(Text.assemble(("VALID ", "bold"), safe(decision)))
     if not result.valid:
         raise CheckFailed(f"{visible(decision)}: rejected: {visible(result.reason)}")
+
+
+def _replay_store(decision: Path, store_path: Path | str) -> Store:
+    """The store to replay on: a team store at the snapshot the decision recorded (else its
+    current one, with a warning), a local store as it is."""
+    from evaltui.actions.store import is_team_store
+
+    if not is_team_store(store_path):
+        return Store.open(
+            Path(store_path), read_only=True, wait=current_wait(), on_wait=say_waiting
+        )
+    from evaltui.decision.canary import read_decision
+
+    doc = read_decision(decision)  # the replay's snapshot; the signature is checked after
+    recorded = doc.get("team_store") if isinstance(doc, dict) else None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("snapshots"), dict):
+        click.echo(
+            f"evaltui: warning: {visible(decision)} was not decided on a team store; "
+            "replaying against its current snapshot",
+            err=True,
+        )
+        return open_store(store_path, read_only=True)
+    return open_store(store_path, read_only=True, snapshots=recorded["snapshots"])
 
 
 def _quorum_rows(result: Verification) -> list[tuple[Text, Text, Text, Text]]:
@@ -579,19 +610,28 @@ def _check_stream(
 def decisions_command(store_path: Path | None, as_json: bool) -> None:
     """Past decisions made on this store (the append-only log, newest first), with the state of
     their files."""
-    from evaltui.decision.log import log_path_for_store, read_log
+    from evaltui.actions.store import is_team_store
+    from evaltui.decision.log import LoggedDecision, log_path_for_store, read_log
 
-    log_path = log_path_for_store(resolve_store_path(store_path))
-    entries, problems = read_log(log_path)
-    for problem in problems:
-        click.echo(f"evaltui: warning: {visible(problem, limit=ERROR_LINE_LIMIT)}", err=True)
+    if is_team_store(store_path):
+        from evaltui.actions.store import store_target
+        from evaltui.actions.team import team_decisions
+
+        where, found = team_decisions(store_target(store_path) or "")
+        entries = [LoggedDecision(entry, 0, str(entry["state"])) for entry in found]
+    else:
+        log_path = log_path_for_store(resolve_store_path(store_path))
+        where = str(log_path)
+        entries, problems = read_log(log_path)
+        for problem in problems:
+            click.echo(f"evaltui: warning: {visible(problem, limit=ERROR_LINE_LIMIT)}", err=True)
     entries = entries[::-1]  # newest first, as the app lists them
     if as_json:
-        emit_json({"log": str(log_path), "decisions": [e.to_json() for e in entries]})
+        emit_json({"log": where, "decisions": [e.to_json() for e in entries]})
         return
     show = console()
     if not entries:
-        show.print(safe(f"no decisions logged yet ({log_path})"))
+        show.print(safe(f"no decisions logged yet ({where})"))
         return
     rows = [
         (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from evaltui.cli.options import current_wait, say_waiting, store_option
+from evaltui.cli.options import current_wait, open_store, say_waiting, store_option
 from evaltui.sanitize import visible
 from evaltui.store.connection import Store, resolve_store_path
 
@@ -46,13 +46,20 @@ def serve_command(
     the keys are those of the terminal app. Stop with Ctrl+C.
     """
     from evaltui import serve  # aiohttp and textual-serve only for this command
+    from evaltui.actions.store import is_team_store
     from evaltui.tui.launch import check_start
 
-    path = resolve_store_path(store_path).resolve()
     # a missing, empty or busy store, or an unknown experiment, is one line now, not a dead
-    # page in the browser later
-    with Store.open(path, read_only=True, wait=current_wait(), on_wait=say_waiting) as store:
-        check_start(store, experiment=experiment, baseline=baseline)
+    # page in the browser later; a team store is pulled into its local cache now, and the
+    # browser apps read that snapshot (restart the server for a newer one)
+    if is_team_store(store_path):
+        with open_store(store_path, read_only=True) as store:
+            check_start(store, experiment=experiment, baseline=baseline)
+            path = store.path.resolve()
+    else:
+        path = resolve_store_path(store_path).resolve()
+        with Store.open(path, read_only=True, wait=current_wait(), on_wait=say_waiting) as store:
+            check_start(store, experiment=experiment, baseline=baseline)
     listener = serve.listen(host, port, public=public)
     token = serve.new_token()
 

@@ -234,3 +234,62 @@ def runs_command(store_path: Path | None, experiment: str | None, as_json: bool)
         out.print(
             table(None, ("run", "artifact", "cases", "status", "vs baseline", "evidence"), rows)
         )
+
+
+@click.command("publish")
+@PATHS
+@click.option(
+    "--from-store",
+    "from_store",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[STORE]",
+    help="Publish everything a local store holds (default: the store --store would open) "
+    "instead of PATHs.",
+)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="URI",
+    help="The team store: an iceberg+postgresql://USER@HOST/DB?warehouse=... URI or the name of "
+    "a [stores.NAME] config entry (secrets from the environment or the config; docs/team.md).",
+)
+@ALLOW_OUTSIDE
+@json_option
+def publish_command(
+    paths: tuple[Path, ...],
+    from_store: str | None,
+    target: str,
+    allow_outside: bool,
+    as_json: bool,
+) -> None:
+    """Publish suites, gates and runs to a team store (one Iceberg commit per table).
+
+    PATHs are checked like `load` (in a temporary local store), then what the team store does
+    not hold yet is appended; publishing the same records again adds nothing. A suite or run
+    whose id is there with other content is refused, and a failure leaves the previous snapshot
+    current.
+    """
+    from evaltui.actions import team as actions_team
+    from evaltui.actions.store import is_team_store
+
+    if not is_team_store(target):
+        raise click.UsageError(
+            f"--to {visible(target)}: not a team store (an iceberg+postgresql:// URI or a "
+            "[stores.NAME] name of the config)"
+        )
+    if (from_store is None) == (not paths):
+        raise click.UsageError("give either PATHs to publish or --from-store [STORE]")
+    if from_store is not None:
+        with open_store(from_store or None, read_only=True) as store:
+            summary = actions_team.publish_store(target, store)
+    else:
+        summary = actions_team.publish_paths(
+            target, paths, allow_outside=allow_outside, on_note=say_waiting
+        )
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        click.echo(visible(summary.line(), limit=ERROR_LINE_LIMIT))

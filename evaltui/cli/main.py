@@ -27,7 +27,13 @@ from evaltui.cli.commands_drift import drift_command, trend_command
 from evaltui.cli.commands_import import import_group
 from evaltui.cli.commands_review import cases_command, compare_command, flips_command
 from evaltui.cli.commands_serve import serve_command
-from evaltui.cli.commands_store import load_command, open_command, runs_command, suites_command
+from evaltui.cli.commands_store import (
+    load_command,
+    open_command,
+    publish_command,
+    runs_command,
+    suites_command,
+)
 from evaltui.cli.commands_verdicts import verdict_command, verdicts_command
 from evaltui.cli.options import current_settings
 from evaltui.cli.render import ERROR_LINE_LIMIT
@@ -116,6 +122,7 @@ def cli() -> None:
     \b
     evaltui [PATH ...]          load PATHs (if any) and open the review app
     evaltui load PATH ...       load suites and runs into the store
+    evaltui publish PATH --to URI  publish suites and runs to a team store (docs/team.md)
     evaltui suites | runs       list what the store holds
     evaltui compare BASELINE    contract audit, metrics, guardrails, paired statistics
     evaltui cases RUN           per-case routes and outcomes
@@ -144,6 +151,7 @@ def cli() -> None:
 
 cli.add_command(open_command)
 cli.add_command(load_command)
+cli.add_command(publish_command)
 cli.add_command(suites_command)
 cli.add_command(runs_command)
 cli.add_command(compare_command)

@@ -40,16 +40,42 @@ def from_settings(name: str) -> Callable[[], Any]:
     return lambda: getattr(current_settings(), name)
 
 
+class StoreParam(click.ParamType):
+    """A --store value: a DuckDB file (a Path), or a team store (an `iceberg+postgresql://` URI
+    or a [stores.NAME] name of the config, kept as text: a Path would fold its `//`)."""
+
+    name = "store"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Path | str:
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        if not text:
+            self.fail("expected a store file, a team store URI or a [stores] name", param, ctx)
+        return text if settings.is_team_store(text, current_settings()) else Path(text)
+
+
+STORE = StoreParam()
+STORE_HELP = (
+    "DuckDB store file (default: nearest .evaltui/store.duckdb), or a team store: an "
+    "iceberg+postgresql://USER@HOST/DB?warehouse=... URI or the name of a [stores.NAME] "
+    f"config entry (env {STORE_ENV}, config `store`; see docs/team.md)."
+)
+
+
 def store_option(func: F) -> F:
-    """`--store PATH`, and with it `--wait SECONDS` for when another process holds the store."""
+    """`--store PATH|URI`, and with it `--wait SECONDS` for when another process holds the
+    store."""
     func = wait_option(func)
     return click.option(
         "--store",
         "store_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=STORE,
         default=from_settings("store"),
-        help="DuckDB store file (default: nearest .evaltui/store.duckdb; "
-        f"env {STORE_ENV}, config `store`).",
+        metavar="PATH|URI",
+        help=STORE_HELP,
     )(func)
 
 
@@ -104,8 +130,9 @@ def confidence_option(help_text: str) -> Callable[[F], F]:
     )
 
 
-def open_store(store_path: Path | None, *, read_only: bool) -> Store:
-    """The store a command names, waiting for it as long as --wait says."""
+def open_store(store_path: Path | str | None, *, read_only: bool, **kwargs: Any) -> Store:
+    """The store a command names, waiting for it as long as --wait says (a team store: its
+    local cache, with a line when a snapshot is pulled)."""
     return actions_store.open_store(
-        store_path, read_only=read_only, wait=current_wait(), on_wait=say_waiting
+        store_path, read_only=read_only, wait=current_wait(), on_wait=say_waiting, **kwargs
     )

@@ -209,8 +209,12 @@ def build_record(
     *,
     now: datetime | None = None,
     decision_id: str | None = None,
+    team_store: Mapping[str, Any] | None = None,
 ) -> DecisionRecord:
-    """Check the choices (check_choices, and a reviewer is required) and build the record."""
+    """Check the choices (check_choices, and a reviewer is required) and build the record.
+
+    `team_store` ({"uri", "snapshots"}) records the team store snapshot the review was read
+    from, so `verify --store URI` replays against exactly that snapshot."""
     checked = check_choices(draft, choices)
     if not checked.reviewer:
         raise InvalidChoice("reviewer", "is required")
@@ -250,6 +254,15 @@ def build_record(
         "evidence": {"baseline": draft.baseline.to_json(), "source": run.to_json()},
         "tool": {"name": "evaltui", "version": __version__},
     }
+    if team_store is not None:
+        doc["team_store"] = {
+            "uri": str(team_store["uri"]),
+            # snapshot ids are 64-bit: as text, since canonical JSON numbers are doubles
+            "snapshots": {
+                name: None if sid is None else str(sid)
+                for name, sid in sorted(dict(team_store["snapshots"]).items())
+            },
+        }
     if draft.verdicts is not None and (draft.verdicts.applied or draft.verdicts.heads):
         doc["verdicts"] = draft.verdicts.to_json()  # absent: no ledger had any verdict
     plain_doc, data = canonical_form(doc)

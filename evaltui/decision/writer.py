@@ -95,24 +95,7 @@ def sign_and_write(
     warnings: list[str] = []
     doc = record.doc
     if log_path is not None:
-        entry = {
-            "decision_id": record.decision_id,
-            "decided_at": doc["decided_at"],
-            "reviewer": doc["reviewer"],
-            "experiment": doc["experiment"],
-            "source_run_id": doc["source_run_id"],
-            "artifact": doc["artifact"],
-            "alias": doc["alias"],
-            "status": doc["status"],
-            "review_status": doc["review_status"],
-            "rollback_artifact": doc["rollback_artifact"],
-            "override": doc["override"],
-            "json_path": str(json_path.resolve()),
-            "sig_path": str(sig_path.resolve()),
-            "sha256": hashlib.sha256(record.data).hexdigest(),
-            "signer": signer.public_key.fingerprint,
-            "logged_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        entry = log_entry(record, json_path, sig_path, signer.public_key.fingerprint)
         try:
             append_entry(log_path, entry)
             written_log = log_path
@@ -130,6 +113,31 @@ def sign_and_write(
         log_path=written_log,
         warnings=tuple(warnings),
     )
+
+
+def log_entry(
+    record: DecisionRecord, json_path: Path, sig_path: Path, signer_fingerprint: str
+) -> dict[str, Any]:
+    """The decision log's line for a decision written at `json_path` (local or team log)."""
+    doc = record.doc
+    return {
+        "decision_id": record.decision_id,
+        "decided_at": doc["decided_at"],
+        "reviewer": doc["reviewer"],
+        "experiment": doc["experiment"],
+        "source_run_id": doc["source_run_id"],
+        "artifact": doc["artifact"],
+        "alias": doc["alias"],
+        "status": doc["status"],
+        "review_status": doc["review_status"],
+        "rollback_artifact": doc["rollback_artifact"],
+        "override": doc["override"],
+        "json_path": str(json_path.resolve()),
+        "sig_path": str(sig_path.resolve()),
+        "sha256": hashlib.sha256(record.data).hexdigest(),
+        "signer": signer_fingerprint,
+        "logged_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 def _remove_if_ours(path: Path, data: bytes) -> None:

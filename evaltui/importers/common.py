@@ -32,6 +32,7 @@ from evaltui.contract.fingerprint import (
     FINGERPRINT_DIGITS,
     canonical_case,
     digest_encoded,
+    encode_case,
     split_field,
 )
 from evaltui.contract.jsonio import parse_json_text
@@ -273,7 +274,7 @@ class RowSpool:
     def _encode(self, row: dict[str, Any]) -> None:
         self._lines.append(jsonl_line(row))
         if self._cases:
-            text = canonical_case(row)
+            text = encode_case(row)
             self._pairs.append((row["case_id"], text))
             self._pair_bytes += len(text)
             if self._pair_bytes > _RUN_BYTES:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -43,7 +44,19 @@ def resolve_store_path(explicit: str | Path | None = None) -> Path:
     default."""
     if explicit:
         return Path(explicit)
-    return load().store or default_store_path()
+    found = load().store
+    return Path(found) if found else default_store_path()
+
+
+@dataclass(frozen=True, slots=True)
+class TeamOrigin:
+    """Where a cache store came from: a team store's URI (no secret in it) and the snapshot
+    of each of its tables that the cache holds (a decision made on it records them)."""
+
+    uri: str
+    snapshots: Mapping[str, int | None]
+    target: str = ""  # what --store said (the URI, or a [stores.NAME] name): to look again
+    version: str = ""  # digest of the tables' metadata files it was pulled from ("" if pinned)
 
 
 class Store:
@@ -54,6 +67,7 @@ class Store:
         self.con = con
         self.read_only = read_only
         self.created = False  # this open made the file: a failed first use removes it again
+        self.team: TeamOrigin | None = None  # set when this is a team store's local cache
 
     @classmethod
     def open(

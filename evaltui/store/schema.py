@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS cases (
     slice_name VARCHAR,
     evidence_state VARCHAR,
     source VARCHAR,
-    canonical VARCHAR NOT NULL
+    canonical VARCHAR NOT NULL USING COMPRESSION zstd
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,

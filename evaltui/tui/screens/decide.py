@@ -405,6 +405,7 @@ class DecideModal(SigningModal[WrittenDecision | None]):
             passphrase=passphrase,
             out_dir=Path(out).expanduser(),
             log_path=self.log_path,
+            team=self.review_app.store.team,
         )
 
     def action_sign(self) -> None:

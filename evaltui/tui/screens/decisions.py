@@ -156,7 +156,7 @@ class DecisionsScreen(ReviewScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.fetch(self.show_log, load_log, self.log_path, group="log")
+        self.fetch(self.show_log, load_log, self.log_path, self.review_app.store.team, group="log")
 
     def show_log(self, log: DecisionLog) -> None:
         self.decision_log = log

@@ -282,6 +282,24 @@ class RunsScreen(ReviewScreen):
     def action_reload(self) -> None:
         highlighted = self.query_one(RunsTable).highlighted
         self.reload(keep=highlighted.run_id if highlighted else None)
+        team = self.review_app.store.team
+        if team is not None:  # a team store's cache: has anyone published since?
+            from evaltui.actions.team import newer_snapshot
+
+            self.fetch(self.tell_newer, newer_snapshot, team, group="team-snapshot")
+
+    def tell_newer(self, newer: bool) -> None:
+        team = self.review_app.store.team
+        if newer and team is not None:
+            self.notify(
+                f"{team.uri} has a newer snapshot; this app keeps reviewing the one it opened. "
+                "Quit (q) and open the store again to review the new runs.",
+                title="team store",
+                markup=False,
+                timeout=10,
+            )
+        elif team is not None:
+            self.notify("the team store has no newer snapshot", markup=False)
 
     def action_choose_experiment(self) -> None:
         if not self.experiment_list:
