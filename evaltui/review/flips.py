@@ -3,9 +3,9 @@
 One grouped query reads every run's outcome sets (which suite cases it has a result for, which it
 routed as expected: bitstrings over the suite's cases in case-id order, `store.case_sets`); numpy
 unpacks them into a cases x runs matrix and counts, with no pass over the cases in Python and no
-sort of case ids. Only the changed cases a caller lists are looked up by id. A case flips when some run judged it otherwise
-than the baseline did; it is flaky when the runs disagree among themselves. pass^k over the runs
-is in `flakiness.py`.
+sort of case ids. Only the changed cases a caller lists are looked up by id. A case flips when
+some run judged it otherwise than the baseline did; it is flaky when the runs disagree among
+themselves. pass^k over the runs is in `flakiness.py`.
 """
 
 from __future__ import annotations
