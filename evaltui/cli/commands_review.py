@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import duckdb
 from rich.text import Text
 
 from evaltui.actions.cases import list_cases
+from evaltui.actions.flips import review_flakiness
 from evaltui.actions.review import compare_runs
 from evaltui.cli.options import confidence_option, json_option, open_store, store_option
 from evaltui.cli.render import console, emit_json, number, safe, status_cell, table
@@ -86,7 +86,7 @@ def compare_command(
     matrices: dict[str, TransitionMatrix] = {}
     with open_store(store_path, read_only=True) as store:
         review = compare_runs(store.con, baseline, list(runs) if runs else None, settings)
-        flaky = _repeat_flakiness(store.con, review)
+        flaky = review_flakiness(store.con, review)
         if transitions:
             paired_ids = [r.run_id for r in review.runs if r.paired is not None]
             matrices = transition_matrices(store.con, baseline, paired_ids)
@@ -114,27 +114,10 @@ def compare_command(
             raise CheckFailed(f"gate failed: {names}")
 
 
-def _repeat_flakiness(con: duckdb.DuckDBPyConnection, review: Review) -> dict[str, FlipReport]:
-    """Per repeat group (an artifact's comparable runs on the baseline's suite): flips, pass^k."""
-    from evaltui.review.flips import flip_report
-
-    suite_id = review.baseline.run.suite_id
-    out = {}
-    for group in review.repeats:
-        ids = [
-            r
-            for r in group.run_ids
-            if r != review.baseline.run_id and review.get(r).run.suite_id == suite_id
-        ]
-        if len(ids) >= 2:
-            out[group.artifact] = flip_report(con, review.baseline.run_id, ids)
-    return out
-
-
 def _flakiness_json(report: FlipReport) -> dict[str, object]:
     return {
         "runs": list(report.run_ids),
-        "changed_vs_baseline": len(report.flips),
+        "changed_vs_baseline": report.changed,
         "flaky_cases": report.flaky,
         **report.repeats.to_json(),
     }
@@ -155,7 +138,7 @@ def _print_flakiness(reports: dict[str, FlipReport]) -> None:
                 "  ",
                 safe(artifact),
                 f"  {len(report.run_ids)} runs: {counted(report.flaky, 'flaky case')}, "
-                f"{len(report.flips):,} changed against the baseline; {pass_k}",
+                f"{report.changed:,} changed against the baseline; {pass_k}",
             )
         )
 
@@ -369,7 +352,7 @@ def flips_command(
     from evaltui.actions.flips import flips
 
     with open_store(store_path, read_only=True) as store:
-        report = flips(store.con, baseline, runs)
+        report = flips(store.con, baseline, runs, limit=None if as_json else limit)
     if as_json:
         emit_json(report.to_json())
         return
@@ -388,7 +371,7 @@ def flips_command(
         for f in report.flips[:limit]
     ]  # fmt: skip
     out.print(table(None, ["case_id", "baseline", "history", "fixed", "broken", "flaky"], rows))
-    hidden = len(report.flips) - len(rows)
+    hidden = report.changed - len(rows)
     more = f" ({hidden:,} more: --limit or --json)" if hidden > 0 else ""
     rep = report.repeats
     pass_k = ", ".join(
@@ -396,7 +379,7 @@ def flips_command(
     )
     out.print(
         Text(
-            f"{len(report.flips):,} of {counted(report.cases, 'case')} changed outcome{more}; "
+            f"{report.changed:,} of {counted(report.cases, 'case')} changed outcome{more}; "
             f"{report.flaky:,} flaky across the runs; {pass_k}",
             style="dim",
         )

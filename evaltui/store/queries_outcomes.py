@@ -1,5 +1,6 @@
-"""SQL over the results for per-case right/wrong across runs: the flip matrix and the per-cluster
-paired sums. Both return Arrow; the statistics over them stay in review (`flips`, `clusters`)."""
+"""SQL for per-case right/wrong across runs: the runs' outcome sets (flips, flakiness over
+repeats) and the per-cluster paired sums. The statistics over them stay in review (`flips`,
+`flakiness`, `clusters`)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,46 @@ import duckdb
 import pyarrow as pa
 
 
-def case_outcomes(con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: list[str]) -> pa.Table:
-    """(case_id, col, right) for every result of `run_ids`: `col` is the run's index in
-    `run_ids`, `right` whether it routed the case as expected; in case-id order."""
-    return con.sql(
-        """SELECT c.case_id, list_position(?::VARCHAR[], r.run_id) - 1 AS col,
-                  r.route IS NOT DISTINCT FROM c.expected_route AS right
-           FROM results r JOIN cases c ON c.case_id = r.case_id AND c.suite_id = ?
-           WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))
-           ORDER BY c.case_id""",
-        params=[run_ids, suite_id, run_ids],
-    ).to_arrow_table()
+def outcome_sets(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: list[str]
+) -> list[tuple[str, str, str]]:
+    """(run_id, present, right) for every run of `run_ids` on `suite_id` that has results.
+
+    `present` and `right` are '0'/'1' strings of one character per suite case, numbered in
+    `case_id` order (`store.case_sets`): the cases the run has a result for, and those it routed
+    as expected. One grouped query over the case sets the loader recorded: the results are not
+    scanned, so the cost is a few bit operations per run whatever the number of cases.
+    """
+    rows = con.execute(
+        """WITH sets AS MATERIALIZED (
+                SELECT s.run_id, s.route, s.cases FROM result_sets s JOIN runs USING (run_id)
+                WHERE runs.suite_id = ? AND s.run_id IN (SELECT unnest(?::VARCHAR[]))),
+                expected AS MATERIALIZED (
+                SELECT expected_route, bit_or(cases) AS cases FROM suite_sets
+                WHERE suite_id = ? GROUP BY expected_route)
+           SELECT s.run_id, bit_or(s.cases)::VARCHAR,
+                  bit_or(coalesce(s.cases & e.cases, xor(s.cases, s.cases)))::VARCHAR
+           FROM sets s LEFT JOIN expected e ON e.expected_route = s.route
+           GROUP BY s.run_id""",
+        [suite_id, run_ids, suite_id],
+    ).fetchall()
+    return [(str(run_id), str(present), str(right)) for run_id, present, right in rows]
+
+
+def case_ids_numbered(
+    con: duckdb.DuckDBPyConnection, suite_id: str, numbers: list[int]
+) -> list[str]:
+    """The case ids of the suite's cases numbered `numbers` (`case_id` order from 0, as in the
+    case sets), ascending."""
+    rows = con.execute(
+        """WITH numbered AS (
+                SELECT case_id, row_number() OVER (ORDER BY case_id) - 1 AS number
+                FROM cases WHERE suite_id = ?)
+           SELECT case_id FROM numbered
+           WHERE number IN (SELECT unnest(?::BIGINT[])) ORDER BY number""",
+        [suite_id, numbers],
+    ).fetchall()
+    return [str(case_id) for (case_id,) in rows]
 
 
 def cluster_differences(

@@ -87,18 +87,18 @@ class FlipsScreen(ReviewScreen):
         table = self.query_one(FlipTable)
         for label in ("case", "baseline", "history", "fixed", "broken", "flaky"):
             table.add_column(label)
-        self.fetch(self.flips_loaded, flips, self.context.baseline.run_id, self.runs)
+        self.fetch(self.flips_loaded, flips, self.context.baseline.run_id, self.runs, MAX_ROWS)
 
     def flips_loaded(self, report: FlipReport) -> None:
         rep = report.repeats
         shown = [f"pass^{k} {v:.3f}" for k, v in rep.pass_hat.items() if k in (1, rep.attempts)]
         summary = (
-            f"{len(report.flips):,} of {report.cases:,} changed over {len(report.run_ids)} run(s)"
+            f"{report.changed:,} of {report.cases:,} changed over {len(report.run_ids)} run(s)"
             f" · {report.flaky:,} flaky · " + " · ".join(shown)
         )
         self.query_one("#flips-summary", Static).update(Text(summary))
         table = self.query_one(FlipTable)
-        for f in report.flips[:MAX_ROWS]:
+        for f in report.flips:
             table.add_row(
                 safe(f.case_id, limit=40),
                 Text(f.baseline),
