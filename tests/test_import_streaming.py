@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,39 @@ def test_an_imported_suite_is_validated_in_bounded_batches(
     assert longest < 64 << 10  # so each batch is bounded by the setting, not by one line
     assert texts == [canonical_case(c) for c in cases]
     assert set(suite.fingerprints().values()) == {fingerprint_cases(cases)}
+
+
+def test_the_reused_line_encoder_writes_what_json_dumps_writes() -> None:
+    from evaltui.importers.common import jsonl_line
+
+    values: list[Any] = [
+        *_awkward_cases(40),
+        {"n": 10**40, "f": [math.nan, math.inf, -math.inf, -0.0, 1e-300, 1e16, 0.1]},
+        {"deep": [[[{"z": 1, "a": ["\x00\x1f\x7f", "\U0001f600", "\u2028", '"\\']}]]]},
+        {},
+        {"": None, "\u00e9": True, "a": False, "B": "x"},
+    ]
+    for value in values:
+        assert jsonl_line(value) == json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n"
+    with pytest.raises(TypeError):
+        jsonl_line({"x": object()})
+
+
+def test_a_load_gives_back_its_worker_caches_and_keeps_the_thread_count(tmp_path: Path) -> None:
+    """After the suites go in, the loader flushes DuckDB's worker caches (one thread, then the
+    count it had); the results are read and the store left with the threads it was given."""
+    from evaltui.importers.pipeline import prepare
+    from evaltui.store.connection import Store
+    from evaltui.store.loader import load_batch
+
+    bench = _bench()
+    lines = INLINE_LIMIT + 500
+    folder = tmp_path / "lm"
+    bench.write_lm_eval_log(folder, lines)
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.con.execute("SET threads = 3")
+        with prepare("lm-eval", folder) as prepared:
+            load_batch(store, prepared.batch)
+        assert store.con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+        for table in ("cases", "results"):
+            assert store.con.execute(f"SELECT count(*) FROM {table}").fetchone() == (lines,)

@@ -266,3 +266,27 @@ def test_long_jsonl_lines_load(tmp_path: Path) -> None:
         load_batch(store, read_batch([folder]))
         found = store.con.execute("SELECT max(length(output)) FROM results").fetchall()
     assert found == [(17 << 20,)]
+
+
+def test_threads_are_restored_after_a_one_file_read_good_or_failed(tmp_path: Path) -> None:
+    """One JSON Lines results file is read on one thread; the count comes back either way."""
+    folder = incoming(tmp_path)
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in GOOD))
+    write_run(folder, "run_a", "a.jsonl")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    shutil.copy(EXAMPLE / "ci-claim-gate-v1.suite.json", bad)
+    lines = [json.dumps(r) for r in GOOD]
+    lines[2] = lines[2][:-2]  # line 3 loses its closing: DuckDB's read fails
+    (bad / "b.jsonl").write_text("\n".join(lines) + "\n")
+    write_run(bad, "run_b", "b.jsonl")
+    setting = "SELECT current_setting('threads')"
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.con.execute("SET threads = 3")
+        load_batch(store, read_batch([folder]))
+        assert store.con.execute(setting).fetchall() == [(3,)]
+        assert store.con.execute("SELECT count(*) FROM results").fetchall() == [(4,)]
+        with pytest.raises(InputError, match=r"b\.jsonl"):
+            load_batch(store, read_batch([bad]))
+        assert store.con.execute(setting).fetchall() == [(3,)]
+        assert store.con.execute("SELECT count(*) FROM results").fetchall() == [(4,)]

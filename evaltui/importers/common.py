@@ -195,9 +195,38 @@ def _identity(doc: Mapping[str, Any]) -> str:
     return _IDENTITY.encode(doc)
 
 
+def _line_encoder() -> Callable[[Mapping[str, Any]], str]:
+    """`json.dumps(row, ensure_ascii=False, sort_keys=True)` with its C encoder made once.
+
+    `json.dumps` builds a new encoder for every row (as `fingerprint.encode_case` explains); an
+    lm-eval import writes two rows per document. Same settings, same text (tests hold it to
+    `json.dumps`); no circular check: rows are parsed JSON and dicts built from it.
+    """
+    from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+
+    if c_make_encoder is None:  # pragma: no cover (CPython always has it)
+        return lambda row: json.dumps(row, ensure_ascii=False, sort_keys=True)
+    plain = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+    make = c_make_encoder(
+        None,
+        plain.default,
+        encode_basestring,
+        None,
+        plain.key_separator,
+        plain.item_separator,
+        True,
+        False,
+        True,
+    )
+    return lambda row: "".join(make(row, 0))
+
+
+_encode_line = _line_encoder()
+
+
 def jsonl_line(row: Mapping[str, Any]) -> str:
     """One row of a native JSONL case file, as `evaltui import --out` writes it."""
-    return json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+    return _encode_line(row) + "\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     now = datetime.now(UTC).replace(tzinfo=None)
     vacuum = _setting(store.con, "max_vacuum_tasks")
     memory = _text_setting(store.con, "memory_limit")
+    threads = _setting(store.con, "threads")
     try:
         store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
         if _megabytes(memory) > LOAD_MEMORY_LIMIT_MB:
@@ -87,6 +88,8 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
             for suite in batch.suites:
                 with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
                     _load_suite(con, suite, now, summary)
+            if batch.suites:
+                _release_thread_caches(con)
             for gates in batch.gates:
                 _load_gates(con, gates, now, replace, summary)
             added = [run for run in batch.runs if _load_run(con, run, now, replace, summary)]
@@ -111,6 +114,7 @@ def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSumm
     finally:
         store.con.execute(f"SET max_vacuum_tasks = {vacuum}")
         store.con.execute("SET memory_limit = ?", [memory])
+        store.con.execute(f"SET threads = {threads}")
     return summary
 
 
@@ -137,6 +141,20 @@ def _megabytes(size: str) -> float:
 def _setting(con: duckdb.DuckDBPyConnection, name: str) -> int:
     row = con.execute("SELECT current_setting(?)", [name]).fetchone()
     return int(row[0]) if row else 0
+
+
+def _release_thread_caches(con: duckdb.DuckDBPyConnection) -> None:
+    """Give back what DuckDB's worker threads keep cached from the statements so far.
+
+    Each worker thread keeps freed memory in its own allocator cache; after the suites' cases are
+    inserted that is a few hundred MB (about 280 MB for a 200,000-document lm-eval suite), still
+    held while the results are read. Stopping the workers (one thread) flushes their caches;
+    the thread count is then set back, so the results are read with the same parallelism.
+    """
+    threads = _setting(con, "threads")
+    if threads > 1:
+        con.execute("SET threads = 1")
+        con.execute(f"SET threads = {threads}")
 
 
 def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
@@ -443,13 +461,22 @@ def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
         groups.setdefault(reader.select("?"), (reader, []))[1].append(run)
     for reader, group in [*groups.values(), *((r, [run]) for r, run in again)]:
         paths = [str(r.cases_file.path) for r in group if r.cases_file is not None]
+        # One JSON Lines file (an import's results): read on one thread. Two threads over one
+        # file each hold their own JSON buffers; one thread took the whole 1,000,000-line lm-eval
+        # import from 1.93 GB to 1.36-1.49 GB, no slower (docs/performance.md). `load_batch` sets
+        # the count back, also when the read fails.
+        threads = _setting(con, "threads") if reader is _JSONL and len(paths) == 1 else 1
         try:
+            if threads > 1:
+                con.execute("SET threads = 1")
             con.execute(
                 _INSERT_HEAD + reader.select(_RUN_OF_FILE),
                 [[r.run_id for r in group], paths, paths],
             )
         except duckdb.Error as exc:
             raise _unreadable(reader, group, exc) from None
+        if threads > 1:
+            con.execute(f"SET threads = {threads}")
 
 
 def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputError | InputErrors:
