@@ -10,7 +10,8 @@ about 100 ms, so it cannot time a keypress.
 
 Timed, each from the key to the new state on screen:
 - open: process start (before imports, the CLI's included, as `evaltui` pays them) to the runs
-  table filled (`open_seconds` in-process; the parent times it from spawn as well);
+  table filled (`open_seconds` in-process; the parent times it from spawn as well); then to
+  the paired bootstraps in, which follow in a worker (`statistics_seconds`);
 - pair open: `c` on the highlighted run to the first case rows of the pair on screen;
 - step: `n` (then `N`) to the cursor on the next (previous) failure with its row drawn;
 - pair switch: `esc`, `j`, `c` from one pair's cases to the next run's cases on screen.
@@ -73,6 +74,12 @@ def runs_ready(app: EvaltuiApp) -> bool:
     return bool(screen.query_one(RunsTable).order)
 
 
+def statistics_pending(app: EvaltuiApp) -> bool:
+    screen = app.screen
+    assert isinstance(screen, RunsScreen) and screen.review is not None
+    return screen.review.pending
+
+
 def cases_ready(app: EvaltuiApp, previous: object = None) -> bool:
     screen = app.screen
     if not isinstance(screen, CasesScreen) or screen is previous or screen.view is None:
@@ -90,6 +97,10 @@ async def session(store: Path, candidate: str, presses: int, switches: int) -> d
             await wait_for(lambda: runs_ready(app), "the runs screen")
             out["open_seconds"] = time.perf_counter() - STARTED
             emit("ready", open_seconds=out["open_seconds"])
+            # the bootstraps follow the runs on screen (a worker of their own): until they are
+            # in, the panel shows … and a pair screen waits for them
+            await wait_for(lambda: not statistics_pending(app), "the paired statistics")
+            out["statistics_seconds"] = time.perf_counter() - STARTED
             table = app.screen.query_one(RunsTable)
             order = [r.run_id for r in table.order]
             for _ in range(order.index(candidate)):

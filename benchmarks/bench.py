@@ -315,6 +315,7 @@ def measure_app(store: Path, presses: int, switches: int) -> dict[str, Any]:
     return {
         "open_seconds": child.marks["ready"],
         "open_seconds_in_process": done["open_seconds"],
+        "statistics_seconds": done["statistics_seconds"],
         "pair_open_ms": done["pair_open_ms"],
         "pair_cases": done["pair_cases"],
         "pair_failures": done["pair_failures"],
@@ -472,6 +473,10 @@ def report(result: dict[str, Any]) -> str:
         f"  compare {c['runs']} runs: evaltui {c['seconds']:.2f} s, raw join {c['plain_seconds']:.2f} s"
     )
     a, s = d["app"], d["app_small"]
+    lines.append(
+        f"  open: runs on screen {a['open_seconds']:.2f} s, paired bootstraps in "
+        f"{a['statistics_seconds']:.2f} s (1,000 rows: {s['open_seconds']:.2f} s)"
+    )
     lines.append(
         f"  steps: median {a['step_ms_median']:.1f} ms (1,000 rows: {s['step_ms_median']:.1f} ms), "
         f"p95 {a['step_ms_p95']:.1f} ms ({s['step_ms_p95']:.1f} ms); pair open {a['pair_open_ms']:.0f} ms"

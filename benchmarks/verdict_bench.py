@@ -149,6 +149,8 @@ def median(values: list[float]) -> float:
 
 def bench(args: argparse.Namespace, log: Any) -> dict[str, Any]:
     data = ensure_data(args.data, args.cases, log)
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)  # as --data is: made when missing
     work = Path(tempfile.mkdtemp(prefix="verdict-bench-", dir=args.work))
     try:
         store_path = work / ".evaltui" / "store.duckdb"

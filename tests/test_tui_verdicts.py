@@ -414,3 +414,90 @@ def test_a_verdict_recorded_on_the_case_screen_shows_there_and_in_the_list(
         assert row.lstrip().startswith("✗R"), row
 
     drive(sample_store, flow)
+
+
+def filter_bar(screen: CasesScreen) -> str:
+    return str(screen.query_one("#filters", Static).render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+def test_the_bar_counts_unjudged_failures_while_n_steps_through_them(
+    sample_store: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    monkeypatch.setenv("EVALTUI_REVIEWER", "alice@example.com")
+    expected = failures(sample_store)
+    total = len(expected)
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        screen = await open_cases(app, pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await judge(pilot, "c")  # the first failure is judged
+        assert f"failure 1 of {total}" in filter_bar(screen)
+        await pilot.press("u", "n")  # n/N: unjudged failures only
+        await settle(pilot)
+        assert current_id(screen) == expected[1]
+        bar = filter_bar(screen)
+        assert f"unjudged 1 of {total - 1}" in bar, bar  # not "failure 2 of 16"
+        await pilot.press("N")  # no unjudged failure before it: the cursor stays
+        await settle(pilot)
+        await pilot.press("k")  # by hand onto the row above
+        await settle(pilot)
+        if current_id(screen) == expected[0]:  # the judged failure: counted among all failures
+            assert f"failure 1 of {total}" in filter_bar(screen)
+        else:  # a case routed right: no number at all
+            assert " of " not in filter_bar(screen)
+        await pilot.press("U")  # and the filter too: every part of the bar stays readable
+        await settle(pilot)
+        assert current_id(screen) == expected[1]  # the first row of the unjudged failures
+        await pilot.press("n")
+        await settle(pilot)
+        assert current_id(screen) == expected[2]
+        bar = filter_bar(screen)
+        line = next((x for x in screen_text(app).splitlines() if "n/N" in x), bar)
+        assert "…" not in line, line
+        named = "filters: unjudged failures" if size[0] >= 80 else "only unjudged"
+        for part in ("2/", f"unjudged 2 of {total - 1}", "n/N: unjudged", named):
+            assert part in line, (part, line, bar)
+
+    drive(sample_store, flow, size=size)
+
+
+def test_a_hand_written_ledger_line_is_shown_literally_on_the_case_screen(
+    sample_store: Path,
+) -> None:
+    """A ledger is a file anyone with the checkout can write: an event chained by hand (valid
+    hash) with an ANSI escape, a right-to-left override and a zero-width space in its reason and
+    markup as its route reaches the screen as visible text, never as terminal control or style."""
+    from evaltui.decision import ledger
+
+    case = failures(sample_store)[0]
+    with Store.open(sample_store, read_only=True) as opened:
+        suite_id = get_run(opened.con, RUN).suite_id
+        sha = opened.con.execute(
+            "SELECT evaluation_sha FROM suites WHERE suite_id = ?", [suite_id]
+        ).fetchone()[0]
+    path = ledger_dir_for(sample_store) / "mallory.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ledger.append_event(
+        path,
+        lambda head: ledger.new_event(
+            head, reviewer="mallory", now=dt.datetime.now(dt.UTC), run=RUN, baseline=BASELINE,
+            case_id=case, suite_id=suite_id, suite_sha=sha, kind="relabel",
+            reason="\x1b[31mred\x1b[0m zero\u200bwidth \u202eevil",
+            expected="[link=http://x]SERVE[/link]", expires=None,
+        ),
+    )  # fmt: skip
+
+    async def flow(app: EvaltuiApp, pilot: Pilot) -> None:
+        await open_cases(app, pilot)
+        await pilot.press("n", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        text = screen_text(app)
+        body = text[text.index("VERDICTS") :]
+        assert "R relabel → [link=http://x]SERVE[/link]" in body
+        assert "␛[31mred␛[0m zero⟨ZWSP⟩width ⟨RLO⟩evil" in body
+        assert not {"\x1b", "\u200b", "\u202e"} & set(text)
+
+    drive(sample_store, flow, size=(100, 40))

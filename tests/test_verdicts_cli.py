@@ -4,7 +4,9 @@ written; a damaged ledger is named with its line; the commands import no Textual
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +42,8 @@ def test_record_and_list(run_cli, sample_store: Path) -> None:  # type: ignore[n
         "2099-12-31",
     )
     assert waived.code == 0, waived.err
+    shown = run_cli("cases", RUN, "--vs", BASE, "--failures", "--json", "--store", sample_store)
+    proposed = json.loads(shown.out)["cases"][2]["route"]  # a route the pair knows (not a slice)
     relabel = run_cli(
         "verdict",
         RUN,
@@ -48,7 +52,7 @@ def test_record_and_list(run_cli, sample_store: Path) -> None:  # type: ignore[n
         "--kind",
         "relabel",
         "--expected",
-        "billing",
+        proposed,
         "--reason",
         "the label is wrong",
         "--reviewer",
@@ -57,7 +61,7 @@ def test_record_and_list(run_cli, sample_store: Path) -> None:  # type: ignore[n
     assert relabel.code == 0, relabel.err
     listed = run_cli("verdicts", RUN, "--vs", BASE, "--store", sample_store)
     assert listed.code == 0, listed.err
-    assert "waive until 2099-12-31" in listed.out and "relabel -> billing" in listed.out
+    assert "waive until 2099-12-31" in listed.out and f"relabel -> {proposed}" in listed.out
     assert f"3 of {len(cases)} failures judged" in listed.out
     data = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
     assert set(data["heads"]) == {"alice", "bob"}
@@ -154,3 +158,83 @@ def test_verdict_commands_do_not_import_textual(sample_store: Path, tmp_path: Pa
     assert code == 0 and "evaltui.actions.verdicts" in modules
     assert not top_level(modules) & set(APP_ONLY)
     assert not any(m.startswith("evaltui.tui") for m in modules)
+
+
+def test_a_relabel_to_a_route_nobody_knows_is_refused(run_cli, sample_store: Path) -> None:  # type: ignore[no-untyped-def]
+    """A typo in --expected would move the case out of every metric that names its real route
+    (a waiver in disguise): only a route the suite expects or the pair produced is taken."""
+    case = failing_cases(run_cli, sample_store)[0]
+    base = ("--vs", BASE, "--store", sample_store, "--reviewer", "alice", "--kind", "relabel")
+    typo = run_cli("verdict", RUN, case, *base, "--expected", "SERV", "--reason", "mislabeled")
+    assert typo.code == 2
+    assert typo.err.strip().splitlines() == [
+        "evaltui: route 'SERV' is not one the suite expects or the pair produced; "
+        "known routes: ABSTAIN, ESCALATE, SERVE"
+    ]
+    assert not ledger_dir_for(sample_store).exists() or not any(
+        ledger_dir_for(sample_store).iterdir()
+    )
+    routes = json.loads(
+        run_cli("cases", RUN, "--vs", BASE, "--failures", "--json", "--store", sample_store).out
+    )["cases"][0]
+    ok = run_cli("verdict", RUN, case, *base, "--expected", routes["route"], "--reason", "x")
+    assert ok.code == 0, ok.err
+
+
+def documented_json_keys() -> set[str]:
+    """The keys docs/formats.md lists for `evaltui verdicts --json` (its table's first column,
+    the ledger fields spelled out in the `...` row)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "formats.md").read_text()
+    section = text.split("### `evaltui verdicts --json`", 1)[1].split("\n## ", 1)[0]
+    keys: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| `"):
+            continue
+        first, meaning = row.split("|")[1:3]
+        if "..." in first:
+            keys |= {f"verdicts[].{k}" for k in re.findall(r"`(\w+)`", meaning)}
+        else:
+            keys |= set(re.findall(r"`([\w\[\].]+)`", first))
+    return keys
+
+
+def json_keys(data: dict[str, Any]) -> set[str]:
+    keys = {f"{k}[]" if isinstance(v, list) else k for k, v in data.items()}
+    for name in ("pairs", "verdicts"):
+        for item in data[name]:
+            keys |= {f"{name}[].{k}" for k in item}
+    return keys
+
+
+def test_verdicts_json_has_exactly_the_documented_keys(run_cli, sample_store: Path) -> None:  # type: ignore[no-untyped-def]
+    cases = failing_cases(run_cli, sample_store)
+    base = ("--vs", BASE, "--store", sample_store)
+    for reviewer, kind in (("alice", "confirm"), ("alice", "note"), ("bob", "waive")):
+        recorded = run_cli(
+            "verdict", RUN, cases[0], *base, "--kind", kind, "--reason", "r", "--reviewer", reviewer
+        )
+        assert recorded.code == 0, recorded.err
+    last = run_cli(
+        "verdict", RUN, cases[0], *base, "--kind", "confirm", "--reviewer", "bob", "--json"
+    )
+    recorded_json = json.loads(last.out)
+    assert set(recorded_json) == {"verdict", "judged", "failures"}
+    assert (recorded_json["judged"], recorded_json["failures"]) == (1, len(cases))
+    data = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
+    assert json_keys(data) == documented_json_keys()
+    assert recorded_json["verdict"] == {
+        k: v for k, v in data["verdicts"][3].items() if k not in ("state", "counts")
+    }
+    assert data["heads"] == {
+        "alice": {"seq": 2, "hash": data["verdicts"][1]["hash"]},
+        "bob": {"seq": 2, "hash": data["verdicts"][3]["hash"]},
+    }
+    assert [(v["reviewer"], v["kind"], v["state"], v["counts"]) for v in data["verdicts"]] == [
+        ("alice", "confirm", "current", True),
+        ("alice", "note", "note", False),
+        ("bob", "waive", "superseded", False),
+        ("bob", "confirm", "current", True),
+    ]
+    assert data["pairs"] == [{"run": RUN, "baseline": BASE, "judged": 1, "failures": len(cases)}]
+    again = json.loads(run_cli("verdicts", "--json", "--store", sample_store).out)
+    assert again == data  # the same ledgers, the same bytes of answer

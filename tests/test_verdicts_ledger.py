@@ -15,8 +15,9 @@ import duckdb
 import pytest
 
 from evaltui.actions import verdicts as v
-from evaltui.actions.cases import failure_number, jump, open_pair
+from evaltui.actions.cases import FailureNumber, failure_number, jump, open_pair
 from evaltui.contract.discover import read_batch
+from evaltui.decision import ledger
 from evaltui.errors import InputError, NotFoundError
 from evaltui.store.connection import Store
 from evaltui.store.loader import load_batch
@@ -375,8 +376,14 @@ def test_the_pager_steps_through_unjudged_failures_only(
     back = jump(con, view, rows[2], -1, unjudged_only=True)
     assert back is not None and back.target == rows[1] and back.failures_before == 0
     assert view.unjudged_count(con) == len(rows) - 1
-    assert failure_number(con, view, rows[2]) == (view.table, rows[2], 2)
-    assert failure_number(con, view, rows[2], unjudged_only=True) == (view.table, rows[2], 1)
+    assert failure_number(con, view, rows[2]) == FailureNumber(view.table, rows[2], 3, len(rows))
+    unjudged = failure_number(con, view, rows[2], unjudged_only=True)
+    assert unjudged == FailureNumber(view.table, rows[2], 2, len(rows) - 1, unjudged=True)
+    assert unjudged.label() == f"unjudged 2 of {len(rows) - 1}"
+    # the judged failure keeps its place among all failures
+    assert failure_number(con, view, rows[0], unjudged_only=True) == FailureNumber(
+        view.table, rows[0], 1, len(rows)
+    )
     # the filter: unjudged failures only, as a view
     filtered = opened.pair.view(con, CaseFilter(unjudged_only=True))
     assert filtered.total == len(rows) - 1
@@ -414,3 +421,97 @@ def test_the_pager_reads_judged_rows_again_after_a_reload(
     assert view.unjudged_count(con) == len(rows) - 1  # a note judges nothing
     second = jump(con, view, -1, 1, unjudged_only=True)
     assert second is not None and second.target == rows[1]
+
+
+@pytest.mark.parametrize("name", ["Bob Smith.jsonl", "-x.jsonl", "a\nb.jsonl", "bob (1).jsonl"])
+def test_a_ledger_whose_name_is_not_a_reviewer_id_is_named_not_skipped(
+    con: duckdb.DuckDBPyConnection, ledgers: Path, name: str
+) -> None:
+    """A reviewer's file copied in under a name no reviewer id can have (a space, a leading dot
+    or dash, a newline) would drop their verdicts from every count and decision without a word:
+    it is a problem, named, and none of its lines is used."""
+    path = _three_lines(con, ledgers)
+    shutil.copy(path, ledgers / name)
+    (ledgers / "notes.txt").write_text("not a ledger")  # other files stay ignored
+    status = v.load_verdicts(con, ledgers)
+    assert [p.path for p in status.problems] == [str(ledgers / name)]
+    assert "not a reviewer id" in status.problems[0].message
+    assert status.events == 3  # alice's own file still counts
+
+
+def test_an_overlong_line_is_named_by_its_length(
+    con: duckdb.DuckDBPyConnection, ledgers: Path
+) -> None:
+    """A line far longer than any event (a pasted log, a runaway editor macro) is named as too
+    long before any JSON is parsed, and the lines before it still count."""
+    path = _three_lines(con, ledgers)
+    kept = lines(path)
+    huge = b'{"baseline":"' + b"x" * 5_000_000 + b'"}\n'
+    path.write_bytes(kept[0] + huge + kept[1])
+    problem = _problem(con, ledgers)
+    assert (problem.path, problem.line) == (str(path), 2)
+    assert problem.message == (
+        f"the line is {len(huge) - 1:,} bytes long; a ledger line is at most "
+        f"{ledger.LINE_LIMIT:,} (damaged, or not a ledger)"
+    )
+    assert v.load_verdicts(con, ledgers).events == 1
+
+
+def test_an_event_longer_than_a_line_may_be_is_not_written(
+    con: duckdb.DuckDBPyConnection, ledgers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the reader would refuse is never written (a limit of 300 bytes stands in for a case
+    id of 64 KiB)."""
+    monkeypatch.setattr(ledger, "LINE_LIMIT", 300)
+    case = failures(con, 1)[0]
+    with pytest.raises(InputError) as caught:
+        v.record_verdict(con, ledgers, request(case, "note", reason="n" * 200), now=NOW)
+    assert caught.value.message.startswith("the verdict would be a line of ")
+    assert caught.value.message.endswith("bytes; a ledger line is at most 300")
+    assert not (ledgers / "alice.jsonl").exists() or not (ledgers / "alice.jsonl").read_bytes()
+
+
+def test_hidden_files_beside_the_ledgers_are_left_alone(
+    con: duckdb.DuckDBPyConnection, ledgers: Path
+) -> None:
+    """An editor's lock (Emacs links `.#alice.jsonl` while the file is open) or the `._` copy
+    macOS writes on some drives is not a ledger and must not stop `decide`."""
+    path = _three_lines(con, ledgers)
+    (ledgers / ".#alice.jsonl").symlink_to("root@host.1234:1700000000")
+    (ledgers / "._alice.jsonl").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    status = v.load_verdicts(con, ledgers)
+    assert status.ok, status.problem_lines()
+    assert status.events == 3 and path.exists()
+
+
+def test_a_ledger_swapped_for_a_fifo_after_listing_is_named_not_waited_on(
+    con: duckdb.DuckDBPyConnection, ledgers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between listing the folder and reading it, a ledger can become a FIFO (or a link to
+    /dev/zero); the read must refuse it, not wait forever for a writer."""
+    import os
+    import threading
+
+    path = _three_lines(con, ledgers)
+    fifo = ledgers / "carol.jsonl"
+    os.mkfifo(fifo)
+    listing = ledger.ledger_files
+    monkeypatch.setattr(  # as if carol.jsonl was a regular file when the folder was listed
+        ledger,
+        "ledger_files",
+        lambda folder: ([*listing(folder)[0], (str(fifo), "carol")], []),
+    )
+    found: list[v.LedgerStatus] = []
+    reader = threading.Thread(target=lambda: found.append(v.load_verdicts(con, ledgers)))
+    reader.daemon = True
+    reader.start()
+    reader.join(timeout=30)
+    if reader.is_alive():  # release the stuck read before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=10)
+        pytest.fail("reading the ledgers waited on a FIFO")
+    status = found[0]
+    assert [(p.path, p.message) for p in status.problems] == [
+        (str(fifo), "is not a regular file; not read as a ledger")
+    ]
+    assert status.events == 3 and path.exists()

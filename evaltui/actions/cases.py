@@ -75,6 +75,9 @@ class OpenedPair:
 
 
 def _describe(con: duckdb.DuckDBPyConnection, view: CaseView, cursor: int) -> ViewData:
+    # the failure rows are read now, in bulk with the view, so even the first `n` is only a
+    # binary search in memory (it queried the view, ~8 ms on a 200,000-case pair)
+    view.failure_rows(con)
     return ViewData(view, cursor, view.transitions(con), view.outcome_counts(con))
 
 
@@ -151,13 +154,36 @@ def jump(
     return Jump(view.table, steps, target, before, page_start, rows)
 
 
+@dataclass(frozen=True, slots=True)
+class FailureNumber:
+    """Where a failure reached by hand stands: number `number` of `of` failures of the view, or,
+    with `unjudged`, of its failures not judged yet."""
+
+    table: str
+    row: int
+    number: int
+    of: int
+    unjudged: bool = False
+
+    def label(self) -> str:
+        return f"{'unjudged' if self.unjudged else 'failure'} {self.number:,} of {self.of:,}"
+
+
 def failure_number(
-    con: duckdb.DuckDBPyConnection, view: CaseView, row: int, *, unjudged_only: bool = False
-) -> tuple[str, int, int] | None:
-    """(view table, row, failures before the row): "failure k of n" for a row reached by hand
-    (with `unjudged_only`: unjudged failures before it, of `view.unjudged_count`)."""
+    con: duckdb.DuckDBPyConnection, view: CaseView, row: int, unjudged_only: bool = False
+) -> FailureNumber | None:
+    """Number the failure at `row`: "failure k of n"; with `unjudged_only` (n/N stepping
+    through unjudged failures), "unjudged k of m" when no counting verdict judges it yet (a
+    judged failure keeps its "failure k of n"). None when the view was replaced meanwhile."""
     try:
-        return view.table, row, view.failures_before(con, row, unjudged_only=unjudged_only)
+        if unjudged_only:
+            before = view.failures_before(con, row, unjudged_only=True)
+            if view.failures_before(con, row + 1, unjudged_only=True) > before:  # it is one
+                return FailureNumber(
+                    view.table, row, before + 1, view.unjudged_count(con), unjudged=True
+                )
+        before = view.failures_before(con, row)
+        return FailureNumber(view.table, row, before + 1, view.failures)
     except duckdb.CatalogException:
         return None
 

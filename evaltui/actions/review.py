@@ -15,7 +15,7 @@ from evaltui.decision.log import read_log
 from evaltui.errors import EvaltuiError, NotFoundError
 from evaltui.review.noninferiority import DEFAULT_MARGIN
 from evaltui.review.paired import PairedSettings
-from evaltui.review.report import Review, default_baseline, review_runs
+from evaltui.review.report import Review, complete_review, default_baseline, review_runs
 from evaltui.store.queries import RunInfo, experiments, get_run
 
 # How the app reviews, and what every decision's evidence is computed with (the app's decide form
@@ -58,12 +58,15 @@ def open_experiment(
     baseline: str | None,
     log_path: Path,
     settings: PairedSettings,
+    *,
+    defer_bootstrap: bool = False,
 ) -> ExperimentReview:
     """The experiments in the store and the review of one of them.
 
     `baseline` (a run id) picks the experiment and the baseline; else `experiment` (or the one
     `first_experiment` picks) is reviewed against its default baseline. An unknown baseline is a
-    NotFoundError on the field `baseline`.
+    NotFoundError on the field `baseline`. With `defer_bootstrap` the review may be `pending`:
+    `finish_review` completes it (the app shows the runs before 500 bootstraps are done).
     """
     names = experiments(con)
     if not names:
@@ -72,7 +75,13 @@ def open_experiment(
         experiment = run_of(con, baseline, "baseline").experiment
     experiment = experiment or first_experiment([name for name, _ in names], log_path)
     baseline = baseline or default_baseline(con, experiment)
-    return ExperimentReview(names, review_runs(con, baseline, settings=settings))
+    review = review_runs(con, baseline, settings=settings, defer_bootstrap=defer_bootstrap)
+    return ExperimentReview(names, review)
+
+
+def finish_review(con: duckdb.DuckDBPyConnection, review: Review) -> Review:
+    """A pending review's bootstraps and what rests on them (no query: `con` is unused)."""
+    return complete_review(review)
 
 
 def compare_runs(

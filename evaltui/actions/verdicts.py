@@ -231,10 +231,25 @@ def check_request(
     expected_now = q.case_in_suite(con, suite_id, request.case_id)
     if expected_now is None:
         raise InputError(None, f"{request.case_id}: no such case in suite {suite_id}", field="case")
-    if request.kind == "relabel" and (request.expected or "").strip() == expected_now:
-        raise InputError(
-            None, f"{expected_now} is already the case's expected route", field="expected"
-        )
+    if request.kind == "relabel":
+        proposed = (request.expected or "").strip()
+        if proposed == expected_now:
+            raise InputError(
+                None, f"{expected_now} is already the case's expected route", field="expected"
+            )
+        pair = [request.run, request.baseline]
+        if not q.route_known(con, suite_id, pair, proposed):
+            # a typo would move the case out of every metric that names its real route
+            known = q.known_routes(con, suite_id, pair)
+            shown = ", ".join(known[:12]) + (
+                f" (and {len(known) - 12} more)" if len(known) > 12 else ""
+            )
+            raise InputError(
+                None,
+                f"route {proposed!r} is not one the suite expects or the pair produced; "
+                f"known routes: {shown}",
+                field="expected",
+            )
     sha = q.suite_sha(con, suite_id)
     if sha is None:  # a run's suite is always in the store; a damaged store says so here
         raise InputError(None, f"suite {suite_id} is not in the store", field="run")

@@ -46,7 +46,10 @@ def _date(text: str | None) -> dt.date | None:
     "route is wrong; needs --expected and --reason) or note.",
 )
 @click.option("--reason", default="", help="Why (required for waive, relabel and note).")
-@click.option("--expected", help="relabel: the route the case should expect.")
+@click.option(
+    "--expected",
+    help="relabel: the route the case should expect (one the suite or the pair already knows).",
+)
 @click.option("--expires", help="waive: the last day (UTC) the waiver holds, e.g. 2027-01-31.")
 @click.option(
     "--reviewer",

@@ -41,32 +41,17 @@ from evaltui.settings import PROJECT_DIR
 from evaltui.store import queries_verdicts as q
 
 FORMAT_VERSION = 1
-GENESIS = "0" * 64  # the `prev` of a ledger's first line
-KINDS = ("confirm", "waive", "relabel", "note")
+GENESIS = q.GENESIS  # the `prev` of a ledger's first line
+KINDS = q.KINDS
 JUDGING_KINDS = ("confirm", "waive", "relabel")  # a note is history, never a judgment
 VERDICTS_DIR = "verdicts"
 LEDGER_SUFFIX = ".jsonl"
 REASON_LIMIT = 2000  # characters
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+TIME_FORMAT = q.TIME_FORMAT
+LINE_LIMIT = q.LINE_LIMIT  # bytes, newline excluded: a longer line is refused when read
 # a reviewer id names a file: letters, digits and . _ @ + - (no path separator, no leading dot)
 REVIEWER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
-FIELDS = (
-    "baseline",
-    "case_id",
-    "expected",
-    "expires",
-    "hash",
-    "kind",
-    "prev",
-    "reason",
-    "reviewer",
-    "run",
-    "seq",
-    "suite_id",
-    "suite_sha",
-    "time",
-    "v",
-)  # every line has exactly these, in this (canonical) order
+FIELDS = q.FIELDS  # every line has exactly these, in this (canonical) order
 _TAIL_CHUNK = 1 << 16
 
 
@@ -266,13 +251,21 @@ def append_event(path: Path, build: Callable[[Head | None], VerdictEvent]) -> Ve
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
         event = build(read_head(path))
-        append_line(path, event.line())
+        line = event.line()
+        if len(line) - 1 > LINE_LIMIT:
+            raise InputError(
+                path,
+                f"the verdict would be a line of {len(line) - 1:,} bytes; a ledger line is at "
+                f"most {LINE_LIMIT:,}",
+            )
+        append_line(path, line)
     return event
 
 
 def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
-    """The ledgers in the folder (path, reviewer), by name; a file named like a ledger that is
-    not a regular file is a problem. Other files are ignored."""
+    """The ledgers in the folder (path, reviewer), by name; a `.jsonl` file that is not a
+    regular file, or whose name is not a reviewer id (its verdicts would drop out of every count
+    unsaid), is a problem. Other files, hidden ones included, are ignored."""
     files: list[tuple[str, str]] = []
     problems: list[InputError] = []
     try:
@@ -282,8 +275,17 @@ def ledger_files(ledger_dir: Path) -> tuple[list[tuple[str, str]], list[InputErr
     except OSError as exc:
         return [], [InputError(ledger_dir, f"cannot read the verdicts folder: {os_problem(exc)}")]
     for entry in entries:
+        if not entry.name.endswith(LEDGER_SUFFIX) or entry.name.startswith("."):
+            continue  # hidden: an editor's lock (.#x.jsonl), a macOS ._x.jsonl, never a ledger
         reviewer = reviewer_of(Path(entry.path))
         if reviewer is None:
+            problems.append(
+                InputError(
+                    entry.path,
+                    "the name is not a reviewer id (letters, digits and . _ @ + -, starting "
+                    "with a letter or digit); not read as a ledger: rename it REVIEWER.jsonl",
+                )
+            )
             continue
         if not stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
             problems.append(InputError(entry.path, "is not a regular file; not read as a ledger"))
@@ -315,13 +317,58 @@ def _line_of_bad_text(path: str) -> int:
     return 1
 
 
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_FD_DIR = Path("/proc/self/fd")
+
+
+def _open_ledgers(
+    files: list[tuple[str, str]],
+) -> tuple[list[tuple[str, str, str, os.stat_result]], list[int], list[InputError]]:
+    """Each listed ledger opened as it is now (no symlink followed, no wait on a FIFO) and
+    checked to be a regular file by its descriptor: (path, reviewer, what DuckDB reads, stat).
+
+    DuckDB reads `/proc/self/fd/N`, the very file opened and checked, so a name swapped for a
+    FIFO or a link to /dev/zero after the folder was listed cannot hang the read; where there is
+    no /proc, it reads the path (the listing's check then stands alone)."""
+    opened: list[tuple[str, str, str, os.stat_result]] = []
+    fds: list[int] = []
+    problems: list[InputError] = []
+    by_fd = _FD_DIR.is_dir()
+    for path, reviewer in files:
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError as exc:
+            problems.append(InputError(path, f"cannot read: {os_problem(exc)}"))
+            continue
+        fds.append(fd)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            problems.append(InputError(path, "is not a regular file; not read as a ledger"))
+            continue
+        opened.append((path, reviewer, str(_FD_DIR / str(fd)) if by_fd else path, info))
+    return opened, fds, problems
+
+
 def read_ledgers(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> list[InputError]:
     """Every ledger under `ledger_dir` into the connection's verdict tables (one DuckDB pass,
     `store/queries_verdicts.load_ledgers`); each damaged file's first problem, `path:line`."""
     files, problems = ledger_files(ledger_dir)
-    states = [state for state in (file_state(path) for path, _ in files) if state is not None]
-    q.remember_files(con, states, replace=True)  # taken before reading: a race reads again later
-    for found in q.load_ledgers(con, files):
-        line = found.line or _line_of_bad_text(found.path)
-        problems.append(InputError(found.path, found.message, line))
+    opened, fds, refused = _open_ledgers(files)
+    problems.extend(refused)
+    try:
+        # taken before reading: a race reads again later
+        states = [(p, i.st_size, i.st_mtime_ns, i.st_ino) for p, _, _, i in opened]
+        q.remember_files(con, states, replace=True)
+        path_of = {source: path for path, _, source, _ in opened}
+        for found in q.load_ledgers(con, [(source, r) for _, r, source, _ in opened]):
+            line = found.line or _line_of_bad_text(found.path)
+            problems.append(InputError(path_of.get(found.path, found.path), found.message, line))
+    finally:
+        for fd in fds:
+            os.close(fd)
     return problems

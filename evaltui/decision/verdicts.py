@@ -168,7 +168,7 @@ def current_applied(
                 reason=values["reason"],
                 expected=values["expected"],
                 expires=values["expires"],
-                time=values["time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                time=values["time"].strftime(q.TIME_FORMAT),
                 hash=values["hash"],
             )
         )

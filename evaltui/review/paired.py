@@ -130,6 +130,9 @@ class PairedStats:
     # what margins and delta guardrails are judged on (see `decision_interval`)
     decision_ci: Interval | None = None
     decision_method: str | None = None
+    # True while the bootstrap and what rests on it (the intervals, the verdict, the warnings,
+    # the margin and the detectable difference) are still to be computed: see `complete`
+    pending: bool = False
 
     @property
     def test_p(self) -> float:
@@ -165,6 +168,8 @@ class PairedStats:
         return self.counts.delta
 
     def to_json(self) -> dict[str, Any]:
+        if self.pending:  # a file or a script must never get "…" for a verdict
+            raise ValueError("paired statistics still pending: complete() them first")
         return {
             **self.counts.to_json(),
             "mcnemar_p": self.mcnemar_p,
@@ -198,6 +203,8 @@ class PairedStats:
             "warnings": [w.to_json() for w in self.warnings],
         }
 
+
+PENDING_VERDICT = "…"  # the verdict of statistics still being computed (`pending`)
 
 METHOD_BOOTSTRAP = "bootstrap"
 METHOD_NEWCOMBE = "newcombe"
@@ -303,6 +310,51 @@ def _paired(
         decision_method=decision_method,
     )
     return replace(stats, warnings=paired_warnings(stats))
+
+
+def _pending(
+    counts: PairedCounts,
+    mcnemar_p: float,
+    settings: PairedSettings,
+    holm_p: float | None,
+    family_size: int,
+    ranked: bool,
+) -> PairedStats:
+    """A candidate's counts and tests without the bootstrap and what rests on it (`pending`).
+
+    The counts, McNemar p, its Holm adjustment and both rates are final; `complete` adds the
+    rest, exactly as `_paired` computes it. A review of 500 runs opens without 499 bootstraps.
+    """
+    base_right = counts.both_right + counts.broken
+    cand_right = counts.both_right + counts.fixed
+    return PairedStats(
+        counts=counts,
+        ci=None,
+        baseline_rate=proportion(base_right, counts.n, settings.confidence),
+        candidate_rate=proportion(cand_right, counts.n, settings.confidence),
+        mcnemar_p=mcnemar_p,
+        holm_p=holm_p,
+        family_size=family_size,
+        ranked=ranked,
+        settings=settings,
+        verdict=PENDING_VERDICT,
+        warnings=(),
+        pending=True,
+    )
+
+
+def complete(stats: PairedStats) -> PairedStats:
+    """`stats` with every figure computed: what `paired_statistics` gives without deferring."""
+    if not stats.pending:
+        return stats
+    return _paired(
+        stats.counts,
+        stats.mcnemar_p,
+        stats.settings,
+        stats.holm_p,
+        stats.family_size,
+        stats.ranked,
+    )
 
 
 def _verdict(
@@ -422,6 +474,8 @@ def paired_statistics(
     family: Iterable[str],
     settings: PairedSettings = PairedSettings(),  # frozen: safe as a default
     clusters: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    *,
+    defer_bootstrap: bool = False,
 ) -> dict[str, PairedStats]:
     """Statistics for every candidate; the p-values of `family` are Holm-adjusted together.
 
@@ -429,6 +483,10 @@ def paired_statistics(
     ones); runs outside it keep their unadjusted p-value and `holm_p` None. `clusters` gives,
     per run, each cluster's (fixed - broken) sum and paired-case count (see clustered.py); the
     clustered test's p then replaces McNemar's in the family.
+
+    With `defer_bootstrap`, a run with paired cases and no clusters gets `pending` statistics
+    (`_pending`): everything but the bootstrap and what rests on it, which `complete` adds
+    later, in a worker. The bootstrap is most of a review's cost (1 to 5 ms a run).
     """
     p_values = {run_id: mcnemar_exact(c.fixed, c.broken) for run_id, c in counts.items()}
     clustered: dict[str, ClusteredPaired | None] = {
@@ -453,15 +511,14 @@ def paired_statistics(
         run_id for run_id in dict.fromkeys(family) if run_id in counts and counts[run_id].n > 0
     ]
     adjusted = dict(zip(members, holm_adjust([test_p[m] for m in members]), strict=True))
-    return {
-        run_id: _paired(
-            c,
-            p_values[run_id],
-            settings,
-            adjusted.get(run_id),
-            len(members) if run_id in adjusted else 0,
-            run_id in adjusted,
-            clustered[run_id],
+
+    def stats_of(run_id: str, c: PairedCounts) -> PairedStats:
+        in_family = run_id in adjusted
+        size = len(members) if in_family else 0
+        if defer_bootstrap and c.n > 0 and clustered[run_id] is None:
+            return _pending(c, p_values[run_id], settings, adjusted.get(run_id), size, in_family)
+        return _paired(
+            c, p_values[run_id], settings, adjusted.get(run_id), size, in_family, clustered[run_id]
         )
-        for run_id, c in counts.items()
-    }
+
+    return {run_id: stats_of(run_id, c) for run_id, c in counts.items()}

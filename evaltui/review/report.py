@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
@@ -27,11 +27,11 @@ from evaltui.review.cells import (
 )
 from evaltui.review.clusters import cluster_field_for, cluster_sums
 from evaltui.review.comparability import Difference, audit_contract, contract_values, short_reason
-from evaltui.review.delta_guardrails import delta_values
+from evaltui.review.delta_guardrails import delta_inner, delta_values
 from evaltui.review.evidence import Coverage, EvidenceFlag, evidence_flags, recompute_fingerprints
 from evaltui.review.guardrails import GuardrailVerdict, evaluate_guardrails
 from evaltui.review.metrics import Number, metric_values
-from evaltui.review.paired import PairedSettings, PairedStats, paired_statistics
+from evaltui.review.paired import PairedSettings, PairedStats, complete, paired_statistics
 from evaltui.review.repeats import RepeatGroup, group_repeats
 from evaltui.review.stats import Proportion, proportion
 from evaltui.store.queries import RunInfo, SuiteInfo, copies, get_runs, get_suites, list_runs
@@ -168,6 +168,11 @@ class Review:
             },
         }
 
+    @property
+    def pending(self) -> bool:
+        """Some run's paired statistics still wait for their bootstrap (`complete_review`)."""
+        return any(r.paired is not None and r.paired.pending for r in self.runs)
+
     def get(self, run_id: str) -> RunReview:
         if run_id == self.baseline.run_id:
             return self.baseline
@@ -190,11 +195,18 @@ def review_runs(
     baseline_id: str,
     run_ids: Iterable[str] | None = None,
     settings: PairedSettings = PairedSettings(),  # noqa: B008 - frozen, safe as a default
+    *,
+    defer_bootstrap: bool = False,
 ) -> Review:
     """Review `run_ids` (default: every other run of the baseline's experiment) against it.
 
     Paired statistics cover the runs on the baseline's suite; the comparable ones form the Holm
     family. Repeats (comparable runs of one artifact) are summarised in `Review.repeats`.
+
+    With `defer_bootstrap` the paired statistics may come back `pending` (see
+    `paired.paired_statistics`) and `complete_review` finishes them: the app shows the runs
+    first. Not when a suite has a delta guardrail: a run's status, so its rank, then rests on
+    the bootstrap, and everything is computed at once.
     """
     baseline_run = get_runs(con, [baseline_id])[0]
     if run_ids is None:
@@ -243,7 +255,10 @@ def review_runs(
         if cluster_field
         else None
     )
-    paired = paired_statistics(pair_counts, family, settings, clusters)
+    deltas = any(delta_inner(g.metric) is not None for s in suites.values() for g in s.guardrails)
+    paired = paired_statistics(
+        pair_counts, family, settings, clusters, defer_bootstrap=defer_bootstrap and not deltas
+    )
     copied = copies(con, [r.run_id for r in everyone])
 
     def build(run: RunInfo, is_baseline: bool) -> RunReview:
@@ -288,3 +303,18 @@ def review_runs(
         repeats=group_repeats([baseline, *reviews], [m.name for m in contract_suite.metrics]),
         cluster_field=cluster_field,
     )
+
+
+def complete_review(review: Review) -> Review:
+    """`review` with every pending paired statistic computed (`paired.complete`).
+
+    Equal to the review `review_runs` builds without deferring: deferring happens only when no
+    guardrail rests on the paired interval, so statuses, ranks and repeats stay as they are.
+    """
+    if not review.pending:
+        return review
+    runs = tuple(
+        r if r.paired is None or not r.paired.pending else replace(r, paired=complete(r.paired))
+        for r in review.runs
+    )
+    return replace(review, runs=runs)

@@ -35,9 +35,12 @@ from evaltui.store.scratch import SCRATCH, scratch_schema
 
 EVENTS = "verdict_events"
 CURRENT = "verdict_current"
-GENESIS = "0" * 64
+# The ledger format's constants (decision/ledger.py writes it, this module reads it back).
+GENESIS = "0" * 64  # the `prev` of a ledger's first line
 KINDS = ("confirm", "waive", "relabel", "note")
-FIELDS = (
+LINE_LIMIT = 65_536  # bytes: an event is a few hundred (a reason is at most 2,000 characters)
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, strftime/strptime (Python and DuckDB alike)
+FIELDS = (  # every line has exactly these, in this (canonical) order
     "baseline",
     "case_id",
     "expected",
@@ -165,6 +168,9 @@ _STRUCT = (
 _CHECKS = f"""CASE
     WHEN text = '' THEN 'empty line'
     WHEN NOT ended THEN 'the last line has no newline (an interrupted write?)'
+    WHEN octet_length(encode(text)) > {LINE_LIMIT}
+        THEN 'the line is ' || format('{{:,}}', octet_length(encode(text)))
+             || ' bytes long; a ledger line is at most {LINE_LIMIT:,} (damaged, or not a ledger)'
     WHEN NOT valid THEN 'not valid JSON (the line was damaged or edited)'
     WHEN e IS NULL OR e.hash IS NULL OR e.seq IS NULL OR e.reviewer IS NULL
         THEN 'not a canonical ledger event (a JSON object with the fields '
@@ -186,7 +192,7 @@ _CHECKS = f"""CASE
         THEN 'unknown kind ' || coalesce(e.kind, 'null')
     WHEN NOT regexp_full_match(coalesce(e.time, ''),
             '\\d{{4}}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{{6}}Z')
-        OR try_strptime(e.time, '%Y-%m-%dT%H:%M:%S.%fZ') IS NULL
+        OR try_strptime(e.time, '{TIME_FORMAT}') IS NULL
         THEN 'time must be UTC like 2026-01-31T12:00:00.000000Z'
     WHEN e.expires IS NOT NULL AND (try_cast(e.expires AS DATE) IS NULL
             OR NOT regexp_full_match(e.expires, '\\d{{4}}-\\d{{2}}-\\d{{2}}'))
@@ -281,7 +287,7 @@ def load_team_events(
 # to the line before it and checked; ends in the SELECT of (filename, line, problem, e).
 _CHECKED_LINES = f"""parsed AS (
                     SELECT filename, file_reviewer, line, text, finished OR line < n AS ended,
-                           json_valid(text) AS valid
+                           strlen(text) <= {LINE_LIMIT} AND json_valid(text) AS valid
                     FROM numbered WHERE NOT (line = n AND text = '')
                 ), typed AS (
                     SELECT *, CASE WHEN valid AND starts_with(text, '{{"baseline":')
@@ -313,7 +319,7 @@ def _events_from_lines(con: duckdb.DuckDBPyConnection, lines: str) -> list[LineP
             SELECT l.e FROM {lines} l LEFT JOIN bad USING (filename)
             WHERE l.problem IS NULL AND (bad.first IS NULL OR l.line < bad.first)
         ), typed AS (
-            SELECT e.reviewer, e.seq, strptime(e.time, '%Y-%m-%dT%H:%M:%S.%fZ') AS time,
+            SELECT e.reviewer, e.seq, strptime(e.time, '{TIME_FORMAT}') AS time,
                    e.run, e.baseline, e.case_id, e.suite_id, e.suite_sha, e.kind, e.reason,
                    e.expected, e.expires::DATE AS expires, e.prev, e.hash
             FROM good
@@ -562,6 +568,34 @@ def case_in_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_id: str) -
         "SELECT expected_route FROM cases WHERE suite_id = ? AND case_id = ?", [suite_id, case_id]
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def known_routes(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: Sequence[str]
+) -> list[str]:
+    """Every route the suite's cases expect or the named runs produced, sorted."""
+    rows = con.execute(
+        """SELECT expected_route FROM cases WHERE suite_id = ?
+           UNION SELECT route FROM results
+           WHERE run_id IN (SELECT unnest(?::VARCHAR[])) AND route IS NOT NULL
+           ORDER BY 1""",
+        [suite_id, list(run_ids)],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def route_known(
+    con: duckdb.DuckDBPyConnection, suite_id: str, run_ids: Sequence[str], route: str
+) -> bool:
+    """Does a case of the suite expect `route`, or did one of the runs produce it? (Stops at the
+    first row found: a relabel is checked while the reviewer waits.)"""
+    row = con.execute(
+        """SELECT EXISTS (SELECT 1 FROM cases WHERE suite_id = ? AND expected_route = ?)
+               OR EXISTS (SELECT 1 FROM results
+                          WHERE run_id IN (SELECT unnest(?::VARCHAR[])) AND route = ?)""",
+        [suite_id, route, list(run_ids), route],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def pair_case_routes(

@@ -14,11 +14,12 @@ from rich.text import Text
 from evaltui.plural import count
 from evaltui.review import figures_text
 from evaltui.review.figures_text import level
-from evaltui.review.paired import PairedStats
+from evaltui.review.paired import PENDING_VERDICT, PairedStats
 from evaltui.review.stats import Interval, Proportion, Spread
 from evaltui.tui.text import NONE, pvalue, signed
 
 WARNING_MARK = "⚠"
+PENDING = PENDING_VERDICT  # a figure still being computed
 STRONG_VERDICTS = ("better", "worse")
 
 
@@ -57,6 +58,8 @@ def compact(figures: PairedStats | None, confidence: float, *, count_warnings: b
     out = Text(figures.verdict, style=verdict_style(figures.verdict) or "italic")
     ci = figures.ci
     span = NONE if ci is None else f"{ci.low:+.3f}…{ci.high:+.3f}"
+    if figures.pending:  # the bootstrap is on its way (the runs screen's review)
+        span = PENDING
     out.append(f" · Δ {signed(figures.delta)}, {level(confidence)} CI {span}")
     out.append(f" · p {pvalue(figures.test_p)}")
     if figures.holm_p is not None and figures.family_size > 1:

@@ -32,6 +32,8 @@ from textual.widgets import Input, Static
 
 from evaltui.actions.cases import (
     PAGE,
+    CaseRow,
+    FailureNumber,
     OpenedPair,
     ViewData,
     apply_filter,
@@ -193,7 +195,7 @@ class CasesScreen(ReviewScreen):
         self._queued_steps = 0
         self._text_timer: Timer | None = None
         self._failure_label = ""
-        self._numbered: tuple[str, int, int] | None = None  # (view table, row, failures before)
+        self._numbered: FailureNumber | None = None  # the last failure numbered
         self.progress: tuple[int, int] | None = None  # (failures judged, failures) of the pair
         self.unjudged_steps = False  # n/N skip the failures already judged
         self.routes: list[str] = []  # the pair's routes (the verdict form suggests them)
@@ -262,6 +264,7 @@ class CasesScreen(ReviewScreen):
 
     def on_resize(self) -> None:
         self.show_title()
+        self.update_filter_bar()
 
     def stats_text(self) -> Text:
         """The pair's paired statistics in one line (over all its cases, whatever the filters)."""
@@ -423,41 +426,73 @@ class CasesScreen(ReviewScreen):
         self.progress = (found.judged, found.failures)
         self.case_list.set_verdicts(found.verdicts, found.case_ids)
         self.show_title()
+        if self.unjudged_steps:
+            self.renumber()
         self.update_filter_bar()
 
     @on(CaseList.CursorMoved)
     def cursor_moved(self, event: CaseList.CursorMoved) -> None:
+        self.number_failure(event.row, event.case)
+
+    def renumber(self) -> None:
+        """Number the highlighted failure again (n/N's mode changed, or a verdict was recorded:
+        its "unjudged k of m" may have changed)."""
+        self._numbered = None
+        self.number_failure(self.case_list.cursor, self.case_list.current)
+
+    def number_failure(self, row: int, case: CaseRow | None) -> None:
         self._failure_label = ""
         view = self.view
-        if view is not None and event.case is not None and not event.case.correct:
+        if view is not None and case is not None and not case.correct:
             known = self._numbered
-            if known is not None and known[:2] == (view.table, event.row):
-                self._failure_label = f"failure {known[2] + 1:,} of {view.failures:,}"
+            unjudged = self.unjudged_steps
+            if known is not None and (known.table, known.row) == (view.table, row):
+                self._failure_label = known.label()
             else:
-                self.fetch(self.numbered, failure_number, view, event.row, group="failure-number")
+                self.fetch(
+                    self.numbered,
+                    failure_number,
+                    view,
+                    row,
+                    unjudged,
+                    group="failure-number",
+                )
         self.update_filter_bar()
 
-    def numbered(self, found: tuple[str, int, int] | None) -> None:
+    def numbered(self, found: FailureNumber | None) -> None:
         if found is None or self.view is None:
             return
         self._numbered = found
-        table, row, before = found
-        if table == self.view.table and row == self.case_list.cursor:
-            self._failure_label = f"failure {before + 1:,} of {self.view.failures:,}"
+        if found.table == self.view.table and found.row == self.case_list.cursor:
+            self._failure_label = found.label()
             self.update_filter_bar()
 
     def update_filter_bar(self) -> None:
-        parts: list[str] = []
+        """Position, failure number, n/N's mode and the filters on one line; where that does not
+        fit, the separators narrow and the filter names shorten, so each part stays readable."""
+        parts: list[tuple[str, str]] = []  # (name, short name)
         if self.where.failures_only:
-            parts.append("failures only")
+            parts.append(("failures only", "failures"))
         if self.where.unjudged_only:
-            parts.append("unjudged failures")
+            parts.append(("unjudged failures", "unjudged"))
         if self.where.outcome is not None:
-            parts.append(f"outcome {OUTCOME_LABELS.get(self.where.outcome, self.where.outcome)}")
+            label = OUTCOME_LABELS.get(self.where.outcome, self.where.outcome)
+            parts.append((f"outcome {label}", label))
         if self.where.slice_name is not None:
-            parts.append(f"slice {safe(self.where.slice_name, limit=30).plain}")
+            name = safe(self.where.slice_name, limit=30).plain
+            parts.append((f"slice {name}", name))
         if self.where.text:
-            parts.append(f"text “{safe(self.where.text, limit=30).plain}”")
+            text = f"“{safe(self.where.text, limit=30).plain}”"
+            parts.append((f"text {text}", text))
+        bar = self.query_one("#filters", Static)
+        width = bar.content_size.width
+        for sep, short in (("  ·  ", False), (" · ", False), (" · ", True)):
+            line = self.filter_line(sep, [p[1] if short else p[0] for p in parts], short=short)
+            if not width or line.cell_len <= width:
+                break
+        bar.update(line)
+
+    def filter_line(self, sep: str, filters: list[str], *, short: bool = False) -> Text:
         line = Text()
         if self.view is not None:
             position = (
@@ -468,13 +503,16 @@ class CasesScreen(ReviewScreen):
             line.append(position, style="bold")
             if self._failure_label:
                 line.append(f" · {self._failure_label}", style="bold")
-            line.append("  ·  ")
+            line.append(sep)
         if self.unjudged_steps:
             line.append("n/N: unjudged", style="bold")
-            line.append("  ·  ")
-        line.append("filters: ")
-        line.append(", ".join(parts) if parts else "none")
-        self.query_one("#filters", Static).update(line)
+            line.append(sep)
+        if short:  # "only failures, unjudged"
+            line.append(f"only {', '.join(filters)}" if filters else "no filter")
+        else:
+            line.append("filters: ")
+            line.append(", ".join(filters) if filters else "none")
+        return line
 
     # -- filters --------------------------------------------------------------------------------
 
@@ -654,7 +692,7 @@ class CasesScreen(ReviewScreen):
         if self.no_verdicts_here() or self.ledgers_not_read():
             return
         self.unjudged_steps = not self.unjudged_steps
-        self.update_filter_bar()
+        self.renumber()
         self.notify(
             "n/N: failures not judged yet only" if self.unjudged_steps else "n/N: every failure",
             markup=False,
@@ -698,8 +736,10 @@ class CasesScreen(ReviewScreen):
                 which = "unjudged failure" if self.unjudged_steps else "failure"
                 self.notify(f"no {which} {where} this case", markup=False, timeout=3)
             else:
-                if not self.unjudged_steps:  # there it counts unjudged failures only
-                    self._numbered = (result.table, result.target, result.failures_before)
+                if not self.unjudged_steps:  # else the number is of unjudged failures: fetched
+                    self._numbered = FailureNumber(
+                        result.table, result.target, result.failures_before + 1, self.view.failures
+                    )
                 self.case_list.add_rows(self.generation, result.page_start, result.rows)
                 self.case_list.move_to(result.target, center=True)
                 # the next failure's page, fetched now, makes the next keypress a cache hit

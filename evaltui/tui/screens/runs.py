@@ -2,7 +2,9 @@
 
 Opening, switching experiment and pinning another baseline all re-run the whole review (contract
 audit, recomputed metrics, guardrails, evidence, paired counts) in a worker; the table keeps the
-cursor on the run it was on.
+cursor on the run it was on. The paired bootstraps (one per candidate, most of the cost with
+hundreds of runs) follow in a second worker: the panel shows … until they are in, and a pair
+action asked for meanwhile waits for them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from evaltui.actions.review import REVIEW_SETTINGS, ExperimentReview, open_experiment
+from evaltui.actions.review import (
+    REVIEW_SETTINGS,
+    ExperimentReview,
+    finish_review,
+    open_experiment,
+)
 from evaltui.decision.log import log_path_for_store
 from evaltui.plural import count
 from evaltui.review.report import Review
@@ -121,6 +128,8 @@ class RunsScreen(ReviewScreen):
         self.baseline = baseline
         self.review: Review | None = None
         self.experiment_list: list[tuple[str, int]] = []
+        # a pair action asked for while the review's statistics were pending: run when complete
+        self._after_statistics: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("evaltui · opening the store…"), id="title", classes="title")
@@ -137,9 +146,11 @@ class RunsScreen(ReviewScreen):
     def reload(self, keep: str | None = None) -> None:
         self.loading_note("auditing runs…")
         self.set_loading(True)
+        self._after_statistics = None
         self.fetch(
             lambda data: self.show_runs(data, keep),
-            open_experiment,
+            # the runs first; the bootstraps follow in another worker (`statistics_done`)
+            partial(open_experiment, defer_bootstrap=True),
             self.experiment,
             self.baseline,
             log_path_for_store(self.review_app.store.path),
@@ -175,6 +186,26 @@ class RunsScreen(ReviewScreen):
         if not isinstance(self.focused, SearchBox):  # the loading indicator took the focus
             table.focus()
         self.refresh_bindings()  # the footer shows the table's keys again
+        if data.review.pending:
+            quick = data.review
+            self.fetch(
+                lambda full: self.statistics_done(quick, full),
+                finish_review,
+                quick,
+                group="review-statistics",
+            )
+
+    def statistics_done(self, quick: Review, full: Review) -> None:
+        """The pending review's bootstraps are in: the same runs, every figure now final."""
+        if self.review is not quick:  # reloaded meanwhile: a newer review is on its way
+            return
+        self.review = full
+        self.query_one(RunsTable).use_review(full)
+        self.query_one("#title", Static).update(self.title_text())
+        self.show_panel()
+        then, self._after_statistics = self._after_statistics, None
+        if then is not None and self.is_current:
+            then()
 
     def title_text(self) -> Text:
         if self.review is None:
@@ -259,12 +290,25 @@ class RunsScreen(ReviewScreen):
             return None
         return PairContext(self.review, highlighted)
 
+    def statistics_pending(self, then: Callable[[], None]) -> bool:
+        """While the bootstraps are computed, hold a pair action until they are in (a pair
+        screen shows the verdict and the interval); True when `then` was held."""
+        if self.review is None or not self.review.pending:
+            return False
+        self._after_statistics = then
+        self.loading_note("computing intervals…")
+        return True
+
     def action_pair(self, name: str) -> None:
+        if self.statistics_pending(lambda: self.action_pair(name)):
+            return
         context = self.pair_context()
         if context is not None:
             self.app.push_screen(pair_action(name).open(context))
 
     def action_failures(self, step: int) -> None:
+        if self.statistics_pending(lambda: self.action_failures(step)):
+            return
         context = self.pair_context()
         if context is not None:
             self.app.push_screen(open_at_failure(context, step))

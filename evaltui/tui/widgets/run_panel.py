@@ -13,7 +13,7 @@ from textual.widgets import Static
 from evaltui.plural import count
 from evaltui.review.report import Review, RunReview
 from evaltui.tui.pair_actions import paired_figures
-from evaltui.tui.stats_text import WARNING_MARK, compact, spread, verdict_style
+from evaltui.tui.stats_text import PENDING, WARNING_MARK, compact, spread, verdict_style
 from evaltui.tui.text import NONE, number, safe
 from evaltui.tui.widgets.pane import ScrollPane
 
@@ -97,6 +97,10 @@ def run_summary(review: Review, r: RunReview) -> Text:
         )
         if figures is not None:
             line("  ", compact(figures, review.settings.confidence, count_warnings=False))
+            if figures.pending:
+                line(
+                    "  ", (f"{PENDING} computing the interval, the verdict and the warnings", "dim")
+                )
             if figures.holm_p is not None and figures.family_size > 1:
                 line("  ", (review.adjustment_note, "dim"))
             for warning in figures.warnings:

@@ -222,6 +222,12 @@ class RunsTable(DataTable[Text], inherit_bindings=False):
                     self.move_cursor(row=index, animate=False)
                     break
 
+    def use_review(self, review: Review) -> None:
+        """The same runs with `review`'s figures (a pending review completed): the rows shown
+        do not change, so nothing is redrawn."""
+        fresh = {r.run_id: r for r in (review.baseline, *review.runs)}
+        self.order = [fresh.get(r.run_id, r) for r in self.order]
+
     @property
     def highlighted(self) -> RunReview | None:
         if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
