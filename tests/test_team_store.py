@@ -4,6 +4,7 @@ the code under test is pyiceberg with PyArrow's real S3 client."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -401,3 +402,212 @@ def test_the_apps_decide_worker_records_the_snapshot_and_logs_to_the_team(
     assert not (tmp_path / "local.decisions.jsonl").exists()  # the team's log, not a file
     assert [e.decision_id for e in log.entries] == [outcome.doc["decision_id"]]
     assert log.signatures == (1,)
+
+
+# -- verdicts on a team store --------------------------------------------------------------------
+
+VERDICT_RUN, VERDICT_BASE = "sr-v3.5-rc1", "sr-prod-v3.4"  # rc1 fails missed_escalation
+SUPPORT_ROUTER = SAMPLE_RUNS / "support-router"
+
+# A reviewer's process: opens the team store, says READY, waits for a line, then records a
+# confirm on each case through the one application layer (`actions.verdicts.record_verdict`).
+RECORDER = """
+import sys
+from evaltui.actions import verdicts as v
+from evaltui.actions.store import open_store
+
+uri, reviewer, run, baseline, *cases = sys.argv[1:]
+with open_store(uri, read_only=True) as store:
+    folder = v.ledger_dir_for(store.path)
+    v.load_verdicts(store.con, folder)
+    print("READY", flush=True)
+    sys.stdin.readline()
+    for case in cases:
+        v.record_verdict(store.con, folder, v.VerdictRequest(
+            run=run, baseline=baseline, case_id=case, kind="confirm", reviewer=reviewer))
+print("DONE", flush=True)
+"""
+
+
+def failures_of(run_cli: Callable[..., CliResult], store: str | Path) -> list[str]:
+    done = run_cli(
+        "cases", VERDICT_RUN, "--vs", VERDICT_BASE, "--failures", "--json", "--store", store
+    )
+    assert done.code == 0, done.err
+    return sorted(r["case_id"] for r in json.loads(done.out)["cases"])
+
+
+def team_verdicts(run_cli: Callable[..., CliResult], uri: str) -> dict:
+    listed = run_cli("verdicts", "--store", uri, "--json")
+    assert listed.code == 0, listed.err
+    return json.loads(listed.out)
+
+
+def test_four_processes_recording_verdicts_at_once_lose_nothing(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    assert run_cli("publish", SUPPORT_ROUTER, "--to", team_store.uri).code == 0
+    cases = failures_of(run_cli, team_store.uri)  # also pulls the cache once, for the children
+    assert len(cases) == 16
+    # two machines of alice and two of bob: each reviewer's events are one chain, appended to
+    # from two processes at once
+    who = ["alice", "alice", "bob", "bob"]
+    mine = {n: cases[n * 4 : n * 4 + 4] for n in range(4)}
+    children = []
+    for n, reviewer in enumerate(who):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RECORDER, team_store.uri, reviewer, VERDICT_RUN,
+             VERDICT_BASE, *mine[n]],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=team_env(), cwd=tmp_path,
+        )  # fmt: skip
+        children.append(Child(proc))
+    for child in children:
+        child.expect("READY")
+    for child in children:  # all four record at once
+        child.send()
+    for child in children:
+        code, out, err = child.finish()
+        assert code == 0 and "DONE" in out, err
+
+    doc = team_verdicts(run_cli, team_store.uri)
+    assert doc["ledgers"].startswith("iceberg+postgresql://")  # the team's log, not a folder
+    seen = sorted((v["reviewer"], v["case_id"]) for v in doc["verdicts"])
+    assert seen == sorted((who[n], case) for n in range(4) for case in mine[n])
+    # each reviewer's eight events from two processes are one unbroken chain (a fork, two
+    # events chained to one head, would be a damaged chain: `verdicts` would exit 2)
+    assert doc["heads"]["alice"]["seq"] == 8 and doc["heads"]["bob"]["seq"] == 8
+    for reviewer in ("alice", "bob"):
+        chain = sorted(
+            (v for v in doc["verdicts"] if v["reviewer"] == reviewer), key=lambda v: v["seq"]
+        )
+        assert [v["seq"] for v in chain] == list(range(1, 9))
+        assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(chain))
+    assert doc["pairs"] == [
+        {"run": VERDICT_RUN, "baseline": VERDICT_BASE, "judged": 16, "failures": 16}
+    ]
+    # no ledger file was written anywhere (the team table is the log)
+    assert not list(tmp_path.rglob("*.jsonl"))
+
+
+def test_reviewer_b_sees_reviewer_as_verdict_and_the_app_counts_it(
+    team_store: TeamStoreForTest,
+    run_cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_cli("publish", SUPPORT_ROUTER, "--to", team_store.uri).code == 0
+    case = failures_of(run_cli, team_store.uri)[0]
+    recorded = run_cli(
+        "verdict", VERDICT_RUN, case, "--vs", VERDICT_BASE, "--kind", "waive", "--reason",
+        "known flaky upstream", "--reviewer", "alice", "--store", team_store.uri,
+    )  # fmt: skip
+    assert recorded.code == 0, recorded.err
+    said = " ".join(recorded.out.split())  # the console wraps long lines
+    assert "event 1 of theirs in the team store iceberg+postgresql://" in said
+    assert "1 of 16 failures judged" in said
+
+    # bob, on another machine: his own cache folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "bob-cache"))
+    doc = team_verdicts(run_cli, team_store.uri)
+    assert [(v["reviewer"], v["case_id"], v["kind"], v["state"]) for v in doc["verdicts"]] == [
+        ("alice", case, "waive", "current")
+    ]
+    # the app's reads: a fresh connection reads the team's verdicts
+    from evaltui.actions import judging
+    from evaltui.actions.store import open_store
+    from evaltui.actions.verdicts import case_verdicts, ledger_dir_for
+
+    with open_store(team_store.uri, read_only=True) as store:
+        judged = judging.read_ledgers(
+            store.con, ledger_dir_for(store.path), VERDICT_RUN, VERDICT_BASE
+        )
+        assert judged.status is not None and judged.status.team is not None
+        assert judged.judged == 1
+        found = case_verdicts(store.con, VERDICT_RUN, VERDICT_BASE, [case])
+    assert found[case].reviewer == "alice" and found[case].kind == "waive"
+    # bob's verdict on the same case: both kept, the latest counting one is the case's
+    again = run_cli(
+        "verdict", VERDICT_RUN, case, "--vs", VERDICT_BASE, "--kind", "confirm",
+        "--reviewer", "bob", "--store", team_store.uri,
+    )  # fmt: skip
+    assert again.code == 0, again.err
+    doc = team_verdicts(run_cli, team_store.uri)
+    assert sorted((v["reviewer"], v["kind"]) for v in doc["verdicts"]) == [
+        ("alice", "waive"),
+        ("bob", "confirm"),
+    ]
+
+
+def test_wrong_password_on_verdict_is_one_line_and_exit_2(
+    team_store: TeamStoreForTest,
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_cli("publish", SUPPORT_ROUTER, "--to", team_store.uri).code == 0
+    case = failures_of(run_cli, team_store.uri)[0]
+    monkeypatch.setenv("PGPASSWORD", "wrong-password-123")
+    for args in (
+        ("verdict", VERDICT_RUN, case, "--vs", VERDICT_BASE, "--kind", "confirm",
+         "--reviewer", "alice", "--store", team_store.uri),
+        ("verdicts", "--store", team_store.uri),
+    ):  # fmt: skip
+        result = run_cli(*args)
+        assert result.code == 2, result.err
+        assert result.err.count("\n") == 1 and "Traceback" not in result.err
+        assert "password authentication failed" in result.err
+        assert "wrong-password-123" not in result.err + result.out
+    monkeypatch.setenv("PGPASSWORD", team_store.servers.pg_password)
+    assert team_verdicts(run_cli, team_store.uri)["verdicts"] == []  # nothing was written
+
+
+def test_a_decision_on_a_team_store_uses_the_teams_verdicts_and_replays(
+    team_store: TeamStoreForTest,
+    run_cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.decision_support import make_key, public_line, write_allowed_signers
+
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    assert run_cli("publish", SUPPORT_ROUTER, "--to", team_store.uri).code == 0
+    done = run_cli(
+        "cases", VERDICT_RUN, "--vs", VERDICT_BASE, "--failures", "--json",
+        "--store", team_store.uri,
+    )  # fmt: skip
+    rows = json.loads(done.out)["cases"]
+    missed = [
+        r for r in rows if r["expected_route"] == "ESCALATE" and r["route"] in ("SERVE", "ABSTAIN")
+    ]
+    for row in missed[:8]:  # bob relabels on the team store
+        judged = run_cli(
+            "verdict", VERDICT_RUN, row["case_id"], "--vs", VERDICT_BASE, "--kind", "relabel",
+            "--expected", row["route"], "--reason", "not an escalation case",
+            "--reviewer", "bob@example.com", "--store", team_store.uri,
+        )  # fmt: skip
+        assert judged.code == 0, judged.err
+    key = make_key(tmp_path, "alice", comment="alice@example.com")
+    allowed = write_allowed_signers(
+        tmp_path / "allowed_signers", f"alice@example.com {public_line(key)}"
+    )
+    decided = run_cli(
+        "decide", VERDICT_RUN, "--baseline", VERDICT_BASE, "--rollback", "support-router-v3.4",
+        "--limitation", "offline evidence only", "--key", key, "--reviewer",
+        "alice@example.com", "--out", tmp_path / "out", "--name", "d", "--no-agent",
+        "--store", team_store.uri,
+    )  # fmt: skip
+    assert decided.code == 0, decided.out + decided.err
+    doc = json.loads((tmp_path / "out" / "d.decision.json").read_text())
+    assert doc["review_status"] == "ELIGIBLE_WITH_WAIVERS"
+    assert len(doc["verdicts"]["relabels"]) == 8
+    assert doc["verdicts"]["ledger_heads"]["bob@example.com"]["seq"] == 8
+
+    verified = run_cli(
+        "verify", tmp_path / "out" / "d.decision.json", "--allowed-signers", allowed,
+        "--store", team_store.uri, "--json",
+    )  # fmt: skip
+    checks = {c["check"]: c["status"] for c in json.loads(verified.out)["checks"]}
+    assert checks["replay.ledgers"] == "pass", verified.out
+    # the replay passes whole; only the second signature a decision with relabels needs is
+    # missing (co-signing is not what this test is about)
+    assert {k: v for k, v in checks.items() if v != "pass"} == {"quorum": "fail"}, verified.out

@@ -22,6 +22,7 @@ from evaltui.decision.writer import WrittenDecision, log_entry
 from evaltui.errors import InputError, StoreError
 from evaltui.store.connection import Store, TeamOrigin
 from evaltui.store.loader import load_batch
+from evaltui.store.queries_verdicts import set_team_source
 from evaltui.store.team import READ_ORDER, Snapshots, TeamStore
 from evaltui.store.team_sync import (
     PublishSummary,
@@ -105,6 +106,7 @@ def open_team(
         store.close()
         raise
     store.team = TeamOrigin(uri, found, str(target), version)
+    set_team_source(store.con, str(target), uri)  # its verdicts are the team's
     return store
 
 

@@ -6,6 +6,12 @@ the store, so the app records them while it holds the store open read-only; ever
 them from the connection's verdict tables (`store/queries_verdicts.py`), which `load_verdicts`
 fills from all the ledgers at once and `record_verdict` extends by the one line it appended.
 
+On a team store's cache (`actions.team.open_team` marks its connection) the verdicts are the
+team's instead: `record_verdict` appends the same canonical event, chained per reviewer, to the
+team's `evaltui_events` log (kind `verdict`), and `load_verdicts` reads every reviewer's events
+from there in one query, checked as ledger lines are. No ledger file is written for a team store
+(see docs/team.md, "Verdicts").
+
 Rules (docs/formats.md, "Verdict ledgers"):
 
 - each reviewer's latest judgment (confirm, waive or relabel) on a case of a pair is their
@@ -20,6 +26,8 @@ Rules (docs/formats.md, "Verdict ledgers"):
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,7 @@ from evaltui.store.queries_case_pages import PairCases
 from evaltui.store.queries_cases import pair_query
 
 KINDS = ledger.KINDS
+VERDICT_EVENT = "verdict"  # the kind of a verdict's row in a team store's event log
 JUDGING_KINDS = ledger.JUDGING_KINDS
 ledger_dir_for = ledger.ledger_dir_for
 
@@ -51,6 +60,7 @@ __all__ = [
     "list_verdicts",
     "load_verdicts",
     "pair_progress",
+    "read_verdicts",
     "record_verdict",
 ]
 
@@ -78,6 +88,7 @@ class LedgerStatus:
     problems: tuple[InputError, ...]
     heads: dict[str, Head] = field(default_factory=dict)
     events: int = 0
+    team: str | None = None  # the team store's URI when the verdicts are the team's
 
     @property
     def ok(self) -> bool:
@@ -115,8 +126,25 @@ def today(now: dt.datetime | None = None) -> dt.date:
 
 def load_verdicts(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> LedgerStatus:
     """Read every reviewer's ledger under `ledger_dir` into the connection's verdict tables
-    (replacing what they held), checking each line's hash and the chain."""
-    return status(con, ledger_dir, ledger.read_ledgers(con, ledger_dir))
+    (replacing what they held), checking each line's hash and the chain; on a team store's
+    cache, every reviewer's verdict events in the team store instead."""
+    source = q.team_source(con)
+    if source is None:
+        return status(con, ledger_dir, ledger.read_ledgers(con, ledger_dir))
+    return status(con, ledger_dir, _read_team(con, *source), team=source[1])
+
+
+def read_verdicts(con: duckdb.DuckDBPyConnection, ledger_dir: Path) -> list[InputError]:
+    """`load_verdicts`' problems only (what a replay checks the decision's verdicts against)."""
+    return list(load_verdicts(con, ledger_dir).problems)
+
+
+def _read_team(con: duckdb.DuckDBPyConnection, target: str, uri: str) -> list[InputError]:
+    from evaltui.actions.team import connect
+
+    with connect(target) as team, team.errors():
+        found = team.event_texts(VERDICT_EVENT, "line")
+    return [InputError(p.path, p.message, p.line) for p in q.load_team_events(con, found, uri)]
 
 
 def _unchanged(con: duckdb.DuckDBPyConnection, path: Path, reviewer: str) -> bool:
@@ -131,11 +159,16 @@ def _unchanged(con: duckdb.DuckDBPyConnection, path: Path, reviewer: str) -> boo
 
 
 def status(
-    con: duckdb.DuckDBPyConnection, ledger_dir: Path, problems: list[InputError] | None = None
+    con: duckdb.DuckDBPyConnection,
+    ledger_dir: Path,
+    problems: list[InputError] | None = None,
+    *,
+    team: str | None = None,
 ) -> LedgerStatus:
     heads = {r: Head(r, seq, h) for r, (seq, h) in q.heads(con).items()}
     row = con.execute(f"SELECT count(*) FROM {q.table(con, q.EVENTS)}").fetchone()
-    return LedgerStatus(ledger_dir, tuple(problems or ()), heads, int(row[0]) if row else 0)
+    count = int(row[0]) if row else 0
+    return LedgerStatus(ledger_dir, tuple(problems or ()), heads, count, team)
 
 
 def _loaded_head(con: duckdb.DuckDBPyConnection, reviewer: str) -> Head | None:
@@ -241,8 +274,30 @@ def record_verdict(
     now = now or dt.datetime.now(dt.UTC)
     reason, suite_id, suite_sha = check_request(con, request, now)
     reviewer = ledger.check_reviewer(request.reviewer)
-    path = ledger.ledger_path(ledger_dir, reviewer)
     expected = (request.expected or "").strip() or None
+
+    def event_after(head: Head | None) -> VerdictEvent:
+        return ledger.new_event(
+            head,
+            reviewer=reviewer,
+            now=now,
+            run=request.run,
+            baseline=request.baseline,
+            case_id=request.case_id,
+            suite_id=suite_id,
+            suite_sha=suite_sha,
+            kind=request.kind,
+            reason=reason,
+            expected=expected,
+            expires=request.expires,
+        )
+
+    source = q.team_source(con)
+    if source is not None:
+        event = _append_to_team(source[0], reviewer, event_after)
+        q.add_event(con, _row(event))
+        return event
+    path = ledger.ledger_path(ledger_dir, reviewer)
 
     def build(head: Head | None) -> VerdictEvent:
         if not _unchanged(con, path, reviewer) or head != _loaded_head(con, reviewer):
@@ -260,20 +315,7 @@ def record_verdict(
                 raise InputError(
                     path, "changed while it was being read; try again", field="reviewer"
                 )
-        return ledger.new_event(
-            head,
-            reviewer=reviewer,
-            now=now,
-            run=request.run,
-            baseline=request.baseline,
-            case_id=request.case_id,
-            suite_id=suite_id,
-            suite_sha=suite_sha,
-            kind=request.kind,
-            reason=reason,
-            expected=expected,
-            expires=request.expires,
-        )
+        return event_after(head)
 
     try:
         ledger_dir.mkdir(parents=True, exist_ok=True)
@@ -285,6 +327,39 @@ def record_verdict(
     if state is not None:
         q.remember_files(con, [state], replace=False)
     return event
+
+
+def _append_to_team(
+    target: str, reviewer: str, event_after: Callable[[Head | None], VerdictEvent]
+) -> VerdictEvent:
+    """Append the event to the team's log, chained to the reviewer's last verdict event there
+    (read under the reviewer's lock in the same transaction, so two machines of one reviewer
+    chain one after the other). The payload is the event's members, queryable from any SQL
+    engine, and `line`, its exact canonical text: what is hashed and read back."""
+    from evaltui.actions.team import connect
+
+    made: list[VerdictEvent] = []
+
+    def build(last: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        head = None
+        if last is not None:
+            try:
+                doc = json.loads(str(last["line"]))
+                head = Head(reviewer, int(doc["seq"]), str(doc["hash"]))
+            except (ValueError, KeyError, TypeError):
+                raise InputError(
+                    None,
+                    f"the team store's last verdict event of {reviewer} is not a ledger event; "
+                    "nothing is appended after it",
+                    field="reviewer",
+                ) from None
+        event = event_after(head)
+        made.append(event)
+        return {**event.to_json(), "line": event.line().decode("utf-8").rstrip("\n")}
+
+    with connect(target) as team, team.errors():
+        team.append_chained(VERDICT_EVENT, reviewer, build)
+    return made[-1]
 
 
 def _row(event: VerdictEvent) -> list[Any]:

@@ -385,7 +385,7 @@ def verify_command(
 
     Exit 0 valid, 1 rejected (the reason on stderr), 2 bad usage.
     """
-    from evaltui.actions.verdicts import ledger_dir_for
+    from evaltui.actions.verdicts import ledger_dir_for, read_verdicts
     from evaltui.decision.verify import verify_decision
 
     if allowed_signers is None:
@@ -402,6 +402,7 @@ def verify_command(
                 revoked=revoked,
                 quorum=quorum,
                 ledger_dir=ledger_dir_for(store.path),
+                read_verdicts=read_verdicts,
             )
     else:
         result = verify_decision(

@@ -1,8 +1,8 @@
 """`evaltui verdict` (record one verdict on a pair's case) and `evaltui verdicts` (list them).
 
-Both read every reviewer's ledger beside the store (`.evaltui/verdicts/`) through
-`actions.verdicts`; the store is opened read-only (verdicts are never written to it), so these
-run while the review app is open.
+Both read every reviewer's ledger beside the store (`.evaltui/verdicts/`), or on a team store
+every reviewer's verdict events in it, through `actions.verdicts`; the store is opened read-only
+(verdicts are never written to it), so these run while the review app is open.
 """
 
 from __future__ import annotations
@@ -108,8 +108,11 @@ def verdict_command(
             safe(event.baseline),
             ") by ",
             safe(event.reviewer),
-            f", line {event.seq} of ",
-            safe(ledger_dir / f"{event.reviewer}.jsonl"),
+            *(
+                (f", event {event.seq} of theirs in the team store ", safe(loaded.team))
+                if loaded.team
+                else (f", line {event.seq} of ", safe(ledger_dir / f"{event.reviewer}.jsonl"))
+            ),
         )
     )
     out.print(Text(f"{judged:,} of {failures:,} failures judged", style="dim"))
@@ -160,7 +163,7 @@ def verdicts_command(
     if as_json:
         emit_json(
             {
-                "ledgers": str(ledger_dir),
+                "ledgers": status.team or str(ledger_dir),
                 "heads": {r: h.to_json() for r, h in status.heads.items()},
                 "pairs": [
                     {"run": r, "baseline": b, "judged": j, "failures": f} for r, b, j, f in progress
@@ -194,7 +197,7 @@ def verdicts_command(
         )
     out.print(table(None, columns, rows))
     if not listed:
-        out.print(Text(f"no verdicts in {ledger_dir}", style="dim"))
+        out.print(Text(f"no verdicts in {status.team or ledger_dir}", style="dim"))
     for r, b, judged, failures in progress:
         out.print(
             Text.assemble(

@@ -13,7 +13,7 @@ recomputed from the store's cells with the recorded waivers and relabels applied
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import duckdb
 
 from evaltui.decision.ledger import read_ledgers
 from evaltui.decision.verdicts import Applied, effect_of
-from evaltui.errors import NotFoundError
+from evaltui.errors import InputError, NotFoundError
 from evaltui.review.report import default_baseline, review_runs
 from evaltui.store import queries_verdicts
 from evaltui.store.queries import get_run, get_suites
@@ -60,8 +60,16 @@ def skipped(name: str, message: str) -> Check:
     return Check(name, "skip", "skipped", message)
 
 
+# reads the verdicts a replay checks against into the connection's verdict tables: the ledgers
+# in a folder (`read_ledgers`), or a team store's events (`actions.verdicts.read_verdicts`)
+VerdictReader = Callable[[duckdb.DuckDBPyConnection, Path], list[InputError]]
+
+
 def replay(
-    con: duckdb.DuckDBPyConnection, doc: Mapping[str, Any], ledger_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    doc: Mapping[str, Any],
+    ledger_dir: Path | None = None,
+    read_verdicts: VerdictReader = read_ledgers,
 ) -> list[Check]:
     suite_doc = doc["suite"]
     suite_id = str(suite_doc["suite_id"])
@@ -109,7 +117,7 @@ def replay(
     verdicts = doc.get("verdicts")
     if isinstance(verdicts, Mapping):
         applied = _recorded_applied(verdicts)
-        checks.append(_ledger_check(con, verdicts, applied, ledger_dir))
+        checks.append(_ledger_check(con, verdicts, applied, ledger_dir, read_verdicts))
         effect = effect_of(con, review, run, applied, {})
         status = effect.status
         if len(effect.applied) != len(applied):
@@ -181,12 +189,13 @@ def _ledger_check(
     verdicts: Mapping[str, Any],
     applied: list[Applied],
     ledger_dir: Path | None,
+    read_verdicts: VerdictReader,
 ) -> Check:
     """The recorded ledger heads and applied verdicts are still in the reviewers' ledgers."""
     name = "replay.ledgers"
     if ledger_dir is None:
         return skipped(name, "no ledger folder to check the verdicts' heads against")
-    problems = read_ledgers(con, ledger_dir)
+    problems = read_verdicts(con, ledger_dir)
     if problems:
         return failed(name, "replay_ledger_damaged", f"a ledger is damaged: {problems[0].render()}")
     heads = verdicts.get("ledger_heads") or {}

@@ -35,6 +35,7 @@ from evaltui.decision.files import (
     signature_path_for,
 )
 from evaltui.decision.krl import RevokedKeys, read_revoked
+from evaltui.decision.ledger import read_ledgers
 from evaltui.decision.quorum import (
     QuorumTally,
     author_key_blobs,
@@ -44,7 +45,7 @@ from evaltui.decision.quorum import (
     run_authors,
 )
 from evaltui.decision.record import validate_record
-from evaltui.decision.replay import Check, failed, passed, replay, skipped
+from evaltui.decision.replay import Check, VerdictReader, failed, passed, replay, skipped
 from evaltui.decision.signatures import cosignature_files
 from evaltui.decision.sshsig import (
     NAMESPACE,
@@ -158,6 +159,7 @@ def verify_decision(
     revoked: Path | None = None,
     quorum: int | None = None,
     ledger_dir: Path | None = None,
+    read_verdicts: VerdictReader = read_ledgers,
 ) -> Verification:
     """Run every check. A missing decision, allowed_signers or revocation file raises (bad usage);
     every failed check, a missing signature included, is in the result.
@@ -166,7 +168,8 @@ def verify_decision(
     co-signatures beside the decision are checked one by one exactly as the decision's own
     signature, and the `quorum` check passes when K distinct signers other than the run's author
     signed (quorum.py). `ledger_dir`: the verdict ledgers a replay checks the decision's
-    verdicts against (replay.py)."""
+    verdicts against (replay.py), read by `read_verdicts` (a team store's cache reads the
+    team's verdict events)."""
     decision_path = Path(decision_path)
     sig_path = Path(signature_path) if signature_path else signature_path_for(decision_path)
     data = read_decision_bytes(decision_path)
@@ -215,7 +218,7 @@ def verify_decision(
     elif record is None:
         checks.append(skipped("replay", "needs the decision's fields"))
     else:
-        checks += replay(con, record, ledger_dir)
+        checks += replay(con, record, ledger_dir, read_verdicts)
     return Verification(
         decision_path,
         sig_path,

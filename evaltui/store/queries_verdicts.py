@@ -29,6 +29,7 @@ from datetime import date
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from evaltui.store.scratch import SCRATCH, scratch_schema
 
@@ -100,6 +101,7 @@ def table(con: duckdb.DuckDBPyConnection, name: str) -> str:
 
 HEADS = "verdict_heads"
 FILES = "verdict_files"
+SOURCE = "verdict_source"  # (target, uri) of a team store's cache; empty: the ledger files
 CHANGES = "verdict_changes"  # (generation, run, baseline, case_id): cases judged since a load
 _FILES_DDL = "(path VARCHAR, size BIGINT, mtime_ns BIGINT, inode BIGINT)"
 
@@ -120,9 +122,25 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             CREATE TABLE IF NOT EXISTS {SCRATCH}.{HEADS}
                 (reviewer VARCHAR, seq BIGINT, hash VARCHAR);
             CREATE TABLE IF NOT EXISTS {SCRATCH}.{FILES} {_FILES_DDL};
+            CREATE TABLE IF NOT EXISTS {SCRATCH}.{SOURCE} (target VARCHAR, uri VARCHAR);
             CREATE TABLE IF NOT EXISTS {SCRATCH}.{CHANGES}
                 (generation BIGINT, run VARCHAR, baseline VARCHAR, case_id VARCHAR)"""
     )
+
+
+def set_team_source(con: duckdb.DuckDBPyConnection, target: str, uri: str) -> None:
+    """Mark the connection (a team store's local cache) as reading and writing its verdicts in
+    the team store `target` names (a URI or a [stores.NAME] name; `uri` is shown)."""
+    ensure_tables(con)
+    con.execute(f"DELETE FROM {SCRATCH}.{SOURCE}")
+    con.execute(f"INSERT INTO {SCRATCH}.{SOURCE} VALUES (?, ?)", [target, uri])
+
+
+def team_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """(target, URI) of the team store whose verdicts this connection uses; None: the ledgers."""
+    ensure_tables(con)
+    row = con.execute(f"SELECT target, uri FROM {SCRATCH}.{SOURCE}").fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +217,6 @@ def load_ledgers(
     what they held; return each file's first problem (a file that is not UTF-8 reports
     line 0 here, and the caller finds the line)."""
     ensure_tables(con)
-    events, current = table(con, EVENTS), table(con, CURRENT)
     lines = table(con, "verdict_lines")
     paths = [p for p, _ in files]
     reviewers = [r for _, r in files]
@@ -225,7 +242,50 @@ def load_ledgers(
                     SELECT filename, file_reviewer, finished, len(parts) AS n,
                            generate_subscripts(parts, 1) AS line, unnest(parts) AS text
                     FROM split
-                ), parsed AS (
+                ), {_CHECKED_LINES}
+                UNION ALL
+                SELECT filename, 0, 'not UTF-8 text', NULL FROM files WHERE content IS NULL""",
+                [paths, reviewers, paths],
+            )
+        return _events_from_lines(con, lines)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {lines}")
+        _reloaded(con)
+
+
+def load_team_events(
+    con: duckdb.DuckDBPyConnection, events: pa.Table, where: str
+) -> list[LineProblem]:
+    """Read a team store's verdict events (columns id, reviewer, text: each event's canonical
+    line, as `TeamStore.event_texts` gives them) into the verdict tables, replacing what they
+    held, with the checks a ledger's lines get: each reviewer's events, by id, are their chain.
+    A problem's path is `<where> verdicts of <reviewer>` and its line the event's place in that
+    chain."""
+    ensure_tables(con)
+    lines = table(con, "verdict_lines")
+    con.register("team_verdict_events", events)
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {lines} AS
+            WITH numbered AS (
+                SELECT ? || ' verdicts of ' || coalesce(reviewer, 'null') AS filename,
+                       reviewer AS file_reviewer, TRUE AS finished, 0 AS n,
+                       row_number() OVER (PARTITION BY reviewer ORDER BY id) AS line,
+                       coalesce(text, '') AS text
+                FROM team_verdict_events
+            ), {_CHECKED_LINES}""",
+            [where],
+        )
+        return _events_from_lines(con, lines)
+    finally:
+        con.unregister("team_verdict_events")
+        con.execute(f"DROP TABLE IF EXISTS {lines}")
+        _reloaded(con)
+
+
+# From `numbered` (filename, file_reviewer, finished, n, line, text): each line parsed, chained
+# to the line before it and checked; ends in the SELECT of (filename, line, problem, e).
+_CHECKED_LINES = f"""parsed AS (
                     SELECT filename, file_reviewer, line, text, finished OR line < n AS ended,
                            strlen(text) <= {LINE_LIMIT} AND json_valid(text) AS valid
                     FROM numbered WHERE NOT (line = n AND text = '')
@@ -237,59 +297,61 @@ def load_ledgers(
                     SELECT *, lag(e.hash) OVER (PARTITION BY filename ORDER BY line) AS prev_hash
                     FROM typed
                 )
-                SELECT filename, line, {_CHECKS} AS problem, e FROM chained
-                UNION ALL
-                SELECT filename, 0, 'not UTF-8 text', NULL FROM files WHERE content IS NULL""",
-                [paths, reviewers, paths],
-            )
-        problems = [
-            LineProblem(path, int(line), message)
-            for path, line, message in con.execute(
-                f"""SELECT filename, min(line), arg_min(problem, line) FROM {lines}
-                    WHERE problem IS NOT NULL GROUP BY filename ORDER BY filename"""
-            ).fetchall()
-        ]
-        con.execute(
-            f"""CREATE OR REPLACE TABLE {events} AS
-            WITH bad AS (
-                SELECT filename, min(line) AS first FROM {lines}
-                WHERE problem IS NOT NULL GROUP BY filename
-            ), good AS (
-                SELECT l.e FROM {lines} l LEFT JOIN bad USING (filename)
-                WHERE l.problem IS NULL AND (bad.first IS NULL OR l.line < bad.first)
-            ), typed AS (
-                SELECT e.reviewer, e.seq, strptime(e.time, '{TIME_FORMAT}') AS time,
-                       e.run, e.baseline, e.case_id, e.suite_id, e.suite_sha, e.kind, e.reason,
-                       e.expected, e.expires::DATE AS expires, e.prev, e.hash
-                FROM good
-            )
-            SELECT t.*, s.evaluation_sha IS DISTINCT FROM t.suite_sha AS stale
-            FROM typed t LEFT JOIN suites s USING (suite_id)
-            ORDER BY reviewer, seq"""
+                SELECT filename, line, {_CHECKS} AS problem, e FROM chained"""
+
+
+def _events_from_lines(con: duckdb.DuckDBPyConnection, lines: str) -> list[LineProblem]:
+    """The checked lines into the verdict tables: events up to each source's first problem."""
+    events, current = table(con, EVENTS), table(con, CURRENT)
+    problems = [
+        LineProblem(path, int(line), message)
+        for path, line, message in con.execute(
+            f"""SELECT filename, min(line), arg_min(problem, line) FROM {lines}
+                WHERE problem IS NOT NULL GROUP BY filename ORDER BY filename"""
+        ).fetchall()
+    ]
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {events} AS
+        WITH bad AS (
+            SELECT filename, min(line) AS first FROM {lines}
+            WHERE problem IS NOT NULL GROUP BY filename
+        ), good AS (
+            SELECT l.e FROM {lines} l LEFT JOIN bad USING (filename)
+            WHERE l.problem IS NULL AND (bad.first IS NULL OR l.line < bad.first)
+        ), typed AS (
+            SELECT e.reviewer, e.seq, strptime(e.time, '{TIME_FORMAT}') AS time,
+                   e.run, e.baseline, e.case_id, e.suite_id, e.suite_sha, e.kind, e.reason,
+                   e.expected, e.expires::DATE AS expires, e.prev, e.hash
+            FROM good
         )
-        con.execute(
-            f"""CREATE OR REPLACE TABLE {current} AS
-            SELECT * FROM {events} WHERE kind <> 'note'
-            QUALIFY row_number() OVER (
-                PARTITION BY reviewer, run, baseline, case_id ORDER BY seq DESC) = 1"""
-        )
-        con.execute(
-            f"""CREATE OR REPLACE TABLE {table(con, HEADS)} AS
-                SELECT reviewer, max(seq) AS seq, arg_max(hash, seq) AS hash FROM {events}
-                GROUP BY reviewer"""
-        )
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {lines}")
-        reload = next(_generation)
-        # a reload: every cached set of judged rows is read again (run NULL marks it)
-        con.execute(
-            f"""CREATE OR REPLACE TABLE {table(con, CHANGES)} AS
-                SELECT ?::BIGINT AS generation, NULL::VARCHAR AS run,
-                       NULL::VARCHAR AS baseline, NULL::VARCHAR AS case_id""",
-            [reload],
-        )
-        _publish(reload)
+        SELECT t.*, s.evaluation_sha IS DISTINCT FROM t.suite_sha AS stale
+        FROM typed t LEFT JOIN suites s USING (suite_id)
+        ORDER BY reviewer, seq"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {current} AS
+        SELECT * FROM {events} WHERE kind <> 'note'
+        QUALIFY row_number() OVER (
+            PARTITION BY reviewer, run, baseline, case_id ORDER BY seq DESC) = 1"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {table(con, HEADS)} AS
+            SELECT reviewer, max(seq) AS seq, arg_max(hash, seq) AS hash FROM {events}
+            GROUP BY reviewer"""
+    )
     return problems
+
+
+def _reloaded(con: duckdb.DuckDBPyConnection) -> None:
+    """A reload: every cached set of judged rows is read again (run NULL marks it)."""
+    reload = next(_generation)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {table(con, CHANGES)} AS
+            SELECT ?::BIGINT AS generation, NULL::VARCHAR AS run,
+                   NULL::VARCHAR AS baseline, NULL::VARCHAR AS case_id""",
+        [reload],
+    )
+    _publish(reload)
 
 
 def add_event(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> None:

@@ -309,8 +309,7 @@ class TeamStore:
 
     # -- events (decisions, verdicts) ----------------------------------------------------------
 
-    def append_event(self, kind: str, reviewer: str | None, payload: Mapping[str, Any]) -> int:
-        """Append one event to the shared log (one INSERT: concurrent appends never collide)."""
+    def _ensure_events(self) -> None:
         from sqlalchemy import text
 
         with self.catalog.engine.begin() as con:
@@ -319,6 +318,12 @@ class TeamStore:
                 text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": EVENTS_TABLE}
             )
             con.execute(text(EVENTS_DDL))
+
+    def append_event(self, kind: str, reviewer: str | None, payload: Mapping[str, Any]) -> int:
+        """Append one event to the shared log (one INSERT: concurrent appends never collide)."""
+        from sqlalchemy import text
+
+        self._ensure_events()
         with self.catalog.engine.begin() as con:
             row = con.execute(
                 text(
@@ -333,6 +338,72 @@ class TeamStore:
                 },
             ).one()
         return int(row[0])
+
+    def append_chained(
+        self,
+        kind: str,
+        reviewer: str,
+        build: Callable[[Mapping[str, Any] | None], Mapping[str, Any]],
+    ) -> tuple[int, Mapping[str, Any]]:
+        """Append the event `build` makes from the reviewer's last event of `kind` (None: their
+        first), in one transaction holding an advisory lock on (namespace, kind, reviewer): two
+        machines appending for one reviewer take turns, so each chains to the other's event.
+        Other reviewers never wait. Returns (id, payload)."""
+        from sqlalchemy import text
+
+        self._ensure_events()
+        with self.catalog.engine.begin() as con:
+            con.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"{EVENTS_TABLE}/{self.location.namespace}/{kind}/{reviewer}"},
+            )
+            last = con.execute(
+                text(
+                    f"SELECT payload FROM {EVENTS_TABLE} WHERE namespace = :ns AND kind = :kind "
+                    "AND reviewer = :reviewer ORDER BY id DESC LIMIT 1"
+                ),
+                {"ns": self.location.namespace, "kind": kind, "reviewer": reviewer},
+            ).first()
+            payload = build(None if last is None else dict(last[0]))
+            row = con.execute(
+                text(
+                    f"INSERT INTO {EVENTS_TABLE} (namespace, kind, reviewer, payload) "
+                    "VALUES (:ns, :kind, :reviewer, CAST(:payload AS jsonb)) RETURNING id"
+                ),
+                {
+                    "ns": self.location.namespace,
+                    "kind": kind,
+                    "reviewer": reviewer,
+                    "payload": json.dumps(payload, sort_keys=True),
+                },
+            ).one()
+        return int(row[0]), payload
+
+    def event_texts(self, kind: str, member: str) -> pa.Table:
+        """Every event of `kind` as columns (id, reviewer, text: the payload's string `member`),
+        oldest first: one query, whatever the number of events."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import ProgrammingError
+
+        try:
+            with self.catalog.engine.connect() as con:
+                rows = con.execute(
+                    text(
+                        f"SELECT id, reviewer, payload ->> :member FROM {EVENTS_TABLE} "
+                        "WHERE namespace = :ns AND kind = :kind ORDER BY id"
+                    ),
+                    {"ns": self.location.namespace, "kind": kind, "member": member},
+                ).all()
+        except ProgrammingError:  # no event table yet: nothing appended so far
+            rows = []
+        ids, reviewers, texts = zip(*rows, strict=True) if rows else ((), (), ())
+        return pa.table(
+            {
+                "id": pa.array(ids, pa.int64()),
+                "reviewer": pa.array(reviewers, pa.string()),
+                "text": pa.array(texts, pa.string()),
+            }
+        )
 
     def events(self, kind: str) -> list[tuple[int, str | None, dict[str, Any], str]]:
         """(id, reviewer, payload, created as ISO text) of every event of `kind`, oldest first."""
