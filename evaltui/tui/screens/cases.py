@@ -670,10 +670,9 @@ class CasesScreen(ReviewScreen):
         """A verdict was recorded: fetch that case's verdict and the pair's progress again."""
         if event is None or self.baseline is None:
             return
+        where = "the team store" if self.review_app.store.team else f"{event.reviewer}'s ledger"
         self.review_app.notify(
-            plain(
-                f"{event.kind} on {event.case_id} recorded in {event.reviewer}'s ledger", limit=300
-            ),
+            plain(f"{event.kind} on {event.case_id} recorded in {where}", limit=300),
             markup=False,
             timeout=3,
         )
