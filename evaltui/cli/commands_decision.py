@@ -27,6 +27,7 @@ from evaltui.cli.options import (
 )
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, table
 from evaltui.errors import CheckFailed, InputError
+from evaltui.plural import count as counted
 from evaltui.sanitize import visible
 from evaltui.settings import (
     ALLOWED_SIGNERS_ENV,
@@ -206,7 +207,8 @@ def decide_command(
     if effect is not None and effect.applied:
         show.print(
             safe(
-                f"  verdicts: {len(effect.waivers)} waiver(s), {len(effect.relabels)} relabel(s); "
+                f"  verdicts: {counted(len(effect.waivers), 'waiver')}, "
+                f"{counted(len(effect.relabels), 'relabel')}; "
                 f"{effect.raw.status} before them, {effect.status} after"
             )
         )
