@@ -118,7 +118,7 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
 def manifest_cluster_field(rec: Record) -> str | None:
     """The manifest's `cluster_field` (None when it names none); a problem is recorded in `rec`."""
     cluster = rec.string("cluster_field", required=False) or None
-    if cluster is not None and not IDENTIFIER.match(cluster):
+    if cluster is not None and not IDENTIFIER.fullmatch(cluster):
         rec.fail(f"field 'cluster_field' is {cluster!r}: name a case field such as 'document_id'")
         return None
     return cluster
