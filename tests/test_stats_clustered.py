@@ -203,15 +203,70 @@ def test_compare_json_reports_clusters_margin_and_detectable_difference(
     )
 
 
-def test_a_suite_without_cluster_field_is_not_clustered(run_cli, clustered_store: Path) -> None:
-    manifest = next(clustered_store.parent.glob("clustered/hand.suite.json"))
-    doc = json.loads(manifest.read_text())
-    del doc["cluster_field"]
-    manifest.write_text(json.dumps(doc))
-    data = json.loads(run_cli("compare", "base", "cand", "--store", clustered_store, "--json").out)
+def test_a_suite_without_cluster_field_is_not_clustered(run_cli, tmp_path: Path) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    write_suite(folder)
+    write_run(folder, "base", routes(*[c["expected_route"] for c in CASES]), day=1)
+    cand = routes("ABSTAIN", "SERVE", "ABSTAIN", "ESCALATE", "SERVE", "ABSTAIN", "SERVE", "SERVE")
+    write_run(folder, "cand", cand, day=2)
+    store = load(folder, tmp_path / "plain.duckdb")
+    data = json.loads(run_cli("compare", "base", "cand", "--store", store, "--json").out)
     paired = data["runs"][0]["paired"]
+    assert data["statistics"]["cluster_field"] is None
     assert paired["clusters"] is None and paired["margin"] is None
     assert paired["min_detectable_difference"] > 0
+
+
+def _compare_json(run_cli, store: Path) -> str:
+    out = run_cli("compare", "base", "cand", "--store", store, "--json", "--margin", "0.02")
+    assert out.code == 0, out.err
+    return str(out.out)
+
+
+def test_the_review_does_not_read_the_manifest_again(run_cli, clustered_store: Path) -> None:
+    """The manifest's cluster_field is stored at load time: deleting or editing the file (a
+    moved folder, a team store's cache on another machine) changes nothing."""
+    manifest = clustered_store.parent / "clustered" / "hand.suite.json"
+    before = _compare_json(run_cli, clustered_store)
+    assert json.loads(before)["statistics"]["cluster_field"] == "tier"
+    doc = json.loads(manifest.read_text())
+    doc["cluster_field"] = "slice_name"
+    manifest.write_text(json.dumps(doc))
+    assert _compare_json(run_cli, clustered_store) == before
+    del doc["cluster_field"]
+    manifest.write_text(json.dumps(doc))
+    assert _compare_json(run_cli, clustered_store) == before
+    manifest.unlink()
+    assert _compare_json(run_cli, clustered_store) == before
+
+
+def test_reloading_with_another_cluster_field_is_refused(run_cli, clustered_store: Path) -> None:
+    manifest = clustered_store.parent / "clustered" / "hand.suite.json"
+    doc = json.loads(manifest.read_text())
+    doc["cluster_field"] = "slice_name"
+    manifest.write_text(json.dumps(doc))
+    before = clustered_store.read_bytes()
+    result = run_cli("load", manifest.parent, "--store", clustered_store)
+    assert result.code == 2
+    assert "already in the store with cluster_field 'tier'" in result.err
+    assert "Traceback" not in result.err
+    assert clustered_store.read_bytes() == before
+
+
+@pytest.mark.parametrize("value", ["two words", "doc\n", 5])
+def test_an_invalid_cluster_field_is_refused_at_load(run_cli, tmp_path: Path, value) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    write_suite(folder)
+    manifest = folder / "hand.suite.json"
+    doc = json.loads(manifest.read_text())
+    doc["cluster_field"] = value
+    manifest.write_text(json.dumps(doc))
+    result = run_cli("load", folder, "--store", tmp_path / "bad.duckdb")
+    assert result.code == 2
+    assert "cluster_field" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "bad.duckdb").exists()
 
 
 def test_one_cluster_shows_nothing() -> None:

@@ -611,3 +611,32 @@ def test_a_decision_on_a_team_store_uses_the_teams_verdicts_and_replays(
     # the replay passes whole; only the second signature a decision with relabels needs is
     # missing (co-signing is not what this test is about)
     assert {k: v for k, v in checks.items() if v != "pass"} == {"quorum": "fail"}, verified.out
+
+
+def test_a_clustered_suite_reviews_the_same_from_the_team_store(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """The manifest's cluster_field travels in the suites table: a reviewer on another machine
+    (no manifest file there) gets the publisher's clustered statistics."""
+    from tests._stats_data import CASES, load, routes, write_run, write_suite
+
+    folder = tmp_path / "clustered"
+    folder.mkdir()
+    write_suite(folder)
+    manifest = folder / "hand.suite.json"
+    doc = json.loads(manifest.read_text())
+    doc["cluster_field"] = "tier"
+    manifest.write_text(json.dumps(doc))
+    write_run(folder, "base", routes(*[c["expected_route"] for c in CASES]), day=1)
+    cand = routes("ABSTAIN", "SERVE", "ABSTAIN", "ESCALATE", "SERVE", "ABSTAIN", "SERVE", "SERVE")
+    write_run(folder, "cand", cand, day=2)
+    local = load(folder, tmp_path / "local.duckdb")
+    published = run_cli("publish", folder, "--to", team_store.uri)
+    assert published.code == 0, published.err
+    mine = run_cli("compare", "base", "cand", "--store", local, "--json")
+    assert mine.code == 0, mine.err
+    assert json.loads(mine.out)["statistics"]["cluster_field"] == "tier"
+    shutil.rmtree(folder)  # the reviewer's machine has no manifest
+    team = run_cli("compare", "base", "cand", "--store", team_store.uri, "--json")
+    assert team.code == 0, team.err
+    assert json.loads(team.out) == json.loads(mine.out)

@@ -248,7 +248,7 @@ def test_store_of_the_previous_schema_is_refused(run_cli, tmp_path: Path) -> Non
     con.close()
     result = run_cli("runs", "--store", store)
     assert result.code == 2
-    assert "store schema version '2', this evaltui uses '3'" in result.err
+    assert "store schema version '2', this evaltui uses '4'" in result.err
 
 
 # -- the rollback target ---------------------------------------------------------------------

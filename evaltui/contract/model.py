@@ -202,6 +202,9 @@ class Suite:
     evaluation_sha: str
     content_sha: str  # identity of the whole manifest and its cases, for idempotent loads
     description: str | None = None
+    # the case field clustering the cases (docs/statistics.md); not part of content_sha, so
+    # fingerprints and identities of suites loaded before it was stored stay the same
+    cluster_field: str | None = None
 
     @property
     def case_count(self) -> int:

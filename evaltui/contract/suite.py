@@ -72,6 +72,7 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
     metrics = _parse_metrics(rec)
     guardrails = _parse_guardrails(rec, metrics)
     comparison = rec.string_list("comparison_fields")
+    cluster = manifest_cluster_field(rec)
     raise_collected(rec.errors)
 
     read = [
@@ -110,7 +111,31 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
         evaluation_sha=evaluation_digest[:16],
         content_sha=content_sha,
         description=description,
+        cluster_field=cluster,
     )
+
+
+def manifest_cluster_field(rec: Record) -> str | None:
+    """The manifest's `cluster_field` (None when it names none); a problem is recorded in `rec`."""
+    cluster = rec.string("cluster_field", required=False) or None
+    if cluster is not None and not IDENTIFIER.fullmatch(cluster):
+        rec.fail(f"field 'cluster_field' is {cluster!r}: name a case field such as 'document_id'")
+        return None
+    return cluster
+
+
+def manifest_cluster_field_of(path: Path) -> str | None:
+    """The `cluster_field` a manifest file names now, None if it names none, names an invalid
+    one, or cannot be read (only for migrating a version-3 store; reviews read the store)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    rec = Record(doc, path, what="suite manifest")
+    cluster = manifest_cluster_field(rec)
+    return None if rec.errors else cluster
 
 
 def _evaluation_digest(splits: list[Split]) -> str:

@@ -5,44 +5,27 @@ document several questions share, the conversation of several turns):
 
     {"kind": "evaltui.suite", ..., "cluster_field": "document_id"}
 
-`cluster_field_for` is the one place that answers "which field clusters this suite's cases?";
-a gates file carrying `cluster_field` is wired in there. Cases without the field form a cluster
-of their own.
+`cluster_field_for` is the one place that answers "which field clusters this suite's cases?":
+a gates file's `cluster_field`, else the manifest's. Both are read and validated at load time and
+stored (`gates.cluster_field`, `suites.cluster_field`); a review never reads the manifest file, so
+it does not change when the file moves or is edited, and a team store's cache (where the file is
+on another machine) reviews the same. Cases without the field form a cluster of their own.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from pathlib import Path
 
 import duckdb
 import numpy as np
 
-from evaltui.contract.fields import IDENTIFIER
-from evaltui.errors import InputError
 from evaltui.store.queries import SuiteInfo
 from evaltui.store.queries_outcomes import cluster_differences
 
-CLUSTER_KEY = "cluster_field"
-
 
 def cluster_field_for(suite: SuiteInfo) -> str | None:
-    """The suite's cluster field: a gates file's (stored), else its manifest's (None when it
-    names none or the manifest is gone)."""
-    if suite.cluster_field:
-        return suite.cluster_field
-    path = Path(suite.source_path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = doc.get(CLUSTER_KEY) if isinstance(doc, dict) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or not IDENTIFIER.match(value):
-        raise InputError(path, f"{CLUSTER_KEY} must name a case field (one word), got {value!r}")
-    return value
+    """The suite's cluster field as stored: a gates file's, else its manifest's (None: none)."""
+    return suite.cluster_field or None
 
 
 def cluster_sums(

@@ -133,6 +133,9 @@ class Store:
         if "meta" in tables:
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             found = row[0] if row else None
+            if found == "3" and SCHEMA_VERSION == "4":
+                self._migrate_3_to_4()
+                return
             if found != SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path}: store schema version {found!r}, this evaltui uses {SCHEMA_VERSION!r}; "
@@ -148,6 +151,37 @@ class Store:
         with self.transaction():
             self.con.execute(DDL)
             self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+    def _migrate_3_to_4(self) -> None:
+        """Version 4 stores the manifest's `cluster_field` in `suites` (a review used to re-read
+        the manifest file). An old store's suites get the value their manifest file names at
+        migration time, which is what a review of the old store showed at that moment; a suite
+        whose manifest is gone, unreadable or names none (or an invalid one) gets NULL. A
+        read-only open cannot migrate and is refused, like any other version."""
+        if self.read_only:
+            raise StoreError(
+                f"{self.path}: store schema version '3', this evaltui uses {SCHEMA_VERSION!r}; "
+                "load into it once (`evaltui load PATH --store STORE`) to upgrade it, "
+                "or load into a new store (--store PATH)"
+            )
+        from evaltui.contract.suite import manifest_cluster_field_of  # only when migrating
+
+        paths = self.con.execute("SELECT suite_id, source_path FROM suites").fetchall()
+        found = [(sid, manifest_cluster_field_of(Path(p))) for sid, p in paths]
+        with self.transaction():
+            self.con.execute("ALTER TABLE suites ADD COLUMN cluster_field VARCHAR")
+            named = [(sid, field) for sid, field in found if field is not None]
+            if named:
+                self.con.execute(
+                    """UPDATE suites SET cluster_field = f.field
+                       FROM (SELECT unnest(?::VARCHAR[]) AS suite_id,
+                                    unnest(?::VARCHAR[]) AS field) f
+                       WHERE suites.suite_id = f.suite_id""",
+                    [[sid for sid, _ in named], [field for _, field in named]],
+                )
+            self.con.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION]
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -170,11 +170,19 @@ def _load_suite(
     con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime, summary: LoadSummary
 ) -> None:
     found = con.execute(
-        "SELECT content_sha FROM suites WHERE suite_id = ?", [suite.suite_id]
+        "SELECT content_sha, cluster_field FROM suites WHERE suite_id = ?", [suite.suite_id]
     ).fetchall()
     row = found[0] if found else None
     if row is not None:
         if row[0] == suite.content_sha:
+            if row[1] != suite.cluster_field:  # not in content_sha: checked on its own
+                raise InputError(
+                    suite.path,
+                    f"suite_id {suite.suite_id!r} is already in the store with cluster_field "
+                    f"{row[1]!r}, the manifest now names {suite.cluster_field!r}; suites are "
+                    "frozen, so give the changed suite a new suite_id (or name the cluster "
+                    "field in a gates file)",
+                )
             summary.suites_unchanged.append(suite.suite_id)
             return
         raise InputError(
@@ -183,7 +191,7 @@ def _load_suite(
             "declarations; suites are frozen, so give the changed suite a new suite_id",
         )
     con.execute(
-        "INSERT INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             suite.suite_id,
             suite.description,
@@ -195,6 +203,7 @@ def _load_suite(
             json.dumps(list(suite.comparison_fields)),
             str(suite.path),
             now,
+            suite.cluster_field,
         ],
     )
     con.executemany(

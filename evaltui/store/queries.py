@@ -39,7 +39,8 @@ class SuiteInfo:
     comparison_fields: tuple[str, ...]
     source_path: str
     loaded_at: datetime
-    cluster_field: str | None = None  # from a gates file; see `cluster_field()`
+    # a gates file's, else the manifest's (both stored at load time); see `cluster_field()`
+    cluster_field: str | None = None
     gates_path: str | None = None  # the gates file in force, if any
 
     @property
@@ -90,7 +91,8 @@ def _suites(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> list[Suite
     rows = con.execute(
         f"""SELECT s.suite_id, s.description, s.evaluation_sha, s.case_count, s.metrics,
                    s.guardrails, s.comparison_fields, s.source_path, s.loaded_at,
-                   g.metrics, g.guardrails, g.comparison_fields, g.cluster_field, g.source_path
+                   g.metrics, g.guardrails, g.comparison_fields,
+                   COALESCE(g.cluster_field, s.cluster_field), g.source_path
             FROM suites s LEFT JOIN gates g USING (suite_id)
             {"" if ids is None else "WHERE s." + where.removeprefix("WHERE ")}
             ORDER BY s.suite_id""",
@@ -154,8 +156,13 @@ def _suites(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> list[Suite
 
 
 def cluster_field(con: duckdb.DuckDBPyConnection, suite_id: str) -> str | None:
-    """The case field a gates file names as the suite's clusters (None: cases are independent)."""
-    row = con.execute("SELECT cluster_field FROM gates WHERE suite_id = ?", [suite_id]).fetchone()
+    """The case field clustering the suite's cases: a gates file's, else the manifest's, as
+    stored at load time (None: cases are independent)."""
+    row = con.execute(
+        """SELECT COALESCE((SELECT cluster_field FROM gates WHERE suite_id = $id),
+                           (SELECT cluster_field FROM suites WHERE suite_id = $id))""",
+        {"id": suite_id},
+    ).fetchone()
     return row[0] if row else None
 
 

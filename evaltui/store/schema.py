@@ -15,12 +15,15 @@ reviews read those, not the ten million rows.
 computed in bulk at load time, so runs with identical results are found by a join (copied
 evidence). `runs.incomplete` is the run's own reason it did not finish (NULL: it did). `gates`
 holds the review declarations of gates files, one row per suite (see `contract/gates.py`).
+`suites.cluster_field` is the manifest's `cluster_field`, stored at load time so a review never
+reads the manifest file again (it may have moved, changed, or be on another machine).
 """
 
 from __future__ import annotations
 
-# 2: suite_sets, result_sets, result_cells; 3: gates, runs.incomplete, runs.results_digest
-SCHEMA_VERSION = "3"
+# 2: suite_sets, result_sets, result_cells; 3: gates, runs.incomplete, runs.results_digest;
+# 4: suites.cluster_field (a version-3 store is migrated when opened for writing: connection.py)
+SCHEMA_VERSION = "4"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -37,7 +40,8 @@ CREATE TABLE IF NOT EXISTS suites (
     guardrails JSON NOT NULL,
     comparison_fields JSON NOT NULL,
     source_path VARCHAR NOT NULL,
-    loaded_at TIMESTAMP NOT NULL
+    loaded_at TIMESTAMP NOT NULL,
+    cluster_field VARCHAR
 );
 CREATE TABLE IF NOT EXISTS suite_splits (
     suite_id VARCHAR NOT NULL,
