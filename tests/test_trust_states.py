@@ -314,3 +314,16 @@ def test_decisions_are_listed_newest_first(run_cli, tmp_path: Path, signing_key:
     assert [d["source_run_id"] for d in listed] == ["run_002", "run_003"]
     text = run_cli("decisions", "--store", store).out
     assert text.index("run_002") < text.index("run_003")
+
+
+def test_a_gates_cluster_field_must_be_one_whole_identifier(run_cli, tmp_path: Path) -> None:
+    # 'doc\n' passed a prefix match anchored with `$` (which also matches before a final newline)
+    store = tmp_path / "s.duckdb"
+    assert run_cli("load", EXAMPLE, "--store", store).code == 0
+    folder = tmp_path / "gates"
+    folder.mkdir()
+    for bad in ("doc\n", "two words"):
+        _gates(folder, cluster_field=bad)
+        result = run_cli("load", folder, "--store", store)
+        assert result.code == 2, bad
+        assert "field 'cluster_field' is" in result.err

@@ -31,7 +31,7 @@ def parse_gates(doc: Any, path: Path) -> Gates:
     metrics, guardrails = parse_declarations(rec)
     comparison = rec.string_list("comparison_fields")
     cluster = rec.string("cluster_field", required=False) or None
-    if cluster is not None and not IDENTIFIER.match(cluster):
+    if cluster is not None and not IDENTIFIER.fullmatch(cluster):
         rec.fail(f"field 'cluster_field' is {cluster!r}: name a case field such as 'document_id'")
     unknown = set(rec.doc) - set(FIELDS) - set(OPTIONAL_FIELDS)
     if unknown:
