@@ -321,22 +321,30 @@ class TeamStore:
 
     def append_event(self, kind: str, reviewer: str | None, payload: Mapping[str, Any]) -> int:
         """Append one event to the shared log (one INSERT: concurrent appends never collide)."""
-        from sqlalchemy import text
 
         self._ensure_events()
         with self.catalog.engine.begin() as con:
-            row = con.execute(
-                text(
-                    f"INSERT INTO {EVENTS_TABLE} (namespace, kind, reviewer, payload) "
-                    "VALUES (:ns, :kind, :reviewer, CAST(:payload AS jsonb)) RETURNING id"
-                ),
-                {
-                    "ns": self.location.namespace,
-                    "kind": kind,
-                    "reviewer": reviewer,
-                    "payload": json.dumps(payload, sort_keys=True),
-                },
-            ).one()
+            row_id = self._insert_event(con, kind, reviewer, payload)
+        return row_id
+
+    def _insert_event(
+        self, con: Any, kind: str, reviewer: str | None, payload: Mapping[str, Any]
+    ) -> int:
+        """INSERT one event in the transaction `con`; its id."""
+        from sqlalchemy import text
+
+        row = con.execute(
+            text(
+                f"INSERT INTO {EVENTS_TABLE} (namespace, kind, reviewer, payload) "
+                "VALUES (:ns, :kind, :reviewer, CAST(:payload AS jsonb)) RETURNING id"
+            ),
+            {
+                "ns": self.location.namespace,
+                "kind": kind,
+                "reviewer": reviewer,
+                "payload": json.dumps(payload, sort_keys=True),
+            },
+        ).one()
         return int(row[0])
 
     def append_chained(
@@ -365,19 +373,8 @@ class TeamStore:
                 {"ns": self.location.namespace, "kind": kind, "reviewer": reviewer},
             ).first()
             payload = build(None if last is None else dict(last[0]))
-            row = con.execute(
-                text(
-                    f"INSERT INTO {EVENTS_TABLE} (namespace, kind, reviewer, payload) "
-                    "VALUES (:ns, :kind, :reviewer, CAST(:payload AS jsonb)) RETURNING id"
-                ),
-                {
-                    "ns": self.location.namespace,
-                    "kind": kind,
-                    "reviewer": reviewer,
-                    "payload": json.dumps(payload, sort_keys=True),
-                },
-            ).one()
-        return int(row[0]), payload
+            row_id = self._insert_event(con, kind, reviewer, payload)
+        return row_id, payload
 
     def event_texts(self, kind: str, member: str) -> pa.Table:
         """Every event of `kind` as columns (id, reviewer, text: the payload's string `member`),
