@@ -13,13 +13,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import duckdb
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from evaltui.errors import EvaltuiError
 from evaltui.sanitize import visible
 from evaltui.tui.app import EvaltuiApp, StoreReleased
+from evaltui.tui.text import safe
 
 T = TypeVar("T")
 Query = Callable[..., T]
@@ -127,8 +130,32 @@ class ReviewScreen(DataMixin, Screen[T]):
         return []
 
 
+FORM_HELP = Binding(
+    "f1,question_mark",
+    "app.help",
+    "help",
+    key_display="F1",
+    tooltip="every key of this form (? types a question mark in a text field)",
+    id="help",
+)  # the help key of every form (decide, co-sign, verdict)
+
+
 class ReviewModal(DataMixin, ModalScreen[T]):
     """Base class of the app's modals (forms and pickers that return a value with `dismiss`)."""
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         return []
+
+    # -- a form's problems: one `.field-error` Static under each field ---------------------------
+
+    def put_error(self, target_id: str, message: str) -> None:
+        """Show `message` literally in the error line `target_id`, or hide the line when empty."""
+        target = self.query_one(f"#{target_id}", Static)
+        target.update(safe(message, limit=800, multiline=True) if message else "")
+        target.display = bool(message)
+
+    def clear_errors(self) -> None:
+        for error in self.query(".field-error"):
+            if isinstance(error, Static):
+                error.update("")
+                error.display = False

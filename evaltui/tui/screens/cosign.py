@@ -28,6 +28,7 @@ from evaltui.actions.cosign import CosignOutcome, CosignRequest, cosign_decision
 from evaltui.decision.cosign import CoSignature
 from evaltui.decision.keys import KeyChoice
 from evaltui.tui.app import SIGNING_OFF
+from evaltui.tui.screens.base import FORM_HELP
 from evaltui.tui.screens.signing import SigningModal
 from evaltui.tui.text import safe
 
@@ -93,14 +94,7 @@ class CosignModal(SigningModal[CoSignature | None]):
             tooltip="sign the decision's bytes with the chosen key and write the signature file",
             id="sign",
         ),
-        Binding(
-            "f1,question_mark",
-            "app.help",
-            "help",
-            key_display="F1",
-            tooltip="every key of this form (? types a question mark in a text field)",
-            id="help",
-        ),
+        FORM_HELP,
         Binding(
             "y",
             "copy_command",

@@ -53,6 +53,7 @@ from evaltui.decision.writer import WrittenDecision
 from evaltui.plural import count
 from evaltui.tui.app import SIGNING_OFF
 from evaltui.tui.pair_actions import PairContext
+from evaltui.tui.screens.base import FORM_HELP
 from evaltui.tui.screens.signing import SigningModal
 from evaltui.tui.text import number, plain, safe
 from evaltui.tui.widgets.safe_input import SafeInput
@@ -174,14 +175,7 @@ class DecideModal(SigningModal[WrittenDecision | None]):
             tooltip="check the form, sign with the chosen key and write the two files",
             id="sign",
         ),
-        Binding(
-            "f1,question_mark",
-            "app.help",
-            "help",
-            key_display="F1",
-            tooltip="every key of this form (? types a question mark in a text field)",
-            id="help",
-        ),
+        FORM_HELP,
         Binding(
             "y",
             "copy_command",

@@ -172,13 +172,6 @@ class SigningModal(ReviewModal[T]):
     # -- problems -----------------------------------------------------------------------------
 
     def show_error(self, field: str | None, message: str) -> None:
-        name = self.FORM_ERROR_ID if field is None else self.ERROR_ID.format(field)
-        target = self.query_one(f"#{name}", Static)
-        target.update(safe(message, limit=800, multiline=True) if message else "")
-        target.display = bool(message)
-
-    def clear_errors(self) -> None:
-        for error in self.query(".field-error"):
-            if isinstance(error, Static):
-                error.update("")
-                error.display = False
+        self.put_error(
+            self.FORM_ERROR_ID if field is None else self.ERROR_ID.format(field), message
+        )

@@ -34,7 +34,7 @@ from textual.widgets import Input, Label, Static
 from evaltui.actions.cases import CaseRow
 from evaltui.actions.judging import Recorded, record
 from evaltui.actions.verdicts import KINDS, VerdictEvent, VerdictRequest
-from evaltui.tui.screens.base import ReviewModal
+from evaltui.tui.screens.base import FORM_HELP, ReviewModal
 from evaltui.tui.screens.decide import CompletingInput
 from evaltui.tui.text import safe
 from evaltui.tui.widgets.case_list import outcome_label
@@ -171,14 +171,7 @@ class VerdictModal(ReviewModal[VerdictEvent | None]):
             tooltip="record the verdict in your ledger (enter in a field does it too)",
             id="record_verdict",
         ),
-        Binding(
-            "f1,question_mark",
-            "app.help",
-            "help",
-            key_display="F1",
-            tooltip="every key of this form (? types a question mark in a text field)",
-            id="help",
-        ),
+        FORM_HELP,
     ]
     AUTO_FOCUS = "KindPicker"
 
@@ -292,15 +285,7 @@ class VerdictModal(ReviewModal[VerdictEvent | None]):
 
     def show_error(self, field: str | None, message: str) -> None:
         known = field in ("kind", *(name for name, _ in FIELDS))
-        target = self.query_one(f"#verdict-error-{field}" if known else "#verdict-error", Static)
-        target.update(safe(message, limit=800, multiline=True) if message else "")
-        target.display = bool(message)
-
-    def clear_errors(self) -> None:
-        for error in self.query(".field-error"):
-            if isinstance(error, Static):
-                error.update("")
-                error.display = False
+        self.put_error(f"verdict-error-{field}" if known else "verdict-error", message)
 
     def focus_field(self, field: str | None) -> None:
         if field == "kind":
