@@ -279,13 +279,12 @@ def _paired(
         decision, decision_method = decision_interval(ci, newcombe)
         bound_method = _lower_from(ci, newcombe)
     test_p = clustered.p_value if clustered is not None else mcnemar_p
-    base_right = counts.both_right + counts.broken
-    cand_right = counts.both_right + counts.fixed
+    baseline_rate, candidate_rate = _rates(counts, settings)
     stats = PairedStats(
         counts=counts,
         ci=ci,
-        baseline_rate=proportion(base_right, counts.n, settings.confidence),
-        candidate_rate=proportion(cand_right, counts.n, settings.confidence),
+        baseline_rate=baseline_rate,
+        candidate_rate=candidate_rate,
         mcnemar_p=mcnemar_p,
         holm_p=holm_p,
         family_size=family_size,
@@ -312,6 +311,16 @@ def _paired(
     return replace(stats, warnings=paired_warnings(stats))
 
 
+def _rates(counts: PairedCounts, settings: PairedSettings) -> tuple[Proportion, Proportion]:
+    """Both runs' rates of right answers over the paired cases, with their intervals."""
+    base_right = counts.both_right + counts.broken
+    cand_right = counts.both_right + counts.fixed
+    return (
+        proportion(base_right, counts.n, settings.confidence),
+        proportion(cand_right, counts.n, settings.confidence),
+    )
+
+
 def _pending(
     counts: PairedCounts,
     mcnemar_p: float,
@@ -325,13 +334,12 @@ def _pending(
     The counts, McNemar p, its Holm adjustment and both rates are final; `complete` adds the
     rest, exactly as `_paired` computes it. A review of 500 runs opens without 499 bootstraps.
     """
-    base_right = counts.both_right + counts.broken
-    cand_right = counts.both_right + counts.fixed
+    baseline_rate, candidate_rate = _rates(counts, settings)
     return PairedStats(
         counts=counts,
         ci=None,
-        baseline_rate=proportion(base_right, counts.n, settings.confidence),
-        candidate_rate=proportion(cand_right, counts.n, settings.confidence),
+        baseline_rate=baseline_rate,
+        candidate_rate=candidate_rate,
         mcnemar_p=mcnemar_p,
         holm_p=holm_p,
         family_size=family_size,
