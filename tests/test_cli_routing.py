@@ -71,33 +71,6 @@ def test_the_routing_table_is_the_commands_own(group: EvaltuiGroup) -> None:
     assert sorted(c.name or "" for c in group.every_command()) == sorted(COMMANDS)
 
 
-def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
-    """`evaltui load` starts without the decision, drift, review or app code."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys\n"
-        "from evaltui.cli.main import main\n"
-        "try:\n"
-        "    main(['--store', sys.argv[1], 'suites', '--json'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('evaltui.'))))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "s.duckdb")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    loaded = done.stdout.strip().splitlines()[-1].split()
-    assert "evaltui.cli.commands_store" in loaded
-    for other in ("commands_decision", "commands_drift", "commands_review", "commands_verdicts"):
-        assert f"evaltui.cli.{other}" not in loaded
-    assert not [m for m in loaded if m.startswith(("evaltui.tui", "evaltui.decision"))]
-
-
 def test_an_option_before_the_command_is_the_commands_option(sample_store: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     before = run_cli("--experiment", EXPERIMENT, "runs", "--store", sample_store, "--json")
     after = run_cli("runs", "--experiment", EXPERIMENT, "--store", sample_store, "--json")
