@@ -1,4 +1,4 @@
-from evaltui.cli.main import main
+from evaltui.cli.main import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -10,7 +10,6 @@ from evaltui.actions import load as actions_load
 from evaltui.cli.options import current_wait, json_option, open_store, say_waiting, store_option
 from evaltui.cli.render import ERROR_LINE_LIMIT, console, emit_json, safe, status_cell, table
 from evaltui.plural import count as counted
-from evaltui.review.report import review_runs
 from evaltui.sanitize import visible
 from evaltui.store.loader import LoadSummary
 from evaltui.store.queries import experiments, list_runs, list_suites
@@ -172,6 +171,8 @@ def suites_command(store_path: Path | None, as_json: bool) -> None:
 @json_option
 def runs_command(store_path: Path | None, experiment: str | None, as_json: bool) -> None:
     """Runs with artifact, suite and status (comparability is against each experiment's earliest run)."""
+    from evaltui.review.report import review_runs  # only this command reviews
+
     with open_store(store_path, read_only=True) as store:
         names = [experiment] if experiment else [name for name, _ in experiments(store.con)]
         reviews = []

@@ -8,42 +8,124 @@ from __future__ import annotations
 
 import difflib
 import errno
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import click
 
 from evaltui import __version__
-from evaltui.cli.commands_decision import (
-    canary_check_command,
-    cosign_command,
-    decide_command,
-    decisions_command,
-    verify_command,
-)
-from evaltui.cli.commands_drift import drift_command, trend_command
-from evaltui.cli.commands_import import import_group
-from evaltui.cli.commands_review import cases_command, compare_command, flips_command
-from evaltui.cli.commands_serve import serve_command
-from evaltui.cli.commands_store import (
-    load_command,
-    open_command,
-    publish_command,
-    runs_command,
-    suites_command,
-)
-from evaltui.cli.commands_verdicts import verdict_command, verdicts_command
 from evaltui.cli.options import current_settings
 from evaltui.cli.render import ERROR_LINE_LIMIT
 from evaltui.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EvaltuiError, first_line
 from evaltui.safe_files import os_problem
 from evaltui.sanitize import visible
 
+# Each command's module, imported only when that command runs (`evaltui load` never imports the
+# decision, drift or review code: about a third of the start-up time of every command).
+COMMANDS: dict[str, str] = {
+    "open": "evaltui.cli.commands_store:open_command",
+    "load": "evaltui.cli.commands_store:load_command",
+    "publish": "evaltui.cli.commands_store:publish_command",
+    "suites": "evaltui.cli.commands_store:suites_command",
+    "runs": "evaltui.cli.commands_store:runs_command",
+    "compare": "evaltui.cli.commands_review:compare_command",
+    "cases": "evaltui.cli.commands_review:cases_command",
+    "flips": "evaltui.cli.commands_review:flips_command",
+    "decide": "evaltui.cli.commands_decision:decide_command",
+    "cosign": "evaltui.cli.commands_decision:cosign_command",
+    "verify": "evaltui.cli.commands_decision:verify_command",
+    "canary-check": "evaltui.cli.commands_decision:canary_check_command",
+    "decisions": "evaltui.cli.commands_decision:decisions_command",
+    "verdict": "evaltui.cli.commands_verdicts:verdict_command",
+    "verdicts": "evaltui.cli.commands_verdicts:verdicts_command",
+    "import": "evaltui.cli.commands_import:import_group",
+    "drift": "evaltui.cli.commands_drift:drift_command",
+    "trend": "evaltui.cli.commands_drift:trend_command",
+    "serve": "evaltui.cli.commands_serve:serve_command",
+}
+HIDDEN_COMMANDS = ("open",)
+
+# How many values each option of every command (and subcommand) takes, so that options before
+# the command name can be skipped without importing every command to ask it. A name means the
+# same everywhere; tests/test_cli_routing.py checks this table against the commands themselves.
+OPTION_VALUES: dict[str, int] = {
+    "--alias": 1,
+    "--allow-outside": 0,
+    "--allowed-signers": 1,
+    "--baseline": 1,
+    "--bins": 1,
+    "--by": 1,
+    "--column": 1,
+    "--columns": 1,
+    "--confidence": 1,
+    "--expected": 1,
+    "--experiment": 1,
+    "--expires": 1,
+    "--failures": 0,
+    "--from-store": 1,
+    "--gate": 0,
+    "--host": 1,
+    "--invariant": 1,
+    "--json": 0,
+    "--key": 1,
+    "--kind": 1,
+    "--limit": 1,
+    "--limitation": 1,
+    "--margin": 1,
+    "--metric": 1,
+    "--name": 1,
+    "--no-agent": 0,
+    "--no-load": 0,
+    "--no-signing": 0,
+    "--observed": 1,
+    "--out": 1,
+    "--outcome": 1,
+    "--override": 1,
+    "--passphrase-file": 1,
+    "--port": 1,
+    "--public": 0,
+    "--quorum": 1,
+    "--reason": 1,
+    "--replace": 0,
+    "--resamples": 1,
+    "--reviewer": 1,
+    "--revoked": 1,
+    "--rollback": 1,
+    "--rollback-external": 0,
+    "--seed": 1,
+    "--signature": 1,
+    "--slice": 1,
+    "--split": 1,
+    "--status": 1,
+    "--store": 1,
+    "--stream": 1,
+    "--to": 1,
+    "--transitions": 0,
+    "--unverified": 0,
+    "--vs": 1,
+    "--wait": 1,
+    "-c": 1,
+    "-m": 1,
+}
+
 
 class EvaltuiGroup(click.Group):
-    """A group where a first argument that is not a command is a path to open."""
+    """A group where a first argument that is not a command is a path to open.
+
+    Commands are named in `COMMANDS` and imported when first asked for.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attribute = COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return self.commands.get(cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, self.route(args))
@@ -52,8 +134,8 @@ class EvaltuiGroup(click.Group):
         """The arguments with the command name first: `open` unless one is named."""
         if args and args[0] in ("--help", "-h", "--version"):
             return args
-        index = _first_positional(args, option_values(self))
-        if index is not None and args[index] in self.commands:
+        index = _first_positional(args, OPTION_VALUES)
+        if index is not None and args[index] in COMMANDS:
             # `evaltui --store X runs` means `evaltui runs --store X`
             return [args[index], *args[:index], *args[index + 1 :]]
         if index is not None:
@@ -64,7 +146,7 @@ class EvaltuiGroup(click.Group):
         """A first word that is no path but close to a command name is a mistyped command."""
         if Path(word).exists():
             return
-        visible_commands = [n for n, c in self.commands.items() if not c.hidden]
+        visible_commands = [n for n in COMMANDS if n not in HIDDEN_COMMANDS]
         close = difflib.get_close_matches(word, visible_commands, n=1)
         if close:
             raise click.UsageError(
@@ -76,22 +158,27 @@ class EvaltuiGroup(click.Group):
                 f"no such command or file {word!r}; commands: {', '.join(visible_commands)}"
             )
 
+    def every_command(self) -> list[click.Command]:
+        """Every command, imported (for checks over all of them; help lists names only)."""
+        return [c for c in (self.get_command(click.Context(self), n) for n in COMMANDS) if c]
 
-def option_values(group: click.Group) -> dict[str, int]:
-    """How many values each option of the group's commands (and their subcommands) takes.
+
+def option_values(commands: Iterable[click.Command]) -> dict[str, int]:
+    """How many values each option of the commands (and their subcommands) takes.
 
     Options may come before the command name (`evaltui --experiment X runs`), so finding the
     command means skipping option values; flags take none. A name must mean the same in every
-    command for that to work (tests/test_cli_routing.py checks it).
+    command for that to work (tests/test_cli_routing.py checks it, and `OPTION_VALUES` against
+    this).
     """
     values: dict[str, int] = {}
-    for command in group.commands.values():
+    for command in commands:
         for param in command.params:
             if isinstance(param, click.Option):
                 count = 0 if param.is_flag or param.count else param.nargs
                 values.update(dict.fromkeys([*param.opts, *param.secondary_opts], count))
         if isinstance(command, click.Group):
-            values.update(option_values(command))
+            values.update(option_values(command.commands.values()))
     return values
 
 
@@ -149,25 +236,27 @@ def cli() -> None:
     current_settings()  # a broken config file stops every command, not only those that read it
 
 
-cli.add_command(open_command)
-cli.add_command(load_command)
-cli.add_command(publish_command)
-cli.add_command(suites_command)
-cli.add_command(runs_command)
-cli.add_command(compare_command)
-cli.add_command(cases_command)
-cli.add_command(flips_command)
-cli.add_command(decide_command)
-cli.add_command(cosign_command)
-cli.add_command(verify_command)
-cli.add_command(canary_check_command)
-cli.add_command(decisions_command)
-cli.add_command(verdict_command)
-cli.add_command(verdicts_command)
-cli.add_command(import_group)
-cli.add_command(drift_command)
-cli.add_command(trend_command)
-cli.add_command(serve_command)
+def run() -> None:
+    """The `evaltui` program (console script and `python -m evaltui`): `main` in a process that
+    never loads pandas.
+
+    pyarrow, when pandas is installed, imports it on its first array or scalar only to ask whether
+    a value is a pandas object: 0.13 to 0.17 s of every command here, a tenth of loading a
+    million-case suite. evaltui never hands pyarrow a pandas object and none of its dependencies
+    imports pandas at run time, so the program keeps it out (an import of pandas fails at once,
+    as if it were not installed). Tests call `main` in their own process, untouched.
+    """
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _WithoutPandas())
+    main()
+
+
+class _WithoutPandas:
+    """A finder that answers every import of pandas as "not installed"."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (evaltui keeps it out)", name=name)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
