@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from evaltui.contract.gates import parse_gates
+from evaltui.decision.canary import apply_stop_rule
+from evaltui.decision.sshwire import Reader, WireError
 from evaltui.errors import InputError, InputErrors, ProblemTally
 from evaltui.store.case_sets import ResultCheck
 from evaltui.store.loader import _problems
@@ -93,3 +95,26 @@ class _Run:
 )
 def test_loader_result_problems_one_and_many(check: ResultCheck, said: str) -> None:
     assert _problems(_Run(), check) == said  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("observed", "said"),
+    [
+        ({"a": 0.0}, "no observed value for 1 monitored metric (b): pass --observed b=VALUE"),
+        ({"c": 1.0}, "no observed value for 2 monitored metrics (a, b): pass --observed a=VALUE"),
+    ],
+)
+def test_canary_names_the_missing_monitored_metrics(observed: dict[str, float], said: str) -> None:
+    doc = {"monitored_invariants": ["a == 0", "b <= 3"], "rollback_artifact": "old"}
+    with pytest.raises(InputError) as missing:
+        apply_stop_rule(doc, observed)
+    assert missing.value.message.startswith(said)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"), [(1, "1 unexpected trailing byte"), (2, "2 unexpected trailing bytes")]
+)
+def test_trailing_bytes_are_counted(extra: int, said: str) -> None:
+    reader = Reader(b"\x00" * extra, what="the signature blob")
+    with pytest.raises(WireError, match=f"^the signature blob has {said}$"):
+        reader.finish()
