@@ -181,7 +181,9 @@ def test_a_second_reviewer_makes_a_quorum_of_two(run_cli, board: Board) -> None:
         ("cosigner", "bob@example.com", True, True),
     ]
     said = {c["check"]: c["message"] for c in doc["checks"]}
-    assert said["quorum"].startswith("2 distinct signers counted (alice@example.com, bob@example.com)")
+    assert said["quorum"].startswith(
+        "2 distinct signers counted (alice@example.com, bob@example.com)"
+    )
     assert (
         run_cli("verify", decision, "--allowed-signers", board.allowed, "--quorum", "3").code == 1
     )
