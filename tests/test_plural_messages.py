@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,6 +12,7 @@ from evaltui.contract.gates import parse_gates
 from evaltui.decision.canary import apply_stop_rule
 from evaltui.decision.sshwire import Reader, WireError
 from evaltui.errors import InputError, InputErrors, ProblemTally
+from evaltui.importers.inspect_ai import _notes as inspect_notes
 from evaltui.store.case_sets import ResultCheck
 from evaltui.store.loader import _problems
 from tests.conftest import EXAMPLE
@@ -118,3 +120,16 @@ def test_trailing_bytes_are_counted(extra: int, said: str) -> None:
     reader = Reader(b"\x00" * extra, what="the signature blob")
     with pytest.raises(WireError, match=f"^the signature blob has {said}$"):
         reader.finish()
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ([1.0, None, 0.0], "unscored: 1 of 3 samples has no match score"),
+        ([None, None, 0.0], "unscored: 2 of 3 samples have no match score"),
+        ([None], "unscored: 1 of 1 sample has no match score"),
+    ],
+)
+def test_inspect_unscored_note_agrees_its_verb(values: list[float | None], said: str) -> None:
+    log = {"samples": SimpleNamespace(count=len(values))}
+    assert inspect_notes(log, "success", "match", values) == [said]
