@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from evaltui.plural import count
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -71,7 +73,7 @@ class InputErrors(EvaltuiError):
         shown = [e.render() for e in self.errors[: self.MAX_REPORTED]]
         hidden = len(self.errors) - len(shown)
         if hidden > 0:
-            shown.append(f"... and {hidden} more problem(s) of the same kind")
+            shown.append(f"... and {count(hidden, 'more problem')} of the same kind")
         return shown
 
 
@@ -117,17 +119,18 @@ class ProblemTally:
             self.other += 1
 
     def __len__(self) -> int:
-        return sum(count for _, count in self._groups.values()) + self.other
+        return sum(n for _, n in self._groups.values()) + self.other
 
     def where(self, position: int) -> str:
         return f"cases[{position}]" if self.label == "cases" else f"{self.label} {position}"
 
     def errors(self) -> list[InputError]:
         out: list[InputError] = []
-        plural = {"cases": "cases", "line": "lines"}.get(self.label, f"{self.label}s")
-        for problem, (first, count) in self._groups.items():
-            if count > 1:
-                message = f"{count} {plural}: {problem}, first at {self.where(first)}"
+        noun = "case" if self.label == "cases" else self.label
+        plural = f"{noun}s"
+        for problem, (first, n) in self._groups.items():
+            if n > 1:
+                message = f"{count(n, noun, plural)}: {problem}, first at {self.where(first)}"
                 out.append(InputError(self.path, message, self.line))
             elif self.label == "line":
                 out.append(InputError(self.path, problem, first))
@@ -136,7 +139,10 @@ class ProblemTally:
         if self.other:
             out.append(
                 InputError(
-                    self.path, f"... and {self.other} more bad {plural} (other problems)", self.line
+                    self.path,
+                    f"... and {count(self.other, 'more bad ' + noun, 'more bad ' + plural)} "
+                    "(other problems)",
+                    self.line,
                 )
             )
         return out

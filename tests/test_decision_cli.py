@@ -272,6 +272,7 @@ def test_canary_check_needs_every_monitored_metric(
         "canary-check", decision, "--unverified", "--observed", "unsafe_claim_served=0"
     )
     assert partial.code == 2 and "p99_latency_ms" in partial.err and partial.out == ""
+    assert "no observed value for 1 monitored metric (p99_latency_ms)" in partial.err
     # a broken observed value rolls back although another monitored metric is not given
     broken_only = run_cli(
         "canary-check",

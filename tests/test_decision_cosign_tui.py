@@ -114,6 +114,7 @@ def test_cosign_from_the_decisions_list(sample_store: Path, home: Path, tmp_path
         assert isinstance(app.screen, DecisionsScreen)
         row = next(line for line in screen_text(app).splitlines() if "run_003" in line)
         assert row.rstrip(" │▎▊").endswith("2"), row
+        assert "2 files: the decider's and co-signatures" in screen_text(app)
 
     drive(sample_store, flow, experiment=EXAMPLE)
     assert cosig.is_file() and digest(decision) == before

@@ -56,6 +56,8 @@ def test_valid_decision_passes_every_check(signed: SignedDecision, sample_store:
         "replay.evidence",
     }
     assert all(c.status == "pass" for c in result.checks)
+    said = {c.name: c.message for c in result.checks}
+    assert said["replay.evidence"] == "0 evidence flags, as recorded"
     # and plain OpenSSH agrees
     done = keygen_verify(signed.allowed, "alice@example.com", signed.signature, signed.decision)
     assert done.returncode == 0, done.stderr

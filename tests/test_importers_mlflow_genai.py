@@ -385,6 +385,7 @@ def test_spans_outside_the_database(genai: Path, run_cli, tmp_path: Path) -> Non
         (folder / "traces.json").write_text(json.dumps({"spans": [span]}))
     data = imported(run_cli, "mlflow", db, tmp_path / "files.duckdb")
     assert not any("truncated copies" in " ".join(r["notes"]) for r in data["runs"])
+    assert all(r["notes"][0].startswith("cases from 6 traces, judged by") for r in data["runs"])
     run = f"mlflow:{SQLITE_RUNS['genai-baseline']}"
     from_files = _results(tmp_path / "files.duckdb", run)
     from_copies = _results(tmp_path / "bare.duckdb", run)

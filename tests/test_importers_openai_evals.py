@@ -111,3 +111,22 @@ def test_a_jsonl_that_is_not_a_record_log_is_refused(run_cli, tmp_path: Path) ->
     path = _written(tmp_path, [{"input": "x", "ideal": "y"}])
     line = refused(run_cli, "openai-evals", path, tmp_path / "s.duckdb")
     assert "not an OpenAI Evals record log: the first line must be" in line
+
+
+@pytest.mark.parametrize(
+    ("unmatched", "said"),
+    [
+        (1, "1 sample without a match event: UNSCORED"),
+        (2, "2 samples without a match event: UNSCORED"),
+    ],
+)
+def test_samples_without_a_match_event_are_counted(
+    tmp_path: Path, unmatched: int, said: str
+) -> None:
+    lines = _lines(KEYWORD)
+    for line in [x for x in lines if x.get("type") == "match"][:unmatched]:
+        line["type"] = "metrics"  # a model-graded eval's event: the sample is kept, UNSCORED
+    with prepare("openai-evals", _written(tmp_path, lines)) as prepared:
+        (run,) = prepared.imported.runs
+    assert said in run.notes
+    assert sum(r["route"] == "UNSCORED" for r in run.doc["cases"]) == unmatched

@@ -184,3 +184,32 @@ def test_a_prompts_list_that_is_not_a_list_is_not_needed(tmp_path: Path) -> None
     runs = _runs(path)
     assert sorted(runs) == [ECHO, CLASSIFIER]
     assert "promptfoo.prompt" not in runs[ECHO]["params"]
+
+
+def _notes(path: Path) -> dict[str, tuple[str, ...]]:
+    with prepare("promptfoo", path) as prepared:
+        return {run.run_id: run.notes for run in prepared.imported.runs}
+
+
+@pytest.mark.parametrize(
+    ("dropped", "said"),
+    [
+        (1, "1 test has no result for this provider"),
+        (2, "2 tests have no result for this provider"),
+    ],
+)
+def test_missing_results_are_counted_in_the_notes(tmp_path: Path, dropped: int, said: str) -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        rows = doc["results"]["results"]
+        echo = [i for i, r in enumerate(rows) if r["provider"]["label"] == "echo"][:dropped]
+        doc["results"]["results"] = [r for i, r in enumerate(rows) if i not in echo]
+
+    notes = _notes(_edited(tmp_path, drop))
+    assert said in notes[ECHO]
+    assert "1 test errored" in notes[CLASSIFIER]  # the classifier crashed on one test
+
+
+def test_a_prompt_index_past_the_prompts_is_named(run_cli, tmp_path: Path) -> None:
+    path = _edited(tmp_path, lambda d: d["results"].update(prompts=d["results"]["prompts"][:1]))
+    line = refused(run_cli, "promptfoo", path, tmp_path / "s.duckdb")
+    assert line.endswith("results.results[1]: promptIdx 1 is past the 1 prompt listed")

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from evaltui.errors import InputError
 from evaltui.importers.pipeline import prepare
+from evaltui.importers.wandb import read_table
 from tests.conftest import REPO
 from tests.importer_support import imported, refused
 
@@ -218,3 +220,22 @@ def test_a_table_file_inside_a_run_is_read_as_that_runs_table() -> None:
     older = LOGS / "long" / "offline-run-20261206_033959-tirnp7sv" / "files/media/table/eval"
     (run,) = _runs(older / "predictions_30_e81835b084e511215b48.table.json").values()
     assert [r["route"] for r in run.doc["cases"]] == ["other", "other"]  # the step asked for
+
+
+@pytest.mark.parametrize(("columns", "said"), [(["id"], "1 cell"), (["id", "text"], "2 cells")])
+def test_a_short_table_row_names_the_cells_it_needs(
+    tmp_path: Path, columns: list[str], said: str
+) -> None:
+    path = _table_file(tmp_path, columns, [[*columns, "extra"]])
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert caught.value.message == f"row 1 must be an array of {said}"
+
+
+@pytest.mark.parametrize(("row", "said"), [("a", "1 cell"), ("a,b,c", "3 cells")])
+def test_a_csv_row_of_the_wrong_width_is_named(tmp_path: Path, row: str, said: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(f"id,text\n{row}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert (caught.value.message, caught.value.line) == (f"{said}, the header has 2", 2)

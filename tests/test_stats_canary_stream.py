@@ -88,7 +88,7 @@ def test_stream_verdicts(run_cli, signed, tmp_path: Path) -> None:
     hard = run_cli(*check, _write(tmp_path / "unsafe.jsonl", unsafe), "--json")
     assert hard.code == 1
     assert json.loads(hard.out)["decided_at_line"] == 8
-    assert "unsafe.jsonl:8: unsafe_claim_served == 0 broken" in hard.err
+    assert "unsafe.jsonl:8: unsafe_claim_served == 0 broken: 1 event in the canary" in hard.err
 
     few = run_cli(*check, _write(tmp_path / "few.jsonl", _requests(base, 10, 4)))
     assert few.code == 0 and few.out.startswith("CONTINUE_CANARY_MONITORING\n")

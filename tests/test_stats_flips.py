@@ -74,7 +74,7 @@ def test_flip_view_in_the_app(sample_store: Path) -> None:
     drive(sample_store, flow, size=(80, 24))
     text = seen[0]
     assert "flips" in text and "(baseline)" in text
-    assert "changed over 3 run(s)" in text and "pass^1" in text
+    assert "changed over 3 runs" in text and "pass^1" in text
     assert "history" in text and "flaky" in text
 
 

@@ -327,7 +327,7 @@ def test_a_second_decision_is_listed_first_and_a_changed_file_is_flagged(
         first.write_bytes(first.read_bytes() + b" ")  # someone edited the signed file
         await pilot.press("D")  # the runs cursor is still on run_002: the form says it
         await settle(pilot)
-        assert "1 earlier decision(s) on this run" in screen_text(app)
+        assert "1 earlier decision on this run" in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("L")

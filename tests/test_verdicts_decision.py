@@ -157,6 +157,8 @@ def test_a_decision_with_waivers_needs_a_second_reviewer(run_cli, board: Board) 
     assert code == 1 and checks(result)["quorum"] == "fail"
     assert checks(result)["replay.status"] == "pass"
     assert checks(result)["replay.ledgers"] == "pass"
+    ledgers = next(c for c in result["checks"] if c["check"] == "replay.ledgers")
+    assert ledgers["message"].startswith("2 ledger heads and 8 applied verdicts found in")
     # the author's second key, under her name or an alias, never makes the quorum
     refused = run_cli("cosign", decision, "--key", board.keys["carol2"], "--reviewer",
                       "release-team@example.com", "--allowed-signers", board.allowed, "--no-agent")  # fmt: skip

@@ -336,7 +336,7 @@ def cosign_command(
         safe(
             f"  co-signed as {written.reviewer} with {signer.public_key.describe()} "
             f"({written.signer_source}); the decision now has "
-            f"{written.signatures} signature file(s)",
+            f"{counted(written.signatures, 'signature file')}",
             limit=1000,
         )
     )

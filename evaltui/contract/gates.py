@@ -18,6 +18,7 @@ from evaltui.contract.fields import IDENTIFIER, Record
 from evaltui.contract.model import FORMAT_VERSION, KIND_GATES, Gates
 from evaltui.contract.suite import parse_declarations
 from evaltui.errors import raise_collected
+from evaltui.plural import count
 
 FIELDS = ("kind", "version", "suite_id", "metrics", "guardrails", "comparison_fields")
 OPTIONAL_FIELDS = ("cluster_field", "description")
@@ -35,7 +36,7 @@ def parse_gates(doc: Any, path: Path) -> Gates:
         rec.fail(f"field 'cluster_field' is {cluster!r}: name a case field such as 'document_id'")
     unknown = set(rec.doc) - set(FIELDS) - set(OPTIONAL_FIELDS)
     if unknown:
-        rec.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
+        rec.fail(f"{count(len(unknown), 'unknown field')}: {', '.join(sorted(unknown))}")
     if not any(rec.has(k) for k in ("metrics", "guardrails", "comparison_fields", "cluster_field")):
         rec.fail(
             "declares nothing: give at least one of metrics, guardrails, comparison_fields, "

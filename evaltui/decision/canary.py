@@ -21,6 +21,7 @@ from evaltui.decision.files import read_decision_bytes
 from evaltui.decision.record import CONTINUE, ROLL_BACK_PREFIX, parse_invariant
 from evaltui.decision.verify import check_record_bytes
 from evaltui.errors import InputError
+from evaltui.plural import count
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,8 @@ def apply_stop_rule(doc: Mapping[str, Any], observed: Mapping[str, float]) -> Ca
     if missing and not rollback:
         raise InputError(
             None,
-            f"no observed value for monitored metric(s) {', '.join(missing)}: pass "
+            f"no observed value for {count(len(missing), 'monitored metric')} "
+            f"({', '.join(missing)}): pass "
             + " ".join(f"--observed {m}=VALUE" for m in missing)
             + " (a broken value rolls back at once, but a clean verdict needs every monitored "
             "metric)",

@@ -33,6 +33,7 @@ from evaltui.contract.model import Guardrail
 from evaltui.contract.suite import parse_predicate
 from evaltui.decision.record import CONTINUE, ROLL_BACK_PREFIX
 from evaltui.errors import InputError
+from evaltui.plural import count
 from evaltui.review.sequential import (
     SequentialPlan,
     baseline_trajectory,
@@ -132,7 +133,7 @@ class StreamVerdict:
         for inv in self.invariants:
             state = "broken" if inv.broken_line is not None else "holds"
             at = "" if inv.broken_line is None else f" at line {inv.broken_line:,}"
-            out.append(f"{inv.guardrail.predicate}: {inv.events} event(s), {state}{at}")
+            out.append(f"{inv.guardrail.predicate}: {count(inv.events, 'event')}, {state}{at}")
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -340,7 +341,7 @@ def _advance_all(
                     inv.broken_line,
                     0,
                     "roll_back",
-                    f"{inv.guardrail.predicate} broken: {inv.events} event(s) in the canary",
+                    f"{inv.guardrail.predicate} broken: {count(inv.events, 'event')} in the canary",
                 )
             )
         elif running.size:

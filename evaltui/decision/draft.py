@@ -15,6 +15,7 @@ import duckdb
 
 from evaltui.contract.model import NO_GUARDRAILS_STATUS
 from evaltui.decision.verdicts import VerdictEffect, pair_effect
+from evaltui.plural import count
 from evaltui.review.paired import PairedSettings
 from evaltui.review.report import Review, RunReview, default_baseline, review_runs
 from evaltui.store.queries import get_run, list_runs
@@ -120,7 +121,7 @@ def refusals_for(review: RunReview, verdicts: VerdictEffect | None = None) -> tu
         out.append(
             Refusal(
                 "evidence",
-                f"{review.run_id} has {len(review.evidence)} evidence flag(s): "
+                f"{review.run_id} has {count(len(review.evidence), 'evidence flag')}: "
                 + "; ".join(f.message for f in review.evidence),
             )
         )

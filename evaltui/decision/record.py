@@ -27,6 +27,7 @@ from evaltui.decision.canonical import canonical_form
 from evaltui.decision.draft import CHOICE_KIND, DecisionDraft, Refusal, is_eligible_candidate
 from evaltui.decision.quorum import WAIVERS_STATUS
 from evaltui.errors import CheckFailed, InputError
+from evaltui.plural import count
 from evaltui.review.report import RunReview
 
 SCHEMA = "evaltui.decision/1"
@@ -348,7 +349,7 @@ def _reason(review: RunReview) -> str:
     if not review.comparable:
         return "incomparable: " + review.reason
     if review.evidence:
-        return f"{len(review.evidence)} evidence flag(s): " + review.evidence[0].message
+        return f"{count(len(review.evidence), 'evidence flag')}: " + review.evidence[0].message
     failed = review.verdict.failed
     if failed:
         return "fails " + ", ".join(o.predicate for o in failed)

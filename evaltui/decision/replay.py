@@ -23,6 +23,7 @@ import duckdb
 from evaltui.decision.ledger import read_ledgers
 from evaltui.decision.verdicts import Applied, effect_of
 from evaltui.errors import InputError, NotFoundError
+from evaltui.plural import count
 from evaltui.review.report import default_baseline, review_runs
 from evaltui.store import queries_verdicts
 from evaltui.store.queries import get_run, get_suites
@@ -126,8 +127,8 @@ def replay(
                 failed(
                     "replay.verdicts",
                     "replay_verdict_case_missing",
-                    f"{len(gone)} judged case(s) are no longer in suite {suite_id}: "
-                    + ", ".join(gone[:5]),
+                    f"{count(len(gone), 'judged case')} {'is' if len(gone) == 1 else 'are'} "
+                    f"no longer in suite {suite_id}: " + ", ".join(gone[:5]),
                 )
             )
     with_verdicts = " with its recorded verdicts" if isinstance(verdicts, Mapping) else ""
@@ -163,7 +164,9 @@ def replay(
     recorded_flags = _flag_keys(doc["evidence"].get("source", {}).get("evidence_flags", []))
     now_flags = {(f.kind, f.field) for f in run.evidence}
     if recorded_flags == now_flags:
-        checks.append(passed("replay.evidence", f"{len(now_flags)} evidence flag(s), as recorded"))
+        checks.append(
+            passed("replay.evidence", f"{count(len(now_flags), 'evidence flag')}, as recorded")
+        )
     else:
         checks.append(
             failed(
@@ -219,11 +222,13 @@ def _ledger_check(
         return failed(
             name,
             "replay_verdict_missing",
-            f"{len(lost)} applied verdict(s) are not in the ledgers: " + ", ".join(lost[:5]),
+            f"{count(len(lost), 'applied verdict')} {'is' if len(lost) == 1 else 'are'} "
+            "not in the ledgers: " + ", ".join(lost[:5]),
         )
     return passed(
         name,
-        f"{len(heads)} ledger head(s) and {len(applied)} applied verdict(s) found in {ledger_dir}",
+        f"{count(len(heads), 'ledger head')} and {count(len(applied), 'applied verdict')} "
+        f"found in {ledger_dir}",
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import struct
 
+from evaltui.plural import count
+
 
 class WireError(ValueError):
     """Bytes that are not the SSH encoding they should be."""
@@ -73,4 +75,4 @@ class Reader:
 
     def finish(self) -> None:
         if self.remaining:
-            raise WireError(f"{self.what} has {self.remaining} unexpected trailing byte(s)")
+            raise WireError(f"{self.what} has {count(self.remaining, 'unexpected trailing byte')}")

@@ -57,6 +57,7 @@ from evaltui.decision.sshsig import (
     parse,
 )
 from evaltui.errors import InputError
+from evaltui.plural import count
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,11 +396,11 @@ def _quorum(
     )
     names = ", ".join(str(final[s[0]].principal) for s in signers) or "none"
     waivers = " (a decision with waivers needs 2)" if required != (asked or 1) else ""
-    extra = f"; {unread} more signature files not read" if unread else ""
+    extra = f"; {count(unread, 'more signature file')} not read" if unread else ""
     if tally.met:
         check = passed(
             "quorum",
-            f"{tally.counted} distinct signer(s) counted ({names}), {required} needed{waivers}"
+            f"{count(tally.counted, 'distinct signer')} counted ({names}), {required} needed{waivers}"
             + extra,
         )
     else:
@@ -407,7 +408,7 @@ def _quorum(
         check = failed(
             "quorum",
             "quorum_not_met",
-            f"{tally.counted} distinct signer(s) counted ({names}), {required} needed{waivers}"
+            f"{count(tally.counted, 'distinct signer')} counted ({names}), {required} needed{waivers}"
             + (f"; not counted: {left_out}" if left_out else "")
             + extra,
         )

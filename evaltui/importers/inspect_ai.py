@@ -63,6 +63,7 @@ from evaltui.importers.common import (
     walk_files,
 )
 from evaltui.importers.zipread import ZipArchive
+from evaltui.plural import count
 
 TOOL = "inspect"
 EVALUATOR_FIELDS = [
@@ -744,9 +745,9 @@ def _notes(
     log: dict[str, Any], status: str, scorer: str | None, values: list[float | None]
 ) -> list[str]:
     notes = []
-    count = log["samples"].count
+    samples = count(log["samples"].count, "sample")
     if status != "success":
-        notes.append(f"status {status}: loaded the {count} sample(s) the log has")
+        notes.append(f"status {status}: loaded the {samples} the log has")
     error = log.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         notes.append(
@@ -754,9 +755,10 @@ def _notes(
         )
     unscored = sum(1 for v in values if v is None)
     if scorer is None:
-        notes.append(f"unscored: no scorer ran ({count} sample(s) routed UNSCORED)")
+        notes.append(f"unscored: no scorer ran ({samples} routed UNSCORED)")
     elif unscored:
-        notes.append(f"unscored: {unscored} of {count} sample(s) have no {scorer} score")
+        verb = "has" if unscored == 1 else "have"
+        notes.append(f"unscored: {unscored:,} of {samples} {verb} no {scorer} score")
     if log.get("log_format") == "eval (summaries only)":
         notes.append("the log kept sample summaries only: no outputs")
     return notes

@@ -48,6 +48,7 @@ from evaltui.importers.common import (
 )
 from evaltui.importers.mlflow_store import Dataset, MlflowRun
 from evaltui.importers.mlflow_traces import Assessment, Trace
+from evaltui.plural import count
 
 RUN_TYPE_TAG = "mlflow.runType"
 GENAI_RUN_TYPE = "genai_evaluate"
@@ -203,7 +204,9 @@ def import_genai_run(
         cases=results,
         incomplete=_incomplete(run, dataset, len(cases)),
     )
-    notes = [f"cases from {len(traces)} trace(s), judged by scorer {judge or 'none'} ({judging})"]
+    notes = [
+        f"cases from {count(len(traces), 'trace')}, judged by scorer {judge or 'none'} ({judging})"
+    ]
     others = sorted(set(scorers) - {judge})
     if others:
         notes.append(f"other scorers kept in each case's metadata: {', '.join(others)}")

@@ -40,6 +40,7 @@ from evaltui.importers.common import (
     suite_doc,
     walk_files,
 )
+from evaltui.plural import count
 
 TOOL = "openai-evals"
 EVAL_CLASS = "openai_evals.eval_class"
@@ -234,5 +235,5 @@ def _build_run(
         notes.append("no final report (the run did not finish)")
     unscored = sum(1 for r in results if r["route"] == ROUTE_UNSCORED)
     if unscored:
-        notes.append(f"{unscored} sample(s) without a match event: UNSCORED")
+        notes.append(f"{count(unscored, 'sample')} without a match event: UNSCORED")
     imported.add(suite, doc, path, notes)

@@ -44,6 +44,7 @@ from evaltui.importers.common import (
     suite_doc,
     walk_files,
 )
+from evaltui.plural import count
 
 TOOL = "promptfoo"
 EVALUATOR = "promptfoo.evaluator"
@@ -173,7 +174,7 @@ def _row_problem(row: Any, prompt_count: int) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"{key!r} must be a non-negative integer"
     if prompt_count and row["promptIdx"] >= prompt_count:
-        return f"promptIdx {row['promptIdx']} is past the {prompt_count} prompt(s) listed"
+        return f"promptIdx {row['promptIdx']} is past the {count(prompt_count, 'prompt')} listed"
     if _provider_key(row) == "":
         return "no provider id"
     if not isinstance(row.get("vars", {}), dict):
@@ -296,10 +297,11 @@ def _import_run(
     notes = [f"graded by {evaluator[ASSERTIONS] or 'no assertion'}"]
     missing = len(tests) - len(rows)
     if missing:
-        notes.append(f"{missing} test(s) have no result for this provider")
+        verb = "has" if missing == 1 else "have"
+        notes.append(f"{count(missing, 'test')} {verb} no result for this provider")
     errors = sum(1 for r in results if r["route"] == ROUTE_ERROR)
     if errors:
-        notes.append(f"{errors} test(s) errored")
+        notes.append(f"{count(errors, 'test')} errored")
     imported.add(suite, run, path, notes)
 
 

@@ -66,6 +66,7 @@ from evaltui.importers.common import (
     suite_doc,
 )
 from evaltui.importers.wandb_log import RunLog, log_reader_available, read_run_log
+from evaltui.plural import count
 
 TOOL = "wandb"
 COMPARISON_FIELDS = [COMBINED_FIELD, "wandb.judging"]
@@ -374,7 +375,7 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
         raise InputError(path, "table 'data' must be an array of rows")
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, list) or len(row) != len(names):
-            raise InputError(path, f"row {number} must be an array of {len(names)} cell(s)")
+            raise InputError(path, f"row {number} must be an array of {count(len(names), 'cell')}")
     return names, rows
 
 
@@ -397,7 +398,9 @@ def _csv_table(data: bytes, path: Path) -> tuple[list[str], list[list[Any]]]:
             if not row:
                 continue
             if len(row) != len(header):
-                raise InputError(path, f"{len(row)} cell(s), the header has {len(header)}", number)
+                raise InputError(
+                    path, f"{count(len(row), 'cell')}, the header has {len(header)}", number
+                )
             rows.append(list(row))
     except csv.Error as exc:
         raise InputError(path, f"not valid CSV: {exc}") from None

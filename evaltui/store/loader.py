@@ -31,6 +31,7 @@ from evaltui.contract.discover import Batch
 from evaltui.contract.model import CASE_COLUMNS, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
+from evaltui.plural import count
 from evaltui.progress import showing
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
@@ -275,9 +276,10 @@ def _lookalike_case_ids(con: duckdb.DuckDBPyConnection, suite: Suite) -> str | N
     listed = "; ".join(shown(ids) for ids, _ in groups)
     rest = total - len(groups)
     return (
-        f"{suite.path}: suite {suite.suite_id!r} has {total} group{'s' if total != 1 else ''} of "
+        f"{suite.path}: suite {suite.suite_id!r} has {count(total, 'group')} of "
         "case ids that look the same (equal after Unicode NFC normalization and without "
-        f"zero-width/format characters): {listed}" + (f"; +{rest} more groups" if rest else "")
+        f"zero-width/format characters): {listed}"
+        + (f"; +{count(rest, 'more group')}" if rest else "")
     )
 
 
@@ -356,7 +358,7 @@ def _check_gates(gates: Gates, suite_metrics: set[str], splits: set[str]) -> Non
             errors.append(
                 InputError(
                     gates.path,
-                    f"metric {metric.name!r} refers to unknown split(s) of suite "
+                    f"metric {metric.name!r} refers to {count(len(unknown), 'unknown split')} of suite "
                     f"{gates.suite_id!r}: {', '.join(sorted(unknown))}",
                 )
             )
@@ -587,12 +589,16 @@ def _problems(run: Run, check: ResultCheck) -> str | None:
     bad, unknown, duplicates = check.bad, check.unknown, check.duplicates
     return ", ".join(
         text
-        for count, text in (
-            (bad, f"{bad} row(s) without a string case_id and route"),
-            (unknown, f"{unknown} result(s) for case ids not in suite {run.suite_id!r}"),
-            (duplicates, f"{duplicates} duplicate case id(s)"),
+        for n, text in (
+            (bad, f"{count(bad, 'row')} without a string case_id and route"),
+            (
+                unknown,
+                f"{count(unknown, 'result')} for "
+                f"{'a case id' if unknown == 1 else 'case ids'} not in suite {run.suite_id!r}",
+            ),
+            (duplicates, count(duplicates, "duplicate case id")),
         )
-        if count
+        if n
     )
 
 

@@ -356,7 +356,7 @@ class DecideModal(SigningModal[WrittenDecision | None]):
             parts.append(eligible)
         if data.past:
             last = data.past[-1].entry
-            past = Text(f"{len(data.past)} earlier decision(s) on this run; the latest: ")
+            past = Text(f"{count(len(data.past), 'earlier decision')} on this run; the latest: ")
             past.append_text(
                 safe(f"{last.get('decided_at')} {last.get('status')} ({data.past[-1].state})")
             )

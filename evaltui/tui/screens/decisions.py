@@ -77,7 +77,7 @@ def detail(logged: LoggedDecision, signatures: int | None = None) -> Table:
     if signatures is not None:
         row(
             "signatures",
-            f"{signatures} file(s): the decider's and co-signatures "
+            f"{count(signatures, 'file')}: the decider's and co-signatures "
             "(NAME.decision.json.REVIEWER.sig beside it); C co-signs",
         )
     row("signer", entry.get("signer"))

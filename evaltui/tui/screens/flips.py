@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from evaltui.actions.flips import flips
+from evaltui.plural import count
 from evaltui.review.flips import FlipReport
 from evaltui.tui.pair_actions import PairContext
 from evaltui.tui.screens.base import ReviewScreen
@@ -93,7 +94,7 @@ class FlipsScreen(ReviewScreen):
         rep = report.repeats
         shown = [f"pass^{k} {v:.3f}" for k, v in rep.pass_hat.items() if k in (1, rep.attempts)]
         summary = (
-            f"{report.changed:,} of {report.cases:,} changed over {len(report.run_ids)} run(s)"
+            f"{report.changed:,} of {report.cases:,} changed over {count(len(report.run_ids), 'run')}"
             f" · {report.flaky:,} flaky · " + " · ".join(shown)
         )
         self.query_one("#flips-summary", Static).update(Text(summary))
