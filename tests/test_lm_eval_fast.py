@@ -148,6 +148,7 @@ def test_named_results_files_give_the_same_store(
     real_logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     used, python, fast = _both_ways(real_logs / "lm_eval_generated/named", tmp_path, monkeypatch)
+    assert used
     assert python["results"]
     _assert_same(python, fast)
 

@@ -57,7 +57,8 @@ ENABLED = True  # tests switch it off for the Python path's oracle
 # At most INLINE_LIMIT documents, the Python path keeps the results inline (their metadata text
 # then keeps `_metadata`'s key order, not the sorted order of a spilled file): it reads them.
 MIN_ROWS = INLINE_LIMIT + 1
-_MAX_OBJECT = 64 << 20  # DuckDB's JSON read buffer (as the loader's)
+# DuckDB's JSON read buffer: a longer line fails the read, and the Python path reads the file
+_MAX_OBJECT = 16 << 20
 _MEMORY_MB = 512  # DuckDB's memory for the import's queries (it spills beyond that)
 _ROW_GROUP = 16_384  # rows of the results file written at once (each ~1.5 KB for a long prompt)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -144,24 +145,28 @@ def _read(
     if not all(_SAFE_KEY.fullmatch(k) for k in candidates):
         raise _Fallback
     paths = _sql_list(["$.doc_id", "$.filter", *(f'$."{k}"' for k in candidates)])
+    # each JSON function once per row (a column used twice would be computed twice), the rest
+    # derived from the stored columns
     con.execute(
-        f"""CREATE TEMP TABLE scan AS
+        f"""CREATE TEMP TABLE raw AS
             SELECT ordinality AS n,
-                   v[1] AS doc_id,
-                   list_contains(k, 'filter') AS has_filter,
-                   v[2] AS filter,
-                   v[3:] AS vals,
-                   len(k) <> len(list_distinct(k)) AS repeated_key,
-                   array_to_string(k, chr(1)) AS keys,
-                   (contains(json, 'NaN') OR contains(json, 'Infinity') OR contains(json, '\\u'))
-                       AND regexp_matches(json, $odd) AS odd
-            FROM (SELECT ordinality, json, json_keys(json) AS k,
-                         json_extract(json, {paths}) AS v
-                  FROM {source} WITH ORDINALITY)""",
-        {"path": str(samples), "odd": _ODD_LINE},
+                   nullif(array_to_string(json_keys(json), chr(1)), $first_keys) AS other_keys,
+                   json_extract(json, {paths}) AS v,
+                   CASE WHEN contains(json, 'NaN') OR contains(json, 'Infinity')
+                             OR contains(json, '\\u')
+                        THEN regexp_matches(json, {_sql_text(_ODD_LINE)}) ELSE FALSE END AS odd
+            FROM {source} WITH ORDINALITY""",
+        {"path": str(samples), "first_keys": "\x01".join(first_line)},
+    )
+    con.execute(
+        f"""CREATE TEMP VIEW scan AS
+           SELECT n, coalesce(other_keys, {_sql_text(chr(1).join(first_line))}) AS keys, odd,
+                  v[1] AS doc_id, v[2] AS filter, v[3:] AS vals,
+                  contains(chr(1) || keys || chr(1), chr(1) || 'filter' || chr(1)) AS has_filter
+           FROM raw"""
     )
     bad = con.execute(
-        """SELECT count(*) FILTER (doc_id IS NULL OR repeated_key OR odd
+        """SELECT count(*) FILTER (doc_id IS NULL OR odd OR (has_filter AND filter = 'null')
                                   OR NOT (regexp_full_match(doc_id::VARCHAR, '-?[0-9]+')
                                           OR (jt(doc_id) = 'VARCHAR' AND doc_id->>'$' <> ''))
                                   OR (has_filter AND jt(filter) NOT IN ('VARCHAR', 'NULL'))),
@@ -193,11 +198,13 @@ def _read(
     rows, distinct, first_n, signatures = counts
     if rows != distinct or rows < MIN_ROWS:
         raise _Fallback  # a repeated doc_id (the Python path names it), or a few documents
-    extra = sorted(
-        {k for keys in signatures for k in keys.split("\x01") if k and k not in SAMPLE_KEYS}
-    )
+    keys_of = [keys.split("\x01") for keys in signatures]
+    if any(len(set(keys)) != len(keys) for keys in keys_of):
+        raise _Fallback  # a key twice in a row: the Python path names it
+    extra = sorted({k for keys in keys_of for k in keys if k and k not in SAMPLE_KEYS})
     if not all(_SAFE_KEY.fullmatch(k) for k in extra):
         raise _Fallback
+    varying = len(signatures) != 1  # rows of other keys: a key's presence is looked up per row
     first = first_line if first_n == 1 else _first_row(samples, first_n)
     values = _candidate_values(con, candidates, kept_sql)
     scan = _Values(first, values)
@@ -207,15 +214,34 @@ def _read(
         raise _Fallback
     filter_name = first.get("filter") or _filters(config)[0]
 
-    results = _write_results(con, source, samples, kept_sql, metric, extra, scratch)
-    cases = _cases(con, source, samples, kept_sql, task, split, config)
-    summary = con.execute(
-        "SELECT count(*) FILTER (route = 'UNSCORED'), "
-        "bool_and(score IS NOT NULL AND score IN (0.0, 1.0)) FROM read_parquet(?)",
-        [str(results.path)],
-    ).fetchall()[0]
-    assert summary is not None
-    unscored, binary = int(summary[0]), bool(summary[1]) and metric is not None
+    # the second and third reads take typed columns (no null filter: NULL means no filter key)
+    scan_kept = kept_sql
+    kept_sql = kept_sql.replace("NOT has_filter", "filter IS NULL")
+    # the results and the cases are read side by side, each on one thread of its own
+    from concurrent.futures import ThreadPoolExecutor
+
+    con.execute("SET threads = 1")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cursor = con.cursor()
+        try:
+            pending = pool.submit(_cases, cursor, samples, kept_sql, task, split, config)
+            results = _write_results(
+                con, samples, kept_sql, metric, extra, varying, "\x01".join(first_line), scratch
+            )
+            cases = pending.result()
+        finally:
+            pending.cancel()
+            cursor.close()
+    unscored, binary = rows, False
+    if metric is not None:
+        value = f"vals[{candidates.index(metric) + 1}]"
+        summary = con.execute(
+            f"""SELECT count(*) FILTER ({value} IS NULL OR {value} = 'null'),
+                       bool_and(coalesce({value} IN ('true', 'false')
+                                OR (jt({value}) = 'NUMBER' AND {value}::DOUBLE IN (0, 1)), FALSE))
+                FROM scan WHERE {scan_kept}"""
+        ).fetchall()[0]
+        unscored, binary = int(summary[0]), bool(summary[1])
     if len(cases) != len(results):
         raise _Fallback  # pragma: no cover
     return FastTask(metric, filter_name, first, cases, results, unscored, binary)
@@ -279,58 +305,75 @@ def _candidate_values(
 
 
 _CASE_ID = "CASE WHEN jt(doc_id) = 'VARCHAR' THEN doc_id->>'$' ELSE doc_id::VARCHAR END"
+# (CASE, not OR: DuckDB evaluates both sides of an OR for every row)
 _NO_OBJECT = (
-    "(NOT contains(coalesce({0}::VARCHAR, ''), '{{') "
-    "OR NOT contains(json_structure({0})::VARCHAR, '{{'))"
+    "CASE WHEN NOT contains(coalesce({0}::VARCHAR, ''), '{{') THEN TRUE "
+    "ELSE NOT contains(json_structure({0})::VARCHAR, '{{') END"
 )
+
+
+def _columns(samples: Path, keys: list[str]) -> str:
+    """The samples file read once more, the given top-level keys as JSON columns (a key a row
+    lacks, or holds null, is NULL), numbered like `read_json_objects`' rows."""
+    columns = "{" + ", ".join(f"{_sql_text(k)}: 'JSON'" for k in dict.fromkeys(keys)) + "}"
+    return (
+        f"read_json($path, format = 'newline_delimited', columns = {columns}, "
+        f"maximum_object_size = {_MAX_OBJECT}) WITH ORDINALITY"
+    )
 
 
 def _write_results(
     con: duckdb.DuckDBPyConnection,
-    source: str,
     samples: Path,
     kept_sql: str,
     metric: str | None,
     extra: list[str],
+    varying: bool,
+    first_keys: str,
     scratch: Callable[[], Path],
 ) -> SpilledRows:
     """Every kept row's result, in file order, as a Parquet file (case_id, route, score, output,
     metadata): `lm_eval._task_run`'s rules, `_metadata` and `_output` in SQL."""
     keys = ["doc_id", "filter", "filtered_resps", "target", "resps", "prompt_hash", "target_hash"]
     keys += ["arguments", *extra]
-    paths = _sql_list([f'$."{k}"' for k in keys])
-    at = {k: f"v[{i}]" for i, k in enumerate(keys, start=1)}
+    at = {k: f'"{k}"' for k in keys}
     value = at[metric] if metric is not None else "NULL"
     score = (
         f"CASE jt({value}) WHEN 'BOOLEAN' THEN CASE WHEN {value}::BOOLEAN THEN 1.0 "
-        f"ELSE 0.0 END WHEN 'NULL' THEN NULL ELSE {value}::DOUBLE END"
+        f"ELSE 0.0 END ELSE {value}::DOUBLE END"
     )
+
+    def has(key: str) -> str:  # the row has the key (its value may be null)
+        if not varying:
+            return "TRUE"
+        return (
+            f"contains(chr(1) || coalesce(raw.other_keys, {_sql_text(first_keys)}) || chr(1), "
+            f"{_sql_text(chr(1) + key + chr(1))})"
+        )
+
     metrics = "NULL"
     if extra:
         members = ", ".join(
-            f"CASE WHEN {at[k]} IS NOT NULL THEN {_sql_text(json.dumps(k) + ':')} || {at[k]} END"
-            for k in sorted(extra)
+            f"CASE WHEN {has(k)} THEN {_sql_text(json.dumps(k) + ':')} "
+            f"|| coalesce({at[k]}::VARCHAR, 'null') END"
+            for k in extra
         )
         metrics = f"'{{' || concat_ws(',', {members}) || '}}'"
 
     def member(key: str, sql: str) -> str:  # NULL (left out by concat) when `sql` is
         return f"',\"{key}\":' || {sql}"
 
-    def present(sql: str) -> str:  # `row.get(key) is not None`
-        return f"CASE WHEN jt({sql}) <> 'NULL' THEN {sql}::VARCHAR END"
-
-    any_extra = " OR ".join(f"{at[k]} IS NOT NULL" for k in extra) or "FALSE"
     metadata = (
         "concat('{\"doc_id\":', doc_id::VARCHAR, "
         + ", ".join(
             [
-                member("filter", present(at["filter"])),
-                member("metrics", f"CASE WHEN {any_extra} THEN {metrics} END"),
+                member("filter", "filter::VARCHAR"),
+                member("metrics", metrics),
                 member("prompt", "prompt"),
-                member("prompt_hash", present(at["prompt_hash"])),
-                member("resps", present(at["resps"])),
-                member("target", present(at["target"])),
-                member("target_hash", present(at["target_hash"])),
+                member("prompt_hash", "prompt_hash::VARCHAR"),
+                member("resps", "resps::VARCHAR"),
+                member("target", "target::VARCHAR"),
+                member("target_hash", "target_hash::VARCHAR"),
             ]
         )
         + ", '}')"
@@ -338,18 +381,20 @@ def _write_results(
     checks = " AND ".join(
         [_NO_OBJECT.format(at[k]) for k in ("target", "resps", "filter", *extra)] or ["TRUE"]
     )
+    if varying:  # and the two reads numbered the rows alike
+        checks += " AND raw.v[1]::VARCHAR = doc_id::VARCHAR"
     ok = f"coalesce({_OUTPUT_OK} AND {checks}, FALSE)"
-    arguments = at["arguments"]
+    join = "JOIN raw USING (n)" if varying else ""
     rows = f"""
         SELECT {_CASE_ID} AS case_id, {score} AS score, {_OUTPUT} AS output, {ok} AS ok,
                {metadata} AS metadata
-        FROM (SELECT v, v[1] AS doc_id, v[2] AS filter, v[2] IS NOT NULL AS has_filter,
-                     v[3] AS fr, {_PROMPT} AS prompt
-              FROM (SELECT v, jt({arguments}) AS args_type,
-                           CASE jt({arguments})
-                               WHEN 'OBJECT' THEN json_extract({arguments}, '$.*')[1]
-                               WHEN 'ARRAY' THEN json_extract({arguments}, '$[0]') END AS first_arg
-                    FROM (SELECT json_extract(json, {paths}) AS v FROM {source})))
+        FROM (SELECT *, filtered_resps AS fr, {_PROMPT} AS prompt
+              FROM (SELECT *, jt(arguments) AS args_type,
+                           CASE jt(arguments)
+                               WHEN 'OBJECT' THEN json_extract(arguments, '$.*')[1]
+                               WHEN 'ARRAY' THEN json_extract(arguments, '$[0]') END AS first_arg
+                    FROM (SELECT ordinality AS n, * FROM {_columns(samples, keys)})))
+        {join}
         WHERE {kept_sql}
     """
     handle, name = tempfile.mkstemp(suffix=".parquet", dir=scratch())
@@ -358,12 +403,15 @@ def _write_results(
         f"CASE WHEN score IS NULL THEN '{ROUTE_UNSCORED}' WHEN score = 1.0 THEN '{ROUTE_CORRECT}' "
         f"WHEN score = 0.0 THEN '{ROUTE_INCORRECT}' ELSE '{ROUTE_PARTIAL}' END"
     )
-    # a row the SQL cannot reproduce stops the statement: the Python path reads the file
+    # a row the SQL cannot reproduce stops the statement: the Python path reads the file. On one
+    # thread (`_read`): two each hold their own JSON buffers and Parquet row groups of these long
+    # rows (twice the memory), for a few percent of time
     con.execute(
         f"""COPY (SELECT CASE WHEN ok THEN case_id ELSE error('{_FALLBACK}') END AS case_id,
                          {route} AS route, score, output, metadata
                   FROM ({rows}))
-            TO '{_sql_path(name)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {_ROW_GROUP})""",
+            TO '{_sql_path(name)}'
+            (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {_ROW_GROUP})""",
         {"path": str(samples)},
     )
     count = con.execute("SELECT count(*) FROM read_parquet(?)", [name]).fetchall()[0]
@@ -374,20 +422,20 @@ def _write_results(
 
 
 # `lm_eval._loglikelihood` for numbers: an item [log-likelihood, is_greedy] or a bare number
-_LOGLIKELIHOOD = """CREATE OR REPLACE TEMP MACRO _ll(x) AS CASE
+_LOGLIKELIHOOD = """CREATE OR REPLACE MACRO _ll(x) AS CASE
     WHEN jt(x) = 'NUMBER' THEN x::DOUBLE
     WHEN jt(x) = 'ARRAY' THEN _ll_first(json_extract(x, '$[0]'))
     END"""
 # an item's first element: a number, or a number written as a plain decimal string (lm-eval's
 # own writer), which Python's float() and DuckDB read to the same double; other strings: NULL
-_LOGLIKELIHOOD_FIRST = """CREATE OR REPLACE TEMP MACRO _ll_first(y) AS CASE
+_LOGLIKELIHOOD_FIRST = """CREATE OR REPLACE MACRO _ll_first(y) AS CASE
     WHEN jt(y) = 'NUMBER' THEN y::DOUBLE
     WHEN jt(y) = 'VARCHAR'
          AND regexp_full_match(y->>'$', '-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?')
         THEN (y->>'$')::DOUBLE
     END"""
 # `json_type` without parsing: DuckDB's JSON text is minimal, so its first character tells
-_JSON_TYPE = """CREATE OR REPLACE TEMP MACRO jt(x) AS CASE left(x::VARCHAR, 1)
+_JSON_TYPE = """CREATE OR REPLACE MACRO jt(x) AS CASE left(x::VARCHAR, 1)
     WHEN '"' THEN 'VARCHAR' WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' WHEN 'n' THEN 'NULL'
     WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' WHEN '-' THEN 'NUMBER'
     WHEN '0' THEN 'NUMBER' WHEN '1' THEN 'NUMBER' WHEN '2' THEN 'NUMBER' WHEN '3' THEN 'NUMBER'
@@ -414,16 +462,17 @@ _OUTPUT = """CASE
             list_transform(json_extract(fr, '$[*]'), lambda x: _ll(x)),
             list_max(list_transform(json_extract(fr, '$[*]'), lambda x: _ll(x)))) - 1)::VARCHAR
     END"""
-_OUTPUT_OK = """(fr IS NULL OR jt(fr) IN ('VARCHAR', 'NULL')
-    OR (jt(fr) = 'ARRAY' AND (json_array_length(fr) = 0
-        OR (json_array_length(fr) = 1 AND jt(json_extract(fr, '$[0]')) = 'VARCHAR')
-        OR (json_array_length(fr) > 1 AND list_bool_and(list_transform(
-            json_extract(fr, '$[*]'), lambda x: _ll(x) IS NOT NULL))))))"""
+_OUTPUT_OK = """CASE
+    WHEN fr IS NULL OR jt(fr) IN ('VARCHAR', 'NULL') THEN TRUE
+    WHEN jt(fr) <> 'ARRAY' THEN FALSE
+    WHEN json_array_length(fr) = 0 THEN TRUE
+    WHEN json_array_length(fr) = 1 THEN jt(json_extract(fr, '$[0]')) = 'VARCHAR'
+    ELSE list_bool_and(list_transform(json_extract(fr, '$[*]'), lambda x: _ll(x) IS NOT NULL))
+    END"""
 
 
 def _cases(
     con: duckdb.DuckDBPyConnection,
-    source: str,
     samples: Path,
     kept_sql: str,
     task: str,
@@ -470,12 +519,8 @@ def _cases(
                CASE WHEN NOT plain THEN doc_hash::VARCHAR END AS hash_text,
                CASE WHEN NOT plain THEN doc_id::VARCHAR END AS id_text
         FROM (SELECT doc, doc_hash, doc_id, case_id, coalesce({plain}, FALSE) AS plain
-              FROM (SELECT v[1] AS doc_id, v[2] AS doc, v[3] AS doc_hash, v[4] AS filter,
-                           v[4] IS NOT NULL AS has_filter,
-                           {_CASE_ID.replace("doc_id", "v[1]")} AS case_id
-                    FROM (SELECT json_extract(
-                                     json, ['$.doc_id', '$.doc', '$.doc_hash', '$.filter']) AS v
-                          FROM {source}))
+              FROM (SELECT *, {_CASE_ID} AS case_id
+                    FROM {_columns(samples, ["doc_id", "doc", "doc_hash", "filter"])})
               WHERE {kept_sql})"""
     reader = con.sql(query, params={"path": str(samples)}).to_arrow_reader(65_536)
     ids: list[pa.Array] = []
