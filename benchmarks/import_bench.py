@@ -380,9 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     size = "small" if args.small else "huge" if args.huge else "default"
-    figures = bench(
-        size, zstd=not args.deflate, inspect_python=args.inspect_python, only=args.only
-    )
+    figures = bench(size, zstd=not args.deflate, inspect_python=args.inspect_python, only=args.only)
     print(json.dumps(figures, indent=2) if args.json else show(figures))
     return 0
 

@@ -168,7 +168,7 @@ def _no_filter_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _string_ids_and_unicode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for index, row in enumerate(rows):
-        doc = {**row["doc"], "sentence": f"Zoë \"quoted\" \\ tab\t 😀 {index}", "é": "ü"}
+        doc = {**row["doc"], "sentence": f'Zoë "quoted" \\ tab\t 😀 {index}', "é": "ü"}
         out.append({**row, "doc_id": f"doc-{index}-ß", "doc": doc, "target": "Zoë\n"})
     return out
 
@@ -315,3 +315,33 @@ def test_small_files_stay_on_the_python_path(tmp_path: Path) -> None:
     finally:
         imported.close()
 
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"doc_id": 7, "doc": {"a": 1,}, "exact_match": 1.0}',  # DuckDB reads trailing commas
+        '{"doc_id": 7, "doc_id": 8, "exact_match": 1.0}',
+        '{"doc_id": 7, "doc": {"a": 1, "a": 2}, "doc_hash": "x", "exact_match": 1.0}',
+        '{"doc_id": 7.0, "exact_match": 1.0}',
+        '{"doc_id": 7, "doc": "\\ud800", "exact_match": 1.0}',
+        '{"doc_id": 7} {"doc_id": 8}',
+        "[7]",
+        '{"doc_id": 1, "exact_match": 1.0}',
+    ],
+)
+def test_broken_files_are_refused_as_the_python_path_refuses_them(
+    line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    folder = _generated(tmp_path / "log", 2_100)
+    samples = folder / f"samples_winogrande_{LM_STAMP}.jsonl"
+    lines = samples.read_text().splitlines()
+    lines[7] = line
+    samples.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(lm_eval_fast, "FAST_MIN_BYTES", 0)
+    said = {}
+    for fast in (False, True):
+        monkeypatch.setattr(lm_eval_fast, "ENABLED", fast)
+        result = run_cli("import", "lm-eval", folder, "--store", tmp_path / f"{fast}.duckdb")
+        said[fast] = (result.code, result.err)
+    assert said[True] == said[False]
+    assert said[True][0] == 2 and ":8: " in said[True][1]

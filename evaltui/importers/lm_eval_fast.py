@@ -65,6 +65,8 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 # What the strict reader refuses or reads otherwise, found in the raw line: NaN/Infinity (read
 # as null), integers too long for DuckDB's 64 bits, \uD800-\uDFFF escapes (lone surrogates).
 _ODD_LINE = r"[\[:,]\s*-?(?:NaN|Infinity)|\\u[dD][89a-fA-F]"
+# DuckDB's reader accepts a trailing comma (`[1,]`), Python's refuses it
+_TRAILING_COMMA = r",\s*[\]}]"
 _PLAIN_TEXT = r"^[ -~]*$"  # printable ASCII: DuckDB's JSON text is then Python's canonical text
 
 
@@ -141,6 +143,12 @@ def _read(
     con.execute(_LOGLIKELIHOOD_FIRST)
     con.execute(_LOGLIKELIHOOD)
     first_line = _first_row(samples, 1)
+    # the first request's key (lm-eval's `gen_args_0`): when every row's requests start with it,
+    # the prompt is read as a typed field
+    arguments = first_line.get("arguments")
+    first_argument = next(iter(arguments), None) if isinstance(arguments, dict) else None
+    if first_argument is not None and not _SAFE_KEY.fullmatch(first_argument):
+        first_argument = None
     candidates = [k for k in _candidates(config, task_results, first_line) if k not in SAMPLE_KEYS]
     if not all(_SAFE_KEY.fullmatch(k) for k in candidates):
         raise _Fallback
@@ -149,19 +157,27 @@ def _read(
     # derived from the stored columns
     con.execute(
         f"""CREATE TEMP TABLE raw AS
-            SELECT ordinality AS n,
-                   nullif(array_to_string(json_keys(json), chr(1)), $first_keys) AS other_keys,
-                   json_extract(json, {paths}) AS v,
-                   CASE WHEN contains(json, 'NaN') OR contains(json, 'Infinity')
-                             OR contains(json, '\\u')
-                        THEN regexp_matches(json, {_sql_text(_ODD_LINE)}) ELSE FALSE END AS odd
-            FROM {source} WITH ORDINALITY""",
-        {"path": str(samples), "first_keys": "\x01".join(first_line)},
+            SELECT n, nullif(array_to_string(kk[1], chr(1)), $first_keys) AS other_keys, v,
+                   odd OR len(kk[2]) <> len(list_distinct(kk[2])) AS odd,
+                   coalesce(kk[2][1] <> $first_argument, FALSE) AS other_argument
+            FROM (SELECT ordinality AS n, json_keys(json, ['$', '$.arguments']) AS kk,
+                         json_extract(json, {paths}) AS v,
+                         CASE WHEN contains(json, 'NaN') OR contains(json, 'Infinity')
+                                   OR contains(json, '\\u')
+                              THEN regexp_matches(json, {_sql_text(_ODD_LINE)})
+                              ELSE FALSE END
+                         OR regexp_matches(json, {_sql_text(_TRAILING_COMMA)}) AS odd
+                  FROM {source} WITH ORDINALITY)""",
+        {
+            "path": str(samples),
+            "first_keys": "\x01".join(first_line),
+            "first_argument": first_argument or "",
+        },
     )
     con.execute(
         f"""CREATE TEMP VIEW scan AS
            SELECT n, coalesce(other_keys, {_sql_text(chr(1).join(first_line))}) AS keys, odd,
-                  v[1] AS doc_id, v[2] AS filter, v[3:] AS vals,
+                  v[1] AS doc_id, v[2] AS filter, v[3:] AS vals, other_argument,
                   contains(chr(1) || keys || chr(1), chr(1) || 'filter' || chr(1)) AS has_filter
            FROM raw"""
     )
@@ -191,11 +207,14 @@ def _read(
         primary_class = next(c for c, v in seen.items() if v == primary)
         kept_sql = f"(NOT has_filter OR filter::VARCHAR = {_sql_text(primary_class)})"
     counts = con.execute(
-        f"""SELECT count(*), count(DISTINCT {_CASE_ID}), min(n), list(DISTINCT keys)
+        f"""SELECT count(*), count(DISTINCT {_CASE_ID}), min(n), list(DISTINCT keys),
+                   bool_or(other_argument)
             FROM scan WHERE {kept_sql}"""
     ).fetchall()[0]
     assert counts is not None
-    rows, distinct, first_n, signatures = counts
+    rows, distinct, first_n, signatures, other_argument = counts
+    if other_argument:
+        first_argument = None
     if rows != distinct or rows < MIN_ROWS:
         raise _Fallback  # a repeated doc_id (the Python path names it), or a few documents
     keys_of = [keys.split("\x01") for keys in signatures]
@@ -226,7 +245,15 @@ def _read(
         try:
             pending = pool.submit(_cases, cursor, samples, kept_sql, task, split, config)
             results = _write_results(
-                con, samples, kept_sql, metric, extra, varying, "\x01".join(first_line), scratch
+                con,
+                samples,
+                kept_sql,
+                metric,
+                extra,
+                varying,
+                "\x01".join(first_line),
+                first_argument,
+                scratch,
             )
             cases = pending.result()
         finally:
@@ -312,10 +339,12 @@ _NO_OBJECT = (
 )
 
 
-def _columns(samples: Path, keys: list[str]) -> str:
+def _columns(samples: Path, keys: list[str], typed: dict[str, str] | None = None) -> str:
     """The samples file read once more, the given top-level keys as JSON columns (a key a row
-    lacks, or holds null, is NULL), numbered like `read_json_objects`' rows."""
-    columns = "{" + ", ".join(f"{_sql_text(k)}: 'JSON'" for k in dict.fromkeys(keys)) + "}"
+    lacks, or holds null, is NULL; `typed`: other types for some), numbered like
+    `read_json_objects`' rows."""
+    kinds = {k: (typed or {}).get(k, "JSON") for k in keys}
+    columns = "{" + ", ".join(f"{_sql_text(k)}: {_sql_text(t)}" for k, t in kinds.items()) + "}"
     return (
         f"read_json($path, format = 'newline_delimited', columns = {columns}, "
         f"maximum_object_size = {_MAX_OBJECT}) WITH ORDINALITY"
@@ -330,6 +359,7 @@ def _write_results(
     extra: list[str],
     varying: bool,
     first_keys: str,
+    first_argument: str | None,
     scratch: Callable[[], Path],
 ) -> SpilledRows:
     """Every kept row's result, in file order, as a Parquet file (case_id, route, score, output,
@@ -385,15 +415,24 @@ def _write_results(
         checks += " AND raw.v[1]::VARCHAR = doc_id::VARCHAR"
     ok = f"coalesce({_OUTPUT_OK} AND {checks}, FALSE)"
     join = "JOIN raw USING (n)" if varying else ""
+    if first_argument is None:
+        source = f"""
+            (SELECT *, {_PROMPT} AS prompt
+             FROM (SELECT *, jt(arguments) AS args_type,
+                          CASE jt(arguments)
+                              WHEN 'OBJECT' THEN json_extract(arguments, '$.*')[1]
+                              WHEN 'ARRAY' THEN json_extract(arguments, '$[0]') END AS first_arg
+                   FROM (SELECT ordinality AS n, * FROM {_columns(samples, keys)})))"""
+    else:  # every row's first request is `first_argument`: its arg_0 read as a typed field
+        typed = {"arguments": f'STRUCT("{first_argument}" STRUCT(arg_0 JSON))'}
+        prompt = f'arguments."{first_argument}".arg_0'
+        source = f"""
+            (SELECT *, CASE WHEN jt({prompt}) = 'VARCHAR' THEN {prompt}::VARCHAR END AS prompt
+             FROM (SELECT ordinality AS n, * FROM {_columns(samples, keys, typed)}))"""
     rows = f"""
         SELECT {_CASE_ID} AS case_id, {score} AS score, {_OUTPUT} AS output, {ok} AS ok,
                {metadata} AS metadata
-        FROM (SELECT *, filtered_resps AS fr, {_PROMPT} AS prompt
-              FROM (SELECT *, jt(arguments) AS args_type,
-                           CASE jt(arguments)
-                               WHEN 'OBJECT' THEN json_extract(arguments, '$.*')[1]
-                               WHEN 'ARRAY' THEN json_extract(arguments, '$[0]') END AS first_arg
-                    FROM (SELECT ordinality AS n, * FROM {_columns(samples, keys)})))
+        FROM (SELECT *, filtered_resps AS fr FROM {source})
         {join}
         WHERE {kept_sql}
     """
@@ -547,7 +586,9 @@ def _cases(
             "canonical": canonical_texts,
         }
     )
-    return EncodedCases(table, digest_table(case_ids, canonical_texts))
+    digest = digest_table(case_ids, canonical_texts)
+    pa.default_memory_pool().release_unused()  # the sort's pages (~150 MB at 200,000 cases)
+    return EncodedCases(table, digest)
 
 
 def _encode_odd(batch: pa.RecordBatch, task: str, config: dict[str, Any], split: str) -> pa.Array:
