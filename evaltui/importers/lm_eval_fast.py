@@ -109,11 +109,11 @@ def read_task(
     """The task's documents read in bulk, or None when the Python path must read the file."""
     if not ENABLED:
         return None
+    import duckdb
+
     try:
         if samples.stat().st_size < FAST_MIN_BYTES:
             return None
-        import duckdb
-
         with tempfile.TemporaryDirectory(prefix="lm-eval-", dir=scratch()) as spill:
             con = duckdb.connect()
             try:
@@ -123,8 +123,8 @@ def read_task(
                 return _read(con, samples, config, task_results, task, split, scratch)
             finally:
                 con.close()
-    except (_Fallback, duckdb.Error, EvaltuiError, OSError, ValueError):
-        return None
+    except (_Fallback, duckdb.Error, EvaltuiError, OSError, ValueError, ArithmeticError):
+        return None  # the per-row reader reads the file (and names what is wrong with it)
 
 
 def _read(
@@ -257,7 +257,8 @@ def _read(
             )
             cases = pending.result()
         finally:
-            pending.cancel()
+            if not pending.done():  # the results failed: stop the cases' read too
+                cursor.interrupt()
             cursor.close()
     unscored, binary = rows, False
     if metric is not None:
