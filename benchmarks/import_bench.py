@@ -1,6 +1,7 @@
 """Importing large foreign logs: evaltui against the tools' own readers, in one run.
 
     python benchmarks/import_bench.py [--small | --huge] [--json] [--inspect-python PATH]
+                                      [--only inspect|lm-eval]
 
 Generates (into bench-data/import/, kept for the next run) an inspect_ai `.eval` log and an
 lm-evaluation-harness results file with its samples file, then measures, each in its own child
@@ -284,12 +285,14 @@ def _side(name: str, ours: tuple[float, float], theirs: tuple[float, float] | No
     return row
 
 
-def bench(size: str, *, zstd: bool, inspect_python: Path) -> dict[str, Any]:
+def bench(
+    size: str, *, zstd: bool, inspect_python: Path, only: str | None = None
+) -> dict[str, Any]:
     samples, lines = SIZES[size]
     DATA.mkdir(parents=True, exist_ok=True)
     kind = "zstd" if zstd else "deflate"
     log = DATA / f"inspect-{samples}-{kind}.eval"
-    if not log.exists():
+    if only != "lm-eval" and not log.exists():
         write_inspect_log(log, samples, zstd=zstd)
     lm_folder = DATA / f"lm-eval-{lines}"
     lm_samples = lm_folder / f"samples_winogrande_{LM_STAMP}.jsonl"
@@ -299,12 +302,21 @@ def bench(size: str, *, zstd: bool, inspect_python: Path) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "size": size,
         "inspect_samples": samples,
-        "inspect_log_mb": round(log.stat().st_size / 1e6, 1),
+        "inspect_log_mb": round(log.stat().st_size / 1e6, 1) if log.exists() else 0.0,
         "lm_eval_lines": lines,
         "lm_eval_samples_mb": round(lm_samples.stat().st_size / 1e6, 1),
         "rows": [],
     }
     load_before = _load()
+    if only != "lm-eval":
+        _bench_inspect(figures, log, kind, inspect_python)
+    if only != "inspect":
+        _bench_lm_eval(figures, lm_folder, lm_samples)
+    figures["load_average"] = f"{load_before} before, {_load()} after"
+    return figures
+
+
+def _bench_inspect(figures: dict[str, Any], log: Path, kind: str, inspect_python: Path) -> None:
     ours = _evaltui_import("inspect", log)
     theirs = None
     if inspect_python.exists():
@@ -316,12 +328,13 @@ def bench(size: str, *, zstd: bool, inspect_python: Path) -> dict[str, Any]:
             theirs = (seconds, peak)
     row = _side(f"inspect .eval ({kind}), read_eval_log", ours, theirs)
     figures["rows"].append(row | _importer_stage("inspect", log))
+
+
+def _bench_lm_eval(figures: dict[str, Any], lm_folder: Path, lm_samples: Path) -> None:
     ours = _evaltui_import("lm-eval", lm_folder)
     seconds, peak, _out = measure(sys.executable, _JSON_LINES, lm_samples)
     row = _side("lm-eval samples, json line by line", ours, (seconds, peak))
     figures["rows"].append(row | _importer_stage("lm-eval", lm_folder))
-    figures["load_average"] = f"{load_before} before, {_load()} after"
-    return figures
 
 
 def show(figures: dict[str, Any]) -> str:
@@ -362,9 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deflate", action="store_true", help="deflate entries, not zstd")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--inspect-python", type=Path, default=INSPECT_PYTHON)
+    parser.add_argument(
+        "--only", choices=("inspect", "lm-eval"), help="measure one of the two logs only"
+    )
     args = parser.parse_args(argv)
     size = "small" if args.small else "huge" if args.huge else "default"
-    figures = bench(size, zstd=not args.deflate, inspect_python=args.inspect_python)
+    figures = bench(size, zstd=not args.deflate, inspect_python=args.inspect_python, only=args.only)
     print(json.dumps(figures, indent=2) if args.json else show(figures))
     return 0
 

@@ -100,10 +100,14 @@ def test_stream_jsonl_reads_as_iter_jsonl(tmp_path: Path) -> None:
 
 # The importer's part of `evaltui import`: the log read, its records laid out as files (spooled
 # case lists included), the suite digests computed. Then the peak RSS is reported on exit.
+# lm-eval's per-row Python path, which streams: the fast path (DuckDB reads the file) holds the
+# suite's encoded cases, as validation did after the Python path (docs/performance.md).
 _READ = """
 import sys
 from pathlib import Path
+from evaltui.importers import lm_eval_fast
 from evaltui.importers.pipeline import native_records, read_source
+lm_eval_fast.ENABLED = False
 imported = read_source(sys.argv[1], Path(sys.argv[2]))
 records = native_records(imported)
 print(sum(len(run.doc["cases"]) for run in imported.runs))
@@ -244,6 +248,9 @@ def test_an_imported_suite_is_validated_in_bounded_batches(
     monkeypatch.setattr(suite_module, "_json_cases", counted)
     monkeypatch.setattr(suite_module, "_jsonl_values", whole_file)
     monkeypatch.setattr(suite_module, "JSONL_BATCH_BYTES", 64 << 10)
+    from evaltui.importers import lm_eval_fast
+
+    monkeypatch.setattr(lm_eval_fast, "ENABLED", False)  # the spooled JSONL split, validated
     with prepare("lm-eval", tmp_path / "lm") as prepared:
         (suite,) = prepared.batch.suites
         (record,) = [r for r in prepared.records if r.kind == "suite"]

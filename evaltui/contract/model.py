@@ -188,6 +188,19 @@ class Split:
         return int(self.cases.num_rows)
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedCases:
+    """A split's cases already checked and encoded in bulk by an importer (lm-eval's fast path):
+    `table` has the columns of `Split.cases` (`CASE_COLUMNS`), `digest` is the full SHA-256 of
+    the canonical list (`fingerprint.digest_table`'s). `parse_suite` takes them as they are."""
+
+    table: pa.Table
+    digest: str
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+
 CASE_COLUMNS = ("case_id", "expected_route", "slice_name", "evidence_state", "source", "canonical")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from evaltui.contract.model import (
     GUARDRAIL_OPERATORS,
     KIND_SUITE,
     CellFilter,
+    EncodedCases,
     Guardrail,
     MetricSpec,
     Split,
@@ -60,8 +61,19 @@ OPTIONAL_STRING_FIELDS = ("slice_name", "evidence_state", "source")
 _MAX_ERRORS = 20
 
 
-def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False) -> Suite:
-    """Validate a suite manifest and read its cases; raise InputError(s) on any problem."""
+def parse_suite(
+    doc: Any,
+    path: Path,
+    root: Path,
+    *,
+    allow_outside: bool = False,
+    encoded: Mapping[str, EncodedCases] | None = None,
+) -> Suite:
+    """Validate a suite manifest and read its cases; raise InputError(s) on any problem.
+
+    `encoded`: splits an importer has already checked and encoded, by the file name the manifest
+    gives them (they are not read from that file).
+    """
     rec = Record(doc, path, what="suite manifest")
     rec.check_kind(KIND_SUITE, (FORMAT_VERSION,))
     suite_id = rec.string("suite_id", identifier=True)
@@ -76,7 +88,8 @@ def parse_suite(doc: Any, path: Path, root: Path, *, allow_outside: bool = False
     raise_collected(rec.errors)
 
     read = [
-        _read_split(name, source, path, root, allow_outside) for name, source in splits_doc.items()
+        _read_split(name, source, path, root, allow_outside, encoded or {})
+        for name, source in splits_doc.items()
     ]
     splits = [split for split, _ in read]
     _check_unique_across_splits(splits, path)
@@ -182,7 +195,12 @@ class _Places:
 
 
 def _read_split(
-    name: str, source: Any, path: Path, root: Path, allow_outside: bool
+    name: str,
+    source: Any,
+    path: Path,
+    root: Path,
+    allow_outside: bool,
+    encoded: Mapping[str, EncodedCases],
 ) -> tuple[Split, str]:
     """The split and the full digest of its cases."""
     if not SPLIT_NAME.fullmatch(name) or name == "evaluation":
@@ -191,6 +209,10 @@ def _read_split(
             f"split name {name!r} must start with a letter and use letters, digits and _ "
             "('evaluation' is reserved for the combined fingerprint)",
         )
+    ready = encoded.get(source) if isinstance(source, str) else None
+    if ready is not None and ready.table.num_rows:
+        split = Split(name=name, cases=ready.table, fingerprint=ready.digest[:16], source=source)
+        return split, ready.digest
     with showing(f"checking and encoding the cases of split {name!r}"):
         cases, label, where_path, source_path = _split_cases(
             name, source, path, root, allow_outside

@@ -36,7 +36,7 @@ from evaltui.contract.fingerprint import (
     split_field,
 )
 from evaltui.contract.jsonio import parse_json_text
-from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE
+from evaltui.contract.model import FORMAT_VERSION, KIND_RUN, KIND_SUITE, EncodedCases
 from evaltui.contract.suite import SPLIT_NAME
 from evaltui.errors import InputError
 from evaltui.safe_files import open_regular
@@ -153,7 +153,7 @@ class Imported:
                 "import the two logs separately",
             )
         known = self.suites.get(suite.suite_id)
-        if known is not None and _identity(known.doc) != _identity(suite.doc):
+        if known is not None and _suite_identity(known.doc) != _suite_identity(suite.doc):
             raise InputError(
                 source,
                 f"suite {suite.suite_id!r} is also read, differently, from {known.source}; "
@@ -195,6 +195,18 @@ def _identity(doc: Mapping[str, Any]) -> str:
     return _IDENTITY.encode(doc)
 
 
+def _suite_identity(doc: Mapping[str, Any]) -> str:
+    """`_identity` of a suite, every split standing for its cases' digest: the same cases kept
+    inline by one log and spilled or encoded in bulk by another are the same suite."""
+    splits = {
+        name: cases.digest
+        if isinstance(cases, SpilledRows | EncodedCases)
+        else digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
+        for name, cases in doc["splits"].items()
+    }
+    return _IDENTITY.encode({**doc, "splits": splits})
+
+
 def _line_encoder() -> Callable[[Mapping[str, Any]], str]:
     """`json.dumps(row, ensure_ascii=False, sort_keys=True)` with its C encoder made once.
 
@@ -231,7 +243,8 @@ def jsonl_line(row: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SpilledRows:
-    """More rows than INLINE_LIMIT, written to `path` as JSONL (`jsonl_line` per row).
+    """More rows than INLINE_LIMIT, written to `path` as JSONL (`jsonl_line` per row), or as a
+    Parquet file of result columns (`format`).
 
     `digest` identifies the content: for suite cases the full SHA-256 the fingerprint is cut from
     (`fingerprint.digest_encoded`), for run results the SHA-256 of the file.
@@ -240,6 +253,7 @@ class SpilledRows:
     path: Path
     count: int
     digest: str
+    format: str = "jsonl"  # or "parquet" (lm-eval's fast path writes its results so)
 
     def __len__(self) -> int:
         return self.count
@@ -408,7 +422,7 @@ def suite_doc(
     tool: str,
     task: str,
     split: str,
-    cases: list[dict[str, Any]] | SpilledRows,
+    cases: list[dict[str, Any]] | SpilledRows | EncodedCases,
     *,
     description: str,
     comparison_fields: list[str],
@@ -420,7 +434,7 @@ def suite_doc(
     Each case is encoded once; the encodings give the split's fingerprint (the contract's own
     definition, `evaltui.contract.fingerprint`) and, with the declarations, the id's digest.
     """
-    if isinstance(cases, SpilledRows):
+    if isinstance(cases, SpilledRows | EncodedCases):
         cases_digest = cases.digest
     else:
         cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)

@@ -252,11 +252,87 @@ def _task_run(
     stamp: str | None,
     imported: Imported,
 ) -> tuple[BuiltSuite, dict[str, Any], list[str]]:
-    scan = _scan(samples, config)
     task_results = as_object(doc["results"].get(task))
+    split = _split_name(config)
+    from evaltui.importers import lm_eval_fast
+
+    fast = lm_eval_fast.read_task(samples, config, task_results, task, split, imported.scratch)
+    if fast is not None:  # DuckDB read the file (the same cases and results, in bulk)
+        metric, filter_name = fast.metric, fast.filter_name
+        cases: Any = fast.cases
+        results: Any = fast.results
+        unscored, binary = fast.unscored, fast.binary
+    else:
+        metric, filter_name, cases, results, unscored, binary = _read_rows(
+            samples, config, task_results, task, split, imported
+        )
+
+    description = (
+        f"lm-evaluation-harness task {task}: {len(cases)} document(s) of "
+        f"{config.get('dataset_path') or task}"
+        + (f"/{config['dataset_name']}" if config.get("dataset_name") else "")
+        + f" ({split} split)"
+    )
+    suite = suite_doc(
+        TOOL,
+        task,
+        split,
+        cases,
+        description=description,
+        comparison_fields=COMPARISON_FIELDS,
+    )
+
+    model_name = _model_name(doc)
+    metrics: dict[str, Any] = {}
+    for key, value in task_results.items():
+        if key != "alias" and as_number(value) is not None:
+            metrics[key] = value
+    headline = f"{metric},{filter_name}" if metric else None
+    if headline and binary and as_number(task_results.get(headline)) is not None:
+        metrics[EXACT_ROUTE_RATE] = task_results[
+            headline
+        ]  # the tool's claim, checked against the cases
+
+    documents = len(results)
+    run = run_doc(
+        run_id=f"{TOOL}:{slug(model_name.rstrip('/').split('/')[-1], 'model')}:{slug(task)}:{slug(stamp or _date_stamp(doc))}",
+        experiment=f"{TOOL}:{task}",
+        artifact=model_name,
+        suite=suite,
+        started_at=_started(doc, stamp),
+        params=_params(doc, task, config, metric, filter_name, split),
+        metrics=metrics,
+        tags={
+            "imported_from": TOOL,
+            "source_file": results_path.name,
+            "samples_file": samples.name,
+        },
+        cases=results,
+        incomplete=_incomplete(doc, task, documents),
+    )
+    notes = []
+    if metric is not None and unscored:
+        notes.append(f"unscored: {unscored} document(s) have no {metric} value")
+    if metric is None:
+        notes.append("unscored: no per-sample metric with values in [0, 1] to judge documents by")
+    else:
+        notes.append(f"judged by {metric} (filter {filter_name})")
+    return suite, run, notes
+
+
+def _read_rows(
+    samples: Path,
+    config: dict[str, Any],
+    task_results: dict[str, Any],
+    task: str,
+    split: str,
+    imported: Imported,
+) -> tuple[str | None, str, Any, Any, int, bool]:
+    """The documents read row by row in Python (`_scan`, then `rows()`): the exact reader, and
+    the one that names every problem."""
+    scan = _scan(samples, config)
     metric = _judging_metric(scan, config, task_results)
     filter_name = scan.first.get("filter") or _filters(config)[0]
-    split = _split_name(config)
 
     cases = imported.spool(samples, cases=True)
     results = imported.spool(samples, cases=False)
@@ -292,57 +368,7 @@ def _task_run(
             result["output"] = output
         results.add(result)
 
-    description = (
-        f"lm-evaluation-harness task {task}: {len(cases)} document(s) of "
-        f"{config.get('dataset_path') or task}"
-        + (f"/{config['dataset_name']}" if config.get("dataset_name") else "")
-        + f" ({split} split)"
-    )
-    suite = suite_doc(
-        TOOL,
-        task,
-        split,
-        cases.finish(),
-        description=description,
-        comparison_fields=COMPARISON_FIELDS,
-    )
-
-    model_name = _model_name(doc)
-    metrics: dict[str, Any] = {}
-    for key, value in task_results.items():
-        if key != "alias" and as_number(value) is not None:
-            metrics[key] = value
-    headline = f"{metric},{filter_name}" if metric else None
-    if headline and binary and as_number(task_results.get(headline)) is not None:
-        metrics[EXACT_ROUTE_RATE] = task_results[
-            headline
-        ]  # the tool's claim, checked against the cases
-
-    documents = len(results)
-    run = run_doc(
-        run_id=f"{TOOL}:{slug(model_name.rstrip('/').split('/')[-1], 'model')}:{slug(task)}:{slug(stamp or _date_stamp(doc))}",
-        experiment=f"{TOOL}:{task}",
-        artifact=model_name,
-        suite=suite,
-        started_at=_started(doc, stamp),
-        params=_params(doc, task, config, metric, filter_name, split),
-        metrics=metrics,
-        tags={
-            "imported_from": TOOL,
-            "source_file": results_path.name,
-            "samples_file": samples.name,
-        },
-        cases=results.finish(),
-        incomplete=_incomplete(doc, task, documents),
-    )
-    notes = []
-    if metric is not None and unscored:
-        notes.append(f"unscored: {unscored} document(s) have no {metric} value")
-    if metric is None:
-        notes.append("unscored: no per-sample metric with values in [0, 1] to judge documents by")
-    else:
-        notes.append(f"judged by {metric} (filter {filter_name})")
-    return suite, run, notes
+    return metric, filter_name, cases.finish(), results.finish(), unscored, binary
 
 
 def _incomplete(doc: dict[str, Any], task: str, documents: int) -> str | None:

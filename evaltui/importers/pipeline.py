@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from evaltui.contract.discover import Batch
 from evaltui.contract.jsonio import lone_surrogate
+from evaltui.contract.model import EncodedCases
 from evaltui.contract.run import parse_run
 from evaltui.contract.suite import parse_suite
 from evaltui.errors import EvaltuiError, InputError, InputErrors, raise_collected
@@ -143,6 +144,32 @@ def read_source(tool: str, source: Path, *, columns: Mapping[str, str] | None = 
         raise
 
 
+class EncodedFile:
+    """A split an importer encoded in bulk (`EncodedCases`), as the JSON Lines file `--out`
+    writes: made only when asked for (from the canonical texts, `jsonl_line` per case: the bytes
+    the per-row spool writes), never for an import that only loads."""
+
+    def __init__(self, cases: EncodedCases, scratch: Callable[[], Path]) -> None:
+        self.cases = cases
+        self._scratch = scratch
+        self._path: Path | None = None
+
+    def path(self) -> Path:
+        if self._path is None:
+            handle, name = tempfile.mkstemp(suffix=".jsonl", dir=self._scratch())
+            with os.fdopen(handle, "wb") as out:
+                for chunk in self.cases.table.column("canonical").chunks:
+                    texts = chunk.to_pylist()
+                    out.write(
+                        "".join(jsonl_line(json.loads(text)) for text in texts).encode("utf-8")
+                    )
+            self._path = Path(name)
+        return self._path
+
+
+DataFile = bytes | Path | EncodedFile
+
+
 @dataclass(frozen=True, slots=True)
 class NativeRecord:
     """One native record as it would be written: the document, its file name, its data files."""
@@ -152,7 +179,12 @@ class NativeRecord:
     doc: dict[str, Any]
     filename: str
     source: Path
-    data: dict[str, bytes | Path] = field(default_factory=dict)  # a Path: a spilled JSONL file
+    # a Path: a spilled JSONL (or Parquet) file; an EncodedFile: a split encoded in bulk
+    data: dict[str, DataFile] = field(default_factory=dict)
+
+    def encoded(self) -> dict[str, EncodedCases]:
+        """The splits encoded in bulk, by file name (`parse_suite` takes them as they are)."""
+        return {n: d.cases for n, d in self.data.items() if isinstance(d, EncodedFile)}
 
     def text(self) -> bytes:
         return (json.dumps(self.doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -183,7 +215,7 @@ def prepare(
                 for name, data in record.data.items():
                     if isinstance(data, Path):
                         _place(data, folder / name)
-                    else:  # a fresh private folder, still never followed
+                    elif isinstance(data, bytes):  # a fresh private folder, still never followed
                         write_new(folder / name, data)
             yield Prepared(imported, records, build_batch(records, folder))
     finally:
@@ -205,9 +237,9 @@ def native_records(imported: Imported) -> list[NativeRecord]:
     for suite in imported.suites.values():
         stem = suite_stems[suite.suite_id]
         doc = dict(suite.doc)
-        data: dict[str, bytes | Path] = {}
+        data: dict[str, DataFile] = {}
         doc["splits"] = {
-            split: _cases_or_file(cases, f"{stem}.{split}.jsonl", data)
+            split: _cases_or_file(cases, f"{stem}.{split}.jsonl", data, imported.scratch)
             for split, cases in doc["splits"].items()
         }
         records.append(
@@ -217,7 +249,7 @@ def native_records(imported: Imported) -> list[NativeRecord]:
         stem = run_stems[run.run_id]
         doc = dict(run.doc)
         data = {}
-        doc["cases"] = _cases_or_file(doc["cases"], f"{stem}.cases.jsonl", data)
+        doc["cases"] = _cases_or_file(doc["cases"], f"{stem}.cases.jsonl", data, imported.scratch)
         records.append(NativeRecord("run", run.run_id, doc, f"{stem}.run.json", run.source, data))
     _refuse_shared_names(records)
     return records
@@ -264,10 +296,19 @@ def _refuse_shared_names(records: list[NativeRecord]) -> None:
 
 
 def _cases_or_file(
-    cases: list[dict[str, Any]] | SpilledRows, name: str, data: dict[str, bytes | Path]
+    cases: list[dict[str, Any]] | SpilledRows | EncodedCases,
+    name: str,
+    data: dict[str, DataFile],
+    scratch: Callable[[], Path],
 ) -> list[dict[str, Any]] | str:
-    """The cases inline, or (more than INLINE_LIMIT) the name of the JSONL file added to `data`."""
+    """The cases inline, or (more than INLINE_LIMIT) the name of the JSONL file added to `data`
+    (a Parquet file's name when the importer wrote one)."""
+    if isinstance(cases, EncodedCases):
+        data[name] = EncodedFile(cases, scratch)
+        return name
     if isinstance(cases, SpilledRows):
+        if cases.format != "jsonl":
+            name = name.removesuffix(".jsonl") + f".{cases.format}"
         data[name] = cases.path
         return name
     if len(cases) <= INLINE_LIMIT:
@@ -299,7 +340,8 @@ def build_batch(records: list[NativeRecord], folder: Path) -> Batch:
         doc = json.loads(text)
         try:
             if record.kind == "suite":
-                batch.suites.append(replace(parse_suite(doc, path, folder), path=record.source))
+                suite = parse_suite(doc, path, folder, encoded=record.encoded())
+                batch.suites.append(replace(suite, path=record.source))
             else:
                 batch.runs.append(replace(parse_run(doc, path, folder), path=record.source))
         except InputErrors as exc:
@@ -329,7 +371,10 @@ def write_records(
         raise InputError(folder, f"cannot create the output folder: {exc.strerror}") from None
     planned: list[tuple[Path, bytes | Path]] = []
     for record in records:
-        planned.extend((folder / name, data) for name, data in record.data.items())
+        planned.extend(
+            (folder / name, data.path() if isinstance(data, EncodedFile) else data)
+            for name, data in record.data.items()
+        )
         planned.append((folder / record.filename, record.text()))
     unchanged = {path for path, data in planned if _same_content(path, data)}
     clashes = [
