@@ -69,7 +69,8 @@ def _report():
         out.write(peak)
 atexit.register(_report)
 """
-_EVALTUI = "import sys\nfrom evaltui.cli.main import main\nmain(sys.argv[1:])\n"
+# The program as a user runs it (`run`: the console script's entry point, which keeps pandas out)
+_EVALTUI = "import sys\nfrom evaltui.cli.main import run\nsys.argv[0] = 'evaltui'\nrun()\n"
 # The importer's part alone: the log read and its records laid out (case lists spooled to JSONL,
 # suite digests computed), without the contract validation and the store load that follow.
 _IMPORTER = (
