@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from evaltui.contract.discover import Batch
-from evaltui.contract.model import CASE_COLUMNS, Gates, Run, Suite
+from evaltui.contract.model import CASE_COLUMNS, EncodedCases, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
 from evaltui.plural import count
@@ -214,13 +214,19 @@ def _load_suite(
             for i, s in enumerate(suite.splits)
         ],
     )
+    columns = ", ".join(CASE_COLUMNS)
     for split in suite.splits:
+        if isinstance(split.cases, EncodedCases):  # an importer's Parquet file of the columns
+            con.execute(
+                f"INSERT INTO cases SELECT ?, ?, {columns} FROM read_parquet(?)",
+                [suite.suite_id, split.name, str(split.cases.path)],
+            )
+            continue
         # the split's cases are an Arrow table already (validated and encoded in bulk)
         con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
         try:
             con.execute(
-                "INSERT INTO cases SELECT ?, ?, case_id, expected_route, slice_name, evidence_state, "
-                "source, canonical FROM _evaltui_cases",
+                f"INSERT INTO cases SELECT ?, ?, {columns} FROM _evaltui_cases",
                 [suite.suite_id, split.name],
             )
         finally:
