@@ -59,7 +59,8 @@ ENABLED = True  # tests switch it off for the Python path's oracle
 MIN_ROWS = INLINE_LIMIT + 1
 # DuckDB's JSON read buffer: a longer line fails the read, and the Python path reads the file
 _MAX_OBJECT = 16 << 20
-_MEMORY_MB = 512  # DuckDB's memory for the import's queries (it spills beyond that)
+_MEMORY_MB = 256  # DuckDB's memory for the import's queries (it spills beyond that; 512 held
+# ~200 MB more at a million lines for no gain in speed)
 _ROW_GROUP = 16_384  # rows of the results file written at once (each ~1.5 KB for a long prompt)
 _BATCH = 65_536  # cases read, encoded and written at once (a row group of the cases file)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -256,7 +257,7 @@ def _read(
                 first_argument,
                 scratch,
             )
-            cases = pending.result()
+            cases_file = pending.result()
         finally:
             if not pending.done():  # the results failed: stop the cases' read too
                 cursor.interrupt()
@@ -271,8 +272,12 @@ def _read(
                 FROM scan WHERE {scan_kept}"""
         ).fetchall()[0]
         unscored, binary = int(summary[0]), bool(summary[1])
-    if len(cases) != len(results):
+    count = cases_file[1]
+    if count != len(results):
         raise _Fallback  # pragma: no cover
+    # the digest's sort last, with the scan's table gone: it holds the most (see _digest_file)
+    con.execute("DROP TABLE raw")
+    cases = EncodedCases(cases_file[0], count, _digest_file(con, cases_file[0]))
     return FastTask(metric, filter_name, first, cases, results, unscored, binary)
 
 
@@ -520,11 +525,12 @@ def _cases(
     split: str,
     config: dict[str, Any],
     scratch: Callable[[], Path],
-) -> EncodedCases:
+) -> tuple[Path, int]:
     """The kept rows' cases as `lm_eval._case` builds them, encoded (`fingerprint.encode_case`):
     in SQL when DuckDB's JSON text is the canonical text (a flat document of printable ASCII
     strings, integers, booleans and arrays of them), else in Python for that row; written to a
-    Parquet file in the scratch folder as they come, with their digest."""
+    Parquet file in the scratch folder as they come (`CASE_COLUMNS`, in file order). The file
+    and its row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -587,8 +593,7 @@ def _cases(
             }
             writer.write_batch(pa.record_batch(columns, schema=schema))
             count += rows
-    path = Path(name)
-    return EncodedCases(path, count, _digest_file(con, path))
+    return Path(name), count
 
 
 def _digest_file(con: duckdb.DuckDBPyConnection, path: Path) -> str:
