@@ -61,6 +61,7 @@ MIN_ROWS = INLINE_LIMIT + 1
 _MAX_OBJECT = 16 << 20
 _MEMORY_MB = 256  # DuckDB's memory for the import's queries (it spills beyond that; 512 held
 # ~200 MB more at a million lines for no gain in speed)
+_SORT_MEMORY_MB = 128  # the digest's sort (the import's read is over by then)
 _ROW_GROUP = 16_384  # rows of the results file written at once (each ~1.5 KB for a long prompt)
 _BATCH = 65_536  # cases read, encoded and written at once (a row group of the cases file)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -277,6 +278,7 @@ def _read(
         raise _Fallback  # pragma: no cover
     # the digest's sort last, with the scan's table gone: it holds the most (see _digest_file)
     con.execute("DROP TABLE raw")
+    con.execute(f"SET memory_limit = '{_SORT_MEMORY_MB}MB'")
     cases = EncodedCases(cases_file[0], count, _digest_file(con, cases_file[0]))
     return FastTask(metric, filter_name, first, cases, results, unscored, binary)
 
