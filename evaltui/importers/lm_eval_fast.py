@@ -61,7 +61,8 @@ MIN_ROWS = INLINE_LIMIT + 1
 _MAX_OBJECT = 16 << 20
 _MEMORY_MB = 256  # DuckDB's memory for the import's queries (it spills beyond that; 512 held
 # ~200 MB more at a million lines for no gain in speed)
-_SORT_MEMORY_MB = 128  # the digest's sort (the import's read is over by then)
+_SORT_MEMORY_MB = 128  # the digest's sort (the import's read is over by then; `_digest_file`)
+_SORT_MEMORY_MAX_MB = 8192
 _ROW_GROUP = 16_384  # rows of the results file written at once (each ~1.5 KB for a long prompt)
 _BATCH = 65_536  # cases read, encoded and written at once (a row group of the cases file)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -278,7 +279,6 @@ def _read(
         raise _Fallback  # pragma: no cover
     # the digest's sort last, with the scan's table gone: it holds the most (see _digest_file)
     con.execute("DROP TABLE raw")
-    con.execute(f"SET memory_limit = '{_SORT_MEMORY_MB}MB'")
     cases = EncodedCases(cases_file[0], count, _digest_file(con, cases_file[0]))
     return FastTask(metric, filter_name, first, cases, results, unscored, binary)
 
@@ -600,13 +600,29 @@ def _cases(
 
 def _digest_file(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """`fingerprint.digest_table` of a cases file: the texts in `case_id` order, sorted by
-    DuckDB within the connection's memory limit (beyond it the sort spills to the scratch
-    folder) and hashed a batch at a time. DuckDB compares strings by their UTF-8 bytes, which is
-    code point order, as Python sorts them (`case_order`); the case ids are unique (`_read`)."""
-    reader = con.sql(
-        "SELECT canonical FROM read_parquet($path) ORDER BY case_id", params={"path": str(path)}
-    ).to_arrow_reader(_BATCH)
-    return digest_texts(batch.column(0) for batch in reader)
+    DuckDB within a memory limit (beyond it the sort spills to the scratch folder) and hashed a
+    batch at a time. DuckDB compares strings by their UTF-8 bytes, which is code point order, as
+    Python sorts them (`case_order`); the case ids are unique (`_read`).
+
+    The limit starts at `_SORT_MEMORY_MB` (a million 420-byte texts sort in it, as do three
+    million); long texts need more (DuckDB then runs out of memory rather than spill further:
+    100,000 texts of 1.5 KB did at 128 MB), so it is raised fourfold until the sort fits.
+    """
+    import duckdb
+
+    memory = _SORT_MEMORY_MB
+    while True:
+        con.execute(f"SET memory_limit = '{memory}MB'")
+        try:
+            reader = con.sql(
+                "SELECT canonical FROM read_parquet($path) ORDER BY case_id",
+                params={"path": str(path)},
+            ).to_arrow_reader(_BATCH)
+            return digest_texts(batch.column(0) for batch in reader)
+        except duckdb.OutOfMemoryException:
+            if memory >= _SORT_MEMORY_MAX_MB:
+                raise
+            memory *= 4
 
 
 def _encode_odd(batch: pa.RecordBatch, task: str, config: dict[str, Any], split: str) -> pa.Array:
