@@ -177,15 +177,12 @@ def _trim_heap() -> None:
     growing again. Takes a few milliseconds.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
     try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to hand back this way
         return
-    if trim is not None:
-        trim(0)
+    trim(0)
 
 
 def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
