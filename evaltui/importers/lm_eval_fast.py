@@ -8,7 +8,10 @@ and `_judging_metric` decide them; then one pass that writes every kept row's re
 score, output, metadata) to a Parquet file in the import's scratch folder; and one that builds
 each case's canonical text. Nothing is held per row in Python: the cases come back as Arrow
 batches (only rows SQL cannot encode byte for byte, e.g. a nested `doc` or a missing
-`doc_hash`, are encoded by Python, the rest never become Python values).
+`doc_hash`, are encoded by Python, the rest never become Python values), each written to a
+Parquet file in the scratch folder as it comes; the suite's digest is DuckDB's sort over that
+file, hashed a batch at a time. Neither the cases nor the results are ever all in memory
+(`EncodedCases` is the file; the loader inserts from it).
 
 What it produces is what the Python path (`lm_eval._scan` / `rows`) produces: the same case
 texts (so the same fingerprints and suite id) and, once loaded, the same result rows (route,
