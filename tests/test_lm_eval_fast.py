@@ -449,3 +449,34 @@ def test_an_import_loads_under_its_own_memory_cap(
     import_log("lm-eval", folder, lambda: Store.open(store), out=None, replace=False)
     assert seen and max(seen) <= loader.IMPORT_MEMORY_LIMIT_MB
     _assert_same(_store_rows(python), _store_rows(store))
+
+
+def test_a_split_on_disk_is_inserted_and_the_settings_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader inserts a bulk split from its file (on one thread, its results file too) and
+    gives the store its thread count back after each (the checks run on all threads) and its
+    memory limit after the load."""
+    from evaltui.store import loader
+
+    monkeypatch.setattr(lm_eval_fast, "FAST_MIN_BYTES", 0)
+    setting = "SELECT current_setting('threads'), current_setting('memory_limit')"
+    threads: list[int] = []
+    check = loader._check_results
+
+    def watching(con: Any, runs: Any, summary: Any) -> Any:  # after both inserts
+        threads.append(con.execute(setting).fetchall()[0][0])
+        return check(con, runs, summary)
+
+    monkeypatch.setattr(loader, "_check_results", watching)
+    with prepare("lm-eval", _generated(tmp_path / "log", 2_500)) as prepared:
+        (split,) = prepared.batch.suites[0].splits
+        assert isinstance(split.cases, EncodedCases)
+        with Store.open(tmp_path / "s.duckdb") as store:
+            store.con.execute("SET threads = 3")
+            store.con.execute("SET memory_limit = '4GiB'")  # printed as set
+            before = store.con.execute(setting).fetchall()
+            load_batch(store, prepared.batch, memory_mb=loader.IMPORT_MEMORY_LIMIT_MB)
+            assert store.con.execute(setting).fetchall() == before
+            counted = store.con.execute("SELECT count(*) FROM cases").fetchall()
+    assert counted == [(2_500,)] and threads == [3]
