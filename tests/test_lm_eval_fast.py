@@ -345,3 +345,138 @@ def test_broken_files_are_refused_as_the_python_path_refuses_them(
         said[fast] = (result.code, result.err)
     assert said[True] == said[False]
     assert said[True][0] == 2 and ":8: " in said[True][1]
+
+
+def test_the_fast_paths_cases_stay_on_disk_with_the_oracles_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite's encoded cases are a Parquet file (never one table in memory), whose texts
+    and digest are what the per-case definition gives; the batch's split keeps the file."""
+    import pyarrow.parquet as pq
+
+    from evaltui.contract.fingerprint import digest_encoded, digest_table
+    from evaltui.contract.model import CASE_COLUMNS
+
+    folder = _edited(tmp_path, _odd_ids)
+    monkeypatch.setattr(lm_eval_fast, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(lm_eval_fast, "_BATCH", 500)  # several batches, row groups and parts
+    with prepare("lm-eval", folder) as prepared:
+        (suite,) = prepared.imported.suites.values()
+        (cases,) = suite.doc["splits"].values()
+        assert isinstance(cases, EncodedCases)
+        table = pq.read_table(cases.path)
+        assert pq.ParquetFile(cases.path).metadata.num_row_groups > 1
+        (split,) = prepared.batch.suites[0].splits
+        assert split.cases is cases and split.case_count == len(cases) == 2_100
+    assert table.column_names == list(CASE_COLUMNS)
+    pairs = list(zip(*(table.column(c).to_pylist() for c in ("case_id", "canonical")), strict=True))
+    assert cases.digest == digest_encoded(pairs)
+    assert cases.digest == digest_table(table.column("case_id"), table.column("canonical"))
+    assert [i for i, _ in pairs] == [f"{n}" if n % 3 else f"ẞ-{n}-\U0001f600" for n in range(2_100)]
+
+
+def _odd_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """doc_ids whose sort by code point differs from a sort by UTF-16 unit or by number."""
+    return [
+        {**row, "doc_id": index if index % 3 else f"ẞ-{index}-\U0001f600"}
+        for index, row in enumerate(rows)
+    ]
+
+
+def test_odd_ids_give_the_same_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    used, python, fast = _both_ways(_edited(tmp_path, _odd_ids), tmp_path, monkeypatch)
+    assert used
+    _assert_same(python, fast)
+
+
+def test_the_digest_sort_spills_and_orders_as_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_digest_file` over texts longer than its first memory limit holds (150 MB of 1.5 KB
+    texts: DuckDB runs out of memory at 64 MB, and the limit is raised) gives
+    `digest_encoded`'s order (code points: '\uffff' before an astral char)."""
+    import random
+
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from evaltui.contract.fingerprint import digest_encoded
+
+    ids = [
+        f"{p}{n}" for n in range(100_000) for p in ("\uffff", "\U00010000", "a", "é")[n % 4 :][:1]
+    ]
+    random.Random(3).shuffle(ids)
+    texts = [f'{{"case_id":{json.dumps(i)},"pad":"{"x" * (1_500 + len(i) % 7)}"}}' for i in ids]
+    path = tmp_path / "cases.parquet"
+    pq.write_table(pa.table({"case_id": ids, "canonical": texts}), path, row_group_size=4_096)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.execute("SET temp_directory = ?", [str(tmp_path / "spill")])
+        monkeypatch.setattr(lm_eval_fast, "_SORT_MEMORY_MB", 64)  # surely too little
+        with monkeypatch.context() as only_the_first:
+            only_the_first.setattr(lm_eval_fast, "_SORT_MEMORY_MAX_MB", 64)
+            with pytest.raises(duckdb.OutOfMemoryException):
+                lm_eval_fast._digest_file(con, path)
+        digest = lm_eval_fast._digest_file(con, path)  # at 256 MB
+    finally:
+        con.close()
+    assert digest == digest_encoded(zip(ids, texts, strict=True))
+
+
+def test_an_import_loads_under_its_own_memory_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`evaltui import` loads with DuckDB's memory at IMPORT_MEMORY_LIMIT_MB, the same store."""
+    from evaltui.actions.load import import_log
+    from evaltui.store import loader
+
+    seen: list[float] = []
+    check = loader._check_results
+
+    def watching(con: Any, runs: Any, summary: Any) -> Any:
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        seen.append(loader._megabytes(row[0]))
+        return check(con, runs, summary)
+
+    folder = _generated(tmp_path / "log", 2_500)
+    python = tmp_path / "python.duckdb"
+    _import(folder, python, fast=False, monkeypatch=monkeypatch)
+    monkeypatch.setattr(lm_eval_fast, "ENABLED", True)
+    monkeypatch.setattr(loader, "_check_results", watching)
+    store = tmp_path / "fast.duckdb"
+    import_log("lm-eval", folder, lambda: Store.open(store), out=None, replace=False)
+    assert seen and max(seen) <= loader.IMPORT_MEMORY_LIMIT_MB
+    _assert_same(_store_rows(python), _store_rows(store))
+
+
+def test_a_split_on_disk_is_inserted_and_the_settings_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader inserts a bulk split from its file (on one thread, its results file too) and
+    gives the store its thread count back after each (the checks run on all threads) and its
+    memory limit after the load."""
+    from evaltui.store import loader
+
+    monkeypatch.setattr(lm_eval_fast, "FAST_MIN_BYTES", 0)
+    setting = "SELECT current_setting('threads'), current_setting('memory_limit')"
+    threads: list[int] = []
+    check = loader._check_results
+
+    def watching(con: Any, runs: Any, summary: Any) -> Any:  # after both inserts
+        threads.append(con.execute(setting).fetchall()[0][0])
+        return check(con, runs, summary)
+
+    monkeypatch.setattr(loader, "_check_results", watching)
+    with prepare("lm-eval", _generated(tmp_path / "log", 2_500)) as prepared:
+        (split,) = prepared.batch.suites[0].splits
+        assert isinstance(split.cases, EncodedCases)
+        with Store.open(tmp_path / "s.duckdb") as store:
+            store.con.execute("SET threads = 3")
+            store.con.execute("SET memory_limit = '4GiB'")  # printed as set
+            before = store.con.execute(setting).fetchall()
+            load_batch(store, prepared.batch, memory_mb=loader.IMPORT_MEMORY_LIMIT_MB)
+            assert store.con.execute(setting).fetchall() == before
+            counted = store.con.execute("SELECT count(*) FROM cases").fetchall()
+    assert counted == [(2_500,)] and threads == [3]

@@ -548,3 +548,52 @@ def test_the_reused_c_encoder_writes_what_canonical_case_writes() -> None:
         assert encode_case(value) == canonical_case(value)
     with pytest.raises(TypeError):
         encode_case({"x": object()})
+
+
+# -- splits an importer encoded in bulk and kept on disk (`EncodedCases`) -------------------------
+
+
+def _on_disk(folder: Path, name: str, cases: list[dict[str, Any]]) -> Any:
+    """The cases as an importer's bulk split: a Parquet file of the stored columns."""
+    from evaltui.contract.fingerprint import digest_encoded
+    from evaltui.contract.model import CASE_COLUMNS, EncodedCases
+
+    texts = [canonical_case(c) for c in cases]
+    columns = {c: [case.get(c) for case in cases] for c in CASE_COLUMNS if c != "canonical"}
+    table = pa.table(
+        {**columns, "canonical": texts}, schema=pa.schema([(c, pa.string()) for c in CASE_COLUMNS])
+    )
+    path = folder / f"{name}.parquet"
+    pq.write_table(table, path)
+    digest = digest_encoded((c["case_id"], t) for c, t in zip(cases, texts, strict=True))
+    return EncodedCases(path, len(cases), digest)
+
+
+def test_splits_kept_on_disk_give_the_fingerprints_of_the_same_cases_inline(
+    tmp_path: Path,
+) -> None:
+    """Two bulk splits: the cross-split digest and checks read the files (`Split.case_table`)."""
+    inline = parse(manifest(tmp_path, {"regression": REGRESSION, "holdout": HOLDOUT}))
+    path = manifest(tmp_path, {"regression": "r.jsonl", "holdout": "h.jsonl"}, "d")
+    encoded = {
+        "r.jsonl": _on_disk(tmp_path, "r", REGRESSION),
+        "h.jsonl": _on_disk(tmp_path, "h", HOLDOUT),
+    }
+    suite = parse_suite(json.loads(path.read_text()), path, tmp_path, encoded=encoded)
+    assert suite.fingerprints() == inline.fingerprints() == PINNED
+    assert [s.cases for s in suite.splits] == list(encoded.values())  # not read into memory
+    assert suite.case_count == inline.case_count
+    assert [s.case_table().to_pylist() for s in suite.splits] == [
+        s.case_table().to_pylist() for s in inline.splits
+    ]
+
+
+def test_a_case_in_two_splits_kept_on_disk_is_named_with_both(tmp_path: Path) -> None:
+    path = manifest(tmp_path, {"one": "a.jsonl", "two": "b.jsonl"})
+    encoded = {
+        "a.jsonl": _on_disk(tmp_path, "a", REGRESSION),
+        "b.jsonl": _on_disk(tmp_path, "b", [*HOLDOUT, REGRESSION[1]]),
+    }
+    with pytest.raises(InputError) as caught:
+        parse_suite(json.loads(path.read_text()), path, tmp_path, encoded=encoded)
+    assert "case_id 'reg_002' appears in splits 'one' and 'two'" in str(caught.value)

@@ -17,7 +17,7 @@ from evaltui.errors import InputError
 from evaltui.importers.pipeline import Prepared, prepare
 from evaltui.plural import count
 from evaltui.store.connection import Store
-from evaltui.store.loader import LoadSummary, load_batch
+from evaltui.store.loader import IMPORT_MEMORY_LIMIT_MB, LoadSummary, load_batch
 
 StoreOpener = Callable[[], Store]
 
@@ -70,7 +70,9 @@ def import_log(
         if open_store is not None:
             with open_store() as opened:
                 store = opened.path
-                summary = load_batch(opened, prepared.batch, replace=replace)
+                summary = load_batch(
+                    opened, prepared.batch, replace=replace, memory_mb=IMPORT_MEMORY_LIMIT_MB
+                )
         report = import_report(tool, source, prepared, written, store, summary)
     return ImportOutcome(report, store, summary, written)
 

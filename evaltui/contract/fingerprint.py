@@ -204,7 +204,6 @@ def digest_table(
 ) -> str:
     """Full SHA-256 hex digest of the canonical list: the texts in `case_id` order, joined."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     order = case_order(case_ids)
     if order is None:
@@ -219,6 +218,16 @@ def digest_table(
             _take(canonical, order.slice(start, _HASH_SLICE))
             for start in range(0, len(order), _HASH_SLICE)
         )
+    return digest_texts(parts)
+
+
+def digest_texts(parts: Iterable[pa.Array | pa.ChunkedArray]) -> str:
+    """`digest_table`'s digest from the canonical texts already in `case_id` order, a part at a
+    time (each part is joined on its own: memory follows the part, e.g. a batch read from a sort).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     hasher = hashlib.sha256(b"[")
     first = True
     for part in parts:

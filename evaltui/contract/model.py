@@ -174,31 +174,49 @@ class Split:
     """One named split of a suite with its cases already validated and encoded.
 
     `cases` is an Arrow table with the columns the store keeps (`CASE_COLUMNS`): the fields it
-    queries and each case's canonical JSON text, one row per case in file order.
+    queries and each case's canonical JSON text, one row per case in file order. A split an
+    importer encoded in bulk keeps them on disk instead (`EncodedCases`: a Parquet file of those
+    columns, which the loader inserts from); `case_table()` reads them when a check needs them.
     """
 
     name: str
-    cases: pa.Table
+    cases: pa.Table | EncodedCases
     fingerprint: str
     source: str  # "inline" or the declared file path
     source_path: Path | None = None  # the resolved file, when the cases live in one
 
     @property
     def case_count(self) -> int:
+        if isinstance(self.cases, EncodedCases):
+            return self.cases.count
         return int(self.cases.num_rows)
+
+    def case_table(self, columns: list[str] | None = None) -> pa.Table:
+        """The cases as an Arrow table (read from the file when they are on disk)."""
+        if isinstance(self.cases, EncodedCases):
+            return self.cases.table(columns)
+        return self.cases if columns is None else self.cases.select(columns)
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedCases:
-    """A split's cases already checked and encoded in bulk by an importer (lm-eval's fast path):
-    `table` has the columns of `Split.cases` (`CASE_COLUMNS`), `digest` is the full SHA-256 of
-    the canonical list (`fingerprint.digest_table`'s). `parse_suite` takes them as they are."""
+    """A split's cases already checked and encoded in bulk by an importer (lm-eval's fast path),
+    kept on disk: `path` is a Parquet file with the columns of `Split.cases` (`CASE_COLUMNS`, all
+    strings, in file order), `count` its rows, `digest` the full SHA-256 of the canonical list
+    (`fingerprint.digest_table`'s). `parse_suite` takes them as they are; the loader inserts
+    them from the file, so they are never all in memory at once."""
 
-    table: pa.Table
+    path: Path
+    count: int
     digest: str
 
     def __len__(self) -> int:
-        return int(self.table.num_rows)
+        return self.count
+
+    def table(self, columns: list[str] | None = None) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path, columns=columns)
 
 
 CASE_COLUMNS = ("case_id", "expected_route", "slice_name", "evidence_state", "source", "canonical")

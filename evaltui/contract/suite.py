@@ -154,15 +154,13 @@ def manifest_cluster_field_of(path: Path) -> str | None:
 def _evaluation_digest(splits: list[Split]) -> str:
     import pyarrow as pa
 
+    # (a split kept on disk is read here: an importer's bulk splits are one per suite)
+    tables = [split.case_table(["case_id", "canonical"]) for split in splits]
     # splits whose id ranges follow one another (a common layout) then need no sort
-    splits = sorted(splits, key=lambda s: s.cases.column("case_id")[0].as_py())
+    tables.sort(key=lambda t: t.column("case_id")[0].as_py())
     return digest_table(
-        pa.chunked_array(
-            [c for s in splits for c in s.cases.column("case_id").chunks], pa.string()
-        ),
-        pa.chunked_array(
-            [c for s in splits for c in s.cases.column("canonical").chunks], pa.string()
-        ),
+        pa.chunked_array([c for t in tables for c in t.column("case_id").chunks], pa.string()),
+        pa.chunked_array([c for t in tables for c in t.column("canonical").chunks], pa.string()),
     )
 
 
@@ -210,8 +208,8 @@ def _read_split(
             "('evaluation' is reserved for the combined fingerprint)",
         )
     ready = encoded.get(source) if isinstance(source, str) else None
-    if ready is not None and ready.table.num_rows:
-        split = Split(name=name, cases=ready.table, fingerprint=ready.digest[:16], source=source)
+    if ready is not None and ready.count:
+        split = Split(name=name, cases=ready, fingerprint=ready.digest[:16], source=source)
         return split, ready.digest
     with showing(f"checking and encoding the cases of split {name!r}"):
         cases, label, where_path, source_path = _split_cases(
@@ -627,18 +625,13 @@ def _check_unique_across_splits(splits: list[Split], path: Path) -> None:
 
     if len(splits) < 2:
         return
-    ordered = sorted(splits, key=lambda s: s.cases.column("case_id")[0].as_py())
-    repeated = _repeated(
-        pa.chunked_array(
-            [c for s in ordered for c in s.cases.column("case_id").chunks], pa.string()
-        )
-    )
+    ids = {s.name: s.case_table(["case_id"]).column("case_id") for s in splits}
+    ordered = sorted(ids.values(), key=lambda column: column[0].as_py())
+    repeated = _repeated(pa.chunked_array([c for col in ordered for c in col.chunks], pa.string()))
     if repeated is None:
         return
     case_id, more, _ = repeated
-    owners = [
-        s.name for s in splits if pc.any(pc.equal(s.cases.column("case_id"), case_id)).as_py()
-    ]
+    owners = [s.name for s in splits if pc.any(pc.equal(ids[s.name], case_id)).as_py()]
     tail = f" ({more:,} more case id(s) are in two splits too)" if more else ""
     raise InputError(
         path,

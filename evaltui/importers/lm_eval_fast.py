@@ -8,7 +8,10 @@ and `_judging_metric` decide them; then one pass that writes every kept row's re
 score, output, metadata) to a Parquet file in the import's scratch folder; and one that builds
 each case's canonical text. Nothing is held per row in Python: the cases come back as Arrow
 batches (only rows SQL cannot encode byte for byte, e.g. a nested `doc` or a missing
-`doc_hash`, are encoded by Python, the rest never become Python values).
+`doc_hash`, are encoded by Python, the rest never become Python values), each written to a
+Parquet file in the scratch folder as it comes; the suite's digest is DuckDB's sort over that
+file, hashed a batch at a time. Neither the cases nor the results are ever all in memory
+(`EncodedCases` is the file; the loader inserts from it).
 
 What it produces is what the Python path (`lm_eval._scan` / `rows`) produces: the same case
 texts (so the same fingerprints and suite id) and, once loaded, the same result rows (route,
@@ -34,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaltui.contract.fingerprint import digest_table, encode_case
-from evaltui.contract.model import EncodedCases
+from evaltui.contract.fingerprint import digest_texts, encode_case
+from evaltui.contract.model import CASE_COLUMNS, EncodedCases
 from evaltui.errors import EvaltuiError
 from evaltui.importers.common import (
     INLINE_LIMIT,
@@ -59,8 +62,11 @@ ENABLED = True  # tests switch it off for the Python path's oracle
 MIN_ROWS = INLINE_LIMIT + 1
 # DuckDB's JSON read buffer: a longer line fails the read, and the Python path reads the file
 _MAX_OBJECT = 16 << 20
-_MEMORY_MB = 512  # DuckDB's memory for the import's queries (it spills beyond that)
+_MEMORY_MB = 512  # DuckDB's memory for the import's reads (it spills beyond that)
+_SORT_MEMORY_MB = 128  # the digest's sort (the import's read is over by then; `_digest_file`)
+_SORT_MEMORY_MAX_MB = 8192
 _ROW_GROUP = 16_384  # rows of the results file written at once (each ~1.5 KB for a long prompt)
+_BATCH = 65_536  # cases read, encoded and written at once (a row group of the cases file)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 # What the strict reader refuses or reads otherwise, found in the raw line: NaN/Infinity (read
 # as null), integers too long for DuckDB's 64 bits, \uD800-\uDFFF escapes (lone surrogates).
@@ -243,7 +249,7 @@ def _read(
     with ThreadPoolExecutor(max_workers=1) as pool:
         cursor = con.cursor()
         try:
-            pending = pool.submit(_cases, cursor, samples, kept_sql, task, split, config)
+            pending = pool.submit(_cases, cursor, samples, kept_sql, task, split, config, scratch)
             results = _write_results(
                 con,
                 samples,
@@ -255,7 +261,7 @@ def _read(
                 first_argument,
                 scratch,
             )
-            cases = pending.result()
+            cases_file = pending.result()
         finally:
             if not pending.done():  # the results failed: stop the cases' read too
                 cursor.interrupt()
@@ -270,8 +276,14 @@ def _read(
                 FROM scan WHERE {scan_kept}"""
         ).fetchall()[0]
         unscored, binary = int(summary[0]), bool(summary[1])
-    if len(cases) != len(results):
+    count = cases_file[1]
+    if count != len(results):
         raise _Fallback  # pragma: no cover
+    # the digest's sort last, with the scan's table gone, on two threads (its own memory limit:
+    # `_digest_file`): 0.8 s at a million cases where one thread took 1.1 s
+    con.execute("DROP TABLE raw")
+    con.execute("SET threads = 2")
+    cases = EncodedCases(cases_file[0], count, _digest_file(con, cases_file[0]))
     return FastTask(metric, filter_name, first, cases, results, unscored, binary)
 
 
@@ -518,11 +530,15 @@ def _cases(
     task: str,
     split: str,
     config: dict[str, Any],
-) -> EncodedCases:
+    scratch: Callable[[], Path],
+) -> tuple[Path, int]:
     """The kept rows' cases as `lm_eval._case` builds them, encoded (`fingerprint.encode_case`):
     in SQL when DuckDB's JSON text is the canonical text (a flat document of printable ASCII
-    strings, integers, booleans and arrays of them), else in Python for that row."""
+    strings, integers, booleans and arrays of them), else in Python for that row; written to a
+    Parquet file in the scratch folder as they come (`CASE_COLUMNS`, in file order). The file
+    and its row count."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     dataset = config.get("dataset_path")
     source_text: str | None = None
@@ -562,34 +578,55 @@ def _cases(
               FROM (SELECT *, {_CASE_ID} AS case_id
                     FROM {_columns(samples, ["doc_id", "doc", "doc_hash", "filter"])})
               WHERE {kept_sql})"""
-    reader = con.sql(query, params={"path": str(samples)}).to_arrow_reader(65_536)
-    ids: list[pa.Array] = []
-    texts: list[pa.Array] = []
-    for batch in reader:
-        ids.append(batch.column(0))
-        texts.append(_encode_odd(batch, task, config, split))
-    case_ids = pa.chunked_array(ids, pa.string())
-    canonical_texts = pa.chunked_array(texts, pa.string())
-    count = len(case_ids)
-    table = pa.table(
-        {
-            "case_id": case_ids,
-            "expected_route": pa.chunked_array(
-                [pa.array([ROUTE_CORRECT] * len(c), pa.string()) for c in ids], pa.string()
-            ),
-            "slice_name": pa.nulls(count, pa.string()),
-            "evidence_state": pa.nulls(count, pa.string()),
-            "source": pa.nulls(count, pa.string())
-            if source_text is None
-            else pa.chunked_array(
-                [pa.array([source_text] * len(c), pa.string()) for c in ids], pa.string()
-            ),
-            "canonical": canonical_texts,
-        }
-    )
-    digest = digest_table(case_ids, canonical_texts)
-    pa.default_memory_pool().release_unused()  # the sort's pages (~150 MB at 200,000 cases)
-    return EncodedCases(table, digest)
+    reader = con.sql(query, params={"path": str(samples)}).to_arrow_reader(_BATCH)
+    schema = pa.schema([(column, pa.string()) for column in CASE_COLUMNS])
+    route = pa.scalar(ROUTE_CORRECT, pa.string())
+    source = pa.scalar(source_text, pa.string())
+    handle, name = tempfile.mkstemp(suffix=".parquet", dir=scratch())
+    os.close(handle)
+    count = 0
+    # each batch goes to the file as it comes (a row group each): the cases are never all held
+    with pq.ParquetWriter(name, schema, compression="snappy") as writer:
+        for batch in reader:
+            rows = batch.num_rows
+            columns = {
+                "case_id": batch.column(0),
+                "expected_route": pa.repeat(route, rows),
+                "slice_name": pa.nulls(rows, pa.string()),
+                "evidence_state": pa.nulls(rows, pa.string()),
+                "source": pa.repeat(source, rows),
+                "canonical": _encode_odd(batch, task, config, split),
+            }
+            writer.write_batch(pa.record_batch(columns, schema=schema))
+            count += rows
+    return Path(name), count
+
+
+def _digest_file(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """`fingerprint.digest_table` of a cases file: the texts in `case_id` order, sorted by
+    DuckDB within a memory limit (beyond it the sort spills to the scratch folder) and hashed a
+    batch at a time. DuckDB compares strings by their UTF-8 bytes, which is code point order, as
+    Python sorts them (`case_order`); the case ids are unique (`_read`).
+
+    The limit starts at `_SORT_MEMORY_MB` (a million 420-byte texts sort in it, as do three
+    million); long texts need more (DuckDB then runs out of memory rather than spill further:
+    100,000 texts of 1.5 KB did at 128 MB), so it is raised fourfold until the sort fits.
+    """
+    import duckdb
+
+    memory = _SORT_MEMORY_MB
+    while True:
+        con.execute(f"SET memory_limit = '{memory}MB'")
+        try:
+            reader = con.sql(
+                "SELECT canonical FROM read_parquet($path) ORDER BY case_id",
+                params={"path": str(path)},
+            ).to_arrow_reader(_BATCH)
+            return digest_texts(batch.column(0) for batch in reader)
+        except duckdb.OutOfMemoryException:
+            if memory >= _SORT_MEMORY_MAX_MB:
+                raise
+            memory *= 4
 
 
 def _encode_odd(batch: pa.RecordBatch, task: str, config: dict[str, Any], split: str) -> pa.Array:

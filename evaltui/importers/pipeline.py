@@ -157,9 +157,11 @@ class EncodedFile:
     def path(self) -> Path:
         if self._path is None:
             handle, name = tempfile.mkstemp(suffix=".jsonl", dir=self._scratch())
-            with os.fdopen(handle, "wb") as out:
-                for chunk in self.cases.table.column("canonical").chunks:
-                    texts = chunk.to_pylist()
+            import pyarrow.parquet as pq
+
+            with os.fdopen(handle, "wb") as out, pq.ParquetFile(self.cases.path) as cases:
+                for batch in cases.iter_batches(batch_size=65_536, columns=["canonical"]):
+                    texts = batch.column(0).to_pylist()
                     out.write(
                         "".join(jsonl_line(json.loads(text)) for text in texts).encode("utf-8")
                     )

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from evaltui.contract.discover import Batch
-from evaltui.contract.model import CASE_COLUMNS, Gates, Run, Suite
+from evaltui.contract.model import CASE_COLUMNS, EncodedCases, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
 from evaltui.plural import count
@@ -42,6 +42,10 @@ from evaltui.store.schema import RUN_DETAIL_TABLES
 # what it holds instead and the whole process stays under 2 GB (docs/performance.md). A lower
 # limit already set (a small machine) is kept.
 LOAD_MEMORY_LIMIT_MB = 1536
+# An import's load (`evaltui import`: a few runs, each one file) needs far less: its results are
+# read on one thread, which at this limit held 240 MB for a million lm-eval results where 1536 MB
+# let it hold 870 MB, a few percent slower (docs/performance.md, "Fifth pass").
+IMPORT_MEMORY_LIMIT_MB = 256
 
 
 @dataclass
@@ -74,17 +78,23 @@ class LoadSummary:
         }
 
 
-def load_batch(store: Store, batch: Batch, *, replace: bool = False) -> LoadSummary:
-    """Write `batch`; raise InputError(s) and leave the store untouched if anything is wrong."""
+def load_batch(
+    store: Store, batch: Batch, *, replace: bool = False, memory_mb: int = LOAD_MEMORY_LIMIT_MB
+) -> LoadSummary:
+    """Write `batch`; raise InputError(s) and leave the store untouched if anything is wrong.
+
+    `memory_mb`: DuckDB's memory limit for the load (a lower limit already set is kept).
+    """
     summary = LoadSummary(skipped=list(batch.skipped))
     now = datetime.now(UTC).replace(tzinfo=None)
     vacuum = _setting(store.con, "max_vacuum_tasks")
     memory = _text_setting(store.con, "memory_limit")
     threads = _setting(store.con, "threads")
+    _trim_heap()  # what reading the batch freed (an importer's DuckDB, say) is not held meanwhile
     try:
         store.con.execute("SET max_vacuum_tasks = 0")  # see the module docstring
-        if _megabytes(memory) > LOAD_MEMORY_LIMIT_MB:
-            store.con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT_MB}MB'")
+        if _megabytes(memory) > memory_mb:
+            store.con.execute(f"SET memory_limit = '{memory_mb}MB'")
         with store.transaction() as con:
             for suite in batch.suites:
                 with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
@@ -156,6 +166,23 @@ def _release_thread_caches(con: duckdb.DuckDBPyConnection) -> None:
     if threads > 1:
         con.execute("SET threads = 1")
         con.execute(f"SET threads = {threads}")
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's `malloc_trim`; elsewhere nothing).
+
+    DuckDB allocates with the C library's malloc here, whose arenas keep what a statement freed:
+    after a million cases were inserted, ~250 MB that the next statement would not reuse before
+    growing again. Takes a few milliseconds.
+    """
+    import ctypes
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to hand back this way
+        return
+    trim(0)
 
 
 def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
@@ -214,13 +241,26 @@ def _load_suite(
             for i, s in enumerate(suite.splits)
         ],
     )
+    columns = ", ".join(CASE_COLUMNS)
     for split in suite.splits:
+        if isinstance(split.cases, EncodedCases):  # an importer's Parquet file of the columns
+            # on one thread: two each buffered row groups of their own in insertion order (a
+            # million cases: +500 MB, against +100 MB on one thread, which was no slower)
+            threads = _setting(con, "threads")
+            con.execute("SET threads = 1")
+            try:
+                con.execute(
+                    f"INSERT INTO cases SELECT ?, ?, {columns} FROM read_parquet(?)",
+                    [suite.suite_id, split.name, str(split.cases.path)],
+                )
+            finally:
+                con.execute(f"SET threads = {threads}")
+            continue
         # the split's cases are an Arrow table already (validated and encoded in bulk)
         con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
         try:
             con.execute(
-                "INSERT INTO cases SELECT ?, ?, case_id, expected_route, slice_name, evidence_state, "
-                "source, canonical FROM _evaltui_cases",
+                f"INSERT INTO cases SELECT ?, ?, {columns} FROM _evaltui_cases",
                 [suite.suite_id, split.name],
             )
         finally:
@@ -472,11 +512,13 @@ def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
         groups.setdefault(reader.select("?"), (reader, []))[1].append(run)
     for reader, group in [*groups.values(), *((r, [run]) for r, run in again)]:
         paths = [str(r.cases_file.path) for r in group if r.cases_file is not None]
-        # One JSON Lines file (an import's results): read on one thread. Two threads over one
+        # One file (an import's results): read on one thread. Two threads over one JSON Lines
         # file each hold their own JSON buffers; one thread took the whole 1,000,000-line lm-eval
-        # import from 1.93 GB to 1.36-1.49 GB, no slower (docs/performance.md). `load_batch` sets
-        # the count back, also when the read fails.
-        threads = _setting(con, "threads") if reader is _JSONL and len(paths) == 1 else 1
+        # import from 1.93 GB to 1.36-1.49 GB, no slower. Over one Parquet file two threads each
+        # buffer row groups in insertion order: a million lm-eval results held 675 MB on one
+        # thread against 870 MB on two (docs/performance.md). `load_batch` sets the count back,
+        # also when the read fails.
+        threads = _setting(con, "threads") if len(paths) == 1 else 1
         try:
             if threads > 1:
                 con.execute("SET threads = 1")
