@@ -219,7 +219,7 @@ def test_a_document_without_a_metric_value_is_unscored(
     samples.write_text("\n".join(lines) + "\n")
     store = tmp_path / "s.duckdb"
     data = imported(run_cli, "lm-eval", target, store)
-    assert any("1 document(s) have no acc value" in n for n in data["runs"][0]["notes"])
+    assert any("1 document has no acc value" in n for n in data["runs"][0]["notes"])
     with Store.open(store, read_only=True) as opened:
         review = review_runs(opened.con, LLAMA)
     assert review.baseline.metrics_recomputed["unscored_cases"] == 1

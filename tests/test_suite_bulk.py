@@ -261,7 +261,7 @@ def test_a_repeated_problem_is_one_line_with_its_count(tmp_path: Path) -> None:
         parse(path)
     (line,) = messages(caught)
     assert "cases.parquet: row 3: case is missing required field 'expected_route'" in line
-    assert "the same in 9 more row(s) (row 8, row 13, row 18, ...)" in line
+    assert "the same in 9 more rows (row 8, row 13, row 18, ...)" in line
 
 
 def test_duplicates_name_both_rows_and_count_the_others(tmp_path: Path) -> None:
@@ -270,7 +270,7 @@ def test_duplicates_name_both_rows_and_count_the_others(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         parse(path)
     (line,) = messages(caught)
-    assert "row 3: duplicate case_id 'a' (first at row 1); 2 more case id(s) repeat ('c', 'e')" in (
+    assert "row 3: duplicate case_id 'a' (first at row 1); 2 more case ids repeat ('c', 'e')" in (
         line
     )
 
@@ -339,7 +339,7 @@ def test_wrong_column_type_is_one_line_per_field(tmp_path: Path) -> None:
         parse(write_parquet(tmp_path, table))
     assert str(caught.value).endswith(
         "row 1: case 'a': field 'source' must be a string, found a number; "
-        "the same in 1 more row(s) (row 3)"
+        "the same in 1 more row (row 3)"
     )
 
 
@@ -597,3 +597,30 @@ def test_a_case_in_two_splits_kept_on_disk_is_named_with_both(tmp_path: Path) ->
     with pytest.raises(InputError) as caught:
         parse_suite(json.loads(path.read_text()), path, tmp_path, encoded=encoded)
     assert "case_id 'reg_002' appears in splits 'one' and 'two'" in str(caught.value)
+
+
+def test_one_more_repeated_id_is_counted_in_the_singular(tmp_path: Path) -> None:
+    ids = ["a", "b", "a", "c", "c"]
+    path = write_parquet(tmp_path, pa.table({"case_id": ids, "expected_route": ["SERVE"] * 5}))
+    with pytest.raises(InputError) as caught:
+        parse(path)
+    (line,) = messages(caught)
+    assert line.endswith("duplicate case_id 'a' (first at row 1); 1 more case id repeats ('c')")
+
+
+@pytest.mark.parametrize(
+    ("shared", "tail"),
+    [
+        (2, " (1 more case id is in two splits too)"),
+        (3, " (2 more case ids are in two splits too)"),
+    ],
+)
+def test_ids_in_two_splits_are_counted_in_words(tmp_path: Path, shared: int, tail: str) -> None:
+    common = [{"case_id": f"x{i}", "expected_route": "SERVE"} for i in range(shared)]
+    path = manifest(
+        tmp_path, {"one": common, "two": [*common, {"case_id": "y", "expected_route": "SERVE"}]}
+    )
+    with pytest.raises(InputError) as caught:
+        parse(path)
+    (line,) = messages(caught)
+    assert line.endswith(f"case ids must be unique across the suite{tail}")

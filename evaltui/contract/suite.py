@@ -48,6 +48,7 @@ from evaltui.contract.model import (
 )
 from evaltui.contract.paths import resolve_case_file
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
+from evaltui.plural import count
 from evaltui.progress import showing
 from evaltui.safe_files import open_regular
 
@@ -97,7 +98,9 @@ def parse_suite(
     unknown_splits = metric_splits - {s.name for s in splits}
     if unknown_splits:
         raise InputError(
-            path, f"metrics refer to unknown split(s): {', '.join(sorted(unknown_splits))}"
+            path,
+            f"metrics refer to {count(len(unknown_splits), 'unknown split')}: "
+            f"{', '.join(sorted(unknown_splits))}",
         )
 
     # one split: the suite's list of cases is the split's
@@ -474,7 +477,8 @@ def _table_problems(
     tail = ""
     if more:
         shown = ", ".join(repr(v) for v in others)
-        tail = f"; {more:,} more case id(s) repeat ({shown}{', ...' if more > len(others) else ''})"
+        verb = "repeats" if more == 1 else "repeat"
+        tail = f"; {count(more, 'more case id')} {verb} ({shown}{', ...' if more > len(others) else ''})"
     problems.append(
         places.error(
             rows[1], f"duplicate case_id {first_id!r} (first at {places.name(rows[0])}){tail}"
@@ -524,9 +528,7 @@ def _grouped(rows: list[int], message: Any, places: _Places) -> list[InputError]
     if len(rows) > 1:
         others = ", ".join(places.name(r) for r in rows[1:4])
         more = len(rows) - 1
-        text += (
-            f"; the same in {more:,} more {places.noun}(s) ({others}{', ...' if more > 3 else ''})"
-        )
+        text += f"; the same in {count(more, 'more ' + places.noun)} ({others}{', ...' if more > 3 else ''})"
     return [places.error(rows[0], text)]
 
 
@@ -632,7 +634,8 @@ def _check_unique_across_splits(splits: list[Split], path: Path) -> None:
         return
     case_id, more, _ = repeated
     owners = [s.name for s in splits if pc.any(pc.equal(ids[s.name], case_id)).as_py()]
-    tail = f" ({more:,} more case id(s) are in two splits too)" if more else ""
+    verb = "is" if more == 1 else "are"
+    tail = f" ({count(more, 'more case id')} {verb} in two splits too)" if more else ""
     raise InputError(
         path,
         f"case_id {case_id!r} appears in splits {owners[0]!r} and {owners[-1]!r}; "
@@ -681,7 +684,9 @@ def _parse_metrics(rec: Record) -> tuple[MetricSpec, ...]:
             splits = None
         unknown = set(item) - {"name", *METRIC_KINDS, "among", "splits", "description"}
         if unknown:
-            rec.fail(f"{where} ({name}) has unknown field(s): {', '.join(sorted(unknown))}")
+            rec.fail(
+                f"{where} ({name}) has {count(len(unknown), 'unknown field')}: {', '.join(sorted(unknown))}"
+            )
         if where_filter is not None and among is not None:
             metrics.append(
                 MetricSpec(
@@ -713,7 +718,9 @@ def _cell_filter(rec: Record, doc: Any, where: str) -> CellFilter | None:
         return None
     unknown = set(doc) - {"expected", "predicted", "correct"}
     if unknown:
-        rec.fail(f"{where} has unknown field(s): {', '.join(sorted(unknown))}")
+        rec.fail(
+            f"{where} has {count(len(unknown), 'unknown field')}: {', '.join(sorted(unknown))}"
+        )
         return None
     expected = predicted = None
     if "expected" in doc:
@@ -761,8 +768,9 @@ def _parse_guardrails(
         missing = {g.metric for g in DEFAULT_GUARDRAILS} - declared
         if missing and metrics:
             rec.fail(
-                "field 'guardrails' is missing and the default guardrails need metric(s) "
-                f"{', '.join(sorted(missing))}; declare the suite's guardrails"
+                "field 'guardrails' is missing and the default guardrails need "
+                f"{'the metric' if len(missing) == 1 else 'the metrics'} {', '.join(sorted(missing))}; "
+                "declare the suite's guardrails"
             )
             return ()
         return DEFAULT_GUARDRAILS
