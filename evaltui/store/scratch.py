@@ -9,17 +9,23 @@ connection, writable even beside a read-only store, and gone when the process ex
 from __future__ import annotations
 
 import itertools
+import threading
 
 import duckdb
 
 SCRATCH = "evaltui_scratch"
 
 _names = itertools.count(1)
+# DuckDB's `ATTACH IF NOT EXISTS` is not atomic: two worker cursors attaching at once could both
+# find the name free, and the second failed with "database ... already exists" (seen as an
+# internal error in the cases screen when its workers started together)
+_attaching = threading.Lock()
 
 
 def scratch_schema(con: duckdb.DuckDBPyConnection) -> str:
     """Attach the scratch database (once per store connection) and return its name."""
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH} (READ_WRITE)")
+    with _attaching:
+        con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH} (READ_WRITE)")
     return SCRATCH
 
 
