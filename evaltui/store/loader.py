@@ -44,7 +44,8 @@ from evaltui.store.schema import RUN_DETAIL_TABLES
 LOAD_MEMORY_LIMIT_MB = 1536
 # An import's load (`evaltui import`: a few runs, each one file) needs far less: its results are
 # read on one thread, which at this limit held 240 MB for a million lm-eval results where 1536 MB
-# let it hold 870 MB, a few percent slower (docs/performance.md, "Fifth pass").
+# let it hold 870 MB, a few percent slower (docs/performance.md, "Fifth pass"). Only for Parquet
+# and inline results: JSON Lines results keep the load's limit (see `load_batch`).
 IMPORT_MEMORY_LIMIT_MB = 256
 
 
@@ -86,6 +87,11 @@ def load_batch(
     `memory_mb`: DuckDB's memory limit for the load (a lower limit already set is kept).
     """
     summary = LoadSummary(skipped=list(batch.skipped))
+    if any(run.cases_file is not None and run.cases_file.format == "jsonl" for run in batch.runs):
+        # DuckDB's JSON reader holds buffers of twice `maximum_object_size` (128 MiB) per thread:
+        # under a low cap, JSON Lines files read side by side ran out of memory (an import of
+        # three inspect logs at 256 MB), so a low cap is only for Parquet and inline results
+        memory_mb = max(memory_mb, LOAD_MEMORY_LIMIT_MB)
     now = datetime.now(UTC).replace(tzinfo=None)
     vacuum = _setting(store.con, "max_vacuum_tasks")
     memory = _text_setting(store.con, "memory_limit")
