@@ -127,10 +127,9 @@ class ProblemTally:
     def errors(self) -> list[InputError]:
         out: list[InputError] = []
         noun = "case" if self.label == "cases" else self.label
-        plural = f"{noun}s"
         for problem, (first, n) in self._groups.items():
             if n > 1:
-                message = f"{count(n, noun, plural)}: {problem}, first at {self.where(first)}"
+                message = f"{count(n, noun)}: {problem}, first at {self.where(first)}"
                 out.append(InputError(self.path, message, self.line))
             elif self.label == "line":
                 out.append(InputError(self.path, problem, first))
@@ -140,8 +139,7 @@ class ProblemTally:
             out.append(
                 InputError(
                     self.path,
-                    f"... and {count(self.other, 'more bad ' + noun, 'more bad ' + plural)} "
-                    "(other problems)",
+                    f"... and {count(self.other, 'more bad ' + noun)} (other problems)",
                     self.line,
                 )
             )

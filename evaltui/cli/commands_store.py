@@ -41,7 +41,7 @@ def load_paths(
 
 def describe_load(store: Path, summary: LoadSummary) -> str:
     def count(items: list[str], noun: str) -> str:
-        return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+        return counted(len(items), noun)
 
     parts = [count(summary.suites_added, "suite"), count(summary.runs_added, "run")]
     text = f"loaded {', '.join(parts)} ({summary.result_rows:,} case results) into {store}"

@@ -48,7 +48,7 @@ from evaltui.contract.model import (
 )
 from evaltui.contract.paths import resolve_case_file
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
-from evaltui.plural import count
+from evaltui.plural import agree, count
 from evaltui.progress import showing
 from evaltui.safe_files import open_regular
 
@@ -477,7 +477,7 @@ def _table_problems(
     tail = ""
     if more:
         shown = ", ".join(repr(v) for v in others)
-        verb = "repeats" if more == 1 else "repeat"
+        verb = agree(more, "repeats", "repeat")
         tail = f"; {count(more, 'more case id')} {verb} ({shown}{', ...' if more > len(others) else ''})"
     problems.append(
         places.error(
@@ -634,7 +634,7 @@ def _check_unique_across_splits(splits: list[Split], path: Path) -> None:
         return
     case_id, more, _ = repeated
     owners = [s.name for s in splits if pc.any(pc.equal(ids[s.name], case_id)).as_py()]
-    verb = "is" if more == 1 else "are"
+    verb = agree(more, "is", "are")
     tail = f" ({count(more, 'more case id')} {verb} in two splits too)" if more else ""
     raise InputError(
         path,
@@ -769,7 +769,7 @@ def _parse_guardrails(
         if missing and metrics:
             rec.fail(
                 "field 'guardrails' is missing and the default guardrails need "
-                f"{'the metric' if len(missing) == 1 else 'the metrics'} {', '.join(sorted(missing))}; "
+                f"{agree(len(missing), 'the metric', 'the metrics')} {', '.join(sorted(missing))}; "
                 "declare the suite's guardrails"
             )
             return ()

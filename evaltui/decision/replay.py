@@ -23,7 +23,7 @@ import duckdb
 from evaltui.decision.ledger import read_ledgers
 from evaltui.decision.verdicts import Applied, effect_of
 from evaltui.errors import InputError, NotFoundError
-from evaltui.plural import count
+from evaltui.plural import agree, count
 from evaltui.review.report import default_baseline, review_runs
 from evaltui.store import queries_verdicts
 from evaltui.store.queries import get_run, get_suites
@@ -127,7 +127,7 @@ def replay(
                 failed(
                     "replay.verdicts",
                     "replay_verdict_case_missing",
-                    f"{count(len(gone), 'judged case')} {'is' if len(gone) == 1 else 'are'} "
+                    f"{count(len(gone), 'judged case')} {agree(len(gone), 'is', 'are')} "
                     f"no longer in suite {suite_id}: " + ", ".join(gone[:5]),
                 )
             )
@@ -222,7 +222,7 @@ def _ledger_check(
         return failed(
             name,
             "replay_verdict_missing",
-            f"{count(len(lost), 'applied verdict')} {'is' if len(lost) == 1 else 'are'} "
+            f"{count(len(lost), 'applied verdict')} {agree(len(lost), 'is', 'are')} "
             "not in the ledgers: " + ", ".join(lost[:5]),
         )
     return passed(

@@ -63,7 +63,7 @@ from evaltui.importers.common import (
     walk_files,
 )
 from evaltui.importers.zipread import ZipArchive
-from evaltui.plural import count
+from evaltui.plural import agree, count
 
 TOOL = "inspect"
 EVALUATOR_FIELDS = [
@@ -757,7 +757,7 @@ def _notes(
     if scorer is None:
         notes.append(f"unscored: no scorer ran ({samples} routed UNSCORED)")
     elif unscored:
-        verb = "has" if unscored == 1 else "have"
+        verb = agree(unscored, "has", "have")
         notes.append(f"unscored: {unscored:,} of {samples} {verb} no {scorer} score")
     if log.get("log_format") == "eval (summaries only)":
         notes.append("the log kept sample summaries only: no outputs")

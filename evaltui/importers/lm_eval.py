@@ -62,7 +62,7 @@ from evaltui.importers.common import (
     walk_files,
 )
 from evaltui.importers.detect import refuse_foreign_file
-from evaltui.plural import count
+from evaltui.plural import agree, count
 
 TOOL = "lm-eval"
 # lm-eval's date stamp (`2024-12-23T14-45-44.695233`), ending every file name of one run.
@@ -313,7 +313,7 @@ def _task_run(
     )
     notes = []
     if metric is not None and unscored:
-        verb = "has" if unscored == 1 else "have"
+        verb = agree(unscored, "has", "have")
         notes.append(f"unscored: {count(unscored, 'document')} {verb} no {metric} value")
     if metric is None:
         notes.append("unscored: no per-sample metric with values in [0, 1] to judge documents by")

@@ -44,7 +44,7 @@ from evaltui.importers.common import (
     suite_doc,
     walk_files,
 )
-from evaltui.plural import count
+from evaltui.plural import agree, count
 
 TOOL = "promptfoo"
 EVALUATOR = "promptfoo.evaluator"
@@ -297,7 +297,7 @@ def _import_run(
     notes = [f"graded by {evaluator[ASSERTIONS] or 'no assertion'}"]
     missing = len(tests) - len(rows)
     if missing:
-        verb = "has" if missing == 1 else "have"
+        verb = agree(missing, "has", "have")
         notes.append(f"{count(missing, 'test')} {verb} no result for this provider")
     errors = sum(1 for r in results if r["route"] == ROUTE_ERROR)
     if errors:

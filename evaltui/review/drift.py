@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 
 from evaltui.errors import InputError, NotFoundError
+from evaltui.plural import agree
 from evaltui.plural import count as counted
 from evaltui.review.paired import StatWarning
 from evaltui.store.queries import RunInfo, get_runs
@@ -706,7 +707,7 @@ def _drift_warnings(
             out.append(
                 StatWarning(
                     code,
-                    f"{counted(moved, side + ' value')} {'falls' if moved == 1 else 'fall'} in bins "
+                    f"{counted(moved, side + ' value')} {agree(moved, 'falls', 'fall')} in bins "
                     f"empty in {empty_in} ({labels}); with epsilon {epsilon:g} each such bin "
                     "adds about share x ln(share / epsilon) to PSI",
                 )
@@ -716,7 +717,7 @@ def _drift_warnings(
         out.append(
             StatWarning(
                 "noisy_slices",
-                f"{counted(len(noisy), f'{by} group')} {'has' if len(noisy) == 1 else 'have'} "
+                f"{counted(len(noisy), f'{by} group')} {agree(len(noisy), 'has', 'have')} "
                 "too few cases for the PSI thresholds to mean "
                 f"much (marked noisy): {', '.join(str(s.name) for s in noisy[:5])}"
                 + (" ..." if len(noisy) > 5 else ""),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from evaltui.plural import count
+from evaltui.plural import agree, count
 from evaltui.review.clustered import ClusteredPaired, clustered_paired
 from evaltui.review.figures_text import level as confidence_level
 from evaltui.review.noninferiority import NonInferiority, non_inferiority
@@ -416,7 +416,7 @@ def paired_warnings(stats: PairedStats) -> tuple[StatWarning, ...]:
         out.append(
             StatWarning(
                 "few_discordant",
-                f"only {count(d, 'case')} {'differs' if d == 1 else 'differ'} between the runs "
+                f"only {count(d, 'case')} {agree(d, 'differs', 'differ')} between the runs "
                 f"({stats.fixed} fixed, {stats.broken} broken): "
                 f"too few for the McNemar test to show a change{unreachable}",
             )

@@ -31,7 +31,7 @@ from evaltui.contract.discover import Batch
 from evaltui.contract.model import CASE_COLUMNS, EncodedCases, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
-from evaltui.plural import count
+from evaltui.plural import agree, count
 from evaltui.progress import showing
 from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
 from evaltui.store.connection import Store
@@ -136,7 +136,7 @@ def load_batch(
 
 
 def _runs(runs: list[Run]) -> str:
-    return f"{len(runs):,} run{'' if len(runs) == 1 else 's'}"
+    return count(len(runs), "run")
 
 
 def _text_setting(con: duckdb.DuckDBPyConnection, name: str) -> str:
@@ -642,7 +642,7 @@ def _problems(run: Run, check: ResultCheck) -> str | None:
             (
                 unknown,
                 f"{count(unknown, 'result')} for "
-                f"{'a case id' if unknown == 1 else 'case ids'} not in suite {run.suite_id!r}",
+                f"{agree(unknown, 'a case id', 'case ids')} not in suite {run.suite_id!r}",
             ),
             (duplicates, count(duplicates, "duplicate case id")),
         )
