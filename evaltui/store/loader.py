@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,7 +90,7 @@ def load_batch(
     if any(run.cases_file is not None and run.cases_file.format == "jsonl" for run in batch.runs):
         # DuckDB's JSON reader holds buffers of twice `maximum_object_size` (128 MiB) per thread:
         # under a low cap, JSON Lines files read side by side ran out of memory (an import of
-        # three inspect logs at 256 MB), so a low cap is only for Parquet and inline results
+        # two inspect logs at 256 MB), so a low cap is only for Parquet and inline results
         memory_mb = max(memory_mb, LOAD_MEMORY_LIMIT_MB)
     now = datetime.now(UTC).replace(tzinfo=None)
     vacuum = _setting(store.con, "max_vacuum_tasks")
@@ -175,6 +175,21 @@ def _release_thread_caches(con: duckdb.DuckDBPyConnection) -> None:
     _trim_heap()
 
 
+@contextlib.contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection, *, when: bool = True) -> Iterator[None]:
+    """Run the block on one DuckDB thread (if `when`), then set the thread count back.
+
+    Not after a failure: the load's transaction is aborted then and refuses every statement, SET
+    included (it would hide the error); `load_batch` sets the count back when the load ends.
+    """
+    threads = _setting(con, "threads") if when else 1
+    if threads > 1:
+        con.execute("SET threads = 1")
+    yield
+    if threads > 1:
+        con.execute(f"SET threads = {threads}")
+
+
 def _trim_heap() -> None:
     """Hand the C heap's free pages back to the system (glibc's `malloc_trim`; elsewhere nothing).
 
@@ -252,15 +267,11 @@ def _load_suite(
         if isinstance(split.cases, EncodedCases):  # an importer's Parquet file of the columns
             # on one thread: two each buffered row groups of their own in insertion order (a
             # million cases: +500 MB, against +100 MB on one thread, which was no slower)
-            threads = _setting(con, "threads")
-            con.execute("SET threads = 1")
-            try:
+            with _one_thread(con):
                 con.execute(
                     f"INSERT INTO cases SELECT ?, ?, {columns} FROM read_parquet(?)",
                     [suite.suite_id, split.name, str(split.cases.path)],
                 )
-            finally:
-                con.execute(f"SET threads = {threads}")
             continue
         # the split's cases are an Arrow table already (validated and encoded in bulk)
         con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
@@ -522,20 +533,15 @@ def _insert_results(con: duckdb.DuckDBPyConnection, runs: list[Run]) -> None:
         # file each hold their own JSON buffers; one thread took the whole 1,000,000-line lm-eval
         # import from 1.93 GB to 1.36-1.49 GB, no slower. Over one Parquet file two threads each
         # buffer row groups in insertion order: a million lm-eval results held 675 MB on one
-        # thread against 870 MB on two (docs/performance.md). `load_batch` sets the count back,
-        # also when the read fails.
-        threads = _setting(con, "threads") if len(paths) == 1 else 1
+        # thread against 870 MB on two (docs/performance.md).
         try:
-            if threads > 1:
-                con.execute("SET threads = 1")
-            con.execute(
-                _INSERT_HEAD + reader.select(_RUN_OF_FILE),
-                [[r.run_id for r in group], paths, paths],
-            )
+            with _one_thread(con, when=len(paths) == 1):
+                con.execute(
+                    _INSERT_HEAD + reader.select(_RUN_OF_FILE),
+                    [[r.run_id for r in group], paths, paths],
+                )
         except duckdb.Error as exc:
             raise _unreadable(reader, group, exc) from None
-        if threads > 1:
-            con.execute(f"SET threads = {threads}")
 
 
 def _unreadable(reader: _Reader, runs: list[Run], exc: duckdb.Error) -> InputError | InputErrors:
