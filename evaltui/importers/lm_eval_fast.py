@@ -462,7 +462,7 @@ def _write_results(
         f"""COPY (SELECT CASE WHEN ok THEN case_id ELSE error('{_FALLBACK}') END AS case_id,
                          {route} AS route, score, output, metadata
                   FROM ({rows}))
-            TO '{_sql_path(name)}'
+            TO {_sql_text(name)}
             (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {_ROW_GROUP})""",
         {"path": str(samples)},
     )
@@ -640,19 +640,19 @@ def _encode_odd(batch: pa.RecordBatch, task: str, config: dict[str, Any], split:
     texts = batch.column(1)
     if texts.null_count == 0:
         return texts
-    odd = pc.indices_nonzero(pc.is_null(texts)).to_pylist()
+    mask = pc.is_null(texts)
+    odd = batch.filter(mask)  # those rows' raw fields, taken once
     encoded = []
-    for row in odd:
-        doc_text = batch.column(2)[row].as_py()
-        hash_text = batch.column(3)[row].as_py()
+    for doc_text, hash_text, id_text in zip(
+        odd.column(2).to_pylist(), odd.column(3).to_pylist(), odd.column(4).to_pylist(), strict=True
+    ):
         row_doc = {
-            "doc_id": json.loads(batch.column(4)[row].as_py()),
+            "doc_id": json.loads(id_text),
             "doc_hash": None if hash_text is None else json.loads(hash_text),
         }
         if doc_text is not None:
             row_doc["doc"] = parse_json_text(doc_text, "doc", strict=False)
         encoded.append(encode_case(_case(task, row_doc, config, split)))
-    mask = pc.is_null(texts)
     return pc.replace_with_mask(texts, mask, pa.array(encoded, pa.string()))
 
 
@@ -662,7 +662,3 @@ def _sql_text(text: str) -> str:
 
 def _sql_list(items: list[str]) -> str:
     return "[" + ", ".join(_sql_text(item) for item in items) + "]"
-
-
-def _sql_path(path: str) -> str:
-    return path.replace("'", "''")
