@@ -301,3 +301,30 @@ def test_a_load_gives_back_its_worker_caches_and_keeps_the_thread_count(tmp_path
         assert store.con.execute("SELECT current_setting('threads')").fetchone() == (3,)
         for table in ("cases", "results"):
             assert store.con.execute(f"SELECT count(*) FROM {table}").fetchone() == (lines,)
+
+
+def test_a_failed_import_removes_the_rows_it_spilled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder whose first log spills its samples and whose second is broken: the import fails
+    with the broken log's message and the scratch folder of the first is gone."""
+    from evaltui.importers import common
+    from evaltui.importers.pipeline import read_source
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _bench().write_inspect_log(folder / "a.eval", INLINE_LIMIT * 2)
+    (folder / "b.eval").write_bytes(b"not a zip archive")
+    made: list[Path] = []
+    scratch = common.Imported.scratch
+
+    def recorded(self: Imported) -> Path:
+        folder = scratch(self)
+        made.append(folder)
+        return folder
+
+    monkeypatch.setattr(common.Imported, "scratch", recorded)
+    with pytest.raises(InputError, match=r"b\.eval"):
+        read_source("inspect", folder)
+    assert made, "the first log's samples were not spilled: the test proves nothing"
+    assert not any(path.exists() for path in made)

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +180,19 @@ class Imported:
             f"nothing to import: no usable {what}; {len(self.skipped)} candidates skipped "
             f"(first: {self.skipped[0].path.name}: {self.skipped[0].reason})",
         )
+
+
+@contextmanager
+def importing(tool: str) -> Iterator[Imported]:
+    """A fresh `Imported` for one importer's run. If the import fails, its scratch folder (rows
+    already spilled) is removed here; on success whoever uses the result closes it
+    (`pipeline.prepare`)."""
+    imported = Imported(tool)
+    try:
+        yield imported
+    except BaseException:
+        imported.close()
+        raise
 
 
 # -- rows too many to hold: spilled to JSONL in batches --------------------------------------------

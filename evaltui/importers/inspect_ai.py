@@ -54,6 +54,7 @@ from evaltui.importers.common import (
     as_object,
     compact,
     digest_text,
+    importing,
     parse_time,
     require_source,
     run_doc,
@@ -94,30 +95,30 @@ LOG_LISTING = "logs.json"  # inspect's index of a log folder, not a log
 def read_inspect(source: Path) -> Imported:
     """Import one `.eval` / `.json` log, or every log in a folder."""
     require_source(source)
-    imported = Imported(TOOL)
-    if source.is_dir():
-        for path in walk_files(source):
-            suffix = path.suffix.lower()
-            if suffix == ".eval":
-                _import_log(_read_eval(path), path, imported)
-            elif suffix == ".json" and path.name != LOG_LISTING:
-                log = _read_json_log(path, explicit=False)
-                if log is None:
-                    imported.skip(path, "not an inspect_ai log (no 'eval' header)")
-                else:
-                    _import_log(log, path, imported)
-    elif source.suffix.lower() == ".eval":
-        _import_log(_read_eval(source), source, imported)
-    elif source.suffix.lower() != ".json":
-        raise InputError(
-            source, "not an inspect_ai log: expected a .eval archive, a .json log or a folder"
-        )
-    else:
-        log = _read_json_log(source, explicit=True)
-        assert log is not None
-        _import_log(log, source, imported)
-    imported.require_runs(source, "inspect_ai log with samples")
-    return imported
+    with importing(TOOL) as imported:
+        if source.is_dir():
+            for path in walk_files(source):
+                suffix = path.suffix.lower()
+                if suffix == ".eval":
+                    _import_log(_read_eval(path), path, imported)
+                elif suffix == ".json" and path.name != LOG_LISTING:
+                    log = _read_json_log(path, explicit=False)
+                    if log is None:
+                        imported.skip(path, "not an inspect_ai log (no 'eval' header)")
+                    else:
+                        _import_log(log, path, imported)
+        elif source.suffix.lower() == ".eval":
+            _import_log(_read_eval(source), source, imported)
+        elif source.suffix.lower() != ".json":
+            raise InputError(
+                source, "not an inspect_ai log: expected a .eval archive, a .json log or a folder"
+            )
+        else:
+            log = _read_json_log(source, explicit=True)
+            assert log is not None
+            _import_log(log, source, imported)
+        imported.require_runs(source, "inspect_ai log with samples")
+        return imported
 
 
 # -- reading the two log formats ----------------------------------------------------------------

@@ -53,6 +53,7 @@ from evaltui.importers.common import (
     as_object,
     compact,
     from_unix,
+    importing,
     require_source,
     run_doc,
     slug,
@@ -126,26 +127,26 @@ SAMPLE_KEYS = {
 def read_lm_eval(source: Path) -> Imported:
     """Import a results file, a samples file (its results file is found beside it) or a folder."""
     require_source(source)
-    imported = Imported(TOOL)
-    only_task: str | None = None
-    if source.is_dir():
-        files = [p for p in walk_files(source) if RESULTS_FILE.fullmatch(p.name)]
-        if not files:
-            raise InputError(
-                source,
-                "no lm-evaluation-harness results_*.json (or <name>_<time>.json) file here or "
-                "below; "
-                "point at the folder lm_eval --output_path wrote",
-            )
-    elif SAMPLES_FILE.fullmatch(source.name):
-        results, only_task = _results_for_samples(source)
-        files = [results]
-    else:
-        files = [source]
-    for path in files:
-        _read_results(path, imported, only_task, walked=source.is_dir())
-    imported.require_runs(source, "lm-evaluation-harness task with a samples file")
-    return imported
+    with importing(TOOL) as imported:
+        only_task: str | None = None
+        if source.is_dir():
+            files = [p for p in walk_files(source) if RESULTS_FILE.fullmatch(p.name)]
+            if not files:
+                raise InputError(
+                    source,
+                    "no lm-evaluation-harness results_*.json (or <name>_<time>.json) file here or "
+                    "below; "
+                    "point at the folder lm_eval --output_path wrote",
+                )
+        elif SAMPLES_FILE.fullmatch(source.name):
+            results, only_task = _results_for_samples(source)
+            files = [results]
+        else:
+            files = [source]
+        for path in files:
+            _read_results(path, imported, only_task, walked=source.is_dir())
+        imported.require_runs(source, "lm-evaluation-harness task with a samples file")
+        return imported
 
 
 def _results_for_samples(samples: Path) -> tuple[Path, str]:

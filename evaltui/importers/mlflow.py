@@ -60,6 +60,7 @@ from evaltui.importers.common import (
     as_number,
     compact,
     from_unix,
+    importing,
     run_doc,
     split_name,
     suite_doc,
@@ -154,14 +155,14 @@ def read_mlflow(source: Path) -> Imported:
                 break
         if not found:
             raise InputError(source, "no MLflow file store (mlruns/) or mlflow.db here")
-    imported = Imported(TOOL)
-    file_traces = FileStoreTraces()
-    for run in runs:
-        _import_run(run, imported, file_traces)
-    imported.require_runs(
-        source, "MLflow run with a predictions artifact or mlflow.genai.evaluate traces"
-    )
-    return imported
+    with importing(TOOL) as imported:
+        file_traces = FileStoreTraces()
+        for run in runs:
+            _import_run(run, imported, file_traces)
+        imported.require_runs(
+            source, "MLflow run with a predictions artifact or mlflow.genai.evaluate traces"
+        )
+        return imported
 
 
 def _import_run(run: MlflowRun, imported: Imported, file_traces: FileStoreTraces) -> None:

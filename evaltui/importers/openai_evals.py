@@ -32,6 +32,7 @@ from evaltui.importers.common import (
     as_number,
     as_object,
     compact,
+    importing,
     parse_time,
     require_source,
     run_doc,
@@ -53,17 +54,17 @@ MAX_FOLDER_FILES = 1000
 def read_openai_evals(source: Path) -> Imported:
     """Import one record log, or every record log (`*.jsonl` starting with a spec) in a folder."""
     require_source(source)
-    imported = Imported(TOOL)
-    if source.is_dir():
-        for path in [p for p in walk_files(source) if p.suffix == ".jsonl"][:MAX_FOLDER_FILES]:
-            if _starts_with_spec(path):
-                _import_log(path, imported)
-            else:
-                imported.skip(path, "not an OpenAI Evals record log (no spec line first)")
-    else:
-        _import_log(source, imported)
-    imported.require_runs(source, "OpenAI Evals record log")
-    return imported
+    with importing(TOOL) as imported:
+        if source.is_dir():
+            for path in [p for p in walk_files(source) if p.suffix == ".jsonl"][:MAX_FOLDER_FILES]:
+                if _starts_with_spec(path):
+                    _import_log(path, imported)
+                else:
+                    imported.skip(path, "not an OpenAI Evals record log (no spec line first)")
+        else:
+            _import_log(source, imported)
+        imported.require_runs(source, "OpenAI Evals record log")
+        return imported
 
 
 def _starts_with_spec(path: Path) -> bool:

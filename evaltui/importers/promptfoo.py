@@ -37,6 +37,7 @@ from evaltui.importers.common import (
     as_number,
     as_object,
     compact,
+    importing,
     parse_time,
     require_source,
     run_doc,
@@ -76,26 +77,26 @@ GRADING_OPTIONS = ("provider", "rubricPrompt", "transform", "postprocess", "disa
 def read_promptfoo(source: Path) -> Imported:
     """Import one results file, or every promptfoo results file in a folder."""
     require_source(source)
-    imported = Imported(TOOL)
-    if source.is_dir():
-        files = [p for p in walk_files(source) if p.suffix == ".json"][:MAX_FOLDER_FILES]
-        for path in files:
-            doc = _read(path)
-            if _is_results(doc):
-                _import_file(path, doc, imported)
-            else:
-                imported.skip(path, "not a promptfoo results file (no evalId and results)")
-    else:
-        doc = _read(source)
-        if not _is_results(doc):
-            raise InputError(
-                source,
-                "not a promptfoo results file: expected the JSON `promptfoo eval -o FILE.json` "
-                'writes ({"evalId", "results": {"version", "prompts", "results"}})',
-            )
-        _import_file(source, doc, imported)
-    imported.require_runs(source, "promptfoo results file")
-    return imported
+    with importing(TOOL) as imported:
+        if source.is_dir():
+            files = [p for p in walk_files(source) if p.suffix == ".json"][:MAX_FOLDER_FILES]
+            for path in files:
+                doc = _read(path)
+                if _is_results(doc):
+                    _import_file(path, doc, imported)
+                else:
+                    imported.skip(path, "not a promptfoo results file (no evalId and results)")
+        else:
+            doc = _read(source)
+            if not _is_results(doc):
+                raise InputError(
+                    source,
+                    "not a promptfoo results file: expected the JSON `promptfoo eval -o FILE.json` "
+                    'writes ({"evalId", "results": {"version", "prompts", "results"}})',
+                )
+            _import_file(source, doc, imported)
+        imported.require_runs(source, "promptfoo results file")
+        return imported
 
 
 def _read(path: Path) -> Any:

@@ -58,6 +58,7 @@ from evaltui.importers.common import (
     as_number,
     compact,
     from_unix,
+    importing,
     parse_time,
     require_source,
     run_doc,
@@ -128,28 +129,28 @@ class RunInfo:
 def read_wandb(source: Path, *, columns: Mapping[str, str] | None = None) -> Imported:
     """Import every logged table of the runs under SOURCE, or one exported table."""
     require_source(source)
-    imported = Imported(TOOL)
-    overrides = dict(columns or {})
-    if source.is_file():
-        run = _run_of_table(source)
-        if source.name.endswith(".wandb"):
-            _import_run(source.parent, imported, overrides)
-        elif run is not None:
-            _import_run(run, imported, overrides, only=source)
+    with importing(TOOL) as imported:
+        overrides = dict(columns or {})
+        if source.is_file():
+            run = _run_of_table(source)
+            if source.name.endswith(".wandb"):
+                _import_run(source.parent, imported, overrides)
+            elif run is not None:
+                _import_run(run, imported, overrides, only=source)
+            else:
+                _import_export(source, imported, overrides)
         else:
-            _import_export(source, imported, overrides)
-    else:
-        folders = run_folders(source)
-        if not folders:
-            raise InputError(
-                source,
-                "no W&B run folder here (wandb/run-*/ or wandb/offline-run-*/); point at a run "
-                "folder, the wandb/ folder or the folder holding it",
-            )
-        for folder in folders:
-            _import_run(folder, imported, overrides)
-    imported.require_runs(source, "W&B run with a logged table")
-    return imported
+            folders = run_folders(source)
+            if not folders:
+                raise InputError(
+                    source,
+                    "no W&B run folder here (wandb/run-*/ or wandb/offline-run-*/); point at a run "
+                    "folder, the wandb/ folder or the folder holding it",
+                )
+            for folder in folders:
+                _import_run(folder, imported, overrides)
+        imported.require_runs(source, "W&B run with a logged table")
+        return imported
 
 
 def run_folders(source: Path) -> list[Path]:
