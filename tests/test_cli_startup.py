@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLE_RUNS
 
 # Runs the program's entry point, then prints which modules the process holds at exit.
@@ -78,3 +80,44 @@ def test_every_importer_runs_without_pandas(tmp_path: Path) -> None:
         code, _out, modules = _program("import", tool, source, "--store", store, "--json")
         assert code == 0, tool
         assert not [m for m in modules if m.split(".")[0] == "pandas"], tool
+
+
+# Runs the program, then reports the BLAS thread setting and the process's native threads.
+BLAS_PROBE = """
+import atexit, json, os, sys
+def report():
+    import numpy
+    numpy.ones((2, 2)) @ numpy.ones((2, 2))  # OpenBLAS has started its threads by now
+    found = {"env": os.environ.get("OPENBLAS_NUM_THREADS"), "tasks": len(os.listdir("/proc/self/task"))}
+    print("\\nBLAS " + json.dumps(found), file=sys.stderr)
+atexit.register(report)
+sys.argv = ["evaltui", *sys.argv[1:]]
+from evaltui.cli.main import run
+run()
+"""
+
+
+def _blas(tmp_path: Path, env: dict[str, str]) -> dict[str, object]:
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE, "--store", str(tmp_path / "s.duckdb"), "runs"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"} | env,
+    )
+    return dict(json.loads(done.stderr.rsplit("BLAS ", 1)[1]))
+
+
+def test_numpy_blas_runs_on_one_thread_unless_the_user_chose(tmp_path: Path) -> None:
+    """OpenBLAS's spinning threads cost every command CPU the load's threads want."""
+    import os
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("OpenBLAS starts no more threads than cores: one core cannot tell")
+    ours = _blas(tmp_path, {})
+    chosen = _blas(tmp_path, {"OPENBLAS_NUM_THREADS": "2"})
+    assert ours["env"] == "1"
+    assert chosen["env"] == "2"  # the user's value is kept ...
+    assert int(str(chosen["tasks"])) == int(str(ours["tasks"])) + 1  # ... and takes effect

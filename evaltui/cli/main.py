@@ -248,6 +248,11 @@ def run() -> None:
     """
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _WithoutPandas())
+    # numpy's OpenBLAS starts a thread per core when it is imported, and they spin a while
+    # waiting for work: about 0.1 s of CPU taken from every command, which on 2 cores is time the
+    # load's own threads wanted. evaltui's linear algebra is vector-sized (a permutation test's
+    # matrix-vector product), so one thread loses nothing; a value the user set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     main()
 
 
