@@ -168,3 +168,42 @@ def test_canonical_texts_are_stored_with_zstd(sample_store: Path) -> None:
         texts = s.con.execute("SELECT count(*) FROM cases WHERE canonical LIKE '{%}'").fetchone()
     assert kinds == [("ZSTD",)]
     assert texts is not None and texts[0] == count(sample_store, "SELECT count(*) FROM cases") > 0
+
+
+def test_a_suite_is_inserted_while_its_cases_are_hashed(
+    tmp_path: Path, run_cli, monkeypatch
+) -> None:
+    """The suite's hash runs in the background: its cases go into the store before the loader
+    asks for the fingerprints, which are then the same as when hashed at once."""
+    import threading
+
+    from evaltui.contract import suite as suite_module
+    from evaltui.store import loader
+
+    inserted = threading.Event()
+    waited: list[bool] = []
+    digest_table = suite_module.digest_table
+
+    def after_the_insert(*args: object) -> str:
+        waited.append(inserted.wait(timeout=5))  # False: the loader waited for the hash first
+        return digest_table(*args)  # type: ignore[arg-type]
+
+    record_suite = loader.record_suite
+
+    def recorded(*args: object) -> None:
+        inserted.set()  # the cases are in (record_suite reads them from the store)
+        record_suite(*args)  # type: ignore[arg-type]
+
+    reference = tmp_path / "reference.duckdb"
+    assert run_cli("load", EXAMPLE, "--store", reference).code == 0
+    monkeypatch.setattr(suite_module, "digest_table", after_the_insert)
+    monkeypatch.setattr(loader, "record_suite", recorded)
+    store = tmp_path / "s.duckdb"
+    result = run_cli("load", EXAMPLE, "--store", store)
+    assert result.code == 0, result.err
+    assert waited and all(waited)
+    query = "SELECT suite_id, evaluation_sha, content_sha FROM suites"
+    with Store.open(reference, read_only=True) as a, Store.open(store, read_only=True) as b:
+        assert a.con.execute(query).fetchall() == b.con.execute(query).fetchall()
+        splits = "SELECT suite_id, split, fingerprint FROM suite_splits ORDER BY ALL"
+        assert a.con.execute(splits).fetchall() == b.con.execute(splits).fetchall()

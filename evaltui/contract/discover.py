@@ -42,7 +42,11 @@ class Batch:
         return files
 
     def cancel(self) -> None:
-        """Stop hashing case files that will not be loaded (see `contract.run`)."""
+        """Stop hashing cases that will not be loaded (see `model.Digest`)."""
+        for suite in self.suites:
+            for digest in (*(split.digest for split in suite.splits), suite.evaluation):
+                digest.cancel()
+            suite.content.cancel()
         for run in self.runs:
             run.content.cancel()
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -181,9 +181,14 @@ class Split:
 
     name: str
     cases: pa.Table | EncodedCases
-    fingerprint: str
+    digest: Digest  # full SHA-256 of the split's canonical list (hashed in the background)
     source: str  # "inline" or the declared file path
     source_path: Path | None = None  # the resolved file, when the cases live in one
+
+    @property
+    def fingerprint(self) -> str:
+        """The split's fingerprint (waits for its hash, if it is still running)."""
+        return self.digest.value()[:16]
 
     @property
     def case_count(self) -> int:
@@ -230,12 +235,21 @@ class Suite:
     metrics: tuple[MetricSpec, ...]
     guardrails: tuple[Guardrail, ...]
     comparison_fields: tuple[str, ...]
-    evaluation_sha: str
-    content_sha: str  # identity of the whole manifest and its cases, for idempotent loads
+    evaluation: Digest  # full digest of the combined case list (the one split's, for one split)
+    content: Digest  # identity of the whole manifest and its cases, for idempotent loads
     description: str | None = None
     # the case field clustering the cases (docs/statistics.md); not part of content_sha, so
     # fingerprints and identities of suites loaded before it was stored stay the same
     cluster_field: str | None = None
+
+    @property
+    def evaluation_sha(self) -> str:
+        return self.evaluation.value()[:16]
+
+    @property
+    def content_sha(self) -> str:
+        """The suite's identity (waits for the cases' hashes, if they are still running)."""
+        return self.content.value()
 
     @property
     def case_count(self) -> int:
@@ -269,11 +283,19 @@ class Gates:
 class Digest:
     """A SHA-256 hex digest, possibly still being computed in the background.
 
-    A run's identity covers its case file, which can be gigabytes of JSONL: hashing it while the
-    store is busy inserting the rows takes it off the load's critical path. `value()` waits.
+    A run's identity covers its case file, which can be gigabytes of JSONL, and a suite's
+    fingerprints cover every case's canonical text (193 MB for a million cases): hashing them
+    while the store is busy inserting the rows takes them off the load's critical path (hashlib
+    releases the GIL). `value()` waits.
+
+    `submit` runs the hash on one shared background thread, in the order asked: a digest computed
+    from others (a suite's identity from its splits') is submitted after them, so it never waits
+    for work queued behind it.
     """
 
     __slots__ = ("_future",)
+
+    _pool: ClassVar[ThreadPoolExecutor | None] = None
 
     def __init__(self, future: Future[str]) -> None:
         self._future = future
@@ -283,6 +305,12 @@ class Digest:
         done: Future[str] = Future()
         done.set_result(value)
         return cls(done)
+
+    @classmethod
+    def submit(cls, compute: Callable[..., str], *args: Any) -> Digest:
+        if cls._pool is None:
+            cls._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaltui-hash")
+        return cls(cls._pool.submit(compute, *args))
 
     def value(self) -> str:
         return self._future.result()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -171,21 +170,15 @@ def _check_inline(cases: list[Any], path: Path, line: int | None) -> None:
     raise_collected(tally.errors())
 
 
-_hashers: ThreadPoolExecutor | None = None
-
-
 def _content_sha(doc: dict[str, Any], case_file: CaseFile | None) -> Digest:
     """Identity of a run's whole content, so that loading the same run twice is a no-op.
 
     A case file is hashed by a background thread (in the order runs are read), so a load can
     insert rows while the files are hashed; the loader asks for the value only when it needs it.
     """
-    global _hashers
     if case_file is None:
         return Digest.of(_identity(doc, None))
-    if _hashers is None:
-        _hashers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaltui-hash")
-    return Digest(_hashers.submit(_identity, doc, case_file))
+    return Digest.submit(_identity, doc, case_file)
 
 
 def _identity(doc: dict[str, Any], case_file: CaseFile | None) -> str:

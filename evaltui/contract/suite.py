@@ -40,6 +40,7 @@ from evaltui.contract.model import (
     GUARDRAIL_OPERATORS,
     KIND_SUITE,
     CellFilter,
+    Digest,
     EncodedCases,
     Guardrail,
     MetricSpec,
@@ -88,11 +89,10 @@ def parse_suite(
     cluster = manifest_cluster_field(rec)
     raise_collected(rec.errors)
 
-    read = [
+    splits = [
         _read_split(name, source, path, root, allow_outside, encoded or {})
         for name, source in splits_doc.items()
     ]
-    splits = [split for split, _ in read]
     _check_unique_across_splits(splits, path)
     metric_splits = {s for m in metrics for s in (m.splits or ())}
     unknown_splits = metric_splits - {s.name for s in splits}
@@ -103,20 +103,16 @@ def parse_suite(
             f"{', '.join(sorted(unknown_splits))}",
         )
 
-    # one split: the suite's list of cases is the split's
-    evaluation_digest = read[0][1] if len(read) == 1 else _evaluation_digest(splits)
+    # one split: the suite's list of cases is the split's. The hashes run in the background
+    # (`Digest.submit`, in this order): the loader inserts the cases meanwhile
+    evaluation = splits[0].digest if len(splits) == 1 else Digest.submit(_evaluation_digest, splits)
     identity = {
         "suite_id": suite_id,
         "description": description,
-        "splits": {s.name: s.fingerprint for s in splits},
-        "cases_sha256": evaluation_digest,
         "metrics": [m.to_json() for m in metrics],
         "guardrails": [g.to_json() for g in guardrails],
         "comparison_fields": list(comparison or DEFAULT_COMPARISON_FIELDS),
     }
-    content_sha = hashlib.sha256(
-        json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
     return Suite(
         suite_id=suite_id,
         path=path,
@@ -124,11 +120,23 @@ def parse_suite(
         metrics=metrics,
         guardrails=guardrails,
         comparison_fields=comparison or DEFAULT_COMPARISON_FIELDS,
-        evaluation_sha=evaluation_digest[:16],
-        content_sha=content_sha,
+        evaluation=evaluation,
+        content=Digest.submit(_content_sha, identity, splits, evaluation),
         description=description,
         cluster_field=cluster,
     )
+
+
+def _content_sha(identity: dict[str, Any], splits: list[Split], evaluation: Digest) -> str:
+    """The suite's identity: its declarations, its splits' fingerprints and its case list."""
+    whole = {
+        **identity,
+        "splits": {s.name: s.fingerprint for s in splits},
+        "cases_sha256": evaluation.value(),
+    }
+    return hashlib.sha256(
+        json.dumps(whole, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def manifest_cluster_field(rec: Record) -> str | None:
@@ -202,8 +210,8 @@ def _read_split(
     root: Path,
     allow_outside: bool,
     encoded: Mapping[str, EncodedCases],
-) -> tuple[Split, str]:
-    """The split and the full digest of its cases."""
+) -> Split:
+    """The split, its cases checked and encoded (their digest is computed in the background)."""
     if not SPLIT_NAME.fullmatch(name) or name == "evaluation":
         raise InputError(
             path,
@@ -212,19 +220,15 @@ def _read_split(
         )
     ready = encoded.get(source) if isinstance(source, str) else None
     if ready is not None and ready.count:
-        split = Split(name=name, cases=ready, fingerprint=ready.digest[:16], source=source)
-        return split, ready.digest
+        return Split(name=name, cases=ready, digest=Digest.of(ready.digest), source=source)
     with showing(f"checking and encoding the cases of split {name!r}"):
         cases, label, where_path, source_path = _split_cases(
             name, source, path, root, allow_outside
         )
         if cases.num_rows == 0:
             raise InputError(where_path, f"split {name!r} has no cases")
-        digest = digest_table(cases.column("case_id"), cases.column("canonical"))
-    split = Split(
-        name=name, cases=cases, fingerprint=digest[:16], source=label, source_path=source_path
-    )
-    return split, digest
+    digest = Digest.submit(digest_table, cases.column("case_id"), cases.column("canonical"))
+    return Split(name=name, cases=cases, digest=digest, source=label, source_path=source_path)
 
 
 def _split_cases(

@@ -239,6 +239,28 @@ def _load_suite(
             f"suite_id {suite.suite_id!r} is already in the store with different cases or "
             "declarations; suites are frozen, so give the changed suite a new suite_id",
         )
+    columns = ", ".join(CASE_COLUMNS)
+    for split in suite.splits:
+        if isinstance(split.cases, EncodedCases):  # an importer's Parquet file of the columns
+            # on one thread: two each buffered row groups of their own in insertion order (a
+            # million cases: +500 MB, against +100 MB on one thread, which was no slower)
+            with _one_thread(con):
+                con.execute(
+                    f"INSERT INTO cases SELECT ?, ?, {columns} FROM read_parquet(?)",
+                    [suite.suite_id, split.name, str(split.cases.path)],
+                )
+            continue
+        # the split's cases are an Arrow table already (validated and encoded in bulk)
+        con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
+        try:
+            con.execute(
+                f"INSERT INTO cases SELECT ?, ?, {columns} FROM _evaltui_cases",
+                [suite.suite_id, split.name],
+            )
+        finally:
+            con.unregister("_evaltui_cases")
+    record_suite(con, suite.suite_id, suite.case_count)
+    # the suite's own rows last: its fingerprints were hashed while the cases went in
     con.execute(
         "INSERT INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -262,27 +284,6 @@ def _load_suite(
             for i, s in enumerate(suite.splits)
         ],
     )
-    columns = ", ".join(CASE_COLUMNS)
-    for split in suite.splits:
-        if isinstance(split.cases, EncodedCases):  # an importer's Parquet file of the columns
-            # on one thread: two each buffered row groups of their own in insertion order (a
-            # million cases: +500 MB, against +100 MB on one thread, which was no slower)
-            with _one_thread(con):
-                con.execute(
-                    f"INSERT INTO cases SELECT ?, ?, {columns} FROM read_parquet(?)",
-                    [suite.suite_id, split.name, str(split.cases.path)],
-                )
-            continue
-        # the split's cases are an Arrow table already (validated and encoded in bulk)
-        con.register("_evaltui_cases", split.cases.select(list(CASE_COLUMNS)))
-        try:
-            con.execute(
-                f"INSERT INTO cases SELECT ?, ?, {columns} FROM _evaltui_cases",
-                [suite.suite_id, split.name],
-            )
-        finally:
-            con.unregister("_evaltui_cases")
-    record_suite(con, suite.suite_id, suite.case_count)
     summary.suites_added.append(suite.suite_id)
     lookalikes = _lookalike_case_ids(con, suite)
     if lookalikes:
