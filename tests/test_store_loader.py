@@ -170,6 +170,16 @@ def test_canonical_texts_are_stored_with_zstd(sample_store: Path) -> None:
     assert texts is not None and texts[0] == count(sample_store, "SELECT count(*) FROM cases") > 0
 
 
+def test_case_ids_are_stored_as_plain_text(sample_store: Path) -> None:
+    # unique ids gain nothing from a dictionary; plain text loads faster and is looked up faster
+    with Store.open(sample_store, read_only=True) as s:
+        kinds = s.con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('cases') "
+            "WHERE column_name = 'case_id' AND segment_type = 'VARCHAR'"
+        ).fetchall()
+    assert kinds == [("Uncompressed",)]
+
+
 def test_a_suite_is_inserted_while_its_cases_are_hashed(
     tmp_path: Path, run_cli, monkeypatch
 ) -> None:
