@@ -198,16 +198,16 @@ def test_a_suite_is_inserted_while_its_cases_are_hashed(
         waited.append(inserted.wait(timeout=5))  # False: the loader waited for the hash first
         return digest_table(*args)  # type: ignore[arg-type]
 
-    record_suite = loader.record_suite
+    numbering = loader._routes_if_in_id_order
 
-    def recorded(*args: object) -> None:
-        inserted.set()  # the cases are in (record_suite reads them from the store)
-        record_suite(*args)  # type: ignore[arg-type]
+    def recorded(*args: object) -> object:
+        inserted.set()  # the cases are in: the loader numbers them next
+        return numbering(*args)  # type: ignore[arg-type]
 
     reference = tmp_path / "reference.duckdb"
     assert run_cli("load", EXAMPLE, "--store", reference).code == 0
     monkeypatch.setattr(suite_module, "digest_table", after_the_insert)
-    monkeypatch.setattr(loader, "record_suite", recorded)
+    monkeypatch.setattr(loader, "_routes_if_in_id_order", recorded)
     store = tmp_path / "s.duckdb"
     result = run_cli("load", EXAMPLE, "--store", store)
     assert result.code == 0, result.err

@@ -280,12 +280,19 @@ def case_order(case_ids: pa.Array | pa.ChunkedArray) -> pa.Array | None:
     """
     import pyarrow.compute as pc
 
-    if len(case_ids) < 2:
-        return None
-    ascending = pc.less_equal(case_ids.slice(0, len(case_ids) - 1), case_ids.slice(1))
-    if pc.all(ascending).as_py():
+    if in_order(case_ids):
         return None
     return pc.sort_indices(case_ids)
+
+
+def in_order(case_ids: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether `case_ids` are already in the order Python sorts them (one pass)."""
+    import pyarrow.compute as pc
+
+    if len(case_ids) < 2:
+        return True
+    ascending = pc.less_equal(case_ids.slice(0, len(case_ids) - 1), case_ids.slice(1))
+    return bool(pc.all(ascending).as_py())
 
 
 def _assemble(names: list[str], columns: list[pa.Array], *, escape: bool) -> pa.Array:

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TEMP_TABLE = "evaltui_load_sets"
 
@@ -56,6 +60,41 @@ def record_suite(con: duckdb.DuckDBPyConnection, suite_id: str, case_count: int)
             FROM suite_cases GROUP BY split, expected_route""",
         [suite_id, suite_id],
     )
+
+
+def record_suite_in_order(
+    con: duckdb.DuckDBPyConnection, suite_id: str, splits: list[tuple[str, pa.ChunkedArray]]
+) -> None:
+    """`record_suite` for cases already in `case_id` order, split after split as given (each
+    split's expected routes, in file order): case number i is row i, so there is nothing to sort
+    (a million cases: 0.02 s against 0.05 s). The caller checks the order."""
+    import numpy as np
+    import pyarrow as pa
+
+    sizes = [len(routes) for _, routes in splits]
+    numbered = pa.table(
+        {
+            "split": pa.DictionaryArray.from_arrays(
+                pa.array(np.repeat(np.arange(len(splits), dtype=np.int32), sizes)),
+                pa.array([name for name, _ in splits], pa.string()),
+            ),
+            "expected_route": pa.chunked_array(
+                [chunk for _, routes in splits for chunk in routes.chunks], pa.string()
+            ),
+            "number": pa.array(np.arange(sum(sizes), dtype=np.uint32)),
+        }
+    )
+    con.register("_evaltui_numbered", numbered)
+    try:
+        con.execute(
+            f"""INSERT INTO suite_sets
+                SELECT ?, split::VARCHAR, expected_route,
+                       bitstring_agg(number, 0, {_last(sum(sizes))})
+                FROM _evaltui_numbered GROUP BY ALL""",
+            [suite_id],
+        )
+    finally:
+        con.unregister("_evaltui_numbered")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,18 @@ import duckdb
 import pyarrow as pa
 
 from evaltui.contract.discover import Batch
+from evaltui.contract.fingerprint import in_order
 from evaltui.contract.model import CASE_COLUMNS, EncodedCases, Gates, Run, Suite
 from evaltui.contract.results import RESULT_FIELDS, diagnose_jsonl, diagnose_rows
 from evaltui.errors import InputError, InputErrors, first_line, raise_collected
 from evaltui.plural import agree, count
 from evaltui.progress import showing
-from evaltui.store.case_sets import ResultCheck, check_and_record, record_suite
+from evaltui.store.case_sets import (
+    ResultCheck,
+    check_and_record,
+    record_suite,
+    record_suite_in_order,
+)
 from evaltui.store.connection import Store
 from evaltui.store.schema import RUN_DETAIL_TABLES
 
@@ -105,7 +111,7 @@ def load_batch(
             for suite in batch.suites:
                 with showing(f"writing suite {suite.suite_id} ({suite.case_count:,} cases)"):
                     _load_suite(con, suite, now, summary)
-            if batch.suites:
+            if batch.suites and batch.runs:  # (nothing to read after a suite-only load)
                 _release_thread_caches(con)
             for gates in batch.gates:
                 _load_gates(con, gates, now, replace, summary)
@@ -259,7 +265,11 @@ def _load_suite(
             )
         finally:
             con.unregister("_evaltui_cases")
-    record_suite(con, suite.suite_id, suite.case_count)
+    routes = _routes_if_in_id_order(suite)
+    if routes is None:
+        record_suite(con, suite.suite_id, suite.case_count)
+    else:
+        record_suite_in_order(con, suite.suite_id, routes)
     # the suite's own rows last: its fingerprints were hashed while the cases went in
     con.execute(
         "INSERT INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -288,6 +298,18 @@ def _load_suite(
     lookalikes = _lookalike_case_ids(con, suite)
     if lookalikes:
         summary.warnings.append(lookalikes)
+
+
+def _routes_if_in_id_order(suite: Suite) -> list[tuple[str, pa.ChunkedArray]] | None:
+    """Each split's expected routes, if the suite's cases, split after split, are already in
+    `case_id` order (a common layout: numbered ids, one split or splits of consecutive ranges)."""
+
+    if any(isinstance(split.cases, EncodedCases) for split in suite.splits):
+        return None  # on disk: the store numbers them
+    ids = [split.case_table(["case_id"]).column(0) for split in suite.splits]
+    if not in_order(pa.chunked_array([c for column in ids for c in column.chunks], pa.string())):
+        return None
+    return [(s.name, s.case_table(["expected_route"]).column(0)) for s in suite.splits]
 
 
 # Case ids that are different strings but read the same: equal once NFC-normalized and stripped of
