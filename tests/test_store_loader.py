@@ -157,27 +157,26 @@ def test_a_foreign_duckdb_file_is_not_taken_for_a_store(tmp_path: Path, run_cli)
     assert digest(path) == before
 
 
+def _compression(store: Path, column: str) -> list[tuple[str]]:
+    with Store.open(store, read_only=True) as s:
+        return s.con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('cases') "
+            "WHERE column_name = ? AND segment_type = 'VARCHAR'",
+            [column],
+        ).fetchall()
+
+
 def test_canonical_texts_are_stored_with_zstd(sample_store: Path) -> None:
     # zstd compresses the JSON texts about 2.6x smaller than DuckDB's default (FSST) and inserts
     # a million of them ~40% faster; the texts read back byte for byte (test_suite_bulk.py)
-    with Store.open(sample_store, read_only=True) as s:
-        kinds = s.con.execute(
-            "SELECT DISTINCT compression FROM pragma_storage_info('cases') "
-            "WHERE column_name = 'canonical' AND segment_type = 'VARCHAR'"
-        ).fetchall()
-        texts = s.con.execute("SELECT count(*) FROM cases WHERE canonical LIKE '{%}'").fetchone()
-    assert kinds == [("ZSTD",)]
-    assert texts is not None and texts[0] == count(sample_store, "SELECT count(*) FROM cases") > 0
+    assert _compression(sample_store, "canonical") == [("ZSTD",)]
+    texts = count(sample_store, "SELECT count(*) FROM cases WHERE canonical LIKE '{%}'")
+    assert texts == count(sample_store, "SELECT count(*) FROM cases") > 0
 
 
 def test_case_ids_are_stored_as_plain_text(sample_store: Path) -> None:
     # unique ids gain nothing from a dictionary; plain text loads faster and is looked up faster
-    with Store.open(sample_store, read_only=True) as s:
-        kinds = s.con.execute(
-            "SELECT DISTINCT compression FROM pragma_storage_info('cases') "
-            "WHERE column_name = 'case_id' AND segment_type = 'VARCHAR'"
-        ).fetchall()
-    assert kinds == [("Uncompressed",)]
+    assert _compression(sample_store, "case_id") == [("Uncompressed",)]
 
 
 def test_a_suite_is_inserted_while_its_cases_are_hashed(
