@@ -640,3 +640,21 @@ def test_a_clustered_suite_reviews_the_same_from_the_team_store(
     team = run_cli("compare", "base", "cand", "--store", team_store.uri, "--json")
     assert team.code == 0, team.err
     assert json.loads(team.out) == json.loads(mine.out)
+
+
+def test_a_suite_on_the_team_publishes_again_beside_a_run_of_another_team_suite(
+    team_store: TeamStoreForTest, run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """The run's suite is seeded from the team; the suite published again is unchanged."""
+    assert run_cli("publish", SAMPLE_RUNS, "--to", team_store.uri).code == 0
+    folder = tmp_path / "again"
+    folder.mkdir()
+    shutil.copy(SAMPLE_RUNS / "ci-claim-gate" / "ci-claim-gate-v2.suite.json", folder)
+    doc = json.loads((SAMPLE_RUNS / "ci-claim-gate" / "run_001.run.json").read_text())
+    doc["run_id"] = "run_001_again"  # a run of ci-claim-gate-v1, which is on the team
+    (folder / "run_001_again.run.json").write_text(json.dumps(doc))
+    result = run_cli("publish", folder, "--to", team_store.uri, "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["runs_added"] == ["run_001_again"]
+    assert "run_001_again" in runs_of(run_cli, team_store.uri)
