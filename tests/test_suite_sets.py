@@ -25,8 +25,32 @@ def _cases(ids: list[str]) -> list[dict[str, str]]:
 UNICODE = ["a", "z", "\u00e9", "\u4e2d", "\uffff", "\U0001d538"]
 NUMBERED = [f"case-{n:05d}" for n in range(3000)]
 
+LONG = "x" * 40  # past the prefix DuckDB keeps inline in a string
+EDGES = ["a", "a\x00", "a\x00b", "a\x01", "aa", "ab", LONG, LONG + "\x00", LONG + "a"]
+MIXED = sorted(
+    [
+        "A",
+        "Z",
+        "a",
+        "\u00a0",
+        "\u00e9",
+        "e\u0301",
+        "\ud7ff",
+        "\ue000",
+        "\ufeff",
+        "\uffff",
+        "\U0001d538",
+        "\U0010fffd",
+    ]
+)
+MANY = sorted(f"{chr(0x100 + n % 5000)}{n}" for n in range(20000))
+
 SUITES = {
     "one split in order": ({"test": NUMBERED}, True),
+    "NUL bytes and prefixes": ({"a": EDGES[:4], "b": EDGES[4:]}, True),
+    "a long shared prefix": ({"test": [f"{LONG}-{n:06d}" for n in range(5000)]}, True),
+    "letters from several planes": ({"a": MIXED[:6], "b": MIXED[6:]}, True),
+    "20,000 non-ASCII ids": ({"a": MANY[:10000], "b": MANY[10000:]}, True),
     "splits of consecutive ranges": ({"a": NUMBERED[:1200], "b": NUMBERED[1200:]}, True),
     "code point order": ({"test": UNICODE}, True),
     "one split out of order": ({"test": NUMBERED[::-1]}, False),
