@@ -212,13 +212,15 @@ def _identity(doc: Mapping[str, Any]) -> str:
 def _suite_identity(doc: Mapping[str, Any]) -> str:
     """`_identity` of a suite, every split standing for its cases' digest: the same cases kept
     inline by one log and spilled or encoded in bulk by another are the same suite."""
-    splits = {
-        name: cases.digest
-        if isinstance(cases, SpilledRows | EncodedCases)
-        else digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
-        for name, cases in doc["splits"].items()
-    }
+    splits = {name: _cases_digest(cases) for name, cases in doc["splits"].items()}
     return _IDENTITY.encode({**doc, "splits": splits})
+
+
+def _cases_digest(cases: list[dict[str, Any]] | SpilledRows | EncodedCases) -> str:
+    """The full digest of a split's cases (`fingerprint.digest_encoded`), however they are kept."""
+    if isinstance(cases, SpilledRows | EncodedCases):
+        return cases.digest
+    return digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
 
 
 def _line_encoder() -> Callable[[Mapping[str, Any]], str]:
@@ -448,10 +450,7 @@ def suite_doc(
     Each case is encoded once; the encodings give the split's fingerprint (the contract's own
     definition, `evaltui.contract.fingerprint`) and, with the declarations, the id's digest.
     """
-    if isinstance(cases, SpilledRows | EncodedCases):
-        cases_digest = cases.digest
-    else:
-        cases_digest = digest_encoded((case["case_id"], canonical_case(case)) for case in cases)
+    cases_digest = _cases_digest(cases)
     declarations: dict[str, Any] = {
         "kind": KIND_SUITE,
         "version": FORMAT_VERSION,
