@@ -258,16 +258,15 @@ def _task_run(
     split = _split_name(config)
     from evaltui.importers import lm_eval_fast
 
-    fast = lm_eval_fast.read_task(samples, config, task_results, task, split, imported.scratch)
+    task_samples = TaskSamples(samples, config, task_results, task, split)
+    fast = lm_eval_fast.read_task(task_samples, imported.scratch)
     if fast is not None:  # DuckDB read the file (the same cases and results, in bulk)
         metric, filter_name = fast.metric, fast.filter_name
         cases: Any = fast.cases
         results: Any = fast.results
         unscored, binary = fast.unscored, fast.binary
     else:
-        metric, filter_name, cases, results, unscored, binary = _read_rows(
-            samples, config, task_results, task, split, imported
-        )
+        metric, filter_name, cases, results, unscored, binary = _read_rows(task_samples, imported)
 
     description = (
         f"lm-evaluation-harness task {task}: {len(cases)} document(s) of "
@@ -323,16 +322,28 @@ def _task_run(
     return suite, run, notes
 
 
+@dataclass(frozen=True, slots=True)
+class TaskSamples:
+    """One task's samples file, with what the results file says of the task."""
+
+    path: Path
+    config: dict[str, Any]
+    task_results: dict[str, Any]
+    task: str
+    split: str
+
+
 def _read_rows(
-    samples: Path,
-    config: dict[str, Any],
-    task_results: dict[str, Any],
-    task: str,
-    split: str,
-    imported: Imported,
+    task_samples: TaskSamples, imported: Imported
 ) -> tuple[str | None, str, Any, Any, int, bool]:
     """The documents read row by row in Python (`_scan`, then `rows()`): the exact reader, and
     the one that names every problem."""
+    samples, config, task_results = (
+        task_samples.path,
+        task_samples.config,
+        task_samples.task_results,
+    )
+    task, split = task_samples.task, task_samples.split
     scan = _scan(samples, config)
     metric = _judging_metric(scan, config, task_results)
     filter_name = scan.first.get("filter") or _filters(config)[0]

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from evaltui.importers.lm_eval import TaskSamples
+
 # Smaller samples files are read by the Python path (its case lists stay inline below
 # INLINE_LIMIT); tests set it to 0 to run both paths on small logs.
 FAST_MIN_BYTES = 4 << 20
@@ -104,21 +106,14 @@ class _Values:
         return self.seen.get(name, (False, True))
 
 
-def read_task(
-    samples: Path,
-    config: dict[str, Any],
-    task_results: dict[str, Any],
-    task: str,
-    split: str,
-    scratch: Callable[[], Path],
-) -> FastTask | None:
+def read_task(task_samples: TaskSamples, scratch: Callable[[], Path]) -> FastTask | None:
     """The task's documents read in bulk, or None when the Python path must read the file."""
     if not ENABLED:
         return None
     import duckdb
 
     try:
-        if samples.stat().st_size < FAST_MIN_BYTES:
+        if task_samples.path.stat().st_size < FAST_MIN_BYTES:
             return None
         with tempfile.TemporaryDirectory(prefix="lm-eval-", dir=scratch()) as spill:
             con = duckdb.connect()
@@ -126,7 +121,7 @@ def read_task(
                 con.execute("SET enable_progress_bar = false")
                 con.execute(f"SET memory_limit = '{_MEMORY_MB}MB'")
                 con.execute("SET temp_directory = ?", [spill])
-                return _read(con, samples, config, task_results, task, split, scratch)
+                return _read(con, task_samples, scratch)
             finally:
                 con.close()
     except (_Fallback, duckdb.Error, EvaltuiError, OSError, ValueError, ArithmeticError):
@@ -134,15 +129,15 @@ def read_task(
 
 
 def _read(
-    con: duckdb.DuckDBPyConnection,
-    samples: Path,
-    config: dict[str, Any],
-    task_results: dict[str, Any],
-    task: str,
-    split: str,
-    scratch: Callable[[], Path],
+    con: duckdb.DuckDBPyConnection, task_samples: TaskSamples, scratch: Callable[[], Path]
 ) -> FastTask:
     from evaltui.importers.lm_eval import SAMPLE_KEYS, _filters, _judging_metric
+
+    samples, config, task_results = (
+        task_samples.path,
+        task_samples.config,
+        task_samples.task_results,
+    )
 
     source = _objects(samples)
     con.execute(_JSON_TYPE)
@@ -249,7 +244,7 @@ def _read(
     with ThreadPoolExecutor(max_workers=1) as pool:
         cursor = con.cursor()
         try:
-            pending = pool.submit(_cases, cursor, samples, kept_sql, task, split, config, scratch)
+            pending = pool.submit(_cases, cursor, task_samples, kept_sql, scratch)
             results = _write_results(
                 con,
                 samples,
@@ -458,7 +453,7 @@ def _write_results(
     # a row the SQL cannot reproduce stops the statement: the Python path reads the file. On one
     # thread (`_read`): two each hold their own JSON buffers and Parquet row groups of these long
     # rows (twice the memory), for a few percent of time
-    con.execute(
+    copied = con.execute(
         f"""COPY (SELECT CASE WHEN ok THEN case_id ELSE error('{_FALLBACK}') END AS case_id,
                          {route} AS route, score, output, metadata
                   FROM ({rows}))
@@ -466,7 +461,7 @@ def _write_results(
             (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {_ROW_GROUP})""",
         {"path": str(samples)},
     )
-    count = con.execute("SELECT count(*) FROM read_parquet(?)", [name]).fetchall()[0]
+    count = copied.fetchall()[0]  # COPY answers with the rows it wrote
     path = Path(name)
     with path.open("rb") as written:
         digest = hashlib.file_digest(written, "sha256").hexdigest()
@@ -525,11 +520,8 @@ _OUTPUT_OK = """CASE
 
 def _cases(
     con: duckdb.DuckDBPyConnection,
-    samples: Path,
+    task_samples: TaskSamples,
     kept_sql: str,
-    task: str,
-    split: str,
-    config: dict[str, Any],
     scratch: Callable[[], Path],
 ) -> tuple[Path, int]:
     """The kept rows' cases as `lm_eval._case` builds them, encoded (`fingerprint.encode_case`):
@@ -540,6 +532,8 @@ def _cases(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    samples, config = task_samples.path, task_samples.config
+    task, split = task_samples.task, task_samples.split
     dataset = config.get("dataset_path")
     source_text: str | None = None
     if isinstance(dataset, str) and dataset:
