@@ -303,7 +303,6 @@ def _load_suite(
 def _routes_if_in_id_order(suite: Suite) -> list[tuple[str, pa.ChunkedArray]] | None:
     """Each split's expected routes, if the suite's cases, split after split, are already in
     `case_id` order (a common layout: numbered ids, one split or splits of consecutive ranges)."""
-
     if any(isinstance(split.cases, EncodedCases) for split in suite.splits):
         return None  # on disk: the store numbers them
     ids = [split.case_table(["case_id"]).column(0) for split in suite.splits]
